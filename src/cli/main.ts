@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/** The `stcsnn` command line. */
+import { Command, CommanderError } from 'commander';
+import { encodeCommand } from './encode.js';
+import { isUserError } from './errors.js';
+
+const VERSION = '0.1.0';
+
+/** Builds the program with every subcommand. */
+export function buildProgram(): Command {
+  const program = new Command('stcsnn')
+    .description('Spike-train level spiking neural networks with spatio-temporal conversion (STCSNN)')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)');
+  program.addCommand(encodeCommand());
+  return program;
+}
+
+function debugRequested(argv: readonly string[]): boolean {
+  return argv.includes('--debug');
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      ) {
+        return 0;
+      }
+      return 2; // commander has printed its one-line message
+    }
+    const debug = debugRequested(argv);
+    if (isUserError(e)) {
+      process.stderr.write(`stcsnn: error: ${e.message}\n`);
+      if (debug) process.stderr.write(`${e.stack}\n`);
+      return 2;
+    }
+    const err = e as Error;
+    process.stderr.write(`stcsnn: internal error: ${err?.message ?? String(e)}\n`);
+    if (debug) process.stderr.write(`${err?.stack}\n`);
+    else process.stderr.write('stcsnn: (run with --debug for a stack trace)\n');
+    return 1;
+  }
+}
+
+const code = await main();
+process.exitCode = code;

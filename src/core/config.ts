@@ -1,0 +1,125 @@
+/**
+ * The typed configuration of a spatio-temporal conversion block (STCB) and its validation.
+ *
+ * Validation happens once, in {@link stcConfig}; every function of the core takes a
+ * {@link StcConfig} that has passed it, so the numerical code never re-checks.
+ */
+
+/** How the threshold decays over the spike train. See {@link thresholds}. */
+export type ThresholdSchedule = 'exp' | 'geometric';
+
+/** The firing test of the integrate-and-fire neuron: `V >= theta` (default) or `V > theta`. */
+export type FireTest = '>=' | '>';
+
+/** A validated STC configuration. Build one with {@link stcConfig}. */
+export interface StcConfig {
+  /** Spike-train length T, an integer in 1..64 (paper default 8). */
+  readonly T: number;
+  /** Initial threshold theta0 > 0 (paper: 0.8 for static images, 2 for DVS). */
+  readonly theta0: number;
+  /** Threshold time constant tau (> 0 for `exp`, > 1 for `geometric`; paper default 2). */
+  readonly tau: number;
+  /** Threshold schedule (default `exp`). */
+  readonly schedule: ThresholdSchedule;
+  /** Firing test (default `>=`). */
+  readonly fire: FireTest;
+}
+
+/** The fields a caller may give; anything missing takes the paper's defaults. */
+export type StcConfigInput = Partial<StcConfig>;
+
+/** The paper's defaults for static images: T = 8, theta0 = 0.8, tau = 2, exp schedule, `V >= theta`. */
+export const DEFAULT_STC: StcConfig = Object.freeze({
+  T: 8,
+  theta0: 0.8,
+  tau: 2,
+  schedule: 'exp',
+  fire: '>=',
+});
+
+/** Largest spike-train length accepted. */
+export const MAX_T = 64;
+
+/** A configuration or input value that is out of range; its message is one line naming the parameter. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function finite(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new ConfigError(`${name} must be a finite number, got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * Validates and completes an STC configuration.
+ *
+ * @throws ConfigError naming the parameter and its allowed range:
+ *   T not an integer in 1..64, theta0 <= 0, tau <= 0 (`exp`) or tau <= 1 (`geometric`),
+ *   an unknown schedule or firing test, NaN or Infinity anywhere.
+ */
+export function stcConfig(input: StcConfigInput = {}): StcConfig {
+  const T = finite('T', input.T ?? DEFAULT_STC.T);
+  if (!Number.isInteger(T) || T < 1 || T > MAX_T) {
+    throw new ConfigError(`T must be an integer in 1..${MAX_T}, got ${T}`);
+  }
+  const theta0 = finite('theta0', input.theta0 ?? DEFAULT_STC.theta0);
+  if (theta0 <= 0) throw new ConfigError(`theta0 must be > 0, got ${theta0}`);
+  const schedule = input.schedule ?? DEFAULT_STC.schedule;
+  if (schedule !== 'exp' && schedule !== 'geometric') {
+    throw new ConfigError(`schedule must be one of exp, geometric; got ${String(schedule)}`);
+  }
+  const tau = finite('tau', input.tau ?? DEFAULT_STC.tau);
+  if (schedule === 'exp' && tau <= 0)
+    throw new ConfigError(`tau must be > 0 for the exp schedule, got ${tau}`);
+  if (schedule === 'geometric' && tau <= 1) {
+    throw new ConfigError(`tau must be > 1 for the geometric schedule, got ${tau}`);
+  }
+  const fire = input.fire ?? DEFAULT_STC.fire;
+  if (fire !== '>=' && fire !== '>')
+    throw new ConfigError(`fire must be one of '>=', '>'; got ${String(fire)}`);
+  return Object.freeze({ T, theta0, tau, schedule, fire });
+}
+
+/**
+ * The threshold voltages `theta(t)` for `t = 0 .. T-1`:
+ *
+ * - `exp`:       `theta(t) = theta0 * exp(-t / tau)`
+ * - `geometric`: `theta(t) = theta0 * tau^(-t)` (with tau = 2, an exact T-bit quantiser on `[0, 2 theta0)`)
+ *
+ * @returns a fresh array of length T.
+ */
+export function thresholds(cfg: StcConfig): number[] {
+  const out = new Array<number>(cfg.T);
+  for (let t = 0; t < cfg.T; t++) {
+    out[t] =
+      cfg.schedule === 'exp' ? cfg.theta0 * Math.exp(-t / cfg.tau) : cfg.theta0 * Math.pow(cfg.tau, -t);
+  }
+  return out;
+}
+
+/**
+ * The largest value STEB + CAB can represent, `sum_t theta(t)`; inputs at or above it saturate.
+ */
+export function saturation(cfg: StcConfig): number {
+  return thresholds(cfg).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Whether the decode error is bounded by `theta(T-1)` on `[0, sum theta)`: true when every
+ * `theta(t) <= theta(T-1) + sum_{k>t} theta(k)` (DESIGN.md §1).
+ */
+export function hasErrorBound(cfg: StcConfig): boolean {
+  const th = thresholds(cfg);
+  const last = th[th.length - 1];
+  let tail = 0;
+  for (let t = th.length - 1; t >= 0; t--) {
+    if (th[t] > last + tail + 1e-12 * Math.abs(th[t])) return false;
+    tail += th[t];
+  }
+  return true;
+}

@@ -1,0 +1,142 @@
+/**
+ * The named kernels of the STC core and their gradients.
+ *
+ * | kernel            | inputs    | attrs                   | output                              |
+ * |-------------------|-----------|-------------------------|-------------------------------------|
+ * | `StcQuantize`     | x         | thresholds, strict      | q(x) = sum_t theta(t) s(t), shape x |
+ * | `StcQuantizeGrad` | dy, x     | -                       | dy * 1[x > 0]                       |
+ * | `StcEncode`       | x         | thresholds, strict      | s, shape [T, ...x.shape], 0/1       |
+ * | `StcSpikeCount`   | x         | thresholds, strict      | sum_t s(t), shape x                 |
+ *
+ * `thresholds` is `theta(0..T-1)` (a `number[]`), `strict` selects the firing test `V > theta`
+ * instead of `V >= theta`. The recurrence (DESIGN.md §1), per element:
+ *
+ * ```
+ * V(0) = x
+ * s(t) = 1[V(t) >= theta(t)]          (or > when strict)
+ * V(t+1) = V(t) - s(t) theta(t)
+ * ```
+ *
+ * `StcQuantize` has the equivalent gradient of the paper: that of ReLU, `dy * 1[x > 0]`,
+ * computed by `StcQuantizeGrad` so that a backend can fuse it too.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { registerArrayKernel, type KernelAttrs } from './array-kernel.js';
+
+export const STC_QUANTIZE = 'StcQuantize';
+export const STC_QUANTIZE_GRAD = 'StcQuantizeGrad';
+export const STC_ENCODE = 'StcEncode';
+export const STC_SPIKE_COUNT = 'StcSpikeCount';
+
+/** Attributes shared by the STC kernels. */
+export interface StcKernelAttrs {
+  /** `theta(0..T-1)`. */
+  thresholds: number[];
+  /** Fire on `V > theta` instead of `V >= theta`. */
+  strict: boolean;
+}
+
+function stcAttrs(attrs: KernelAttrs): StcKernelAttrs {
+  return { thresholds: attrs.thresholds as number[], strict: attrs.strict === true };
+}
+
+/** `q(x)` for each element of `x` into `out`. */
+export function quantizeArray(x: Float32Array, out: Float32Array, a: StcKernelAttrs): void {
+  const th = a.thresholds;
+  const T = th.length;
+  for (let i = 0; i < x.length; i++) {
+    let v = x[i];
+    if (!(v > 0)) {
+      out[i] = 0;
+      continue;
+    }
+    let q = 0;
+    for (let t = 0; t < T; t++) {
+      if (a.strict ? v > th[t] : v >= th[t]) {
+        v -= th[t];
+        q += th[t];
+      }
+    }
+    out[i] = q;
+  }
+}
+
+/** Spike train of `x` into `out` (`[T, x.length]`, row-major). */
+export function encodeArray(x: Float32Array, out: Float32Array, a: StcKernelAttrs): void {
+  const th = a.thresholds;
+  const T = th.length;
+  const n = x.length;
+  for (let i = 0; i < n; i++) {
+    let v = x[i];
+    if (!(v > 0)) continue; // never fires (thresholds are positive); `out` starts at zero
+    for (let t = 0; t < T; t++) {
+      if (a.strict ? v > th[t] : v >= th[t]) {
+        v -= th[t];
+        out[t * n + i] = 1;
+      }
+    }
+  }
+}
+
+/** Number of spikes each element of `x` fires, into `out`. */
+export function spikeCountArray(x: Float32Array, out: Float32Array, a: StcKernelAttrs): void {
+  const th = a.thresholds;
+  const T = th.length;
+  for (let i = 0; i < x.length; i++) {
+    let v = x[i];
+    let c = 0;
+    if (v > 0) {
+      for (let t = 0; t < T; t++) {
+        if (a.strict ? v > th[t] : v >= th[t]) {
+          v -= th[t];
+          c++;
+        }
+      }
+    }
+    out[i] = c;
+  }
+}
+
+let registered = false;
+
+/** Registers the STC kernels for the JavaScript-memory backends and the gradient of `StcQuantize`. */
+export function registerStcKernels(): void {
+  if (registered) return;
+  registered = true;
+  registerArrayKernel({
+    name: STC_QUANTIZE,
+    inputs: ['x'],
+    outputShapes: (s) => [[...s[0]]],
+    compute: (ins, outs, _s, attrs) => quantizeArray(ins[0], outs[0], stcAttrs(attrs)),
+  });
+  registerArrayKernel({
+    name: STC_QUANTIZE_GRAD,
+    inputs: ['dy', 'x'],
+    outputShapes: (s) => [[...s[0]]],
+    compute: ([dy, x], [out]) => {
+      for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? dy[i] : 0;
+    },
+  });
+  registerArrayKernel({
+    name: STC_ENCODE,
+    inputs: ['x'],
+    outputShapes: (s, attrs) => [[(attrs.thresholds as number[]).length, ...s[0]]],
+    compute: (ins, outs, _s, attrs) => encodeArray(ins[0], outs[0], stcAttrs(attrs)),
+  });
+  registerArrayKernel({
+    name: STC_SPIKE_COUNT,
+    inputs: ['x'],
+    outputShapes: (s) => [[...s[0]]],
+    compute: (ins, outs, _s, attrs) => spikeCountArray(ins[0], outs[0], stcAttrs(attrs)),
+  });
+  tf.registerGradient({
+    kernelName: STC_QUANTIZE,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved) => {
+      const [x] = saved;
+      return {
+        x: () => tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor,
+      };
+    },
+  });
+}
