@@ -1,0 +1,171 @@
+/**
+ * Layers. Tensors are NHWC; conv weights `[kh, kw, Cin, Cout]`, linear weights `[in, out]`
+ * (the safetensors export transposes them to PyTorch's layouts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { StcConfig } from '../core/config.js';
+import { conv2d, stcConv2d, stcLinear, type StcPath } from '../core/stcb.js';
+import { SeedStream, uniform } from './init.js';
+import { batchNormTrain } from './kernels.js';
+import { Module, type ForwardOptions } from './module.js';
+
+/** Whether a network spikes (`stc`) or is the ANN twin (`ann`: `ReLU -> Conv`, same parameters). */
+export type NetMode = 'stc' | 'ann';
+
+/** How the activations between layers are computed. */
+export interface Activation {
+  readonly mode: NetMode;
+  readonly stc: StcConfig;
+  readonly path: StcPath;
+}
+
+/** Batch norm over the last axis with PyTorch semantics (momentum 0.1, eps 1e-5, unbiased running variance). */
+export class BatchNorm extends Module {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+  readonly numBatchesTracked: tf.Variable;
+
+  constructor(
+    readonly channels: number,
+    readonly momentum = 0.1,
+    readonly eps = 1e-5,
+  ) {
+    super();
+    this.weight = this.param('weight', tf.ones([channels]));
+    this.bias = this.param('bias', tf.zeros([channels]));
+    this.runningMean = this.buffer('running_mean', tf.zeros([channels]));
+    this.runningVar = this.buffer('running_var', tf.ones([channels]));
+    this.numBatchesTracked = this.buffer('num_batches_tracked', tf.scalar(0, 'int32'));
+  }
+
+  /**
+   * Training: `y = gamma (x - mean_B) / sqrt(var_B + eps) + beta` with batch statistics, and
+   * `running = (1 - momentum) running + momentum batch` (variance unbiased, `M / (M - 1)`).
+   * Evaluation: the running statistics.
+   */
+  forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+    if (!opts.training) {
+      return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, this.eps);
+    }
+    const { y, mean, invstd } = batchNormTrain(
+      x,
+      this.weight as tf.Tensor1D,
+      this.bias as tf.Tensor1D,
+      this.eps,
+    );
+    const m = x.size / this.channels;
+    tf.tidy(() => {
+      const biasedVar = tf.sub(tf.reciprocal(tf.square(invstd)), this.eps);
+      const unbiased = tf.mul(biasedVar, m / Math.max(1, m - 1));
+      const k = this.momentum;
+      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - k), tf.mul(mean, k)));
+      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - k), tf.mul(unbiased, k)));
+      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
+    });
+    return y;
+  }
+}
+
+/** Geometry of a convolution layer. */
+export interface ConvSpec {
+  readonly cin: number;
+  readonly cout: number;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly pad: number;
+}
+
+/** A plain convolution without bias on real-valued input (the first layer: a MAC layer). */
+export class Conv2d extends Module {
+  readonly weight: tf.Variable;
+  constructor(
+    readonly spec: ConvSpec,
+    seeds: SeedStream,
+  ) {
+    super();
+    const fanIn = spec.cin * spec.kernel * spec.kernel;
+    this.weight = this.param(
+      'weight',
+      uniform([spec.kernel, spec.kernel, spec.cin, spec.cout], 1 / Math.sqrt(fanIn), seeds.next()),
+    );
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return conv2d(x as tf.Tensor4D, this.weight as tf.Tensor4D, this.spec);
+  }
+}
+
+/**
+ * The spatio-temporal conversion block with a convolution: `STEB -> Conv -> CAB` in `stc`
+ * mode (see `stcConv2d`), `ReLU -> Conv` in `ann` mode. `x: [N,H,W,Cin] -> [N,Ho,Wo,Cout]`.
+ */
+export class StcConv2d extends Module {
+  readonly weight: tf.Variable;
+  constructor(
+    readonly spec: ConvSpec,
+    readonly act: Activation,
+    seeds: SeedStream,
+    /** Layer name in statistics (the module path). */
+    readonly label: string,
+  ) {
+    super();
+    const fanIn = spec.cin * spec.kernel * spec.kernel;
+    this.weight = this.param(
+      'weight',
+      uniform([spec.kernel, spec.kernel, spec.cin, spec.cout], 1 / Math.sqrt(fanIn), seeds.next()),
+    );
+  }
+  forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+    const w = this.weight as tf.Tensor4D;
+    if (this.act.mode === 'ann') return conv2d(tf.relu(x) as tf.Tensor4D, w, this.spec);
+    opts.stats?.record(this.label, x, this.act.stc);
+    return stcConv2d(x as tf.Tensor4D, w, this.act.stc, this.spec, this.act.path);
+  }
+}
+
+/** A linear layer with bias: `y = x W + b`, `x: [N, in]`, `W: [in, out]`. */
+export class Linear extends Module {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    seeds: SeedStream,
+  ) {
+    super();
+    const bound = 1 / Math.sqrt(inFeatures);
+    this.weight = this.param('weight', uniform([inFeatures, outFeatures], bound, seeds.next()));
+    this.bias = this.param('bias', uniform([outFeatures], bound, seeds.next()));
+  }
+  forward(x: tf.Tensor): tf.Tensor {
+    return tf.add(tf.matMul(x as tf.Tensor2D, this.weight as tf.Tensor2D), this.bias);
+  }
+}
+
+/**
+ * The STCB with a linear layer (no bias): `STEB -> Linear -> CAB` (`stc`) or `ReLU -> Linear`
+ * (`ann`). `x: [N, in] -> [N, out]`.
+ */
+export class StcLinear extends Module {
+  readonly weight: tf.Variable;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    readonly act: Activation,
+    seeds: SeedStream,
+    readonly label: string,
+  ) {
+    super();
+    this.weight = this.param(
+      'weight',
+      uniform([inFeatures, outFeatures], 1 / Math.sqrt(inFeatures), seeds.next()),
+    );
+  }
+  forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+    const w = this.weight as tf.Tensor2D;
+    if (this.act.mode === 'ann') return tf.matMul(tf.relu(x) as tf.Tensor2D, w);
+    opts.stats?.record(this.label, x, this.act.stc);
+    return stcLinear(x as tf.Tensor2D, w, this.act.stc, this.act.path);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * A small typed module system: parameters are TensorFlow.js variables, modules nest, names
+ * follow PyTorch's `state_dict` (`layer1.0.conv1.weight`), and `forward(x, {training})`
+ * switches batch norm between batch and running statistics.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { SpikeStatsRecorder } from './stats.js';
+
+/** Options of a forward pass. */
+export interface ForwardOptions {
+  /** Training mode: batch statistics in batch norm (and running statistics updated). */
+  readonly training: boolean;
+  /** When given, spiking layers record spike statistics into it (slower; analysis only). */
+  readonly stats?: SpikeStatsRecorder;
+}
+
+/** A named tensor of a module: a trainable parameter or a buffer (running statistics). */
+export interface NamedVariable {
+  readonly name: string;
+  readonly variable: tf.Variable;
+  readonly trainable: boolean;
+}
+
+/** Base class of layers and models. */
+export abstract class Module {
+  private readonly entries: { name: string; variable: tf.Variable; trainable: boolean }[] = [];
+  private readonly children: { name: string; module: Module }[] = [];
+
+  /** Registers a trainable parameter initialised with `init` (which the module takes over). */
+  protected param(name: string, init: tf.Tensor): tf.Variable {
+    const v = tf.variable(init, true);
+    init.dispose();
+    this.entries.push({ name, variable: v, trainable: true });
+    return v;
+  }
+
+  /** Registers a non-trainable buffer (e.g. `running_mean`). */
+  protected buffer(name: string, init: tf.Tensor): tf.Variable {
+    const v = tf.variable(init, false);
+    init.dispose();
+    this.entries.push({ name, variable: v, trainable: false });
+    return v;
+  }
+
+  /** Registers a child module under `name` and returns it. */
+  protected child<M extends Module>(name: string, m: M): M {
+    this.children.push({ name, module: m });
+    return m;
+  }
+
+  /** All parameters and buffers, depth first, with dotted names (PyTorch `state_dict` order). */
+  namedVariables(prefix = ''): NamedVariable[] {
+    const out: NamedVariable[] = this.entries.map((e) => ({ ...e, name: prefix + e.name }));
+    for (const c of this.children) out.push(...c.module.namedVariables(`${prefix}${c.name}.`));
+    return out;
+  }
+
+  /** Trainable parameters only. */
+  trainableVariables(): tf.Variable[] {
+    return this.namedVariables()
+      .filter((e) => e.trainable)
+      .map((e) => e.variable);
+  }
+
+  /** Number of trainable scalars. */
+  parameterCount(): number {
+    return this.trainableVariables().reduce((n, v) => n + v.size, 0);
+  }
+
+  /** Frees every variable. */
+  dispose(): void {
+    for (const e of this.namedVariables()) e.variable.dispose();
+  }
+}
