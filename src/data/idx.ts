@@ -1,0 +1,191 @@
+/**
+ * The IDX file format (LeCun's MNIST format, also used by Fashion-MNIST), gzipped or raw.
+ *
+ * Layout (all integers big-endian):
+ * ```
+ * bytes 0-1   0x00 0x00
+ * byte  2     element type: 0x08 = uint8 (the only type this reader accepts)
+ * byte  3     number of dimensions d
+ * bytes 4..   d uint32 sizes
+ * then        prod(sizes) uint8 elements, row-major
+ * ```
+ * Images are magic `0x00000803` (`[count, rows, cols]`); labels are `0x00000801` (`[count]`).
+ * A gzip stream is recognised by its magic `0x1f 0x8b` and inflated first; byte offsets in
+ * errors then refer to the inflated data and say so.
+ */
+import { readFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { DataError } from './types.js';
+
+/** Magic number of an IDX file of uint8 images, `[count, rows, cols]`. */
+export const IDX_IMAGES_MAGIC = 0x00000803;
+/** Magic number of an IDX file of uint8 labels, `[count]`. */
+export const IDX_LABELS_MAGIC = 0x00000801;
+
+/** The largest inflated IDX file accepted by default (1 GiB), to bound memory on bad input. */
+export const IDX_MAX_BYTES = 1 << 30;
+
+/** Which kind of IDX file is expected. */
+export type IdxKind = 'images' | 'labels';
+
+/** A parsed IDX file: its sizes and its elements (a view into the file's bytes). */
+export interface IdxArray {
+  /** Sizes, `[count, rows, cols]` for images, `[count]` for labels. */
+  readonly dims: readonly number[];
+  /** `prod(dims)` uint8 elements, row-major. */
+  readonly data: Uint8Array;
+}
+
+/** Options for reading IDX files. */
+export interface IdxReadOptions {
+  /** Reject inflated data larger than this many bytes (default {@link IDX_MAX_BYTES}). */
+  maxBytes?: number;
+}
+
+function fail(file: string, offset: number | null, what: string, gz: boolean): never {
+  const where = offset === null ? '' : gz ? `: inflated byte ${offset}` : `: byte ${offset}`;
+  throw new DataError(`${file}${where}: ${what}`);
+}
+
+/** True when `buf` starts with the gzip magic `0x1f 0x8b`. */
+export function isGzip(buf: Uint8Array): boolean {
+  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
+}
+
+/**
+ * Inflates `buf` if it is gzipped; otherwise returns it unchanged.
+ * @throws DataError naming `file` on a corrupt or truncated stream, or one inflating past `maxBytes`.
+ */
+export function maybeGunzip(buf: Uint8Array, file: string, maxBytes = IDX_MAX_BYTES): Uint8Array {
+  if (!isGzip(buf)) return buf;
+  try {
+    return gunzipSync(buf, { maxOutputLength: maxBytes });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError)
+      throw new DataError(`${file}: gzip data inflates to more than ${maxBytes} bytes`);
+    const msg = (e as Error).message ?? String(e);
+    throw new DataError(`${file}: corrupt or truncated gzip data (${msg})`);
+  }
+}
+
+/**
+ * Parses IDX bytes (raw or gzipped) of the given kind.
+ *
+ * Checks, in order: the magic (type and dimension count), that the header is complete, that each
+ * size is sane (> 0 for rows/cols; the product is checked against the bytes present before
+ * anything is allocated), and that the data is exactly `prod(dims)` bytes (truncated or
+ * oversized files are rejected).
+ * @param bytes file contents (a gzip stream is inflated first)
+ * @param file name used in error messages
+ * @throws DataError `"<file>: byte <offset>: <problem>"`
+ */
+export function parseIdx(
+  bytes: Uint8Array,
+  file: string,
+  kind: IdxKind,
+  opts: IdxReadOptions = {},
+): IdxArray {
+  const gz = isGzip(bytes);
+  const buf = maybeGunzip(bytes, file, opts.maxBytes ?? IDX_MAX_BYTES);
+  const wantDims = kind === 'images' ? 3 : 1;
+  const wantMagic = kind === 'images' ? IDX_IMAGES_MAGIC : IDX_LABELS_MAGIC;
+  if (buf.length < 4) fail(file, buf.length, `file too short for an IDX header (${buf.length} bytes)`, gz);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const magic = view.getUint32(0);
+  if (magic !== wantMagic) {
+    const hex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
+    fail(file, 0, `bad magic ${hex(magic)}, expected ${hex(wantMagic)} (IDX uint8 ${kind})`, gz);
+  }
+  const headerLen = 4 + 4 * wantDims;
+  if (buf.length < headerLen)
+    fail(file, buf.length, `truncated IDX header (${buf.length} of ${headerLen} bytes)`, gz);
+  const dims: number[] = [];
+  let total = 1;
+  const available = buf.length - headerLen;
+  for (let d = 0; d < wantDims; d++) {
+    const off = 4 + 4 * d;
+    const v = view.getUint32(off);
+    if (d > 0 && v === 0) fail(file, off, `dimension ${d} is 0`, gz);
+    total *= v;
+    // reject a lying header before trusting it: the product can never exceed the bytes present
+    if (total > available)
+      fail(
+        file,
+        off,
+        `dimension ${d} = ${v} makes ${dims.concat(v).join('x')}${d + 1 < wantDims ? 'x...' : ''} elements, but only ${available} data bytes follow the header`,
+        gz,
+      );
+    dims.push(v);
+  }
+  if (available < total)
+    fail(file, buf.length, `truncated data: ${available} of ${total} bytes after the header`, gz);
+  if (available > total)
+    fail(file, headerLen + total, `${available - total} unexpected bytes after the ${total} data bytes`, gz);
+  return { dims, data: buf.subarray(headerLen, headerLen + total) };
+}
+
+/** Reads and parses an IDX file (raw or gzipped). @throws DataError naming the file. */
+export function readIdxFile(path: string, kind: IdxKind, opts: IdxReadOptions = {}): IdxArray {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new DataError(`${path}: cannot read (${(e as Error).message})`);
+  }
+  return parseIdx(bytes, path, kind, opts);
+}
+
+/** Images and labels read from a pair of IDX files. */
+export interface IdxImageSet {
+  /** Number of images (= labels). */
+  readonly count: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** `[count, rows, cols]` uint8 pixels. */
+  readonly images: Uint8Array;
+  /** `[count]` uint8 labels. */
+  readonly labels: Uint8Array;
+}
+
+/**
+ * Reads an image file and a label file and checks they agree.
+ * @param classes when given, every label must be below it (the error names the label's byte offset)
+ * @throws DataError naming the offending file
+ */
+export function readIdxImageSet(
+  imagesPath: string,
+  labelsPath: string,
+  classes?: number,
+  opts: IdxReadOptions = {},
+): IdxImageSet {
+  const im = readIdxFile(imagesPath, 'images', opts);
+  const lb = readIdxFile(labelsPath, 'labels', opts);
+  const [count, rows, cols] = im.dims;
+  if (lb.dims[0] !== count)
+    throw new DataError(`${labelsPath}: byte 4: ${lb.dims[0]} labels, but ${imagesPath} has ${count} images`);
+  if (classes !== undefined) {
+    for (let i = 0; i < lb.data.length; i++) {
+      if (lb.data[i] >= classes)
+        throw new DataError(`${labelsPath}: byte ${8 + i}: label ${lb.data[i]} is not below ${classes}`);
+    }
+  }
+  return { count, rows, cols, images: im.data, labels: lb.data };
+}
+
+/**
+ * Encodes uint8 data as an IDX file (for fixtures and the embedded subset).
+ * @param dims sizes; `data.length` must equal their product
+ * @param gzip gzip the result (deterministically: no name, mtime 0)
+ */
+export function encodeIdx(dims: readonly number[], data: Uint8Array, gzip = false): Uint8Array {
+  const total = dims.reduce((a, b) => a * b, 1);
+  if (data.length !== total)
+    throw new RangeError(`encodeIdx: ${data.length} bytes for dims ${dims.join('x')}`);
+  const out = new Uint8Array(4 + 4 * dims.length + total);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0x00000800 | dims.length);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
+  out.set(data, 4 + 4 * dims.length);
+  return gzip ? gzipSync(out, { level: 9 }) : out;
+}
