@@ -1,0 +1,115 @@
+/**
+ * Fixture builders for the reader tests: tiny files in each exact format, written into temporary
+ * folders. Not used by the library itself.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import * as tar from 'tar';
+
+/** A fresh temporary folder. */
+export function tmpDir(tag: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `stcsnn-${tag}-`));
+}
+
+/** Removes a temporary folder. */
+export function rmDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** The pixel byte of a synthetic CIFAR image, by record seed, channel, row and column. */
+export function cifarPixel(seed: number, c: number, y: number, x: number): number {
+  return (seed * 31 + c * 85 + y * 7 + x * 3) & 0xff;
+}
+
+/**
+ * A CIFAR record: `labels` bytes then 3072 CHW pixel bytes from {@link cifarPixel}.
+ */
+export function cifarRecord(labels: readonly number[], seed: number): Buffer {
+  const b = Buffer.alloc(labels.length + 3072);
+  labels.forEach((l, i) => (b[i] = l));
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 32; x++) b[labels.length + c * 1024 + y * 32 + x] = cifarPixel(seed, c, y, x);
+  return b;
+}
+
+/**
+ * Writes a mini `cifar-10-batches-bin/` under `root`: each of the 5 train batches holds
+ * `perBatch` records, the test batch `testCount`; record k of batch b has label `(b*7+k) % 10` and
+ * seed `b*100+k` (the test batch is b = 0).
+ */
+export function writeCifar10Folder(root: string, perBatch = 2, testCount = 3): string {
+  const dir = path.join(root, 'cifar-10-batches-bin');
+  fs.mkdirSync(dir, { recursive: true });
+  const batch = (b: number, n: number) =>
+    Buffer.concat(Array.from({ length: n }, (_, k) => cifarRecord([(b * 7 + k) % 10], b * 100 + k)));
+  for (let b = 1; b <= 5; b++) fs.writeFileSync(path.join(dir, `data_batch_${b}.bin`), batch(b, perBatch));
+  fs.writeFileSync(path.join(dir, 'test_batch.bin'), batch(0, testCount));
+  fs.writeFileSync(
+    path.join(dir, 'batches.meta.txt'),
+    'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n',
+  );
+  return dir;
+}
+
+/** Writes a mini `cifar-100-binary/` under `root`: record k has coarse `k % 20`, fine `(k*3) % 100`. */
+export function writeCifar100Folder(root: string, trainCount = 4, testCount = 2): string {
+  const dir = path.join(root, 'cifar-100-binary');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = (n: number, s: number) =>
+    Buffer.concat(Array.from({ length: n }, (_, k) => cifarRecord([k % 20, (k * 3) % 100], s + k)));
+  fs.writeFileSync(path.join(dir, 'train.bin'), file(trainCount, 0));
+  fs.writeFileSync(path.join(dir, 'test.bin'), file(testCount, 50));
+  fs.writeFileSync(
+    path.join(dir, 'fine_label_names.txt'),
+    Array.from({ length: 100 }, (_, i) => `fine${i}`).join('\n') + '\n',
+  );
+  fs.writeFileSync(
+    path.join(dir, 'coarse_label_names.txt'),
+    Array.from({ length: 20 }, (_, i) => `coarse${i}`).join('\n') + '\n',
+  );
+  return dir;
+}
+
+/** Packs `cwd/<entries>` into a gzipped tar at `file` with node-tar. */
+export async function tarGz(file: string, cwd: string, entries: string[]): Promise<void> {
+  await tar.c({ gzip: true, file, cwd, portable: true }, entries);
+}
+
+/** One hand-made tar entry (for archives node-tar would not create, e.g. with `..`). */
+export interface RawTarEntry {
+  readonly path: string;
+  readonly type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link' | 'FIFO';
+  readonly linkpath?: string;
+  readonly data?: Buffer;
+}
+
+/** Builds a gzipped tar from raw headers, writing paths and link targets exactly as given. */
+export function rawTarGz(entries: readonly RawTarEntry[]): Buffer {
+  const blocks: Buffer[] = [];
+  for (const e of entries) {
+    const data = e.data ?? Buffer.alloc(0);
+    const h = new tar.Header({
+      path: e.path,
+      type: e.type ?? 'File',
+      linkpath: e.linkpath,
+      size: e.type === undefined || e.type === 'File' ? data.length : 0,
+      mode: e.type === 'Directory' ? 0o755 : 0o644,
+      mtime: new Date(0),
+      uid: 0,
+      gid: 0,
+    });
+    const block = Buffer.alloc(512);
+    h.encode(block, 0);
+    blocks.push(block);
+    if (h.size !== undefined && h.size > 0) {
+      blocks.push(data);
+      const pad = (512 - (data.length % 512)) % 512;
+      blocks.push(Buffer.alloc(pad));
+    }
+  }
+  blocks.push(Buffer.alloc(1024));
+  return zlib.gzipSync(Buffer.concat(blocks));
+}
