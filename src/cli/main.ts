@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /** The `stcsnn` command line. */
 import { Command, CommanderError } from 'commander';
+import { dataCommand } from './data.js';
 import { encodeCommand } from './encode.js';
+import { energyCommand } from './energy.js';
 import { isUserError } from './errors.js';
+import { trainCommand } from './train.js';
 
 const VERSION = '0.1.0';
 
@@ -13,6 +16,9 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(encodeCommand());
+  program.addCommand(trainCommand());
+  program.addCommand(dataCommand());
+  program.addCommand(energyCommand());
   return program;
 }
 

@@ -5,7 +5,8 @@
  * Where the files are looked for, first match wins:
  * 1. the explicit `dataDir` (and `dataDir/fashion-mnist`);
  * 2. `$STCSNN_DATA` and `$STCSNN_DATA/fashion-mnist`;
- * 3. `/usr/share/datasets/fashion-mnist` (Debian package `dataset-fashion-mnist`).
+ * 3. the download directory of `stcsnn data fetch` ({@link defaultFashionMnistDownloadDir});
+ * 4. `/usr/share/datasets/fashion-mnist` (Debian package `dataset-fashion-mnist`).
  *
  * Each file may be gzipped under its official name (`train-images-idx3-ubyte.gz`) or
  * inflated (`train-images-idx3-ubyte`; `train-images.idx3-ubyte` is accepted too).
@@ -14,7 +15,8 @@
  * format and is found relative to this module, so it needs no download.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -98,14 +100,26 @@ function hasAllFiles(dir: string): boolean {
   );
 }
 
+/**
+ * Where `stcsnn data fetch fashion-mnist` writes without `--data-dir`:
+ * `$STCSNN_DATA/fashion-mnist`, else `$STCSNN_CACHE/fashion-mnist`, else
+ * `~/.cache/stcsnn/fashion-mnist`.
+ */
+export function defaultFashionMnistDownloadDir(): string {
+  const data = process.env.STCSNN_DATA;
+  if (data) return join(data, 'fashion-mnist');
+  const cache = process.env.STCSNN_CACHE;
+  return join(cache ? cache : join(homedir(), '.cache', 'stcsnn'), 'fashion-mnist');
+}
+
 /** The directories searched for Fashion-MNIST, in order. */
 export function fashionMnistSearchPath(dataDir?: string): string[] {
   const dirs: string[] = [];
   if (dataDir) dirs.push(dataDir, join(dataDir, 'fashion-mnist'));
   const env = process.env.STCSNN_DATA;
   if (env) dirs.push(env, join(env, 'fashion-mnist'));
-  dirs.push(DEBIAN_FASHION_MNIST_DIR);
-  return dirs;
+  dirs.push(defaultFashionMnistDownloadDir(), DEBIAN_FASHION_MNIST_DIR);
+  return [...new Set(dirs)];
 }
 
 /**
@@ -230,20 +244,102 @@ export function checkFashionMnistChecksums(dir: string): boolean | null {
     for (const base of [split.images, split.labels]) {
       const p = findIdxFile(dir, base);
       if (!p) return null;
-      const bytes = readFileSync(p);
-      const known = FASHION_MNIST_MD5[base];
-      if (isGzip(bytes)) {
-        if (md5(bytes) === known.gz) continue;
-        let inflated: Uint8Array;
-        try {
-          inflated = gunzipSync(bytes);
-        } catch {
-          ok = false;
-          continue;
-        }
-        if (md5(inflated) !== known.raw) ok = false;
-      } else if (md5(bytes) !== known.raw) ok = false;
+      if (!matchesKnownMd5(base, readFileSync(p))) ok = false;
     }
   }
   return ok;
+}
+
+/** True when `bytes` (gzipped or inflated) is the official file `base`, by MD5. */
+export function matchesKnownMd5(base: string, bytes: Uint8Array): boolean {
+  const known = FASHION_MNIST_MD5[base];
+  if (!known) return false;
+  if (!isGzip(bytes)) return md5(bytes) === known.raw;
+  if (md5(bytes) === known.gz) return true;
+  try {
+    return md5(gunzipSync(bytes)) === known.raw;
+  } catch {
+    return false;
+  }
+}
+
+/** Downloads are refused beyond this size (the largest official file is 26 MB). */
+const MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024;
+
+/** What {@link fetchFashionMnist} did per file. */
+export interface FetchedFile {
+  readonly file: string;
+  /** `downloaded`, or `present` when a file with the right checksum was already there. */
+  readonly status: 'downloaded' | 'present';
+  readonly bytes: number;
+}
+
+/** Options of {@link fetchFashionMnist}. */
+export interface FetchOptions {
+  /** Base URL (default {@link FASHION_MNIST_URL}; `$STCSNN_FASHION_MNIST_URL` overrides it). */
+  readonly baseUrl?: string;
+  /** Per-file timeout in milliseconds (default 120,000). */
+  readonly timeoutMs?: number;
+  /** Called before each download. */
+  readonly onFile?: (name: string, url: string) => void;
+}
+
+/** The network failed (offline, DNS, HTTP error): the message says how to get the files instead. */
+export class FetchError extends DataError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
+/**
+ * Downloads the four official gzipped files into `dir`, checks each against its MD5 and writes it
+ * atomically (temporary name, then rename). Files already present with the right checksum are kept.
+ * @throws FetchError (a DataError) when a download fails, saying how to get the files by hand;
+ *   DataError when a downloaded file has the wrong checksum
+ */
+export async function fetchFashionMnist(dir: string, opts: FetchOptions = {}): Promise<FetchedFile[]> {
+  const base = opts.baseUrl ?? process.env.STCSNN_FASHION_MNIST_URL ?? FASHION_MNIST_URL;
+  const done: FetchedFile[] = [];
+  mkdirSync(dir, { recursive: true });
+  for (const split of Object.values(FASHION_MNIST_FILES)) {
+    for (const name of [split.images, split.labels]) {
+      const target = join(dir, `${name}.gz`);
+      const existing = findIdxFile(dir, name);
+      if (existing && matchesKnownMd5(name, readFileSync(existing))) {
+        done.push({ file: existing, status: 'present', bytes: statSync(existing).size });
+        continue;
+      }
+      const url = new URL(`${name}.gz`, base.endsWith('/') ? base : `${base}/`).href;
+      opts.onFile?.(name, url);
+      let bytes: Uint8Array;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 120_000) });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const len = Number(res.headers.get('content-length') ?? 0);
+        if (len > MAX_DOWNLOAD_BYTES) throw new Error(`${len} bytes is too large`);
+        bytes = new Uint8Array(await res.arrayBuffer());
+      } catch (e) {
+        const err = e as Error & { cause?: { code?: string; message?: string } };
+        const why = err.cause?.code ?? err.cause?.message ?? err.message;
+        throw new FetchError(
+          `${url}: download failed (${why}); offline, get the files with \`apt-get install dataset-fashion-mnist\` or download them by hand from ${FASHION_MNIST_URL} into ${dir}`,
+        );
+      }
+      if (!matchesKnownMd5(name, bytes))
+        throw new DataError(
+          `${url}: MD5 ${md5(bytes)} does not match the official ${FASHION_MNIST_MD5[name].gz}`,
+        );
+      const tmp = `${target}.tmp-${process.pid}`;
+      try {
+        writeFileSync(tmp, bytes);
+        renameSync(tmp, target);
+      } catch (e) {
+        rmSync(tmp, { force: true });
+        throw new DataError(`${target}: cannot write (${(e as Error).message})`);
+      }
+      done.push({ file: target, status: 'downloaded', bytes: bytes.length });
+    }
+  }
+  return done;
 }
