@@ -1,0 +1,111 @@
+/**
+ * From names to layer descriptions: the architecture of a data set + arch + width, and the
+ * energy of a finished run from its spike statistics. Building the description constructs the
+ * network once (its parameters are disposed right away), so a TensorFlow.js backend must be
+ * initialised; the energy arithmetic itself ({@link computeEnergy}) needs none.
+ */
+import { ConfigError, DEFAULT_STC, stcConfig } from '../core/config.js';
+import { datasetInfo } from '../data/registry.js';
+import { ARCHS, buildNetwork, type Arch, type ArchConfig, type LayerInfo } from '../nn/models.js';
+import type { LayerSpikeStats } from '../nn/stats.js';
+import { computeEnergy, uniformSpikes, type EnergyConstants, type EnergyReport } from './energy.js';
+import { runSpikeStats, type RunDir, type RunSummary } from './rundir.js';
+
+/** What the energy of a network depends on. */
+export interface NetworkSpec {
+  readonly arch: string;
+  readonly dataset: string;
+  readonly width: number;
+  readonly T: number;
+  /** Overrides the data set's sample shape `[H, W, C]`. */
+  readonly inputShape?: readonly [number, number, number];
+  /** Overrides the data set's class count. */
+  readonly classes?: number;
+  /** Data-set options of the run (`frames` of CIFAR10-DVS stack 2 channels per frame). */
+  readonly datasetOptions?: Readonly<Record<string, unknown>>;
+}
+
+/** The architecture configuration of a spec (the STC parameters do not change the layers). */
+export function archConfigFor(spec: NetworkSpec): ArchConfig {
+  if (!(ARCHS as readonly string[]).includes(spec.arch)) {
+    throw new ConfigError(`arch must be one of ${ARCHS.join(', ')}; got ${spec.arch}`);
+  }
+  const info = datasetInfo(spec.dataset);
+  let shape: [number, number, number] = spec.inputShape ? [...spec.inputShape] : [...info.shape];
+  const frames = spec.datasetOptions?.frames;
+  if (!spec.inputShape && spec.dataset === 'cifar10-dvs' && typeof frames === 'number' && frames > 1) {
+    shape = [shape[0], shape[1], shape[2] * frames]; // DESIGN.md §4: F frames stack their channels
+  }
+  const classes = spec.classes ?? info.classes;
+  if (!(Number.isInteger(classes) && classes >= 2)) {
+    throw new ConfigError(`data set ${spec.dataset} has no fixed class count; pass --classes N`);
+  }
+  return {
+    arch: spec.arch as Arch,
+    mode: 'stc',
+    width: spec.width,
+    inputShape: shape,
+    classes,
+    stc: stcConfig({ ...DEFAULT_STC, T: spec.T }),
+    path: 'fused',
+  };
+}
+
+/** Every layer of the network of `spec`, in forward order (needs an initialised backend). */
+export function layersFor(spec: NetworkSpec): LayerInfo[] {
+  const net = buildNetwork(archConfigFor(spec), 0);
+  try {
+    return [...net.layers];
+  } finally {
+    net.dispose();
+  }
+}
+
+/** The network spec of a run. */
+export function specOfRun(s: RunSummary): NetworkSpec {
+  return { arch: s.arch, dataset: s.dataset, width: s.width, T: s.T, datasetOptions: s.datasetOptions };
+}
+
+/**
+ * `zeta` per STCB layer from recorded statistics, checked against the architecture: every STCB
+ * layer must have statistics whose neuron count is its input size.
+ * @throws ConfigError naming the first layer that does not match
+ */
+export function spikesFromStats(
+  layers: readonly LayerInfo[],
+  stats: readonly LayerSpikeStats[],
+  source: string,
+): Map<string, number> {
+  const byName = new Map(stats.map((s) => [s.layer, s]));
+  const out = new Map<string, number>();
+  for (const l of layers) {
+    if (l.kind !== 'stcb-conv') continue;
+    const s = byName.get(l.name);
+    if (!s) throw new ConfigError(`${source}: no spike statistics for layer ${l.name}`);
+    const n = l.inShape.reduce((a, b) => a * b, 1);
+    if (s.neurons !== n) {
+      throw new ConfigError(
+        `${source}: layer ${l.name} has ${s.neurons} neurons in the statistics but ${n} in the architecture`,
+      );
+    }
+    out.set(l.name, s.spikesPerNeuron);
+  }
+  return out;
+}
+
+/** The energy of a finished run from its recorded spike statistics (needs a backend). */
+export function energyOfRun(run: RunDir, constants: Partial<EnergyConstants> = {}): EnergyReport {
+  const stats = runSpikeStats(run);
+  const layers = layersFor(specOfRun(run.summary));
+  return computeEnergy(layers, spikesFromStats(layers, stats, run.dir), run.summary.T, constants);
+}
+
+/** The energy of a network with every STCB layer firing at `fireRate` (needs a backend). */
+export function energyAtFireRate(
+  spec: NetworkSpec,
+  fireRate: number,
+  constants: Partial<EnergyConstants> = {},
+): EnergyReport {
+  const layers = layersFor(spec);
+  return computeEnergy(layers, uniformSpikes(layers, fireRate, spec.T), spec.T, constants);
+}

@@ -1,0 +1,218 @@
+/**
+ * `stcsnn energy`: operation counts and computation energy per layer of an STCSNN against its
+ * ANN twin (DESIGN.md §3), from a finished run's spike statistics (`--checkpoint RUN_DIR`) or
+ * from an assumed firing rate for every STCB layer (`--fire-rate R`).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { Command } from 'commander';
+import {
+  computeEnergy,
+  DEFAULT_ENERGY,
+  energyToJson,
+  uniformSpikes,
+  type EnergyConstants,
+  type EnergyReport,
+} from '../analysis/energy.js';
+import { layersFor, spikesFromStats, specOfRun, type NetworkSpec } from '../analysis/network.js';
+import { readRunDir, runSpikeStats } from '../analysis/rundir.js';
+import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { UsageError } from './errors.js';
+import { printJson, table } from './output.js';
+import { parseInteger, parseNumber, parseNumberList } from './options.js';
+
+interface EnergyFlags extends CommonFlags {
+  arch?: string;
+  dataset?: string;
+  T?: string;
+  width?: string;
+  checkpoint?: string;
+  fireRate?: string;
+  eMac: string;
+  eAc: string;
+  bnMacs: string;
+  inputShape?: string;
+  classes?: string;
+}
+
+/** The `--json` output of `stcsnn energy`. */
+export type EnergyCommandJson = ReturnType<typeof energyToJson> & {
+  arch: string;
+  dataset: string;
+  width: number;
+  T: number;
+  source: { checkpoint: string } | { fire_rate: number };
+  constants: { e_mac_pj: number; e_ac_pj: number; bn_macs_per_element: number };
+};
+
+/** Formats a count with SI prefixes: 1.23M, 456k. */
+export function si(v: number, digits = 3): string {
+  const a = Math.abs(v);
+  if (a >= 1e12) return `${(v / 1e12).toPrecision(digits)}T`;
+  if (a >= 1e9) return `${(v / 1e9).toPrecision(digits)}G`;
+  if (a >= 1e6) return `${(v / 1e6).toPrecision(digits)}M`;
+  if (a >= 1e3) return `${(v / 1e3).toPrecision(digits)}k`;
+  return Number.isInteger(v) ? String(v) : v.toPrecision(digits);
+}
+
+/** Energy in pJ as a readable string (pJ, nJ, uJ, mJ). */
+export function joules(pj: number): string {
+  const a = Math.abs(pj);
+  if (a >= 1e9) return `${(pj / 1e9).toPrecision(4)} mJ`;
+  if (a >= 1e6) return `${(pj / 1e6).toPrecision(4)} uJ`;
+  if (a >= 1e3) return `${(pj / 1e3).toPrecision(4)} nJ`;
+  return `${pj.toPrecision(4)} pJ`;
+}
+
+/** The text table of an energy report. */
+export function energyTable(r: EnergyReport): string {
+  const rows: string[][] = [
+    ['layer', 'kind', 'ANN MACs', 'SNN ACs', 'SNN MACs', 'spikes/neuron', 'fire rate', 'SNN energy'],
+  ];
+  for (const l of r.layers) {
+    if (l.annMacs === 0 && l.snnMacs === 0 && l.snnAcs === 0) continue;
+    rows.push([
+      l.name,
+      l.kind,
+      si(l.annMacs),
+      l.kind === 'stcb-conv' ? si(l.snnAcs) : '-',
+      si(l.snnMacs),
+      l.spikesPerNeuron === null ? '-' : l.spikesPerNeuron.toFixed(3),
+      l.fireRate === null ? '-' : l.fireRate.toFixed(3),
+      joules(l.snnEnergyPj),
+    ]);
+  }
+  const t = r.total;
+  rows.push(['total', '', si(t.annMacs), si(t.snnAcs), si(t.snnMacs), '', '', joules(t.snnEnergyPj)]);
+  return table(rows);
+}
+
+/** The closing lines: ANN vs SNN energy and their ratio. */
+export function energySummary(r: EnergyReport): string {
+  const t = r.total;
+  const c = r.constants;
+  return [
+    `ANN twin: ${si(t.annMacs)} MACs = ${joules(t.annEnergyPj)} per image (E_MAC ${c.eMac} pJ)`,
+    `STCSNN (T=${r.T}): ${si(t.snnAcs)} ACs + ${si(t.snnMacs)} MACs = ${joules(t.snnEnergyPj)} per image (E_AC ${c.eAc} pJ)`,
+    `energy ratio ANN/SNN: ${t.ratio.toFixed(2)}x`,
+  ].join('\n');
+}
+
+function constantsFrom(f: EnergyFlags): EnergyConstants {
+  const eMac = parseNumber('--e-mac', f.eMac);
+  const eAc = parseNumber('--e-ac', f.eAc);
+  const bn = parseNumber('--bn-macs', f.bnMacs);
+  if (eMac < 0) throw new UsageError(`--e-mac must be >= 0, got '${f.eMac}'`);
+  if (eAc < 0) throw new UsageError(`--e-ac must be >= 0, got '${f.eAc}'`);
+  if (bn < 0) throw new UsageError(`--bn-macs must be >= 0, got '${f.bnMacs}'`);
+  return { eMac, eAc, bnMacsPerElement: bn };
+}
+
+function runDirOf(path: string): string {
+  if (!existsSync(path)) throw new UsageError(`--checkpoint ${path} does not exist`);
+  // a checkpoint file inside a run directory names the run
+  if (statSync(path).isFile() && basename(path).endsWith('.safetensors')) return dirname(path);
+  return path;
+}
+
+export function energyCommand(): Command {
+  const cmd = new Command('energy').description(
+    'operation counts and computation energy per layer of an STCSNN against its ANN twin',
+  );
+  cmd
+    .option('--arch <name>', 'architecture: vgg11, vgg16 or resnet18 (default: the checkpoint’s)')
+    .option('--dataset <name>', 'data set, for the input shape and classes (default: the checkpoint’s)')
+    .option('--T <n>', 'spike-train length (default: the checkpoint’s, else 8)')
+    .option('--width <w>', 'channel multiplier (default: the checkpoint’s, else 1)')
+    .option('--checkpoint <run-dir>', 'a finished run directory: use its recorded spike statistics')
+    .option('--fire-rate <r>', 'assume every STCB layer fires at this rate (0..1)')
+    .option('--e-mac <pJ>', 'energy of one multiply-accumulate in pJ', String(DEFAULT_ENERGY.eMac))
+    .option('--e-ac <pJ>', 'energy of one accumulate in pJ', String(DEFAULT_ENERGY.eAc))
+    .option('--bn-macs <n>', 'MACs per batch-norm element', String(DEFAULT_ENERGY.bnMacsPerElement))
+    .option('--input-shape <H,W,C>', "override the data set's sample shape")
+    .option('--classes <n>', "override the data set's class count");
+  withCommon(cmd);
+  cmd.action(async (flags: EnergyFlags) => {
+    const constants = constantsFrom(flags);
+    if (flags.checkpoint !== undefined && flags.fireRate !== undefined)
+      throw new UsageError('give either --checkpoint or --fire-rate, not both');
+    if (flags.checkpoint === undefined && flags.fireRate === undefined)
+      throw new UsageError('give --checkpoint RUN_DIR (recorded spike statistics) or --fire-rate R');
+    let inputShape: [number, number, number] | undefined;
+    if (flags.inputShape !== undefined) {
+      const v = parseNumberList('--input-shape', flags.inputShape);
+      if (v.length !== 3 || !v.every((d) => Number.isInteger(d) && d >= 1))
+        throw new UsageError(
+          `--input-shape must be three positive integers H,W,C, got '${flags.inputShape}'`,
+        );
+      inputShape = [v[0], v[1], v[2]];
+    }
+    const classes = flags.classes === undefined ? undefined : parseInteger('--classes', flags.classes, 2);
+    const T = flags.T === undefined ? undefined : parseInteger('--T', flags.T, 1, 64);
+    const width = flags.width === undefined ? undefined : parseNumber('--width', flags.width);
+    if (width !== undefined && !(width > 0 && width <= 4))
+      throw new UsageError(`--width must be in (0, 4], got '${flags.width}'`);
+
+    let spec: NetworkSpec;
+    let source: EnergyCommandJson['source'];
+    let run: ReturnType<typeof readRunDir> | undefined;
+    let fireRate: number | undefined;
+    if (flags.checkpoint !== undefined) {
+      run = readRunDir(runDirOf(flags.checkpoint));
+      const s = run.summary;
+      const clash = (flag: string, given: unknown, have: unknown) => {
+        if (given !== undefined && given !== have)
+          throw new UsageError(`${flag} ${String(given)} does not match the checkpoint (${String(have)})`);
+      };
+      clash('--arch', flags.arch, s.arch);
+      clash('--dataset', flags.dataset, s.dataset);
+      clash('--T', T, s.T);
+      clash('--width', width, s.width);
+      runSpikeStats(run); // fails early, before building anything, when there are none
+      spec = { ...specOfRun(s), inputShape, classes };
+      source = { checkpoint: run.dir };
+    } else {
+      fireRate = parseNumber('--fire-rate', flags.fireRate as string);
+      if (!(fireRate >= 0 && fireRate <= 1))
+        throw new UsageError(`--fire-rate must be in [0, 1], got '${flags.fireRate}'`);
+      if (flags.arch === undefined) throw new UsageError('--arch is required with --fire-rate');
+      if (flags.dataset === undefined) throw new UsageError('--dataset is required with --fire-rate');
+      spec = { arch: flags.arch, dataset: flags.dataset, width: width ?? 1, T: T ?? 8, inputShape, classes };
+      source = { fire_rate: fireRate };
+    }
+    await backendFor(flags);
+    const layers = layersFor(spec);
+    const spikes = run
+      ? spikesFromStats(layers, runSpikeStats(run), run.dir)
+      : uniformSpikes(layers, fireRate as number, spec.T);
+    const report = computeEnergy(layers, spikes, spec.T, constants);
+    if (flags.json) {
+      const j: EnergyCommandJson = {
+        arch: spec.arch,
+        dataset: spec.dataset,
+        width: spec.width,
+        T: spec.T,
+        source,
+        constants: {
+          e_mac_pj: constants.eMac,
+          e_ac_pj: constants.eAc,
+          bn_macs_per_element: constants.bnMacsPerElement,
+        },
+        ...energyToJson(report),
+      };
+      printJson(j);
+      return;
+    }
+    console.log(`${spec.arch} (width ${spec.width}) on ${spec.dataset}, T=${spec.T}, per image`);
+    console.log(
+      run
+        ? `spike counts: recorded in ${run.dir}/result.json`
+        : `spike counts: ASSUMED — every STCB layer fires at rate ${fireRate} (${(fireRate! * spec.T).toFixed(3)} spikes per neuron; --fire-rate)`,
+    );
+    console.log('');
+    console.log(energyTable(report));
+    console.log('');
+    console.log(energySummary(report));
+  });
+  return cmd;
+}
