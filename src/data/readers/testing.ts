@@ -113,3 +113,59 @@ export function rawTarGz(entries: readonly RawTarEntry[]): Buffer {
   blocks.push(Buffer.alloc(1024));
   return zlib.gzipSync(Buffer.concat(blocks));
 }
+
+/** One synthetic DVS event. */
+export interface TestEvent {
+  readonly x: number;
+  readonly y: number;
+  readonly p: number;
+  readonly t: number;
+}
+
+/** The jAER header CIFAR10-DVS files carry. */
+export const AEDAT_HEADER =
+  '#!AER-DAT2.0\r\n# This is a raw AE data file - do not edit\r\n' +
+  '# Data format is int32 address, int32 timestamp (8 bytes total), repeated for each event\r\n' +
+  '# Timestamps tick is 1 us\r\n';
+
+/** AEDAT 2.0 bytes: `header`, then big-endian (address, timestamp) pairs for CIFAR10-DVS. */
+export function aedatBytes(events: readonly TestEvent[], header = AEDAT_HEADER): Buffer {
+  const body = Buffer.alloc(events.length * 8);
+  events.forEach((e, i) => {
+    body.writeUInt32BE((((127 - e.x) << 8) | ((127 - e.y) << 1) | (1 - e.p)) >>> 0, i * 8);
+    body.writeUInt32BE(e.t >>> 0, i * 8 + 4);
+  });
+  return Buffer.concat([Buffer.from(header, 'latin1'), body]);
+}
+
+/** Deterministic synthetic events: event i at x = (seed*13 + i*5) % 128, y = (i*3) % 128, p = i % 2. */
+export function syntheticEvents(n: number, seed: number): TestEvent[] {
+  return Array.from({ length: n }, (_, i) => ({
+    x: (seed * 13 + i * 5) % 128,
+    y: (i * 3) % 128,
+    p: i % 2,
+    t: i * 10,
+  }));
+}
+
+/**
+ * Writes a mini CIFAR10-DVS folder: `classes` class folders, each with `perClass` files
+ * `cifar10_<class>_<k>.aedat` of `events` events (seed = class*100 + k).
+ */
+export function writeDvsFolder(
+  root: string,
+  classes: readonly string[],
+  perClass: number,
+  events = 40,
+): void {
+  classes.forEach((c, ci) => {
+    const dir = path.join(root, c);
+    fs.mkdirSync(dir, { recursive: true });
+    for (let k = 0; k < perClass; k++) {
+      fs.writeFileSync(
+        path.join(dir, `cifar10_${c}_${k}.aedat`),
+        aedatBytes(syntheticEvents(events, ci * 100 + k)),
+      );
+    }
+  });
+}

@@ -259,3 +259,20 @@ export function checkIndex(i: number, count: number, name: string): void {
     throw new RangeError(`${name}: sample index ${i} outside 0..${count - 1}`);
   }
 }
+
+let crcTable: Uint32Array | null = null;
+
+/** CRC-32 (IEEE 802.3, as zlib and PNG), kept here because `zlib.crc32` needs Node >= 20.15. */
+export function crc32(data: Uint8Array): number {
+  if (crcTable === null) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}

@@ -1,0 +1,256 @@
+/**
+ * CIFAR10-DVS (Li et al. 2017): CIFAR-10 images recorded with a DVS128 camera, in the original
+ * AEDAT 2.0 files (see `aedat.ts` for the format, the address decoding and the integration).
+ *
+ * Layout: `dataDir/<class>/*.aedat`, one folder per class (the official zips, extracted), or
+ * `dataDir/CIFAR10-DVS/<class>/...`. Classes are the sub-folders sorted by name (for the official
+ * set: airplane, automobile, bird, cat, deer, dog, frog, horse, ship, truck = CIFAR-10's order).
+ * A class folder without `.aedat` files is an error.
+ *
+ * Split (the set has none; fixed and deterministic): per class, the `.aedat` files sorted by name
+ * with numbers compared as numbers (`cifar10_cat_2` before `cifar10_cat_10`), the last
+ * `round(n * testFraction)` (at least 1) are the test set, the rest train; `testFraction` 0.1 gives
+ * 900/100 per class for the official 1000 files.
+ *
+ * Samples: `[H, W, 2F]` float32 event counts, F = `frames` (default 1), channels frame-major
+ * (`[f0p0, f0p1, f1p0, ...]`), H = W = 128 unless resized. `size` resizes every frame with
+ * `resizeMode`: `area` (default: each output pixel is the mean count of the input area it covers,
+ * i.e. counts per input pixel) or `bilinear` (half-pixel centres, no antialiasing).
+ *
+ * Frames are built on first read and cached on disk under `<cacheDir>/cifar10-dvs/<key>.stcf`,
+ * where the key hashes the source file's absolute path, size and mtime and every integration
+ * parameter (frames, split rule, resize size and mode, decoding); the entry format is in
+ * `frame-cache.ts`. A damaged or mismatching entry is rebuilt, never trusted. Reads are async; a
+ * byte-bounded in-memory LRU (`memoryBudgetMB`, default 256) sits in front of the disk cache.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { DataError, type Dataset } from '../types.js';
+import { DVS128_SIZE, integrateFrames, parseAedat } from './aedat.js';
+import { decodeFrameCache, encodeFrameCache } from './frame-cache.js';
+import { resizeHwc, type ResizeMode } from './image.js';
+import {
+  ByteLru,
+  checkIndex,
+  defaultCacheDir,
+  direntIsDir,
+  direntIsFile,
+  isDir,
+  listDirSorted,
+  readFileAsync,
+  selectSplit,
+  writeFileAtomic,
+} from './util.js';
+
+/** Options of {@link openCifar10Dvs}. */
+export interface Cifar10DvsOptions {
+  /** Folder of class folders (or holding `CIFAR10-DVS/`). */
+  readonly dataDir: string;
+  readonly split: 'train' | 'test';
+  /** Frames F per sample (channels = 2F); default 1. */
+  readonly frames?: number;
+  /** Resize every frame to `[h, w]` (or `n` = `[n, n]`), e.g. 48; default none (128x128). */
+  readonly size?: number | readonly [number, number];
+  /** How to resize; default `area`. */
+  readonly resizeMode?: ResizeMode;
+  /** Fraction of each class's files in the test split; default 0.1. */
+  readonly testFraction?: number;
+  /** Cache root; default `$STCSNN_CACHE` or `~/.cache/stcsnn`. Frames go in `cifar10-dvs/`. */
+  readonly cacheDir?: string;
+  /** In-memory cache budget in MiB; default 256. */
+  readonly memoryBudgetMB?: number;
+}
+
+/** Counters of where samples came from, for reports and tests. */
+export interface FrameCacheStats {
+  /** Served from the in-memory LRU. */
+  memoryHits: number;
+  /** Served from a valid disk cache entry. */
+  diskHits: number;
+  /** Built from the AEDAT file because there was no entry. */
+  builds: number;
+  /** Built again because the entry was damaged or did not match. */
+  rebuilds: number;
+}
+
+/** A CIFAR10-DVS split; `read` is async. */
+export interface Cifar10DvsDataset extends Dataset {
+  /** The AEDAT file of every sample. */
+  readonly files: readonly string[];
+  /** The cache file of sample `i`. */
+  cachePath(i: number): string;
+  /** Cache statistics since opening. */
+  readonly stats: FrameCacheStats;
+}
+
+/** Version of the integration code; bump when it changes what a cache entry holds. */
+const INTEGRATION_VERSION = 1;
+
+const CLASS_FOLDER_PARENTS = ['CIFAR10-DVS', 'cifar10-dvs', 'CIFAR10DVS'];
+
+function isAedat(name: string): boolean {
+  return /\.aedat$/i.test(name);
+}
+
+/** Finds the folder holding the class folders. */
+function locateRoot(dataDir: string): string {
+  if (!isDir(dataDir)) throw new DataError(`${dataDir}: no such folder (CIFAR10-DVS)`);
+  const hasClassFolders = (dir: string) =>
+    listDirSorted(dir).some(
+      (d) =>
+        direntIsDir(dir, d) &&
+        listDirSorted(path.join(dir, d.name)).some(
+          (f) => isAedat(f.name) && direntIsFile(path.join(dir, d.name), f),
+        ),
+    );
+  if (hasClassFolders(dataDir)) return dataDir;
+  for (const sub of CLASS_FOLDER_PARENTS) {
+    const p = path.join(dataDir, sub);
+    if (isDir(p) && hasClassFolders(p)) return p;
+  }
+  throw new DataError(
+    `${dataDir}: no CIFAR10-DVS class folders with .aedat files (extract the official zips here)`,
+  );
+}
+
+/** The classes and every class's AEDAT files, sorted (see the module doc). */
+export function listDvsFiles(root: string): { classNames: string[]; files: string[][] } {
+  const classNames: string[] = [];
+  const files: string[][] = [];
+  for (const d of listDirSorted(root)) {
+    if (d.name.startsWith('.') || !direntIsDir(root, d)) continue;
+    const dir = path.join(root, d.name);
+    const list = listDirSorted(dir)
+      .filter((f) => isAedat(f.name) && direntIsFile(dir, f))
+      .map((f) => path.join(dir, f.name));
+    if (list.length === 0) throw new DataError(`${dir}: class folder without .aedat event files`);
+    classNames.push(d.name);
+    files.push(list);
+  }
+  return { classNames, files };
+}
+
+function normSize(size: Cifar10DvsOptions['size']): [number, number] | null {
+  if (size === undefined) return null;
+  const [h, w] = typeof size === 'number' ? [size, size] : size;
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1 || h > 4096 || w > 4096) {
+    throw new DataError(`CIFAR10-DVS: bad frame size ${String(size)}`);
+  }
+  return [h, w];
+}
+
+/**
+ * Opens a CIFAR10-DVS split (see the module doc). Lists and splits the files; frames are built on
+ * first read (or by {@link verifyDataset}, which reads every sample).
+ */
+export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10DvsDataset> {
+  const frames = opts.frames ?? 1;
+  if (!Number.isInteger(frames) || frames < 1 || frames > 1024) {
+    throw new DataError(`CIFAR10-DVS: frames must be an integer in 1..1024, got ${frames}`);
+  }
+  const size = normSize(opts.size);
+  const resizeMode = opts.resizeMode ?? 'area';
+  const testFraction = opts.testFraction ?? 0.1;
+  const root = locateRoot(opts.dataDir);
+  const { classNames, files: perClass } = listDvsFiles(root);
+  const files: string[] = [];
+  const labelList: number[] = [];
+  perClass.forEach((list, c) => {
+    for (const f of selectSplit(list, opts.split, testFraction)) {
+      files.push(f);
+      labelList.push(c);
+    }
+  });
+  if (files.length === 0) throw new DataError(`${root}: the ${opts.split} split of CIFAR10-DVS is empty`);
+  const shape: [number, number, number] = [size?.[0] ?? DVS128_SIZE, size?.[1] ?? DVS128_SIZE, 2 * frames];
+  const cacheRoot = path.join(opts.cacheDir ?? defaultCacheDir(), 'cifar10-dvs');
+  const lru = new ByteLru<Float32Array>(Math.max(0, opts.memoryBudgetMB ?? 256) * 1024 * 1024);
+  const stats: FrameCacheStats = { memoryHits: 0, diskHits: 0, builds: 0, rebuilds: 0 };
+
+  const keyOf = (file: string): string => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch (e) {
+      throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    return JSON.stringify({
+      format: 'stcsnn-cifar10-dvs-frames',
+      integration: INTEGRATION_VERSION,
+      file: path.resolve(file),
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      frames,
+      splitBy: 'number',
+      decode: 'x=127-((a&0x7F00)>>8),y=127-((a&0xFE)>>1),p=1-(a&1)',
+      sensor: [DVS128_SIZE, DVS128_SIZE],
+      resize: size,
+      resizeMode: size === null ? null : resizeMode,
+      layout: 'HWC,c=2f+p',
+    });
+  };
+  const cacheFile = (key: string): string =>
+    path.join(cacheRoot, `${createHash('sha256').update(key).digest('hex').slice(0, 40)}.stcf`);
+
+  const build = async (file: string): Promise<Float32Array> => {
+    const ev = parseAedat(await readFileAsync(file), file);
+    const raw = integrateFrames(ev, frames);
+    return size === null
+      ? raw
+      : resizeHwc(raw, DVS128_SIZE, DVS128_SIZE, 2 * frames, size[0], size[1], resizeMode);
+  };
+
+  const load = async (i: number): Promise<Float32Array> => {
+    const cached = lru.get(i);
+    if (cached !== undefined) {
+      stats.memoryHits++;
+      return cached;
+    }
+    const file = files[i];
+    const key = keyOf(file);
+    const cf = cacheFile(key);
+    let data: Float32Array | null = null;
+    let existed = false;
+    try {
+      const buf = await fs.promises.readFile(cf);
+      existed = true;
+      data = decodeFrameCache(buf, cf, shape, key);
+      stats.diskHits++;
+    } catch (e) {
+      // No entry, or a damaged / mismatching one: rebuild below.
+      if (!(e instanceof DataError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (data === null) {
+      data = await build(file);
+      if (existed) stats.rebuilds++;
+      else stats.builds++;
+      await writeFileAtomic(cf, encodeFrameCache(data, shape, key));
+    }
+    lru.set(i, data);
+    return data;
+  };
+
+  const labels = Int32Array.from(labelList);
+  const name = 'cifar10-dvs';
+  return {
+    name,
+    split: opts.split,
+    count: files.length,
+    shape,
+    classes: classNames.length,
+    classNames,
+    labels,
+    source: root,
+    files,
+    stats,
+    cachePath: (i: number) => {
+      checkIndex(i, files.length, name);
+      return cacheFile(keyOf(files[i]));
+    },
+    async read(i: number, out: Float32Array, offset: number): Promise<void> {
+      checkIndex(i, files.length, name);
+      out.set(await load(i), offset);
+    },
+  };
+}
