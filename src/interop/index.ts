@@ -1,0 +1,18 @@
+/** Interop: safetensors model files (PyTorch layouts) and ONNX export. */
+export * from './safetensors.js';
+export * from './state-dict.js';
+export {
+  MODEL_FORMAT,
+  META_KEYS,
+  EXTRA_TENSOR_PREFIX,
+  modelMetadata,
+  encodeModel,
+  saveModel,
+  modelInfoFromMetadata,
+  decodeModel,
+  readModelFile,
+  loadModel,
+  type ModelInfo,
+  type SaveModelOptions,
+  type ModelFile,
+} from './model-file.js';

@@ -1,0 +1,265 @@
+/**
+ * Model files and checkpoints: one safetensors file holding the PyTorch-layout state dict
+ * (see `state-dict.ts`) and the model's description in the `__metadata__` string map.
+ *
+ * Metadata keys (values are strings; JSON where noted):
+ *
+ * | key                    | value |
+ * | ---------------------- | ----- |
+ * | `stcsnn.format`        | `stcsnn-model/1` |
+ * | `stcsnn.config`        | JSON `{"arch","mode","width","inputShape":[H,W,C],"classes","path","stc":{"T","theta0","tau","schedule","fire"}}` (an `ArchConfig`) |
+ * | `stcsnn.normalization` | JSON `{"scale","mean":[..C],"std":[..C]}`, `x' = (x / scale - mean[c]) / std[c]` on raw 0..255 pixels (optional) |
+ * | `stcsnn.class_names`   | JSON array of `classes` strings (optional) |
+ * | anything else          | the writer's (e.g. the trainer's epoch and accuracy), kept as is |
+ *
+ * Tensor names starting with `optimizer.` are reserved for training state (momentum buffers);
+ * they are returned apart (`extraTensors`) and are not part of the model's state dict.
+ */
+import * as fs from 'node:fs';
+import { checkArchConfig, buildNetwork, ARCHS, type ArchConfig, type Network } from '../nn/models.js';
+import { stcConfig } from '../core/config.js';
+import type { Normalization } from '../data/types.js';
+import { writeFileAtomic } from '../data/readers/util.js';
+import { decodeSafetensors, encodeSafetensors, FormatError, type SafeTensor } from './safetensors.js';
+import { CheckpointError, loadStateDict, stateDictOf } from './state-dict.js';
+
+/** The value of `stcsnn.format`. */
+export const MODEL_FORMAT = 'stcsnn-model/1';
+/** Metadata keys written by {@link saveModel}. */
+export const META_KEYS = {
+  format: 'stcsnn.format',
+  config: 'stcsnn.config',
+  normalization: 'stcsnn.normalization',
+  classNames: 'stcsnn.class_names',
+} as const;
+/** Prefix of tensor names that are training state, not model parameters. */
+export const EXTRA_TENSOR_PREFIX = 'optimizer.';
+
+/** What a model file says about its model, besides the parameters. */
+export interface ModelInfo {
+  readonly config: ArchConfig;
+  readonly normalization?: Normalization;
+  readonly classNames?: readonly string[];
+}
+
+/** Optional content of {@link saveModel}. */
+export interface SaveModelOptions {
+  readonly normalization?: Normalization;
+  readonly classNames?: readonly string[];
+  /** More metadata (keys must not collide with {@link META_KEYS}). */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Training state; every name must start with {@link EXTRA_TENSOR_PREFIX}. */
+  readonly extraTensors?: Readonly<Record<string, SafeTensor>>;
+}
+
+/** A model file read and checked. */
+export interface ModelFile extends ModelInfo {
+  /** The file name. */
+  readonly source: string;
+  /** The model's state dict (PyTorch layouts). */
+  readonly tensors: Record<string, SafeTensor>;
+  /** Tensors named `optimizer.*`. */
+  readonly extraTensors: Record<string, SafeTensor>;
+  /** The whole metadata map. */
+  readonly metadata: Record<string, string>;
+}
+
+/** The metadata {@link saveModel} writes for `info`. */
+export function modelMetadata(
+  info: ModelInfo,
+  extra: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  const c = info.config;
+  const meta: Record<string, string> = { ...extra };
+  meta[META_KEYS.format] = MODEL_FORMAT;
+  meta[META_KEYS.config] = JSON.stringify({
+    arch: c.arch,
+    mode: c.mode,
+    width: c.width,
+    inputShape: [...c.inputShape],
+    classes: c.classes,
+    path: c.path,
+    stc: { T: c.stc.T, theta0: c.stc.theta0, tau: c.stc.tau, schedule: c.stc.schedule, fire: c.stc.fire },
+  });
+  if (info.normalization) {
+    const n = info.normalization;
+    meta[META_KEYS.normalization] = JSON.stringify({ scale: n.scale, mean: [...n.mean], std: [...n.std] });
+  }
+  if (info.classNames) meta[META_KEYS.classNames] = JSON.stringify([...info.classNames]);
+  return meta;
+}
+
+/** Encodes `net` and its description as a safetensors file's bytes. */
+export function encodeModel(net: Network, opts: SaveModelOptions = {}): Uint8Array {
+  for (const k of Object.keys(opts.metadata ?? {})) {
+    if ((Object.values(META_KEYS) as string[]).includes(k))
+      throw new RangeError(`metadata key ${k} is reserved`);
+  }
+  const tensors = stateDictOf(net);
+  for (const [name, t] of Object.entries(opts.extraTensors ?? {})) {
+    if (!name.startsWith(EXTRA_TENSOR_PREFIX)) {
+      throw new RangeError(`extra tensor ${name} must be named ${EXTRA_TENSOR_PREFIX}*`);
+    }
+    tensors[name] = t;
+  }
+  const info: ModelInfo = {
+    config: net.config,
+    normalization: opts.normalization,
+    classNames: opts.classNames,
+  };
+  return encodeSafetensors(tensors, modelMetadata(info, opts.metadata));
+}
+
+/** Writes `net` as a safetensors model file at `file`, atomically (temporary file, then rename). */
+export async function saveModel(file: string, net: Network, opts: SaveModelOptions = {}): Promise<void> {
+  await writeFileAtomic(file, encodeModel(net, opts));
+}
+
+function parseJsonMeta(meta: Record<string, string>, key: string, source: string): unknown {
+  try {
+    return JSON.parse(meta[key]);
+  } catch {
+    throw new CheckpointError(`${source}: metadata ${key} is not valid JSON`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Parses the model description from a metadata map.
+ * @throws CheckpointError naming `source` when a key is missing or its value is invalid
+ */
+export function modelInfoFromMetadata(meta: Record<string, string>, source: string): ModelInfo {
+  const bad = (what: string): never => {
+    throw new CheckpointError(`${source}: ${what}`);
+  };
+  if (meta[META_KEYS.format] !== MODEL_FORMAT) {
+    bad(
+      meta[META_KEYS.format] === undefined
+        ? `no ${META_KEYS.format} metadata: not an stcsnn model file`
+        : `unsupported ${META_KEYS.format} ${JSON.stringify(meta[META_KEYS.format])} (this version reads ${MODEL_FORMAT})`,
+    );
+  }
+  if (meta[META_KEYS.config] === undefined) bad(`no ${META_KEYS.config} metadata`);
+  const raw = parseJsonMeta(meta, META_KEYS.config, source);
+  if (!isObject(raw) || !isObject(raw.stc))
+    return bad(`metadata ${META_KEYS.config} is not a model configuration object`);
+  const shape = raw.inputShape;
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => typeof d === 'number')) {
+    return bad(`metadata ${META_KEYS.config}: inputShape must be [H, W, C]`);
+  }
+  if (!(ARCHS as readonly unknown[]).includes(raw.arch)) {
+    return bad(`metadata ${META_KEYS.config}: unknown arch ${JSON.stringify(raw.arch)}`);
+  }
+  let config: ArchConfig;
+  try {
+    const s = raw.stc as Record<string, unknown>;
+    config = checkArchConfig({
+      arch: raw.arch as ArchConfig['arch'],
+      mode: raw.mode as ArchConfig['mode'],
+      width: raw.width as number,
+      inputShape: [shape[0], shape[1], shape[2]] as [number, number, number],
+      classes: raw.classes as number,
+      path: (raw.path ?? 'fused') as ArchConfig['path'],
+      stc: stcConfig({
+        T: s.T as number,
+        theta0: s.theta0 as number,
+        tau: s.tau as number,
+        schedule: s.schedule as 'exp',
+        fire: s.fire as '>=',
+      }),
+    });
+  } catch (e) {
+    return bad(`metadata ${META_KEYS.config}: ${(e as Error).message}`);
+  }
+  let normalization: Normalization | undefined;
+  if (meta[META_KEYS.normalization] !== undefined) {
+    const n = parseJsonMeta(meta, META_KEYS.normalization, source);
+    const c = config.inputShape[2];
+    const vec = (v: unknown) =>
+      Array.isArray(v) && v.length === c && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+    if (
+      !isObject(n) ||
+      typeof n.scale !== 'number' ||
+      !(n.scale > 0) ||
+      !vec(n.mean) ||
+      !vec(n.std) ||
+      !(n.std as number[]).every((x) => x > 0)
+    ) {
+      bad(
+        `metadata ${META_KEYS.normalization} must be {scale > 0, mean: [${c} numbers], std: [${c} numbers > 0]}`,
+      );
+    }
+    const o = n as Record<string, unknown>;
+    normalization = { scale: o.scale as number, mean: o.mean as number[], std: o.std as number[] };
+  }
+  let classNames: string[] | undefined;
+  if (meta[META_KEYS.classNames] !== undefined) {
+    const names = parseJsonMeta(meta, META_KEYS.classNames, source);
+    if (
+      !Array.isArray(names) ||
+      names.length !== config.classes ||
+      !names.every((x) => typeof x === 'string')
+    ) {
+      bad(`metadata ${META_KEYS.classNames} must be an array of ${config.classes} strings`);
+    }
+    classNames = names as string[];
+  }
+  return { config, normalization, classNames };
+}
+
+/**
+ * Decodes a model file's bytes: the safetensors container, then the description.
+ * @throws FormatError for a malformed container; CheckpointError for a missing or bad description
+ */
+export function decodeModel(bytes: Uint8Array, source: string): ModelFile {
+  const { tensors: all, metadata } = decodeSafetensors(bytes, source);
+  const info = modelInfoFromMetadata(metadata, source);
+  const tensors: Record<string, SafeTensor> = {};
+  const extraTensors: Record<string, SafeTensor> = {};
+  for (const [name, t] of Object.entries(all)) {
+    Object.defineProperty(name.startsWith(EXTRA_TENSOR_PREFIX) ? extraTensors : tensors, name, {
+      value: t,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return { ...info, source, tensors, extraTensors, metadata };
+}
+
+/**
+ * Reads a model file (a safetensors file written by {@link saveModel} or the trainer).
+ * @throws CheckpointError when the file cannot be read or describes no model; FormatError when
+ *   it is not valid safetensors
+ */
+export async function readModelFile(file: string): Promise<ModelFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.promises.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CheckpointError(`cannot read model file ${file}${code ? ` (${code})` : ''}`);
+  }
+  return decodeModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+}
+
+/**
+ * Reads a model file and builds its network with the saved parameters.
+ * @throws CheckpointError (one line, every mismatch) when the tensors do not fit the described model
+ */
+export async function loadModel(file: string): Promise<{ net: Network; file: ModelFile }> {
+  const mf = await readModelFile(file);
+  const net = buildNetwork(mf.config, 0);
+  try {
+    loadStateDict(net, mf.tensors, file);
+  } catch (e) {
+    net.dispose();
+    throw e;
+  }
+  return { net, file: mf };
+}
+
+export { FormatError, CheckpointError };

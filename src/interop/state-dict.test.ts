@@ -1,0 +1,174 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type BackendRequest } from '../engine/backend.js';
+import { stcConfig } from '../core/config.js';
+import { buildNetwork, type ArchConfig } from '../nn/models.js';
+import { encodeSafetensors, decodeSafetensors, type SafeTensor } from './safetensors.js';
+import { loadStateDict, stateDictOf, stateDictSpec, CheckpointError } from './state-dict.js';
+import { decodeModel, encodeModel, loadModel, META_KEYS, saveModel } from './model-file.js';
+
+before(async () => {
+  await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
+});
+
+function cfg(over: Partial<ArchConfig> = {}): ArchConfig {
+  return {
+    arch: 'vgg11',
+    mode: 'stc',
+    width: 0.0625,
+    inputShape: [8, 8, 1],
+    classes: 3,
+    stc: stcConfig({ T: 4 }),
+    path: 'fused',
+    ...over,
+  };
+}
+
+function logits(net: ReturnType<typeof buildNetwork>, x: tf.Tensor4D): Float32Array {
+  return tf.tidy(() => net.forward(x, { training: false }).dataSync() as Float32Array);
+}
+
+test('stateDictOf writes PyTorch layouts: conv [out,in,kh,kw], linear [out,in], num_batches_tracked I64 []', () => {
+  const net = buildNetwork(cfg(), 1);
+  const sd = stateDictOf(net);
+  const stem = sd['stem.weight'];
+  assert.equal(stem.dtype, 'F32');
+  assert.deepEqual(stem.shape, [4, 1, 3, 3]);
+  const w = net
+    .namedVariables()
+    .find((e) => e.name === 'stem.weight')!
+    .variable.arraySync() as number[][][][];
+  // PyTorch element [o, i, kh, kw] is ours [kh, kw, i, o].
+  for (const [o, i, kh, kw] of [
+    [0, 0, 0, 0],
+    [3, 0, 1, 2],
+    [2, 0, 2, 1],
+  ]) {
+    const flat = ((o * 1 + i) * 3 + kh) * 3 + kw;
+    assert.equal((stem.data as Float32Array)[flat], Math.fround(w[kh][kw][i][o]));
+  }
+  const b1 = sd['blocks.0.conv.weight'];
+  assert.deepEqual(b1.shape, [8, 4, 3, 3]);
+  const wb = net
+    .namedVariables()
+    .find((e) => e.name === 'blocks.0.conv.weight')!
+    .variable.arraySync() as number[][][][];
+  assert.equal((b1.data as Float32Array)[((5 * 4 + 3) * 3 + 2) * 3 + 0], Math.fround(wb[2][0][3][5]));
+  const lin = sd['classifier.weight'];
+  assert.deepEqual(lin.shape, [3, 32]);
+  const wl = net
+    .namedVariables()
+    .find((e) => e.name === 'classifier.weight')!
+    .variable.arraySync() as number[][];
+  assert.equal((lin.data as Float32Array)[2 * 32 + 7], Math.fround(wl[7][2]));
+  const nbt = sd['stem_bn.num_batches_tracked'];
+  assert.equal(nbt.dtype, 'I64');
+  assert.deepEqual(nbt.shape, []);
+  assert.deepEqual(sd['stem_bn.running_var'].shape, [4]);
+  assert.deepEqual(
+    Object.keys(sd),
+    stateDictSpec(net).map((s) => s.name),
+  );
+  net.dispose();
+});
+
+test('a model file round trips: same logits, same config, same metadata', async () => {
+  const config = cfg({ arch: 'resnet18', width: 0.0625, stc: stcConfig({ T: 3, theta0: 0.5, tau: 1.5 }) });
+  const net = buildNetwork(config, 7);
+  // Make the batch-norm statistics non-trivial.
+  const x = tf.randomNormal([4, 8, 8, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+  tf.tidy(() => net.forward(x, { training: true }));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stcsnn-sd-'));
+  const file = path.join(dir, 'm.safetensors');
+  await saveModel(file, net, {
+    normalization: { scale: 255, mean: [0.5], std: [0.25] },
+    classNames: ['a', 'b', 'c'],
+    metadata: { 'stcsnn.epoch': '3' },
+  });
+  const { net: back, file: mf } = await loadModel(file);
+  assert.deepEqual(mf.config, config);
+  assert.deepEqual(mf.normalization, { scale: 255, mean: [0.5], std: [0.25] });
+  assert.deepEqual(mf.classNames, ['a', 'b', 'c']);
+  assert.equal(mf.metadata['stcsnn.epoch'], '3');
+  assert.deepEqual(Array.from(logits(back, x)), Array.from(logits(net, x)));
+  const nbt = mf.tensors['layer1.0.bn1.num_batches_tracked'];
+  assert.equal((nbt.data as BigInt64Array)[0], 1n);
+  assert.deepEqual(fs.readdirSync(dir), ['m.safetensors'], 'no temporary file left behind');
+  fs.rmSync(dir, { recursive: true });
+  x.dispose();
+  net.dispose();
+  back.dispose();
+});
+
+test('loadStateDict reports every mismatch in one line and assigns nothing', () => {
+  const small = buildNetwork(cfg(), 1);
+  const big = buildNetwork(cfg({ width: 0.125 }), 2);
+  const before = logits(big, tf.ones([1, 8, 8, 1]));
+  const sd: Record<string, SafeTensor> = stateDictOf(small);
+  delete sd['blocks.0.conv.weight'];
+  sd['blocks.2.bn.num_batches_tracked'] = { dtype: 'I32', shape: [], data: Int32Array.of(0) };
+  sd['extra.weight'] = { dtype: 'F32', shape: [1], data: Float32Array.of(0) };
+  assert.throws(
+    () => loadStateDict(big, sd, 'small.safetensors'),
+    (e: unknown) => {
+      assert.ok(e instanceof CheckpointError);
+      assert.equal(e.name, 'CheckpointError');
+      assert.ok(!e.message.includes('\n'));
+      assert.match(e.message, /^checkpoint small\.safetensors does not match vgg11 \(width 0\.125, stc\): /);
+      assert.match(e.message, /missing blocks\.0\.conv\.weight/);
+      assert.match(e.message, /stem\.weight has shape \[4,1,3,3\] but the model expects \[8,1,3,3\]/);
+      assert.match(e.message, /blocks\.0\.bn\.weight has shape \[8\] but the model expects \[16\]/);
+      assert.match(e.message, /blocks\.2\.bn\.num_batches_tracked has dtype I32 but the model expects I64/);
+      assert.match(e.message, /unexpected extra\.weight/);
+      // Every BN and conv of the model is listed, not only the first problem.
+      assert.ok(e.message.split('; ').length > 30, e.message);
+      return true;
+    },
+  );
+  assert.deepEqual(Array.from(logits(big, tf.ones([1, 8, 8, 1]))), Array.from(before), 'nothing assigned');
+  const nan = stateDictOf(small);
+  (nan['classifier.bias'].data as Float32Array)[1] = NaN;
+  assert.throws(
+    () => loadStateDict(small, nan, 'nan.safetensors'),
+    /classifier\.bias holds a non-finite value \(NaN\) at index 1/,
+  );
+  small.dispose();
+  big.dispose();
+});
+
+test('a model file without a valid description is a CheckpointError naming the file', () => {
+  const net = buildNetwork(cfg(), 1);
+  const good = decodeSafetensors(encodeModel(net), 'g');
+  const variants: [Record<string, string>, RegExp][] = [
+    [{}, /no stcsnn\.format metadata/],
+    [{ ...good.metadata, [META_KEYS.format]: 'stcsnn-model/9' }, /unsupported stcsnn\.format/],
+    [{ ...good.metadata, [META_KEYS.config]: '{' }, /stcsnn\.config is not valid JSON/],
+    [
+      { ...good.metadata, [META_KEYS.config]: good.metadata[META_KEYS.config].replace('"vgg11"', '"vgg99"') },
+      /unknown arch "vgg99"/,
+    ],
+    [
+      { ...good.metadata, [META_KEYS.config]: good.metadata[META_KEYS.config].replace('"T":4', '"T":0') },
+      /T must be an integer/,
+    ],
+    [
+      { ...good.metadata, [META_KEYS.normalization]: '{"scale":255,"mean":[0,0],"std":[1,1]}' },
+      /normalization/,
+    ],
+    [{ ...good.metadata, [META_KEYS.classNames]: '["a"]' }, /class_names must be an array of 3 strings/],
+  ];
+  for (const [meta, re] of variants) {
+    const bytes = encodeSafetensors(good.tensors, meta);
+    assert.throws(
+      () => decodeModel(bytes, 'bad.safetensors'),
+      (e: unknown) =>
+        e instanceof CheckpointError && /^bad\.safetensors: /.test(e.message) && re.test(e.message),
+      String(re),
+    );
+  }
+  net.dispose();
+});
