@@ -73,12 +73,16 @@ export function registerNnKernels(): void {
     gradFunc: (dys, saved) => {
       const dy = Array.isArray(dys) ? dys[0] : dys;
       const [x, gamma, mean, invstd] = saved;
-      let cache: tf.Tensor[] | undefined;
-      const grads = (): tf.Tensor[] =>
-        (cache ??= tf
-          .engine()
-          .runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, gamma, mean, invstd }) as tf.Tensor[]);
-      return { x: () => grads()[0], gamma: () => grads()[1], beta: () => grads()[2] };
+      // Computed eagerly: the engine runs each input's gradient thunk in its own tidy, which
+      // would free the other two outputs of a shared lazy call.
+      const [dx, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, {
+        dy,
+        x,
+        gamma,
+        mean,
+        invstd,
+      }) as tf.Tensor[];
+      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
 }

@@ -1,0 +1,330 @@
+/** `stcsnn train`: train an STCSNN (or its ANN twin), with repeats, presets and resume. */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { stcConfig } from '../core/config.js';
+import { datasetInfo, DATASET_NAMES } from '../data/registry.js';
+import { ARCHS } from '../nn/models.js';
+import { TRAIN_DEFAULTS, paperPreset, type TrainConfig } from '../train/config.js';
+import { LR_SCHEDULES } from '../train/lr-schedule.js';
+import { summarizeRepeats, type RepeatSummary } from '../train/repeats.js';
+import { readRunConfig, train, type TrainResult } from '../train/train.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { UsageError } from './errors.js';
+import { makeProgress, notice, printJson, table } from './output.js';
+import { parseChoice, parseInteger, parseNumber } from './options.js';
+
+interface TrainFlags extends CommonFlags {
+  dataset?: string;
+  dataDir?: string;
+  arch?: string;
+  mode?: string;
+  width?: string;
+  T?: string;
+  theta0?: string;
+  tau?: string;
+  schedule?: string;
+  fire?: string;
+  path?: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  momentum?: string;
+  weightDecay?: string;
+  nesterov?: boolean;
+  lrSchedule?: string;
+  augment?: string;
+  seed?: string;
+  repeats?: string;
+  limitTrain?: string;
+  limitTest?: string;
+  timeBudget?: string;
+  preset?: string;
+  labels?: string;
+  frames?: string;
+  resize?: string;
+  out?: string;
+  resume?: string;
+  force?: boolean;
+}
+
+/** Flags that change the run's configuration (refused with --resume). */
+const CONFIG_FLAGS = [
+  'dataset',
+  'dataDir',
+  'arch',
+  'mode',
+  'width',
+  'T',
+  'theta0',
+  'tau',
+  'schedule',
+  'fire',
+  'path',
+  'epochs',
+  'batchSize',
+  'lr',
+  'momentum',
+  'weightDecay',
+  'nesterov',
+  'lrSchedule',
+  'augment',
+  'seed',
+  'repeats',
+  'limitTrain',
+  'limitTest',
+  'timeBudget',
+  'preset',
+  'labels',
+  'frames',
+  'resize',
+  'out',
+] as const;
+
+/** Builds a {@link TrainConfig} from flags; `--preset paper` fills the paper's protocol first. */
+export function configFromFlags(f: TrainFlags): { config: TrainConfig; repeats: number } {
+  const d = TRAIN_DEFAULTS;
+  const dataset = f.dataset ?? d.dataset;
+  if (!(DATASET_NAMES as readonly string[]).includes(dataset)) {
+    throw new UsageError(`--dataset must be one of ${DATASET_NAMES.join(', ')}; got '${dataset}'`);
+  }
+  const info = datasetInfo(dataset);
+  const preset = f.preset === undefined ? undefined : parseChoice('--preset', f.preset, ['paper'] as const);
+  const p = preset ? paperPreset(dataset) : undefined;
+  const num = (flag: string, v: string | undefined, dflt: number) =>
+    v === undefined ? dflt : parseNumber(flag, v);
+  const int = (flag: string, v: string | undefined, dflt: number, min: number) =>
+    v === undefined ? dflt : parseInteger(flag, v, min);
+  const datasetOptions: Record<string, string | number | boolean> = {};
+  if (f.labels !== undefined)
+    datasetOptions.labels = parseChoice('--labels', f.labels, ['fine', 'coarse'] as const);
+  if (f.frames !== undefined) datasetOptions.frames = parseInteger('--frames', f.frames, 1, 64);
+  if (f.resize !== undefined) datasetOptions.resize = parseInteger('--resize', f.resize, 4, 1024);
+  const config: TrainConfig = {
+    dataset,
+    dataDir: f.dataDir,
+    datasetOptions,
+    arch: parseChoice('--arch', f.arch ?? d.arch, ARCHS),
+    mode: parseChoice('--mode', f.mode ?? d.mode, ['stc', 'ann'] as const),
+    width: num('--width', f.width, d.width),
+    stc: stcConfig({
+      T: num('--T', f.T, d.stc.T),
+      theta0: num('--theta0', f.theta0, p?.theta0 ?? info.theta0 ?? d.stc.theta0),
+      tau: num('--tau', f.tau, d.stc.tau),
+      schedule: parseChoice('--schedule', f.schedule ?? d.stc.schedule, ['exp', 'geometric'] as const),
+      fire: parseChoice('--fire', f.fire ?? d.stc.fire, ['>=', '>'] as const),
+    }),
+    path: parseChoice('--path', f.path ?? d.path, ['fused', 'spike-train'] as const),
+    epochs: int('--epochs', f.epochs, p?.epochs ?? d.epochs, 1),
+    batchSize: int('--batch-size', f.batchSize, d.batchSize, 1),
+    lr: num('--lr', f.lr, d.lr),
+    momentum: num('--momentum', f.momentum, d.momentum),
+    weightDecay: num('--weight-decay', f.weightDecay, d.weightDecay),
+    nesterov: f.nesterov ?? d.nesterov,
+    lrSchedule: parseChoice('--lr-schedule', f.lrSchedule ?? p?.lrSchedule ?? d.lrSchedule, LR_SCHEDULES),
+    stepEvery: d.stepEvery,
+    stepGamma: d.stepGamma,
+    augment: parseChoice('--augment', f.augment ?? d.augment, ['auto', 'none'] as const),
+    seed: int('--seed', f.seed, d.seed, 0),
+    limitTrain: f.limitTrain === undefined ? undefined : parseInteger('--limit-train', f.limitTrain, 1),
+    limitTest: f.limitTest === undefined ? undefined : parseInteger('--limit-test', f.limitTest, 1),
+    timeBudget: f.timeBudget === undefined ? undefined : parseNumber('--time-budget', f.timeBudget),
+  };
+  if (!(config.width > 0 && config.width <= 4))
+    throw new UsageError(`--width must be in (0, 4], got ${config.width}`);
+  if (!(config.lr > 0)) throw new UsageError(`--lr must be > 0, got ${config.lr}`);
+  if (!(config.momentum >= 0 && config.momentum <= 1))
+    throw new UsageError(`--momentum must be in [0, 1], got ${config.momentum}`);
+  if (!(config.weightDecay >= 0))
+    throw new UsageError(`--weight-decay must be >= 0, got ${config.weightDecay}`);
+  const repeats = int('--repeats', f.repeats, p?.repeats ?? 1, 1);
+  return { config, repeats };
+}
+
+function freshRunDir(config: TrainConfig): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  const base = resolve('runs', `${config.dataset}-${config.arch}-${config.mode}-T${config.stc.T}-${stamp}`);
+  let dir = base;
+  for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
+  return dir;
+}
+
+function prepareRunDir(dir: string, force: boolean): void {
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !force) {
+    throw new UsageError(
+      `run directory ${dir} exists and is not empty (use --force to overwrite, or --resume ${dir})`,
+    );
+  }
+  try {
+    mkdirSync(dir, { recursive: true });
+    const probe = join(dir, '.write-test.json');
+    writeJsonAtomic(probe, {});
+    rmSync(probe);
+  } catch (e) {
+    throw new UsageError(`run directory ${dir} is not writable: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function pct(v: number): string {
+  return `${(v * 100).toFixed(2)}%`;
+}
+
+export function trainCommand(): Command {
+  const cmd = new Command('train').description(
+    'train an STCSNN (or its ANN twin) and evaluate it every epoch; without flags: VGG11 (width 0.25) on the embedded Fashion-MNIST subset',
+  );
+  cmd
+    .option('--dataset <name>', `data set: ${DATASET_NAMES.join(', ')}`, TRAIN_DEFAULTS.dataset)
+    .option('--data-dir <dir>', 'where the data set files are')
+    .option('--arch <name>', `architecture: ${ARCHS.join(', ')}`, TRAIN_DEFAULTS.arch)
+    .option('--mode <mode>', 'stc (spiking) or ann (the ReLU twin)', TRAIN_DEFAULTS.mode)
+    .option(
+      '--width <w>',
+      'channel width multiplier, e.g. 0.25 for CPU-sized runs',
+      String(TRAIN_DEFAULTS.width),
+    )
+    .option('--T <n>', 'spike-train length T (1..64)', '8')
+    .option('--theta0 <v>', 'initial threshold (default: 0.8; 2 for DVS data)')
+    .option('--tau <v>', 'threshold time constant', '2')
+    .option('--schedule <name>', 'threshold schedule: exp or geometric', 'exp')
+    .option('--fire <test>', "firing test: '>=' or '>'", '>=')
+    .option('--path <path>', 'STCB forward path: fused or spike-train', 'fused')
+    .option('--epochs <n>', 'epochs', String(TRAIN_DEFAULTS.epochs))
+    .option('--batch-size <n>', 'batch size', String(TRAIN_DEFAULTS.batchSize))
+    .option('--lr <v>', 'initial learning rate', String(TRAIN_DEFAULTS.lr))
+    .option('--momentum <v>', 'SGD momentum', String(TRAIN_DEFAULTS.momentum))
+    .option('--weight-decay <v>', 'weight decay', String(TRAIN_DEFAULTS.weightDecay))
+    .option('--nesterov', 'Nesterov momentum')
+    .option(
+      '--lr-schedule <name>',
+      'cosine (per step, to 0), step (x0.5 every 20 epochs) or constant',
+      'cosine',
+    )
+    .option('--augment <mode>', "auto (the data set's crop/flip) or none", 'auto')
+    .option('--seed <n>', 'seed for initialisation, shuffling and augmentation', '0')
+    .option('--repeats <n>', 'train N seeds (seed, seed+1, ...) and report mean, stddev and best')
+    .option('--limit-train <n>', 'use the first N training samples')
+    .option('--limit-test <n>', 'use the first N test samples')
+    .option('--time-budget <s>', 'stop at the end of the epoch that would exceed this many seconds')
+    .addOption(
+      new Option(
+        '--preset <name>',
+        "the paper's protocol for the data set (epochs, lr schedule, theta0, 5 repeats)",
+      ).choices(['paper']),
+    )
+    .option('--labels <kind>', 'CIFAR-100 labels: fine or coarse')
+    .option('--frames <F>', 'CIFAR10-DVS: frames per sample (stacked as channels)')
+    .option('--resize <n>', 'CIFAR10-DVS: resize frames to n x n')
+    .option('--out <dir>', 'run directory (default: a fresh name under runs/)')
+    .option('--resume <dir>', 'continue the run in DIR from its last checkpoint with its saved configuration')
+    .option('--force', 'allow --out to name a non-empty directory');
+  withCommon(cmd);
+  cmd.action(async (flags: TrainFlags, command: Command) => {
+    let config: TrainConfig;
+    let repeats: number;
+    let runDir: string;
+    const resume = flags.resume !== undefined;
+    if (resume) {
+      const given = CONFIG_FLAGS.filter((k) => command.getOptionValueSource(k) === 'cli');
+      if (given.length)
+        throw new UsageError(`--resume reuses the saved configuration; drop --${given.join(', --')}`);
+      runDir = resolve(flags.resume as string);
+      if (!existsSync(join(runDir, 'config.json')))
+        throw new UsageError(`--resume: ${runDir} has no config.json`);
+      config = readRunConfig(runDir);
+      repeats = 1;
+    } else {
+      ({ config, repeats } = configFromFlags(flags));
+      runDir = flags.out ? resolve(flags.out) : freshRunDir(config);
+      prepareRunDir(runDir, flags.force === true);
+    }
+    const info = await backendFor(flags);
+    const json = flags.json === true;
+    const progress = makeProgress();
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    if (!json)
+      log(
+        `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}, run ${runDir}`,
+      );
+    const runs: TrainResult[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const seed = config.seed + r;
+      const dir = repeats > 1 ? join(runDir, `seed-${seed}`) : runDir;
+      if (repeats > 1) prepareRunDir(dir, true);
+      const result = await train(
+        { ...config, seed },
+        {
+          runDir: dir,
+          backend: info.name,
+          resume,
+          hooks: {
+            onEpochStart: (e, n, batches) =>
+              progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
+            onBatch: (_e, b, s) =>
+              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+            onEpochEnd: (m) =>
+              progress.stop(
+                `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
+              ),
+          },
+        },
+      );
+      runs.push(result);
+    }
+    let summary: RepeatSummary | undefined;
+    if (repeats > 1) {
+      summary = summarizeRepeats(runs);
+      writeJsonAtomic(join(runDir, 'repeats.json'), { config, ...summary, runs: runs.map((r) => r.runDir) });
+    }
+    const last = runs[runs.length - 1];
+    const out = {
+      dataset: config.dataset,
+      arch: config.arch,
+      mode: config.mode,
+      T: config.stc.T,
+      theta0: config.stc.theta0,
+      tau: config.stc.tau,
+      epochs: last.epochs,
+      params: last.params,
+      backend: info.name,
+      run_dir: runDir,
+      test_accuracy: last.test_accuracy,
+      best_test_accuracy: last.best_test_accuracy,
+      final_loss: last.final_loss,
+      train_seconds: last.train_seconds,
+      images_per_second: last.images_per_second,
+      data_fraction: last.data_fraction,
+      fire_rates: last.fire_rates,
+      repeats: runs.map((r) => ({
+        seed: r.seed,
+        test_accuracy: r.test_accuracy,
+        best_test_accuracy: r.best_test_accuracy,
+      })),
+      ...(summary ? { mean: summary.mean, stddev: summary.stddev, best: summary.best } : {}),
+    };
+    if (json) {
+      printJson(out);
+      return;
+    }
+    console.log(
+      `\n${config.arch} (${config.mode}) on ${config.dataset}: ${last.params.toLocaleString('en-US')} parameters, backend ${info.name}`,
+    );
+    console.log(
+      `test accuracy ${pct(last.test_accuracy)} (best ${pct(last.best_test_accuracy)}), ${last.train_seconds.toFixed(1)} s training, ${last.images_per_second.toFixed(0)} img/s, data wait ${(last.data_fraction * 100).toFixed(1)}% of step time`,
+    );
+    if (summary)
+      console.log(
+        `repeats: mean ${pct(summary.mean)}, stddev ${pct(summary.stddev)}, best ${pct(summary.best)} over ${runs.length} seeds`,
+      );
+    if (last.fire_rates.length) {
+      console.log('\nfire rates (spikes per neuron / T) on the test set:');
+      console.log(
+        table([['layer', 'fire rate'], ...last.fire_rates.map((f) => [f.layer, f.rate.toFixed(4)])]),
+      );
+    }
+    console.log(`\nrun directory: ${runDir}`);
+    if (info.notice) notice(info.notice);
+  });
+  return cmd;
+}

@@ -1,0 +1,112 @@
+/**
+ * Training checkpoints: one safetensors model file (see `interop/model-file.ts`) holding the
+ * PyTorch-layout state dict, the momentum buffers as `optimizer.<parameter name>` tensors, the
+ * run configuration (`stcsnn.train_config`) and the run state (`stcsnn.run_state`). One file
+ * is one atomic rename, so a checkpoint is either the old one or the new one.
+ */
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Normalization } from '../data/types.js';
+import { decodeModel, encodeModel, EXTRA_TENSOR_PREFIX } from '../interop/model-file.js';
+import type { SafeTensor } from '../interop/safetensors.js';
+import { CheckpointError, loadStateDict } from '../interop/state-dict.js';
+import type { Network } from '../nn/models.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { TrainConfig } from './config.js';
+import type { Sgd } from './sgd.js';
+
+export { CheckpointError };
+
+/** Metadata keys of the trainer. */
+export const TRAIN_META = { config: 'stcsnn.train_config', state: 'stcsnn.run_state' } as const;
+
+/** Where a run stands after an epoch. */
+export interface RunState {
+  /** Last finished epoch (0-based). */
+  readonly epoch: number;
+  readonly bestAccuracy: number;
+  readonly bestEpoch: number;
+  readonly trainSeconds: number;
+}
+
+/** Writes a checkpoint of `net` (and the optimiser's momentum when given) atomically. */
+export function saveCheckpoint(
+  path: string,
+  net: Network,
+  config: TrainConfig,
+  state: RunState,
+  extra: { sgd?: Sgd; normalization?: Normalization; classNames?: readonly string[] } = {},
+): void {
+  const extraTensors: Record<string, SafeTensor> = {};
+  if (extra.sgd) {
+    const byVar = new Map(net.namedVariables().map((e) => [e.variable, e.name]));
+    extra.sgd.variables.forEach((v, i) => {
+      const b = extra.sgd!.buffers[i];
+      extraTensors[`${EXTRA_TENSOR_PREFIX}${byVar.get(v)}`] = {
+        dtype: 'F32',
+        shape: [...b.shape],
+        data: b.dataSync() as Float32Array,
+      };
+    });
+  }
+  const bytes = encodeModel(net, {
+    normalization: extra.normalization,
+    classNames: extra.classNames,
+    metadata: { [TRAIN_META.config]: JSON.stringify(config), [TRAIN_META.state]: JSON.stringify(state) },
+    extraTensors,
+  });
+  writeFileAtomic(path, bytes);
+}
+
+function decode(path: string) {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new CheckpointError(
+      `cannot read checkpoint ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  return decodeModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+}
+
+/** The run state stored in a checkpoint. */
+export function readRunState(path: string): RunState {
+  const mf = decode(path);
+  const raw = mf.metadata[TRAIN_META.state];
+  let s: Partial<RunState> | undefined;
+  try {
+    s = raw === undefined ? undefined : (JSON.parse(raw) as Partial<RunState>);
+  } catch {
+    s = undefined;
+  }
+  if (
+    !s ||
+    ![s.epoch, s.bestAccuracy, s.bestEpoch, s.trainSeconds].every(
+      (v) => typeof v === 'number' && Number.isFinite(v),
+    )
+  ) {
+    throw new CheckpointError(`${path}: no valid training state (metadata ${TRAIN_META.state})`);
+  }
+  return s as RunState;
+}
+
+/**
+ * Loads a checkpoint's parameters into `net` (names, shapes and dtypes checked, every mismatch
+ * reported) and, when `sgd` is given, its momentum buffers.
+ */
+export function loadCheckpoint(path: string, net: Network, sgd?: Sgd): void {
+  const mf = decode(path);
+  loadStateDict(net, mf.tensors, path);
+  if (!sgd) return;
+  const byVar = new Map(net.namedVariables().map((e) => [e.variable, e.name]));
+  sgd.variables.forEach((v, i) => {
+    const name = `${EXTRA_TENSOR_PREFIX}${byVar.get(v)}`;
+    const t = mf.extraTensors[name];
+    const b = sgd.buffers[i];
+    if (!t || t.dtype !== 'F32' || t.shape.join(',') !== b.shape.join(',')) {
+      throw new CheckpointError(`${path}: optimizer state ${name} is missing or has the wrong shape`);
+    }
+    b.assign(tf.tensor(t.data as Float32Array, b.shape));
+  });
+}

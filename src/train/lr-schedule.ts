@@ -1,0 +1,39 @@
+/**
+ * Learning-rate schedules.
+ *
+ * - `cosine`: `lr(i) = lr0 * (1 + cos(pi * i / N)) / 2` per iteration `i` of `N` in the run,
+ *   decaying to 0 (smooth also for short runs).
+ * - `step`: `lr0 * gamma^floor(epoch / every)` (the paper's Fashion-MNIST protocol: x0.5 every 20 epochs).
+ * - `constant`: `lr0`.
+ */
+export const LR_SCHEDULES = ['cosine', 'step', 'constant'] as const;
+export type LrScheduleName = (typeof LR_SCHEDULES)[number];
+
+export interface LrSchedule {
+  readonly name: LrScheduleName;
+  readonly lr: number;
+  /** For `step`: epochs between decays and the factor. */
+  readonly stepEvery: number;
+  readonly stepGamma: number;
+}
+
+/** The learning rate at iteration `iter` (0-based) of epoch `epoch`, with `perEpoch` iterations and `epochs` epochs. */
+export function learningRate(
+  s: LrSchedule,
+  epoch: number,
+  iter: number,
+  perEpoch: number,
+  epochs: number,
+): number {
+  switch (s.name) {
+    case 'constant':
+      return s.lr;
+    case 'step':
+      return s.lr * Math.pow(s.stepGamma, Math.floor(epoch / s.stepEvery));
+    case 'cosine': {
+      const total = Math.max(1, perEpoch * epochs);
+      const i = epoch * perEpoch + iter;
+      return (s.lr * (1 + Math.cos((Math.PI * i) / total))) / 2;
+    }
+  }
+}

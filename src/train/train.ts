@@ -1,0 +1,338 @@
+/**
+ * The training loop: SGD on cross-entropy with the paper's equivalent gradient (built into the
+ * STCBs), evaluation every epoch, crash-safe checkpoints and logs in a run directory, resume.
+ *
+ * Run directory:
+ *
+ * | file                          | content                                                        |
+ * |-------------------------------|----------------------------------------------------------------|
+ * | `config.json`                 | the full {@link TrainConfig}                                   |
+ * | `log.jsonl`                   | one {@link EpochMetrics} object per finished epoch             |
+ * | `last.safetensors`            | weights, buffers, momentum and run state after the last epoch  |
+ * | `best.safetensors`            | the weights with the best test accuracy                        |
+ * | `result.json`                 | the final {@link TrainResult}                                  |
+ *
+ * Every file is written atomically; `last.safetensors` is the commit point of an epoch.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { DataLoader } from '../data/loader.js';
+import { datasetInfo, openDataset } from '../data/registry.js';
+import type { Dataset } from '../data/types.js';
+import { buildNetwork, type ArchConfig, type Network } from '../nn/models.js';
+import type { LayerSpikeStats } from '../nn/stats.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { CheckpointError, loadCheckpoint, readRunState, saveCheckpoint } from './checkpoint.js';
+import { checkTrainConfig, type TrainConfig } from './config.js';
+import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
+import { learningRate } from './lr-schedule.js';
+import { Sgd } from './sgd.js';
+
+/** Metrics of one epoch (a line of `log.jsonl`). */
+export interface EpochMetrics {
+  readonly epoch: number;
+  readonly lr: number;
+  readonly train_loss: number;
+  readonly train_accuracy: number;
+  readonly test_loss: number;
+  readonly test_accuracy: number;
+  readonly seconds: number;
+  readonly data_seconds: number;
+  readonly images_per_second: number;
+}
+
+/** What a finished run reports (also `result.json`). */
+export interface TrainResult {
+  readonly runDir: string;
+  readonly dataset: string;
+  readonly arch: string;
+  readonly mode: string;
+  readonly T: number;
+  readonly theta0: number;
+  readonly tau: number;
+  readonly epochs: number;
+  readonly params: number;
+  readonly backend: string;
+  readonly seed: number;
+  readonly test_accuracy: number;
+  readonly best_test_accuracy: number;
+  readonly best_epoch: number;
+  readonly final_loss: number;
+  readonly train_seconds: number;
+  readonly images_per_second: number;
+  /** Fraction of step time spent waiting for data. */
+  readonly data_fraction: number;
+  readonly fire_rates: { layer: string; rate: number }[];
+  readonly spike_stats: LayerSpikeStats[];
+  readonly per_class_accuracy: number[];
+  readonly confusion: number[][];
+}
+
+/** Progress callbacks. */
+export interface TrainHooks {
+  onEpochStart?(epoch: number, epochs: number, batches: number): void;
+  onBatch?(epoch: number, batch: number, info: { loss: number; imagesPerSecond: number }): void;
+  onEpochEnd?(m: EpochMetrics): void;
+  onEvalStart?(what: string): void;
+}
+
+/** A NaN or Infinity in the loss or the gradients. */
+export class NumericalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NumericalError';
+  }
+}
+
+/** The network's architecture for a training configuration and data set. */
+export function archFor(config: TrainConfig, ds: Pick<Dataset, 'shape' | 'classes'>): ArchConfig {
+  return {
+    arch: config.arch,
+    mode: config.mode,
+    width: config.width,
+    inputShape: [...ds.shape],
+    classes: ds.classes,
+    stc: config.stc,
+    path: config.path,
+  };
+}
+
+/** Opens the train and test loaders of a configuration. */
+export async function openLoaders(
+  config: TrainConfig,
+): Promise<{ train: DataLoader; test: DataLoader; trainSet: Dataset; testSet: Dataset }> {
+  const info = datasetInfo(config.dataset);
+  const common = { dataDir: config.dataDir, ...config.datasetOptions };
+  const trainSet = await openDataset(config.dataset, { ...common, split: 'train', limit: config.limitTrain });
+  const testSet = await openDataset(config.dataset, { ...common, split: 'test', limit: config.limitTest });
+  const train = new DataLoader(trainSet, {
+    batchSize: config.batchSize,
+    shuffle: true,
+    augment: config.augment === 'none' ? null : info.augment,
+    normalization: info.normalization,
+    seed: config.seed,
+    limit: config.limitTrain,
+    workers: 'auto',
+  });
+  const test = new DataLoader(testSet, {
+    batchSize: Math.max(config.batchSize, 100),
+    shuffle: false,
+    augment: null,
+    normalization: info.normalization,
+    seed: config.seed,
+    limit: config.limitTest,
+  });
+  return { train, test, trainSet, testSet };
+}
+
+function readLog(runDir: string): EpochMetrics[] {
+  const p = join(runDir, 'log.jsonl');
+  if (!existsSync(p)) return [];
+  return readFileSync(p, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as EpochMetrics);
+}
+
+function writeLog(runDir: string, log: readonly EpochMetrics[]): void {
+  writeFileAtomic(
+    join(runDir, 'log.jsonl'),
+    log.map((m) => JSON.stringify(m)).join('\n') + (log.length ? '\n' : ''),
+  );
+}
+
+function checkGradients(grads: tf.NamedTensorMap, names: Map<string, string>, step: number): void {
+  const total = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
+  if (Number.isFinite(total)) return;
+  for (const [id, g] of Object.entries(grads)) {
+    const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(g))).dataSync()[0]);
+    if (bad) throw new NumericalError(`non-finite gradient at step ${step} in ${names.get(id) ?? id}`);
+  }
+  throw new NumericalError(`non-finite gradient norm at step ${step}`);
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  readonly runDir: string;
+  readonly backend: string;
+  readonly hooks?: TrainHooks;
+  /** Continue the run in `runDir` from its last checkpoint. */
+  readonly resume?: boolean;
+}
+
+/**
+ * Trains a network as `config` says, writing the run directory; resolves with the final result
+ * (evaluated with spike statistics on the test set).
+ */
+export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  const { runDir, hooks } = opts;
+  const info = datasetInfo(config.dataset);
+  const { train: trainLoader, test: testLoader, trainSet } = await openLoaders(config);
+  const net = buildNetwork(archFor(config, trainSet), config.seed);
+  const vars = net.trainableVariables();
+  const names = new Map(net.namedVariables().map((e) => [e.variable.name, e.name]));
+  const sgd = new Sgd(vars, {
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    nesterov: config.nesterov,
+  });
+  let startEpoch = 0;
+  let best = { accuracy: -1, epoch: -1 };
+  let trainSeconds = 0;
+  let log: EpochMetrics[] = [];
+  try {
+    const lastPath = join(runDir, 'last.safetensors');
+    if (opts.resume) {
+      if (existsSync(lastPath)) {
+        const state = readRunState(lastPath);
+        loadCheckpoint(lastPath, net, sgd);
+        startEpoch = state.epoch + 1;
+        best = { accuracy: state.bestAccuracy, epoch: state.bestEpoch };
+        trainSeconds = state.trainSeconds;
+        log = readLog(runDir).filter((m) => m.epoch <= state.epoch);
+        writeLog(runDir, log);
+      } else {
+        log = [];
+        writeLog(runDir, log);
+      }
+    } else {
+      writeJsonAtomic(join(runDir, 'config.json'), config);
+      writeLog(runDir, log);
+    }
+    const perEpoch = trainLoader.batchesPerEpoch;
+    const schedule = {
+      name: config.lrSchedule,
+      lr: config.lr,
+      stepEvery: config.stepEvery,
+      stepGamma: config.stepGamma,
+    };
+    let step = startEpoch * perEpoch;
+    let lastEval: EvalResult | undefined;
+    let lastLoss = NaN;
+    let lastEpochSeconds = 0;
+    for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
+      if (
+        config.timeBudget !== undefined &&
+        epoch > startEpoch &&
+        trainSeconds + lastEpochSeconds > config.timeBudget
+      )
+        break;
+      hooks?.onEpochStart?.(epoch, config.epochs, perEpoch);
+      trainLoader.resetStats();
+      const t0 = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let i = 0;
+      let lr = 0;
+      for await (const b of trainLoader.epoch(epoch)) {
+        lr = learningRate(schedule, epoch, i, perEpoch, config.epochs);
+        const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
+        const y = tf.tensor1d(b.y, 'int32');
+        let logits: tf.Tensor | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const out = net.forward(x as tf.Tensor4D, { training: true });
+          logits = tf.keep(out);
+          return crossEntropy(out, y);
+        }, vars);
+        const loss = value.dataSync()[0];
+        if (!Number.isFinite(loss)) {
+          tf.dispose([x, y, value, logits as tf.Tensor]);
+          tf.dispose(grads);
+          throw new NumericalError(`loss is ${loss} at step ${step} (epoch ${epoch + 1}, batch ${i + 1})`);
+        }
+        checkGradients(grads, names, step);
+        sgd.step(grads, lr);
+        const hits = tf.tidy(
+          () => tf.sum(tf.cast(tf.equal(tf.argMax(logits as tf.Tensor, 1), y), 'int32')).dataSync()[0],
+        );
+        tf.dispose([x, y, value, logits as tf.Tensor]);
+        tf.dispose(grads);
+        lossSum += loss * b.size;
+        correct += hits;
+        seen += b.size;
+        i++;
+        step++;
+        lastLoss = loss;
+        const secs = (performance.now() - t0) / 1000;
+        hooks?.onBatch?.(epoch, i, { loss: lossSum / seen, imagesPerSecond: seen / Math.max(secs, 1e-9) });
+      }
+      const trainTime = (performance.now() - t0) / 1000;
+      hooks?.onEvalStart?.('test');
+      lastEval = await evaluate(net, testLoader);
+      const seconds = (performance.now() - t0) / 1000;
+      trainSeconds += trainTime;
+      lastEpochSeconds = seconds;
+      const m: EpochMetrics = {
+        epoch,
+        lr,
+        train_loss: lossSum / Math.max(1, seen),
+        train_accuracy: correct / Math.max(1, seen),
+        test_loss: lastEval.loss,
+        test_accuracy: lastEval.accuracy,
+        seconds,
+        data_seconds: trainLoader.stats.waitMs / 1000,
+        images_per_second: seen / Math.max(trainTime, 1e-9),
+      };
+      const isBest = m.test_accuracy > best.accuracy;
+      if (isBest) best = { accuracy: m.test_accuracy, epoch };
+      const state = { epoch, bestAccuracy: best.accuracy, bestEpoch: best.epoch, trainSeconds };
+      const meta = { normalization: info.normalization, classNames: trainSet.classNames };
+      if (isBest) saveCheckpoint(join(runDir, 'best.safetensors'), net, config, state, meta);
+      log.push(m);
+      writeLog(runDir, log);
+      saveCheckpoint(lastPath, net, config, state, { ...meta, sgd }); // commit point
+      hooks?.onEpochEnd?.(m);
+    }
+    hooks?.onEvalStart?.('spike statistics');
+    const final = await evaluate(net, testLoader, { spikeStats: true });
+    const dataSeconds = log.reduce((a, m) => a + m.data_seconds, 0);
+    const ips = log.length ? log.reduce((a, m) => a + m.images_per_second, 0) / log.length : 0;
+    const result: TrainResult = {
+      runDir,
+      dataset: config.dataset,
+      arch: config.arch,
+      mode: config.mode,
+      T: config.stc.T,
+      theta0: config.stc.theta0,
+      tau: config.stc.tau,
+      epochs: log.length,
+      params: net.parameterCount(),
+      backend: opts.backend,
+      seed: config.seed,
+      test_accuracy: final.accuracy,
+      best_test_accuracy: Math.max(best.accuracy, final.accuracy),
+      best_epoch: best.epoch,
+      final_loss: log.length ? log[log.length - 1].train_loss : lastLoss,
+      train_seconds: trainSeconds,
+      images_per_second: ips,
+      data_fraction: trainSeconds > 0 ? dataSeconds / trainSeconds : 0,
+      fire_rates: (final.spikeStats ?? []).map((s) => ({ layer: s.layer, rate: s.fireRate })),
+      spike_stats: final.spikeStats ?? [],
+      per_class_accuracy: final.perClass,
+      confusion: final.confusion,
+    };
+    writeJsonAtomic(join(runDir, 'result.json'), result);
+    return result;
+  } finally {
+    sgd.dispose();
+    net.dispose();
+    await trainLoader.close();
+    await testLoader.close();
+  }
+}
+
+/** Reads and validates `config.json` of a run directory. */
+export function readRunConfig(runDir: string): TrainConfig {
+  const p = join(runDir, 'config.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${p}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return checkTrainConfig(raw, p);
+}
+
+export type { Network };
