@@ -107,19 +107,34 @@ export function parseIdx(
     const off = 4 + 4 * d;
     const v = view.getUint32(off);
     if (d > 0 && v === 0) fail(file, off, `dimension ${d} is 0`, gz);
+    dims.push(v);
     total *= v;
-    // reject a lying header before trusting it: the product can never exceed the bytes present
-    if (total > available)
+    // reject a lying header before trusting it: even without the last dimension the product
+    // exceeds the bytes present (a merely truncated file fails the size check below instead)
+    if (total > available && d < wantDims - 1)
       fail(
         file,
         off,
-        `dimension ${d} = ${v} makes ${dims.concat(v).join('x')}${d + 1 < wantDims ? 'x...' : ''} elements, but only ${available} data bytes follow the header`,
+        `dimension ${d} = ${v} is impossible: ${dims.join('x')}x... elements, but only ${available} data bytes follow the header`,
         gz,
       );
-    dims.push(v);
   }
-  if (available < total)
-    fail(file, buf.length, `truncated data: ${available} of ${total} bytes after the header`, gz);
+  if (available < total) {
+    const v = dims[wantDims - 1];
+    if (v > available)
+      fail(
+        file,
+        headerLen - 4,
+        `dimension ${wantDims - 1} = ${v} is impossible: ${dims.join('x')} elements, but only ${available} data bytes follow the header`,
+        gz,
+      );
+    fail(
+      file,
+      buf.length,
+      `truncated data: header says ${dims.join('x')} = ${total} bytes, only ${available} follow it`,
+      gz,
+    );
+  }
   if (available > total)
     fail(file, headerLen + total, `${available - total} unexpected bytes after the ${total} data bytes`, gz);
   return { dims, data: buf.subarray(headerLen, headerLen + total) };
