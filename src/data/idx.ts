@@ -120,14 +120,6 @@ export function parseIdx(
       );
   }
   if (available < total) {
-    const v = dims[wantDims - 1];
-    if (v > available)
-      fail(
-        file,
-        headerLen - 4,
-        `dimension ${wantDims - 1} = ${v} is impossible: ${dims.join('x')} elements, but only ${available} data bytes follow the header`,
-        gz,
-      );
     fail(
       file,
       buf.length,
