@@ -164,33 +164,3 @@ export function resizeHwc(
   }
   return out;
 }
-
-/**
- * Writes a decoded RGB image as `[oh, ow, channels]` floats in 0..255 into `out` at `offset`,
- * resizing (bilinear) when its size differs. `channels` 1 is luminance
- * `0.299 R + 0.587 G + 0.114 B` (ITU-R BT.601), 3 is RGB.
- */
-export function writeImage(
-  img: RgbImage,
-  oh: number,
-  ow: number,
-  channels: 1 | 3,
-  out: Float32Array,
-  offset: number,
-  mode: ResizeMode = 'bilinear',
-): void {
-  const n = oh * ow;
-  if (img.height === oh && img.width === ow) {
-    const d = img.data;
-    if (channels === 3) for (let k = 0; k < n * 3; k++) out[offset + k] = d[k];
-    else
-      for (let p = 0; p < n; p++)
-        out[offset + p] = 0.299 * d[p * 3] + 0.587 * d[p * 3 + 1] + 0.114 * d[p * 3 + 2];
-    return;
-  }
-  const r = resizeHwc(img.data, img.height, img.width, 3, oh, ow, mode);
-  if (channels === 3) out.set(r, offset);
-  else
-    for (let p = 0; p < n; p++)
-      out[offset + p] = 0.299 * r[p * 3] + 0.587 * r[p * 3 + 1] + 0.114 * r[p * 3 + 2];
-}

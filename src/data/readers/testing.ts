@@ -7,6 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as tar from 'tar';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
 
 /** A fresh temporary folder. */
 export function tmpDir(tag: string): string {
@@ -168,4 +170,82 @@ export function writeDvsFolder(
       );
     }
   });
+}
+
+/**
+ * A true one-component (greyscale) baseline JPEG, `8*by` x `8*bx` pixels, where 8x8 block
+ * (r, c) is the constant `value(r, c)`. Hand-encoded (DC-only blocks) because jpeg-js always
+ * writes three components.
+ */
+export function greyJpeg(by: number, bx: number, value: (r: number, c: number) => number): Buffer {
+  const seg = (marker: number, body: number[]) => [
+    0xff,
+    marker,
+    (body.length + 2) >> 8,
+    (body.length + 2) & 0xff,
+    ...body,
+  ];
+  const h = by * 8;
+  const w = bx * 8;
+  const bytes: number[] = [0xff, 0xd8];
+  bytes.push(...seg(0xdb, [0x00, ...new Array<number>(64).fill(1)]));
+  bytes.push(...seg(0xc0, [8, h >> 8, h & 0xff, w >> 8, w & 0xff, 1, 1, 0x11, 0]));
+  const dcCounts = new Array<number>(16).fill(0);
+  dcCounts[3] = 12; // 12 symbols (categories 0..11) of length 4: code = category
+  bytes.push(...seg(0xc4, [0x00, ...dcCounts, ...Array.from({ length: 12 }, (_, i) => i)]));
+  const acCounts = new Array<number>(16).fill(0);
+  acCounts[0] = 1; // EOB (0x00) coded as a single 0 bit
+  bytes.push(...seg(0xc4, [0x10, ...acCounts, 0x00]));
+  bytes.push(...seg(0xda, [1, 1, 0x00, 0, 63, 0]));
+  const bits: number[] = [];
+  const put = (v: number, n: number) => {
+    for (let k = n - 1; k >= 0; k--) bits.push((v >> k) & 1);
+  };
+  let prev = 0;
+  for (let r = 0; r < by; r++)
+    for (let c = 0; c < bx; c++) {
+      const dc = 8 * (Math.max(0, Math.min(255, Math.round(value(r, c)))) - 128);
+      const diff = dc - prev;
+      prev = dc;
+      const cat = diff === 0 ? 0 : Math.floor(Math.log2(Math.abs(diff))) + 1;
+      put(cat, 4);
+      if (cat > 0) put(diff >= 0 ? diff : diff + (1 << cat) - 1, cat);
+      put(0, 1);
+    }
+  while (bits.length % 8 !== 0) bits.push(1);
+  for (let i = 0; i < bits.length; i += 8) {
+    let b = 0;
+    for (let k = 0; k < 8; k++) b = (b << 1) | bits[i + k];
+    bytes.push(b);
+    if (b === 0xff) bytes.push(0x00);
+  }
+  bytes.push(0xff, 0xd9);
+  return Buffer.from(bytes);
+}
+
+/** An RGB JPEG (jpeg-js, quality 95) of `w` x `h` where pixel (y, x) is `rgb(y, x)`. */
+export function rgbJpeg(
+  w: number,
+  h: number,
+  rgb: (y: number, x: number) => [number, number, number],
+): Buffer {
+  const data = Buffer.alloc(w * h * 4);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const [r, g, b] = rgb(y, x);
+      data.set([r, g, b, 255], (y * w + x) * 4);
+    }
+  return jpeg.encode({ width: w, height: h, data }, 95).data;
+}
+
+/** A PNG (pngjs) of `w` x `h`: colour type 0 (grey), 2 (RGB) or 6 (RGBA), pixel (y, x) = `rgba(y, x)`. */
+export function pngBytes(
+  w: number,
+  h: number,
+  colorType: 0 | 2 | 6,
+  rgba: (y: number, x: number) => [number, number, number, number],
+): Buffer {
+  const png = new PNG({ width: w, height: h, colorType, inputColorType: 6, bitDepth: 8 });
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) png.data.set(rgba(y, x), (y * w + x) * 4);
+  return PNG.sync.write(png, { colorType, inputColorType: 6, bitDepth: 8 });
 }
