@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import { initBackend, type BackendRequest } from '../engine/backend.js';
+import { stcConfig } from './config.js';
+import { stcQuantize } from './stc.js';
+import { conv2d, stcConv2d, stcLinear, type Conv2dGeometry } from './stcb.js';
+
+before(async () => {
+  await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
+});
+
+function maxRelErr(
+  a: Float32Array | Int32Array | Uint8Array,
+  b: Float32Array | Int32Array | Uint8Array,
+): number {
+  let scale = 1e-6;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  let err = 0;
+  for (let i = 0; i < a.length; i++) err = Math.max(err, Math.abs(a[i] - b[i]));
+  return err / scale;
+}
+
+const geomArb = fc.constantFrom<Conv2dGeometry & { k: number }>(
+  { k: 3, stride: 1, pad: 1 },
+  { k: 3, stride: 2, pad: 1 },
+  { k: 1, stride: 2, pad: 0 },
+  { k: 1, stride: 1, pad: 0 },
+);
+
+const caseArb = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  h: fc.integer({ min: 3, max: 9 }),
+  w: fc.integer({ min: 3, max: 9 }),
+  cin: fc.integer({ min: 1, max: 5 }),
+  cout: fc.integer({ min: 1, max: 5 }),
+  g: geomArb,
+  T: fc.integer({ min: 1, max: 10 }),
+  theta0: fc.double({ min: 0.2, max: 2, noNaN: true }),
+  seed: fc.integer({ min: 0, max: 1e6 }),
+});
+
+describe('STCB conv2d', () => {
+  test('spike-train path equals fused path (rel. error <= 1e-5)', () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const cfg = stcConfig({ T: c.T, theta0: c.theta0 });
+        const [a, b] = tf.tidy(() => {
+          const x = tf.randomNormal([c.n, c.h, c.w, c.cin], 0.5, 1, 'float32', c.seed) as tf.Tensor4D;
+          const w = tf.randomNormal(
+            [c.g.k, c.g.k, c.cin, c.cout],
+            0,
+            1,
+            'float32',
+            c.seed + 1,
+          ) as tf.Tensor4D;
+          return [
+            stcConv2d(x, w, cfg, c.g, 'spike-train').dataSync(),
+            stcConv2d(x, w, cfg, c.g, 'fused').dataSync(),
+          ];
+        });
+        assert.equal(a.length, b.length);
+        assert.ok(maxRelErr(a, b) <= 1e-5, `rel err ${maxRelErr(a, b)}`);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  test('gradients equal those of ReLU -> Conv at q(x), masked by x > 0, on both paths', () => {
+    fc.assert(
+      fc.property(caseArb, fc.constantFrom('fused' as const, 'spike-train' as const), (c, path) => {
+        const cfg = stcConfig({ T: c.T, theta0: c.theta0 });
+        tf.tidy(() => {
+          const x = tf.randomNormal([c.n, c.h, c.w, c.cin], 0.3, 1, 'float32', c.seed) as tf.Tensor4D;
+          const w = tf.randomNormal(
+            [c.g.k, c.g.k, c.cin, c.cout],
+            0,
+            1,
+            'float32',
+            c.seed + 1,
+          ) as tf.Tensor4D;
+          const probe = tf.randomNormal(
+            stcConv2d(x, w, cfg, c.g, 'fused').shape,
+            0,
+            1,
+            'float32',
+            c.seed + 2,
+          );
+          const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+            tf.sum(tf.mul(stcConv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, cfg, c.g, path), probe)),
+          )([x, w]);
+          // Explicit composition: conv of ReLU, its gradient evaluated with q(x) in place of relu(x).
+          const q = stcQuantize(x, cfg);
+          const refW = tf.grad((ww: tf.Tensor) =>
+            tf.sum(tf.mul(conv2d(q as tf.Tensor4D, ww as tf.Tensor4D, c.g), probe)),
+          )(w);
+          const refX = tf.mul(
+            tf.grad((qq: tf.Tensor) => tf.sum(tf.mul(conv2d(qq as tf.Tensor4D, w, c.g), probe)))(q),
+            tf.cast(tf.greater(x, 0), 'float32'),
+          );
+          assert.ok(maxRelErr(gw.dataSync(), refW.dataSync()) <= 1e-5, 'weight gradient');
+          assert.ok(maxRelErr(gx.dataSync(), refX.dataSync()) <= 1e-5, 'input gradient');
+          // The mask is the ReLU's: zero gradient wherever x <= 0.
+          const xv = x.dataSync();
+          const gxv = gx.dataSync();
+          for (let i = 0; i < xv.length; i++) if (xv[i] <= 0) assert.equal(gxv[i], 0);
+        });
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
+
+describe('STCB linear', () => {
+  test('spike-train equals fused, and gradients are those of ReLU -> Linear at q(x)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 1e6 }),
+        (n, din, dout, T, seed) => {
+          const cfg = stcConfig({ T });
+          tf.tidy(() => {
+            const x = tf.randomNormal([n, din], 0.4, 1, 'float32', seed) as tf.Tensor2D;
+            const w = tf.randomNormal([din, dout], 0, 1, 'float32', seed + 1) as tf.Tensor2D;
+            const a = stcLinear(x, w, cfg, 'spike-train').dataSync();
+            const b = stcLinear(x, w, cfg, 'fused').dataSync();
+            assert.ok(maxRelErr(a, b) <= 1e-5);
+            const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+              tf.sum(stcLinear(xx as tf.Tensor2D, ww as tf.Tensor2D, cfg, 'spike-train')),
+            )([x, w]);
+            const q = stcQuantize(x, cfg) as tf.Tensor2D;
+            const ones = tf.ones([n, dout]) as tf.Tensor2D;
+            const refW = tf.matMul(q, ones, true, false);
+            const refX = tf.mul(tf.matMul(ones, w, false, true), tf.cast(tf.greater(x, 0), 'float32'));
+            assert.ok(maxRelErr(gw.dataSync(), refW.dataSync()) <= 1e-5);
+            assert.ok(maxRelErr(gx.dataSync(), refX.dataSync()) <= 1e-5);
+          });
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
