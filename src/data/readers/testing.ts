@@ -249,3 +249,52 @@ export function pngBytes(
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) png.data.set(rgba(y, x), (y * w + x) * 4);
   return PNG.sync.write(png, { colorType, inputColorType: 6, bitDepth: 8 });
 }
+
+/**
+ * Writes a mini `tiny-imagenet-200/` under `root`: classes `n001` (train: 3 RGB JPEGs, colour
+ * (40k, 100, 200)) and `n002` (train: 2 JPEGs, the second a one-component greyscale JPEG of 77),
+ * `val/` with 3 annotated images (`val_0` n002, `val_1` n001, `val_2` n002), words.txt with an
+ * extra id.
+ */
+export function writeTinyImageNet(root: string): string {
+  const dir = path.join(root, 'tiny-imagenet-200');
+  const put = (rel: string, data: Buffer | string) => {
+    const f = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, data);
+  };
+  put('wnids.txt', 'n001\nn002\n');
+  put('words.txt', 'n000\tunused\nn001\tgoldfish, Carassius auratus\nn002\tfire salamander, Salamandra\n');
+  for (let k = 0; k < 3; k++) {
+    put(
+      `train/n001/images/n001_${k}.JPEG`,
+      rgbJpeg(64, 64, () => [40 * k, 100, 200]),
+    );
+  }
+  put('train/n001/n001_boxes.txt', 'n001_0.JPEG\t0\t0\t63\t63\n');
+  put(
+    'train/n002/images/n002_0.JPEG',
+    rgbJpeg(64, 64, (y, x) => [x * 4, y * 4, 128]),
+  );
+  put(
+    'train/n002/images/n002_1.JPEG',
+    greyJpeg(8, 8, () => 77),
+  );
+  put(
+    'val/images/val_0.JPEG',
+    rgbJpeg(64, 64, () => [10, 20, 30]),
+  );
+  put(
+    'val/images/val_1.JPEG',
+    greyJpeg(8, 8, (r, c) => 16 * r + c),
+  );
+  put(
+    'val/images/val_2.JPEG',
+    rgbJpeg(64, 64, () => [250, 250, 250]),
+  );
+  put(
+    'val/val_annotations.txt',
+    'val_0.JPEG\tn002\t0\t0\t10\t10\r\nval_1.JPEG\tn001\t1\t2\t3\t4\r\nval_2.JPEG\tn002\t0\t0\t63\t63\r\n',
+  );
+  return dir;
+}
