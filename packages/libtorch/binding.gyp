@@ -1,0 +1,33 @@
+{
+  "targets": [
+    {
+      "target_name": "stcsnn_libtorch",
+      "sources": ["src/addon.cc", "src/ops.cc", "src/stc.cc"],
+      "include_dirs": [
+        "<!@(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node scripts/find-libtorch.js include)"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "_GLIBCXX_USE_CXX11_ABI=<!(node scripts/find-libtorch.js abi)",
+        "STCSNN_HAS_CUDA=<!(node scripts/find-libtorch.js cuda)"
+      ],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "libraries": [
+        "-L<!(node scripts/find-libtorch.js libdir)",
+        "-Wl,-rpath,<!(node scripts/find-libtorch.js libdir)",
+        "-ltorch",
+        "-ltorch_cpu",
+        "-lc10"
+      ],
+      "conditions": [
+        ["'<!(node scripts/find-libtorch.js cuda)'=='1'", {
+          "libraries": ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,339 @@
+/**
+ * The native kernels of the libtorch backend, registered with TensorFlow.js per kernel name.
+ * Each maps a TensorFlow.js kernel (inputs, attrs) onto one addon call. Geometry (padding,
+ * output sizes, slice bounds) is computed here with TensorFlow.js's own helpers, so the
+ * semantics are TensorFlow.js's; the arithmetic is ATen's.
+ *
+ * A kernel throws an error whose message starts with `unsupported:` for a case it does not
+ * serve; the registration wrapper then runs the cpu kernel (see `fallback.js`).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { dtypeCode } from './backend.js';
+
+const { backend_util: bu, util, slice_util: su } = tf;
+
+/**
+ * @typedef {import('./backend.js').LibtorchBackend} Backend
+ * @typedef {{ inputs: Record<string, tf.TensorInfo> & tf.TensorInfo[], attrs: Record<string, any>, backend: Backend }} Args
+ * @typedef {(args: Args) => tf.TensorInfo | tf.TensorInfo[]} Impl
+ */
+
+/** @param {string} why */
+function unsupported(why) {
+  return new Error(`unsupported: ${why}`);
+}
+
+/** @param {number | number[]} v @returns {[number, number]} */
+function pair(v) {
+  return Array.isArray(v) ? [v[0], v[1]] : [v, v];
+}
+
+/** @param {string} act @returns {number} */
+function activationCode(act) {
+  const codes = { linear: 0, relu: 1, relu6: 2, prelu: 3, leakyrelu: 4, sigmoid: 5, elu: 6 };
+  const c = /** @type {Record<string, number>} */ (codes)[act ?? 'linear'];
+  if (c === undefined) throw unsupported(`activation ${act}`);
+  return c;
+}
+
+/** @param {string | undefined} dataFormat */
+function requireNhwc(dataFormat) {
+  if (dataFormat !== undefined && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
+    throw unsupported(`data format ${dataFormat}`);
+  }
+}
+
+/**
+ * @param {{ padInfo: { top: number, bottom: number, left: number, right: number }, strideHeight: number, strideWidth: number, dilationHeight: number, dilationWidth: number }} c
+ * @returns {number[]} sh, sw, pt, pb, pl, pr, dh, dw
+ */
+function geometry(c) {
+  const p = c.padInfo;
+  return [c.strideHeight, c.strideWidth, p.top, p.bottom, p.left, p.right, c.dilationHeight, c.dilationWidth];
+}
+
+/** @param {tf.TensorInfo} t */
+function size(t) {
+  return util.sizeFromShape(t.shape);
+}
+
+/**
+ * @param {Backend} be
+ * @param {tf.TensorInfo | undefined | null} t
+ */
+function optId(be, t) {
+  return t == null ? -1 : be.id(t);
+}
+
+/** @returns {Record<string, Impl>} */
+export function nativeKernels(/** @type {Record<string, any>} */ A) {
+  /** @type {Record<string, Impl>} */
+  const k = {};
+
+  // ---- elementwise ----
+  for (const [name, code] of Object.entries(/** @type {Record<string, number>} */ (A.unaryCodes))) {
+    if (name.startsWith('__')) continue;
+    k[name] = ({ inputs, attrs, backend: be }) => {
+      const alpha = attrs?.alpha ?? (name === 'Step' ? 0 : 0.2);
+      return be.output(A.unary(code, be.id(inputs.x), alpha));
+    };
+  }
+  for (const [name, code] of Object.entries(/** @type {Record<string, number>} */ (A.binaryCodes))) {
+    k[name] =
+      name === 'Prelu'
+        ? ({ inputs, backend: be }) => be.output(A.binary(code, be.id(inputs.x), be.id(inputs.alpha)))
+        : ({ inputs, backend: be }) => be.output(A.binary(code, be.id(inputs.a), be.id(inputs.b)));
+  }
+  k.AddN = ({ inputs, backend: be }) => {
+    const list = /** @type {tf.TensorInfo[]} */ (Array.isArray(inputs) ? inputs : Object.values(inputs));
+    return be.output(A.addN(list.map((t) => be.id(t))));
+  };
+  k.ClipByValue = ({ inputs, attrs, backend: be }) =>
+    be.output(A.clip(be.id(inputs.x), attrs.clipValueMin, attrs.clipValueMax));
+  k.Select = ({ inputs, backend: be }) =>
+    be.output(A.select(be.id(inputs.condition), be.id(inputs.t), be.id(inputs.e)));
+  k.Cast = ({ inputs, attrs, backend: be }) => {
+    const x = inputs.x;
+    if (attrs.dtype === x.dtype) {
+      be.incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }
+    return be.output(A.cast(be.id(x), dtypeCode(attrs.dtype)));
+  };
+  k.Identity = ({ inputs, backend: be }) => {
+    const x = inputs.x;
+    be.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+
+  // ---- reductions ----
+  /** @param {number} code @param {string} axisAttr */
+  const reduction = (code, axisAttr) => /** @type {Impl} */ (({ inputs, attrs, backend: be }) => {
+    const x = inputs.x;
+    const axes = util.parseAxisParam(attrs[axisAttr], x.shape);
+    return be.output(A.reduce(code, be.id(x), axes, attrs.keepDims === true));
+  });
+  const R = /** @type {Record<string, number>} */ (A.reduceCodes);
+  k.Sum = reduction(R.Sum, 'axis');
+  k.Mean = reduction(R.Mean, 'axis');
+  k.Max = reduction(R.Max, 'reductionIndices');
+  k.Min = reduction(R.Min, 'axis');
+  k.Prod = reduction(R.Prod, 'axis');
+  k.Any = reduction(R.Any, 'axis');
+  k.All = reduction(R.All, 'axis');
+  k.ArgMax = ({ inputs, attrs, backend: be }) =>
+    be.output(A.argMinMax(be.id(inputs.x), util.parseAxisParam(attrs.axis, inputs.x.shape)[0], true));
+  k.ArgMin = ({ inputs, attrs, backend: be }) =>
+    be.output(A.argMinMax(be.id(inputs.x), util.parseAxisParam(attrs.axis, inputs.x.shape)[0], false));
+  k.Softmax = ({ inputs, attrs, backend: be }) => {
+    const x = inputs.logits;
+    const dim = attrs.dim === -1 || attrs.dim == null ? x.shape.length - 1 : attrs.dim;
+    return be.output(A.softmax(be.id(x), dim));
+  };
+
+  // ---- shapes and data movement ----
+  k.Reshape = ({ inputs, attrs, backend: be }) => {
+    const x = inputs.x;
+    const shape = util.inferFromImplicitShape(attrs.shape, size(x));
+    return be.output(A.reshape(be.id(x), shape));
+  };
+  k.Transpose = ({ inputs, attrs, backend: be }) => be.output(A.transpose(be.id(inputs.x), attrs.perm));
+  k.Reverse = ({ inputs, attrs, backend: be }) =>
+    be.output(A.reverse(be.id(inputs.x), util.parseAxisParam(attrs.dims, inputs.x.shape)));
+  k.PadV2 = ({ inputs, attrs, backend: be }) =>
+    be.output(A.pad(be.id(inputs.x), attrs.paddings.flat(), attrs.constantValue ?? 0));
+  k.Slice = ({ inputs, attrs, backend: be }) => {
+    const x = inputs.x;
+    const [begin, sz] = su.parseSliceParams(/** @type {any} */ (x), attrs.begin, attrs.size);
+    su.assertParamsValid(/** @type {any} */ (x), begin, sz);
+    return be.output(A.slice(be.id(x), begin, sz));
+  };
+  k.StridedSlice = ({ inputs, attrs, backend: be }) => {
+    const x = inputs.x;
+    const info = su.sliceInfo(
+      x.shape,
+      attrs.begin,
+      attrs.end,
+      attrs.strides,
+      attrs.beginMask,
+      attrs.endMask,
+      attrs.ellipsisMask,
+      attrs.newAxisMask,
+      attrs.shrinkAxisMask,
+    );
+    if (info.isIdentity) return be.output(A.reshape(be.id(x), info.finalShape));
+    return be.output(A.stridedSlice(be.id(x), info.begin, info.end, info.strides, info.finalShape));
+  };
+  k.Concat = ({ inputs, attrs, backend: be }) => {
+    const list = /** @type {tf.TensorInfo[]} */ (Array.isArray(inputs) ? inputs : Object.values(inputs));
+    const axis = util.parseAxisParam(attrs.axis, list[0].shape)[0];
+    const shapes = list.map((t) => t.shape);
+    const outShape = bu.computeOutShape(shapes, axis);
+    const nonEmpty = list.filter((t) => size(t) > 0);
+    if (nonEmpty.length === 0) return be.output(A.fill(outShape, 0, dtypeCode(list[0].dtype)));
+    return be.output(A.concat(nonEmpty.map((t) => be.id(t)), axis));
+  };
+  k.Pack = ({ inputs, attrs, backend: be }) => {
+    const list = /** @type {tf.TensorInfo[]} */ (Array.isArray(inputs) ? inputs : Object.values(inputs));
+    const axis = attrs.axis < 0 ? attrs.axis + list[0].shape.length + 1 : attrs.axis;
+    return be.output(A.pack(list.map((t) => be.id(t)), axis));
+  };
+  k.Unpack = ({ inputs, attrs, backend: be }) => {
+    const x = inputs.value;
+    const axis = attrs.axis < 0 ? attrs.axis + x.shape.length : attrs.axis;
+    return be.outputs(A.unpack(be.id(x), axis));
+  };
+  k.SplitV = ({ inputs, attrs, backend: be }) => {
+    const x = inputs.x;
+    const axis = util.parseAxisParam(attrs.axis, x.shape)[0];
+    const sizes = bu.prepareSplitSize(/** @type {any} */ (x), attrs.numOrSizeSplits, axis);
+    return be.outputs(A.split(be.id(x), sizes, axis));
+  };
+  k.Tile = ({ inputs, attrs, backend: be }) => be.output(A.tile(be.id(inputs.x), attrs.reps));
+  k.Fill = ({ attrs, backend: be }) =>
+    be.output(A.fill(attrs.shape, Number(attrs.value), dtypeCode(attrs.dtype ?? util.inferDtype(attrs.value))));
+  k.Range = ({ attrs, backend: be }) =>
+    be.output(A.range(attrs.start, attrs.stop, attrs.step, dtypeCode(attrs.dtype)));
+  k.ZerosLike = ({ inputs, backend: be }) => {
+    dtypeCode(inputs.x.dtype);
+    return be.output(A.fullLike(be.id(inputs.x), 0));
+  };
+  k.OnesLike = ({ inputs, backend: be }) => {
+    dtypeCode(inputs.x.dtype);
+    return be.output(A.fullLike(be.id(inputs.x), 1));
+  };
+  k.OneHot = ({ inputs, attrs, backend: be }) =>
+    be.output(
+      A.oneHot(be.id(inputs.indices), attrs.depth, attrs.onValue ?? 1, attrs.offValue ?? 0, dtypeCode(attrs.dtype ?? 'int32')),
+    );
+  k.GatherV2 = ({ inputs, attrs, backend: be }) => {
+    if (attrs.batchDims) throw unsupported('GatherV2 with batchDims');
+    const axis = util.parseAxisParam(attrs.axis, inputs.x.shape)[0];
+    return be.output(A.gather(be.id(inputs.x), be.id(inputs.indices), axis));
+  };
+
+  // ---- convolution, pooling, matmul ----
+  /** @param {Args} args @param {boolean} fused */
+  const conv = ({ inputs, attrs, backend: be }, fused) => {
+    requireNhwc(attrs.dataFormat);
+    const x = inputs.x;
+    const f = inputs.filter;
+    const c = bu.computeConv2DInfo(
+      /** @type {any} */ (x.shape),
+      /** @type {any} */ (f.shape),
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    if (!fused) return be.output(A.conv2d(be.id(x), be.id(f), ...geometry(c)));
+    return be.output(
+      A.conv2d(
+        be.id(x),
+        be.id(f),
+        ...geometry(c),
+        optId(be, inputs.bias),
+        activationCode(attrs.activation),
+        optId(be, inputs.preluActivationWeights),
+        attrs.leakyreluAlpha ?? 0.2,
+      ),
+    );
+  };
+  k.Conv2D = (a) => conv(a, false);
+  k.FusedConv2D = (a) => conv(a, true);
+  k.Conv2DBackpropInput = ({ inputs, attrs, backend: be }) => {
+    requireNhwc(attrs.dataFormat);
+    const shape = /** @type {[number, number, number, number]} */ (attrs.inputShape);
+    const c = bu.computeConv2DInfo(
+      shape,
+      /** @type {any} */ (inputs.filter.shape),
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    return be.output(A.conv2dInputGrad(be.id(inputs.dy), be.id(inputs.filter), ...shape, ...geometry(c)));
+  };
+  k.Conv2DBackpropFilter = ({ inputs, attrs, backend: be }) => {
+    requireNhwc(attrs.dataFormat);
+    const fs = /** @type {[number, number, number, number]} */ (attrs.filterShape);
+    const c = bu.computeConv2DInfo(
+      /** @type {any} */ (inputs.x.shape),
+      fs,
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
+    return be.output(A.conv2dFilterGrad(be.id(inputs.x), be.id(inputs.dy), ...fs, ...geometry(c)));
+  };
+  /** @param {tf.TensorInfo} x @param {Record<string, any>} attrs */
+  const pool = (x, attrs) => {
+    const c = bu.computePool2DInfo(
+      /** @type {any} */ (x.shape),
+      attrs.filterSize,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    if (c.dilationHeight !== 1 || c.dilationWidth !== 1) throw unsupported('dilated pooling');
+    const p = c.padInfo;
+    return [c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, p.top, p.bottom, p.left, p.right];
+  };
+  k.MaxPool = ({ inputs, attrs, backend: be }) => be.output(A.maxPool(be.id(inputs.x), ...pool(inputs.x, attrs)));
+  k.MaxPoolGrad = ({ inputs, attrs, backend: be }) =>
+    be.output(A.maxPoolGrad(be.id(inputs.dy), be.id(inputs.input), ...pool(inputs.input, attrs)));
+  k.AvgPool = ({ inputs, attrs, backend: be }) => be.output(A.avgPool(be.id(inputs.x), ...pool(inputs.x, attrs)));
+  k.AvgPoolGrad = ({ inputs, attrs, backend: be }) =>
+    be.output(A.avgPoolGrad(be.id(inputs.dy), be.id(inputs.input), ...pool(inputs.input, attrs)));
+  k.BatchMatMul = ({ inputs, attrs, backend: be }) =>
+    be.output(A.matmul(be.id(inputs.a), be.id(inputs.b), attrs.transposeA === true, attrs.transposeB === true));
+  k._FusedMatMul = ({ inputs, attrs, backend: be }) =>
+    be.output(
+      A.matmul(
+        be.id(inputs.a),
+        be.id(inputs.b),
+        attrs.transposeA === true,
+        attrs.transposeB === true,
+        optId(be, inputs.bias),
+        activationCode(attrs.activation),
+        optId(be, inputs.preluActivationWeights),
+        attrs.leakyreluAlpha ?? 0.2,
+      ),
+    );
+  k.FusedBatchNorm = ({ inputs, attrs, backend: be }) =>
+    be.output(
+      A.batchNormInfer(
+        be.id(inputs.x),
+        be.id(inputs.mean),
+        be.id(inputs.variance),
+        optId(be, inputs.offset),
+        optId(be, inputs.scale),
+        attrs.varianceEpsilon ?? 0.001,
+      ),
+    );
+
+  // ---- the named kernels of stcsnn, fused ----
+  /** @param {Record<string, any>} attrs @returns {[number[], boolean]} */
+  const stcAttrs = (attrs) => [attrs.thresholds, attrs.strict === true];
+  k.StcQuantize = ({ inputs, attrs, backend: be }) => be.output(A.stcQuantize(be.id(inputs.x), ...stcAttrs(attrs)));
+  k.StcQuantizeGrad = ({ inputs, backend: be }) => be.output(A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x)));
+  k.StcEncode = ({ inputs, attrs, backend: be }) => be.output(A.stcEncode(be.id(inputs.x), ...stcAttrs(attrs)));
+  k.StcSpikeCount = ({ inputs, attrs, backend: be }) =>
+    be.output(A.stcSpikeCount(be.id(inputs.x), ...stcAttrs(attrs)));
+  k.StcBatchNormTrain = ({ inputs, attrs, backend: be }) =>
+    be.outputs(A.bnTrain(be.id(inputs.x), be.id(inputs.gamma), be.id(inputs.beta), attrs.eps));
+  k.StcBatchNormTrainGrad = ({ inputs, backend: be }) =>
+    be.outputs(
+      A.bnTrainGrad(be.id(inputs.dy), be.id(inputs.x), be.id(inputs.gamma), be.id(inputs.mean), be.id(inputs.invstd)),
+    );
+
+  return k;
+}

@@ -1,0 +1,60 @@
+/**
+ * Loads the compiled addon (`build/Release/stcsnn_libtorch.node`) and describes its interface.
+ * Loading fails with a one-line error naming what is missing and how to fix it.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where the addon is built. */
+export const ADDON_PATH = join(root, 'build', 'Release', 'stcsnn_libtorch.node');
+
+/**
+ * @typedef {object} NativeAddon
+ * @property {(values: ArrayBufferView | null, shape: number[], dtype: number) => number} write
+ * @property {(id: number) => Float32Array | Int32Array | Uint8Array} read
+ * @property {(id: number) => void} free
+ * @property {() => number} live
+ * @property {(meta: Int32Array) => void} setMeta
+ * @property {(n: number) => number} setThreads
+ * @property {() => number} getThreads
+ * @property {() => boolean} hasCuda
+ * @property {(device: string) => void} setDevice
+ * @property {() => { torch: string, mkldnn: boolean, cuda: boolean, parallel: string }} version
+ * @property {Record<string, number>} unaryCodes
+ * @property {Record<string, number>} binaryCodes
+ * @property {Record<string, number>} reduceCodes
+ * @property {(...args: (number | number[] | boolean | string)[]) => number} [op]
+ */
+
+/** @type {NativeAddon | undefined} */
+let cached;
+
+/**
+ * The addon, loaded once.
+ * @returns {NativeAddon & Record<string, (...args: any[]) => any>}
+ */
+export function loadAddon() {
+  if (cached) return /** @type {any} */ (cached);
+  if (!existsSync(ADDON_PATH)) {
+    throw new Error(
+      'stcsnn-libtorch is not built (no build/Release/stcsnn_libtorch.node): install libtorch-dev and libopenblas0-pthread (Debian) or set LIBTORCH, then run `npm run build -w stcsnn-libtorch`',
+    );
+  }
+  const require = createRequire(import.meta.url);
+  try {
+    cached = require(ADDON_PATH);
+  } catch (e) {
+    const msg = String(/** @type {Error} */ (e).message).split('\n')[0];
+    const lib = /(lib[\w.+-]+\.so[\w.]*)/.exec(msg);
+    if (lib) {
+      throw new Error(
+        `stcsnn-libtorch cannot load ${lib[1]} (${msg.includes('version') || msg.includes('symbol') ? 'incompatible libtorch version' : 'shared library missing'}): reinstall the libtorch it was built against (Debian: libtorch-dev libopenblas0-pthread) or rebuild with \`npm run build -w stcsnn-libtorch\``,
+      );
+    }
+    throw new Error(`stcsnn-libtorch failed to load: ${msg}; rebuild with \`npm run build -w stcsnn-libtorch\``);
+  }
+  return /** @type {any} */ (cached);
+}

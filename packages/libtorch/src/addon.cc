@@ -1,0 +1,252 @@
+// N-API entry points of the stcsnn-libtorch addon: the tensor store, data transfer, threads and
+// device. Tensors live here between kernels; JS holds their integer ids and frees them on
+// dispose (no garbage-collection finalizers).
+#include "common.h"
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+#include <cstring>
+
+namespace stc {
+
+at::Device g_device(at::kCPU);
+
+static std::vector<at::Tensor> g_slots;
+static std::vector<int64_t> g_free;
+static size_t g_live = 0;
+static int32_t *g_meta = nullptr;
+static size_t g_meta_len = 0;
+static Napi::Reference<Napi::Int32Array> *g_meta_ref = nullptr;
+
+int64_t put(at::Tensor t) {
+  ++g_live;
+  if (!g_free.empty()) {
+    int64_t id = g_free.back();
+    g_free.pop_back();
+    g_slots[id] = std::move(t);
+    return id;
+  }
+  g_slots.push_back(std::move(t));
+  return static_cast<int64_t>(g_slots.size() - 1);
+}
+
+at::Tensor &get(int64_t id) {
+  if (id < 0 || id >= static_cast<int64_t>(g_slots.size()) || !g_slots[id].defined()) {
+    throw std::runtime_error("tensor id " + std::to_string(id) + " is not live (used after dispose?)");
+  }
+  return g_slots[id];
+}
+
+void drop(int64_t id) {
+  if (id < 0 || id >= static_cast<int64_t>(g_slots.size()) || !g_slots[id].defined()) return;
+  g_slots[id] = at::Tensor();
+  g_free.push_back(id);
+  --g_live;
+}
+
+size_t live() { return g_live; }
+
+at::ScalarType scalarOf(int code) {
+  switch (code) {
+  case 0: return at::kFloat;
+  case 1: return at::kInt;
+  case 2: return at::kBool;
+  default: throw std::runtime_error("unsupported dtype code " + std::to_string(code));
+  }
+}
+
+int codeOf(at::ScalarType t) {
+  switch (t) {
+  case at::kFloat: return 0;
+  case at::kInt: return 1;
+  case at::kBool: return 2;
+  default: throw std::runtime_error(std::string("unsupported result dtype ") + c10::toString(t));
+  }
+}
+
+at::Tensor normalize(at::Tensor t) {
+  switch (t.scalar_type()) {
+  case at::kFloat:
+  case at::kInt:
+  case at::kBool: return t;
+  case at::kLong:
+  case at::kShort:
+  case at::kByte:
+  case at::kChar: return t.to(at::kInt);
+  default: return t.to(at::kFloat);
+  }
+}
+
+Napi::Value emit(Napi::Env env, std::vector<at::Tensor> outs) {
+  size_t k = 0;
+  for (auto &o : outs) {
+    at::Tensor t = normalize(std::move(o));
+    const auto dims = t.sizes();
+    if (k + 3 + dims.size() > g_meta_len) throw std::runtime_error("result metadata overflow");
+    int dtype = codeOf(t.scalar_type());
+    g_meta[k + 1] = dtype;
+    g_meta[k + 2] = static_cast<int32_t>(dims.size());
+    for (size_t i = 0; i < dims.size(); ++i) g_meta[k + 3 + i] = static_cast<int32_t>(dims[i]);
+    g_meta[k] = static_cast<int32_t>(put(std::move(t)));
+    k += 3 + dims.size();
+  }
+  return Napi::Number::New(env, static_cast<double>(outs.size()));
+}
+
+Napi::Value emit1(Napi::Env env, at::Tensor out) {
+  std::vector<at::Tensor> v;
+  v.push_back(std::move(out));
+  return emit(env, std::move(v));
+}
+
+std::vector<int64_t> V(const Napi::CallbackInfo &info, size_t k) {
+  auto a = info[k].As<Napi::Array>();
+  std::vector<int64_t> v(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) v[i] = a.Get(i).As<Napi::Number>().Int64Value();
+  return v;
+}
+
+std::vector<double> VD(const Napi::CallbackInfo &info, size_t k) {
+  auto a = info[k].As<Napi::Array>();
+  std::vector<double> v(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) v[i] = a.Get(i).As<Napi::Number>().DoubleValue();
+  return v;
+}
+
+c10::optional<at::Tensor> OT(const Napi::CallbackInfo &info, size_t k) {
+  if (info.Length() <= k || !info[k].IsNumber()) return c10::nullopt;
+  int64_t id = I(info, k);
+  if (id < 0) return c10::nullopt;
+  return get(id);
+}
+
+// write(values: TypedArray | null, shape: number[], dtype: 0|1|2) -> id
+static Napi::Value Write(const Napi::CallbackInfo &info) {
+  return guard(info, "write", [&]() -> Napi::Value {
+    auto shape = V(info, 1);
+    auto st = scalarOf(static_cast<int>(I(info, 2)));
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st));
+    const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
+    if (info[0].IsTypedArray()) {
+      auto ta = info[0].As<Napi::TypedArray>();
+      if (ta.ByteLength() != bytes) {
+        throw std::runtime_error("write: " + std::to_string(ta.ByteLength()) + " bytes for a tensor of " +
+                                 std::to_string(bytes) + " bytes");
+      }
+      auto buf = ta.ArrayBuffer();
+      std::memcpy(t.data_ptr(), static_cast<uint8_t *>(buf.Data()) + ta.ByteOffset(), bytes);
+    } else {
+      t.zero_();
+    }
+    if (g_device.type() != at::kCPU) t = t.to(g_device);
+    return Napi::Number::New(info.Env(), static_cast<double>(put(std::move(t))));
+  });
+}
+
+// read(id) -> Float32Array | Int32Array | Uint8Array (a copy)
+static Napi::Value Read(const Napi::CallbackInfo &info) {
+  return guard(info, "read", [&]() -> Napi::Value {
+    at::Tensor t = normalize(get(I(info, 0))).to(at::kCPU).contiguous();
+    const size_t n = static_cast<size_t>(t.numel());
+    Napi::Env env = info.Env();
+    switch (t.scalar_type()) {
+    case at::kFloat: {
+      auto a = Napi::Float32Array::New(env, n);
+      if (n) std::memcpy(a.Data(), t.data_ptr(), n * 4);
+      return a;
+    }
+    case at::kInt: {
+      auto a = Napi::Int32Array::New(env, n);
+      if (n) std::memcpy(a.Data(), t.data_ptr(), n * 4);
+      return a;
+    }
+    default: {
+      auto a = Napi::Uint8Array::New(env, n);
+      if (n) std::memcpy(a.Data(), t.data_ptr(), n);
+      return a;
+    }
+    }
+  });
+}
+
+static Napi::Value Free(const Napi::CallbackInfo &info) {
+  drop(I(info, 0));
+  return info.Env().Undefined();
+}
+
+static Napi::Value Live(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(g_live));
+}
+
+// setMeta(Int32Array): the shared result buffer.
+static Napi::Value SetMeta(const Napi::CallbackInfo &info) {
+  auto a = info[0].As<Napi::Int32Array>();
+  if (g_meta_ref) {
+    g_meta_ref->Reset();
+    delete g_meta_ref;
+  }
+  g_meta_ref = new Napi::Reference<Napi::Int32Array>(Napi::Persistent(a));
+  g_meta = a.Data();
+  g_meta_len = a.ElementLength();
+  return info.Env().Undefined();
+}
+
+static Napi::Value SetThreads(const Napi::CallbackInfo &info) {
+  return guard(info, "setThreads", [&]() -> Napi::Value {
+    int64_t n = I(info, 0);
+    if (n < 1) throw std::runtime_error("threads must be >= 1");
+    at::set_num_threads(static_cast<int>(n));
+    return Napi::Number::New(info.Env(), at::get_num_threads());
+  });
+}
+
+static Napi::Value GetThreads(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+
+static Napi::Value HasCuda(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), at::hasCUDA());
+}
+
+// setDevice("cpu" | "cuda" | "cuda:N")
+static Napi::Value SetDevice(const Napi::CallbackInfo &info) {
+  return guard(info, "setDevice", [&]() -> Napi::Value {
+    std::string d = info[0].As<Napi::String>().Utf8Value();
+    at::Device dev(d);
+    if (dev.is_cuda() && !at::hasCUDA()) {
+      throw std::runtime_error("this libtorch has no CUDA (or no GPU is visible); build against a CUDA "
+                               "libtorch via LIBTORCH, or use device cpu");
+    }
+    g_device = dev;
+    return info.Env().Undefined();
+  });
+}
+
+static Napi::Value Version(const Napi::CallbackInfo &info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("torch", TORCH_VERSION);
+  o.Set("mkldnn", at::hasMKLDNN());
+  o.Set("cuda", at::hasCUDA());
+  o.Set("parallel", at::get_parallel_info());
+  return o;
+}
+
+} // namespace stc
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  using namespace stc;
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("free", Napi::Function::New(env, Free));
+  exports.Set("live", Napi::Function::New(env, Live));
+  exports.Set("setMeta", Napi::Function::New(env, SetMeta));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads));
+  exports.Set("hasCuda", Napi::Function::New(env, HasCuda));
+  exports.Set("setDevice", Napi::Function::New(env, SetDevice));
+  exports.Set("version", Napi::Function::New(env, Version));
+  registerOps(env, exports);
+  registerStc(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(stcsnn_libtorch, Init)

@@ -1,0 +1,64 @@
+// Shared declarations of the stcsnn-libtorch addon: the tensor store (JS holds integer ids,
+// the addon holds at::Tensor), argument helpers and the result protocol.
+//
+// Result protocol: every op returns the number of outputs it made and writes, into the shared
+// Int32Array `meta` (see addon.cc), for each output: [id, dtype, ndim, dims...].
+// dtype codes: 0 float32, 1 int32, 2 bool (the TensorFlow.js dtypes the backend stores).
+#pragma once
+#include <napi.h>
+#include <ATen/ATen.h>
+#include <vector>
+#include <string>
+
+namespace stc {
+
+extern at::Device g_device;
+
+int64_t put(at::Tensor t);
+at::Tensor &get(int64_t id);
+void drop(int64_t id);
+size_t live();
+
+/// Writes the outputs' ids and shapes into `meta`; returns their count as a JS number.
+Napi::Value emit(Napi::Env env, std::vector<at::Tensor> outs);
+Napi::Value emit1(Napi::Env env, at::Tensor out);
+
+/// TensorFlow.js dtype code <-> ATen scalar type.
+at::ScalarType scalarOf(int code);
+int codeOf(at::ScalarType t);
+/// Converts int64 -> int32 and float64 -> float32 (the dtypes TensorFlow.js knows).
+at::Tensor normalize(at::Tensor t);
+
+inline int64_t I(const Napi::CallbackInfo &info, size_t k) {
+  return info[k].As<Napi::Number>().Int64Value();
+}
+inline double D(const Napi::CallbackInfo &info, size_t k) {
+  return info[k].As<Napi::Number>().DoubleValue();
+}
+inline bool B(const Napi::CallbackInfo &info, size_t k) { return info[k].ToBoolean().Value(); }
+inline at::Tensor &T(const Napi::CallbackInfo &info, size_t k) { return get(I(info, k)); }
+std::vector<int64_t> V(const Napi::CallbackInfo &info, size_t k);
+std::vector<double> VD(const Napi::CallbackInfo &info, size_t k);
+/// An optional tensor argument: id < 0 means none.
+c10::optional<at::Tensor> OT(const Napi::CallbackInfo &info, size_t k);
+
+/// Converts C++/c10 exceptions into one-line JS errors.
+template <typename F> Napi::Value guard(const Napi::CallbackInfo &info, const char *name, F f) {
+  try {
+    return f();
+  } catch (const Napi::Error &) {
+    throw;
+  } catch (const c10::Error &e) {
+    std::string m = e.what_without_backtrace();
+    auto nl = m.find('\n');
+    if (nl != std::string::npos) m = m.substr(0, nl);
+    throw Napi::Error::New(info.Env(), std::string("libtorch ") + name + ": " + m);
+  } catch (const std::exception &e) {
+    throw Napi::Error::New(info.Env(), std::string("libtorch ") + name + ": " + e.what());
+  }
+}
+
+void registerOps(Napi::Env env, Napi::Object exports);
+void registerStc(Napi::Env env, Napi::Object exports);
+
+} // namespace stc

@@ -1,0 +1,636 @@
+// The general kernels of the libtorch backend, over ATen.
+//
+// Layout: TensorFlow.js tensors are NHWC (channels last) and stay so. A 4-D NHWC tensor viewed
+// as NCHW by `permute(0, 3, 1, 2)` is ATen's channels_last memory format without a copy, so
+// convolutions and pooling run on oneDNN's channels-last paths; their NCHW channels_last
+// results permuted back by `permute(0, 2, 3, 1)` are contiguous NHWC again.
+// Filters are TensorFlow.js's `[kh, kw, Cin, Cout]`, ATen's `[Cout, Cin, kh, kw]` is
+// `permute(3, 2, 0, 1)`.
+//
+// A kernel that cannot serve a case (e.g. an asymmetric average-pool padding) throws an error
+// starting with "unsupported:"; the JS side then runs TensorFlow.js's cpu kernel instead.
+#include "common.h"
+#include <cmath>
+#include <limits>
+
+namespace stc {
+
+namespace {
+
+struct Unsupported : std::runtime_error {
+  explicit Unsupported(const std::string &m) : std::runtime_error("unsupported: " + m) {}
+};
+
+at::Tensor nchw(const at::Tensor &nhwc) {
+  at::Tensor v = nhwc.permute({0, 3, 1, 2});
+  if (!v.is_contiguous(at::MemoryFormat::ChannelsLast)) v = v.contiguous(at::MemoryFormat::ChannelsLast);
+  return v;
+}
+
+at::Tensor nhwc(const at::Tensor &nchwT) { return nchwT.permute({0, 2, 3, 1}).contiguous(); }
+
+at::Tensor oihw(const at::Tensor &hwio) { return hwio.permute({3, 2, 0, 1}); }
+
+at::TensorOptions opts(at::ScalarType st) { return at::TensorOptions().dtype(st).device(g_device); }
+
+// ---- elementwise ---------------------------------------------------------------------------
+
+enum Unary {
+  U_NEG, U_ABS, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_SQUARE, U_RELU, U_RELU6, U_SIGN, U_STEP, U_ISNAN,
+  U_ISINF, U_ISFINITE, U_SIGMOID, U_TANH, U_FLOOR, U_CEIL, U_ROUND, U_RECIPROCAL, U_LOG1P, U_EXPM1,
+  U_SIN, U_COS, U_SOFTPLUS, U_ELU, U_LEAKYRELU, U_LOGICALNOT, U_ERF, U_SELU, U_TAN, U_ASIN, U_ACOS,
+  U_ATAN, U_SINH, U_COSH, U_ASINH, U_ACOSH, U_ATANH, U_EXP2, U_COUNT
+};
+const char *kUnaryNames[] = {"Neg", "Abs", "Exp", "Log", "Sqrt", "Rsqrt", "Square", "Relu", "Relu6",
+                             "Sign", "Step", "IsNan", "IsInf", "IsFinite", "Sigmoid", "Tanh", "Floor",
+                             "Ceil", "Round", "Reciprocal", "Log1p", "Expm1", "Sin", "Cos", "Softplus",
+                             "Elu", "LeakyRelu", "LogicalNot", "Erf", "Selu", "Tan", "Asin", "Acos",
+                             "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "__Exp2"};
+
+at::Tensor floatOf(const at::Tensor &x) { return x.is_floating_point() ? x : x.to(at::kFloat); }
+
+at::Tensor unary(int code, const at::Tensor &x, double alpha) {
+  switch (code) {
+  case U_NEG: return at::neg(x);
+  case U_ABS: return at::abs(x);
+  case U_EXP: return at::exp(floatOf(x));
+  case U_LOG: return at::log(floatOf(x));
+  case U_SQRT: return at::sqrt(floatOf(x));
+  case U_RSQRT: return at::rsqrt(floatOf(x));
+  case U_SQUARE: return at::mul(x, x);
+  case U_RELU: return at::relu(x);
+  case U_RELU6: return at::clamp(x, 0, 6);
+  case U_SIGN: return at::sign(x);
+  case U_STEP: {
+    // tfjs: x > 0 ? 1 : alpha, NaN stays NaN
+    at::Tensor xf = floatOf(x);
+    at::Tensor r = at::where(at::gt(xf, 0), at::ones({}, xf.options()), at::full({}, alpha, xf.options()));
+    return at::where(at::isnan(xf), xf, r);
+  }
+  case U_ISNAN: return at::isnan(x);
+  case U_ISINF: return at::isinf(x);
+  case U_ISFINITE: return at::isfinite(x);
+  case U_SIGMOID: return at::sigmoid(floatOf(x));
+  case U_TANH: return at::tanh(floatOf(x));
+  case U_FLOOR: return at::floor(x);
+  case U_CEIL: return at::ceil(x);
+  case U_ROUND: return at::round(x);
+  case U_RECIPROCAL: return at::reciprocal(floatOf(x));
+  case U_LOG1P: return at::log1p(floatOf(x));
+  case U_EXPM1: return at::expm1(floatOf(x));
+  case U_SIN: return at::sin(floatOf(x));
+  case U_COS: return at::cos(floatOf(x));
+  case U_SOFTPLUS: return at::softplus(floatOf(x));
+  case U_ELU: return at::elu(floatOf(x));
+  case U_LEAKYRELU: return at::leaky_relu(floatOf(x), alpha);
+  case U_LOGICALNOT: return at::logical_not(x);
+  case U_ERF: return at::erf(floatOf(x));
+  case U_SELU: return at::selu(floatOf(x));
+  case U_TAN: return at::tan(floatOf(x));
+  case U_ASIN: return at::asin(floatOf(x));
+  case U_ACOS: return at::acos(floatOf(x));
+  case U_ATAN: return at::atan(floatOf(x));
+  case U_SINH: return at::sinh(floatOf(x));
+  case U_COSH: return at::cosh(floatOf(x));
+  case U_ASINH: return at::asinh(floatOf(x));
+  case U_ACOSH: return at::acosh(floatOf(x));
+  case U_ATANH: return at::atanh(floatOf(x));
+  case U_EXP2: return at::exp2(floatOf(x));
+  default: throw std::runtime_error("unknown unary op " + std::to_string(code));
+  }
+}
+
+enum Binary {
+  B_ADD, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_POW, B_GT, B_GE, B_LT, B_LE, B_EQ, B_NE, B_AND, B_OR,
+  B_SQDIFF, B_FLOORDIV, B_MOD, B_ATAN2, B_PRELU, B_COUNT
+};
+const char *kBinaryNames[] = {"Add", "Sub", "Multiply", "RealDiv", "Maximum", "Minimum", "Pow",
+                              "Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "NotEqual",
+                              "LogicalAnd", "LogicalOr", "SquaredDifference", "FloorDiv", "Mod",
+                              "Atan2", "Prelu"};
+
+at::Tensor binary(int code, const at::Tensor &a, const at::Tensor &b) {
+  switch (code) {
+  case B_ADD: return at::add(a, b);
+  case B_SUB: return at::sub(a, b);
+  case B_MUL: return at::mul(a, b);
+  case B_DIV: return at::div(a, b);
+  case B_MAX: return at::maximum(a, b);
+  case B_MIN: return at::minimum(a, b);
+  case B_POW: return at::pow(a, b);
+  case B_GT: return at::gt(a, b);
+  case B_GE: return at::ge(a, b);
+  case B_LT: return at::lt(a, b);
+  case B_LE: return at::le(a, b);
+  case B_EQ: return at::eq(a, b);
+  case B_NE: return at::ne(a, b);
+  case B_AND: return at::logical_and(a, b);
+  case B_OR: return at::logical_or(a, b);
+  case B_SQDIFF: {
+    at::Tensor d = at::sub(a, b);
+    return at::mul(d, d);
+  }
+  case B_FLOORDIV: return at::div(a, b, "floor");
+  case B_MOD: return at::remainder(a, b);
+  case B_ATAN2: return at::atan2(a, b);
+  case B_PRELU: return at::where(at::lt(a, 0), at::mul(a, b), a);
+  default: throw std::runtime_error("unknown binary op " + std::to_string(code));
+  }
+}
+
+enum Reduce { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_ANY, R_ALL, R_COUNT };
+const char *kReduceNames[] = {"Sum", "Mean", "Max", "Min", "Prod", "Any", "All"};
+
+at::Tensor reduce(int code, const at::Tensor &x, const std::vector<int64_t> &axes, bool keep) {
+  if (axes.empty()) {
+    if (code == R_MEAN) return floatOf(x).clone();
+    if (code == R_ANY || code == R_ALL) return x.to(at::kBool);
+    return x.clone();
+  }
+  at::IntArrayRef dims(axes);
+  switch (code) {
+  case R_SUM: return at::sum(x, dims, keep);
+  case R_MEAN: return at::mean(floatOf(x), dims, keep);
+  case R_MAX: return at::amax(x, dims, keep);
+  case R_MIN: return at::amin(x, dims, keep);
+  case R_PROD: {
+    at::Tensor r = x;
+    std::vector<int64_t> s(axes);
+    std::sort(s.rbegin(), s.rend());
+    for (int64_t d : s) r = at::prod(r, d, true);
+    if (!keep)
+      for (int64_t d : s) r = r.squeeze(d);
+    return r;
+  }
+  case R_ANY:
+  case R_ALL: {
+    at::Tensor r = x.to(at::kBool);
+    std::vector<int64_t> s(axes);
+    std::sort(s.rbegin(), s.rend());
+    for (int64_t d : s) r = code == R_ANY ? at::any(r, d, true) : at::all(r, d, true);
+    if (!keep)
+      for (int64_t d : s) r = r.squeeze(d);
+    return r.contiguous();
+  }
+  default: throw std::runtime_error("unknown reduction " + std::to_string(code));
+  }
+}
+
+// activation codes of the fused kernels: 0 linear, 1 relu, 2 relu6, 3 prelu, 4 leakyrelu,
+// 5 sigmoid, 6 elu
+at::Tensor activate(at::Tensor y, int act, const c10::optional<at::Tensor> &preluW, double alpha) {
+  switch (act) {
+  case 0: return y;
+  case 1: return at::relu(y);
+  case 2: return at::clamp(y, 0, 6);
+  case 3: return at::where(at::lt(y, 0), at::mul(y, *preluW), y);
+  case 4: return at::leaky_relu(y, alpha);
+  case 5: return at::sigmoid(y);
+  case 6: return at::elu(y);
+  default: throw std::runtime_error("unknown activation " + std::to_string(act));
+  }
+}
+
+// ---- convolution and pooling -----------------------------------------------------------------
+
+struct Geo {
+  int64_t sh, sw, pt, pb, pl, pr, dh, dw;
+  bool symmetric() const { return pt == pb && pl == pr; }
+};
+
+Geo geo(const Napi::CallbackInfo &info, size_t k) {
+  return Geo{I(info, k), I(info, k + 1), I(info, k + 2), I(info, k + 3),
+             I(info, k + 4), I(info, k + 5), I(info, k + 6), I(info, k + 7)};
+}
+
+// conv2d(x, w, sh, sw, pt, pb, pl, pr, dh, dw, bias, act, preluW, alpha): NHWC conv
+Napi::Value Conv2d(const Napi::CallbackInfo &info) {
+  return guard(info, "Conv2D", [&]() -> Napi::Value {
+    at::Tensor x = nchw(T(info, 0));
+    const at::Tensor &w = T(info, 1);
+    Geo g = geo(info, 2);
+    auto bias = OT(info, 10);
+    int act = info.Length() > 11 ? static_cast<int>(I(info, 11)) : 0;
+    auto preluW = OT(info, 12);
+    double alpha = info.Length() > 13 ? D(info, 13) : 0.2;
+    if (!g.symmetric()) {
+      x = at::constant_pad_nd(x, {g.pl, g.pr, g.pt, g.pb}, 0).contiguous(at::MemoryFormat::ChannelsLast);
+      g.pt = g.pb = g.pl = g.pr = 0;
+    }
+    at::Tensor y = at::convolution(x, oihw(w), c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl}, {g.dh, g.dw},
+                                   false, {0, 0}, 1);
+    at::Tensor out = nhwc(y);
+    if (bias) out = at::add(out, *bias);
+    return emit1(info.Env(), activate(out, act, preluW, alpha));
+  });
+}
+
+// conv2dInputGrad(dy, w, n, h, wd, c, sh, sw, pt, pb, pl, pr, dh, dw) -> dx [n, h, wd, c]
+Napi::Value Conv2dInputGrad(const Napi::CallbackInfo &info) {
+  return guard(info, "Conv2DBackpropInput", [&]() -> Napi::Value {
+    at::Tensor dy = nchw(T(info, 0));
+    const at::Tensor &w = T(info, 1);
+    int64_t n = I(info, 2), h = I(info, 3), wd = I(info, 4), c = I(info, 5);
+    Geo g = geo(info, 6);
+    const bool sym = g.symmetric();
+    int64_t hp = sym ? h : h + g.pt + g.pb, wp = sym ? wd : wd + g.pl + g.pr;
+    at::Tensor shapeOnly =
+        at::empty({n, c, hp, wp}, opts(dy.scalar_type()).memory_format(at::MemoryFormat::ChannelsLast));
+    auto r = at::convolution_backward(dy, shapeOnly, oihw(w), c10::nullopt, {g.sh, g.sw},
+                                      {sym ? g.pt : 0, sym ? g.pl : 0}, {g.dh, g.dw}, false, {0, 0}, 1,
+                                      {true, false, false});
+    at::Tensor dx = std::get<0>(r);
+    if (!sym) dx = dx.slice(2, g.pt, g.pt + h).slice(3, g.pl, g.pl + wd);
+    return emit1(info.Env(), nhwc(dx));
+  });
+}
+
+// conv2dFilterGrad(x, dy, kh, kw, ci, co, sh, sw, pt, pb, pl, pr, dh, dw) -> dw [kh, kw, ci, co]
+Napi::Value Conv2dFilterGrad(const Napi::CallbackInfo &info) {
+  return guard(info, "Conv2DBackpropFilter", [&]() -> Napi::Value {
+    at::Tensor x = nchw(T(info, 0));
+    at::Tensor dy = nchw(T(info, 1));
+    int64_t kh = I(info, 2), kw = I(info, 3), ci = I(info, 4), co = I(info, 5);
+    Geo g = geo(info, 6);
+    if (!g.symmetric()) {
+      x = at::constant_pad_nd(x, {g.pl, g.pr, g.pt, g.pb}, 0).contiguous(at::MemoryFormat::ChannelsLast);
+      g.pt = g.pb = g.pl = g.pr = 0;
+    }
+    at::Tensor shapeOnly = at::empty({co, ci, kh, kw}, opts(x.scalar_type()));
+    auto r = at::convolution_backward(dy, x, shapeOnly, c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
+                                      {g.dh, g.dw}, false, {0, 0}, 1, {false, true, false});
+    return emit1(info.Env(), std::get<1>(r).permute({2, 3, 1, 0}).contiguous());
+  });
+}
+
+// maxPool(x, kh, kw, sh, sw, pt, pb, pl, pr)
+Napi::Value MaxPool(const Napi::CallbackInfo &info) {
+  return guard(info, "MaxPool", [&]() -> Napi::Value {
+    at::Tensor x = nchw(T(info, 0));
+    int64_t kh = I(info, 1), kw = I(info, 2), sh = I(info, 3), sw = I(info, 4);
+    int64_t pt = I(info, 5), pb = I(info, 6), pl = I(info, 7), pr = I(info, 8);
+    if (pt || pb || pl || pr) {
+      x = at::constant_pad_nd(x, {pl, pr, pt, pb}, -std::numeric_limits<double>::infinity())
+              .contiguous(at::MemoryFormat::ChannelsLast);
+    }
+    return emit1(info.Env(), nhwc(at::max_pool2d(x, {kh, kw}, {sh, sw}, {0, 0}, {1, 1}, false)));
+  });
+}
+
+// maxPoolGrad(dy, x, kh, kw, sh, sw, pt, pb, pl, pr) -> dx
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo &info) {
+  return guard(info, "MaxPoolGrad", [&]() -> Napi::Value {
+    at::Tensor dy = nchw(T(info, 0));
+    at::Tensor x = nchw(T(info, 1));
+    int64_t kh = I(info, 2), kw = I(info, 3), sh = I(info, 4), sw = I(info, 5);
+    int64_t pt = I(info, 6), pb = I(info, 7), pl = I(info, 8), pr = I(info, 9);
+    const int64_t h = x.size(2), wd = x.size(3);
+    const bool padded = pt || pb || pl || pr;
+    if (padded) {
+      x = at::constant_pad_nd(x, {pl, pr, pt, pb}, -std::numeric_limits<double>::infinity())
+              .contiguous(at::MemoryFormat::ChannelsLast);
+    }
+    auto r = at::max_pool2d_with_indices(x, {kh, kw}, {sh, sw}, {0, 0}, {1, 1}, false);
+    at::Tensor dx = at::max_pool2d_with_indices_backward(dy, x, {kh, kw}, {sh, sw}, {0, 0}, {1, 1}, false,
+                                                         std::get<1>(r));
+    if (padded) dx = dx.slice(2, pt, pt + h).slice(3, pl, pl + wd);
+    return emit1(info.Env(), nhwc(dx));
+  });
+}
+
+// avgPool(x, kh, kw, sh, sw, pt, pb, pl, pr): padding cells are not counted (as TensorFlow.js)
+Napi::Value AvgPool(const Napi::CallbackInfo &info) {
+  return guard(info, "AvgPool", [&]() -> Napi::Value {
+    at::Tensor x = nchw(T(info, 0));
+    int64_t kh = I(info, 1), kw = I(info, 2), sh = I(info, 3), sw = I(info, 4);
+    int64_t pt = I(info, 5), pb = I(info, 6), pl = I(info, 7), pr = I(info, 8);
+    if (pt != pb || pl != pr || 2 * pt > kh || 2 * pl > kw) throw Unsupported("asymmetric avgPool padding");
+    return emit1(info.Env(), nhwc(at::avg_pool2d(x, {kh, kw}, {sh, sw}, {pt, pl}, false, false)));
+  });
+}
+
+// avgPoolGrad(dy, x, kh, kw, sh, sw, pt, pb, pl, pr)
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo &info) {
+  return guard(info, "AvgPoolGrad", [&]() -> Napi::Value {
+    at::Tensor dy = nchw(T(info, 0));
+    at::Tensor x = nchw(T(info, 1));
+    int64_t kh = I(info, 2), kw = I(info, 3), sh = I(info, 4), sw = I(info, 5);
+    int64_t pt = I(info, 6), pb = I(info, 7), pl = I(info, 8), pr = I(info, 9);
+    if (pt != pb || pl != pr || 2 * pt > kh || 2 * pl > kw) throw Unsupported("asymmetric avgPool padding");
+    return emit1(info.Env(),
+                 nhwc(at::avg_pool2d_backward(dy, x, {kh, kw}, {sh, sw}, {pt, pl}, false, false, c10::nullopt)));
+  });
+}
+
+// matmul(a, b, transposeA, transposeB, bias, act, preluW, alpha)
+Napi::Value MatMul(const Napi::CallbackInfo &info) {
+  return guard(info, "BatchMatMul", [&]() -> Napi::Value {
+    at::Tensor a = T(info, 0), b = T(info, 1);
+    if (B(info, 2)) a = a.transpose(-2, -1);
+    if (B(info, 3)) b = b.transpose(-2, -1);
+    auto bias = OT(info, 4);
+    int act = info.Length() > 5 ? static_cast<int>(I(info, 5)) : 0;
+    auto preluW = OT(info, 6);
+    double alpha = info.Length() > 7 ? D(info, 7) : 0.2;
+    at::Tensor y = at::matmul(a, b);
+    if (bias) y = at::add(y, *bias);
+    return emit1(info.Env(), activate(y, act, preluW, alpha).contiguous());
+  });
+}
+
+// ---- elementwise entry points -----------------------------------------------------------------
+
+Napi::Value UnaryOp(const Napi::CallbackInfo &info) {
+  int code = static_cast<int>(I(info, 0));
+  return guard(info, code >= 0 && code < U_COUNT ? kUnaryNames[code] : "unary", [&]() -> Napi::Value {
+    double alpha = info.Length() > 2 ? D(info, 2) : 0;
+    return emit1(info.Env(), unary(code, T(info, 1), alpha));
+  });
+}
+
+Napi::Value BinaryOp(const Napi::CallbackInfo &info) {
+  int code = static_cast<int>(I(info, 0));
+  return guard(info, code >= 0 && code < B_COUNT ? kBinaryNames[code] : "binary", [&]() -> Napi::Value {
+    return emit1(info.Env(), binary(code, T(info, 1), T(info, 2)));
+  });
+}
+
+// reduce(code, x, axes, keepDims)
+Napi::Value ReduceOp(const Napi::CallbackInfo &info) {
+  int code = static_cast<int>(I(info, 0));
+  return guard(info, code >= 0 && code < R_COUNT ? kReduceNames[code] : "reduce", [&]() -> Napi::Value {
+    return emit1(info.Env(), reduce(code, T(info, 1), V(info, 2), B(info, 3)));
+  });
+}
+
+// argMinMax(x, axis, isMax)
+Napi::Value ArgMinMax(const Napi::CallbackInfo &info) {
+  return guard(info, "ArgMax", [&]() -> Napi::Value {
+    const at::Tensor &x = T(info, 0);
+    int64_t axis = I(info, 1);
+    return emit1(info.Env(), B(info, 2) ? at::argmax(x, axis) : at::argmin(x, axis));
+  });
+}
+
+// addN(ids[])
+Napi::Value AddN(const Napi::CallbackInfo &info) {
+  return guard(info, "AddN", [&]() -> Napi::Value {
+    auto ids = V(info, 0);
+    at::Tensor acc = get(ids[0]).clone();
+    for (size_t i = 1; i < ids.size(); ++i) acc.add_(get(ids[i]));
+    return emit1(info.Env(), acc);
+  });
+}
+
+Napi::Value Cast(const Napi::CallbackInfo &info) {
+  return guard(info, "Cast", [&]() -> Napi::Value {
+    return emit1(info.Env(), T(info, 0).to(scalarOf(static_cast<int>(I(info, 1)))));
+  });
+}
+
+Napi::Value Reshape(const Napi::CallbackInfo &info) {
+  return guard(info, "Reshape", [&]() -> Napi::Value {
+    return emit1(info.Env(), T(info, 0).reshape(V(info, 1)));
+  });
+}
+
+Napi::Value Transpose(const Napi::CallbackInfo &info) {
+  return guard(info, "Transpose", [&]() -> Napi::Value {
+    return emit1(info.Env(), T(info, 0).permute(V(info, 1)).contiguous());
+  });
+}
+
+Napi::Value Reverse(const Napi::CallbackInfo &info) {
+  return guard(info, "Reverse", [&]() -> Napi::Value { return emit1(info.Env(), at::flip(T(info, 0), V(info, 1))); });
+}
+
+// pad(x, flatPaddings (dim 0 first: before, after, ...), value)
+Napi::Value Pad(const Napi::CallbackInfo &info) {
+  return guard(info, "PadV2", [&]() -> Napi::Value {
+    auto p = V(info, 1);
+    std::vector<int64_t> q;
+    for (size_t d = p.size() / 2; d-- > 0;) {
+      q.push_back(p[2 * d]);
+      q.push_back(p[2 * d + 1]);
+    }
+    return emit1(info.Env(), at::constant_pad_nd(T(info, 0), q, D(info, 2)));
+  });
+}
+
+// slice(x, begin[], size[])
+Napi::Value Slice(const Napi::CallbackInfo &info) {
+  return guard(info, "Slice", [&]() -> Napi::Value {
+    at::Tensor x = T(info, 0);
+    auto b = V(info, 1), s = V(info, 2);
+    for (size_t d = 0; d < b.size(); ++d) {
+      if (b[d] != 0 || s[d] != x.size(d)) x = x.narrow(d, b[d], s[d]);
+    }
+    return emit1(info.Env(), x.contiguous());
+  });
+}
+
+// stridedSlice(x, begin[], end[], strides[], finalShape[])
+Napi::Value StridedSlice(const Napi::CallbackInfo &info) {
+  return guard(info, "StridedSlice", [&]() -> Napi::Value {
+    at::Tensor x = T(info, 0);
+    auto b = V(info, 1), e = V(info, 2), s = V(info, 3), shape = V(info, 4);
+    for (size_t d = 0; d < b.size() && d < static_cast<size_t>(x.dim()); ++d) {
+      if (s[d] <= 0) throw Unsupported("strided slice with a non-positive stride");
+      int64_t end = std::max(b[d], e[d]);
+      x = x.slice(d, b[d], end, s[d]);
+    }
+    return emit1(info.Env(), x.contiguous().reshape(shape));
+  });
+}
+
+std::vector<at::Tensor> tensorsOf(const std::vector<int64_t> &ids) {
+  std::vector<at::Tensor> v;
+  v.reserve(ids.size());
+  for (auto id : ids) v.push_back(get(id));
+  return v;
+}
+
+Napi::Value Concat(const Napi::CallbackInfo &info) {
+  return guard(info, "Concat", [&]() -> Napi::Value {
+    return emit1(info.Env(), at::cat(tensorsOf(V(info, 0)), I(info, 1)));
+  });
+}
+
+Napi::Value Pack(const Napi::CallbackInfo &info) {
+  return guard(info, "Pack", [&]() -> Napi::Value {
+    return emit1(info.Env(), at::stack(tensorsOf(V(info, 0)), I(info, 1)));
+  });
+}
+
+Napi::Value Unpack(const Napi::CallbackInfo &info) {
+  return guard(info, "Unpack", [&]() -> Napi::Value {
+    std::vector<at::Tensor> outs;
+    for (auto &t : at::unbind(T(info, 0), I(info, 1))) outs.push_back(t.contiguous());
+    return emit(info.Env(), std::move(outs));
+  });
+}
+
+// split(x, sizes[], axis)
+Napi::Value Split(const Napi::CallbackInfo &info) {
+  return guard(info, "SplitV", [&]() -> Napi::Value {
+    std::vector<at::Tensor> outs;
+    for (auto &t : at::split_with_sizes(T(info, 0), V(info, 1), I(info, 2))) outs.push_back(t.contiguous());
+    return emit(info.Env(), std::move(outs));
+  });
+}
+
+Napi::Value Tile(const Napi::CallbackInfo &info) {
+  return guard(info, "Tile", [&]() -> Napi::Value { return emit1(info.Env(), T(info, 0).repeat(V(info, 1))); });
+}
+
+// fill(shape[], value, dtype)
+Napi::Value Fill(const Napi::CallbackInfo &info) {
+  return guard(info, "Fill", [&]() -> Napi::Value {
+    return emit1(info.Env(), at::full(V(info, 0), D(info, 1), opts(scalarOf(static_cast<int>(I(info, 2))))));
+  });
+}
+
+// range(start, stop, step, dtype)
+Napi::Value Range(const Napi::CallbackInfo &info) {
+  return guard(info, "Range", [&]() -> Napi::Value {
+    double start = D(info, 0), stop = D(info, 1), step = D(info, 2);
+    auto st = scalarOf(static_cast<int>(I(info, 3)));
+    int64_t n = static_cast<int64_t>(std::ceil((stop - start) / step));
+    if (n <= 0) return emit1(info.Env(), at::empty({0}, opts(st)));
+    at::Tensor r = at::arange(n, opts(at::kDouble)).mul_(step).add_(start);
+    return emit1(info.Env(), r.to(st));
+  });
+}
+
+// likeOf(x, value): zerosLike / onesLike
+Napi::Value FullLike(const Napi::CallbackInfo &info) {
+  return guard(info, "ZerosLike", [&]() -> Napi::Value {
+    return emit1(info.Env(), at::full_like(T(info, 0), D(info, 1), at::MemoryFormat::Contiguous));
+  });
+}
+
+// select(cond, t, e)
+Napi::Value Select(const Napi::CallbackInfo &info) {
+  return guard(info, "Select", [&]() -> Napi::Value {
+    at::Tensor c = T(info, 0).to(at::kBool);
+    const at::Tensor &t = T(info, 1);
+    if (c.dim() == 1 && t.dim() > 1) {
+      std::vector<int64_t> s(t.dim(), 1);
+      s[0] = c.size(0);
+      c = c.reshape(s);
+    }
+    return emit1(info.Env(), at::where(c, t, T(info, 2)));
+  });
+}
+
+Napi::Value Clip(const Napi::CallbackInfo &info) {
+  return guard(info, "ClipByValue", [&]() -> Napi::Value {
+    return emit1(info.Env(), at::clamp(T(info, 0), D(info, 1), D(info, 2)));
+  });
+}
+
+// oneHot(indices, depth, on, off, dtype)
+Napi::Value OneHot(const Napi::CallbackInfo &info) {
+  return guard(info, "OneHot", [&]() -> Napi::Value {
+    at::Tensor idx = T(info, 0).to(at::kLong);
+    int64_t depth = I(info, 1);
+    auto st = scalarOf(static_cast<int>(I(info, 4)));
+    at::Tensor eq = at::eq(idx.unsqueeze(-1), at::arange(depth, opts(at::kLong)));
+    return emit1(info.Env(), at::where(eq, at::full({}, D(info, 2), opts(st)), at::full({}, D(info, 3), opts(st))));
+  });
+}
+
+// gather(x, indices, axis)
+Napi::Value Gather(const Napi::CallbackInfo &info) {
+  return guard(info, "GatherV2", [&]() -> Napi::Value {
+    const at::Tensor &x = T(info, 0);
+    const at::Tensor &idx = T(info, 1);
+    int64_t axis = I(info, 2);
+    at::Tensor flat = at::index_select(x, axis, idx.reshape({-1}).to(at::kLong));
+    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().begin() + axis);
+    for (auto d : idx.sizes()) shape.push_back(d);
+    for (int64_t d = axis + 1; d < x.dim(); ++d) shape.push_back(x.size(d));
+    return emit1(info.Env(), flat.reshape(shape));
+  });
+}
+
+Napi::Value Softmax(const Napi::CallbackInfo &info) {
+  return guard(info, "Softmax", [&]() -> Napi::Value {
+    return emit1(info.Env(), at::softmax(T(info, 0), I(info, 1)));
+  });
+}
+
+Napi::Value LogSoftmax(const Napi::CallbackInfo &info) {
+  return guard(info, "LogSoftmax", [&]() -> Napi::Value {
+    return emit1(info.Env(), at::log_softmax(T(info, 0), I(info, 1)));
+  });
+}
+
+// batchNormInfer(x, mean, variance, offset | -1, scale | -1, eps): y = (x - mean) rsqrt(var + eps) scale + offset
+Napi::Value BatchNormInfer(const Napi::CallbackInfo &info) {
+  return guard(info, "FusedBatchNorm", [&]() -> Napi::Value {
+    const at::Tensor &x = T(info, 0);
+    const at::Tensor &mean = T(info, 1);
+    const at::Tensor &var = T(info, 2);
+    auto offset = OT(info, 3);
+    auto scale = OT(info, 4);
+    double eps = D(info, 5);
+    at::Tensor a = at::rsqrt(at::add(var, eps));
+    if (scale) a = at::mul(a, *scale);
+    at::Tensor b = at::neg(at::mul(mean, a));
+    if (offset) b = at::add(b, *offset);
+    return emit1(info.Env(), at::addcmul(b, x, a));
+  });
+}
+
+} // namespace
+
+void registerOps(Napi::Env env, Napi::Object exports) {
+  auto codes = [&](const char *const *names, int n) {
+    auto o = Napi::Object::New(env);
+    for (int i = 0; i < n; ++i) o.Set(names[i], i);
+    return o;
+  };
+  exports.Set("unaryCodes", codes(kUnaryNames, U_COUNT));
+  exports.Set("binaryCodes", codes(kBinaryNames, B_COUNT));
+  exports.Set("reduceCodes", codes(kReduceNames, R_COUNT));
+#define FN(name, f) exports.Set(name, Napi::Function::New(env, f))
+  FN("unary", UnaryOp);
+  FN("binary", BinaryOp);
+  FN("reduce", ReduceOp);
+  FN("argMinMax", ArgMinMax);
+  FN("addN", AddN);
+  FN("cast", Cast);
+  FN("reshape", Reshape);
+  FN("transpose", Transpose);
+  FN("reverse", Reverse);
+  FN("pad", Pad);
+  FN("slice", Slice);
+  FN("stridedSlice", StridedSlice);
+  FN("concat", Concat);
+  FN("pack", Pack);
+  FN("unpack", Unpack);
+  FN("split", Split);
+  FN("tile", Tile);
+  FN("fill", Fill);
+  FN("range", Range);
+  FN("fullLike", FullLike);
+  FN("select", Select);
+  FN("clip", Clip);
+  FN("oneHot", OneHot);
+  FN("gather", Gather);
+  FN("softmax", Softmax);
+  FN("logSoftmax", LogSoftmax);
+  FN("batchNormInfer", BatchNormInfer);
+  FN("conv2d", Conv2d);
+  FN("conv2dInputGrad", Conv2dInputGrad);
+  FN("conv2dFilterGrad", Conv2dFilterGrad);
+  FN("maxPool", MaxPool);
+  FN("maxPoolGrad", MaxPoolGrad);
+  FN("avgPool", AvgPool);
+  FN("avgPoolGrad", AvgPoolGrad);
+  FN("matmul", MatMul);
+#undef FN
+}
+
+} // namespace stc

@@ -1,0 +1,178 @@
+// The named kernels of the stcsnn core, fused: one pass over memory each.
+//
+// Per element (DESIGN.md §1), with thresholds theta(0..T-1) and the firing test V >= theta
+// (V > theta when strict):
+//
+//   V(0) = x;  s(t) = 1[V(t) >= theta(t)];  V(t+1) = V(t) - s(t) theta(t)
+//   StcQuantize:     q(x) = sum_t theta(t) s(t)           (shape of x)
+//   StcEncode:       s                                     ([T, ...x.shape], 0/1)
+//   StcSpikeCount:   sum_t s(t)                            (shape of x)
+//   StcQuantizeGrad: dy * 1[x > 0]
+//
+// The recurrence runs in float64, as the JavaScript reference does, so that both agree bit for
+// bit (a float32 recurrence would move some membranes across a threshold). Elements are
+// processed in blocks so that the inner loop over a block vectorises; thresholds are positive,
+// so x <= 0 (and NaN) never fires.
+//
+// Batch norm, channel axis last, M elements per channel (see src/nn/kernels.ts of stcsnn):
+//   StcBatchNormTrain:     [y, mean, invstd], biased variance
+//   StcBatchNormTrainGrad: [dx, dgamma, dbeta]
+// run ATen's native batch norm on the `[M, C]` view, whose channels-last CPU kernels make one
+// pass for the statistics and one for the output.
+#include "common.h"
+#include <ATen/Parallel.h>
+
+namespace stc {
+
+namespace {
+
+constexpr int64_t kBlock = 256;
+constexpr int64_t kGrain = 32768;
+
+enum class Mode { Quantize, Count, Encode };
+
+template <bool Strict>
+void recurrence(Mode mode, const float *x, float *out, int64_t n, const std::vector<double> &th) {
+  const int T = static_cast<int>(th.size());
+  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+    double v[kBlock], acc[kBlock];
+    for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
+      const int64_t m = std::min(kBlock, end - b0);
+      for (int64_t i = 0; i < m; ++i) {
+        v[i] = static_cast<double>(x[b0 + i]);
+        acc[i] = 0.0;
+      }
+      for (int t = 0; t < T; ++t) {
+        const double h = th[t];
+        const double w = mode == Mode::Quantize ? h : 1.0;
+        float *row = mode == Mode::Encode ? out + static_cast<int64_t>(t) * n + b0 : nullptr;
+        for (int64_t i = 0; i < m; ++i) {
+          const bool fire = Strict ? v[i] > h : v[i] >= h;
+          v[i] = fire ? v[i] - h : v[i];
+          if (mode == Mode::Encode) {
+            row[i] = fire ? 1.0f : 0.0f;
+          } else {
+            acc[i] = fire ? acc[i] + w : acc[i];
+          }
+        }
+      }
+      if (mode != Mode::Encode) {
+        for (int64_t i = 0; i < m; ++i) out[b0 + i] = static_cast<float>(acc[i]);
+      }
+    }
+  });
+}
+
+std::vector<double> thresholdsOf(const Napi::CallbackInfo &info, size_t k) {
+  auto th = VD(info, k);
+  if (th.empty()) throw std::runtime_error("thresholds must not be empty");
+  for (double h : th)
+    if (!(h > 0)) throw std::runtime_error("thresholds must be positive");
+  return th;
+}
+
+// The same recurrence with ATen ops, for tensors that are not on the CPU.
+at::Tensor recurrenceOps(Mode mode, const at::Tensor &x, const std::vector<double> &th, bool strict) {
+  at::Tensor v = x.to(at::kDouble);
+  at::Tensor acc = at::zeros_like(v);
+  std::vector<at::Tensor> frames;
+  for (double h : th) {
+    at::Tensor fire = strict ? at::gt(v, h) : at::ge(v, h);
+    at::Tensor f = fire.to(at::kDouble);
+    v = at::sub(v, at::mul(f, h));
+    if (mode == Mode::Encode) frames.push_back(fire.to(at::kFloat));
+    else acc = at::add(acc, mode == Mode::Quantize ? at::mul(f, h) : f);
+  }
+  return mode == Mode::Encode ? at::stack(frames, 0) : acc.to(at::kFloat);
+}
+
+at::Tensor runRecurrence(Mode mode, const at::Tensor &xIn, const std::vector<double> &th, bool strict) {
+  if (xIn.scalar_type() != at::kFloat) throw std::runtime_error("x must be float32");
+  if (!xIn.device().is_cpu()) return recurrenceOps(mode, xIn, th, strict);
+  at::Tensor x = xIn.contiguous();
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  if (mode == Mode::Encode) shape.insert(shape.begin(), static_cast<int64_t>(th.size()));
+  at::Tensor out = at::empty(shape, x.options());
+  if (strict) recurrence<true>(mode, x.data_ptr<float>(), out.data_ptr<float>(), x.numel(), th);
+  else recurrence<false>(mode, x.data_ptr<float>(), out.data_ptr<float>(), x.numel(), th);
+  return out;
+}
+
+// stcQuantize(x, thresholds[], strict)
+Napi::Value Quantize(const Napi::CallbackInfo &info) {
+  return guard(info, "StcQuantize", [&]() -> Napi::Value {
+    return emit1(info.Env(), runRecurrence(Mode::Quantize, T(info, 0), thresholdsOf(info, 1), B(info, 2)));
+  });
+}
+
+Napi::Value Encode(const Napi::CallbackInfo &info) {
+  return guard(info, "StcEncode", [&]() -> Napi::Value {
+    return emit1(info.Env(), runRecurrence(Mode::Encode, T(info, 0), thresholdsOf(info, 1), B(info, 2)));
+  });
+}
+
+Napi::Value SpikeCount(const Napi::CallbackInfo &info) {
+  return guard(info, "StcSpikeCount", [&]() -> Napi::Value {
+    return emit1(info.Env(), runRecurrence(Mode::Count, T(info, 0), thresholdsOf(info, 1), B(info, 2)));
+  });
+}
+
+// stcQuantizeGrad(dy, x) = dy * 1[x > 0]
+Napi::Value QuantizeGrad(const Napi::CallbackInfo &info) {
+  return guard(info, "StcQuantizeGrad", [&]() -> Napi::Value {
+    const at::Tensor &dyIn = T(info, 0);
+    const at::Tensor &xIn = T(info, 1);
+    if (dyIn.sizes() != xIn.sizes()) throw std::runtime_error("dy and x must have the same shape");
+    if (!xIn.device().is_cpu() || dyIn.scalar_type() != at::kFloat || xIn.scalar_type() != at::kFloat) {
+      return emit1(info.Env(), at::where(at::gt(xIn, 0), dyIn, at::zeros({}, dyIn.options())));
+    }
+    at::Tensor dy = dyIn.contiguous(), x = xIn.contiguous();
+    at::Tensor out = at::empty_like(dy, at::MemoryFormat::Contiguous);
+    const float *pdy = dy.data_ptr<float>(), *px = x.data_ptr<float>();
+    float *po = out.data_ptr<float>();
+    at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) po[i] = px[i] > 0.0f ? pdy[i] : 0.0f;
+    });
+    return emit1(info.Env(), out);
+  });
+}
+
+// bnTrain(x, gamma, beta, eps) -> [y, mean, invstd]
+Napi::Value BnTrain(const Napi::CallbackInfo &info) {
+  return guard(info, "StcBatchNormTrain", [&]() -> Napi::Value {
+    const at::Tensor &x = T(info, 0);
+    const int64_t c = x.size(-1);
+    at::Tensor x2 = x.contiguous().view({-1, c});
+    auto r = at::native_batch_norm(x2, T(info, 1), T(info, 2), c10::nullopt, c10::nullopt, true, 0.0, D(info, 3));
+    std::vector<at::Tensor> outs{std::get<0>(r).view(x.sizes()), std::get<1>(r), std::get<2>(r)};
+    return emit(info.Env(), std::move(outs));
+  });
+}
+
+// bnTrainGrad(dy, x, gamma, mean, invstd) -> [dx, dgamma, dbeta]
+Napi::Value BnTrainGrad(const Napi::CallbackInfo &info) {
+  return guard(info, "StcBatchNormTrainGrad", [&]() -> Napi::Value {
+    const at::Tensor &dy = T(info, 0);
+    const at::Tensor &x = T(info, 1);
+    const int64_t c = x.size(-1);
+    at::Tensor x2 = x.contiguous().view({-1, c});
+    at::Tensor dy2 = dy.contiguous().view({-1, c});
+    auto r = at::native_batch_norm_backward(dy2, x2, T(info, 2), c10::nullopt, c10::nullopt, T(info, 3), T(info, 4),
+                                            true, 0.0, {true, true, true});
+    std::vector<at::Tensor> outs{std::get<0>(r).view(x.sizes()), std::get<1>(r), std::get<2>(r)};
+    return emit(info.Env(), std::move(outs));
+  });
+}
+
+} // namespace
+
+void registerStc(Napi::Env env, Napi::Object exports) {
+  exports.Set("stcQuantize", Napi::Function::New(env, Quantize));
+  exports.Set("stcQuantizeGrad", Napi::Function::New(env, QuantizeGrad));
+  exports.Set("stcEncode", Napi::Function::New(env, Encode));
+  exports.Set("stcSpikeCount", Napi::Function::New(env, SpikeCount));
+  exports.Set("bnTrain", Napi::Function::New(env, BnTrain));
+  exports.Set("bnTrainGrad", Napi::Function::New(env, BnTrainGrad));
+}
+
+} // namespace stc
