@@ -22,6 +22,7 @@ import {
   openFashionMnist,
   openFashionMnistMini,
 } from './fashion-mnist.js';
+import { READERS } from './readers/index.js';
 import { DataError, type Dataset, type Normalization } from './types.js';
 
 /** Every data-set name, the default first. */
@@ -88,13 +89,7 @@ export interface DatasetEntry {
 
 const rgb = (mean: number[], std: number[]): Normalization => ({ scale: 255, mean, std });
 
-function notRegistered(name: string): (opts: OpenOptions) => Dataset {
-  return () => {
-    throw new DataError(`${name}: this build has no reader registered for '${name}'`);
-  };
-}
-
-/** The entries, in {@link DATASET_NAMES} order. Readers in `readers/` plug their `open` in here. */
+/** The entries, in {@link DATASET_NAMES} order; the readers in `readers/` plug in via `READERS`. */
 const ENTRIES: DatasetEntry[] = [
   {
     name: 'fashion-mnist-mini',
@@ -140,7 +135,8 @@ const ENTRIES: DatasetEntry[] = [
     augment: { crop: 4, flip: true },
     theta0: 0.8,
     protocol: { epochs: 300, schedule: 'cosine' },
-    open: notRegistered('cifar10'),
+    open: READERS.cifar10.open,
+    locate: READERS.cifar10.locate,
   },
   {
     name: 'cifar100',
@@ -153,11 +149,12 @@ const ENTRIES: DatasetEntry[] = [
     augment: { crop: 4, flip: true },
     theta0: 0.8,
     protocol: { epochs: 300, schedule: 'cosine' },
-    open: notRegistered('cifar100'),
+    open: READERS.cifar100.open,
+    locate: READERS.cifar100.locate,
   },
   {
     name: 'tinyimagenet',
-    description: 'TinyImageNet (tiny-imagenet-200/ folder or zip), 64x64, 200 classes',
+    description: 'TinyImageNet (the unzipped tiny-imagenet-200/ folder), 64x64, 200 classes',
     shape: [64, 64, 3],
     classes: 200,
     classNames: null,
@@ -166,7 +163,8 @@ const ENTRIES: DatasetEntry[] = [
     augment: { crop: 8, flip: true },
     theta0: 0.8,
     protocol: { epochs: 200, schedule: 'cosine' },
-    open: notRegistered('tinyimagenet'),
+    open: READERS.tinyimagenet.open,
+    locate: READERS.tinyimagenet.locate,
   },
   {
     name: 'cifar10-dvs',
@@ -179,7 +177,8 @@ const ENTRIES: DatasetEntry[] = [
     augment: null,
     theta0: 2,
     protocol: { epochs: 50, schedule: 'cosine' },
-    open: notRegistered('cifar10-dvs'),
+    open: READERS['cifar10-dvs'].open,
+    locate: READERS['cifar10-dvs'].locate,
   },
   {
     name: 'imagefolder',
@@ -192,7 +191,8 @@ const ENTRIES: DatasetEntry[] = [
     augment: { crop: 4, flip: true },
     theta0: 0.8,
     protocol: { epochs: 100, schedule: 'cosine' },
-    open: notRegistered('imagefolder'),
+    open: READERS.imagefolder.open,
+    locate: READERS.imagefolder.locate,
   },
 ];
 
