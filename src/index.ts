@@ -1,0 +1,49 @@
+/**
+ * stcsnn: spike-train level spiking neural networks with spatio-temporal conversion.
+ *
+ * This entry is for Node (it includes backend selection, data sets and the trainer); the
+ * browser-safe STC core alone is `stcsnn/core`.
+ */
+export * from './core/index.js';
+export {
+  initBackend,
+  activeBackend,
+  parseBackend,
+  BACKENDS,
+  type BackendRequest,
+  type BackendName,
+  type BackendInfo,
+} from './engine/backend.js';
+export { Module, type ForwardOptions, type NamedVariable } from './nn/module.js';
+export {
+  BatchNorm,
+  Conv2d,
+  Linear,
+  StcConv2d,
+  StcLinear,
+  type NetMode,
+  type Activation,
+  type ConvSpec,
+} from './nn/layers.js';
+export {
+  ARCHS,
+  buildNetwork,
+  checkArchConfig,
+  Network,
+  ResNet18,
+  Vgg,
+  type Arch,
+  type ArchConfig,
+  type LayerInfo,
+  type LayerKind,
+} from './nn/models.js';
+export { SpikeStatsRecorder, type LayerSpikeStats } from './nn/stats.js';
+export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './nn/kernels.js';
+export { train, readRunConfig, type TrainResult, type EpochMetrics, type TrainHooks } from './train/train.js';
+export { TRAIN_DEFAULTS, checkTrainConfig, paperPreset, type TrainConfig } from './train/config.js';
+export { evaluate, type EvalResult } from './train/evaluate.js';
+export { Sgd, type SgdOptions } from './train/sgd.js';
+export { openDataset, datasetInfo, DATASET_NAMES } from './data/registry.js';
+export { DataLoader } from './data/loader.js';
+export type { Dataset, Batch, Normalization } from './data/types.js';
+export { DataError } from './data/types.js';
