@@ -137,6 +137,14 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
     const shape = util.inferFromImplicitShape(attrs.shape, size(x));
     return be.output(A.reshape(be.id(x), shape));
   };
+  k.ExpandDims = ({ inputs, attrs, backend: be }) => {
+    const x = inputs.input;
+    const r = x.shape.length;
+    const d = attrs.dim < 0 ? attrs.dim + r + 1 : attrs.dim;
+    const shape = x.shape.slice();
+    shape.splice(d, 0, 1);
+    return be.output(A.reshape(be.id(x), shape));
+  };
   k.Transpose = ({ inputs, attrs, backend: be }) => be.output(A.transpose(be.id(inputs.x), attrs.perm));
   k.Reverse = ({ inputs, attrs, backend: be }) =>
     be.output(A.reverse(be.id(inputs.x), util.parseAxisParam(attrs.dims, inputs.x.shape)));

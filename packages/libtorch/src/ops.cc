@@ -384,7 +384,11 @@ Napi::Value AddN(const Napi::CallbackInfo &info) {
 
 Napi::Value Cast(const Napi::CallbackInfo &info) {
   return guard(info, "Cast", [&]() -> Napi::Value {
-    return emit1(info.Env(), T(info, 0).to(scalarOf(static_cast<int>(I(info, 1)))));
+    const at::Tensor &x = T(info, 0);
+    auto st = scalarOf(static_cast<int>(I(info, 1)));
+    // TensorFlow.js (Int32Array conversion) maps NaN and +-Infinity to 0
+    if (st == at::kInt && x.is_floating_point()) return emit1(info.Env(), at::nan_to_num(x, 0, 0, 0).to(st));
+    return emit1(info.Env(), x.to(st));
   });
 }
 

@@ -1,0 +1,134 @@
+/**
+ * The fused STC and batch-norm kernels against reference implementations written here from
+ * DESIGN.md §1 (the recurrence in float64, as stcsnn's JavaScript kernels run it) and the
+ * batch-norm equations of stcsnn's src/nn/kernels.ts (with TensorFlow.js ops on the cpu backend).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { maxRelDiff, rand, setup, skipReason, tf } from './helpers.js';
+
+/** theta(t) = theta0 exp(-t / tau) */
+const expSchedule = (theta0, tau, T) => Array.from({ length: T }, (_, t) => theta0 * Math.exp(-t / tau));
+
+/** The recurrence of DESIGN.md §1 per element: [q, count, spikes (T x n)]. */
+function reference(x, th, strict) {
+  const n = x.length;
+  const T = th.length;
+  const q = new Float32Array(n);
+  const c = new Float32Array(n);
+  const s = new Float32Array(T * n);
+  for (let i = 0; i < n; i++) {
+    let v = x[i];
+    let acc = 0;
+    for (let t = 0; t < T; t++) {
+      if (strict ? v > th[t] : v >= th[t]) {
+        v -= th[t];
+        acc += th[t];
+        c[i]++;
+        s[t * n + i] = 1;
+      }
+    }
+    q[i] = acc;
+  }
+  return { q, c, s };
+}
+
+const cases = [
+  { name: 'exp schedule (theta0 0.8, tau 2, T 8), >=', th: expSchedule(0.8, 2, 8), strict: false },
+  { name: 'geometric schedule (theta0 1, tau 2, T 4), >', th: [1, 0.5, 0.25, 0.125], strict: true },
+  { name: 'T = 1', th: [0.5], strict: false },
+];
+
+for (const c of cases) {
+  test(`StcQuantize/StcEncode/StcSpikeCount agree bit for bit: ${c.name}`, { skip: skipReason }, async () => {
+    await setup();
+    await tf.setBackend('libtorch');
+    const shape = [3, 5, 7, 11];
+    const n = 3 * 5 * 7 * 11;
+    const vals = rand(n, 5, -1, 4);
+    // exact thresholds and their neighbours, where >= and > differ
+    vals[0] = c.th[0];
+    vals[1] = Math.fround(c.th[0]);
+    vals[2] = 0;
+    vals[3] = NaN;
+    const ref = reference(vals, c.th, c.strict);
+    const x = tf.tensor(vals, shape);
+    const attrs = { thresholds: c.th, strict: c.strict };
+    const q = tf.engine().runKernel('StcQuantize', { x }, attrs);
+    const s = tf.engine().runKernel('StcEncode', { x }, attrs);
+    const k = tf.engine().runKernel('StcSpikeCount', { x }, attrs);
+    assert.deepEqual(q.shape, shape);
+    assert.deepEqual(s.shape, [c.th.length, ...shape]);
+    assert.deepEqual(Array.from(q.dataSync()), Array.from(ref.q));
+    assert.deepEqual(Array.from(s.dataSync()), Array.from(ref.s));
+    assert.deepEqual(Array.from(k.dataSync()), Array.from(ref.c));
+    tf.dispose([x, q, s, k]);
+  });
+}
+
+test('StcQuantizeGrad is dy * 1[x > 0]', { skip: skipReason }, async () => {
+  await setup();
+  await tf.setBackend('libtorch');
+  const xv = rand(1000, 7, -1, 1);
+  xv[0] = 0;
+  const dyv = rand(1000, 8, -2, 2);
+  const x = tf.tensor(xv);
+  const dy = tf.tensor(dyv);
+  const g = tf.engine().runKernel('StcQuantizeGrad', { dy, x });
+  const want = Array.from(xv, (v, i) => (v > 0 ? dyv[i] : 0));
+  assert.deepEqual(Array.from(g.dataSync()), want);
+  tf.dispose([x, dy, g]);
+});
+
+/** Batch norm over all axes but the last, with TensorFlow.js ops (the reference). */
+function bnOps(x, gamma, beta, eps, dy) {
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const m = x.size / x.shape[x.rank - 1];
+  const mean = tf.mean(x, axes);
+  const centered = tf.sub(x, mean);
+  const invstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), axes), eps));
+  const xhat = tf.mul(centered, invstd);
+  const y = tf.add(tf.mul(xhat, gamma), beta);
+  const dbeta = tf.sum(dy, axes);
+  const dgamma = tf.sum(tf.mul(dy, xhat), axes);
+  const dx = tf.mul(tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(xhat, dgamma)), tf.div(tf.mul(gamma, invstd), m));
+  return [y, mean, invstd, dx, dgamma, dbeta];
+}
+
+for (const shape of [
+  [4, 6, 6, 8],
+  [16, 10],
+]) {
+  test(`StcBatchNormTrain and its gradient agree with the equations: [${shape}]`, { skip: skipReason }, async () => {
+    await setup();
+    const c = shape[shape.length - 1];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const xv = rand(n, 9, -2, 3);
+    const dyv = rand(n, 10);
+    const gv = rand(c, 11, 0.5, 1.5);
+    const bv = rand(c, 12);
+    const outs = {};
+    for (const b of ['cpu', 'libtorch']) {
+      await tf.setBackend(b);
+      const x = tf.tensor(xv, shape);
+      const dy = tf.tensor(dyv, shape);
+      const gamma = tf.tensor(gv);
+      const beta = tf.tensor(bv);
+      let r;
+      if (b === 'cpu') r = bnOps(x, gamma, beta, 1e-5, dy);
+      else {
+        const [y, mean, invstd] = tf.engine().runKernel('StcBatchNormTrain', { x, gamma, beta }, { eps: 1e-5 });
+        const grads = tf.engine().runKernel('StcBatchNormTrainGrad', { dy, x, gamma, mean, invstd });
+        r = [y, mean, invstd, ...grads];
+      }
+      outs[b] = r.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }));
+      tf.dispose([x, dy, gamma, beta, ...r]);
+    }
+    const names = ['y', 'mean', 'invstd', 'dx', 'dgamma', 'dbeta'];
+    names.forEach((name, i) => {
+      assert.deepEqual(outs.libtorch[i].shape, outs.cpu[i].shape, `${name} shape`);
+      const d = maxRelDiff(outs.cpu[i].values, outs.libtorch[i].values);
+      assert.ok(d < 1e-4, `${name}: relative difference ${d}`);
+    });
+  });
+}
