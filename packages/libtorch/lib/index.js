@@ -29,8 +29,9 @@ const nativeNames = new Set();
 let settings;
 
 /** @param {unknown} e */
-function isUnsupported(e) {
-  return e instanceof Error && e.message.startsWith('unsupported:');
+function unsupportedReason(e) {
+  const m = e instanceof Error ? /(?:^|: )unsupported: (.*)$/.exec(e.message) : null;
+  return m ? m[1] : undefined;
 }
 
 /** @param {string} name @param {(args: any) => any} impl @returns {tf.KernelFunc} */
@@ -40,9 +41,10 @@ function wrap(name, impl) {
     try {
       return impl(args);
     } catch (e) {
-      if (!isUnsupported(e) || !tf.getKernel(name, 'cpu')) throw e;
+      const why = unsupportedReason(e);
+      if (why === undefined || !tf.getKernel(name, 'cpu')) throw e;
       be.flushTemps();
-      be.noteFallback(name, /** @type {Error} */ (e).message.slice('unsupported: '.length));
+      be.noteFallback(name, why);
       return runOnCpu(name, args);
     } finally {
       be.flushTemps();
