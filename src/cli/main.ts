@@ -4,8 +4,11 @@ import { Command, CommanderError } from 'commander';
 import { dataCommand } from './data.js';
 import { encodeCommand } from './encode.js';
 import { energyCommand } from './energy.js';
+import { reportCommand } from './report.js';
+import { sweepCommand } from './sweep.js';
 import { isUserError } from './errors.js';
 import { trainCommand } from './train.js';
+import { evalCommand } from './eval.js';
 
 const VERSION = '0.1.0';
 
@@ -17,8 +20,11 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(encodeCommand());
   program.addCommand(trainCommand());
+  program.addCommand(evalCommand());
   program.addCommand(dataCommand());
   program.addCommand(energyCommand());
+  program.addCommand(sweepCommand());
+  program.addCommand(reportCommand());
   return program;
 }
 

@@ -1,0 +1,153 @@
+/** `stcsnn eval`: accuracy, per-class accuracy, confusion matrix and spike statistics of a checkpoint. */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { DataLoader } from '../data/loader.js';
+import { datasetInfo, openDataset, DATASET_NAMES } from '../data/registry.js';
+import { readModelFile } from '../interop/model-file.js';
+import { loadStateDict } from '../interop/state-dict.js';
+import { buildNetwork } from '../nn/models.js';
+import { TRAIN_META } from '../train/checkpoint.js';
+import { checkTrainConfig } from '../train/config.js';
+import { evaluate } from '../train/evaluate.js';
+import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { UsageError } from './errors.js';
+import { printJson, table } from './output.js';
+import { parseChoice, parseInteger } from './options.js';
+
+interface EvalFlags extends CommonFlags {
+  checkpoint: string;
+  which: string;
+  dataset?: string;
+  dataDir?: string;
+  limit?: string;
+  batchSize: string;
+}
+
+/** The checkpoint file a `--checkpoint` value names (a run directory or a `.safetensors` file). */
+export function checkpointFile(path: string, which: 'best' | 'last'): string {
+  if (!existsSync(path)) throw new UsageError(`--checkpoint: ${path} does not exist`);
+  if (statSync(path).isDirectory()) {
+    const f = join(path, `${which}.safetensors`);
+    if (!existsSync(f))
+      throw new UsageError(`--checkpoint: ${path} has no ${which}.safetensors (is it a run directory?)`);
+    return f;
+  }
+  return path;
+}
+
+export function evalCommand(): Command {
+  const cmd = new Command('eval').description(
+    'evaluate a checkpoint: accuracy, per-class accuracy, confusion matrix and spike statistics per STCB layer',
+  );
+  cmd
+    .requiredOption('--checkpoint <path>', 'a run directory or a .safetensors model file')
+    .option('--which <ckpt>', 'in a run directory: best or last', 'best')
+    .option('--dataset <name>', `data set (default: the one the run trained on): ${DATASET_NAMES.join(', ')}`)
+    .option('--data-dir <dir>', 'where the data set files are')
+    .option('--limit <n>', 'evaluate the first N test samples')
+    .option('--batch-size <n>', 'batch size', '100');
+  withCommon(cmd);
+  cmd.action(async (flags: EvalFlags) => {
+    const which = parseChoice('--which', flags.which, ['best', 'last'] as const);
+    const file = checkpointFile(flags.checkpoint, which);
+    const info = await backendFor(flags);
+    const mf = await readModelFile(file);
+    const rawTrain = mf.metadata[TRAIN_META.config];
+    const trainConfig = rawTrain
+      ? checkTrainConfig(JSON.parse(rawTrain), `${file} (${TRAIN_META.config})`)
+      : undefined;
+    const dataset = flags.dataset ?? trainConfig?.dataset;
+    if (!dataset)
+      throw new UsageError(`${file} does not say which data set it was trained on; pass --dataset`);
+    if (!(DATASET_NAMES as readonly string[]).includes(dataset)) {
+      throw new UsageError(`--dataset must be one of ${DATASET_NAMES.join(', ')}; got '${dataset}'`);
+    }
+    const limit = flags.limit === undefined ? undefined : parseInteger('--limit', flags.limit, 1);
+    const ds = await openDataset(dataset, {
+      split: 'test',
+      dataDir: flags.dataDir ?? trainConfig?.dataDir,
+      limit,
+      ...(dataset === trainConfig?.dataset ? trainConfig.datasetOptions : {}),
+    });
+    const cfg = mf.config;
+    if (ds.shape.join(',') !== cfg.inputShape.join(',') || ds.classes !== cfg.classes) {
+      throw new UsageError(
+        `${file} is a model for [${cfg.inputShape}] inputs and ${cfg.classes} classes; ${dataset} has [${ds.shape}] and ${ds.classes}`,
+      );
+    }
+    const net = buildNetwork(cfg, 0);
+    const loader = new DataLoader(ds, {
+      batchSize: parseInteger('--batch-size', flags.batchSize, 1),
+      shuffle: false,
+      augment: null,
+      normalization: mf.normalization ?? datasetInfo(dataset).normalization,
+      seed: 0,
+      limit,
+    });
+    try {
+      loadStateDict(net, mf.tensors, file);
+      const r = await evaluate(net, loader, { spikeStats: true });
+      const fireRates = (r.spikeStats ?? []).map((s) => ({ layer: s.layer, rate: s.fireRate }));
+      const out = {
+        checkpoint: file,
+        dataset,
+        arch: cfg.arch,
+        mode: cfg.mode,
+        T: cfg.stc.T,
+        backend: info.name,
+        samples: r.count,
+        accuracy: r.accuracy,
+        loss: r.loss,
+        per_class_accuracy: r.perClass.map((v) => (Number.isNaN(v) ? null : v)),
+        class_names: [...ds.classNames],
+        confusion: r.confusion,
+        fire_rates: fireRates,
+        spike_stats: r.spikeStats ?? [],
+      };
+      if (flags.json) {
+        printJson(out);
+        return;
+      }
+      console.log(
+        `${cfg.arch} (${cfg.mode}, T=${cfg.stc.T}) on ${dataset} test (${r.count} samples), backend ${info.name}`,
+      );
+      console.log(`accuracy ${(r.accuracy * 100).toFixed(2)}%, loss ${r.loss.toFixed(4)}\n`);
+      console.log(
+        table([
+          ['class', 'accuracy'],
+          ...r.perClass.map((v, c) => [
+            ds.classNames[c] ?? String(c),
+            Number.isNaN(v) ? '-' : `${(v * 100).toFixed(1)}%`,
+          ]),
+        ]),
+      );
+      console.log('\nconfusion matrix (rows: true class, columns: predicted):');
+      console.log(
+        table([
+          ['', ...r.confusion.map((_, c) => String(c))],
+          ...r.confusion.map((row, c) => [String(c), ...row.map(String)]),
+        ]),
+      );
+      if (r.spikeStats?.length) {
+        console.log('\nspike statistics per STCB layer:');
+        console.log(
+          table([
+            ['layer', 'neurons', 'spikes/neuron', 'fire rate', 'input range'],
+            ...r.spikeStats.map((s) => [
+              s.layer,
+              String(s.neurons),
+              s.spikesPerNeuron.toFixed(3),
+              s.fireRate.toFixed(4),
+              `[${s.inputMin.toFixed(2)}, ${s.inputMax.toFixed(2)}]`,
+            ]),
+          ]),
+        );
+      }
+    } finally {
+      net.dispose();
+      await loader.close();
+    }
+  });
+  return cmd;
+}
