@@ -1,0 +1,394 @@
+/**
+ * ONNX export of stcsnn networks (opset 13, IR version 7), encoded with protobufjs.
+ *
+ * The graph (NCHW, as ONNX convolutions are):
+ *
+ * - input `input`: float32 `[N, C, H, W]`, N dynamic, already normalised as in training
+ *   (`x' = (x / scale - mean[c]) / std[c]`; the parameters are in the model metadata
+ *   `stcsnn.normalization`, see below);
+ * - output `logits`: float32 `[N, classes]` (before softmax).
+ *
+ * Layers: convolutions are `Conv` with PyTorch-layout weights `[Cout, Cin, kh, kw]` and no bias;
+ * batch norm (evaluation) is the elementwise
+ * `y = (x - running_mean) * weight / sqrt(running_var + eps) + bias` (`Sub, Mul, Div, Add` with
+ * per-channel constants `[1, C, 1, 1]`); max pools are `MaxPool 2x2/2`; the VGG head transposes
+ * to NHWC before `Flatten` (the classifier was trained on NHWC-flattened features); the ResNet
+ * head is `Relu -> ReduceMean(H, W)`; linear layers are `Gemm` with `transB = 1`.
+ *
+ * An STCB (`STEB -> Conv -> CAB`) becomes, per {@link OnnxGraphKind}:
+ *
+ * - `fused`: the IF recurrence unrolled over t = 0..T-1 as elementwise ops on the membrane,
+ *   in float64 (the precision of stcsnn's reference kernels, so spikes agree):
+ *   ```
+ *   v = Cast<double>(x); q = 0
+ *   s_t = v >= theta(t)            (GreaterOrEqual, or Greater for fire '>')
+ *   q = q + Where(s_t, theta(t), 0);  v = Where(s_t, v - theta(t), v)
+ *   ```
+ *   then `Cast<float>(q)` and one `Conv`: `y = W * q(x)`.
+ * - `spike-train`: the same recurrence emits the T binary frames `s_t` (float 0/1), stacked as
+ *   `[T*N, C, H, W]`; one `Conv` over all frames gives the synaptic currents `I(t) = W * s_t`,
+ *   reshaped to `[T, N, Cout, Ho, Wo]`, and CAB is `ReduceSum_t(theta(t) * I(t))`.
+ *
+ * In `ann` mode an STCB is `Relu -> Conv` in both graphs.
+ *
+ * Model metadata (`metadata_props`): `stcsnn.format`, `stcsnn.config`, `stcsnn.normalization`,
+ * `stcsnn.class_names` as in safetensors model files (`model-file.ts`), plus `stcsnn.graph`
+ * (`fused` or `spike-train`) and `stcsnn.input_layout` (`NCHW`).
+ */
+import { thresholds } from '../core/config.js';
+import type { LayerInfo, Network } from '../nn/models.js';
+import type { Normalization } from '../data/types.js';
+import { ONNX_ATTR, ONNX_DTYPE, modelProtoType } from './onnx-proto.js';
+import { modelMetadata } from './model-file.js';
+import { CheckpointError, describeNetwork, stateDictOf } from './state-dict.js';
+import type { SafeTensor } from './safetensors.js';
+
+/** How STCBs appear in the exported graph. */
+export type OnnxGraphKind = 'fused' | 'spike-train';
+/** The graph kinds. */
+export const ONNX_GRAPH_KINDS: readonly OnnxGraphKind[] = ['fused', 'spike-train'];
+/** The opset written. */
+export const ONNX_OPSET = 13;
+/** The IR version written (that of opset 13). */
+export const ONNX_IR_VERSION = 7;
+/** Batch-norm epsilon (PyTorch's and stcsnn's default). */
+const BN_EPS = 1e-5;
+
+/** Options of {@link exportOnnx}. */
+export interface OnnxExportOptions {
+  readonly graph: OnnxGraphKind;
+  readonly normalization?: Normalization;
+  readonly classNames?: readonly string[];
+  /** Producer version written into the file. */
+  readonly producerVersion?: string;
+}
+
+type AttrValue = number | number[] | { ints: number[] } | { float: number } | { floats: number[] };
+
+interface AttributeObj {
+  name: string;
+  type: number;
+  i?: number;
+  f?: number;
+  ints?: number[];
+  floats?: number[];
+}
+
+interface TensorObj {
+  name: string;
+  dims: number[];
+  dataType: number;
+  rawData: Uint8Array;
+}
+
+interface NodeObj {
+  name: string;
+  opType: string;
+  input: string[];
+  output: string[];
+  attribute: AttributeObj[];
+}
+
+function bytesOf(a: Float32Array | Float64Array | BigInt64Array | Uint8Array): Uint8Array {
+  return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+}
+
+/** Builds the node list and initializers of one graph. */
+class GraphBuilder {
+  readonly nodes: NodeObj[] = [];
+  readonly initializers: TensorObj[] = [];
+  private n = 0;
+  private readonly consts = new Map<string, string>();
+
+  private fresh(base: string): string {
+    return `${base}_${this.n++}`;
+  }
+
+  /** Adds a float32 initializer. */
+  f32(name: string, dims: readonly number[], data: Float32Array): string {
+    this.initializers.push({ name, dims: [...dims], dataType: ONNX_DTYPE.FLOAT, rawData: bytesOf(data) });
+    return name;
+  }
+
+  /** A shared scalar or 1-d constant (deduplicated by value). */
+  constant(kind: 'f32' | 'f64' | 'i64', values: readonly number[], dims: readonly number[]): string {
+    const key = `${kind}:${dims.join('x')}:${values.join(',')}`;
+    const have = this.consts.get(key);
+    if (have) return have;
+    const name = this.fresh(`const_${kind}`);
+    const data =
+      kind === 'f32'
+        ? Float32Array.from(values)
+        : kind === 'f64'
+          ? Float64Array.from(values)
+          : BigInt64Array.from(values, (v) => BigInt(v));
+    const dataType =
+      kind === 'f32' ? ONNX_DTYPE.FLOAT : kind === 'f64' ? ONNX_DTYPE.DOUBLE : ONNX_DTYPE.INT64;
+    this.initializers.push({ name, dims: [...dims], dataType, rawData: bytesOf(data) });
+    this.consts.set(key, name);
+    return name;
+  }
+
+  /** Adds a node; returns its (single) output name. */
+  op(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, out?: string): string {
+    const output = out ?? this.fresh(opType.toLowerCase());
+    const attribute: AttributeObj[] = Object.entries(attrs).map(([name, v]) => {
+      if (typeof v === 'number') return { name, type: ONNX_ATTR.INT, i: v };
+      if (Array.isArray(v)) return { name, type: ONNX_ATTR.INTS, ints: v };
+      if ('ints' in v) return { name, type: ONNX_ATTR.INTS, ints: v.ints };
+      if ('float' in v) return { name, type: ONNX_ATTR.FLOAT, f: v.float };
+      return { name, type: ONNX_ATTR.FLOATS, floats: v.floats };
+    });
+    this.nodes.push({ name: this.fresh(`n_${opType}`), opType, input: inputs, output: [output], attribute });
+    return output;
+  }
+}
+
+/** Reads one tensor of the state dict, checking that it exists. */
+function tensorOf(sd: Record<string, SafeTensor>, name: string): SafeTensor {
+  const t = sd[name];
+  if (!t) throw new CheckpointError(`the network has no parameter ${name}`);
+  return t;
+}
+
+/** Emits the graph of a network into `g`; returns the logits' name. */
+class Emitter {
+  private readonly sd: Record<string, SafeTensor>;
+  private readonly th: number[];
+  constructor(
+    private readonly g: GraphBuilder,
+    private readonly net: Network,
+    private readonly kind: OnnxGraphKind,
+  ) {
+    this.sd = stateDictOf(net);
+    this.th = thresholds(net.config.stc);
+  }
+
+  private weight(name: string): { name: string; dims: readonly number[] } {
+    const t = tensorOf(this.sd, name);
+    this.g.f32(name, t.shape, t.data as Float32Array);
+    return { name, dims: t.shape };
+  }
+
+  conv(x: string, layer: LayerInfo): string {
+    const s = layer.conv!;
+    const w = this.weight(`${layer.name}.weight`);
+    return this.g.op('Conv', [x, w.name], {
+      kernel_shape: [s.kernel, s.kernel],
+      strides: [s.stride, s.stride],
+      pads: [s.pad, s.pad, s.pad, s.pad],
+      dilations: [1, 1],
+      group: 1,
+    });
+  }
+
+  bn(x: string, name: string, channels: number): string {
+    const c = (suffix: string) => {
+      const t = tensorOf(this.sd, `${name}.${suffix}`);
+      if (t.shape[0] !== channels)
+        throw new CheckpointError(`${name}.${suffix} has ${t.shape[0]} channels, expected ${channels}`);
+      return this.g.f32(`${name}.${suffix}`, [1, channels, 1, 1], t.data as Float32Array);
+    };
+    const mean = c('running_mean');
+    const variance = c('running_var');
+    const weight = c('weight');
+    const bias = c('bias');
+    const eps = this.g.constant('f32', [BN_EPS], []);
+    const std = this.g.op('Sqrt', [this.g.op('Add', [variance, eps])]);
+    const centred = this.g.op('Sub', [x, mean]);
+    return this.g.op('Add', [this.g.op('Div', [this.g.op('Mul', [centred, weight]), std]), bias]);
+  }
+
+  /** The unrolled IF recurrence on `x` (float32); returns q(x) (float32) and/or the frames. */
+  private recurrence(x: string, wantFrames: boolean): { q: string; frames: string[] } {
+    const g = this.g;
+    const cmp = this.net.config.stc.fire === '>' ? 'Greater' : 'GreaterOrEqual';
+    let v = g.op('Cast', [x], { to: ONNX_DTYPE.DOUBLE });
+    let q = '';
+    const frames: string[] = [];
+    this.th.forEach((theta, t) => {
+      const th = g.constant('f64', [theta], []);
+      const s = g.op(cmp, [v, th]);
+      if (wantFrames) frames.push(g.op('Cast', [s], { to: ONNX_DTYPE.FLOAT }));
+      else {
+        const add = g.op('Where', [s, th, g.constant('f64', [0], [])]);
+        q = t === 0 ? add : g.op('Add', [q, add]);
+      }
+      if (t < this.th.length - 1) v = g.op('Where', [s, g.op('Sub', [v, th]), v]);
+    });
+    return { q: wantFrames ? '' : g.op('Cast', [q], { to: ONNX_DTYPE.FLOAT }), frames };
+  }
+
+  /** An STCB with a convolution on the membrane `x` (`[N, Cin, H, W]`). */
+  stcbConv(x: string, layer: LayerInfo, cache: Map<string, string>): string {
+    const g = this.g;
+    if (this.net.config.mode === 'ann') {
+      const key = `relu:${x}`;
+      if (!cache.has(key)) cache.set(key, g.op('Relu', [x]));
+      return this.conv(cache.get(key)!, layer);
+    }
+    if (this.kind === 'fused') {
+      const key = `q:${x}`;
+      if (!cache.has(key)) cache.set(key, this.recurrence(x, false).q);
+      return this.conv(cache.get(key)!, layer);
+    }
+    const [h, w, cin] = layer.inShape;
+    const T = this.th.length;
+    const key = `frames:${x}`;
+    if (!cache.has(key)) {
+      const { frames } = this.recurrence(x, true);
+      const stacked = g.op(
+        'Concat',
+        frames.map((f) => g.op('Unsqueeze', [f, g.constant('i64', [0], [1])])),
+        { axis: 0 },
+      );
+      cache.set(key, g.op('Reshape', [stacked, g.constant('i64', [-1, cin, h, w], [4])]));
+    }
+    const currents = this.conv(cache.get(key)!, layer);
+    const [ho, wo, cout] = layer.outShape;
+    const byT = g.op('Reshape', [currents, g.constant('i64', [T, -1, cout, ho, wo], [5])]);
+    const th = g.constant('f32', this.th, [T, 1, 1, 1, 1]);
+    return g.op('ReduceSum', [g.op('Mul', [byT, th]), g.constant('i64', [0], [1])], { keepdims: 0 });
+  }
+
+  linear(x: string, name: string): string {
+    const w = this.weight(`${name}.weight`);
+    const b = this.weight(`${name}.bias`);
+    return this.g.op('Gemm', [x, w.name, b.name], { transB: 1 }, 'logits');
+  }
+
+  private layer(name: string): LayerInfo {
+    const l = this.net.layers.find((e) => e.name === name);
+    if (!l) throw new CheckpointError(`the network has no layer ${name}`);
+    return l;
+  }
+
+  vgg(input: string): string {
+    const g = this.g;
+    let h = input;
+    const cache = new Map<string, string>();
+    for (const l of this.net.layers) {
+      switch (l.kind) {
+        case 'conv':
+          h = this.conv(h, l);
+          break;
+        case 'bn':
+          h = this.bn(h, l.name, l.inShape[2]);
+          break;
+        case 'maxpool':
+          h = g.op('MaxPool', [h], { kernel_shape: [2, 2], strides: [2, 2] });
+          break;
+        case 'stcb-conv':
+          h = this.stcbConv(h, l, cache);
+          break;
+        case 'relu':
+          h = g.op('Relu', [h]);
+          break;
+        case 'linear':
+          h = g.op('Flatten', [g.op('Transpose', [h], { perm: [0, 2, 3, 1] })], { axis: 1 });
+          h = this.linear(h, l.name);
+          break;
+        default:
+          throw new CheckpointError(`cannot export a ${l.kind} layer in a VGG (${l.name})`);
+      }
+    }
+    return h;
+  }
+
+  resnet(input: string): string {
+    const g = this.g;
+    let h = this.conv(input, this.layer('conv1'));
+    const cache = new Map<string, string>();
+    for (let li = 1; li <= 4; li++) {
+      for (let b = 0; b < 2; b++) {
+        const p = `layer${li}.${b}`;
+        const bn1 = this.layer(`${p}.bn1`);
+        const o = this.bn(h, bn1.name, bn1.inShape[2]);
+        const a = this.stcbConv(o, this.layer(`${p}.conv1`), cache);
+        const bn2 = this.layer(`${p}.bn2`);
+        const c = this.stcbConv(this.bn(a, bn2.name, bn2.inShape[2]), this.layer(`${p}.conv2`), cache);
+        const sc = this.net.layers.find((e) => e.name === `${p}.shortcut`);
+        h = g.op('Add', [c, sc ? this.stcbConv(o, sc, cache) : h]);
+      }
+    }
+    const bn = this.layer('bn');
+    h = g.op('Relu', [this.bn(h, 'bn', bn.inShape[2])]);
+    h = g.op('ReduceMean', [h], { axes: [2, 3], keepdims: 0 });
+    return this.linear(h, 'linear');
+  }
+}
+
+/**
+ * Whether a network has been trained: every batch norm has seen at least one batch
+ * (`num_batches_tracked > 0`). An untrained network's export would predict nothing useful.
+ */
+export function untrainedBatchNorms(net: Network): string[] {
+  return net
+    .namedVariables()
+    .filter((e) => e.name.endsWith('num_batches_tracked'))
+    .filter((e) => (e.variable.dataSync() as Int32Array)[0] === 0)
+    .map((e) => e.name.slice(0, -'.num_batches_tracked'.length));
+}
+
+/**
+ * Exports `net` (evaluation mode: batch norm with running statistics) as an ONNX model.
+ *
+ * @returns the serialised `ModelProto`
+ * @throws CheckpointError when the network is untrained (a batch norm never saw a batch)
+ */
+export function exportOnnx(net: Network, opts: OnnxExportOptions): Uint8Array {
+  const untrained = untrainedBatchNorms(net);
+  if (untrained.length > 0) {
+    throw new CheckpointError(
+      `cannot export an untrained ${describeNetwork(net)}: batch norm ${untrained.slice(0, 3).join(', ')}${untrained.length > 3 ? ` and ${untrained.length - 3} more` : ''} never saw a batch (num_batches_tracked = 0)`,
+    );
+  }
+  const g = new GraphBuilder();
+  const em = new Emitter(g, net, opts.graph);
+  const cfg = net.config;
+  const logits = cfg.arch === 'resnet18' ? em.resnet('input') : em.vgg('input');
+  if (logits !== 'logits') throw new Error(`internal: the graph ends in ${logits}`);
+  const [h, w, c] = cfg.inputShape;
+  const dim = (d: number | string) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
+  const valueInfo = (name: string, dims: (number | string)[]) => ({
+    name,
+    type: { tensorType: { elemType: ONNX_DTYPE.FLOAT, shape: { dim: dims.map(dim) } } },
+  });
+  const meta = modelMetadata(
+    { config: cfg, normalization: opts.normalization, classNames: opts.classNames },
+    { 'stcsnn.graph': opts.graph, 'stcsnn.input_layout': 'NCHW' },
+  );
+  const model = {
+    irVersion: ONNX_IR_VERSION,
+    producerName: 'stcsnn',
+    producerVersion: opts.producerVersion ?? '0.1.0',
+    modelVersion: 1,
+    docString: `stcsnn ${describeNetwork(net)}, T=${cfg.stc.T}, ${opts.graph} graph; input NCHW normalised, output logits`,
+    opsetImport: [{ domain: '', version: ONNX_OPSET }],
+    metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
+    graph: {
+      name: `stcsnn_${cfg.arch}`,
+      node: g.nodes,
+      initializer: g.initializers,
+      input: [valueInfo('input', ['N', c, h, w])],
+      output: [valueInfo('logits', ['N', cfg.classes])],
+    },
+  };
+  const type = modelProtoType();
+  const err = type.verify(model);
+  if (err) throw new Error(`internal: ONNX model does not verify: ${err}`);
+  return type.encode(type.fromObject(model)).finish();
+}
+
+/** Decodes an ONNX file's metadata (`metadata_props`) as a string map. */
+export function onnxMetadata(bytes: Uint8Array, source: string): Record<string, string> {
+  let decoded: { metadataProps?: { key?: string; value?: string }[] };
+  try {
+    decoded = modelProtoType().decode(bytes) as unknown as typeof decoded;
+  } catch (e) {
+    throw new CheckpointError(`${source}: not an ONNX model (${(e as Error).message.split('\n')[0]})`);
+  }
+  const out: Record<string, string> = {};
+  for (const p of decoded.metadataProps ?? []) if (p.key) out[p.key] = p.value ?? '';
+  return out;
+}
