@@ -1,0 +1,380 @@
+/**
+ * Sweeps over the initial threshold theta0 and the spike-train length T (paper §4.4, Fig. 5-9):
+ * one training run per grid point, each in its own run directory, with a summary in
+ * `sweep.json` and `sweep.csv`.
+ *
+ * Layout of a sweep directory:
+ *
+ * ```
+ * sweep.json             the base configuration, the grid, the energy constants, every point
+ * sweep.csv              one row per point (accuracy, fire rates, spikes, energy)
+ * points/T<T>_theta0-<theta0>/   a run directory per point (config.json, log.jsonl, result.json, ...)
+ * ```
+ *
+ * Resuming: a point whose run directory has a `result.json` is finished and never rerun; a point
+ * with a run directory but no `result.json` was interrupted and restarts from scratch (its
+ * directory is removed first). A sweep directory belongs to one base configuration (everything
+ * but T and theta0): running it with another one is refused. The grid may grow or shrink
+ * between invocations; finished points are kept by id.
+ *
+ * The driver takes the trainer and the energy model as functions, so it is tested with fakes.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, MAX_T } from '../core/config.js';
+import type { LayerSpikeStats } from '../nn/stats.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import type { EnergyReport } from './energy.js';
+import { readRunDir } from './rundir.js';
+
+/** The swept values. */
+export interface SweepGrid {
+  readonly theta0: readonly number[];
+  readonly T: readonly number[];
+}
+
+/** Energy totals of a point, per image (snake_case, as in `stcsnn energy --json`). */
+export interface PointEnergy {
+  readonly ann_macs: number;
+  readonly snn_acs: number;
+  readonly snn_macs: number;
+  readonly ann_energy_pj: number;
+  readonly snn_energy_pj: number;
+  readonly ratio: number;
+}
+
+/** What a finished point measured. */
+export interface SweepPointResult {
+  readonly test_accuracy: number;
+  readonly best_test_accuracy: number;
+  /** Overall firing rate: all spikes / (all STEB neurons * images * T). */
+  readonly mean_fire_rate: number;
+  /** Spikes per image summed over the STCB layers. */
+  readonly spikes_per_image: number;
+  readonly layers: {
+    readonly layer: string;
+    readonly neurons: number;
+    readonly fire_rate: number;
+    readonly spikes_per_neuron: number;
+    readonly spikes_per_image: number;
+  }[];
+  readonly energy: PointEnergy | null;
+}
+
+/** One grid point. */
+export interface SweepPoint {
+  /** `T<T>_theta0-<theta0>`, also its directory name under `points/`. */
+  readonly id: string;
+  readonly theta0: number;
+  readonly T: number;
+  /** Run directory relative to the sweep directory. */
+  readonly dir: string;
+  readonly status: 'pending' | 'done';
+  readonly result: SweepPointResult | null;
+}
+
+/** `sweep.json`. */
+export interface SweepFile {
+  readonly version: 1;
+  /**
+   * The base run configuration (the trainer's `config.json` layout) with the swept
+   * `stc.T`/`stc.theta0` set to null; it identifies the sweep.
+   */
+  readonly base: Record<string, unknown> & { arch: string; dataset: string; width: number };
+  readonly grid: SweepGrid;
+  readonly energy: { e_mac_pj: number; e_ac_pj: number; bn_macs_per_element: number };
+  readonly points: SweepPoint[];
+}
+
+/** Directory name of a point. */
+export function pointId(T: number, theta0: number): string {
+  return `T${T}_theta0-${theta0}`;
+}
+
+/** Checks and normalises a grid: non-empty lists, T integers in 1..64, theta0 > 0; duplicates dropped. */
+export function checkGrid(grid: SweepGrid): SweepGrid {
+  if (grid.T.length === 0) throw new ConfigError('the T list is empty');
+  if (grid.theta0.length === 0) throw new ConfigError('the theta0 list is empty');
+  for (const T of grid.T) {
+    if (!(Number.isInteger(T) && T >= 1 && T <= MAX_T))
+      throw new ConfigError(`T values must be integers in 1..${MAX_T}, got ${T}`);
+  }
+  for (const t of grid.theta0) {
+    if (!(Number.isFinite(t) && t > 0)) throw new ConfigError(`theta0 values must be > 0, got ${t}`);
+  }
+  return { theta0: [...new Set(grid.theta0)], T: [...new Set(grid.T)] };
+}
+
+/** The points of a grid, theta0-major (as the paper's Fig. 5 studies theta0 first). */
+export function gridPoints(grid: SweepGrid): { id: string; T: number; theta0: number }[] {
+  return grid.theta0.flatMap((theta0) => grid.T.map((T) => ({ id: pointId(T, theta0), T, theta0 })));
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined) out[k] = canonical(x);
+    }
+    return out;
+  }
+  return v;
+}
+
+/** The identity of a base configuration: its canonical JSON with T and theta0 nulled. */
+export function baseOf(config: Record<string, unknown>): SweepFile['base'] {
+  const stc = { ...((config.stc as Record<string, unknown>) ?? {}), T: null, theta0: null };
+  return canonical(JSON.parse(JSON.stringify({ ...config, stc }))) as SweepFile['base'];
+}
+
+/** Names the first field where two base configurations differ (`stc.tau: 2 vs 1.5`). */
+export function baseDifference(a: unknown, b: unknown, path = ''): string | null {
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    for (const k of keys) {
+      const d = baseDifference(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        path ? `${path}.${k}` : k,
+      );
+      if (d) return d;
+    }
+    return null;
+  }
+  return JSON.stringify(a) === JSON.stringify(b)
+    ? null
+    : `${path || '(root)'}: ${JSON.stringify(a) ?? 'unset'} vs ${JSON.stringify(b) ?? 'unset'}`;
+}
+
+/** Reads `sweep.json`. @throws ConfigError when missing or malformed */
+export function readSweep(dir: string): SweepFile {
+  const p = join(dir, 'sweep.json');
+  if (!existsSync(p)) throw new ConfigError(`${dir} is not a sweep directory (no sweep.json)`);
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`${p} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const s = v as Partial<SweepFile>;
+  if (
+    !s ||
+    s.version !== 1 ||
+    typeof s.base !== 'object' ||
+    !s.grid ||
+    !Array.isArray(s.grid.T) ||
+    !Array.isArray(s.grid.theta0) ||
+    !Array.isArray(s.points) ||
+    !s.energy
+  ) {
+    throw new ConfigError(`${p} is not a version-1 sweep file`);
+  }
+  return s as SweepFile;
+}
+
+/** Finished and missing points of a sweep (a point is finished when its `result` is recorded). */
+export function sweepStatus(_dir: string, sweep: SweepFile): { done: SweepPoint[]; missing: SweepPoint[] } {
+  const done = sweep.points.filter((p) => p.status === 'done' && p.result);
+  const missing = sweep.points.filter((p) => !(p.status === 'done' && p.result));
+  return { done, missing };
+}
+
+/** Summarises a finished run's result for the sweep. */
+export function pointResult(
+  result: { test_accuracy: number; best_test_accuracy?: number; spike_stats?: readonly LayerSpikeStats[] },
+  energy: EnergyReport | null,
+): SweepPointResult {
+  const stats = result.spike_stats ?? [];
+  let spikes = 0;
+  let slots = 0;
+  const layers = stats.map((s) => {
+    const perImage = s.spikes / Math.max(1, s.samples);
+    spikes += perImage;
+    slots += s.neurons * s.T;
+    return {
+      layer: s.layer,
+      neurons: s.neurons,
+      fire_rate: s.fireRate,
+      spikes_per_neuron: s.spikesPerNeuron,
+      spikes_per_image: perImage,
+    };
+  });
+  return {
+    test_accuracy: result.test_accuracy,
+    best_test_accuracy: result.best_test_accuracy ?? result.test_accuracy,
+    mean_fire_rate: slots > 0 ? spikes / slots : 0,
+    spikes_per_image: spikes,
+    layers,
+    energy: energy
+      ? {
+          ann_macs: energy.total.annMacs,
+          snn_acs: energy.total.snnAcs,
+          snn_macs: energy.total.snnMacs,
+          ann_energy_pj: energy.total.annEnergyPj,
+          snn_energy_pj: energy.total.snnEnergyPj,
+          ratio: energy.total.ratio,
+        }
+      : null,
+  };
+}
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** `sweep.csv`: one row per point; per-layer fire rates as `fire_rate:<layer>` columns. */
+export function sweepCsv(sweep: SweepFile): string {
+  const layerNames: string[] = [];
+  for (const p of sweep.points)
+    for (const l of p.result?.layers ?? []) if (!layerNames.includes(l.layer)) layerNames.push(l.layer);
+  const head = [
+    'id',
+    'theta0',
+    'T',
+    'status',
+    'test_accuracy',
+    'best_test_accuracy',
+    'mean_fire_rate',
+    'spikes_per_image',
+    'ann_macs',
+    'snn_acs',
+    'snn_macs',
+    'ann_energy_pj',
+    'snn_energy_pj',
+    'energy_ratio',
+    ...layerNames.map((l) => `fire_rate:${l}`),
+  ];
+  const rows = sweep.points.map((p) => {
+    const r = p.result;
+    const e = r?.energy;
+    const rate = new Map((r?.layers ?? []).map((l) => [l.layer, l.fire_rate]));
+    return [
+      p.id,
+      p.theta0,
+      p.T,
+      p.status,
+      r?.test_accuracy,
+      r?.best_test_accuracy,
+      r?.mean_fire_rate,
+      r?.spikes_per_image,
+      e?.ann_macs,
+      e?.snn_acs,
+      e?.snn_macs,
+      e?.ann_energy_pj,
+      e?.snn_energy_pj,
+      e?.ratio,
+      ...layerNames.map((l) => rate.get(l)),
+    ];
+  });
+  return [head, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
+}
+
+function writeSweep(dir: string, sweep: SweepFile): void {
+  writeJsonAtomic(join(dir, 'sweep.json'), sweep);
+  writeFileAtomic(join(dir, 'sweep.csv'), sweepCsv(sweep));
+}
+
+/** A training run the sweep asks for; resolves with the run's `result.json` content. */
+export type TrainPoint = (
+  config: Record<string, unknown>,
+  runDir: string,
+  point: { id: string; T: number; theta0: number; index: number; total: number },
+) => Promise<{ test_accuracy: number; best_test_accuracy?: number; spike_stats?: LayerSpikeStats[] }>;
+
+/** Options of {@link runSweep}. */
+export interface SweepOptions {
+  readonly dir: string;
+  /** The full run configuration of the trainer (`stc.T`/`stc.theta0` are replaced per point). */
+  readonly config: Record<string, unknown> & { stc: Record<string, unknown> };
+  readonly grid: SweepGrid;
+  readonly energyConstants: SweepFile['energy'];
+  readonly trainPoint: TrainPoint;
+  /** The energy of a point from its configuration and spike statistics; null when not computable. */
+  readonly energyOf: (
+    config: Record<string, unknown>,
+    stats: readonly LayerSpikeStats[],
+  ) => EnergyReport | null;
+  /** Called when a point is skipped (finished before), restarted, or finished. */
+  readonly onEvent?: (e: {
+    kind: 'skip' | 'restart' | 'done';
+    id: string;
+    result?: SweepPointResult;
+  }) => void;
+}
+
+/**
+ * Runs (or resumes) a sweep; returns the final `sweep.json` content.
+ * @throws ConfigError when the directory belongs to another base configuration
+ */
+export async function runSweep(opts: SweepOptions): Promise<SweepFile> {
+  const { dir } = opts;
+  const grid = checkGrid(opts.grid);
+  const base = baseOf(opts.config);
+  const old = existsSync(join(dir, 'sweep.json')) ? readSweep(dir) : null;
+  if (old) {
+    const diff = baseDifference(old.base, base);
+    if (diff) {
+      throw new ConfigError(
+        `${dir} was written by a different sweep configuration (${diff}); use another --out directory`,
+      );
+    }
+  }
+  const oldById = new Map((old?.points ?? []).map((p) => [p.id, p]));
+  const planned = gridPoints(grid);
+  let points: SweepPoint[] = planned.map((p) => {
+    const prev = oldById.get(p.id);
+    if (prev && prev.status === 'done' && prev.result) return prev;
+    return { ...p, dir: join('points', p.id), status: 'pending', result: null };
+  });
+  let sweep: SweepFile = { version: 1, base, grid, energy: opts.energyConstants, points };
+  writeSweep(dir, sweep);
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    const runDir = join(dir, p.dir);
+    if (p.status === 'done' && p.result) {
+      opts.onEvent?.({ kind: 'skip', id: p.id, result: p.result });
+      continue;
+    }
+    const config = { ...opts.config, stc: { ...opts.config.stc, T: p.T, theta0: p.theta0 } };
+    // a run finished before sweep.json recorded it: take its result
+    let result: Awaited<ReturnType<TrainPoint>> | null = null;
+    if (existsSync(join(runDir, 'result.json'))) {
+      try {
+        const run = readRunDir(runDir);
+        if (
+          !baseDifference(baseOf(run.config), base) &&
+          run.summary.T === p.T &&
+          run.summary.theta0 === p.theta0
+        )
+          result = run.result as Awaited<ReturnType<TrainPoint>>;
+      } catch {
+        result = null;
+      }
+    }
+    if (!result) {
+      if (existsSync(runDir)) {
+        opts.onEvent?.({ kind: 'restart', id: p.id });
+        rmSync(runDir, { recursive: true, force: true });
+      }
+      result = await opts.trainPoint(config, runDir, {
+        id: p.id,
+        T: p.T,
+        theta0: p.theta0,
+        index: i,
+        total: points.length,
+      });
+    }
+    const stats = result.spike_stats ?? [];
+    const energy = stats.length ? opts.energyOf(config, stats) : null;
+    const r = pointResult(result, energy);
+    points = points.map((q, k) => (k === i ? { ...q, status: 'done', result: r } : q));
+    sweep = { ...sweep, points };
+    writeSweep(dir, sweep);
+    opts.onEvent?.({ kind: 'done', id: p.id, result: r });
+  }
+  return sweep;
+}

@@ -1,0 +1,177 @@
+/**
+ * `stcsnn sweep`: the paper's threshold and spike-train-length studies (§4.4): one training
+ * run per (theta0, T) grid point, resumable, summarised in `sweep.json` and `sweep.csv`.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { computeEnergy, DEFAULT_ENERGY } from '../analysis/energy.js';
+import { layersFor, spikesFromStats } from '../analysis/network.js';
+import { runSweep, sweepStatus } from '../analysis/sweep.js';
+import { checkTrainConfig, type TrainConfig } from '../train/config.js';
+import { train } from '../train/train.js';
+import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { UsageError } from './errors.js';
+import { makeProgress, notice, printJson, table } from './output.js';
+import { parseNumber, parseNumberList } from './options.js';
+import { configFromFlags, trainCommand } from './train.js';
+
+/** Train options that the sweep does not take over (it sets them itself, or has its own). */
+const NOT_INHERITED = new Set([
+  'T',
+  'theta0',
+  'repeats',
+  'out',
+  'resume',
+  'force',
+  'backend',
+  'threads',
+  'device',
+  'json',
+  'debug',
+]);
+
+type SweepFlags = CommonFlags &
+  Record<string, string | boolean | undefined> & {
+    T?: string;
+    theta0?: string;
+    out?: string;
+    eMac: string;
+    eAc: string;
+    bnMacs: string;
+  };
+
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+export function sweepCommand(): Command {
+  const cmd = new Command('sweep').description(
+    "rerun the paper's studies: train one network per initial threshold theta0 and/or spike-train length T (a grid), resumably",
+  );
+  cmd
+    .option(
+      '--theta0 <list>',
+      'initial thresholds, e.g. 0.1,0.2,0.4,0.6,0.8,1,2,4,8 (default: the data set’s)',
+    )
+    .option('--T <list>', 'spike-train lengths, e.g. 2,4,6,8,12,16 (default: 8)')
+    .option(
+      '--out <dir>',
+      'sweep directory (default: sweeps/<dataset>-<arch>-<mode>-w<width>); rerun to resume',
+    )
+    .option('--e-mac <pJ>', 'energy of one multiply-accumulate in pJ', String(DEFAULT_ENERGY.eMac))
+    .option('--e-ac <pJ>', 'energy of one accumulate in pJ', String(DEFAULT_ENERGY.eAc))
+    .option('--bn-macs <n>', 'MACs per batch-norm element', String(DEFAULT_ENERGY.bnMacsPerElement));
+  // the usual training options, as `stcsnn train` defines them
+  for (const o of trainCommand().options) {
+    if (!NOT_INHERITED.has(o.attributeName())) cmd.addOption(o);
+  }
+  withCommon(cmd);
+  cmd.action(async (flags: SweepFlags) => {
+    if (flags.theta0 === undefined && flags.T === undefined)
+      throw new UsageError('give --theta0 LIST and/or --T LIST (comma-separated values to sweep)');
+    const { config } = configFromFlags({ ...flags, T: undefined, theta0: undefined });
+    const grid = {
+      theta0: flags.theta0 === undefined ? [config.stc.theta0] : parseNumberList('--theta0', flags.theta0),
+      T: flags.T === undefined ? [config.stc.T] : parseNumberList('--T', flags.T),
+    };
+    const constants = {
+      eMac: parseNumber('--e-mac', flags.eMac),
+      eAc: parseNumber('--e-ac', flags.eAc),
+      bnMacsPerElement: parseNumber('--bn-macs', flags.bnMacs),
+    };
+    for (const [k, v] of Object.entries(constants))
+      if (v < 0) throw new UsageError(`${k} must be >= 0, got ${v}`);
+    const dir = resolve(
+      flags.out ?? `sweeps/${config.dataset}-${config.arch}-${config.mode}-w${config.width}`,
+    );
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new UsageError(
+        `sweep directory ${dir} cannot be created: ${(e as Error).message.split('\n')[0]}`,
+      );
+    }
+    const info = await backendFor(flags);
+    const json = flags.json === true;
+    const progress = makeProgress();
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    log(
+      `stcsnn sweep: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), theta0 in {${grid.theta0.join(', ')}} x T in {${grid.T.join(', ')}}, backend ${info.name}, into ${dir}`,
+    );
+    const sweep = await runSweep({
+      dir,
+      config: config as unknown as Record<string, unknown> & { stc: Record<string, unknown> },
+      grid,
+      energyConstants: {
+        e_mac_pj: constants.eMac,
+        e_ac_pj: constants.eAc,
+        bn_macs_per_element: constants.bnMacsPerElement,
+      },
+      trainPoint: async (raw, runDir, p) => {
+        const c: TrainConfig = checkTrainConfig(raw, `sweep point ${p.id}`);
+        log(`point ${p.index + 1}/${p.total} (${p.id}): training`);
+        mkdirSync(runDir, { recursive: true });
+        return train(c, {
+          runDir,
+          backend: info.name,
+          hooks: {
+            onEpochStart: (e, n, batches) => progress.start(batches, `${p.id} epoch ${e + 1}/${n}`),
+            onBatch: (_e, b, s) =>
+              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+            onEpochEnd: (m) =>
+              progress.stop(
+                `${p.id} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
+              ),
+          },
+        });
+      },
+      energyOf: (raw, stats) => {
+        const c = raw as unknown as TrainConfig;
+        const layers = layersFor({
+          arch: c.arch,
+          dataset: c.dataset,
+          width: c.width,
+          T: c.stc.T,
+          datasetOptions: c.datasetOptions,
+        });
+        return computeEnergy(layers, spikesFromStats(layers, stats, 'sweep point'), c.stc.T, constants);
+      },
+      onEvent: (e) => {
+        if (e.kind === 'skip') log(`point ${e.id}: finished before, skipped`);
+        else if (e.kind === 'restart') log(`point ${e.id}: interrupted before, restarting from scratch`);
+        else if (e.result) log(`point ${e.id}: test accuracy ${pct(e.result.test_accuracy)}`);
+      },
+    });
+    const { missing } = sweepStatus(dir, sweep);
+    if (missing.length) notice(`points not finished: ${missing.map((p) => p.id).join(', ')}`);
+    if (json) {
+      printJson({
+        dir,
+        grid: sweep.grid,
+        points: sweep.points.map((p) => ({
+          id: p.id,
+          theta0: p.theta0,
+          T: p.T,
+          status: p.status,
+          ...p.result,
+        })),
+      });
+      return;
+    }
+    console.log(
+      table([
+        ['point', 'theta0', 'T', 'test accuracy', 'mean fire rate', 'spikes/image', 'ANN/SNN energy'],
+        ...sweep.points.map((p) => [
+          p.id,
+          String(p.theta0),
+          String(p.T),
+          p.result ? pct(p.result.test_accuracy) : p.status,
+          p.result ? p.result.mean_fire_rate.toFixed(4) : '',
+          p.result ? p.result.spikes_per_image.toFixed(0) : '',
+          p.result?.energy ? `${p.result.energy.ratio.toFixed(2)}x` : '',
+        ]),
+      ]),
+    );
+    console.log(`\nsweep directory: ${dir} (sweep.json, sweep.csv); figures: stcsnn report ${dir}`);
+  });
+  return cmd;
+}
