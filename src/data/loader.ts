@@ -221,6 +221,9 @@ class WorkerPool {
   >();
   private nextId = 0;
   private rr = 0;
+  private closing = false;
+  /** Set once a worker failed: later jobs reject at once instead of waiting forever. */
+  private dead: Error | null = null;
 
   constructor(
     n: number,
@@ -244,18 +247,25 @@ class WorkerPool {
         else p.reject(new Error(m.error ?? 'loader worker failed'));
       });
       w.on('error', (e) => this.failAll(e));
+      w.on('exit', (code) => {
+        if (!this.closing) this.failAll(new Error(`loader worker exited with code ${code}`));
+      });
       w.unref();
       this.workers.push(w);
     }
   }
 
   private failAll(e: Error): void {
+    this.dead ??= e;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
     for (const w of this.workers) w.unref();
   }
 
   run(indices: Uint32Array, epoch: number): Promise<Float32Array> {
+    if (this.dead) return Promise.reject(this.dead);
+    // a copy: posting a subarray would clone the whole epoch order
+    indices = indices.slice();
     const id = this.nextId++;
     const w = this.workers[this.rr++ % this.workers.length];
     return new Promise((resolve, reject) => {
@@ -268,6 +278,7 @@ class WorkerPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.failAll(new Error('loader closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
