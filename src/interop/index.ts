@@ -12,6 +12,8 @@ export {
   decodeModel,
   readModelFile,
   loadModel,
+  resolveModelPath,
+  RUN_DIR_MODELS,
   type ModelInfo,
   type SaveModelOptions,
   type ModelFile,

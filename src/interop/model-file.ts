@@ -16,10 +16,11 @@
  * they are returned apart (`extraTensors`) and are not part of the model's state dict.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { checkArchConfig, buildNetwork, ARCHS, type ArchConfig, type Network } from '../nn/models.js';
 import { stcConfig } from '../core/config.js';
 import type { Normalization } from '../data/types.js';
-import { writeFileAtomic } from '../data/readers/util.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { decodeSafetensors, encodeSafetensors, FormatError, type SafeTensor } from './safetensors.js';
 import { CheckpointError, loadStateDict, stateDictOf } from './state-dict.js';
 
@@ -110,9 +111,32 @@ export function encodeModel(net: Network, opts: SaveModelOptions = {}): Uint8Arr
   return encodeSafetensors(tensors, modelMetadata(info, opts.metadata));
 }
 
-/** Writes `net` as a safetensors model file at `file`, atomically (temporary file, then rename). */
+/** Writes `net` as a safetensors model file at `file`, atomically (temporary file, fsync, rename). */
 export async function saveModel(file: string, net: Network, opts: SaveModelOptions = {}): Promise<void> {
-  await writeFileAtomic(file, encodeModel(net, opts));
+  writeFileAtomic(file, encodeModel(net, opts));
+}
+
+/** Checkpoint file names in a run directory, in order of preference. */
+export const RUN_DIR_MODELS = ['best.safetensors', 'last.safetensors'] as const;
+
+/**
+ * The model file a `--checkpoint`/`--model` argument names: the file itself, or in a run
+ * directory `best.safetensors`, else `last.safetensors`.
+ * @throws CheckpointError when the path does not exist or the directory holds neither file
+ */
+export function resolveModelPath(arg: string): string {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(arg);
+  } catch {
+    throw new CheckpointError(`${arg} does not exist (expected a run directory or a .safetensors file)`);
+  }
+  if (!st.isDirectory()) return arg;
+  for (const name of RUN_DIR_MODELS) {
+    const p = path.join(arg, name);
+    if (fs.existsSync(p)) return p;
+  }
+  throw new CheckpointError(`run directory ${arg} has no ${RUN_DIR_MODELS.join(' or ')}`);
 }
 
 function parseJsonMeta(meta: Record<string, string>, key: string, source: string): unknown {
@@ -179,7 +203,9 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
     const n = parseJsonMeta(meta, META_KEYS.normalization, source);
     const c = config.inputShape[2];
     const vec = (v: unknown) =>
-      Array.isArray(v) && v.length === c && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+      Array.isArray(v) &&
+      (v.length === c || v.length === 1) &&
+      v.every((x) => typeof x === 'number' && Number.isFinite(x));
     if (
       !isObject(n) ||
       typeof n.scale !== 'number' ||
@@ -189,7 +215,7 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
       !(n.std as number[]).every((x) => x > 0)
     ) {
       bad(
-        `metadata ${META_KEYS.normalization} must be {scale > 0, mean: [${c} numbers], std: [${c} numbers > 0]}`,
+        `metadata ${META_KEYS.normalization} must be {scale > 0, mean: [1 or ${c} numbers], std: [1 or ${c} numbers > 0]}`,
       );
     }
     const o = n as Record<string, unknown>;
