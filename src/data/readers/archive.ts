@@ -12,6 +12,7 @@
  * - is a symbolic link whose target is absolute or resolves outside the extraction folder,
  * - is a hard link whose target is absolute or contains `..`,
  * - is a device, FIFO or other special file.
+ * - would unpack to more than `maxBytes` (default 8 GiB; a guard against archive bombs).
  * Extraction itself runs in node-tar's strict mode (no writing through symbolic links, every
  * warning an error).
  */
@@ -21,6 +22,9 @@ import { createHash } from 'node:crypto';
 import * as tar from 'tar';
 import { DataError } from '../types.js';
 import { tempSibling } from './util.js';
+
+/** Default limit on the unpacked size of an archive: 8 GiB. */
+export const DEFAULT_MAX_EXTRACT_BYTES = 8 * 1024 ** 3;
 
 const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 
@@ -92,9 +96,10 @@ function messageOf(e: unknown): string {
  * doc) or when it cannot be read (truncated, not gzip, not tar).
  * @returns the number of entries
  */
-export async function checkTarGz(archive: string): Promise<number> {
+export async function checkTarGz(archive: string, maxBytes = DEFAULT_MAX_EXTRACT_BYTES): Promise<number> {
   let bad: string | null = null;
   let count = 0;
+  let bytes = 0;
   try {
     await tar.t({
       file: archive,
@@ -104,6 +109,9 @@ export async function checkTarGz(archive: string): Promise<number> {
         if (bad !== null) return;
         const reason = unsafeEntryReason(entry.path, entry.type, entry.linkpath);
         if (reason !== null) bad = `entry '${entry.path}': ${reason}`;
+        bytes += entry.size ?? 0;
+        if (bad === null && bytes > maxBytes)
+          bad = `entry '${entry.path}': unpacks to more than ${maxBytes} bytes`;
       },
     });
   } catch (e) {
@@ -137,10 +145,14 @@ export function extractionDir(archive: string, cacheDir: string): string {
  * module doc for the location, atomicity and the safety checks). Later calls for the same,
  * unchanged archive return the existing folder without reading the archive.
  */
-export async function extractTarGzCached(archive: string, cacheDir: string): Promise<string> {
+export async function extractTarGzCached(
+  archive: string,
+  cacheDir: string,
+  maxBytes = DEFAULT_MAX_EXTRACT_BYTES,
+): Promise<string> {
   const dest = extractionDir(archive, cacheDir);
   if (fs.existsSync(dest)) return dest;
-  await checkTarGz(archive);
+  await checkTarGz(archive, maxBytes);
   await fs.promises.mkdir(path.dirname(dest), { recursive: true });
   const tmp = tempSibling(dest);
   await fs.promises.mkdir(tmp);

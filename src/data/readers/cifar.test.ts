@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../types.js';
 import { openCifar10, openCifar100, parseCifarRecords, CIFAR10_FORMAT } from './cifar.js';
-import { extractionDir } from './archive.js';
+import { checkTarGz, extractionDir } from './archive.js';
 import {
   cifarPixel,
   cifarRecord,
@@ -30,7 +30,12 @@ test('CIFAR-10 folder: counts, labels, names, CHW converted to HWC', async () =>
   const root = tmpDir('c10');
   try {
     writeCifar10Folder(root, 2, 3);
-    const train = await openCifar10({ dataDir: root, split: 'train', cacheDir: path.join(root, 'cache') });
+    const train = await openCifar10({
+      strict: false,
+      dataDir: root,
+      split: 'train',
+      cacheDir: path.join(root, 'cache'),
+    });
     assert.equal(train.count, 10);
     assert.deepEqual(train.shape, [32, 32, 3]);
     assert.equal(train.classes, 10);
@@ -46,7 +51,11 @@ test('CIFAR-10 folder: counts, labels, names, CHW converted to HWC', async () =>
     ]) {
       assert.equal(s[(y * 32 + x) * 3 + c], cifarPixel(301, c, y, x), `pixel ${y},${x},${c}`);
     }
-    const testDs = await openCifar10({ dataDir: path.join(root, 'cifar-10-batches-bin'), split: 'test' });
+    const testDs = await openCifar10({
+      strict: false,
+      dataDir: path.join(root, 'cifar-10-batches-bin'),
+      split: 'test',
+    });
     assert.equal(testDs.count, 3);
     assert.deepEqual(Array.from(testDs.labels), [0, 1, 2]);
     const rep = await verifyDataset(testDs);
@@ -67,7 +76,7 @@ test('CIFAR-10 .tar.gz: extracted once into the cache, atomically, then reused',
     const archive = path.join(dl, 'cifar-10-binary.tar.gz');
     await tarGz(archive, src, ['cifar-10-batches-bin']);
     const cacheDir = path.join(root, 'cache');
-    const a = await openCifar10({ dataDir: dl, split: 'train', cacheDir });
+    const a = await openCifar10({ strict: false, dataDir: dl, split: 'train', cacheDir });
     assert.equal(a.count, 5);
     const dest = extractionDir(archive, cacheDir);
     assert.ok(fs.existsSync(path.join(dest, 'cifar-10-batches-bin', 'test_batch.bin')));
@@ -78,7 +87,7 @@ test('CIFAR-10 .tar.gz: extracted once into the cache, atomically, then reused',
     );
     // Second open reads the extracted folder: mark it, and see the mark survive.
     fs.writeFileSync(path.join(dest, 'marker'), 'x');
-    const b = await openCifar10({ dataDir: archive, split: 'test', cacheDir });
+    const b = await openCifar10({ strict: false, dataDir: archive, split: 'test', cacheDir });
     assert.equal(b.count, 2);
     assert.ok(fs.existsSync(path.join(dest, 'marker')));
   } finally {
@@ -90,15 +99,15 @@ test('CIFAR-100 folder: fine labels by default, coarse on request', async () => 
   const root = tmpDir('c100');
   try {
     writeCifar100Folder(root, 4, 2);
-    const fine = await openCifar100({ dataDir: root, split: 'train' });
+    const fine = await openCifar100({ strict: false, dataDir: root, split: 'train' });
     assert.equal(fine.classes, 100);
     assert.deepEqual(Array.from(fine.labels), [0, 3, 6, 9]);
     assert.equal(fine.classNames[3], 'fine3');
-    const coarse = await openCifar100({ dataDir: root, split: 'train', labels: 'coarse' });
+    const coarse = await openCifar100({ strict: false, dataDir: root, split: 'train', labels: 'coarse' });
     assert.equal(coarse.classes, 20);
     assert.deepEqual(Array.from(coarse.labels), [0, 1, 2, 3]);
     assert.equal(coarse.classNames[2], 'coarse2');
-    const t = await openCifar100({ dataDir: root, split: 'test' });
+    const t = await openCifar100({ strict: false, dataDir: root, split: 'test' });
     const s = sample(t, 1);
     assert.equal(s[(7 * 32 + 9) * 3 + 2], cifarPixel(51, 2, 7, 9));
   } finally {
@@ -125,23 +134,26 @@ test('CIFAR: truncated, oversized, empty, bad-label and missing files are one-li
     for (const [content, re] of cases) {
       if (content === null) fs.rmSync(f);
       else fs.writeFileSync(f, content);
-      await assert.rejects(openCifar10({ dataDir: root, split: 'train' }), (e: unknown) => {
+      await assert.rejects(openCifar10({ strict: false, dataDir: root, split: 'train' }), (e: unknown) => {
         assert.ok(e instanceof DataError, String(e));
         assert.match(e.message, re);
         assert.ok(!e.message.includes('\n'));
         return true;
       });
     }
-    await assert.rejects(openCifar10({ dataDir: path.join(root, 'nope'), split: 'train' }), DataError);
+    await assert.rejects(
+      openCifar10({ strict: false, dataDir: path.join(root, 'nope'), split: 'train' }),
+      DataError,
+    );
     const c100 = writeCifar100Folder(root, 2, 1);
     fs.writeFileSync(path.join(c100, 'train.bin'), cifarRecord([20, 5], 0));
     await assert.rejects(
-      openCifar100({ dataDir: root, split: 'train', labels: 'fine' }),
+      openCifar100({ strict: false, dataDir: root, split: 'train', labels: 'fine' }),
       /train\.bin: byte 0 .*label 20/,
     );
     fs.writeFileSync(path.join(c100, 'train.bin'), cifarRecord([2, 100], 0));
     await assert.rejects(
-      openCifar100({ dataDir: root, split: 'train', labels: 'coarse' }),
+      openCifar100({ strict: false, dataDir: root, split: 'train', labels: 'coarse' }),
       /train\.bin: byte 1 /,
     );
   } finally {
@@ -185,12 +197,15 @@ test('archives: entries escaping the folder, links outside, devices and garbage 
     for (const [entries, re] of cases) {
       const archive = path.join(root, `evil${k++}.tar.gz`);
       fs.writeFileSync(archive, rawTarGz(entries));
-      await assert.rejects(openCifar10({ dataDir: archive, split: 'test', cacheDir }), (e: unknown) => {
-        assert.ok(e instanceof DataError, String(e));
-        assert.match(e.message, re);
-        assert.ok(e.message.includes(archive));
-        return true;
-      });
+      await assert.rejects(
+        openCifar10({ strict: false, dataDir: archive, split: 'test', cacheDir }),
+        (e: unknown) => {
+          assert.ok(e instanceof DataError, String(e));
+          assert.match(e.message, re);
+          assert.ok(e.message.includes(archive));
+          return true;
+        },
+      );
     }
     assert.ok(!fs.existsSync(path.join(root, 'evil.txt')));
     assert.ok(!fs.existsSync(path.join(cacheDir, 'evil.txt')));
@@ -198,6 +213,36 @@ test('archives: entries escaping the folder, links outside, devices and garbage 
       !fs.existsSync(path.join(cacheDir, 'extracted')) ||
         fs.readdirSync(path.join(cacheDir, 'extracted')).length === 0,
     );
+    // A symlink that resolves inside, then one written through it to escape: node-tar's strict mode refuses.
+    const chain = path.join(root, 'chain.tar.gz');
+    fs.writeFileSync(
+      chain,
+      rawTarGz([
+        ...ok,
+        { path: 'd/', type: 'Directory' },
+        { path: 'd/l', type: 'SymbolicLink', linkpath: '..' },
+        { path: 'd/l/m', type: 'SymbolicLink', linkpath: '../..' },
+        { path: 'd/l/m/escaped.txt', data: Buffer.from('x') },
+      ]),
+    );
+    await assert.rejects(
+      openCifar10({ strict: false, dataDir: chain, split: 'test', cacheDir }),
+      (e: unknown) => {
+        assert.ok(e instanceof DataError);
+        assert.match(e.message, /chain\.tar\.gz: extraction failed .*symbolic link/);
+        return true;
+      },
+    );
+    assert.ok(!fs.existsSync(path.join(root, 'escaped.txt')));
+    assert.ok(!fs.existsSync(path.join(cacheDir, 'escaped.txt')));
+    // Archive bombs: more than maxBytes unpacked is refused before anything is written.
+    const big = path.join(root, 'big.tar.gz');
+    fs.writeFileSync(big, rawTarGz(ok));
+    await assert.rejects(
+      checkTarGz(big, 1000),
+      /big\.tar\.gz: refused, entry .*test_batch\.bin': unpacks to more than 1000 bytes/,
+    );
+    assert.equal(await checkTarGz(big, 1e6), 2);
     // A symlink that stays inside is fine.
     const inside = path.join(root, 'inside.tar.gz');
     fs.writeFileSync(
@@ -207,19 +252,46 @@ test('archives: entries escaping the folder, links outside, devices and garbage 
         { path: 'cifar-10-batches-bin/alias', type: 'SymbolicLink', linkpath: 'test_batch.bin' },
       ]),
     );
-    const ds = await openCifar10({ dataDir: inside, split: 'test', cacheDir });
+    const ds = await openCifar10({ strict: false, dataDir: inside, split: 'test', cacheDir });
     assert.equal(ds.count, 1);
     // Truncated gzip and non-archives.
     const full = rawTarGz(ok);
     const trunc = path.join(root, 'trunc.tar.gz');
     fs.writeFileSync(trunc, full.subarray(0, full.length >> 1));
     await assert.rejects(
-      openCifar10({ dataDir: trunc, split: 'test', cacheDir }),
+      openCifar10({ strict: false, dataDir: trunc, split: 'test', cacheDir }),
       (e: unknown) => e instanceof DataError && e.message.includes(trunc),
     );
     const junk = path.join(root, 'junk.tar.gz');
     fs.writeFileSync(junk, Buffer.from('this is not gzip at all'));
-    await assert.rejects(openCifar10({ dataDir: junk, split: 'test', cacheDir }), DataError);
+    await assert.rejects(openCifar10({ strict: false, dataDir: junk, split: 'test', cacheDir }), DataError);
+  } finally {
+    rmDir(root);
+  }
+});
+
+test('CIFAR strict mode: fewer records than the official count is an error, not a smaller data set', async () => {
+  const root = tmpDir('c10strict');
+  try {
+    writeCifar10Folder(root, 2, 3);
+    await assert.rejects(openCifar10({ dataDir: root, split: 'train' }), (e: unknown) => {
+      assert.ok(e instanceof DataError);
+      assert.match(e.message, /data_batch_1\.bin: 2 records, expected the official 10000 \(strict: false/);
+      return true;
+    });
+    writeCifar100Folder(root, 2, 1);
+    await assert.rejects(
+      openCifar100({ dataDir: root, split: 'test' }),
+      /test\.bin: 1 records, expected the official 10000/,
+    );
+    // The full official count passes.
+    const dir = path.join(root, 'cifar-10-batches-bin');
+    fs.writeFileSync(
+      path.join(dir, 'test_batch.bin'),
+      Buffer.concat(new Array(10000).fill(cifarRecord([3], 1))),
+    );
+    const t = await openCifar10({ dataDir: root, split: 'test' });
+    assert.equal(t.count, 10000);
   } finally {
     rmDir(root);
   }

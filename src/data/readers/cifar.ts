@@ -16,7 +16,8 @@
  *   (0..99), then 3072 pixel bytes CHW. Class names: `fine_label_names.txt`,
  *   `coarse_label_names.txt`.
  * A file whose size is not a whole number of records, an empty file, a missing file or a label out
- * of range is a {@link DataError} naming the file and byte offset. Samples are `[32, 32, 3]` HWC,
+ * of range is a {@link DataError} naming the file and byte offset; so is a file with fewer records
+ * than the official count unless `strict: false`. Samples are `[32, 32, 3]` HWC,
  * 0..255. The whole split is held in memory as bytes (CIFAR-10 train: 150 MiB).
  */
 import * as path from 'node:path';
@@ -31,6 +32,11 @@ export interface CifarOptions {
   readonly split: 'train' | 'test';
   /** Where archives are extracted; default `$STCSNN_CACHE` or `~/.cache/stcsnn`. */
   readonly cacheDir?: string;
+  /**
+   * Require the official record counts (default true): 10000 per CIFAR-10 file, 50000/10000 for
+   * CIFAR-100's train/test. `false` accepts smaller files in the same format (subsets).
+   */
+  readonly strict?: boolean;
 }
 
 /** CIFAR-100 options. */
@@ -193,9 +199,17 @@ async function locate(
   );
 }
 
-/** Reads and concatenates the records of several files. */
-function readRecords(files: readonly string[], format: CifarFormat): CifarRecords {
-  const parts = files.map((f) => parseCifarRecords(readFileOrThrow(f), f, format));
+/** Reads and concatenates the records of several files, each holding `expected` records when given. */
+function readRecords(files: readonly string[], format: CifarFormat, expected: number | null): CifarRecords {
+  const parts = files.map((f) => {
+    const r = parseCifarRecords(readFileOrThrow(f), f, format);
+    if (expected !== null && r.count !== expected) {
+      throw new DataError(
+        `${f}: ${r.count} records, expected the official ${expected} (strict: false accepts a subset)`,
+      );
+    }
+    return r;
+  });
   const count = parts.reduce((a, p) => a + p.count, 0);
   const images = new Uint8Array(count * CIFAR_IMAGE_BYTES);
   const labels = new Int32Array(count);
@@ -236,7 +250,11 @@ export async function openCifar10(opts: CifarOptions): Promise<Dataset> {
     opts.cacheDir ?? defaultCacheDir(),
     'CIFAR-10',
   );
-  const rec = readRecords(cifar10Files(dir, opts.split), CIFAR10_FORMAT);
+  const rec = readRecords(
+    cifar10Files(dir, opts.split),
+    CIFAR10_FORMAT,
+    opts.strict === false ? null : 10000,
+  );
   const names = classNamesFrom(path.join(dir, 'batches.meta.txt'), 10, () => [...CIFAR10_CLASSES]);
   return new ByteImageDataset('cifar10', opts.split, [32, 32, 3], names, rec.labels, dir, rec.images);
 }
@@ -256,7 +274,12 @@ export async function openCifar100(opts: Cifar100Options): Promise<Dataset> {
     'CIFAR-100',
   );
   const format = cifar100Format(labels);
-  const rec = readRecords([path.join(dir, opts.split === 'train' ? 'train.bin' : 'test.bin')], format);
+  const expected = opts.strict === false ? null : opts.split === 'train' ? 50000 : 10000;
+  const rec = readRecords(
+    [path.join(dir, opts.split === 'train' ? 'train.bin' : 'test.bin')],
+    format,
+    expected,
+  );
   const names = classNamesFrom(path.join(dir, `${labels}_label_names.txt`), format.classes, () =>
     Array.from({ length: format.classes }, (_, i) => `${labels}_${i}`),
   );

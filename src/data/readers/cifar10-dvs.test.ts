@@ -108,8 +108,8 @@ test('CIFAR10-DVS: classes, deterministic 90/10 split by natural order, samples 
     const data = path.join(root, 'data');
     writeDvsFolder(data, ['airplane', 'automobile'], 12, 30);
     const cacheDir = path.join(root, 'cache');
-    const train = await openCifar10Dvs({ dataDir: data, split: 'train', cacheDir });
-    const testDs = await openCifar10Dvs({ dataDir: data, split: 'test', cacheDir });
+    const train = await openCifar10Dvs({ strict: false, dataDir: data, split: 'train', cacheDir });
+    const testDs = await openCifar10Dvs({ strict: false, dataDir: data, split: 'test', cacheDir });
     assert.deepEqual(train.classNames, ['airplane', 'automobile']);
     assert.equal(train.count, 22);
     assert.equal(testDs.count, 2);
@@ -143,7 +143,15 @@ test('CIFAR10-DVS cache: hit, rebuilt after corruption, key changes with F, size
     writeDvsFolder(data, ['cat', 'dog'], 3, 50);
     const cacheDir = path.join(root, 'cache');
     const open = (frames = 2, size?: number) =>
-      openCifar10Dvs({ dataDir: data, split: 'train', cacheDir, frames, size, memoryBudgetMB: 0 });
+      openCifar10Dvs({
+        strict: false,
+        dataDir: data,
+        split: 'train',
+        cacheDir,
+        frames,
+        size,
+        memoryBudgetMB: 0,
+      });
     const a = await open();
     const out = new Float32Array(128 * 128 * 4);
     await a.read(0, out, 0);
@@ -193,7 +201,7 @@ test('CIFAR10-DVS cache: hit, rebuilt after corruption, key changes with F, size
     const d = await open();
     assert.notEqual(d.cachePath(0), entry);
     // In-memory LRU.
-    const e = await openCifar10Dvs({ dataDir: data, split: 'train', cacheDir, frames: 2 });
+    const e = await openCifar10Dvs({ strict: false, dataDir: data, split: 'train', cacheDir, frames: 2 });
     await e.read(1, out, 0);
     await e.read(1, out, 0);
     assert.equal(e.stats.memoryHits, 1);
@@ -210,19 +218,38 @@ test('CIFAR10-DVS: a class folder without event files, a damaged file, no data a
     fs.mkdirSync(path.join(data, 'frog'));
     fs.writeFileSync(path.join(data, 'frog', 'readme.txt'), 'x');
     await assert.rejects(
-      openCifar10Dvs({ dataDir: data, split: 'train', cacheDir: root }),
+      openCifar10Dvs({ strict: false, dataDir: data, split: 'train', cacheDir: root }),
       /frog: class folder without \.aedat/,
     );
     fs.rmSync(path.join(data, 'frog'), { recursive: true });
     const bad = path.join(data, 'dog', 'cifar10_dog_0.aedat');
     fs.writeFileSync(bad, Buffer.concat([aedatBytes(syntheticEvents(3, 1)), Buffer.alloc(4)]));
-    const ds = await openCifar10Dvs({ dataDir: data, split: 'train', cacheDir: root });
+    const ds = await openCifar10Dvs({ strict: false, dataDir: data, split: 'train', cacheDir: root });
     await assert.rejects(
       verifyDataset(ds),
       (e: unknown) => e instanceof DataError && e.message.includes(bad),
     );
-    await assert.rejects(openCifar10Dvs({ dataDir: path.join(root, 'none'), split: 'train' }), DataError);
-    await assert.rejects(openCifar10Dvs({ dataDir: data, split: 'train', frames: 0 }), DataError);
+    await assert.rejects(
+      openCifar10Dvs({ strict: false, dataDir: path.join(root, 'none'), split: 'train' }),
+      DataError,
+    );
+    await assert.rejects(
+      openCifar10Dvs({ strict: false, dataDir: data, split: 'train', frames: 0 }),
+      DataError,
+    );
+  } finally {
+    rmDir(root);
+  }
+});
+
+test('CIFAR10-DVS strict mode: the official 10 classes of 1000 files are required', async () => {
+  const root = tmpDir('dvsstrict');
+  try {
+    writeDvsFolder(root, ['cat', 'dog'], 2, 3);
+    await assert.rejects(
+      openCifar10Dvs({ dataDir: root, split: 'train', cacheDir: root }),
+      /2 class folders, expected the official 10 \(strict: false/,
+    );
   } finally {
     rmDir(root);
   }

@@ -5,7 +5,8 @@
  * Layout: `dataDir/<class>/*.aedat`, one folder per class (the official zips, extracted), or
  * `dataDir/CIFAR10-DVS/<class>/...`. Classes are the sub-folders sorted by name (for the official
  * set: airplane, automobile, bird, cat, deer, dog, frog, horse, ship, truck = CIFAR-10's order).
- * A class folder without `.aedat` files is an error.
+ * A class folder without `.aedat` files is an error; so is, unless `strict: false`, anything but
+ * the official 10 classes of 1000 files.
  *
  * Split (the set has none; fixed and deterministic): per class, the `.aedat` files sorted by name
  * with numbers compared as numbers (`cifar10_cat_2` before `cifar10_cat_10`), the last
@@ -60,6 +61,11 @@ export interface Cifar10DvsOptions {
   readonly cacheDir?: string;
   /** In-memory cache budget in MiB; default 256. */
   readonly memoryBudgetMB?: number;
+  /**
+   * Require the official layout (default true): 10 classes of 1000 files. `false` accepts any
+   * number of class folders and files (subsets, other recordings in the same format).
+   */
+  readonly strict?: boolean;
 }
 
 /** Counters of where samples came from, for reports and tests. */
@@ -154,6 +160,19 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
   const testFraction = opts.testFraction ?? 0.1;
   const root = locateRoot(opts.dataDir);
   const { classNames, files: perClass } = listDvsFiles(root);
+  if (opts.strict !== false) {
+    const hint = '(strict: false accepts a subset)';
+    if (classNames.length !== 10) {
+      throw new DataError(`${root}: ${classNames.length} class folders, expected the official 10 ${hint}`);
+    }
+    perClass.forEach((l, c) => {
+      if (l.length !== 1000) {
+        throw new DataError(
+          `${path.join(root, classNames[c])}: ${l.length} .aedat files, expected the official 1000 ${hint}`,
+        );
+      }
+    });
+  }
   const files: string[] = [];
   const labelList: number[] = [];
   perClass.forEach((list, c) => {

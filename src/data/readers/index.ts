@@ -6,6 +6,8 @@
  * Registry options understood (extras are checked; a wrong type is a DataError):
  * - every reader: `dataDir` (default `$STCSNN_DATA`), `cacheDir` (default `$STCSNN_CACHE` or
  *   `~/.cache/stcsnn`);
+ * - `cifar10`, `cifar100`, `tinyimagenet`, `cifar10-dvs`: `strict` (default true: the official
+ *   counts are required; false accepts a subset in the same format);
  * - `cifar100`: `labels` `'fine'` (default) or `'coarse'`;
  * - `cifar10-dvs`: `frames` (F, default 1), `size` (resize, e.g. 48), `resizeMode`
  *   (`'area'` default, `'bilinear'`), `testFraction` (0.1), `memoryBudgetMB` (256);
@@ -72,6 +74,7 @@ function opt<T>(
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
+const isBool = (v: unknown): v is boolean => typeof v === 'boolean';
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isSize = (v: unknown): v is number | [number, number] =>
   isNum(v) || (Array.isArray(v) && v.length === 2 && v.every(isNum));
@@ -102,6 +105,7 @@ export const READERS: Readonly<
         dataDir: dataDirOf('cifar10', o),
         split: o.split,
         cacheDir: opt(o, 'cacheDir', isStr, 'a path'),
+        strict: opt(o, 'strict', isBool, 'a boolean'),
       }),
     locate: (d) => locateBy(d, ['cifar-10-batches-bin'], 'test_batch.bin', ['cifar-10-binary.tar.gz']),
   },
@@ -110,6 +114,7 @@ export const READERS: Readonly<
       openCifar100({
         dataDir: dataDirOf('cifar100', o),
         split: o.split,
+        strict: opt(o, 'strict', isBool, 'a boolean'),
         cacheDir: opt(o, 'cacheDir', isStr, 'a path'),
         labels: opt(
           o,
@@ -125,6 +130,7 @@ export const READERS: Readonly<
       openTinyImageNet({
         dataDir: dataDirOf('tinyimagenet', o),
         split: o.split,
+        strict: opt(o, 'strict', isBool, 'a boolean'),
         memoryBudgetMB: opt(o, 'memoryBudgetMB', isNum, 'a number'),
       }),
     locate: (d) => {
@@ -137,6 +143,7 @@ export const READERS: Readonly<
       openCifar10Dvs({
         dataDir: dataDirOf('cifar10-dvs', o),
         split: o.split,
+        strict: opt(o, 'strict', isBool, 'a boolean'),
         cacheDir: opt(o, 'cacheDir', isStr, 'a path'),
         frames: opt(o, 'frames', isNum, 'an integer'),
         size: opt(o, 'size', isSize, 'a size'),

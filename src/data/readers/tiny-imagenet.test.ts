@@ -11,7 +11,7 @@ test('TinyImageNet: wnids order, words, train folders, labelled val as test, gre
   const root = tmpDir('tin');
   try {
     const dir = writeTinyImageNet(root);
-    const train = await openTinyImageNet({ dataDir: root, split: 'train' });
+    const train = await openTinyImageNet({ strict: false, dataDir: root, split: 'train' });
     assert.deepEqual(train.shape, [64, 64, 3]);
     assert.deepEqual(train.classNames, ['goldfish', 'fire salamander']);
     assert.equal(train.count, 5);
@@ -24,7 +24,7 @@ test('TinyImageNet: wnids order, words, train folders, labelled val as test, gre
       out.every((v) => Math.abs(v - 77) <= 1),
       'greyscale JPEG expanded to 3 equal channels',
     );
-    const val = await openTinyImageNet({ dataDir: dir, split: 'test' });
+    const val = await openTinyImageNet({ strict: false, dataDir: dir, split: 'test' });
     assert.equal(val.count, 3);
     assert.deepEqual(Array.from(val.labels), [1, 0, 1]);
     await val.read(1, out, 0);
@@ -45,7 +45,7 @@ test('TinyImageNet errors: unknown class, missing or unannotated files, empty cl
     const ann = path.join(dir, 'val', 'val_annotations.txt');
     const good = fs.readFileSync(ann, 'latin1');
     const reject = async (split: 'train' | 'test', re: RegExp) =>
-      assert.rejects(openTinyImageNet({ dataDir: root, split }), (e: unknown) => {
+      assert.rejects(openTinyImageNet({ strict: false, dataDir: root, split }), (e: unknown) => {
         assert.ok(e instanceof DataError, String(e));
         assert.match(e.message, re);
         assert.ok(!e.message.includes('\n'));
@@ -70,18 +70,31 @@ test('TinyImageNet errors: unknown class, missing or unannotated files, empty cl
       path.join(dir, 'train', 'n002', 'images', 'n002_0.JPEG'),
       rgbJpeg(32, 32, () => [1, 2, 3]),
     );
-    const ds = await openTinyImageNet({ dataDir: root, split: 'train' });
+    const ds = await openTinyImageNet({ strict: false, dataDir: root, split: 'train' });
     await assert.rejects(verifyDataset(ds), /n002_0\.JPEG: image is 32x32, expected 64x64/);
     const bad = path.join(dir, 'train', 'n002', 'images', 'n002_0.JPEG');
     fs.writeFileSync(bad, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(50, 7)]));
-    const ds2 = await openTinyImageNet({ dataDir: root, split: 'train' });
+    const ds2 = await openTinyImageNet({ strict: false, dataDir: root, split: 'train' });
     await assert.rejects(
       verifyDataset(ds2),
       (e: unknown) => e instanceof DataError && e.message.startsWith(`${bad}: unreadable JPEG`),
     );
     await assert.rejects(
-      openTinyImageNet({ dataDir: path.join(root, 'none'), split: 'train' }),
+      openTinyImageNet({ strict: false, dataDir: path.join(root, 'none'), split: 'train' }),
       /no TinyImageNet data/,
+    );
+  } finally {
+    rmDir(root);
+  }
+});
+
+test('TinyImageNet strict mode: the official counts are required', async () => {
+  const root = tmpDir('tinstrict');
+  try {
+    writeTinyImageNet(root);
+    await assert.rejects(
+      openTinyImageNet({ dataDir: root, split: 'train' }),
+      /wnids\.txt: 2 classes, expected the official 200/,
     );
   } finally {
     rmDir(root);

@@ -11,7 +11,9 @@
  * - `val/images/*.JPEG` and `val/val_annotations.txt`: `<file>\t<wnid>\t<x0>\t<y0>\t<x1>\t<y1>` lines.
  * Checked at open: every class has a train folder with images, no train folder is unknown, every
  * annotation names a known class and an existing file, every validation image is annotated
- * (errors name the file, and for annotations the line and byte offset). Images must be 64x64
+ * (errors name the file, and for annotations the line and byte offset), and, unless
+ * `strict: false`, the official counts (200 classes, 500 train and 50 validation images each).
+ * Images must be 64x64
  * (grey JPEGs are expanded to RGB); another size is an error when read.
  *
  * Samples `[64, 64, 3]`, 0..255, decoded on demand (jpeg-js) and kept in a bounded cache of
@@ -31,6 +33,11 @@ export interface TinyImageNetOptions {
   readonly split: 'train' | 'test';
   /** Decoded-image cache budget in MiB; default 2048. */
   readonly memoryBudgetMB?: number;
+  /**
+   * Require the official counts (default true): 200 classes, 500 train images per class, 50
+   * validation images per class. `false` accepts a subset in the same layout.
+   */
+  readonly strict?: boolean;
 }
 
 const JPEG_EXT = /\.jpe?g$/i;
@@ -116,6 +123,13 @@ export async function openTinyImageNet(opts: TinyImageNetOptions): Promise<Image
     if (index.has(w)) throw new DataError(`${path.join(root, 'wnids.txt')}: class '${w}' listed twice`);
     index.set(w, i);
   });
+  const strict = opts.strict !== false;
+  const subsetHint = '(strict: false accepts a subset)';
+  if (strict && wnids.length !== 200) {
+    throw new DataError(
+      `${path.join(root, 'wnids.txt')}: ${wnids.length} classes, expected the official 200 ${subsetHint}`,
+    );
+  }
   const files: string[] = [];
   const labels: number[] = [];
   if (opts.split === 'train') {
@@ -131,6 +145,9 @@ export async function openTinyImageNet(opts: TinyImageNetOptions): Promise<Image
       if (!isDir(dir)) throw new DataError(`${dir}: missing class folder`);
       const list = jpegsIn(dir);
       if (list.length === 0) throw new DataError(`${dir}: class folder without images`);
+      if (strict && list.length !== 500) {
+        throw new DataError(`${dir}: ${list.length} images, expected the official 500 ${subsetHint}`);
+      }
       for (const f of list) {
         files.push(f);
         labels.push(label);
@@ -155,6 +172,16 @@ export async function openTinyImageNet(opts: TinyImageNetOptions): Promise<Image
       labels.push(label);
     }
     if (files.length === 0) throw new DataError(`${imgDir}: no images`);
+    if (strict) {
+      const per = new Array<number>(wnids.length).fill(0);
+      for (const l of labels) per[l]++;
+      const bad = per.findIndex((n) => n !== 50);
+      if (bad >= 0) {
+        throw new DataError(
+          `${annFile}: ${per[bad]} images of class ${wnids[bad]}, expected the official 50 ${subsetHint}`,
+        );
+      }
+    }
   }
   return new ImageFilesDataset({
     name: 'tinyimagenet',
