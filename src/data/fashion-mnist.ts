@@ -170,8 +170,7 @@ class IdxDataset implements Dataset {
     if (!(i >= 0 && i < this.count))
       throw new RangeError(`${this.name}: sample ${i} out of 0..${this.count - 1}`);
     const px = this.shape[0] * this.shape[1];
-    const src = this.pixels.subarray(i * px, (i + 1) * px);
-    for (let k = 0; k < px; k++) out[offset + k] = src[k];
+    out.set(this.pixels.subarray(i * px, (i + 1) * px), offset);
   }
 }
 
