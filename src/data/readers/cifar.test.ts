@@ -51,6 +51,9 @@ test('CIFAR-10 folder: counts, labels, names, CHW converted to HWC', async () =>
     ]) {
       assert.equal(s[(y * 32 + x) * 3 + c], cifarPixel(301, c, y, x), `pixel ${y},${x},${c}`);
     }
+    const raw = (train as unknown as { raw: Uint8Array }).raw;
+    assert.equal(raw.length, 10 * 3072);
+    assert.deepEqual(Float32Array.from(raw.subarray(5 * 3072, 6 * 3072)), s);
     const testDs = await openCifar10({
       strict: false,
       dataDir: path.join(root, 'cifar-10-batches-bin'),

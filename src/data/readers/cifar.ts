@@ -133,7 +133,7 @@ export function parseCifarRecords(buf: Uint8Array, file: string, format: CifarFo
   return { count, images, labels };
 }
 
-/** An in-memory image data set of HWC bytes. */
+/** An in-memory image data set of HWC bytes; exposes them as `raw` for the loader's workers. */
 export class ByteImageDataset implements Dataset {
   readonly count: number;
   private readonly size: number;
@@ -154,6 +154,14 @@ export class ByteImageDataset implements Dataset {
 
   get classes(): number {
     return this.classNames.length;
+  }
+
+  /**
+   * All samples as bytes, `[count, H, W, C]` row-major (the loader's `RawPixels`, which lets its
+   * worker threads assemble batches without calling `read`). Do not modify.
+   */
+  get raw(): Uint8Array {
+    return this.images;
   }
 
   read(i: number, out: Float32Array, offset: number): void {
