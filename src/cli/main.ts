@@ -9,6 +9,8 @@ import { sweepCommand } from './sweep.js';
 import { isUserError } from './errors.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
+import { predictCommand } from './predict.js';
 
 const VERSION = '0.1.0';
 
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   program.addCommand(encodeCommand());
   program.addCommand(trainCommand());
   program.addCommand(evalCommand());
+  program.addCommand(exportCommand());
+  program.addCommand(predictCommand());
   program.addCommand(dataCommand());
   program.addCommand(energyCommand());
   program.addCommand(sweepCommand());
@@ -64,6 +68,12 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     return 1;
   }
 }
+
+// A closed pipe (`stcsnn ... | head`) ends the program quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 const code = await main();
 process.exitCode = code;

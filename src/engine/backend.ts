@@ -77,6 +77,8 @@ export async function initBackend(
   if (current && (request === 'auto' || request === current.name) && tf.getBackend() === current.name) {
     return current;
   }
+  // Production mode: no debug checks, and no console advice about tfjs-node.
+  tf.enableProdMode();
   await registerGradientsNode();
   registerStcKernels();
   registerNnKernels();
@@ -88,7 +90,7 @@ export async function initBackend(
       name = 'libtorch';
     } catch (e) {
       if (request === 'libtorch') throw e;
-      notice = `using the wasm backend: ${(e as Error).message.split('\n')[0]}`;
+      notice = `using the wasm backend (${(e as Error).message.split('\n')[0]})`;
       name = 'wasm';
     }
   } else {
