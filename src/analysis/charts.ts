@@ -32,12 +32,15 @@ const CONFIG = {
   font: FONT,
   title: { fontSize: 15, anchor: 'start' as const, subtitleFontSize: 11, subtitleColor: '#555' },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
-  legend: { labelFontSize: 11, titleFontSize: 12 },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
   view: { stroke: '#ccc' },
 };
 
-function title(text: string, subtitle?: string): { text: string; subtitle?: string } {
-  return subtitle ? { text, subtitle } : { text };
+/** A title with an optional subtitle; `; `-separated subtitle parts go on separate lines when long. */
+function title(text: string, subtitle?: string): { text: string; subtitle?: string | string[] } {
+  if (!subtitle) return { text };
+  if (subtitle.length <= 90) return { text, subtitle };
+  return { text, subtitle: subtitle.split('; ') };
 }
 
 /** Renders a Vega-Lite specification to an SVG document. */
@@ -147,12 +150,13 @@ export function trainingCurves(points: readonly CurvePoint[], subtitle?: string)
           type: 'nominal' as const,
           title: 'split',
           scale: { domain: ['train', 'test'], range: ['#f58518', '#4c78a8'] },
+          legend: { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300 },
         };
   const layer = (field: 'accuracy' | 'loss', yTitle: string) => ({
     width: WIDTH / 2 + 20,
     height: HEIGHT - 40,
     title: field === 'accuracy' ? 'Accuracy' : 'Cross-entropy loss',
-    mark: { type: 'line' as const, point: rows.length <= 120 },
+    mark: { type: 'line' as const, strokeWidth: 2 },
     encoding: {
       x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1 } },
       y: {
