@@ -40,59 +40,60 @@ function stcAttrs(attrs: KernelAttrs): StcKernelAttrs {
   return { thresholds: attrs.thresholds as number[], strict: attrs.strict === true };
 }
 
-/** `q(x)` for each element of `x` into `out`. */
-export function quantizeArray(x: Float32Array, out: Float32Array, a: StcKernelAttrs): void {
-  const th = a.thresholds;
+/**
+ * The IF recurrence of one element: calls `onSpike(t)` for every step that fires and returns
+ * `q = sum of the fired thresholds`. Thresholds are positive, so `x <= 0` never fires; and
+ * once `V` is below the smallest threshold nothing fires again (the schedules decrease).
+ */
+function simulate(x: number, th: Float64Array, strict: boolean, onSpike?: (t: number) => void): number {
   const T = th.length;
-  for (let i = 0; i < x.length; i++) {
-    let v = x[i];
-    if (!(v > 0)) {
-      out[i] = 0;
-      continue;
-    }
-    let q = 0;
-    for (let t = 0; t < T; t++) {
-      if (a.strict ? v > th[t] : v >= th[t]) {
+  const last = th[T - 1];
+  let v = x;
+  let q = 0;
+  if (strict) {
+    for (let t = 0; t < T && v > last; t++) {
+      if (v > th[t]) {
         v -= th[t];
         q += th[t];
+        onSpike?.(t);
       }
     }
-    out[i] = q;
+  } else {
+    for (let t = 0; t < T && v >= last; t++) {
+      if (v >= th[t]) {
+        v -= th[t];
+        q += th[t];
+        onSpike?.(t);
+      }
+    }
+  }
+  return q;
+}
+
+/** `q(x)` for each element of `x` into `out`. */
+export function quantizeArray(x: Float32Array, out: Float32Array, a: StcKernelAttrs): void {
+  const th = Float64Array.from(a.thresholds);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    out[i] = v > 0 ? simulate(v, th, a.strict) : 0;
   }
 }
 
-/** Spike train of `x` into `out` (`[T, x.length]`, row-major). */
+/** Spike train of `x` into `out` (`[T, x.length]`, row-major; `out` starts at zero). */
 export function encodeArray(x: Float32Array, out: Float32Array, a: StcKernelAttrs): void {
-  const th = a.thresholds;
-  const T = th.length;
+  const th = Float64Array.from(a.thresholds);
   const n = x.length;
   for (let i = 0; i < n; i++) {
-    let v = x[i];
-    if (!(v > 0)) continue; // never fires (thresholds are positive); `out` starts at zero
-    for (let t = 0; t < T; t++) {
-      if (a.strict ? v > th[t] : v >= th[t]) {
-        v -= th[t];
-        out[t * n + i] = 1;
-      }
-    }
+    if (x[i] > 0) simulate(x[i], th, a.strict, (t) => (out[t * n + i] = 1));
   }
 }
 
 /** Number of spikes each element of `x` fires, into `out`. */
 export function spikeCountArray(x: Float32Array, out: Float32Array, a: StcKernelAttrs): void {
-  const th = a.thresholds;
-  const T = th.length;
+  const th = Float64Array.from(a.thresholds);
   for (let i = 0; i < x.length; i++) {
-    let v = x[i];
     let c = 0;
-    if (v > 0) {
-      for (let t = 0; t < T; t++) {
-        if (a.strict ? v > th[t] : v >= th[t]) {
-          v -= th[t];
-          c++;
-        }
-      }
-    }
+    if (x[i] > 0) simulate(x[i], th, a.strict, () => c++);
     out[i] = c;
   }
 }
