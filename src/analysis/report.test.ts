@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { initBackend, type BackendRequest } from '../engine/backend.js';
+import type { LayerInfo } from '../nn/models.js';
+import { renderSvg, svgToPng, trainingCurves } from './charts.js';
+import { computeEnergy } from './energy.js';
+import { layersFor } from './network.js';
+import { writeReport } from './report.js';
+import { dirKind, meanStdBest } from './rundir.js';
+import { runSweep, type SweepOptions } from './sweep.js';
+import { fixtureConfig, fixtureStats, writeFixtureRun } from './testing.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'stcsnn-report-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+let layers: LayerInfo[] = [];
+before(async () => {
+  await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
+  layers = layersFor({ arch: 'vgg11', dataset: 'fashion-mnist-mini', width: 0.125, T: 8 });
+});
+
+describe('charts', () => {
+  it('renders a Vega-Lite figure to an SVG with its title and axis titles', async () => {
+    const fig = trainingCurves(
+      [
+        { run: 'r', epoch: 1, trainLoss: 2, testLoss: 2.1, trainAccuracy: 0.3, testAccuracy: 0.25 },
+        { run: 'r', epoch: 2, trainLoss: 1.5, testLoss: 1.6, trainAccuracy: 0.5, testAccuracy: 0.45 },
+      ],
+      'subtitle here',
+    );
+    const svg = await renderSvg(fig.spec);
+    assert.match(svg, /^<svg/);
+    for (const text of ['Training curves', 'subtitle here', 'accuracy (%)', 'epoch', 'loss']) {
+      assert.ok(svg.includes(text), `SVG lacks '${text}'`);
+    }
+    const png = await svgToPng(svg);
+    if (png) assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]); // PNG signature
+  });
+});
+
+describe('report of a run directory', () => {
+  it('writes report.md with results, spike statistics, energy and SVG figures', async () => {
+    const dir = join(tmp, 'run');
+    writeFixtureRun(dir, { accuracy: 0.8125, layers, fireRate: 0.25 });
+    assert.equal(dirKind(dir), 'run');
+    const r = await writeReport(dir);
+    assert.equal(r.kind, 'run');
+    assert.deepEqual(r.missing, []);
+    const md = readFileSync(r.report, 'utf8');
+    assert.match(md, /final test accuracy \| 81\.25%/);
+    assert.match(md, /## Spike statistics/);
+    const e = computeEnergy(
+      layers,
+      new Map(fixtureStats(layers, 8, 0.25).map((s) => [s.layer, s.spikesPerNeuron])),
+      8,
+    );
+    assert.ok(md.includes(`Energy ratio ANN / STCSNN: ${e.total.ratio.toFixed(2)}x`));
+    assert.deepEqual(
+      r.figures.map((f) => f.name),
+      ['training-curves', 'fire-rate', 'spikes', 'steb-inputs'],
+    );
+    for (const f of r.figures) {
+      assert.match(readFileSync(f.svg, 'utf8'), /^<svg/);
+      assert.ok(md.includes(`figures/${f.name}.svg`));
+    }
+  });
+
+  it('an unfinished run reports what it has and says it has not finished', async () => {
+    const dir = join(tmp, 'unfinished');
+    writeFixtureRun(dir, { accuracy: null, epochs: 2 });
+    const r = await writeReport(dir, { png: false });
+    assert.deepEqual(r.missing, [dir]);
+    assert.match(
+      readFileSync(r.report, 'utf8'),
+      /has not finished \(no `result\.json`\): 2 epoch\(s\) logged/,
+    );
+    assert.ok(r.figures.every((f) => f.png === null));
+  });
+});
+
+describe('report of a repeat group', () => {
+  it('gives the Table-2 row (mean, sample stddev, best) and lists unfinished seeds', async () => {
+    const dir = join(tmp, 'repeats');
+    const accs = [0.9, 0.8, 0.85];
+    accs.forEach((a, i) => writeFixtureRun(join(dir, `seed-${i}`), { seed: i, accuracy: a, layers }));
+    writeFixtureRun(join(dir, 'seed-3'), { seed: 3, accuracy: null });
+    writeFileSync(join(dir, 'repeats.json'), JSON.stringify({ config: fixtureConfig({}) }));
+    assert.equal(dirKind(dir), 'repeats');
+    const r = await writeReport(dir, { png: false });
+    const md = readFileSync(r.report, 'utf8');
+    const s = meanStdBest(accs);
+    assert.ok(Math.abs(s.stddev - 0.05) < 1e-12);
+    assert.match(md, /\| fashion-mnist-mini \| VGG11 \| 8 \| 85\.00 \| 5\.00 \| 90\.00 \| 3 of 4 \|/);
+    assert.deepEqual(r.missing, [join(dir, 'seed-3')]);
+    assert.match(md, /Unfinished seeds:\*\* `seed-3`/);
+  });
+});
+
+describe('report of a sweep', () => {
+  async function sweep(dir: string, grid: { theta0: number[]; T: number[] }, failOn?: string): Promise<void> {
+    const o: SweepOptions = {
+      dir,
+      config: fixtureConfig({}) as SweepOptions['config'],
+      grid,
+      energyConstants: { e_mac_pj: 3.2, e_ac_pj: 0.1, bn_macs_per_element: 2 },
+      trainPoint: async (config, runDir, p) => {
+        if (p.id === failOn) throw new Error('stopped');
+        const stc = config.stc as { T: number; theta0: number };
+        return writeFixtureRun(runDir, {
+          T: stc.T,
+          theta0: stc.theta0,
+          accuracy: 0.6 + 0.02 * stc.T,
+          layers,
+          fireRate: 0.05 * stc.T,
+        }) as never;
+      },
+      energyOf: (config, stats) =>
+        computeEnergy(
+          layers,
+          new Map(stats.map((s) => [s.layer, s.spikesPerNeuron])),
+          (config.stc as { T: number }).T,
+        ),
+    };
+    await runSweep(o).catch((e: Error) => {
+      if (e.message !== 'stopped') throw e;
+    });
+  }
+
+  it('draws Fig. 5-9 for a finished sweep', async () => {
+    const dir = join(tmp, 'sweep');
+    await sweep(dir, { theta0: [0.4, 0.8], T: [2, 4, 8] });
+    const r = await writeReport(dir, { png: false });
+    assert.equal(r.kind, 'sweep');
+    assert.deepEqual(r.missing, []);
+    assert.deepEqual(
+      r.figures.map((f) => f.name),
+      ['accuracy-vs-theta0', 'accuracy-vs-T', 'fire-rate-vs-T', 'spikes-vs-T', 'flops-vs-T', 'energy-vs-T'],
+    );
+    const svg = readFileSync(join(dir, 'figures', 'energy-vs-T.svg'), 'utf8');
+    assert.ok(svg.includes('energy per image (µJ)'));
+    assert.ok(svg.includes('ANN twin') && svg.includes('STCSNN'));
+  });
+
+  it('an unfinished sweep names its missing points', async () => {
+    const dir = join(tmp, 'sweep-partial');
+    await sweep(dir, { theta0: [0.8], T: [2, 4, 8] }, 'T4_theta0-0.8');
+    const r = await writeReport(dir, { png: false });
+    assert.deepEqual(r.missing, ['T4_theta0-0.8', 'T8_theta0-0.8']);
+    const md = readFileSync(r.report, 'utf8');
+    assert.match(md, /\*\*Missing points \(not finished\):\*\* `T4_theta0-0\.8`, `T8_theta0-0\.8`/);
+    assert.match(md, /1 of 3 point\(s\) finished/);
+    assert.ok(existsSync(join(dir, 'sweep.csv')));
+  });
+
+  it('rejects a directory that is none of run, repeats or sweep', async () => {
+    await assert.rejects(writeReport(tmp), /is not a run, repeat group or sweep directory/);
+  });
+});
