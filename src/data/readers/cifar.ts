@@ -249,7 +249,7 @@ export function cifar10Files(dir: string, split: 'train' | 'test'): string[] {
  * Opens a CIFAR-10 split (see the module doc for the accepted layouts and checks): 50000 train or
  * 10000 test samples of `[32, 32, 3]`, 0..255, 10 classes. Every record is read and checked here.
  */
-export async function openCifar10(opts: CifarOptions): Promise<Dataset> {
+export async function openCifar10(opts: CifarOptions): Promise<ByteImageDataset> {
   const dir = await locate(
     opts.dataDir,
     'cifar-10-batches-bin',
@@ -271,7 +271,7 @@ export async function openCifar10(opts: CifarOptions): Promise<Dataset> {
  * Opens a CIFAR-100 split with fine (default, 100 classes) or coarse (20 classes) labels: 50000
  * train or 10000 test samples of `[32, 32, 3]`, 0..255. Every record is read and checked here.
  */
-export async function openCifar100(opts: Cifar100Options): Promise<Dataset> {
+export async function openCifar100(opts: Cifar100Options): Promise<ByteImageDataset> {
   const labels = opts.labels ?? 'fine';
   const dir = await locate(
     opts.dataDir,

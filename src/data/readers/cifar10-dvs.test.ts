@@ -7,7 +7,7 @@ import { aedatDataOffset, integrateFrames, parseAedat } from './aedat.js';
 import { openCifar10Dvs } from './cifar10-dvs.js';
 import { decodeFrameCache, encodeFrameCache } from './frame-cache.js';
 import { AEDAT_HEADER, aedatBytes, rmDir, syntheticEvents, tmpDir, writeDvsFolder } from './testing.js';
-import { verifyDataset } from './util.js';
+import { crc32, crc32Table, verifyDataset } from './util.js';
 
 test('AEDAT: header skipped, big-endian pairs decoded with the CIFAR10-DVS address layout', () => {
   const addr = 0x1234;
@@ -88,6 +88,9 @@ test('AEDAT errors: odd words, missing header end, wrong magic, no header, bad v
 });
 
 test('frame cache format: round trip, and every damaged field is a DataError', () => {
+  const check = Buffer.from('123456789', 'latin1');
+  assert.equal(crc32(check), 0xcbf43926);
+  assert.equal(crc32Table(check), 0xcbf43926);
   const data = Float32Array.from({ length: 2 * 3 * 4 }, (_, i) => i * 0.5);
   const enc = encodeFrameCache(data, [2, 3, 4], 'k');
   assert.deepEqual(decodeFrameCache(enc, 'c.stcf', [2, 3, 4], 'k'), data);

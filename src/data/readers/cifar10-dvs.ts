@@ -22,7 +22,8 @@
  * where the key hashes the source file's absolute path, size and mtime and every integration
  * parameter (frames, split rule, resize size and mode, decoding); the entry format is in
  * `frame-cache.ts`. A damaged or mismatching entry is rebuilt, never trusted. Reads are async; a
- * byte-bounded in-memory LRU (`memoryBudgetMB`, default 256) sits in front of the disk cache.
+ * byte-bounded in-memory LRU (`memoryBudgetMB`, default 2048) sits in front of the disk cache
+ * (the unresized F = 1 train split, 9000 x 128 KiB, fits).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -59,7 +60,7 @@ export interface Cifar10DvsOptions {
   readonly testFraction?: number;
   /** Cache root; default `$STCSNN_CACHE` or `~/.cache/stcsnn`. Frames go in `cifar10-dvs/`. */
   readonly cacheDir?: string;
-  /** In-memory cache budget in MiB; default 256. */
+  /** In-memory cache budget in MiB; default 2048. */
   readonly memoryBudgetMB?: number;
   /**
    * Require the official layout (default true): 10 classes of 1000 files. `false` accepts any
@@ -184,7 +185,7 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
   if (files.length === 0) throw new DataError(`${root}: the ${opts.split} split of CIFAR10-DVS is empty`);
   const shape: [number, number, number] = [size?.[0] ?? DVS128_SIZE, size?.[1] ?? DVS128_SIZE, 2 * frames];
   const cacheRoot = path.join(opts.cacheDir ?? defaultCacheDir(), 'cifar10-dvs');
-  const lru = new ByteLru<Float32Array>(Math.max(0, opts.memoryBudgetMB ?? 256) * 1024 * 1024);
+  const lru = new ByteLru<Float32Array>(Math.max(0, opts.memoryBudgetMB ?? 2048) * 1024 * 1024);
   const stats: FrameCacheStats = { memoryHits: 0, diskHits: 0, builds: 0, rebuilds: 0 };
 
   const keyOf = (file: string): string => {

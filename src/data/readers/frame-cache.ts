@@ -21,6 +21,8 @@ import { crc32 } from './util.js';
 export const FRAME_CACHE_MAGIC = 'STCF';
 /** The cache file version. */
 export const FRAME_CACHE_VERSION = 1;
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** Header bytes. */
 export const FRAME_CACHE_HEADER = 56;
 
@@ -43,7 +45,8 @@ export function encodeFrameCache(
   buf.writeUInt32LE(shape[0], 8);
   buf.writeUInt32LE(shape[1], 12);
   buf.writeUInt32LE(shape[2], 16);
-  for (let i = 0; i < n; i++) buf.writeFloatLE(data[i], FRAME_CACHE_HEADER + 4 * i);
+  if (LITTLE_ENDIAN) buf.set(new Uint8Array(data.buffer, data.byteOffset, 4 * n), FRAME_CACHE_HEADER);
+  else for (let i = 0; i < n; i++) buf.writeFloatLE(data[i], FRAME_CACHE_HEADER + 4 * i);
   buf.writeUInt32LE(crc32(buf.subarray(FRAME_CACHE_HEADER)), 20);
   keyDigest(key).copy(buf, 24);
   return buf;
@@ -84,11 +87,11 @@ export function decodeFrameCache(
     throw new DataError(`${file}: byte 20: payload checksum mismatch`);
   }
   const out = new Float32Array(n);
+  if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(b.subarray(FRAME_CACHE_HEADER));
+  else for (let i = 0; i < n; i++) out[i] = b.readFloatLE(FRAME_CACHE_HEADER + 4 * i);
   for (let i = 0; i < n; i++) {
-    const v = b.readFloatLE(FRAME_CACHE_HEADER + 4 * i);
-    if (!Number.isFinite(v))
+    if (!Number.isFinite(out[i]))
       throw new DataError(`${file}: byte ${FRAME_CACHE_HEADER + 4 * i}: non-finite value`);
-    out[i] = v;
   }
   return out;
 }

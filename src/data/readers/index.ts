@@ -10,7 +10,7 @@
  *   counts are required; false accepts a subset in the same format);
  * - `cifar100`: `labels` `'fine'` (default) or `'coarse'`;
  * - `cifar10-dvs`: `frames` (F, default 1), `size` (resize, e.g. 48), `resizeMode`
- *   (`'area'` default, `'bilinear'`), `testFraction` (0.1), `memoryBudgetMB` (256);
+ *   (`'area'` default, `'bilinear'`), `testFraction` (0.1), `memoryBudgetMB` (2048);
  * - `imagefolder`: `imageSize`, `channels` (1 or 3), `resizeMode` (`'bilinear'` default),
  *   `testFraction` (0.1), `memoryBudgetMB` (1024);
  * - `tinyimagenet`: `memoryBudgetMB` (2048).

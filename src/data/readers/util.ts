@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import * as zlib from 'node:zlib';
 import { DataError, type Dataset } from '../types.js';
 
 /**
@@ -262,8 +263,19 @@ export function checkIndex(i: number, count: number, name: string): void {
 
 let crcTable: Uint32Array | null = null;
 
-/** CRC-32 (IEEE 802.3, as zlib and PNG), kept here because `zlib.crc32` needs Node >= 20.15. */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
+/**
+ * CRC-32 (IEEE 802.3, as zlib and PNG): `zlib.crc32` where Node has it (>= 20.15), else a table
+ * implementation.
+ */
 export function crc32(data: Uint8Array): number {
+  if (nativeCrc32 !== undefined) return nativeCrc32(data) >>> 0;
+  return crc32Table(data);
+}
+
+/** The table implementation of {@link crc32} (exported for tests). */
+export function crc32Table(data: Uint8Array): number {
   if (crcTable === null) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
