@@ -257,3 +257,44 @@ test('CIFAR10-DVS strict mode: the official 10 classes of 1000 files are require
     rmDir(root);
   }
 });
+
+test('CIFAR10-DVS split rules: natural (last 10%), spikingjelly (code-point order), tebn (first 10%)', async () => {
+  const root = tmpDir('dvssplit');
+  try {
+    writeDvsFolder(root, ['cat', 'dog'], 12, 2);
+    const names = async (split: 'train' | 'test', splitRule?: 'natural' | 'spikingjelly' | 'tebn') =>
+      (await openCifar10Dvs({ strict: false, dataDir: root, split, splitRule, cacheDir: root })).files
+        .filter((f) => f.includes('cat'))
+        .map((f) => path.basename(f, '.aedat').replace('cifar10_cat_', ''));
+    assert.deepEqual(await names('test'), ['11']);
+    assert.deepEqual(await names('test', 'natural'), ['11']);
+    // ceil(12 * 0.9) = 11 train in code-point order 0 1 10 11 2 3 ... 9: the test file is 9.
+    assert.deepEqual(await names('test', 'spikingjelly'), ['9']);
+    assert.deepEqual(await names('train', 'spikingjelly'), [
+      '0',
+      '1',
+      '10',
+      '11',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+      '7',
+      '8',
+    ]);
+    assert.deepEqual(await names('test', 'tebn'), ['0']);
+    assert.equal((await names('train', 'tebn')).length, 11);
+    for (const rule of ['natural', 'spikingjelly', 'tebn'] as const) {
+      const train = new Set(await names('train', rule));
+      const test = await names('test', rule);
+      assert.equal(train.size + test.length, 12);
+      assert.ok(
+        test.every((t) => !train.has(t)),
+        `${rule}: train and test are disjoint`,
+      );
+    }
+  } finally {
+    rmDir(root);
+  }
+});

@@ -8,10 +8,16 @@
  * A class folder without `.aedat` files is an error; so is, unless `strict: false`, anything but
  * the official 10 classes of 1000 files.
  *
- * Split (the set has none; fixed and deterministic): per class, the `.aedat` files sorted by name
- * with numbers compared as numbers (`cifar10_cat_2` before `cifar10_cat_10`), the last
- * `round(n * testFraction)` (at least 1) are the test set, the rest train; `testFraction` 0.1 gives
- * 900/100 per class for the official 1000 files.
+ * Split (the set has none; fixed and deterministic, per class, `splitRule`):
+ * - `natural` (default): the `.aedat` files sorted by name with numbers compared as numbers
+ *   (`cifar10_cat_2` before `cifar10_cat_10`); the last `round(n * testFraction)` (at least 1)
+ *   are the test set, the rest train; `testFraction` 0.1 gives files 900..999 as test;
+ * - `spikingjelly`: SpikingJelly's `split_to_train_test_set(1 - testFraction, ..., random_split=
+ *   False)` on its folder order: files sorted by code point (`_0, _1, _10, _100, ...`), the first
+ *   `ceil(n * (1 - testFraction))` train, the rest test;
+ * - `tebn`: the split of Duan et al. 2022 (TEBN) used by many later papers: natural order, the
+ *   first `round(n * testFraction)` (files 0..99) test, the rest train. (SpikingJelly notes that
+ *   accuracies on it are typically much higher than on other splits: compare like with like.)
  *
  * Samples: `[H, W, 2F]` float32 event counts, F = `frames` (default 1), channels frame-major
  * (`[f0p0, f0p1, f1p0, ...]`), H = W = 128 unless resized. `size` resizes every frame with
@@ -42,6 +48,7 @@ import {
   listDirSorted,
   readFileAsync,
   selectSplit,
+  splitCount,
   writeFileAtomic,
 } from './util.js';
 
@@ -58,6 +65,8 @@ export interface Cifar10DvsOptions {
   readonly resizeMode?: ResizeMode;
   /** Fraction of each class's files in the test split; default 0.1. */
   readonly testFraction?: number;
+  /** Which files of a class are the test set (see the module doc); default `natural`. */
+  readonly splitRule?: DvsSplitRule;
   /** Cache root; default `$STCSNN_CACHE` or `~/.cache/stcsnn`. Frames go in `cifar10-dvs/`. */
   readonly cacheDir?: string;
   /** In-memory cache budget in MiB; default 2048. */
@@ -67,6 +76,28 @@ export interface Cifar10DvsOptions {
    * number of class folders and files (subsets, other recordings in the same format).
    */
   readonly strict?: boolean;
+}
+
+/** How CIFAR10-DVS is split into train and test (see the module doc). */
+export type DvsSplitRule = 'natural' | 'spikingjelly' | 'tebn';
+
+/** The files of one split of one class, `sorted` in natural order (see the module doc). */
+export function selectDvsSplit(
+  sorted: readonly string[],
+  split: 'train' | 'test',
+  testFraction: number,
+  rule: DvsSplitRule,
+): string[] {
+  if (rule === 'natural') return selectSplit(sorted, split, testFraction);
+  const { test } = splitCount(sorted.length, testFraction);
+  if (rule === 'tebn') return split === 'test' ? sorted.slice(0, test) : sorted.slice(test);
+  const byCodePoint = [...sorted].sort((a, b) => {
+    const x = path.basename(a);
+    const y = path.basename(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+  const train = Math.ceil(sorted.length * (1 - testFraction));
+  return split === 'train' ? byCodePoint.slice(0, train) : byCodePoint.slice(train);
 }
 
 /** Counters of where samples came from, for reports and tests. */
@@ -159,6 +190,11 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
   const size = normSize(opts.size);
   const resizeMode = opts.resizeMode ?? 'area';
   const testFraction = opts.testFraction ?? 0.1;
+  const splitRule = opts.splitRule ?? 'natural';
+  if (!['natural', 'spikingjelly', 'tebn'].includes(splitRule)) {
+    throw new DataError(`CIFAR10-DVS: unknown split rule '${String(splitRule)}'`);
+  }
+  splitCount(0, testFraction); // validates the fraction
   const root = locateRoot(opts.dataDir);
   const { classNames, files: perClass } = listDvsFiles(root);
   if (opts.strict !== false) {
@@ -177,7 +213,7 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
   const files: string[] = [];
   const labelList: number[] = [];
   perClass.forEach((list, c) => {
-    for (const f of selectSplit(list, opts.split, testFraction)) {
+    for (const f of selectDvsSplit(list, opts.split, testFraction, splitRule)) {
       files.push(f);
       labelList.push(c);
     }

@@ -10,7 +10,8 @@
  *   counts are required; false accepts a subset in the same format);
  * - `cifar100`: `labels` `'fine'` (default) or `'coarse'`;
  * - `cifar10-dvs`: `frames` (F, default 1), `size` (resize, e.g. 48), `resizeMode`
- *   (`'area'` default, `'bilinear'`), `testFraction` (0.1), `memoryBudgetMB` (2048);
+ *   (`'area'` default, `'bilinear'`), `testFraction` (0.1), `splitRule` (`'natural'` default,
+ *   `'spikingjelly'`, `'tebn'`), `memoryBudgetMB` (2048);
  * - `imagefolder`: `imageSize`, `channels` (1 or 3), `resizeMode` (`'bilinear'` default),
  *   `testFraction` (0.1), `memoryBudgetMB` (1024);
  * - `tinyimagenet`: `memoryBudgetMB` (2048).
@@ -26,7 +27,7 @@ import { isDir, isFile } from './util.js';
 export { openCifar10, openCifar100, parseCifarRecords } from './cifar.js';
 export type { CifarOptions, Cifar100Options } from './cifar.js';
 export { openCifar10Dvs, listDvsFiles } from './cifar10-dvs.js';
-export type { Cifar10DvsOptions, Cifar10DvsDataset, FrameCacheStats } from './cifar10-dvs.js';
+export type { Cifar10DvsOptions, Cifar10DvsDataset, DvsSplitRule, FrameCacheStats } from './cifar10-dvs.js';
 export { parseAedat, integrateFrames, aedatDataOffset } from './aedat.js';
 export { encodeFrameCache, decodeFrameCache } from './frame-cache.js';
 export { openImageFolder } from './image-folder.js';
@@ -149,6 +150,13 @@ export const READERS: Readonly<
         size: opt(o, 'size', isSize, 'a size'),
         resizeMode: opt(o, 'resizeMode', isResize, "'area' or 'bilinear'"),
         testFraction: opt(o, 'testFraction', isNum, 'a number'),
+        splitRule: opt(
+          o,
+          'splitRule',
+          (v): v is 'natural' | 'spikingjelly' | 'tebn' =>
+            v === 'natural' || v === 'spikingjelly' || v === 'tebn',
+          "'natural', 'spikingjelly' or 'tebn'",
+        ),
         memoryBudgetMB: opt(o, 'memoryBudgetMB', isNum, 'a number'),
       }),
     locate: (d) => {
