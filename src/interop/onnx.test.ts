@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { buildNetwork, type ArchConfig } from '../nn/models.js';
 import { exportOnnx, onnxMetadata, type OnnxGraphKind } from './onnx.js';
-import { CheckpointError } from './state-dict.js';
+import { CheckpointError, loadStateDict, stateDictOf } from './state-dict.js';
 import { argmaxRows, evalLogits, smallConfig, testInputs, toNchw, trainedNetwork } from './testutil.js';
 
 before(async () => {
@@ -50,6 +50,17 @@ for (const { label, config } of CASES) {
         `${label} ${graph}: ${bytes.length} bytes, max |diff| ${maxDiff.toExponential(2)}, logit spread ${spread.toFixed(3)}`,
       );
       assert.ok(spread > 1e-3, 'the logits differ between inputs and classes (a non-trivial check)');
+      if (config.mode === 'stc') {
+        // Spikes matter at the scale checked: the ANN twin (ReLU, same weights) is > 10x the tolerance away.
+        const twin = buildNetwork({ ...config, mode: 'ann' }, 0);
+        loadStateDict(twin, stateDictOf(net), 'twin');
+        const relu = evalLogits(twin, x);
+        twin.dispose();
+        let twinDiff = 0;
+        for (let i = 0; i < relu.length; i++) twinDiff = Math.max(twinDiff, Math.abs(relu[i] - expected[i]));
+        t.diagnostic(`${label}: the ANN twin differs by ${twinDiff.toExponential(2)}`);
+        assert.ok(twinDiff > 1e-3, `ANN twin diff ${twinDiff}`);
+      }
       assert.ok(maxDiff <= 1e-4, `max |diff| ${maxDiff}`);
       assert.deepEqual(argmaxRows(got, config.classes), argmaxRows(expected, config.classes));
       x.dispose();
