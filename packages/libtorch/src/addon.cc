@@ -5,6 +5,8 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 #include <cstring>
+#include <cstdlib>
+#include <malloc.h>
 
 namespace stc {
 
@@ -232,8 +234,22 @@ static Napi::Value Version(const Napi::CallbackInfo &info) {
 
 } // namespace stc
 
+// Large tensors come and go every kernel. glibc returns chunks above its mmap threshold to the
+// system on free, so every new activation or gradient buffer is page-faulted (and zeroed by the
+// kernel) again: that costs more than the arithmetic of an elementwise kernel. Raising the mmap
+// and trim thresholds keeps freed memory in the heap for reuse. Peak resident memory is
+// unchanged (it is the peak of live tensors); it is simply not returned between steps.
+// STCSNN_LIBTORCH_MALLOC=default keeps glibc's behaviour.
+static void tuneMalloc() {
+  const char *e = std::getenv("STCSNN_LIBTORCH_MALLOC");
+  if (e && std::string(e) == "default") return;
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   using namespace stc;
+  tuneMalloc();
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("free", Napi::Function::New(env, Free));

@@ -11,7 +11,8 @@
 //
 // The recurrence runs in float64, as the JavaScript reference does, so that both agree bit for
 // bit (a float32 recurrence would move some membranes across a threshold). Elements are
-// processed in blocks so that the inner loop over a block vectorises; thresholds are positive,
+// processed in blocks so that the inner loop over a block vectorises (with -fno-trapping-math,
+// which lets the compiler turn the comparisons into masks); thresholds are positive,
 // so x <= 0 (and NaN) never fires.
 //
 // Batch norm, channel axis last, M elements per channel (see src/nn/kernels.ts of stcsnn):
@@ -31,36 +32,59 @@ constexpr int64_t kGrain = 32768;
 
 enum class Mode { Quantize, Count, Encode };
 
-template <bool Strict>
-void recurrence(Mode mode, const float *x, float *out, int64_t n, const std::vector<double> &th) {
-  const int T = static_cast<int>(th.size());
-  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-    double v[kBlock], acc[kBlock];
-    for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
-      const int64_t m = std::min(kBlock, end - b0);
+// One block of the recurrence: `m` elements from `x`, thresholds `th[0..T-1]`.
+template <Mode M, bool Strict>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void recurrenceBlock(const float *__restrict x,
+                                                                         float *__restrict out, int64_t n,
+                                                                         int64_t b0, int64_t m,
+                                                                         const double *__restrict th, int T) {
+  alignas(64) double v[kBlock];
+  alignas(64) double acc[kBlock];
+  for (int64_t i = 0; i < m; ++i) {
+    v[i] = static_cast<double>(x[b0 + i]);
+    acc[i] = 0.0;
+  }
+  for (int t = 0; t < T; ++t) {
+    const double h = th[t];
+    if (M == Mode::Encode) {
+      float *__restrict row = out + static_cast<int64_t>(t) * n + b0;
       for (int64_t i = 0; i < m; ++i) {
-        v[i] = static_cast<double>(x[b0 + i]);
-        acc[i] = 0.0;
+        const bool fire = Strict ? v[i] > h : v[i] >= h;
+        v[i] -= fire ? h : 0.0;
+        row[i] = fire ? 1.0f : 0.0f;
       }
-      for (int t = 0; t < T; ++t) {
-        const double h = th[t];
-        const double w = mode == Mode::Quantize ? h : 1.0;
-        float *row = mode == Mode::Encode ? out + static_cast<int64_t>(t) * n + b0 : nullptr;
-        for (int64_t i = 0; i < m; ++i) {
-          const bool fire = Strict ? v[i] > h : v[i] >= h;
-          v[i] = fire ? v[i] - h : v[i];
-          if (mode == Mode::Encode) {
-            row[i] = fire ? 1.0f : 0.0f;
-          } else {
-            acc[i] = fire ? acc[i] + w : acc[i];
-          }
-        }
-      }
-      if (mode != Mode::Encode) {
-        for (int64_t i = 0; i < m; ++i) out[b0 + i] = static_cast<float>(acc[i]);
+    } else {
+      const double w = M == Mode::Quantize ? h : 1.0;
+      for (int64_t i = 0; i < m; ++i) {
+        const bool fire = Strict ? v[i] > h : v[i] >= h;
+        v[i] -= fire ? h : 0.0;
+        acc[i] += fire ? w : 0.0;
       }
     }
+  }
+  if (M != Mode::Encode) {
+    for (int64_t i = 0; i < m; ++i) out[b0 + i] = static_cast<float>(acc[i]);
+  }
+}
+
+template <Mode M, bool Strict>
+void recurrenceT(const float *x, float *out, int64_t n, const std::vector<double> &thv) {
+  const int T = static_cast<int>(thv.size());
+  const double *th = thv.data();
+  at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
+      recurrenceBlock<M, Strict>(x, out, n, b0, std::min(kBlock, end - b0), th, T);
+    }
   });
+}
+
+template <bool Strict>
+void recurrence(Mode mode, const float *x, float *out, int64_t n, const std::vector<double> &th) {
+  switch (mode) {
+  case Mode::Quantize: return recurrenceT<Mode::Quantize, Strict>(x, out, n, th);
+  case Mode::Count: return recurrenceT<Mode::Count, Strict>(x, out, n, th);
+  case Mode::Encode: return recurrenceT<Mode::Encode, Strict>(x, out, n, th);
+  }
 }
 
 std::vector<double> thresholdsOf(const Napi::CallbackInfo &info, size_t k) {
