@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../dist/engine/backend.js';
+import { buildNetwork } from '../dist/nn/models.js';
+import { stcConfig } from '../dist/core/config.js';
+import { Sgd } from '../dist/train/sgd.js';
+import { crossEntropy } from '../dist/train/evaluate.js';
+import { cpuUsage } from 'node:process';
+await initBackend('libtorch', { threads: 2 });
+const net = buildNetwork({ arch: process.argv[2] ?? 'vgg16', mode: process.argv[3] ?? 'stc', width: 1, inputShape: [32, 32, 3], classes: 10, stc: stcConfig({}), path: 'fused' });
+const vars = net.trainableVariables();
+const sgd = new Sgd(vars, { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
+const x = tf.randomNormal([32, 32, 32, 3]); const y = tf.tensor1d(Array.from({length:32},(_, i) => i % 10), 'int32');
+const step = () => { const { value, grads } = tf.variableGrads(() => crossEntropy(net.forward(x, { training: true }), y), vars); sgd.step(grads, 0.01); value.dataSync(); tf.dispose([value, grads]); };
+step(); step();
+// per-kernel CPU time
+const eng = tf.engine();
+const orig = eng.runKernelFunc.bind(eng);
+const acc = new Map();
+eng.runKernelFunc = (p) => { const c0 = cpuUsage(); const r = orig(p); const c = cpuUsage(c0); const k = p.kernelName ?? 'custom'; const e = acc.get(k) ?? [0, 0]; e[0] += (c.user + c.system) / 1000; e[1]++; acc.set(k, e); return r; };
+const c0 = cpuUsage(); const t0 = Date.now(); step(); const c = cpuUsage(c0);
+console.log('step wall', Date.now() - t0, 'cpu', (c.user + c.system) / 1000);
+console.log([...acc].sort((a, b) => b[1][0] - a[1][0]).slice(0, 25).map(([k, [ms, n]]) => `${k} ${ms.toFixed(0)}ms x${n}`).join('\n'));
