@@ -142,14 +142,33 @@ function writeLog(runDir: string, log: readonly EpochMetrics[]): void {
   );
 }
 
-function checkGradients(grads: tf.NamedTensorMap, names: Map<string, string>, step: number): void {
-  const total = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]);
-  if (Number.isFinite(total)) return;
-  for (const [id, g] of Object.entries(grads)) {
-    const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(g))).dataSync()[0]);
-    if (bad) throw new NumericalError(`non-finite gradient at step ${step} in ${names.get(id) ?? id}`);
-  }
-  throw new NumericalError(`non-finite gradient norm at step ${step}`);
+/**
+ * Throws a {@link NumericalError} naming the step and the first parameter (in network order)
+ * whose gradient holds a NaN or an Infinity, or whose squared norm overflows float32. One
+ * device read per step: the per-parameter squared norms.
+ */
+function checkGradients(
+  grads: tf.NamedTensorMap,
+  names: Map<string, string>,
+  step: number,
+  where: string,
+): void {
+  const entries = Object.entries(grads);
+  const norms = tf.tidy(() => tf.stack(entries.map(([, g]) => tf.sum(tf.square(g)))).dataSync());
+  const badIdx: number[] = [];
+  norms.forEach((v, k) => {
+    if (!Number.isFinite(v)) badIdx.push(k);
+  });
+  if (badIdx.length === 0) return;
+  const [id, g] = entries[badIdx[0]];
+  const layer = names.get(id) ?? id;
+  const more = badIdx.length > 1 ? ` (and ${badIdx.length - 1} more parameters)` : '';
+  const nonFinite = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(g))).dataSync()[0]);
+  throw new NumericalError(
+    nonFinite
+      ? `non-finite gradient (NaN or Infinity) at step ${step} (${where}) in ${layer}${more}`
+      : `gradient overflow at step ${step} (${where}) in ${layer}${more}: its squared norm exceeds the float32 range`,
+  );
 }
 
 /** Options of {@link train}. */
@@ -242,7 +261,13 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
           tf.dispose(grads);
           throw new NumericalError(`loss is ${loss} at step ${step} (epoch ${epoch + 1}, batch ${i + 1})`);
         }
-        checkGradients(grads, names, step);
+        try {
+          checkGradients(grads, names, step, `epoch ${epoch + 1}, batch ${i + 1}`);
+        } catch (e) {
+          tf.dispose([x, y, value, logits as tf.Tensor]);
+          tf.dispose(grads);
+          throw e;
+        }
         sgd.step(grads, lr);
         const hits = tf.tidy(
           () => tf.sum(tf.cast(tf.equal(tf.argMax(logits as tf.Tensor, 1), y), 'int32')).dataSync()[0],
@@ -315,6 +340,14 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     };
     writeJsonAtomic(join(runDir, 'result.json'), result);
     return result;
+  } catch (e) {
+    if (e instanceof NumericalError) {
+      const lastPath = join(runDir, 'last.safetensors');
+      e.message += existsSync(lastPath)
+        ? `; training stopped, the last good checkpoint ${lastPath} (epoch ${readRunState(lastPath).epoch + 1}) is intact`
+        : '; training stopped before the first checkpoint';
+    }
+    throw e;
   } finally {
     sgd.dispose();
     net.dispose();
