@@ -7,12 +7,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { DataError } from '../types.js';
 import { parseCifarRecords, CIFAR10_FORMAT, cifar100Format } from './cifar.js';
 import { parseAedat, integrateFrames } from './aedat.js';
 import { decodeFrameCache, encodeFrameCache } from './frame-cache.js';
 import { decodeImage } from './image.js';
-import { AEDAT_HEADER, aedatBytes, cifarRecord, greyJpeg, pngBytes, syntheticEvents } from './testing.js';
+import {
+  AEDAT_HEADER,
+  aedatBytes,
+  cifarRecord,
+  greyJpeg,
+  pngBytes,
+  rawTar,
+  rmDir,
+  syntheticEvents,
+  tmpDir,
+} from './testing.js';
+import { extractTarGzCached } from './archive.js';
 
 type Mutation =
   | { kind: 'set'; at: number; value: number }
@@ -191,4 +205,46 @@ test('fuzz: image decoding (PNG, JPEG) fails only with DataError', (t) => {
   );
   t.diagnostic(`${runs} mutated images, ${decoded} decoded, ${runs - decoded} DataErrors`);
   assert.equal(runs, 1500);
+});
+
+test('fuzz: archive extraction of mutated tars fails only with DataError and writes only inside the cache', async (t) => {
+  const root = tmpDir('fuzztar');
+  try {
+    const seed = rawTar([
+      { path: 'cifar-10-batches-bin/', type: 'Directory' },
+      { path: 'cifar-10-batches-bin/test_batch.bin', data: Buffer.alloc(700, 3) },
+      { path: 'cifar-10-batches-bin/alias', type: 'SymbolicLink', linkpath: 'test_batch.bin' },
+      { path: 'cifar-10-batches-bin/batches.meta.txt', data: Buffer.from('a\nb\n') },
+    ]);
+    const sandbox = path.join(root, 'sandbox');
+    const cacheDir = path.join(sandbox, 'cache');
+    fs.mkdirSync(cacheDir, { recursive: true });
+    let runs = 0;
+    let extracted = 0;
+    await fc.assert(
+      fc.asyncProperty(mutated([seed]), async (tarBytes) => {
+        const archive = path.join(root, `a${runs++}.tar.gz`);
+        fs.writeFileSync(archive, zlib.gzipSync(tarBytes));
+        try {
+          const dir = await extractTarGzCached(archive, cacheDir);
+          extracted++;
+          assert.ok(dir.startsWith(cacheDir + path.sep));
+        } catch (e) {
+          if (!(e instanceof DataError)) throw e;
+          assert.ok(!e.message.includes('\n'), e.message);
+        }
+        assert.deepEqual(fs.readdirSync(sandbox), ['cache'], 'nothing written beside the cache');
+        assert.deepEqual(
+          fs.readdirSync(root).filter((n) => !/^a\d+\.tar\.gz$/.test(n)),
+          ['sandbox'],
+          'nothing written beside the archives',
+        );
+      }),
+      { numRuns: 400, seed: 11 },
+    );
+    t.diagnostic(`${runs} mutated archives, ${extracted} extracted, ${runs - extracted} DataErrors`);
+    assert.equal(runs, 400);
+  } finally {
+    rmDir(root);
+  }
 });

@@ -90,6 +90,11 @@ export interface RawTarEntry {
 
 /** Builds a gzipped tar from raw headers, writing paths and link targets exactly as given. */
 export function rawTarGz(entries: readonly RawTarEntry[]): Buffer {
+  return zlib.gzipSync(rawTar(entries));
+}
+
+/** Builds an (uncompressed) tar from raw headers, writing paths and link targets exactly as given. */
+export function rawTar(entries: readonly RawTarEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const data = e.data ?? Buffer.alloc(0);
@@ -113,7 +118,7 @@ export function rawTarGz(entries: readonly RawTarEntry[]): Buffer {
     }
   }
   blocks.push(Buffer.alloc(1024));
-  return zlib.gzipSync(Buffer.concat(blocks));
+  return Buffer.concat(blocks);
 }
 
 /** One synthetic DVS event. */
