@@ -10,6 +10,7 @@ import { computeEnergy } from './energy.js';
 import { layersFor } from './network.js';
 import { writeReport } from './report.js';
 import { dirKind, meanStdBest } from './rundir.js';
+import { energySummaryOfRun } from './summary.js';
 import { runSweep, type SweepOptions } from './sweep.js';
 import { fixtureConfig, fixtureStats, writeFixtureRun } from './testing.js';
 
@@ -38,6 +39,22 @@ describe('charts', () => {
     }
     const png = await svgToPng(svg);
     if (png) assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]); // PNG signature
+  });
+});
+
+describe('energy summary at the end of training', () => {
+  it('states ANN vs STCSNN energy and their ratio; nothing for a run without statistics', () => {
+    const stats = fixtureStats(layers, 8, 0.2);
+    const cfg = { arch: 'vgg11', dataset: 'fashion-mnist-mini', width: 0.125, stc: { T: 8 } };
+    const e = computeEnergy(layers, new Map(stats.map((s) => [s.layer, s.spikesPerNeuron])), 8);
+    const text = energySummaryOfRun(cfg, stats)!;
+    assert.ok(text.includes(`energy ratio ANN/STCSNN: ${e.total.ratio.toFixed(2)}x`), text);
+    assert.match(text, /ANN twin [\d.]+ µJ .* STCSNN T=8 [\d.]+ µJ/);
+    assert.equal(energySummaryOfRun(cfg, []), null);
+    assert.match(
+      energySummaryOfRun({ ...cfg, width: 0.25 }, stats)!,
+      /^energy: not computed \(run: layer blocks\.0\.conv has/,
+    );
   });
 });
 

@@ -14,6 +14,7 @@ import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 import { parseChoice, parseInteger, parseNumber } from './options.js';
+import { energySummaryOfRun } from '../analysis/summary.js';
 
 interface TrainFlags extends CommonFlags {
   dataset?: string;
@@ -324,6 +325,8 @@ export function trainCommand(): Command {
       );
     }
     console.log(`\nrun directory: ${runDir}`);
+    const energy = energySummaryOfRun(config, last.spike_stats);
+    if (energy) console.log(`\n${energy}`);
     if (info.notice) notice(info.notice);
   });
   return cmd;
