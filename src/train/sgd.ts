@@ -34,10 +34,12 @@ export class Sgd {
   /** One update with learning rate `lr`; `grads` maps variable names to gradients. */
   step(grads: tf.NamedTensorMap, lr: number): void {
     const { momentum, weightDecay, nesterov } = this.opts;
-    tf.tidy(() => {
-      this.variables.forEach((p, i) => {
-        const grad = grads[p.name];
-        if (!grad) return;
+    // One tidy per variable: the temporaries of one update are freed before the next, so the
+    // step's peak memory is one parameter's worth of temporaries, not the whole model's.
+    this.variables.forEach((p, i) => {
+      const grad = grads[p.name];
+      if (!grad) return;
+      tf.tidy(() => {
         const g = weightDecay !== 0 ? tf.add(grad, tf.mul(p, weightDecay)) : grad;
         let d = g;
         if (momentum !== 0) {
