@@ -26,7 +26,8 @@
  *
  * Frames are built on first read and cached on disk under `<cacheDir>/cifar10-dvs/<key>.stcf`,
  * where the key hashes the source file's absolute path, size and mtime and every integration
- * parameter (frames, split rule, resize size and mode, decoding); the entry format is in
+ * parameter (frames, splitting events by number, resize size and mode, address decoding; not the
+ * train/test split, which does not change a sample); the entry format is in
  * `frame-cache.ts`. A damaged or mismatching entry is rebuilt, never trusted. Reads are async; a
  * byte-bounded in-memory LRU (`memoryBudgetMB`, default 2048) sits in front of the disk cache
  * (the unresized F = 1 train split, 9000 x 128 KiB, fits).
