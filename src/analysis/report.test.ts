@@ -7,9 +7,9 @@ import { initBackend, type BackendRequest } from '../engine/backend.js';
 import type { LayerInfo } from '../nn/models.js';
 import { renderSvg, svgToPng, trainingCurves } from './charts.js';
 import { computeEnergy } from './energy.js';
-import { layersFor } from './network.js';
+import { checkpointGeometry, energyOfRun, layersFor } from './network.js';
 import { writeReport } from './report.js';
-import { dirKind, meanStdBest } from './rundir.js';
+import { dirKind, meanStdBest, readRunDir } from './rundir.js';
 import { energySummaryOfRun } from './summary.js';
 import { runSweep, type SweepOptions } from './sweep.js';
 import { fixtureConfig, fixtureStats, writeFixtureRun } from './testing.js';
@@ -55,6 +55,43 @@ describe('energy summary at the end of training', () => {
       energySummaryOfRun({ ...cfg, width: 0.25 }, stats)!,
       /^energy: not computed \(run: layer blocks\.0\.conv has/,
     );
+  });
+});
+
+describe('input geometry from the checkpoint', () => {
+  it('a resized CIFAR10-DVS run takes [H,W,C] and classes from its safetensors header', () => {
+    const dir = join(tmp, 'dvs');
+    const cfg = {
+      arch: 'vgg11',
+      mode: 'stc',
+      width: 0.125,
+      inputShape: [48, 48, 4],
+      classes: 10,
+      path: 'fused',
+      stc: { T: 8, theta0: 2, tau: 2, schedule: 'exp', fire: '>=' },
+    };
+    const dvsLayers = layersFor({
+      arch: 'vgg11',
+      dataset: 'cifar10-dvs',
+      width: 0.125,
+      T: 8,
+      inputShape: [48, 48, 4],
+    });
+    writeFixtureRun(dir, { dataset: 'cifar10-dvs', theta0: 2, accuracy: 0.6, layers: dvsLayers });
+    const header = Buffer.from(
+      JSON.stringify({
+        __metadata__: { 'stcsnn.format': 'stcsnn-model/1', 'stcsnn.config': JSON.stringify(cfg) },
+      }),
+    );
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    // without a checkpoint the data set's 128x128x2 does not match the recorded neurons
+    assert.throws(() => energyOfRun(readRunDir(dir)), /neurons in the statistics but/);
+    writeFileSync(join(dir, 'last.safetensors'), Buffer.concat([len, header]));
+    assert.deepEqual(checkpointGeometry(dir), { inputShape: [48, 48, 4], classes: 10 });
+    const e = energyOfRun(readRunDir(dir));
+    assert.equal(e.layers[0].annMacs, 9 * 4 * 8 * 48 * 48); // stem: 3x3, 4 -> 8 channels on 48x48
+    assert.equal(checkpointGeometry(join(tmp, 'no-such-run')), null);
   });
 });
 

@@ -275,7 +275,7 @@ function energyFromStats(
   stats: readonly LayerSpikeStats[],
   c?: Partial<EnergyConstants>,
 ): EnergyReport {
-  const layers = layersFor(specOfRun(run.summary));
+  const layers = layersFor(specOfRun(run.summary, run.dir));
   return computeEnergy(layers, spikesFromStats(layers, stats, run.dir), run.summary.T, c);
 }
 

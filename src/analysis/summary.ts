@@ -4,7 +4,7 @@
  */
 import type { LayerSpikeStats } from '../nn/stats.js';
 import { computeEnergy, type EnergyConstants, type EnergyReport } from './energy.js';
-import { layersFor, spikesFromStats } from './network.js';
+import { checkpointGeometry, layersFor, spikesFromStats } from './network.js';
 
 /** What the summary needs of a run configuration (the trainer's `TrainConfig` has it). */
 export interface SummaryConfig {
@@ -31,6 +31,7 @@ export function energyOfStats(
   config: SummaryConfig,
   stats: readonly LayerSpikeStats[],
   constants: Partial<EnergyConstants> = {},
+  runDir?: string,
 ): EnergyReport {
   const layers = layersFor({
     arch: config.arch,
@@ -38,6 +39,7 @@ export function energyOfStats(
     width: config.width,
     T: config.stc.T,
     datasetOptions: config.datasetOptions,
+    ...(runDir ? checkpointGeometry(runDir) : null),
   });
   return computeEnergy(layers, spikesFromStats(layers, stats, 'run'), config.stc.T, constants);
 }
@@ -54,15 +56,17 @@ export function formatEnergySummary(e: EnergyReport): string {
 
 /**
  * The summary of a finished run, or null when it recorded no spike statistics (an ANN run).
- * Never throws: a failure becomes a one-line note, since the run itself succeeded.
+ * `runDir` (optional) supplies the input geometry from its checkpoint. Never throws: a failure
+ * becomes a one-line note, since the run itself succeeded.
  */
 export function energySummaryOfRun(
   config: SummaryConfig,
   stats: readonly LayerSpikeStats[] | undefined,
+  runDir?: string,
 ): string | null {
   if (!stats || stats.length === 0) return null;
   try {
-    return formatEnergySummary(energyOfStats(config, stats));
+    return formatEnergySummary(energyOfStats(config, stats, {}, runDir));
   } catch (e) {
     return `energy: not computed (${(e as Error).message.split('\n')[0]})`;
   }

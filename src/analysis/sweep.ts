@@ -297,6 +297,7 @@ export interface SweepOptions {
   readonly energyOf: (
     config: Record<string, unknown>,
     stats: readonly LayerSpikeStats[],
+    runDir: string,
   ) => EnergyReport | null;
   /** Called when a point is skipped (finished before), restarted, or finished. */
   readonly onEvent?: (e: {
@@ -369,7 +370,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepFile> {
       });
     }
     const stats = result.spike_stats ?? [];
-    const energy = stats.length ? opts.energyOf(config, stats) : null;
+    const energy = stats.length ? opts.energyOf(config, stats, runDir) : null;
     const r = pointResult(result, energy);
     points = points.map((q, k) => (k === i ? { ...q, status: 'done', result: r } : q));
     sweep = { ...sweep, points };

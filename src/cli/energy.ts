@@ -169,7 +169,11 @@ export function energyCommand(): Command {
       clash('--T', T, s.T);
       clash('--width', width, s.width);
       runSpikeStats(run); // fails early, before building anything, when there are none
-      spec = { ...specOfRun(s), inputShape, classes };
+      spec = {
+        ...specOfRun(s, run.dir),
+        ...(inputShape ? { inputShape } : {}),
+        ...(classes !== undefined ? { classes } : {}),
+      };
       source = { checkpoint: run.dir };
     } else {
       fireRate = parseNumber('--fire-rate', flags.fireRate as string);

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { computeEnergy, DEFAULT_ENERGY } from '../analysis/energy.js';
-import { layersFor, spikesFromStats } from '../analysis/network.js';
+import { checkpointGeometry, layersFor, spikesFromStats } from '../analysis/network.js';
 import { runSweep, sweepStatus } from '../analysis/sweep.js';
 import { checkTrainConfig, type TrainConfig } from '../train/config.js';
 import { train } from '../train/train.js';
@@ -124,7 +124,7 @@ export function sweepCommand(): Command {
           },
         });
       },
-      energyOf: (raw, stats) => {
+      energyOf: (raw, stats, runDir) => {
         const c = raw as unknown as TrainConfig;
         const layers = layersFor({
           arch: c.arch,
@@ -132,6 +132,7 @@ export function sweepCommand(): Command {
           width: c.width,
           T: c.stc.T,
           datasetOptions: c.datasetOptions,
+          ...checkpointGeometry(runDir),
         });
         return computeEnergy(layers, spikesFromStats(layers, stats, 'sweep point'), c.stc.T, constants);
       },

@@ -325,7 +325,7 @@ export function trainCommand(): Command {
       );
     }
     console.log(`\nrun directory: ${runDir}`);
-    const energy = energySummaryOfRun(config, last.spike_stats);
+    const energy = energySummaryOfRun(config, last.spike_stats, last.runDir);
     if (energy) console.log(`\n${energy}`);
     if (info.notice) notice(info.notice);
   });
