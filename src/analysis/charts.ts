@@ -218,6 +218,10 @@ export function perLayerChart(opts: {
   yFormat?: string;
   /** Sort series labels numerically by the number in them (e.g. `T=12` after `T=8`). */
   seriesOrder?: readonly string[];
+  /** Several series as grouped bars (for categories such as ANN vs SNN) instead of lines. */
+  grouped?: boolean;
+  /** Log-scaled y axis (for lines only: bars need a zero baseline). */
+  logY?: boolean;
 }): Figure {
   const series = opts.seriesOrder ?? [...new Set(opts.rows.map((r) => r.series))];
   const several = series.length > 1;
@@ -232,28 +236,46 @@ export function perLayerChart(opts: {
     field: 'value',
     type: 'quantitative' as const,
     title: opts.yTitle,
+    ...(opts.logY ? { scale: { type: 'log' as const } } : {}),
     ...(opts.yFormat ? { axis: { format: opts.yFormat } } : {}),
   };
   const width = Math.max(WIDTH, 28 * opts.layerOrder.length);
-  const spec = several
-    ? {
-        mark: { type: 'line' as const, point: true },
-        encoding: {
-          x,
-          y,
-          color: {
-            field: 'series',
-            type: 'ordinal' as const,
-            title: opts.seriesTitle ?? 'series',
-            sort: [...series],
-            scale: { scheme: 'viridis' },
+  const color = {
+    field: 'series',
+    type: 'nominal' as const,
+    title: opts.seriesTitle ?? 'series',
+    sort: [...series],
+  };
+  const spec =
+    several && opts.grouped
+      ? {
+          mark: { type: 'bar' as const },
+          encoding: {
+            x,
+            y,
+            color,
+            xOffset: { field: 'series', type: 'nominal' as const, sort: [...series] },
           },
-        },
-      }
-    : {
-        mark: { type: 'bar' as const, color: '#4c78a8' },
-        encoding: { x, y, tooltip: [{ field: 'value', type: 'quantitative' as const }] },
-      };
+        }
+      : several
+        ? {
+            mark: { type: 'line' as const, point: true },
+            encoding: {
+              x,
+              y,
+              color: {
+                field: 'series',
+                type: 'ordinal' as const,
+                title: opts.seriesTitle ?? 'series',
+                sort: [...series],
+                scale: { scheme: 'viridis' },
+              },
+            },
+          }
+        : {
+            mark: { type: 'bar' as const, color: '#4c78a8' },
+            encoding: { x, y, tooltip: [{ field: 'value', type: 'quantitative' as const }] },
+          };
   return {
     name: opts.name,
     caption: opts.caption,

@@ -114,7 +114,7 @@ describe('report of a run directory', () => {
     assert.ok(md.includes(`Energy ratio ANN / STCSNN: ${e.total.ratio.toFixed(2)}x`));
     assert.deepEqual(
       r.figures.map((f) => f.name),
-      ['training-curves', 'fire-rate', 'spikes', 'steb-inputs'],
+      ['training-curves', 'fire-rate', 'spikes', 'steb-inputs', 'energy-per-layer'],
     );
     for (const f of r.figures) {
       assert.match(readFileSync(f.svg, 'utf8'), /^<svg/);

@@ -219,7 +219,7 @@ function spikeSection(b: Builder, stats: readonly LayerSpikeStats[], subtitle: s
   );
 }
 
-function energySection(b: Builder, e: EnergyReport, note: string): void {
+function energySection(b: Builder, e: EnergyReport, note: string, subtitle: string): void {
   const t = e.total;
   b.push('## Energy', '');
   b.push(
@@ -247,6 +247,24 @@ function energySection(b: Builder, e: EnergyReport, note: string): void {
     '',
     `**Energy ratio ANN / STCSNN: ${t.ratio.toFixed(2)}x**`,
     '',
+  );
+  const shown = e.layers.filter((l) => l.annMacs + l.snnMacs + l.snnAcs > 0);
+  b.figure(
+    perLayerChart({
+      name: 'energy-per-layer',
+      caption: `Computation energy per image and layer, ANN twin vs STCSNN (E_MAC ${e.constants.eMac} pJ, E_AC ${e.constants.eAc} pJ).`,
+      title: 'Energy per layer',
+      subtitle: `${subtitle}; total ANN ${(t.annEnergyPj / 1e6).toPrecision(3)} µJ, STCSNN ${(t.snnEnergyPj / 1e6).toPrecision(3)} µJ (${t.ratio.toFixed(2)}x)`,
+      yTitle: 'energy per image (nJ)',
+      grouped: true,
+      seriesTitle: 'network',
+      seriesOrder: ['ANN twin', 'STCSNN'],
+      layerOrder: shown.map((l) => l.name),
+      rows: shown.flatMap((l) => [
+        { layer: l.name, series: 'ANN twin', value: l.annEnergyPj / 1e3 },
+        { layer: l.name, series: 'STCSNN', value: l.snnEnergyPj / 1e3 },
+      ]),
+    }),
   );
   b.push(
     '<details><summary>per layer</summary>',
@@ -308,7 +326,12 @@ function runReport(b: Builder, run: RunDir, opts: ReportOptions): string[] {
   const stats = run.result?.spike_stats;
   if (Array.isArray(stats) && stats.length) {
     spikeSection(b, stats, describe(run));
-    energySection(b, energyFromStats(run, stats, opts.constants), 'Spike counts recorded on the test set.');
+    energySection(
+      b,
+      energyFromStats(run, stats, opts.constants),
+      'Spike counts recorded on the test set.',
+      describe(run),
+    );
   } else if (run.result) {
     b.push('## Spike statistics', '', 'None recorded (an ANN run, or evaluated without statistics).', '');
   }
@@ -373,6 +396,7 @@ function repeatsReport(b: Builder, dir: string, opts: ReportOptions): string[] {
       b,
       energyFromStats(first, mean, opts.constants),
       `Spike counts: mean over ${allStats.length} seed(s).`,
+      `${describe(first)}; mean over ${allStats.length} seed(s)`,
     );
   }
   return missing;
