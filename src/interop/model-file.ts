@@ -33,6 +33,20 @@ export const META_KEYS = {
   normalization: 'stcsnn.normalization',
   classNames: 'stcsnn.class_names',
 } as const;
+/**
+ * Loading caps on the model a file (or ONNX metadata) describes, checked before any network or
+ * input buffer is allocated, so that a lying description (a dimension of 2^31) is refused:
+ * input sides at most 4096, channels at most 1024, one input at most 2^26 values, at most
+ * 100,000 classes, and a classifier of at most 2^26 weights.
+ */
+export const MODEL_LIMITS = {
+  maxSide: 4096,
+  maxChannels: 1024,
+  maxInputValues: 2 ** 26,
+  maxClasses: 100_000,
+  maxClassifierWeights: 2 ** 26,
+} as const;
+
 /** Prefix of tensor names that are training state, not model parameters. */
 export const EXTRA_TENSOR_PREFIX = 'optimizer.';
 
@@ -151,6 +165,31 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Why a described model exceeds {@link MODEL_LIMITS}, or null (non-numbers are left to checkArchConfig). */
+function sizeOverLimits(
+  shape: number[],
+  classes: unknown,
+  width: unknown,
+  arch: ArchConfig['arch'],
+): string | null {
+  const L = MODEL_LIMITS;
+  const [h, w, c] = shape;
+  if (h > L.maxSide || w > L.maxSide) return `input ${h}x${w} exceeds ${L.maxSide}x${L.maxSide}`;
+  if (c > L.maxChannels) return `${c} input channels exceed ${L.maxChannels}`;
+  if (h * w * c > L.maxInputValues) return `input [${shape}] exceeds ${L.maxInputValues} values`;
+  if (typeof classes === 'number' && classes > L.maxClasses)
+    return `${classes} classes exceed ${L.maxClasses}`;
+  if (typeof classes === 'number' && typeof width === 'number' && width > 0 && width <= 4) {
+    // Upper bound of the classifier's inputs: VGG flattens the last map (at most 5 halvings),
+    // ResNet18 pools globally.
+    const last = Math.ceil(512 * width);
+    const features = arch === 'resnet18' ? last : Math.ceil(h / 32) * Math.ceil(w / 32) * last;
+    if (features * classes > L.maxClassifierWeights)
+      return `a classifier of ${features}x${classes} weights exceeds ${L.maxClassifierWeights}`;
+  }
+  return null;
+}
+
 /**
  * Parses the model description from a metadata map.
  * @throws CheckpointError naming `source` when a key is missing or its value is invalid
@@ -177,6 +216,8 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
   if (!(ARCHS as readonly unknown[]).includes(raw.arch)) {
     return bad(`metadata ${META_KEYS.config}: unknown arch ${JSON.stringify(raw.arch)}`);
   }
+  const over = sizeOverLimits(shape as number[], raw.classes, raw.width, raw.arch as ArchConfig['arch']);
+  if (over) return bad(`metadata ${META_KEYS.config}: ${over} (loading caps, see MODEL_LIMITS)`);
   let config: ArchConfig;
   try {
     const s = raw.stc as Record<string, unknown>;
