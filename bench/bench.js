@@ -82,11 +82,18 @@ const machine = {
 };
 log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.threads} threads, load ${machine.loadavg_at_start.join(' ')}`);
 
+// PyTorch runs with the same OpenMP idle policy the libtorch backend sets for itself
+// (packages/libtorch/lib/native.js), so that both see the same threading behaviour.
+const pyEnv = { ...process.env };
+if (pyEnv.OMP_WAIT_POLICY === undefined && pyEnv.GOMP_SPINCOUNT === undefined) pyEnv.GOMP_SPINCOUNT = '2000';
+machine.gomp_spincount = pyEnv.GOMP_SPINCOUNT ?? null;
+machine.omp_wait_policy = pyEnv.OMP_WAIT_POLICY ?? null;
+
 function measure(engine, arch, mode, phase) {
   const common = ['--arch', arch, '--mode', mode, '--phase', phase, '--batch', a.batch, '--steps', a.steps, '--warmup', a.warmup, '--threads', a.threads];
   const r =
     engine === 'pytorch'
-      ? spawnSync(a.python, [join(here, 'pytorch_bench.py'), ...common], { encoding: 'utf8' })
+      ? spawnSync(a.python, [join(here, 'pytorch_bench.py'), ...common], { encoding: 'utf8', env: pyEnv })
       : spawnSync(process.execPath, [join(here, 'run-stcsnn.js'), '--backend', engine, ...common], {
           encoding: 'utf8',
           cwd: join(here, '..'),
