@@ -230,7 +230,7 @@ export function perLayerChart(opts: {
     type: 'ordinal' as const,
     sort: [...opts.layerOrder],
     title: 'layer (forward order)',
-    axis: { labelAngle: -50, labelLimit: 140 },
+    axis: { labelAngle: -50, labelLimit: 220 },
   };
   const y = {
     field: 'value',
