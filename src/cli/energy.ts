@@ -14,7 +14,14 @@ import {
   type EnergyConstants,
   type EnergyReport,
 } from '../analysis/energy.js';
-import { layersFor, spikesFromStats, specOfRun, type NetworkSpec } from '../analysis/network.js';
+import {
+  archConfigFor,
+  layersFor,
+  spikesFromStats,
+  specOfRun,
+  type NetworkSpec,
+} from '../analysis/network.js';
+import { modelSizeOverLimits } from '../interop/model-file.js';
 import { readRunDir, runSpikeStats } from '../analysis/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
@@ -41,7 +48,8 @@ export type EnergyCommandJson = ReturnType<typeof energyToJson> & {
   dataset: string;
   width: number;
   T: number;
-  source: { checkpoint: string } | { fire_rate: number };
+  /** Where the spike counts come from: the run's statistics, or an assumed rate (with the run's geometry). */
+  source: { checkpoint?: string; fire_rate?: number };
   constants: { e_mac_pj: number; e_ac_pj: number; bn_macs_per_element: number };
 };
 
@@ -125,7 +133,10 @@ export function energyCommand(): Command {
     .option('--T <n>', 'spike-train length (default: the checkpoint’s, else 8)')
     .option('--width <w>', 'channel multiplier (default: the checkpoint’s, else 1)')
     .option('--checkpoint <run-dir>', 'a finished run directory: use its recorded spike statistics')
-    .option('--fire-rate <r>', 'assume every STCB layer fires at this rate (0..1)')
+    .option(
+      '--fire-rate <r>',
+      'assume every STCB layer fires at this rate (0..1); with --checkpoint, on that run’s network',
+    )
     .option('--e-mac <pJ>', 'energy of one multiply-accumulate in pJ', String(DEFAULT_ENERGY.eMac))
     .option('--e-ac <pJ>', 'energy of one accumulate in pJ', String(DEFAULT_ENERGY.eAc))
     .option('--bn-macs <n>', 'MACs per batch-norm element', String(DEFAULT_ENERGY.bnMacsPerElement))
@@ -134,8 +145,6 @@ export function energyCommand(): Command {
   withCommon(cmd);
   cmd.action(async (flags: EnergyFlags) => {
     const constants = constantsFrom(flags);
-    if (flags.checkpoint !== undefined && flags.fireRate !== undefined)
-      throw new UsageError('give either --checkpoint or --fire-rate, not both');
     if (flags.checkpoint === undefined && flags.fireRate === undefined)
       throw new UsageError('give --checkpoint RUN_DIR (recorded spike statistics) or --fire-rate R');
     let inputShape: [number, number, number] | undefined;
@@ -157,6 +166,11 @@ export function energyCommand(): Command {
     let source: EnergyCommandJson['source'];
     let run: ReturnType<typeof readRunDir> | undefined;
     let fireRate: number | undefined;
+    if (flags.fireRate !== undefined) {
+      fireRate = parseNumber('--fire-rate', flags.fireRate);
+      if (!(fireRate >= 0 && fireRate <= 1))
+        throw new UsageError(`--fire-rate must be in [0, 1], got '${flags.fireRate}'`);
+    }
     if (flags.checkpoint !== undefined) {
       run = readRunDir(runDirOf(flags.checkpoint));
       const s = run.summary;
@@ -168,27 +182,30 @@ export function energyCommand(): Command {
       clash('--dataset', flags.dataset, s.dataset);
       clash('--T', T, s.T);
       clash('--width', width, s.width);
-      runSpikeStats(run); // fails early, before building anything, when there are none
+      // without --fire-rate the run must have recorded statistics: fail before building anything
+      if (fireRate === undefined) runSpikeStats(run);
       spec = {
         ...specOfRun(s, run.dir),
         ...(inputShape ? { inputShape } : {}),
         ...(classes !== undefined ? { classes } : {}),
       };
-      source = { checkpoint: run.dir };
+      source =
+        fireRate === undefined ? { checkpoint: run.dir } : { checkpoint: run.dir, fire_rate: fireRate };
     } else {
-      fireRate = parseNumber('--fire-rate', flags.fireRate as string);
-      if (!(fireRate >= 0 && fireRate <= 1))
-        throw new UsageError(`--fire-rate must be in [0, 1], got '${flags.fireRate}'`);
       if (flags.arch === undefined) throw new UsageError('--arch is required with --fire-rate');
       if (flags.dataset === undefined) throw new UsageError('--dataset is required with --fire-rate');
       spec = { arch: flags.arch, dataset: flags.dataset, width: width ?? 1, T: T ?? 8, inputShape, classes };
       source = { fire_rate: fireRate };
     }
+    const arch = archConfigFor(spec);
+    const over = modelSizeOverLimits(arch.arch, arch.inputShape, arch.classes, arch.width);
+    if (over) throw new UsageError(`the network is too large: ${over}`);
     await backendFor(flags);
     const layers = layersFor(spec);
-    const spikes = run
-      ? spikesFromStats(layers, runSpikeStats(run), run.dir)
-      : uniformSpikes(layers, fireRate as number, spec.T);
+    const spikes =
+      fireRate !== undefined
+        ? uniformSpikes(layers, fireRate, spec.T)
+        : spikesFromStats(layers, runSpikeStats(run!), run!.dir);
     const report = computeEnergy(layers, spikes, spec.T, constants);
     if (flags.json) {
       const j: EnergyCommandJson = {
@@ -209,8 +226,8 @@ export function energyCommand(): Command {
     }
     console.log(`${spec.arch} (width ${spec.width}) on ${spec.dataset}, T=${spec.T}, per image`);
     console.log(
-      run
-        ? `spike counts: recorded in ${run.dir}/result.json`
+      fireRate === undefined
+        ? `spike counts: recorded in ${run!.dir}/result.json`
         : `spike counts: ASSUMED — every STCB layer fires at rate ${fireRate} (${(fireRate! * spec.T).toFixed(3)} spikes per neuron; --fire-rate)`,
     );
     console.log('');

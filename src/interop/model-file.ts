@@ -165,18 +165,22 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Why a described model exceeds {@link MODEL_LIMITS}, or null (non-numbers are left to checkArchConfig). */
-function sizeOverLimits(
-  shape: number[],
+/**
+ * Why a model of this architecture, input shape, class count and width exceeds
+ * {@link MODEL_LIMITS}, or null (non-numbers are left to `checkArchConfig`). Cheap: nothing is
+ * built. Callers that build networks from untrusted numbers check this first.
+ */
+export function modelSizeOverLimits(
+  arch: string,
+  shape: readonly number[],
   classes: unknown,
   width: unknown,
-  arch: ArchConfig['arch'],
 ): string | null {
   const L = MODEL_LIMITS;
   const [h, w, c] = shape;
   if (h > L.maxSide || w > L.maxSide) return `input ${h}x${w} exceeds ${L.maxSide}x${L.maxSide}`;
   if (c > L.maxChannels) return `${c} input channels exceed ${L.maxChannels}`;
-  if (h * w * c > L.maxInputValues) return `input [${shape}] exceeds ${L.maxInputValues} values`;
+  if (h * w * c > L.maxInputValues) return `input [${shape.join(',')}] exceeds ${L.maxInputValues} values`;
   if (typeof classes === 'number' && classes > L.maxClasses)
     return `${classes} classes exceed ${L.maxClasses}`;
   if (typeof classes === 'number' && typeof width === 'number' && width > 0 && width <= 4) {
@@ -216,7 +220,7 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
   if (!(ARCHS as readonly unknown[]).includes(raw.arch)) {
     return bad(`metadata ${META_KEYS.config}: unknown arch ${JSON.stringify(raw.arch)}`);
   }
-  const over = sizeOverLimits(shape as number[], raw.classes, raw.width, raw.arch as ArchConfig['arch']);
+  const over = modelSizeOverLimits(raw.arch as string, shape as number[], raw.classes, raw.width);
   if (over) return bad(`metadata ${META_KEYS.config}: ${over} (loading caps, see MODEL_LIMITS)`);
   let config: ArchConfig;
   try {
