@@ -42,7 +42,8 @@ describe('train', () => {
       .map((l) => JSON.parse(l));
     assert.equal(log.length, 2);
     assert.ok(log[1].train_loss < Math.log(10), `train loss ${log[1].train_loss} below chance level ln 10`);
-    assert.ok(r.test_accuracy > 0.2, `accuracy ${r.test_accuracy} above chance (0.1)`);
+    assert.ok(log[1].train_loss < log[0].train_loss, 'training loss decreases');
+    assert.ok(r.test_accuracy > 0.15, `accuracy ${r.test_accuracy} above chance (0.1)`);
     assert.equal(r.fire_rates.length, 7, 'one fire rate per STCB of VGG11');
     assert.ok(r.fire_rates.every((f) => f.rate >= 0 && f.rate <= 1));
     assert.equal(
