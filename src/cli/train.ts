@@ -101,7 +101,7 @@ export function configFromFlags(f: TrainFlags): { config: TrainConfig; repeats: 
   if (f.labels !== undefined)
     datasetOptions.labels = parseChoice('--labels', f.labels, ['fine', 'coarse'] as const);
   if (f.frames !== undefined) datasetOptions.frames = parseInteger('--frames', f.frames, 1, 64);
-  if (f.resize !== undefined) datasetOptions.resize = parseInteger('--resize', f.resize, 4, 1024);
+  if (f.resize !== undefined) datasetOptions.size = parseInteger('--resize', f.resize, 4, 1024);
   const config: TrainConfig = {
     dataset,
     dataDir: f.dataDir,
