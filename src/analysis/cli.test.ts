@@ -130,6 +130,21 @@ describe('stcsnn energy', () => {
       userError(run('energy', '--checkpoint', noStats, '--backend', BACKEND)),
       /has no spike statistics; pass --fire-rate R/,
     );
+    // the same checkpoint with an assumed rate is fine: the run's network, every layer at that rate
+    const assumed = run(
+      'energy',
+      '--checkpoint',
+      noStats,
+      '--fire-rate',
+      '0.2',
+      '--json',
+      '--backend',
+      BACKEND,
+    );
+    assert.equal(assumed.code, 0, assumed.stderr);
+    const out = JSON.parse(assumed.stdout) as EnergyOut;
+    assert.deepEqual(out.source, { checkpoint: noStats, fire_rate: 0.2 });
+    assert.ok(out.layers.filter((l) => l.kind === 'stcb-conv').every((l) => l.fire_rate === 0.2));
     const unfinished = join(tmp, 'run-unfinished');
     writeFixtureRun(unfinished, { accuracy: null });
     assert.match(userError(run('energy', '--checkpoint', unfinished)), /has not finished/);
