@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -163,6 +163,23 @@ describe('runSweep', () => {
     const s = await runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2, 4] }));
     assert.deepEqual(calls, []);
     assert.equal(s.points[1].result!.test_accuracy, 0.7);
+  });
+
+  it('refuses to run while another live process holds the lock; takes over a stale lock', async () => {
+    const dir = join(tmp, 'locked');
+    mkdirSync(dir, { recursive: true });
+    // the parent of this test process is alive and is not us
+    writeFileSync(join(dir, 'sweep.lock'), String(process.ppid));
+    const calls: string[] = [];
+    await assert.rejects(
+      runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] })),
+      /another sweep \(process \d+\) is running in/,
+    );
+    assert.deepEqual(calls, []);
+    writeFileSync(join(dir, 'sweep.lock'), '999999999'); // no such process
+    await runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] }));
+    assert.deepEqual(calls, ['T2_theta0-0.8']);
+    assert.equal(existsSync(join(dir, 'sweep.lock')), false);
   });
 
   it('refuses a directory written by a different configuration, naming the difference', async () => {

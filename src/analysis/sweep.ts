@@ -19,7 +19,7 @@
  *
  * The driver takes the trainer and the energy model as functions, so it is tested with fakes.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, MAX_T } from '../core/config.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
@@ -307,13 +307,60 @@ export interface SweepOptions {
   }) => void;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `sweep.lock` (holding this process id) so that two sweeps never write one directory;
+ * a lock left by a process that is gone is taken over. Returns the release function.
+ * @throws ConfigError when a live process holds the lock
+ */
+export function lockSweep(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, 'sweep.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(lock, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new ConfigError(
+          `another sweep (process ${pid}) is running in ${dir}; wait for it or remove ${lock}`,
+        );
+      }
+      rmSync(lock, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new ConfigError(`cannot take the lock ${lock}`);
+}
+
 /**
  * Runs (or resumes) a sweep; returns the final `sweep.json` content.
- * @throws ConfigError when the directory belongs to another base configuration
+ * @throws ConfigError when the directory belongs to another base configuration or another
+ *   sweep process is running in it
  */
 export async function runSweep(opts: SweepOptions): Promise<SweepFile> {
-  const { dir } = opts;
   const grid = checkGrid(opts.grid);
+  const release = lockSweep(opts.dir);
+  try {
+    return await sweepLocked(opts, grid);
+  } finally {
+    release();
+  }
+}
+
+async function sweepLocked(opts: SweepOptions, grid: SweepGrid): Promise<SweepFile> {
+  const { dir } = opts;
   const base = baseOf(opts.config);
   const old = existsSync(join(dir, 'sweep.json')) ? readSweep(dir) : null;
   if (old) {
