@@ -47,3 +47,4 @@ export { openDataset, datasetInfo, DATASET_NAMES } from './data/registry.js';
 export { DataLoader } from './data/loader.js';
 export type { Dataset, Batch, Normalization } from './data/types.js';
 export { DataError } from './data/types.js';
+export * from './analysis/index.js';
