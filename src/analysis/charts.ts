@@ -9,8 +9,7 @@
  * theta0 and T (Fig. 5), and the distribution of STEB inputs (§4.4.1).
  */
 import { join } from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../util/atomic.js';
 
 /** A figure: a file stem, a caption and its Vega-Lite specification. */
@@ -43,8 +42,12 @@ function title(text: string, subtitle?: string): { text: string; subtitle?: stri
   return { text, subtitle: subtitle.split('; ') };
 }
 
-/** Renders a Vega-Lite specification to an SVG document. */
+/**
+ * Renders a Vega-Lite specification to an SVG document. Vega and Vega-Lite are loaded on first
+ * use, so that importing this module (and the CLI) stays fast.
+ */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
