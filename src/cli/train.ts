@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { stcConfig } from '../core/config.js';
 import { datasetInfo, DATASET_NAMES } from '../data/registry.js';
 import { ARCHS } from '../nn/models.js';
-import { TRAIN_DEFAULTS, paperPreset, type TrainConfig } from '../train/config.js';
+import { TRAIN_DEFAULTS, checkTrainConfig, paperPreset, type TrainConfig } from '../train/config.js';
 import { LR_SCHEDULES } from '../train/lr-schedule.js';
 import { summarizeRepeats, type RepeatSummary } from '../train/repeats.js';
 import { readRunConfig, train, type TrainResult } from '../train/train.js';
@@ -140,6 +140,7 @@ export function configFromFlags(f: TrainFlags): { config: TrainConfig; repeats: 
   if (!(config.weightDecay >= 0))
     throw new UsageError(`--weight-decay must be >= 0, got ${config.weightDecay}`);
   const repeats = int('--repeats', f.repeats, p?.repeats ?? 1, 1);
+  checkTrainConfig(config, 'train options'); // what config.json will hold must be resumable
   return { config, repeats };
 }
 

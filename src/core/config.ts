@@ -40,6 +40,11 @@ export const DEFAULT_STC: StcConfig = Object.freeze({
 /** Largest spike-train length accepted. */
 export const MAX_T = 64;
 
+/** Smallest threshold `theta(T-1)` accepted (float32 has normal numbers down to 1.2e-38). */
+export const MIN_THRESHOLD = 1e-30;
+/** Largest `T * theta0` accepted (the saturation value must stay a finite float32). */
+export const MAX_THRESHOLD_SUM = 1e38;
+
 /** A configuration or input value that is out of range; its message is one line naming the parameter. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -78,6 +83,14 @@ export function stcConfig(input: StcConfigInput = {}): StcConfig {
     throw new ConfigError(`tau must be > 0 for the exp schedule, got ${tau}`);
   if (schedule === 'geometric' && tau <= 1) {
     throw new ConfigError(`tau must be > 1 for the geometric schedule, got ${tau}`);
+  }
+  // Every threshold must be a normal, positive float32 (the kernels compute in float32): an
+  // underflow to 0 would make every neuron fire forever.
+  const smallest = schedule === 'exp' ? theta0 * Math.exp(-(T - 1) / tau) : theta0 * Math.pow(tau, -(T - 1));
+  if (!(smallest >= MIN_THRESHOLD) || !(theta0 * T <= MAX_THRESHOLD_SUM)) {
+    throw new ConfigError(
+      `thresholds must lie in [${MIN_THRESHOLD}, ${MAX_THRESHOLD_SUM}] (float32): theta0 ${theta0}, tau ${tau}, T ${T} give theta(${T - 1}) = ${smallest}`,
+    );
   }
   const fire = input.fire ?? DEFAULT_STC.fire;
   if (fire !== '>=' && fire !== '>')
