@@ -417,7 +417,7 @@ function sweepReport(b: Builder, dir: string): string[] {
   );
   if (missing.length) {
     b.push(
-      `**Missing points (not finished):** ${missing.map((p) => `\`${p.id}\``).join(', ')}. Rerun the same \`stcsnn sweep\` command to finish them.`,
+      `**Missing points (not finished):** ${missing.map((p) => `\`${p.id}\`${p.status === 'failed' ? ' (training diverged)' : ''}`).join(', ')}. Rerun the same \`stcsnn sweep\` command to finish them.`,
       '',
     );
   }
@@ -439,7 +439,10 @@ function sweepReport(b: Builder, dir: string): string[] {
       ],
       ...sweep.points.map((p) => {
         const r = done.find((d) => d.id === p.id);
-        if (!r?.result) return [p.id, String(p.theta0), String(p.T), 'missing', '', '', '', '', ''];
+        if (!r?.result) {
+          const why = p.status === 'failed' ? `failed: ${p.error ?? 'diverged'}` : 'missing';
+          return [p.id, String(p.theta0), String(p.T), why, '', '', '', '', ''];
+        }
         const res = r.result;
         return [
           p.id,

@@ -150,6 +150,39 @@ describe('runSweep', () => {
     assert.deepEqual(third, []);
   });
 
+  it('a diverged point is recorded as failed and the sweep goes on; a rerun retries it', async () => {
+    const dir = join(tmp, 'diverged');
+    const calls: string[] = [];
+    const inner = fakeTrainer(calls);
+    const s = await runSweep(
+      options(
+        dir,
+        async (config, runDir, p) => {
+          if (p.id === 'T2_theta0-0.4') {
+            calls.push(p.id);
+            const e = new Error('loss is NaN at step 3');
+            e.name = 'NumericalError';
+            throw e;
+          }
+          return inner(config, runDir, p);
+        },
+        { theta0: [0.4, 0.8], T: [2] },
+      ),
+    );
+    assert.deepEqual(calls, ['T2_theta0-0.4', 'T2_theta0-0.8']);
+    assert.deepEqual(
+      s.points.map((p) => [p.id, p.status, p.error]),
+      [
+        ['T2_theta0-0.4', 'failed', 'loss is NaN at step 3'],
+        ['T2_theta0-0.8', 'done', undefined],
+      ],
+    );
+    assert.match(readFileSync(join(dir, 'sweep.csv'), 'utf8'), /T2_theta0-0\.4,0\.4,2,failed,/);
+    const again: string[] = [];
+    await runSweep(options(dir, fakeTrainer(again), { theta0: [0.4, 0.8], T: [2] }));
+    assert.deepEqual(again, ['T2_theta0-0.4']);
+  });
+
   it('takes over a point that finished after the last sweep.json write', async () => {
     const dir = join(tmp, 'late');
     await runSweep(options(dir, fakeTrainer([]), { theta0: [0.8], T: [2] }));

@@ -69,8 +69,14 @@ export interface SweepPoint {
   readonly T: number;
   /** Run directory relative to the sweep directory. */
   readonly dir: string;
-  readonly status: 'pending' | 'done';
+  /**
+   * `failed`: training diverged (a NaN or infinite loss or gradient); the sweep goes on with
+   * the next point and retries this one when rerun.
+   */
+  readonly status: 'pending' | 'done' | 'failed';
   readonly result: SweepPointResult | null;
+  /** Why a `failed` point failed. */
+  readonly error?: string;
 }
 
 /** `sweep.json`. */
@@ -301,9 +307,10 @@ export interface SweepOptions {
   ) => EnergyReport | null;
   /** Called when a point is skipped (finished before), restarted, or finished. */
   readonly onEvent?: (e: {
-    kind: 'skip' | 'restart' | 'done';
+    kind: 'skip' | 'restart' | 'done' | 'failed';
     id: string;
     result?: SweepPointResult;
+    error?: string;
   }) => void;
 }
 
@@ -408,18 +415,31 @@ async function sweepLocked(opts: SweepOptions, grid: SweepGrid): Promise<SweepFi
         opts.onEvent?.({ kind: 'restart', id: p.id });
         rmSync(runDir, { recursive: true, force: true });
       }
-      result = await opts.trainPoint(config, runDir, {
-        id: p.id,
-        T: p.T,
-        theta0: p.theta0,
-        index: i,
-        total: points.length,
-      });
+      try {
+        result = await opts.trainPoint(config, runDir, {
+          id: p.id,
+          T: p.T,
+          theta0: p.theta0,
+          index: i,
+          total: points.length,
+        });
+      } catch (e) {
+        // a diverged run is a result of the study (e.g. a tiny theta0), not a reason to stop
+        if (!(e instanceof Error && e.name === 'NumericalError')) throw e;
+        const error = e.message.split('\n')[0];
+        points = points.map((q, k) => (k === i ? { ...q, status: 'failed', result: null, error } : q));
+        sweep = { ...sweep, points };
+        writeSweep(dir, sweep);
+        opts.onEvent?.({ kind: 'failed', id: p.id, error });
+        continue;
+      }
     }
     const stats = result.spike_stats ?? [];
     const energy = stats.length ? opts.energyOf(config, stats, runDir) : null;
     const r = pointResult(result, energy);
-    points = points.map((q, k) => (k === i ? { ...q, status: 'done', result: r } : q));
+    points = points.map((q, k) =>
+      k === i ? { id: q.id, theta0: q.theta0, T: q.T, dir: q.dir, status: 'done', result: r } : q,
+    );
     sweep = { ...sweep, points };
     writeSweep(dir, sweep);
     opts.onEvent?.({ kind: 'done', id: p.id, result: r });

@@ -139,6 +139,7 @@ export function sweepCommand(): Command {
       onEvent: (e) => {
         if (e.kind === 'skip') log(`point ${e.id}: finished before, skipped`);
         else if (e.kind === 'restart') log(`point ${e.id}: interrupted before, restarting from scratch`);
+        else if (e.kind === 'failed') log(`point ${e.id}: training diverged (${e.error}); going on`);
         else if (e.result) log(`point ${e.id}: test accuracy ${pct(e.result.test_accuracy)}`);
       },
     });
