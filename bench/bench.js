@@ -40,15 +40,23 @@ const { values: a } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
   },
 });
-const list = (s) => s.split(',').map((v) => v.trim()).filter(Boolean);
+const list = (s) =>
+  s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 const log = (line) => {
   if (!a.json) process.stdout.write(`${line}\n`);
   else process.stderr.write(`${line}\n`);
 };
 
 function libtorchOk() {
-  const probe = "import('stcsnn-libtorch').then((m) => { const r = m.libtorchAvailability(); process.stdout.write(r.ok ? 'ok' : r.reason); })";
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8', cwd: here });
+  const probe =
+    "import('stcsnn-libtorch').then((m) => { const r = m.libtorchAvailability(); process.stdout.write(r.ok ? 'ok' : r.reason); })";
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+    encoding: 'utf8',
+    cwd: here,
+  });
   return r.stdout === 'ok' ? undefined : (r.stdout || r.stderr).split('\n')[0];
 }
 
@@ -80,7 +88,9 @@ const machine = {
   loadavg_at_start: loadavg().map((v) => Number(v.toFixed(2))),
   date: new Date().toISOString(),
 };
-log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.threads} threads, load ${machine.loadavg_at_start.join(' ')}`);
+log(
+  `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.threads} threads, load ${machine.loadavg_at_start.join(' ')}`,
+);
 
 // PyTorch runs with the same OpenMP idle policy the libtorch backend sets for itself
 // (packages/libtorch/lib/native.js), so that both see the same threading behaviour.
@@ -90,7 +100,22 @@ machine.gomp_spincount = pyEnv.GOMP_SPINCOUNT ?? null;
 machine.omp_wait_policy = pyEnv.OMP_WAIT_POLICY ?? null;
 
 function measure(engine, arch, mode, phase) {
-  const common = ['--arch', arch, '--mode', mode, '--phase', phase, '--batch', a.batch, '--steps', a.steps, '--warmup', a.warmup, '--threads', a.threads];
+  const common = [
+    '--arch',
+    arch,
+    '--mode',
+    mode,
+    '--phase',
+    phase,
+    '--batch',
+    a.batch,
+    '--steps',
+    a.steps,
+    '--warmup',
+    a.warmup,
+    '--threads',
+    a.threads,
+  ];
   const r =
     engine === 'pytorch'
       ? spawnSync(a.python, [join(here, 'pytorch_bench.py'), ...common], { encoding: 'utf8', env: pyEnv })
@@ -102,7 +127,11 @@ function measure(engine, arch, mode, phase) {
   try {
     return JSON.parse(line);
   } catch {
-    const err = (r.stderr || r.stdout).trim().split('\n').filter((l) => /error/i.test(l))[0] ?? `exit ${r.status}`;
+    const err =
+      (r.stderr || r.stdout)
+        .trim()
+        .split('\n')
+        .filter((l) => /error/i.test(l))[0] ?? `exit ${r.status}`;
     log(`  ${engine} ${arch} ${mode} ${phase}: failed (${err})`);
     return undefined;
   }
@@ -134,20 +163,56 @@ for (const arch of list(a.archs)) {
   const ptAnnTrain = find('pytorch', arch, 'ann', 'train');
   const ptStcTrain = find('pytorch', arch, 'stc', 'train');
   const ptAnnInfer = find('pytorch', arch, 'ann', 'infer');
-  const add = (name, value, target, ok) => value !== undefined && ratios.push({ arch, name, value: Number(value.toFixed(3)), target, ok: ok(value) });
-  if (stcTrain && ptAnnTrain) add('stc train ms / pytorch ann train ms', stcTrain.ms_per_step / ptAnnTrain.ms_per_step, '<= 1.05', (v) => v <= 1.05);
-  if (stcTrain && ptStcTrain) add('stc train ms / pytorch stc train ms', stcTrain.ms_per_step / ptStcTrain.ms_per_step, '< 1', (v) => v < 1);
-  if (stcInfer && ptAnnInfer) add('stc infer img/s / pytorch ann infer img/s', stcInfer.images_per_second / ptAnnInfer.images_per_second, '>= 0.9', (v) => v >= 0.9);
-  if (stcTrain && ptAnnTrain) add('stc train peak RSS / pytorch ann train peak RSS', stcTrain.peak_rss_mb / ptAnnTrain.peak_rss_mb, '<= 1', (v) => v <= 1);
+  const add = (name, value, target, ok) =>
+    value !== undefined &&
+    ratios.push({ arch, name, value: Number(value.toFixed(3)), target, ok: ok(value) });
+  if (stcTrain && ptAnnTrain)
+    add(
+      'stc train ms / pytorch ann train ms',
+      stcTrain.ms_per_step / ptAnnTrain.ms_per_step,
+      '<= 1.05',
+      (v) => v <= 1.05,
+    );
+  if (stcTrain && ptStcTrain)
+    add(
+      'stc train ms / pytorch stc train ms',
+      stcTrain.ms_per_step / ptStcTrain.ms_per_step,
+      '< 1',
+      (v) => v < 1,
+    );
+  if (stcInfer && ptAnnInfer)
+    add(
+      'stc infer img/s / pytorch ann infer img/s',
+      stcInfer.images_per_second / ptAnnInfer.images_per_second,
+      '>= 0.9',
+      (v) => v >= 0.9,
+    );
+  if (stcTrain && ptAnnTrain)
+    add(
+      'stc train peak RSS / pytorch ann train peak RSS',
+      stcTrain.peak_rss_mb / ptAnnTrain.peak_rss_mb,
+      '<= 1',
+      (v) => v <= 1,
+    );
 }
 if (ratios.length) {
   log(`ratios (${native} vs pytorch, same run):`);
-  for (const r of ratios) log(`  ${r.arch.padEnd(9)} ${r.name.padEnd(48)} ${String(r.value).padStart(7)}  target ${r.target}  ${r.ok ? 'met' : 'NOT met'}`);
+  for (const r of ratios)
+    log(
+      `  ${r.arch.padEnd(9)} ${r.name.padEnd(48)} ${String(r.value).padStart(7)}  target ${r.target}  ${r.ok ? 'met' : 'NOT met'}`,
+    );
 }
 machine.loadavg_at_end = loadavg().map((v) => Number(v.toFixed(2)));
 if (a.json) {
   const strip = ({ engine, arch, mode, phase, batch, ms_per_step, images_per_second, peak_rss_mb }) => ({
-    engine, arch, mode, phase, batch, ms_per_step, images_per_second, peak_rss_mb,
+    engine,
+    arch,
+    mode,
+    phase,
+    batch,
+    ms_per_step,
+    images_per_second,
+    peak_rss_mb,
   });
   process.stdout.write(JSON.stringify({ machine, results: results.map(strip), ratios }) + '\n');
 }

@@ -72,9 +72,11 @@ export class LibtorchBackend extends tf.KernelBackend {
       throw new Error(`unsupported: ${dtype} values of type ${Object.prototype.toString.call(values)}`);
     }
     let v = /** @type {ArrayBufferView | null} */ (values);
-    if (v && dtype === 'bool' && !(v instanceof Uint8Array)) v = Uint8Array.from(/** @type {any} */ (v), (x) => (x ? 1 : 0));
+    if (v && dtype === 'bool' && !(v instanceof Uint8Array))
+      v = Uint8Array.from(/** @type {any} */ (v), (x) => (x ? 1 : 0));
     if (v && dtype === 'int32' && !(v instanceof Int32Array)) v = Int32Array.from(/** @type {any} */ (v));
-    if (v && dtype === 'float32' && !(v instanceof Float32Array)) v = Float32Array.from(/** @type {any} */ (v));
+    if (v && dtype === 'float32' && !(v instanceof Float32Array))
+      v = Float32Array.from(/** @type {any} */ (v));
     const id = this.addon.write(v, shape, code);
     return { id, shape: shape.slice(), dtype, refCount };
   }

@@ -13,7 +13,10 @@ import * as tf from '@tensorflow/tfjs-core';
 /** @returns {tf.KernelBackend} */
 function cpuBackend() {
   const cpu = tf.engine().findBackend('cpu');
-  if (!cpu) throw new Error('the libtorch backend needs the cpu backend for its fallbacks: import @tensorflow/tfjs-backend-cpu');
+  if (!cpu)
+    throw new Error(
+      'the libtorch backend needs the cpu backend for its fallbacks: import @tensorflow/tfjs-backend-cpu',
+    );
   return cpu;
 }
 
@@ -42,7 +45,11 @@ export function runOnCpu(name, args) {
     ? args.inputs.map(toCpu)
     : Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, toCpu(/** @type {any} */ (v))]));
   try {
-    const res = cpuKernel.kernelFunc({ inputs, attrs: args.attrs ?? {}, backend: cpu });
+    const res = cpuKernel.kernelFunc({
+      inputs: /** @type {any} */ (inputs),
+      attrs: args.attrs ?? {},
+      backend: cpu,
+    });
     const outs = Array.isArray(res) ? res : [res];
     const back = outs.map((o) => {
       const dataId = be.write(cpu.readSync(o.dataId), o.shape, o.dtype);

@@ -62,7 +62,11 @@ export function registerFallbacks() {
   let n = 0;
   for (const k of tf.getKernelsForBackend('cpu')) {
     if (tf.getKernel(k.kernelName, BACKEND_NAME)) continue;
-    tf.registerKernel({ kernelName: k.kernelName, backendName: BACKEND_NAME, kernelFunc: fallbackKernel(k.kernelName) });
+    tf.registerKernel({
+      kernelName: k.kernelName,
+      backendName: BACKEND_NAME,
+      kernelFunc: fallbackKernel(k.kernelName),
+    });
     n++;
   }
   return n;
@@ -72,7 +76,8 @@ export function registerFallbacks() {
 function resolveThreads(threads) {
   const env = process.env.STCSNN_THREADS;
   const n = threads ?? (env ? Number(env) : availableParallelism());
-  if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer; got ${threads ?? env}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`threads must be a positive integer; got ${threads ?? env}`);
   return n;
 }
 
@@ -111,7 +116,10 @@ export async function registerLibtorchBackend(opts = {}) {
     tf.registerBackend(
       BACKEND_NAME,
       () => {
-        instance = new LibtorchBackend(addon, { strict: settings?.strict ?? false, device: settings?.device ?? 'cpu' });
+        instance = new LibtorchBackend(addon, {
+          strict: settings?.strict ?? false,
+          device: settings?.device ?? 'cpu',
+        });
         return instance;
       },
       1,

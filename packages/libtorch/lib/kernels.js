@@ -14,18 +14,13 @@ const { backend_util: bu, util, slice_util: su } = tf;
 
 /**
  * @typedef {import('./backend.js').LibtorchBackend} Backend
- * @typedef {{ inputs: Record<string, tf.TensorInfo> & tf.TensorInfo[], attrs: Record<string, any>, backend: Backend }} Args
+ * @typedef {{ inputs: Record<string, tf.TensorInfo>, attrs: Record<string, any>, backend: Backend }} Args
  * @typedef {(args: Args) => tf.TensorInfo | tf.TensorInfo[]} Impl
  */
 
 /** @param {string} why */
 function unsupported(why) {
   return new Error(`unsupported: ${why}`);
-}
-
-/** @param {number | number[]} v @returns {[number, number]} */
-function pair(v) {
-  return Array.isArray(v) ? [v[0], v[1]] : [v, v];
 }
 
 /** @param {string} act @returns {number} */
@@ -50,6 +45,15 @@ function requireNhwc(dataFormat) {
 function geometry(c) {
   const p = c.padInfo;
   return [c.strideHeight, c.strideWidth, p.top, p.bottom, p.left, p.right, c.dilationHeight, c.dilationWidth];
+}
+
+/**
+ * The inputs of a kernel that takes a list (Concat, Pack, AddN): an array or an object.
+ * @param {Record<string, tf.TensorInfo> | tf.TensorInfo[]} inputs
+ * @returns {tf.TensorInfo[]}
+ */
+function listOf(inputs) {
+  return Array.isArray(inputs) ? inputs : Object.values(inputs);
 }
 
 /** @param {tf.TensorInfo} t */
@@ -85,7 +89,7 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
         : ({ inputs, backend: be }) => be.output(A.binary(code, be.id(inputs.a), be.id(inputs.b)));
   }
   k.AddN = ({ inputs, backend: be }) => {
-    const list = /** @type {tf.TensorInfo[]} */ (Array.isArray(inputs) ? inputs : Object.values(inputs));
+    const list = listOf(inputs);
     return be.output(A.addN(list.map((t) => be.id(t))));
   };
   k.ClipByValue = ({ inputs, attrs, backend: be }) =>
@@ -108,11 +112,14 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
 
   // ---- reductions ----
   /** @param {number} code @param {string} axisAttr */
-  const reduction = (code, axisAttr) => /** @type {Impl} */ (({ inputs, attrs, backend: be }) => {
-    const x = inputs.x;
-    const axes = util.parseAxisParam(attrs[axisAttr], x.shape);
-    return be.output(A.reduce(code, be.id(x), axes, attrs.keepDims === true));
-  });
+  const reduction = (code, axisAttr) =>
+    /** @type {Impl} */ (
+      ({ inputs, attrs, backend: be }) => {
+        const x = inputs.x;
+        const axes = util.parseAxisParam(attrs[axisAttr], x.shape);
+        return be.output(A.reduce(code, be.id(x), axes, attrs.keepDims === true));
+      }
+    );
   const R = /** @type {Record<string, number>} */ (A.reduceCodes);
   k.Sum = reduction(R.Sum, 'axis');
   k.Mean = reduction(R.Mean, 'axis');
@@ -173,18 +180,28 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
     return be.output(A.stridedSlice(be.id(x), info.begin, info.end, info.strides, info.finalShape));
   };
   k.Concat = ({ inputs, attrs, backend: be }) => {
-    const list = /** @type {tf.TensorInfo[]} */ (Array.isArray(inputs) ? inputs : Object.values(inputs));
+    const list = listOf(inputs);
     const axis = util.parseAxisParam(attrs.axis, list[0].shape)[0];
     const shapes = list.map((t) => t.shape);
     const outShape = bu.computeOutShape(shapes, axis);
     const nonEmpty = list.filter((t) => size(t) > 0);
     if (nonEmpty.length === 0) return be.output(A.fill(outShape, 0, dtypeCode(list[0].dtype)));
-    return be.output(A.concat(nonEmpty.map((t) => be.id(t)), axis));
+    return be.output(
+      A.concat(
+        nonEmpty.map((t) => be.id(t)),
+        axis,
+      ),
+    );
   };
   k.Pack = ({ inputs, attrs, backend: be }) => {
-    const list = /** @type {tf.TensorInfo[]} */ (Array.isArray(inputs) ? inputs : Object.values(inputs));
+    const list = listOf(inputs);
     const axis = attrs.axis < 0 ? attrs.axis + list[0].shape.length + 1 : attrs.axis;
-    return be.output(A.pack(list.map((t) => be.id(t)), axis));
+    return be.output(
+      A.pack(
+        list.map((t) => be.id(t)),
+        axis,
+      ),
+    );
   };
   k.Unpack = ({ inputs, attrs, backend: be }) => {
     const x = inputs.value;
@@ -199,7 +216,9 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
   };
   k.Tile = ({ inputs, attrs, backend: be }) => be.output(A.tile(be.id(inputs.x), attrs.reps));
   k.Fill = ({ attrs, backend: be }) =>
-    be.output(A.fill(attrs.shape, Number(attrs.value), dtypeCode(attrs.dtype ?? util.inferDtype(attrs.value))));
+    be.output(
+      A.fill(attrs.shape, Number(attrs.value), dtypeCode(attrs.dtype ?? util.inferDtype(attrs.value))),
+    );
   k.Range = ({ attrs, backend: be }) =>
     be.output(A.range(attrs.start, attrs.stop, attrs.step, dtypeCode(attrs.dtype)));
   k.ZerosLike = ({ inputs, backend: be }) => {
@@ -212,7 +231,13 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
   };
   k.OneHot = ({ inputs, attrs, backend: be }) =>
     be.output(
-      A.oneHot(be.id(inputs.indices), attrs.depth, attrs.onValue ?? 1, attrs.offValue ?? 0, dtypeCode(attrs.dtype ?? 'int32')),
+      A.oneHot(
+        be.id(inputs.indices),
+        attrs.depth,
+        attrs.onValue ?? 1,
+        attrs.offValue ?? 0,
+        dtypeCode(attrs.dtype ?? 'int32'),
+      ),
     );
   k.GatherV2 = ({ inputs, attrs, backend: be }) => {
     if (attrs.batchDims) throw unsupported('GatherV2 with batchDims');
@@ -295,14 +320,18 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
     const p = c.padInfo;
     return [c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, p.top, p.bottom, p.left, p.right];
   };
-  k.MaxPool = ({ inputs, attrs, backend: be }) => be.output(A.maxPool(be.id(inputs.x), ...pool(inputs.x, attrs)));
+  k.MaxPool = ({ inputs, attrs, backend: be }) =>
+    be.output(A.maxPool(be.id(inputs.x), ...pool(inputs.x, attrs)));
   k.MaxPoolGrad = ({ inputs, attrs, backend: be }) =>
     be.output(A.maxPoolGrad(be.id(inputs.dy), be.id(inputs.input), ...pool(inputs.input, attrs)));
-  k.AvgPool = ({ inputs, attrs, backend: be }) => be.output(A.avgPool(be.id(inputs.x), ...pool(inputs.x, attrs)));
+  k.AvgPool = ({ inputs, attrs, backend: be }) =>
+    be.output(A.avgPool(be.id(inputs.x), ...pool(inputs.x, attrs)));
   k.AvgPoolGrad = ({ inputs, attrs, backend: be }) =>
     be.output(A.avgPoolGrad(be.id(inputs.dy), be.id(inputs.input), ...pool(inputs.input, attrs)));
   k.BatchMatMul = ({ inputs, attrs, backend: be }) =>
-    be.output(A.matmul(be.id(inputs.a), be.id(inputs.b), attrs.transposeA === true, attrs.transposeB === true));
+    be.output(
+      A.matmul(be.id(inputs.a), be.id(inputs.b), attrs.transposeA === true, attrs.transposeB === true),
+    );
   k._FusedMatMul = ({ inputs, attrs, backend: be }) =>
     be.output(
       A.matmul(
@@ -331,16 +360,25 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
   // ---- the named kernels of stcsnn, fused ----
   /** @param {Record<string, any>} attrs @returns {[number[], boolean]} */
   const stcAttrs = (attrs) => [attrs.thresholds, attrs.strict === true];
-  k.StcQuantize = ({ inputs, attrs, backend: be }) => be.output(A.stcQuantize(be.id(inputs.x), ...stcAttrs(attrs)));
-  k.StcQuantizeGrad = ({ inputs, backend: be }) => be.output(A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x)));
-  k.StcEncode = ({ inputs, attrs, backend: be }) => be.output(A.stcEncode(be.id(inputs.x), ...stcAttrs(attrs)));
+  k.StcQuantize = ({ inputs, attrs, backend: be }) =>
+    be.output(A.stcQuantize(be.id(inputs.x), ...stcAttrs(attrs)));
+  k.StcQuantizeGrad = ({ inputs, backend: be }) =>
+    be.output(A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x)));
+  k.StcEncode = ({ inputs, attrs, backend: be }) =>
+    be.output(A.stcEncode(be.id(inputs.x), ...stcAttrs(attrs)));
   k.StcSpikeCount = ({ inputs, attrs, backend: be }) =>
     be.output(A.stcSpikeCount(be.id(inputs.x), ...stcAttrs(attrs)));
   k.StcBatchNormTrain = ({ inputs, attrs, backend: be }) =>
     be.outputs(A.bnTrain(be.id(inputs.x), be.id(inputs.gamma), be.id(inputs.beta), attrs.eps));
   k.StcBatchNormTrainGrad = ({ inputs, backend: be }) =>
     be.outputs(
-      A.bnTrainGrad(be.id(inputs.dy), be.id(inputs.x), be.id(inputs.gamma), be.id(inputs.mean), be.id(inputs.invstd)),
+      A.bnTrainGrad(
+        be.id(inputs.dy),
+        be.id(inputs.x),
+        be.id(inputs.gamma),
+        be.id(inputs.mean),
+        be.id(inputs.invstd),
+      ),
     );
 
   return k;

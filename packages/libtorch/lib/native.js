@@ -64,7 +64,9 @@ export function loadAddon() {
         `stcsnn-libtorch cannot load ${lib[1]} (${msg.includes('version') || msg.includes('symbol') ? 'incompatible libtorch version' : 'shared library missing'}): reinstall the libtorch it was built against (Debian: libtorch-dev libopenblas0-pthread) or rebuild with \`npm run build -w stcsnn-libtorch\``,
       );
     }
-    throw new Error(`stcsnn-libtorch failed to load: ${msg}; rebuild with \`npm run build -w stcsnn-libtorch\``);
+    throw new Error(
+      `stcsnn-libtorch failed to load: ${msg}; rebuild with \`npm run build -w stcsnn-libtorch\``,
+    );
   }
   return /** @type {any} */ (cached);
 }

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 function versionOf(includeDir) {
   const f = join(includeDir, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h');
   if (!existsSync(f)) return 'unknown';
-  const m = /TORCH_VERSION\s+\\?\s*"([^"]+)"/.exec(readFileSync(f, "utf8"));
+  const m = /TORCH_VERSION\s+\\?\s*"([^"]+)"/.exec(readFileSync(f, 'utf8'));
   return m ? m[1] : 'unknown';
 }
 
@@ -62,7 +62,12 @@ function fromPrefix(prefix, source, abi, libdir) {
 
 /** @returns {Found | undefined} */
 function debian() {
-  for (const triplet of ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'powerpc64le-linux-gnu', 's390x-linux-gnu']) {
+  for (const triplet of [
+    'x86_64-linux-gnu',
+    'aarch64-linux-gnu',
+    'powerpc64le-linux-gnu',
+    's390x-linux-gnu',
+  ]) {
     const lib = `/usr/lib/${triplet}`;
     const f = fromPrefix('/usr', 'debian libtorch-dev', 1, lib);
     if (f) return f;
@@ -76,9 +81,14 @@ function python() {
     try {
       const out = execFileSync(
         /** @type {string} */ (py),
-        ['-c', 'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'],
+        [
+          '-c',
+          'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))',
+        ],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 },
-      ).trim().split('\n');
+      )
+        .trim()
+        .split('\n');
       const f = fromPrefix(out[0], `python torch (${py})`, Number(out[1]));
       if (f) return f;
     } catch {
@@ -93,7 +103,10 @@ export function findLibtorch() {
   const env = process.env.LIBTORCH;
   if (env) {
     const f = fromPrefix(env, 'LIBTORCH', undefined);
-    if (!f) throw new Error(`LIBTORCH=${env} has no include/ATen/ATen.h and lib/libtorch_cpu.so; point it at an unpacked libtorch`);
+    if (!f)
+      throw new Error(
+        `LIBTORCH=${env} has no include/ATen/ATen.h and lib/libtorch_cpu.so; point it at an unpacked libtorch`,
+      );
     return f;
   }
   const f = debian() ?? python();
@@ -105,7 +118,8 @@ export function findLibtorch() {
   return f;
 }
 
-const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop() ?? '');
+const isMain =
+  process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/').split('/').pop() ?? '');
 if (isMain) {
   const field = process.argv[2] ?? 'json';
   try {

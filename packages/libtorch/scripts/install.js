@@ -18,10 +18,12 @@ import { findLibtorch } from './find-libtorch.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const verbose = process.argv.includes('--verbose');
 
-/** @param {string} why */
+/** @param {string} why @returns {never} */
 function unavailable(why) {
-  process.stdout.write(`stcsnn-libtorch: native backend unavailable (${why}); --backend auto will use wasm\n`);
-  process.exit(verbose ? 1 : 0);
+  process.stdout.write(
+    `stcsnn-libtorch: native backend unavailable (${why}); --backend auto will use wasm\n`,
+  );
+  return process.exit(verbose ? 1 : 0);
 }
 
 if (process.env.STCSNN_LIBTORCH_SKIP_BUILD === '1') unavailable('STCSNN_LIBTORCH_SKIP_BUILD=1');
@@ -37,7 +39,10 @@ function nodeGyp() {
   const fromNpm = process.env.npm_config_node_gyp;
   if (fromNpm && existsSync(fromNpm)) return [process.execPath, fromNpm];
   const req = createRequire(import.meta.url);
-  for (const p of ['node-gyp/bin/node-gyp.js', '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js']) {
+  for (const p of [
+    'node-gyp/bin/node-gyp.js',
+    '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
+  ]) {
     try {
       return [process.execPath, req.resolve(p)];
     } catch {
@@ -66,7 +71,9 @@ try {
   mkdirSync(lock);
 } catch {
   if (Date.now() - statSync(lock).mtimeMs < 20 * 60 * 1000) {
-    process.stdout.write('stcsnn-libtorch: another build of the native backend is running; not building again\n');
+    process.stdout.write(
+      'stcsnn-libtorch: another build of the native backend is running; not building again\n',
+    );
     process.exit(0);
   }
 }
@@ -75,14 +82,16 @@ process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
 const gyp = nodeGyp();
 if (!gyp) unavailable('node-gyp not found: install npm (it ships node-gyp) or `npm i -g node-gyp`');
 const args = [...gyp.slice(1), 'rebuild', '-j', 'max'];
-if (existsSync('/usr/include/node/node_api.h') && !process.env.npm_config_nodedir) args.push('--nodedir=/usr');
+if (existsSync('/usr/include/node/node_api.h') && !process.env.npm_config_nodedir)
+  args.push('--nodedir=/usr');
 const r = spawnSync(gyp[0], args, { cwd: root, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe' });
 if (r.status !== 0) {
   if (!verbose) {
     mkdirSync(join(root, 'build'), { recursive: true });
     writeFileSync(join(root, 'build', 'build.log'), `${r.stdout ?? ''}\n${r.stderr ?? ''}`);
   }
-  const err = `${r.stderr ?? ''}`.split('\n').find((l) => /error/i.test(l)) ?? `node-gyp exited with ${r.status}`;
+  const err =
+    `${r.stderr ?? ''}`.split('\n').find((l) => /error/i.test(l)) ?? `node-gyp exited with ${r.status}`;
   unavailable(`build failed: ${err.trim().slice(0, 200)}; see packages/libtorch/build/build.log`);
 }
 process.stdout.write('stcsnn-libtorch: native backend built\n');

@@ -9,30 +9,42 @@ import { maxRelDiff, rand, skipReason, tf } from './helpers.js';
 import { libtorchAvailability, registerLibtorchBackend } from '../lib/index.js';
 
 const avail = libtorchAvailability();
-const noGpu = skipReason ?? (avail.ok && !avail.cuda ? 'no CUDA here: this libtorch has no CUDA or no GPU is visible' : undefined);
+const noGpu =
+  skipReason ??
+  (avail.ok && !avail.cuda ? 'no CUDA here: this libtorch has no CUDA or no GPU is visible' : undefined);
 
-test('without CUDA, device cuda is a one-line error saying how to fix it', { skip: skipReason ?? (avail.ok && avail.cuda ? 'CUDA is present' : undefined) }, async () => {
-  await assert.rejects(
-    registerLibtorchBackend({ device: 'cuda' }),
-    (e) => /CUDA/.test(e.message) && /LIBTORCH|device cpu/.test(e.message) && !e.message.includes('\n'),
-  );
-});
+test(
+  'without CUDA, device cuda is a one-line error saying how to fix it',
+  { skip: skipReason ?? (avail.ok && avail.cuda ? 'CUDA is present' : undefined) },
+  async () => {
+    await assert.rejects(
+      registerLibtorchBackend({ device: 'cuda' }),
+      (e) => /CUDA/.test(e.message) && /LIBTORCH|device cpu/.test(e.message) && !e.message.includes('\n'),
+    );
+  },
+);
 
-test('conv2d with gradients and the STC kernels on the GPU agree with the cpu backend', { skip: noGpu }, async () => {
-  await import('./helpers.js').then((h) => h.setup());
-  await registerLibtorchBackend({ device: 'cuda', strict: true });
-  const xv = rand(2 * 8 * 8 * 3, 1);
-  const wv = rand(3 * 3 * 3 * 4, 2);
-  const out = {};
-  for (const b of ['cpu', 'libtorch']) {
-    await tf.setBackend(b);
-    const x = tf.tensor4d(xv, [2, 8, 8, 3]);
-    const w = tf.tensor4d(wv, [3, 3, 3, 4]);
-    const f = (a, k) => tf.sum(tf.square(tf.conv2d(a, k, 1, 'same')));
-    const [dx, dw] = tf.grads(f)([x, w]);
-    out[b] = [tf.conv2d(x, w, 1, 'same'), dx, dw].map((t) => Array.from(t.dataSync()));
-  }
-  out.cpu.forEach((c, i) => assert.ok(maxRelDiff(c, out.libtorch[i]) < 1e-4, `output ${i}`));
-  const q = tf.engine().runKernel('StcQuantize', { x: tf.tensor([0.9, 0.3, -1]) }, { thresholds: [0.8, 0.4], strict: false });
-  assert.deepEqual(Array.from(q.dataSync()), [Math.fround(0.8), 0, 0]);
-});
+test(
+  'conv2d with gradients and the STC kernels on the GPU agree with the cpu backend',
+  { skip: noGpu },
+  async () => {
+    await import('./helpers.js').then((h) => h.setup());
+    await registerLibtorchBackend({ device: 'cuda', strict: true });
+    const xv = rand(2 * 8 * 8 * 3, 1);
+    const wv = rand(3 * 3 * 3 * 4, 2);
+    const out = {};
+    for (const b of ['cpu', 'libtorch']) {
+      await tf.setBackend(b);
+      const x = tf.tensor4d(xv, [2, 8, 8, 3]);
+      const w = tf.tensor4d(wv, [3, 3, 3, 4]);
+      const f = (a, k) => tf.sum(tf.square(tf.conv2d(a, k, 1, 'same')));
+      const [dx, dw] = tf.grads(f)([x, w]);
+      out[b] = [tf.conv2d(x, w, 1, 'same'), dx, dw].map((t) => Array.from(t.dataSync()));
+    }
+    out.cpu.forEach((c, i) => assert.ok(maxRelDiff(c, out.libtorch[i]) < 1e-4, `output ${i}`));
+    const q = tf
+      .engine()
+      .runKernel('StcQuantize', { x: tf.tensor([0.9, 0.3, -1]) }, { thresholds: [0.8, 0.4], strict: false });
+    assert.deepEqual(Array.from(q.dataSync()), [Math.fround(0.8), 0, 0]);
+  },
+);

@@ -17,7 +17,9 @@ import { rand, skipReason, tf } from './helpers.js';
 import { setStrict, fallbackCounts, resetFallbackCounts } from '../lib/index.js';
 
 const dist = fileURLToPath(new URL('../../../dist/', import.meta.url));
-const noDist = existsSync(`${dist}nn/models.js`) ? undefined : 'stcsnn is not compiled (run npx tsc -p . at the root)';
+const noDist = existsSync(`${dist}nn/models.js`)
+  ? undefined
+  : 'stcsnn is not compiled (run npx tsc -p . at the root)';
 const skip = skipReason ?? noDist;
 
 const TOL = 1e-4;
@@ -82,48 +84,66 @@ function relDiff(a, b) {
 
 for (const arch of ['vgg11', 'vgg16', 'resnet18']) {
   for (const mode of ['ann', 'stc']) {
-    test(`${arch} ${mode}: forward and gradients agree with wasm; training runs natively`, { skip, timeout: 600_000 }, async () => {
-      const m = await load();
-      setBatch(BATCH[mode]);
-      const config = { arch, mode, width: 0.125, inputShape: [HW, HW, 3], classes: 10, stc: m.stcConfig({}), path: 'fused' };
-      const res = {};
-      for (const backend of ['wasm', 'libtorch']) {
-        await m.initBackend(backend, { threads: 2 });
-        if (backend === 'libtorch') {
-          setStrict(true);
-          resetFallbackCounts();
+    test(
+      `${arch} ${mode}: forward and gradients agree with wasm; training runs natively`,
+      { skip, timeout: 600_000 },
+      async () => {
+        const m = await load();
+        setBatch(BATCH[mode]);
+        const config = {
+          arch,
+          mode,
+          width: 0.125,
+          inputShape: [HW, HW, 3],
+          classes: 10,
+          stc: m.stcConfig({}),
+          path: 'fused',
+        };
+        const res = {};
+        for (const backend of ['wasm', 'libtorch']) {
+          await m.initBackend(backend, { threads: 2 });
+          if (backend === 'libtorch') {
+            setStrict(true);
+            resetFallbackCounts();
+          }
+          const net = m.buildNetwork(config, 7);
+          res[backend] = forwardBackward(m, net);
+          net.dispose();
         }
-        const net = m.buildNetwork(config, 7);
-        res[backend] = forwardBackward(m, net);
-        net.dispose();
-      }
-      const worst = { name: 'logits', d: relDiff(res.libtorch.logits, res.wasm.logits) };
-      for (const [name, g] of Object.entries(res.wasm.grads)) {
-        const d = relDiff(res.libtorch.grads[name], g);
-        if (d > worst.d) Object.assign(worst, { name, d });
-      }
-      assert.ok(worst.d <= TOL, `largest relative difference ${worst.d.toExponential(2)} in ${worst.name}`);
+        const worst = { name: 'logits', d: relDiff(res.libtorch.logits, res.wasm.logits) };
+        for (const [name, g] of Object.entries(res.wasm.grads)) {
+          const d = relDiff(res.libtorch.grads[name], g);
+          if (d > worst.d) Object.assign(worst, { name, d });
+        }
+        assert.ok(worst.d <= TOL, `largest relative difference ${worst.d.toExponential(2)} in ${worst.name}`);
 
-      // a few SGD steps on libtorch, strict
-      const net = m.buildNetwork(config, 7);
-      const vars = net.trainableVariables();
-      const sgd = new m.Sgd(vars, { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
-      const x = tf.tensor4d(xs, [N, HW, HW, 3]);
-      const y = tf.tensor1d(ys, 'int32');
-      const losses = [];
-      for (let i = 0; i < 4; i++) {
-        const { value, grads } = tf.variableGrads(() => m.crossEntropy(net.forward(x, { training: true }), y), vars);
-        sgd.step(grads, 0.05);
-        losses.push(value.dataSync()[0]);
-        tf.dispose([value, grads]);
-      }
-      const evalLogits = tf.tidy(() => net.forward(x, { training: false }).dataSync());
-      assert.ok(losses.every(Number.isFinite) && evalLogits.every(Number.isFinite), `finite: ${losses}`);
-      assert.ok(losses[3] < losses[0], `loss falls: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
-      assert.deepEqual(fallbackCounts(), Object.fromEntries(Object.keys(fallbackCounts()).map((k) => [k, 0])));
-      tf.dispose([x, y]);
-      sgd.dispose();
-      net.dispose();
-    });
+        // a few SGD steps on libtorch, strict
+        const net = m.buildNetwork(config, 7);
+        const vars = net.trainableVariables();
+        const sgd = new m.Sgd(vars, { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
+        const x = tf.tensor4d(xs, [N, HW, HW, 3]);
+        const y = tf.tensor1d(ys, 'int32');
+        const losses = [];
+        for (let i = 0; i < 4; i++) {
+          const { value, grads } = tf.variableGrads(
+            () => m.crossEntropy(net.forward(x, { training: true }), y),
+            vars,
+          );
+          sgd.step(grads, 0.05);
+          losses.push(value.dataSync()[0]);
+          tf.dispose([value, grads]);
+        }
+        const evalLogits = tf.tidy(() => net.forward(x, { training: false }).dataSync());
+        assert.ok(losses.every(Number.isFinite) && evalLogits.every(Number.isFinite), `finite: ${losses}`);
+        assert.ok(losses[3] < losses[0], `loss falls: ${losses.map((l) => l.toFixed(4)).join(' ')}`);
+        assert.deepEqual(
+          fallbackCounts(),
+          Object.fromEntries(Object.keys(fallbackCounts()).map((k) => [k, 0])),
+        );
+        tf.dispose([x, y]);
+        sgd.dispose();
+        net.dispose();
+      },
+    );
   }
 }

@@ -91,7 +91,10 @@ function bnOps(x, gamma, beta, eps, dy) {
   const y = tf.add(tf.mul(xhat, gamma), beta);
   const dbeta = tf.sum(dy, axes);
   const dgamma = tf.sum(tf.mul(dy, xhat), axes);
-  const dx = tf.mul(tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(xhat, dgamma)), tf.div(tf.mul(gamma, invstd), m));
+  const dx = tf.mul(
+    tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(xhat, dgamma)),
+    tf.div(tf.mul(gamma, invstd), m),
+  );
   return [y, mean, invstd, dx, dgamma, dbeta];
 }
 
@@ -99,36 +102,42 @@ for (const shape of [
   [4, 6, 6, 8],
   [16, 10],
 ]) {
-  test(`StcBatchNormTrain and its gradient agree with the equations: [${shape}]`, { skip: skipReason }, async () => {
-    await setup();
-    const c = shape[shape.length - 1];
-    const n = shape.reduce((a, b) => a * b, 1);
-    const xv = rand(n, 9, -2, 3);
-    const dyv = rand(n, 10);
-    const gv = rand(c, 11, 0.5, 1.5);
-    const bv = rand(c, 12);
-    const outs = {};
-    for (const b of ['cpu', 'libtorch']) {
-      await tf.setBackend(b);
-      const x = tf.tensor(xv, shape);
-      const dy = tf.tensor(dyv, shape);
-      const gamma = tf.tensor(gv);
-      const beta = tf.tensor(bv);
-      let r;
-      if (b === 'cpu') r = bnOps(x, gamma, beta, 1e-5, dy);
-      else {
-        const [y, mean, invstd] = tf.engine().runKernel('StcBatchNormTrain', { x, gamma, beta }, { eps: 1e-5 });
-        const grads = tf.engine().runKernel('StcBatchNormTrainGrad', { dy, x, gamma, mean, invstd });
-        r = [y, mean, invstd, ...grads];
+  test(
+    `StcBatchNormTrain and its gradient agree with the equations: [${shape}]`,
+    { skip: skipReason },
+    async () => {
+      await setup();
+      const c = shape[shape.length - 1];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const xv = rand(n, 9, -2, 3);
+      const dyv = rand(n, 10);
+      const gv = rand(c, 11, 0.5, 1.5);
+      const bv = rand(c, 12);
+      const outs = {};
+      for (const b of ['cpu', 'libtorch']) {
+        await tf.setBackend(b);
+        const x = tf.tensor(xv, shape);
+        const dy = tf.tensor(dyv, shape);
+        const gamma = tf.tensor(gv);
+        const beta = tf.tensor(bv);
+        let r;
+        if (b === 'cpu') r = bnOps(x, gamma, beta, 1e-5, dy);
+        else {
+          const [y, mean, invstd] = tf
+            .engine()
+            .runKernel('StcBatchNormTrain', { x, gamma, beta }, { eps: 1e-5 });
+          const grads = tf.engine().runKernel('StcBatchNormTrainGrad', { dy, x, gamma, mean, invstd });
+          r = [y, mean, invstd, ...grads];
+        }
+        outs[b] = r.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }));
+        tf.dispose([x, dy, gamma, beta, ...r]);
       }
-      outs[b] = r.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }));
-      tf.dispose([x, dy, gamma, beta, ...r]);
-    }
-    const names = ['y', 'mean', 'invstd', 'dx', 'dgamma', 'dbeta'];
-    names.forEach((name, i) => {
-      assert.deepEqual(outs.libtorch[i].shape, outs.cpu[i].shape, `${name} shape`);
-      const d = maxRelDiff(outs.cpu[i].values, outs.libtorch[i].values);
-      assert.ok(d < 1e-4, `${name}: relative difference ${d}`);
-    });
-  });
+      const names = ['y', 'mean', 'invstd', 'dx', 'dgamma', 'dbeta'];
+      names.forEach((name, i) => {
+        assert.deepEqual(outs.libtorch[i].shape, outs.cpu[i].shape, `${name} shape`);
+        const d = maxRelDiff(outs.cpu[i].values, outs.libtorch[i].values);
+        assert.ok(d < 1e-4, `${name}: relative difference ${d}`);
+      });
+    },
+  );
 }

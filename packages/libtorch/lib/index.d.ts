@@ -1,0 +1,59 @@
+/**
+ * stcsnn-libtorch: a TensorFlow.js backend over libtorch (ATen), registered as `libtorch`.
+ */
+import type { KernelBackend } from '@tensorflow/tfjs-core';
+
+/** The name the backend is registered under. */
+export declare const BACKEND_NAME: 'libtorch';
+/** Where the compiled addon is expected. */
+export declare const ADDON_PATH: string;
+
+/** Options of {@link registerLibtorchBackend}. */
+export interface LibtorchOptions {
+  /** libtorch intra-op threads (`at::set_num_threads`); default `STCSNN_THREADS` or all cores. */
+  threads?: number;
+  /** `cpu` (default) or `cuda` (`cuda:N`); `cuda` needs a CUDA libtorch and a visible GPU. */
+  device?: 'cpu' | 'cuda' | `cuda:${number}`;
+  /** Make every fallback to the cpu backend an error (default `STCSNN_LIBTORCH_STRICT=1`). */
+  strict?: boolean;
+}
+
+/**
+ * Loads the addon and registers the `libtorch` backend with its native kernels and cpu
+ * fallbacks (once; later calls update threads, device and strict mode).
+ *
+ * @throws Error (one line) when the addon is missing or cannot load, or CUDA is requested where
+ *   libtorch has none
+ */
+export declare function registerLibtorchBackend(opts?: LibtorchOptions): Promise<void>;
+
+/** Registers cpu fallbacks for cpu kernels registered since; returns how many were added. */
+export declare function registerFallbacks(): number;
+
+/** Whether the addon is built and loads here. */
+export declare function libtorchAvailability():
+  { ok: true; torch: string; mkldnn: boolean; cuda: boolean } | { ok: false; reason: string };
+
+/** Kernel name -> calls that ran on the cpu backend. */
+export declare function fallbackCounts(): Record<string, number>;
+/** Resets the fallback counters (warnings are not repeated). */
+export declare function resetFallbackCounts(): void;
+/** Turns strict mode on or off. */
+export declare function setStrict(on: boolean): void;
+/** The kernels with a native implementation. */
+export declare function nativeKernelNames(): string[];
+/** Threads, device, strict mode, libtorch version and live native tensors. */
+export declare function libtorchInfo(): {
+  threads: number;
+  device: string;
+  strict: boolean;
+  torch: string;
+  liveTensors: number;
+};
+
+/** The backend class (tensors are ATen tensors held by the addon). */
+export declare class LibtorchBackend extends KernelBackend {
+  strict: boolean;
+  device: string;
+  readonly fallbacks: Map<string, number>;
+}
