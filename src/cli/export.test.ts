@@ -21,7 +21,7 @@ const BACKEND = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 let dir = '';
 
 function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 180_000, cwd: dir });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 600_000, cwd: dir });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

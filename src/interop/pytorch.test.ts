@@ -77,7 +77,7 @@ for (const { label, config } of CASES) {
         [SCRIPT, '--check', model, path.join(dir, 'x.f32'), path.join(dir, 'y.f32')],
         {
           encoding: 'utf8',
-          timeout: 300_000,
+          timeout: 600_000,
         },
       );
       assert.equal(r.status, 0, r.stderr);
