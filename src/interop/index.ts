@@ -18,3 +18,14 @@ export {
   type SaveModelOptions,
   type ModelFile,
 } from './model-file.js';
+export {
+  exportOnnx,
+  onnxMetadata,
+  untrainedBatchNorms,
+  ONNX_GRAPH_KINDS,
+  ONNX_OPSET,
+  ONNX_IR_VERSION,
+  type OnnxGraphKind,
+  type OnnxExportOptions,
+} from './onnx.js';
+export { imageToInput, declaredChannels } from './image-input.js';
