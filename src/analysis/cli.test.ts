@@ -123,6 +123,17 @@ describe('stcsnn energy', () => {
     assert.equal(out.total.ann_macs, expected.total.annMacs);
   });
 
+  it('--checkpoint on a repeat group averages the seeds’ statistics', () => {
+    const dir = join(tmp, 'group');
+    writeFixtureRun(join(dir, 'seed-0'), { seed: 0, accuracy: 0.7, layers, fireRate: 0.1 });
+    writeFixtureRun(join(dir, 'seed-1'), { seed: 1, accuracy: 0.8, layers, fireRate: 0.3 });
+    const r = run('energy', '--checkpoint', dir, '--json', '--backend', BACKEND);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as EnergyOut;
+    const first = out.layers.find((l) => l.kind === 'stcb-conv')!;
+    assert.ok(Math.abs(first.fire_rate! - 0.2) < 1e-12, String(first.fire_rate)); // mean of 0.1 and 0.3
+  });
+
   it('bad input: one-line errors, exit 2', () => {
     const noStats = join(tmp, 'run-nostats');
     writeFixtureRun(noStats, { accuracy: 0.7 });

@@ -22,7 +22,9 @@ import {
   type NetworkSpec,
 } from '../analysis/network.js';
 import { modelSizeOverLimits } from '../interop/model-file.js';
-import { readRunDir, runSpikeStats } from '../analysis/rundir.js';
+import { meanSpikeStats } from '../analysis/report.js';
+import { isRunDir, readRunDir, repeatRunDirs, runSpikeStats } from '../analysis/rundir.js';
+import type { LayerSpikeStats } from '../nn/stats.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { printJson, table } from './output.js';
@@ -132,7 +134,10 @@ export function energyCommand(): Command {
     .option('--dataset <name>', 'data set, for the input shape and classes (default: the checkpoint’s)')
     .option('--T <n>', 'spike-train length (default: the checkpoint’s, else 8)')
     .option('--width <w>', 'channel multiplier (default: the checkpoint’s, else 1)')
-    .option('--checkpoint <run-dir>', 'a finished run directory: use its recorded spike statistics')
+    .option(
+      '--checkpoint <run-dir>',
+      'a finished run directory (or repeat group: the mean over seeds): use its recorded spike statistics',
+    )
     .option(
       '--fire-rate <r>',
       'assume every STCB layer fires at this rate (0..1); with --checkpoint, on that run’s network',
@@ -171,8 +176,25 @@ export function energyCommand(): Command {
       if (!(fireRate >= 0 && fireRate <= 1))
         throw new UsageError(`--fire-rate must be in [0, 1], got '${flags.fireRate}'`);
     }
+    let stats: LayerSpikeStats[] | undefined;
+    let statsFrom = '';
     if (flags.checkpoint !== undefined) {
-      run = readRunDir(runDirOf(flags.checkpoint));
+      const target = runDirOf(flags.checkpoint);
+      const seeds = statSync(target).isDirectory() && !isRunDir(target) ? repeatRunDirs(target) : [];
+      if (seeds.length > 0) {
+        // a repeat group: the seeds' statistics averaged
+        const runs = seeds.map((d) => readRunDir(d));
+        const withStats = runs.filter((r) => (r.result?.spike_stats?.length ?? 0) > 0);
+        run = withStats[0] ?? runs[0];
+        if (fireRate === undefined) {
+          if (withStats.length === 0)
+            throw new UsageError(`${target}: no finished seed has spike statistics; pass --fire-rate R`);
+          stats = meanSpikeStats(withStats.map((r) => r.result!.spike_stats!));
+          statsFrom = `the mean over ${withStats.length} seed(s) of ${target}`;
+        }
+      } else {
+        run = readRunDir(target);
+      }
       const s = run.summary;
       const clash = (flag: string, given: unknown, have: unknown) => {
         if (given !== undefined && given !== have)
@@ -183,14 +205,16 @@ export function energyCommand(): Command {
       clash('--T', T, s.T);
       clash('--width', width, s.width);
       // without --fire-rate the run must have recorded statistics: fail before building anything
-      if (fireRate === undefined) runSpikeStats(run);
+      if (fireRate === undefined && !stats) {
+        stats = runSpikeStats(run);
+        statsFrom = `${run.dir}/result.json`;
+      }
       spec = {
         ...specOfRun(s, run.dir),
         ...(inputShape ? { inputShape } : {}),
         ...(classes !== undefined ? { classes } : {}),
       };
-      source =
-        fireRate === undefined ? { checkpoint: run.dir } : { checkpoint: run.dir, fire_rate: fireRate };
+      source = fireRate === undefined ? { checkpoint: target } : { checkpoint: target, fire_rate: fireRate };
     } else {
       if (flags.arch === undefined) throw new UsageError('--arch is required with --fire-rate');
       if (flags.dataset === undefined) throw new UsageError('--dataset is required with --fire-rate');
@@ -205,7 +229,7 @@ export function energyCommand(): Command {
     const spikes =
       fireRate !== undefined
         ? uniformSpikes(layers, fireRate, spec.T)
-        : spikesFromStats(layers, runSpikeStats(run!), run!.dir);
+        : spikesFromStats(layers, stats!, statsFrom);
     const report = computeEnergy(layers, spikes, spec.T, constants);
     if (flags.json) {
       const j: EnergyCommandJson = {
@@ -227,7 +251,7 @@ export function energyCommand(): Command {
     console.log(`${spec.arch} (width ${spec.width}) on ${spec.dataset}, T=${spec.T}, per image`);
     console.log(
       fireRate === undefined
-        ? `spike counts: recorded in ${run!.dir}/result.json`
+        ? `spike counts: recorded, from ${statsFrom}`
         : `spike counts: ASSUMED — every STCB layer fires at rate ${fireRate} (${(fireRate! * spec.T).toFixed(3)} spikes per neuron; --fire-rate)`,
     );
     console.log('');
