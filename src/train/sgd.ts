@@ -9,8 +9,39 @@
  * ```
  *
  * Weight decay applies to every trainable parameter (as `torch.optim.SGD(model.parameters())`).
+ *
+ * With momentum, one update is the named kernel `StcSgdStep` (inputs `p, b, grad`, attrs `lr,
+ * momentum, weightDecay, nesterov`, outputs `[p', b']`), so that a native backend can do it in
+ * one pass over memory; `cpu` and `wasm` run the same ops as below.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ARRAY_BACKENDS, registerOpsKernel } from '../core/kernels/array-kernel.js';
+
+export const SGD_STEP = 'StcSgdStep';
+
+/** Reference of `StcSgdStep` with TensorFlow.js ops: `[p', b']`. */
+export function sgdStepOps(
+  p: tf.Tensor,
+  b: tf.Tensor,
+  grad: tf.Tensor,
+  lr: number,
+  opts: SgdOptions,
+): [tf.Tensor, tf.Tensor] {
+  const g = opts.weightDecay !== 0 ? tf.add(grad, tf.mul(p, opts.weightDecay)) : grad;
+  const nb = tf.add(tf.mul(b, opts.momentum), g);
+  const d = opts.nesterov ? tf.add(g, tf.mul(nb, opts.momentum)) : nb;
+  return [tf.sub(p, tf.mul(d, lr)), nb];
+}
+
+function registerSgdKernel(): void {
+  registerOpsKernel(SGD_STEP, ARRAY_BACKENDS, (i, a) =>
+    sgdStepOps(i.p, i.b, i.grad, a.lr as number, {
+      momentum: a.momentum as number,
+      weightDecay: a.weightDecay as number,
+      nesterov: a.nesterov === true,
+    }),
+  );
+}
 
 /** Optimiser hyper-parameters (the learning rate comes per step from the schedule). */
 export interface SgdOptions {
@@ -29,17 +60,27 @@ export class Sgd {
     readonly opts: SgdOptions,
   ) {
     this.buffers = variables.map((v) => tf.variable(tf.zerosLike(v), false));
+    registerSgdKernel();
   }
 
   /** One update with learning rate `lr`; `grads` maps variable names to gradients. */
   step(grads: tf.NamedTensorMap, lr: number): void {
     const { momentum, weightDecay, nesterov } = this.opts;
+    const fused = momentum !== 0 && tf.getKernel(SGD_STEP, tf.getBackend()) !== undefined;
     // One tidy per variable: the temporaries of one update are freed before the next, so the
     // step's peak memory is one parameter's worth of temporaries, not the whole model's.
     this.variables.forEach((p, i) => {
       const grad = grads[p.name];
       if (!grad) return;
       tf.tidy(() => {
+        if (fused) {
+          const attrs = { lr, momentum, weightDecay, nesterov };
+          const inputs = { p, b: this.buffers[i], grad };
+          const [np, nb] = tf.engine().runKernel(SGD_STEP, inputs, attrs) as tf.Tensor[];
+          this.buffers[i].assign(nb);
+          p.assign(np);
+          return;
+        }
         const g = weightDecay !== 0 ? tf.add(grad, tf.mul(p, weightDecay)) : grad;
         let d = g;
         if (momentum !== 0) {
