@@ -381,5 +381,18 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
       ),
     );
 
+  k.StcSgdStep = ({ inputs, attrs, backend: be }) =>
+    be.outputs(
+      A.sgdStep(
+        be.id(inputs.p),
+        be.id(inputs.b),
+        be.id(inputs.grad),
+        attrs.lr,
+        attrs.momentum,
+        attrs.weightDecay,
+        attrs.nesterov === true,
+      ),
+    );
+
   return k;
 }

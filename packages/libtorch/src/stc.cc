@@ -18,6 +18,7 @@
 // Batch norm, channel axis last, M elements per channel (see src/nn/kernels.ts of stcsnn):
 //   StcBatchNormTrain:     [y, mean, invstd], biased variance
 //   StcBatchNormTrainGrad: [dx, dgamma, dbeta]
+//   StcSgdStep:            [p', b'], SGD with momentum in one pass (see sgdStep below)
 // run ATen's native batch norm on the `[M, C]` view, whose channels-last CPU kernels make one
 // pass for the statistics and one for the output.
 #include "common.h"
@@ -188,6 +189,55 @@ Napi::Value BnTrainGrad(const Napi::CallbackInfo &info) {
   });
 }
 
+// sgdStep(p, b, grad, lr, momentum, weightDecay, nesterov) -> [p', b'], one pass, float32 with
+// the rounding of the unfused ops (no FMA contraction):
+//   g = grad + wd p;  b' = m b + g;  d = nesterov ? g + m b' : b';  p' = p - lr d
+template <bool Nesterov, bool Decay>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sgdLoop(
+    const float *__restrict p, const float *__restrict b, const float *__restrict gr, float *__restrict po,
+    float *__restrict bo, int64_t begin, int64_t end, float lr, float m, float wd) {
+  for (int64_t i = begin; i < end; ++i) {
+    float g = gr[i];
+    if (Decay) g = g + p[i] * wd;
+    const float nb = b[i] * m + g;
+    const float d = Nesterov ? g + nb * m : nb;
+    bo[i] = nb;
+    po[i] = p[i] - d * lr;
+  }
+}
+
+Napi::Value SgdStep(const Napi::CallbackInfo &info) {
+  return guard(info, "StcSgdStep", [&]() -> Napi::Value {
+    const at::Tensor &p = T(info, 0), &b = T(info, 1), &g = T(info, 2);
+    const float lr = static_cast<float>(D(info, 3)), m = static_cast<float>(D(info, 4));
+    const float wd = static_cast<float>(D(info, 5));
+    const bool nesterov = B(info, 6);
+    if (p.sizes() != b.sizes() || p.sizes() != g.sizes()) throw std::runtime_error("p, b and grad must have one shape");
+    if (!p.device().is_cpu() || p.scalar_type() != at::kFloat || b.scalar_type() != at::kFloat ||
+        g.scalar_type() != at::kFloat) {
+      at::Tensor gg = wd != 0 ? at::add(g, at::mul(p, wd)) : g;
+      at::Tensor nb = at::add(at::mul(b, m), gg);
+      at::Tensor d = nesterov ? at::add(gg, at::mul(nb, m)) : nb;
+      return emit(info.Env(), {at::sub(p, at::mul(d, lr)), nb});
+    }
+    at::Tensor pc = p.contiguous(), bc = b.contiguous(), gc = g.contiguous();
+    at::Tensor po = at::empty_like(pc, at::MemoryFormat::Contiguous);
+    at::Tensor bo = at::empty_like(pc, at::MemoryFormat::Contiguous);
+    const float *pp = pc.data_ptr<float>(), *pb = bc.data_ptr<float>(), *pg = gc.data_ptr<float>();
+    float *ppo = po.data_ptr<float>(), *pbo = bo.data_ptr<float>();
+    at::parallel_for(0, pc.numel(), kGrain, [&](int64_t s, int64_t e) {
+      if (nesterov) {
+        if (wd != 0) sgdLoop<true, true>(pp, pb, pg, ppo, pbo, s, e, lr, m, wd);
+        else sgdLoop<true, false>(pp, pb, pg, ppo, pbo, s, e, lr, m, wd);
+      } else {
+        if (wd != 0) sgdLoop<false, true>(pp, pb, pg, ppo, pbo, s, e, lr, m, wd);
+        else sgdLoop<false, false>(pp, pb, pg, ppo, pbo, s, e, lr, m, wd);
+      }
+    });
+    return emit(info.Env(), {po, bo});
+  });
+}
+
 } // namespace
 
 void registerStc(Napi::Env env, Napi::Object exports) {
@@ -197,6 +247,7 @@ void registerStc(Napi::Env env, Napi::Object exports) {
   exports.Set("stcSpikeCount", Napi::Function::New(env, SpikeCount));
   exports.Set("bnTrain", Napi::Function::New(env, BnTrain));
   exports.Set("bnTrainGrad", Napi::Function::New(env, BnTrainGrad));
+  exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
 }
 
 } // namespace stc

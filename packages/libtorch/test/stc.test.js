@@ -141,3 +141,35 @@ for (const shape of [
     },
   );
 }
+
+for (const opts of [
+  { momentum: 0.9, weightDecay: 5e-4, nesterov: false },
+  { momentum: 0.9, weightDecay: 0, nesterov: true },
+]) {
+  test(`StcSgdStep agrees bit for bit with the unfused ops: ${JSON.stringify(opts)}`, { skip: skipReason }, async () => {
+    await setup();
+    const n = 3000;
+    const pv = rand(n, 21);
+    const bv = rand(n, 22, -0.1, 0.1);
+    const gv = rand(n, 23);
+    const lr = 0.05;
+    const out = {};
+    for (const be of ['cpu', 'libtorch']) {
+      await tf.setBackend(be);
+      const [p, b, grad] = [pv, bv, gv].map((v) => tf.tensor(v, [30, 100]));
+      let r;
+      if (be === 'cpu') {
+        const g = opts.weightDecay !== 0 ? tf.add(grad, tf.mul(p, opts.weightDecay)) : grad;
+        const nb = tf.add(tf.mul(b, opts.momentum), g);
+        const d = opts.nesterov ? tf.add(g, tf.mul(nb, opts.momentum)) : nb;
+        r = [tf.sub(p, tf.mul(d, lr)), nb];
+      } else {
+        r = tf.engine().runKernel('StcSgdStep', { p, b, grad }, { lr, ...opts });
+      }
+      out[be] = r.map((t) => Array.from(t.dataSync()));
+      tf.dispose([p, b, grad, ...r]);
+    }
+    assert.deepEqual(out.libtorch[0], out.cpu[0], "p'");
+    assert.deepEqual(out.libtorch[1], out.cpu[1], "b'");
+  });
+}
