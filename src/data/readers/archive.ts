@@ -9,10 +9,17 @@
  * Before anything is written the whole archive is listed and every entry checked; the archive is
  * refused (a {@link DataError} naming the archive and the entry) when an entry
  * - has an absolute path (`/x`, `C:\x`) or a `..` path segment,
- * - is a symbolic link whose target is absolute or resolves outside the extraction folder,
+ * - is a symbolic link whose target is absolute, resolves outside the extraction folder or is
+ *   not normalised (`a/..`),
  * - is a hard link whose target is absolute or contains `..`,
  * - is a device, FIFO or other special file.
- * - would unpack to more than `maxBytes` (default 8 GiB; a guard against archive bombs).
+ * - would unpack to more than `maxBytes` (default 8 GiB; a guard against archive bombs),
+ * - is a symbolic link to or through a symbolic link (itself included),
+ * - is a link whose target, read from the archive root, is a parent folder of the entry or
+ *   inside it (node-tar's path reservations would wait forever),
+ * - repeats a path (except a directory), lies at or below a symbolic link entry, or puts a
+ *   file or link where another entry needs a directory (node-tar can hang or fail half-way on
+ *   such archives; no data set archive has them).
  * Extraction itself runs in node-tar's strict mode (no writing through symbolic links, every
  * warning an error).
  */
@@ -76,6 +83,22 @@ export function unsafeEntryReason(
     if (resolveInside(segs.slice(0, -1), target) === null) {
       return `symbolic link pointing outside the archive ('${target}')`;
     }
+    // 'a/..' inside a target: node-tar can wait forever on such links (its path reservations).
+    const t = segments(target);
+    if (t.some((seg, i) => seg === '..' && i > 0 && t[i - 1] !== '..')) {
+      return `symbolic link with a non-normalised target ('${target}')`;
+    }
+  }
+  if (type === 'SymbolicLink' || type === 'Link') {
+    // node-tar reserves the entry's path and its link target read from the archive root; when
+    // one is a parent folder of the other, extraction waits for itself forever.
+    const fromRoot = resolveInside([], linkpath ?? '');
+    if (fromRoot !== null && fromRoot.length > 0 && fromRoot.length !== segs.length) {
+      const [short, long] = fromRoot.length < segs.length ? [fromRoot, segs] : [segs, fromRoot];
+      if (short.every((s, i) => s === long[i])) {
+        return `link target '${linkpath}' (from the archive root) contains or is contained in the entry`;
+      }
+    }
   }
   if (type === 'Link') {
     const target = linkpath ?? '';
@@ -84,6 +107,49 @@ export function unsafeEntryReason(
     }
   }
   return null;
+}
+
+/**
+ * The paths an archive's entries occupy: refuses repeated paths (except directories), entries
+ * at or below a symbolic link entry, and a file or link where a directory is needed.
+ */
+class EntryLayout {
+  private readonly kinds = new Map<string, 'dir' | 'link' | 'file'>();
+  /** Symbolic links: path -> lexically resolved target (both from the extraction root). */
+  private readonly links = new Map<string, string>();
+
+  /** Why a symbolic link points at or through a symbolic link (itself included), or null. */
+  linkProblem(): string | null {
+    for (const [p, target] of this.links) {
+      const t = target.split('/');
+      for (let i = 1; i <= t.length; i++) {
+        const at = t.slice(0, i).join('/');
+        if (this.links.has(at)) return `entry '${p}': symbolic link through the symbolic link '${at}'`;
+      }
+    }
+    return null;
+  }
+
+  /** Records an entry; returns why it conflicts with earlier ones, or null. */
+  add(entryPath: string, type: string, linkpath?: string): string | null {
+    const segs = segments(entryPath);
+    const kind = type === 'Directory' ? 'dir' : type === 'SymbolicLink' ? 'link' : 'file';
+    for (let i = 1; i < segs.length; i++) {
+      const parent = segs.slice(0, i).join('/');
+      const k = this.kinds.get(parent);
+      if (k === 'link') return `lies below the symbolic link '${parent}'`;
+      if (k === 'file') return `needs '${parent}' as a directory, but it is a file`;
+      this.kinds.set(parent, 'dir');
+    }
+    const key = segs.join('/');
+    const before = this.kinds.get(key);
+    if (before !== undefined && !(before === 'dir' && kind === 'dir'))
+      return before === 'link' ? 'replaces a symbolic link' : 'repeats a path';
+    this.kinds.set(key, kind);
+    if (kind === 'link')
+      this.links.set(key, (resolveInside(segs.slice(0, -1), linkpath ?? '') ?? []).join('/'));
+    return null;
+  }
 }
 
 /** Message of an unknown thrown value. */
@@ -100,6 +166,7 @@ export async function checkTarGz(archive: string, maxBytes = DEFAULT_MAX_EXTRACT
   let bad: string | null = null;
   let count = 0;
   let bytes = 0;
+  const layout = new EntryLayout();
   try {
     await tar.t({
       file: archive,
@@ -107,7 +174,9 @@ export async function checkTarGz(archive: string, maxBytes = DEFAULT_MAX_EXTRACT
       onReadEntry: (entry) => {
         count++;
         if (bad !== null) return;
-        const reason = unsafeEntryReason(entry.path, entry.type, entry.linkpath);
+        const reason =
+          unsafeEntryReason(entry.path, entry.type, entry.linkpath) ??
+          layout.add(entry.path, entry.type, entry.linkpath);
         if (reason !== null) bad = `entry '${entry.path}': ${reason}`;
         bytes += entry.size ?? 0;
         if (bad === null && bytes > maxBytes)
@@ -118,6 +187,7 @@ export async function checkTarGz(archive: string, maxBytes = DEFAULT_MAX_EXTRACT
     if (e instanceof DataError) throw e;
     throw new DataError(`${archive}: not a readable .tar.gz archive (${messageOf(e)})`);
   }
+  bad ??= layout.linkProblem();
   if (bad !== null) throw new DataError(`${archive}: refused, ${bad}`);
   if (count === 0) throw new DataError(`${archive}: empty archive`);
   return count;

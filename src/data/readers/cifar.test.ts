@@ -232,7 +232,10 @@ test('archives: entries escaping the folder, links outside, devices and garbage 
       openCifar10({ strict: false, dataDir: chain, split: 'test', cacheDir }),
       (e: unknown) => {
         assert.ok(e instanceof DataError);
-        assert.match(e.message, /chain\.tar\.gz: extraction failed .*symbolic link/);
+        assert.match(
+          e.message,
+          /chain\.tar\.gz: (refused, .*below the symbolic link|extraction failed .*symbolic link)/,
+        );
         return true;
       },
     );
