@@ -81,7 +81,12 @@ process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
 
 const gyp = nodeGyp();
 if (!gyp) unavailable('node-gyp not found: install npm (it ships node-gyp) or `npm i -g node-gyp`');
-const args = [...gyp.slice(1), 'rebuild', '-j', 'max'];
+// Configured already (and binding.gyp unchanged): an incremental build, which keeps the old
+// addon in place until the new one is linked (tests may be using it meanwhile).
+const configured =
+  existsSync(join(root, 'build', 'Makefile')) &&
+  statSync(join(root, 'build', 'Makefile')).mtimeMs >= statSync(join(root, 'binding.gyp')).mtimeMs;
+const args = [...gyp.slice(1), configured ? 'build' : 'rebuild', '-j', 'max'];
 if (existsSync('/usr/include/node/node_api.h') && !process.env.npm_config_nodedir)
   args.push('--nodedir=/usr');
 const r = spawnSync(gyp[0], args, { cwd: root, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe' });
