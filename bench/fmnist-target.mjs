@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// Issue 3's accuracy target, measured: an STCSNN VGG11 (width 0.25, T=8) trained for at most
+// BUDGET seconds (default 900 = 15 minutes) on the full Fashion-MNIST (Debian's
+// dataset-fashion-mnist or --data-dir), evaluated on the 10,000 test images; then its ANN twin
+// under the same budget. The number of epochs is fixed before training from a short calibration
+// run (training itself stays deterministic), with a cosine schedule over those epochs.
+//
+//   node bench/fmnist-target.mjs [--budget 900] [--backend auto] [--data-dir DIR] [--json]
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+const { values: opt } = parseArgs({
+  options: {
+    budget: { type: 'string', default: '900' },
+    backend: { type: 'string', default: 'auto' },
+    'data-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const budget = Number(opt.budget);
+const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const common = ['--dataset', 'fashion-mnist', '--arch', 'vgg11', '--width', '0.25', '--T', '8', '--backend', opt.backend, '--json'];
+if (opt['data-dir']) common.push('--data-dir', opt['data-dir']);
+
+function train(args) {
+  const r = spawnSync(process.execPath, [cli, 'train', ...common, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`stcsnn train ${args.join(' ')} exited ${r.status}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+// Calibration: one epoch on 6,400 images and 2,000 test images gives images/s for training.
+const cal = train(['--epochs', '1', '--limit-train', '6400', '--limit-test', '2000', '--out', 'runs/bench-target-calibration', '--force']);
+const epochSeconds = 60000 / cal.images_per_second;
+const evalSeconds = 10000 / (cal.images_per_second * 3); // inference ~3x faster than a training step
+const epochs = Math.max(1, Math.floor((budget * 0.95) / (epochSeconds + evalSeconds)));
+process.stderr.write(`calibration: ${cal.images_per_second.toFixed(0)} img/s on ${cal.backend}; ${epochs} epochs fit ${budget} s\n`);
+
+const results = [];
+for (const mode of ['stc', 'ann']) {
+  const t0 = Date.now();
+  const r = train(['--mode', mode, '--epochs', String(epochs), '--out', `runs/bench-target-${mode}`, '--force']);
+  results.push({ mode, epochs, wall_seconds: (Date.now() - t0) / 1000, ...r });
+}
+const [stc, ann] = results;
+const summary = {
+  budget_seconds: budget,
+  backend: stc.backend,
+  epochs,
+  stc_test_accuracy: stc.test_accuracy,
+  ann_test_accuracy: ann.test_accuracy,
+  gap_pp: (ann.test_accuracy - stc.test_accuracy) * 100,
+  stc_wall_seconds: stc.wall_seconds,
+  ann_wall_seconds: ann.wall_seconds,
+  stc_data_fraction: stc.data_fraction,
+  target_met: stc.test_accuracy >= 0.9 && Math.abs(ann.test_accuracy - stc.test_accuracy) <= 0.01 && stc.wall_seconds <= budget,
+};
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/fmnist-target.json', `${JSON.stringify({ summary, results }, null, 2)}\n`);
+if (opt.json) console.log(JSON.stringify(summary));
+else {
+  console.log(`Fashion-MNIST, VGG11 width 0.25, T=8, ${epochs} epochs, backend ${stc.backend}:`);
+  console.log(`  STC ${(stc.test_accuracy * 100).toFixed(2)}% in ${stc.wall_seconds.toFixed(0)} s (data wait ${(stc.data_fraction * 100).toFixed(1)}%)`);
+  console.log(`  ANN ${(ann.test_accuracy * 100).toFixed(2)}% in ${ann.wall_seconds.toFixed(0)} s; gap ${summary.gap_pp.toFixed(2)} pp`);
+  console.log(`  target (>= 90 %, within 1 pp, <= ${budget} s): ${summary.target_met ? 'met' : 'not met'}`);
+}
