@@ -139,15 +139,24 @@ export interface CurvePoint {
  * Training curves: accuracy (%) and loss against epoch, train dashed and test solid; one color
  * per run when there are several.
  */
-export function trainingCurves(points: readonly CurvePoint[], subtitle?: string): Figure {
-  const runs = new Set(points.map((p) => p.run));
+export function trainingCurves(
+  points: readonly CurvePoint[],
+  subtitle?: string,
+  runs: { title?: string; order?: readonly string[] } = {},
+): Figure {
+  const runSet = new Set(points.map((p) => p.run));
   const rows = points.flatMap((p) => [
     { run: p.run, epoch: p.epoch, split: 'train', accuracy: 100 * p.trainAccuracy, loss: p.trainLoss },
     { run: p.run, epoch: p.epoch, split: 'test', accuracy: 100 * p.testAccuracy, loss: p.testLoss },
   ]);
   const color =
-    runs.size > 1
-      ? { field: 'run', type: 'nominal' as const, title: 'run' }
+    runSet.size > 1
+      ? {
+          field: 'run',
+          type: 'nominal' as const,
+          title: runs.title ?? 'run',
+          sort: [...(runs.order ?? runSet)],
+        }
       : {
           field: 'split',
           type: 'nominal' as const,

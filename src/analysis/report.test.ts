@@ -191,7 +191,15 @@ describe('report of a sweep', () => {
     assert.deepEqual(r.missing, []);
     assert.deepEqual(
       r.figures.map((f) => f.name),
-      ['accuracy-vs-theta0', 'accuracy-vs-T', 'fire-rate-vs-T', 'spikes-vs-T', 'flops-vs-T', 'energy-vs-T'],
+      [
+        'accuracy-vs-theta0',
+        'accuracy-vs-T',
+        'training-curves-vs-T',
+        'fire-rate-vs-T',
+        'spikes-vs-T',
+        'flops-vs-T',
+        'energy-vs-T',
+      ],
     );
     const svg = readFileSync(join(dir, 'figures', 'energy-vs-T.svg'), 'utf8');
     assert.ok(svg.includes('energy per image (µJ)'));

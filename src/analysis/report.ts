@@ -501,6 +501,25 @@ function sweepReport(b: Builder, dir: string): string[] {
       : thetas[0];
   const atTheta = done.filter((p) => p.theta0 === theta).sort((a, x) => a.T - x.T);
   const subT = `${what}, theta0=${theta}`;
+  // training curves of the points at that theta0, one color per T
+  const curves = atTheta.flatMap((p) => {
+    try {
+      return curvesOf(readRunDir(join(dir, p.dir)), tLabel(p.T));
+    } catch {
+      return []; // a point directory removed by hand: its numbers are still in sweep.json
+    }
+  });
+  if (atTheta.length > 1 && curves.length) {
+    const fig = trainingCurves(curves, subT, {
+      title: 'spike-train length',
+      order: atTheta.map((p) => tLabel(p.T)),
+    });
+    b.figure({
+      ...fig,
+      name: 'training-curves-vs-T',
+      caption: `Training curves for each T at theta0=${theta} (train dashed, test solid).`,
+    });
+  }
   const withStats = atTheta.filter((p) => p.result!.layers.length > 0);
   if (withStats.length) {
     const order = withStats[0].result!.layers.map((l) => l.layer);
