@@ -430,7 +430,7 @@ function sweepReport(b: Builder, dir: string): string[] {
         'point',
         'theta0',
         'T',
-        'test accuracy',
+        'final test accuracy',
         'best',
         'mean fire rate',
         'spikes / image',
