@@ -16,10 +16,11 @@
  *
  * Options: --json (one JSON object), --engines libtorch,wasm,pytorch, --archs resnet18,vgg16,
  * --modes stc,ann, --phases train,infer, --batch 32, --steps 10, --warmup 3, --threads N
- * (default: all cores), --python /usr/bin/python3.
+ * (default: all cores), --python /usr/bin/python3, --out FILE (also write the JSON object there).
+ * `npm run -s bench -- --json` keeps npm's script banner off stdout, leaving only the object.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,7 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '3' },
     threads: { type: 'string', default: String(availableParallelism()) },
     python: { type: 'string', default: '/usr/bin/python3' },
+    out: { type: 'string' },
   },
 });
 const list = (s) =>
@@ -215,4 +217,7 @@ if (a.json) {
     peak_rss_mb,
   });
   process.stdout.write(JSON.stringify({ machine, results: results.map(strip), ratios }) + '\n');
+}
+if (a.out) {
+  writeFileSync(a.out, JSON.stringify({ machine, results, ratios }, null, 2) + '\n');
 }
