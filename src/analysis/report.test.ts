@@ -122,6 +122,19 @@ describe('report of a run directory', () => {
     }
   });
 
+  it('statistics that do not fit the architecture leave a note instead of the energy section', async () => {
+    const dir = join(tmp, 'mismatch');
+    const wide = layersFor({ arch: 'vgg11', dataset: 'fashion-mnist-mini', width: 0.25, T: 8 });
+    writeFixtureRun(dir, { accuracy: 0.5, layers: wide }); // config says width 0.125
+    const r = await writeReport(dir, { png: false });
+    const md = readFileSync(r.report, 'utf8');
+    assert.match(
+      md,
+      /## Energy\n\nNot computed: .*layer blocks\.0\.conv has \d+ neurons in the statistics but \d+ in the architecture/,
+    );
+    assert.match(md, /## Spike statistics/);
+  });
+
   it('an unfinished run reports what it has and says it has not finished', async () => {
     const dir = join(tmp, 'unfinished');
     writeFixtureRun(dir, { accuracy: null, epochs: 2 });

@@ -297,6 +297,25 @@ function energyFromStats(
   return computeEnergy(layers, spikesFromStats(layers, stats, run.dir), run.summary.T, c);
 }
 
+/** The energy section, or a note saying why it could not be computed (the rest of the report stands). */
+function tryEnergySection(
+  b: Builder,
+  run: RunDir,
+  stats: readonly LayerSpikeStats[],
+  opts: ReportOptions,
+  note: string,
+  subtitle: string,
+): void {
+  let e: EnergyReport;
+  try {
+    e = energyFromStats(run, stats, opts.constants);
+  } catch (err) {
+    b.push('## Energy', '', `Not computed: ${(err as Error).message.split('\n')[0]}`, '');
+    return;
+  }
+  energySection(b, e, note, subtitle);
+}
+
 function runReport(b: Builder, run: RunDir, opts: ReportOptions): string[] {
   b.push(`# Run report`, '', `\`${run.dir}\`: ${describe(run)}`, '');
   b.push('## Configuration', '', configTable(run), '');
@@ -326,12 +345,7 @@ function runReport(b: Builder, run: RunDir, opts: ReportOptions): string[] {
   const stats = run.result?.spike_stats;
   if (Array.isArray(stats) && stats.length) {
     spikeSection(b, stats, describe(run));
-    energySection(
-      b,
-      energyFromStats(run, stats, opts.constants),
-      'Spike counts recorded on the test set.',
-      describe(run),
-    );
+    tryEnergySection(b, run, stats, opts, 'Spike counts recorded on the test set.', describe(run));
   } else if (run.result) {
     b.push('## Spike statistics', '', 'None recorded (an ANN run, or evaluated without statistics).', '');
   }
@@ -392,9 +406,11 @@ function repeatsReport(b: Builder, dir: string, opts: ReportOptions): string[] {
   if (allStats.length) {
     const mean = meanSpikeStats(allStats);
     spikeSection(b, mean, `${describe(first)}; mean over ${allStats.length} seed(s)`);
-    energySection(
+    tryEnergySection(
       b,
-      energyFromStats(first, mean, opts.constants),
+      first,
+      mean,
+      opts,
       `Spike counts: mean over ${allStats.length} seed(s).`,
       `${describe(first)}; mean over ${allStats.length} seed(s)`,
     );
