@@ -28,6 +28,61 @@ export function sniffImage(buf: Uint8Array): 'png' | 'jpeg' | null {
 /** Largest image accepted, in pixels (guards against decompression bombs). */
 export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
 
+/** Bits per pixel of PNG colour types (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA) at depth 1. */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+
+/**
+ * Why a PNG's header cannot be right, checked before pngjs allocates `width x height x 4` bytes:
+ * a size over {@link MAX_IMAGE_PIXELS}, or compressed image data too short to hold the declared
+ * pixels (deflate expands at most 1032:1). Null when it may be fine (pngjs checks the rest).
+ */
+function pngHeaderProblem(buf: Uint8Array): string | null {
+  if (buf.length < 33) return null; // pngjs reports the truncation
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const w = v.getUint32(16);
+  const h = v.getUint32(20);
+  if (w * h > MAX_IMAGE_PIXELS) return `bad image size ${w}x${h} (header)`;
+  const bits = Math.max(1, (PNG_CHANNELS[buf[25]] ?? 1) * buf[24]);
+  const raw = h * (1 + Math.ceil((w * bits) / 8));
+  let idat = 0;
+  for (let at = 8; at + 8 <= buf.length;) {
+    const len = v.getUint32(at);
+    if (buf[at + 4] === 0x49 && buf[at + 5] === 0x44 && buf[at + 6] === 0x41 && buf[at + 7] === 0x54)
+      idat += len;
+    at += 12 + len;
+  }
+  if (idat * 1032 < raw) return `image data (${idat} bytes) too short for ${w}x${h} pixels (header)`;
+  return null;
+}
+
+/**
+ * Why a JPEG's frame header cannot be right, checked before jpeg-js allocates its planes: a
+ * size over {@link MAX_IMAGE_PIXELS}, or a file too short for the declared size (every 8x8 block
+ * takes at least one bit). Null when it may be fine (jpeg-js checks the rest).
+ */
+function jpegHeaderProblem(buf: Uint8Array): string | null {
+  for (let at = 2; at + 9 <= buf.length;) {
+    if (buf[at] !== 0xff) return null; // jpeg-js reports the damage
+    const marker = buf[at + 1];
+    if (marker === 0xff) {
+      at++;
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return null; // scan data or end before a frame
+    const len = (buf[at + 2] << 8) | buf[at + 3];
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      const h = (buf[at + 5] << 8) | buf[at + 6];
+      const w = (buf[at + 7] << 8) | buf[at + 8];
+      if (w * h > MAX_IMAGE_PIXELS) return `bad image size ${w}x${h} (header)`;
+      const blocks = Math.ceil(w / 8) * Math.ceil(h / 8);
+      if (buf.length * 8 < blocks) return `${buf.length} bytes are too short for ${w}x${h} pixels (header)`;
+      return null;
+    }
+    at += 2 + len;
+  }
+  return null;
+}
+
 /**
  * Decodes a PNG or JPEG file's bytes into RGB.
  * @param file the file name, for error messages
@@ -40,6 +95,8 @@ export function decodeImage(buf: Uint8Array, file: string): RgbImage {
   let height: number;
   let rgba: Uint8Array;
   let stride: number;
+  const problem = kind === 'png' ? pngHeaderProblem(buf) : jpegHeaderProblem(buf);
+  if (problem) throw new DataError(`${file}: ${problem}`);
   try {
     if (kind === 'png') {
       const png = PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
