@@ -14,7 +14,7 @@
  *
  * Every file is written atomically; `last.safetensors` is the commit point of an epoch.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader } from '../data/loader.js';
@@ -126,6 +126,13 @@ export async function openLoaders(
   return { train, test, trainSet, testSet };
 }
 
+/** Removes the temporary files of writes a killed process left behind (`.<name>.<pid>.<n>.tmp`). */
+function removeStaleTemporaries(runDir: string): void {
+  for (const n of readdirSync(runDir)) {
+    if (/^\..+\.\d+\.\d+\.tmp$/.test(n)) rmSync(join(runDir, n), { force: true });
+  }
+}
+
 function readLog(runDir: string): EpochMetrics[] {
   const p = join(runDir, 'log.jsonl');
   if (!existsSync(p)) return [];
@@ -203,6 +210,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   try {
     const lastPath = join(runDir, 'last.safetensors');
     if (opts.resume) {
+      removeStaleTemporaries(runDir);
       if (existsSync(lastPath)) {
         const state = readRunState(lastPath);
         loadCheckpoint(lastPath, net, sgd);
