@@ -80,7 +80,13 @@ export function checkTrainConfig(value: unknown, source: string): TrainConfig {
     throw new ConfigError(`${source}: ${where}: ${issue.message}`);
   }
   const c = r.data;
-  return { ...c, stc: stcConfig(c.stc) };
+  let stc: StcConfig;
+  try {
+    stc = stcConfig(c.stc);
+  } catch (e) {
+    throw new ConfigError(`${source}: stc: ${(e as Error).message}`);
+  }
+  return { ...c, stc };
 }
 
 /** The defaults of `stcsnn train` (a few minutes on the embedded data). */
