@@ -17,6 +17,7 @@
  * Options: --json (one JSON object), --engines libtorch,wasm,pytorch, --archs resnet18,vgg16,
  * --modes stc,ann, --phases train,infer, --batch 32, --steps 10, --warmup 3, --threads N
  * (default: all cores), --python /usr/bin/python3, --out FILE (also write the JSON object there).
+ * --stat median|min (the step time reported; `min` is the steadier estimate on a shared machine).
  * `npm run -s bench -- --json` keeps npm's script banner off stdout, leaving only the object.
  */
 import { spawnSync } from 'node:child_process';
@@ -40,6 +41,7 @@ const { values: a } = parseArgs({
     threads: { type: 'string', default: String(availableParallelism()) },
     python: { type: 'string', default: '/usr/bin/python3' },
     out: { type: 'string' },
+    stat: { type: 'string', default: 'median' },
   },
 });
 const list = (s) =>
@@ -89,6 +91,7 @@ const machine = {
   torch: torch ?? null,
   loadavg_at_start: loadavg().map((v) => Number(v.toFixed(2))),
   date: new Date().toISOString(),
+  stat: a.stat,
 };
 log(
   `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.threads} threads, load ${machine.loadavg_at_start.join(' ')}`,

@@ -30,6 +30,7 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '3' },
     threads: { type: 'string' },
     size: { type: 'string', default: '32' },
+    stat: { type: 'string', default: 'median' },
   },
 });
 const batch = Number(a.batch);
@@ -86,7 +87,7 @@ for (let i = 0; i < steps; i++) {
   times.push(performance.now() - t0);
 }
 times.sort((p, q) => p - q);
-const median = times[Math.floor(times.length / 2)];
+const median = a.stat === 'min' ? times[0] : times[Math.floor(times.length / 2)];
 let fallbacks = {};
 let usedThreads = threads ?? null;
 if (a.backend === 'libtorch') {
