@@ -120,6 +120,8 @@ function measure(engine, arch, mode, phase) {
     a.warmup,
     '--threads',
     a.threads,
+    '--stat',
+    a.stat,
   ];
   const r =
     engine === 'pytorch'
