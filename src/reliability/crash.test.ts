@@ -38,6 +38,9 @@ function rng(seed: number): () => number {
   };
 }
 
+/** The delays (ms) of the kills scheduled so far. */
+const delays: number[] = [];
+
 interface Outcome {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -46,22 +49,28 @@ interface Outcome {
 }
 
 /**
- * Runs the CLI; when `killAfterMs` is given, sends SIGKILL that many milliseconds after the first
- * epoch this process finishes (its summary line is printed after the epoch's commit), so that the
- * kill lands somewhere in the next epoch's training, evaluation or checkpoint writes, or in the
- * final evaluation, unless the process has ended by then.
+ * Runs the CLI; when `killAt` is given, sends SIGKILL `killAt` epoch-lengths after the first epoch
+ * this process finishes (its summary line is printed after the epoch's commit; an epoch-length is
+ * the time from that epoch's first progress line to its summary), so that the kill lands
+ * somewhere in the next epoch's training, evaluation or checkpoint writes, or in the final
+ * evaluation, on fast and slow backends alike, unless the process has ended by then.
  */
-function runCli(args: readonly string[], killAfterMs?: number): Promise<Outcome> {
+function runCli(args: readonly string[], killAt?: number): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stdout = '';
     let timer: NodeJS.Timeout | undefined;
+    let epochStart: number | undefined;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
-      if (killAfterMs !== undefined && timer === undefined && /epoch \d+: loss/.test(stderr)) {
-        timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      if (killAt === undefined || timer !== undefined) return;
+      if (epochStart === undefined && /epoch \d+\/\d+/.test(stderr)) epochStart = performance.now();
+      if (epochStart !== undefined && /epoch \d+: loss/.test(stderr)) {
+        const ms = Math.round(killAt * (performance.now() - epochStart));
+        delays.push(ms);
+        timer = setTimeout(() => child.kill('SIGKILL'), ms);
       }
     });
     child.on('error', reject);
@@ -128,21 +137,23 @@ test('SIGKILL at random points, resumed each time, ends bit-identical to an unin
   const kills: string[] = [];
   let first = true;
   let finished: Outcome | undefined;
-  // Three kills at seeded random delays (0 to 1.5 s) after each process's first finished epoch,
-  // then a run to the end.
+  // Three kills at seeded random points (0 to 0.6 epoch-lengths after each process's first
+  // finished epoch), then a run to the end.
   for (let attempt = 0; attempt < 3 && !finished; attempt++) {
-    const delay = Math.round(random() * 1500);
+    const at = random() * 0.6;
     const args = first ? [...ARGS, '--out', dir] : ['train', '--backend', backend, '--json', '--resume', dir];
     first = false;
     const before = existsSync(join(dir, 'last.safetensors'))
       ? readRunState(join(dir, 'last.safetensors')).epoch
       : -1;
-    const r = await runCli(args, delay);
+    const r = await runCli(args, at);
     if (r.signal === 'SIGKILL') {
       const state = existsSync(join(dir, 'last.safetensors'))
         ? readRunState(join(dir, 'last.safetensors')).epoch
         : -1;
-      kills.push(`${delay} ms after an epoch's commit (last committed epoch ${before} -> ${state})`);
+      kills.push(
+        `${at.toFixed(2)} epochs (${delays[delays.length - 1]} ms) after a commit (last committed epoch ${before} -> ${state})`,
+      );
       // Whatever was on disk at the kill is a consistent run directory: config, a log with one
       // line per committed epoch, and a loadable checkpoint (or none yet).
       assert.ok(existsSync(join(dir, 'config.json')), 'config.json survives');
