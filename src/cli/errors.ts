@@ -20,6 +20,7 @@ const USER_ERROR_NAMES = new Set([
   'CheckpointError',
   'CommanderError',
   'FormatError',
+  'BackendError',
   'NumericalError', // a diverged run (NaN/Infinity): the configuration's fault, not a bug
 ]);
 

@@ -61,6 +61,14 @@ async function loadLibtorch(opts: BackendOptions): Promise<void> {
   await mod.registerLibtorchBackend({ threads: opts.threads, device: opts.device });
 }
 
+/** A requested backend that cannot load here (a missing library, no CUDA); the message says how to fix it. */
+export class BackendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendError';
+  }
+}
+
 let current: BackendInfo | undefined;
 
 /**
@@ -89,7 +97,7 @@ export async function initBackend(
       await loadLibtorch(opts);
       name = 'libtorch';
     } catch (e) {
-      if (request === 'libtorch') throw e;
+      if (request === 'libtorch') throw new BackendError((e as Error).message.split('\n')[0]);
       notice = `using the wasm backend (${(e as Error).message.split('\n')[0]})`;
       name = 'wasm';
     }
