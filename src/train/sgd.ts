@@ -66,29 +66,26 @@ export class Sgd {
   /** One update with learning rate `lr`; `grads` maps variable names to gradients. */
   step(grads: tf.NamedTensorMap, lr: number): void {
     const { momentum, weightDecay, nesterov } = this.opts;
-    const fused = momentum !== 0 && tf.getKernel(SGD_STEP, tf.getBackend()) !== undefined;
+    const kernel = tf.getKernel(SGD_STEP, tf.getBackend()) !== undefined;
     // One tidy per variable: the temporaries of one update are freed before the next, so the
     // step's peak memory is one parameter's worth of temporaries, not the whole model's.
     this.variables.forEach((p, i) => {
       const grad = grads[p.name];
       if (!grad) return;
       tf.tidy(() => {
-        if (fused) {
-          const attrs = { lr, momentum, weightDecay, nesterov };
-          const inputs = { p, b: this.buffers[i], grad };
-          const [np, nb] = tf.engine().runKernel(SGD_STEP, inputs, attrs) as tf.Tensor[];
-          this.buffers[i].assign(nb);
-          p.assign(np);
+        if (momentum === 0) {
+          const g = weightDecay !== 0 ? tf.add(grad, tf.mul(p, weightDecay)) : grad;
+          p.assign(tf.sub(p, tf.mul(g, lr)));
           return;
         }
-        const g = weightDecay !== 0 ? tf.add(grad, tf.mul(p, weightDecay)) : grad;
-        let d = g;
-        if (momentum !== 0) {
-          const b = tf.add(tf.mul(this.buffers[i], momentum), g);
-          this.buffers[i].assign(b);
-          d = nesterov ? tf.add(g, tf.mul(b, momentum)) : b;
-        }
-        p.assign(tf.sub(p, tf.mul(d, lr)));
+        const b = this.buffers[i];
+        const [np, nb] = kernel
+          ? (tf
+              .engine()
+              .runKernel(SGD_STEP, { p, b, grad }, { lr, momentum, weightDecay, nesterov }) as tf.Tensor[])
+          : sgdStepOps(p, b, grad, lr, this.opts);
+        b.assign(nb);
+        p.assign(np);
       });
     });
   }
