@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerInfo } from '../nn/models.js';
 import { HIST_BINS, HIST_MAX, HIST_MIN, type LayerSpikeStats } from '../nn/stats.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
 
 /** What a fixture run looks like. */
 export interface FixtureRun {
@@ -30,23 +31,12 @@ export interface FixtureRun {
 /** The trainer's `config.json` for a fixture. */
 export function fixtureConfig(f: FixtureRun): Record<string, unknown> {
   return {
+    ...TRAIN_DEFAULTS,
     dataset: f.dataset ?? 'fashion-mnist-mini',
-    datasetOptions: {},
     arch: f.arch ?? 'vgg11',
-    mode: 'stc',
     width: f.width ?? 0.125,
-    stc: { T: f.T ?? 8, theta0: f.theta0 ?? 0.8, tau: 2, schedule: 'exp', fire: '>=' },
-    path: 'fused',
+    stc: { ...TRAIN_DEFAULTS.stc, T: f.T ?? 8, theta0: f.theta0 ?? 0.8 },
     epochs: f.epochs ?? 3,
-    batchSize: 32,
-    lr: 0.1,
-    momentum: 0.9,
-    weightDecay: 5e-4,
-    nesterov: false,
-    lrSchedule: 'cosine',
-    stepEvery: 20,
-    stepGamma: 0.5,
-    augment: 'auto',
     seed: f.seed ?? 0,
     ...f.extra,
   };
