@@ -11,17 +11,13 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../core/config.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
+import type { EpochMetrics } from '../train/train.js';
 
-/** One line of `log.jsonl`. */
-export interface EpochLog {
-  readonly epoch: number;
-  readonly lr: number;
-  readonly train_loss: number;
-  readonly train_accuracy: number;
-  readonly test_loss: number;
-  readonly test_accuracy: number;
-  readonly seconds: number;
-}
+/** The fields of one `log.jsonl` line (the trainer's {@link EpochMetrics}) that the analysis reads. */
+export type EpochLog = Pick<
+  EpochMetrics,
+  'epoch' | 'lr' | 'train_loss' | 'train_accuracy' | 'test_loss' | 'test_accuracy' | 'seconds'
+>;
 
 /** The fields of `result.json` the analysis reads. */
 export interface RunResultFile {
