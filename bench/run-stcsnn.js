@@ -17,6 +17,7 @@ import { initBackend } from '../dist/engine/backend.js';
 import { buildNetwork } from '../dist/nn/models.js';
 import { stcConfig } from '../dist/core/config.js';
 import { Sgd } from '../dist/train/sgd.js';
+import { valueAndGrads } from '../dist/engine/grads.js';
 import { crossEntropy } from '../dist/train/evaluate.js';
 
 const { values: a } = parseArgs({
@@ -64,7 +65,7 @@ const ys = Int32Array.from({ length: batch }, (_, i) => i % 10);
 function trainStep() {
   const x = tf.tensor4d(xs, [batch, size, size, 3]);
   const y = tf.tensor1d(ys, 'int32');
-  const { value, grads } = tf.variableGrads(() => crossEntropy(net.forward(x, { training: true }), y), vars);
+  const { value, grads } = valueAndGrads(() => crossEntropy(net.forward(x, { training: true }), y), vars);
   sgd.step(grads, 0.01);
   const loss = value.dataSync()[0];
   tf.dispose([x, y, value, grads]);

@@ -27,6 +27,7 @@ interface TrainFlags extends CommonFlags {
   tau?: string;
   schedule?: string;
   fire?: string;
+  gradient?: string;
   path?: string;
   epochs?: string;
   batchSize?: string;
@@ -62,6 +63,7 @@ const CONFIG_FLAGS = [
   'tau',
   'schedule',
   'fire',
+  'gradient',
   'path',
   'epochs',
   'batchSize',
@@ -115,6 +117,7 @@ export function configFromFlags(f: TrainFlags): { config: TrainConfig; repeats: 
       tau: num('--tau', f.tau, d.stc.tau),
       schedule: parseChoice('--schedule', f.schedule ?? d.stc.schedule, ['exp', 'geometric'] as const),
       fire: parseChoice('--fire', f.fire ?? d.stc.fire, ['>=', '>'] as const),
+      gradient: parseChoice('--gradient', f.gradient ?? d.stc.gradient, ['relu', 'clipped'] as const),
     }),
     path: parseChoice('--path', f.path ?? d.path, ['fused', 'spike-train'] as const),
     epochs: int('--epochs', f.epochs, p?.epochs ?? d.epochs, 1),
@@ -191,6 +194,11 @@ export function trainCommand(): Command {
     .option('--tau <v>', 'threshold time constant', '2')
     .option('--schedule <name>', 'threshold schedule: exp or geometric', 'exp')
     .option('--fire <test>', "firing test: '>=' or '>'", '>=')
+    .option(
+      '--gradient <mask>',
+      'equivalent-gradient mask: relu (the paper: 1[x>0]) or clipped (1[0<x<sum theta], zero where STEB saturates)',
+      'relu',
+    )
     .option('--path <path>', 'STCB forward path: fused or spike-train', 'fused')
     .option('--epochs <n>', 'epochs', String(TRAIN_DEFAULTS.epochs))
     .option('--batch-size <n>', 'batch size', String(TRAIN_DEFAULTS.batchSize))

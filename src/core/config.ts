@@ -11,6 +11,15 @@ export type ThresholdSchedule = 'exp' | 'geometric';
 /** The firing test of the integrate-and-fire neuron: `V >= theta` (default) or `V > theta`. */
 export type FireTest = '>=' | '>';
 
+/**
+ * The mask of the equivalent gradient `dL/dx = (dL/dq) * mask(x)`:
+ *
+ * - `relu` (default, the paper's): `1[x > 0]`, the gradient of `ReLU -> Conv`;
+ * - `clipped`: `1[0 < x < S]`, `S = sum_t theta(t)`, also zero where `q` saturates
+ *   (the gradient of `clamp(x, 0, S) -> Conv`), so that training sees the range STEB can encode.
+ */
+export type GradientMask = 'relu' | 'clipped';
+
 /** A validated STC configuration. Build one with {@link stcConfig}. */
 export interface StcConfig {
   /** Spike-train length T, an integer in 1..64 (paper default 8). */
@@ -23,18 +32,24 @@ export interface StcConfig {
   readonly schedule: ThresholdSchedule;
   /** Firing test (default `>=`). */
   readonly fire: FireTest;
+  /** Mask of the equivalent gradient (default `relu`, the paper's). */
+  readonly gradient: GradientMask;
 }
 
 /** The fields a caller may give; anything missing takes the paper's defaults. */
 export type StcConfigInput = Partial<StcConfig>;
 
-/** The paper's defaults for static images: T = 8, theta0 = 0.8, tau = 2, exp schedule, `V >= theta`. */
+/**
+ * The paper's defaults for static images: T = 8, theta0 = 0.8, tau = 2, exp schedule,
+ * `V >= theta`, the ReLU equivalent gradient.
+ */
 export const DEFAULT_STC: StcConfig = Object.freeze({
   T: 8,
   theta0: 0.8,
   tau: 2,
   schedule: 'exp',
   fire: '>=',
+  gradient: 'relu',
 });
 
 /** Largest spike-train length accepted. */
@@ -95,7 +110,10 @@ export function stcConfig(input: StcConfigInput = {}): StcConfig {
   const fire = input.fire ?? DEFAULT_STC.fire;
   if (fire !== '>=' && fire !== '>')
     throw new ConfigError(`fire must be one of '>=', '>'; got ${String(fire)}`);
-  return Object.freeze({ T, theta0, tau, schedule, fire });
+  const gradient = input.gradient ?? DEFAULT_STC.gradient;
+  if (gradient !== 'relu' && gradient !== 'clipped')
+    throw new ConfigError(`gradient must be one of relu, clipped; got ${String(gradient)}`);
+  return Object.freeze({ T, theta0, tau, schedule, fire, gradient });
 }
 
 /**

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { ConfigError, hasErrorBound, saturation, stcConfig, thresholds, type StcConfig } from './config.js';
 import { decode, encode, encodeScalar, spikeCounts, stcQuantize } from './stc.js';
+import { stcLinear } from './stcb.js';
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
@@ -38,7 +39,7 @@ const cfgArb = fc
 describe('config', () => {
   test('paper defaults', () => {
     const c = stcConfig();
-    assert.deepEqual({ ...c }, { T: 8, theta0: 0.8, tau: 2, schedule: 'exp', fire: '>=' });
+    assert.deepEqual({ ...c }, { T: 8, theta0: 0.8, tau: 2, schedule: 'exp', fire: '>=', gradient: 'relu' });
   });
   test('thresholds follow the schedules', () => {
     assert.deepEqual(
@@ -59,6 +60,7 @@ describe('config', () => {
     [{ tau: 1, schedule: 'geometric' }, /^tau must be > 1 for the geometric schedule/],
     [{ schedule: 'linear' }, /^schedule must be one of exp, geometric/],
     [{ fire: '=' }, /^fire must be one of/],
+    [{ gradient: 'ste' }, /^gradient must be one of relu, clipped/],
   ];
   for (const [input, re] of bad) {
     test(`rejects ${JSON.stringify(input)}`, () => {
@@ -181,5 +183,38 @@ describe('STEB and CAB', () => {
       ),
     );
     assert.deepEqual(g, [0, 0, 0, 4, 5, 6, 7]);
+  });
+
+  test('with gradient: clipped, the mask is 1[0 < x < sum theta] (property, both STCB paths agree)', () => {
+    fc.assert(
+      fc.property(
+        cfgArb,
+        fc.array(fc.double({ min: -2, max: 3, noNaN: true }), { minLength: 1, maxLength: 24 }),
+        (c, units) => {
+          const cfg = stcConfig({ ...c, gradient: 'clipped' });
+          const S = Math.fround(saturation(cfg));
+          // inputs spread over [-2S, 3S], plus the exact edges 0 and S
+          const xs = Float32Array.from([...units.map((u) => u * S), 0, S]);
+          const dy = Float32Array.from(xs, (_, i) => i + 1);
+          const [g, gw] = tf.tidy(() => {
+            const x = tf.tensor1d(xs);
+            const probe = tf.tensor1d(dy);
+            const fused = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(stcQuantize(v, cfg), probe)))(x);
+            // the spike-train STCB (identity weight) must carry the same mask
+            const w = tf.eye(xs.length) as tf.Tensor2D;
+            const train = tf.grad((v: tf.Tensor) =>
+              tf.sum(
+                tf.mul(stcLinear(tf.reshape(v, [1, xs.length]) as tf.Tensor2D, w, cfg, 'spike-train'), probe),
+              ),
+            )(x);
+            return [Array.from(fused.dataSync()), Array.from(train.dataSync())];
+          });
+          const want = Array.from(xs, (x, i) => (x > 0 && x < S ? dy[i] : 0));
+          assert.deepEqual(g, want);
+          assert.deepEqual(gw, want);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });

@@ -17,7 +17,7 @@ import {
 registerStcKernels();
 
 function kernelAttrs(cfg: StcConfig): StcKernelAttrs {
-  return { thresholds: thresholds(cfg), strict: cfg.fire === '>' };
+  return { thresholds: thresholds(cfg), strict: cfg.fire === '>', clipped: cfg.gradient === 'clipped' };
 }
 
 function asFloat(x: tf.Tensor): tf.Tensor {

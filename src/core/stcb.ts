@@ -11,10 +11,12 @@
  *
  * Gradient (the paper's equivalent gradient, that of `ReLU -> Conv`):
  * `dL/dW` = the weight gradient of the convolution with input `q(x)`;
- * `dL/dx` = (the convolution's input gradient of `dL/dy`) * `1[x > 0]`.
+ * `dL/dx` = (the convolution's input gradient of `dL/dy`) * `1[x > 0]`
+ * (`* 1[0 < x < sum theta]` with `gradient: 'clipped'`). Both paths keep only `x` and `w` for
+ * the backward pass and recompute `q(x)` there.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { thresholds, type StcConfig } from './config.js';
+import { saturation, thresholds, type StcConfig } from './config.js';
 import { STC_QUANTIZE_GRAD } from './kernels/stc-kernels.js';
 import { encode, stcQuantize } from './stc.js';
 
@@ -44,8 +46,9 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: Conv2dGeometry): tf.Te
   return tf.conv2d(x, w, g.stride, g.pad === 0 ? 'valid' : explicitPad(g.pad));
 }
 
-function maskGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
-  return tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy, x }) as tf.Tensor;
+function maskGrad(dy: tf.Tensor, x: tf.Tensor, cfg: StcConfig): tf.Tensor {
+  const upper = cfg.gradient === 'clipped' ? Math.fround(saturation(cfg)) : Infinity;
+  return tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy, x }, { upper }) as tf.Tensor;
 }
 
 /** CAB over a stacked `[T*N, ...]` tensor: reshape to `[T, N, ...]`, `sum_t theta(t) I(t)`. */
@@ -54,6 +57,31 @@ function accumulate(currents: tf.Tensor, cfg: StcConfig): tf.Tensor {
   const n = tn / cfg.T;
   const th = tf.reshape(tf.tensor1d(thresholds(cfg)), [cfg.T, 1, ...rest.map(() => 1)]);
   return tf.sum(tf.mul(tf.reshape(currents, [cfg.T, n, ...rest]), th), 0);
+}
+
+/**
+ * An STCB as one differentiable op: `forward(x, w)` computes `y` by either path; the backward
+ * pass is the equivalent gradient and recomputes `q(x)` (one elementwise pass) instead of
+ * keeping it, so training holds `x` and `w` only (as `ReLU -> Conv` holds its input).
+ */
+function stcOp<X extends tf.Tensor, Y extends tf.Tensor>(
+  forward: (x: X, w: tf.Tensor) => Y,
+  backward: (dy: Y, q: X, w: tf.Tensor) => [dq: tf.Tensor, dw: tf.Tensor],
+  cfg: StcConfig,
+): (x: X, w: tf.Tensor) => Y {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, w, save] = args as [X, tf.Tensor, tf.GradSaveFunc];
+    save([x, w]);
+    return {
+      value: forward(x, w),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved as [X, tf.Tensor];
+        const [dq, dw] = backward(dy as Y, stcQuantize(sx, cfg) as X, sw);
+        return [maskGrad(dq, sx, cfg), dw];
+      },
+    };
+  });
+  return (x, w) => f(x, w) as Y;
 }
 
 /**
@@ -70,39 +98,31 @@ export function stcConv2d(
   g: Conv2dGeometry,
   path: StcPath = 'fused',
 ): tf.Tensor4D {
-  if (path === 'fused') return conv2d(stcQuantize(x, cfg) as tf.Tensor4D, w, g);
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xs, ws, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const x4 = xs as tf.Tensor4D;
-    const [n, h, wd, c] = x4.shape;
-    const frames = tf.reshape(encode(x4, cfg), [cfg.T * n, h, wd, c]) as tf.Tensor4D;
-    const value = accumulate(conv2d(frames, ws as tf.Tensor4D, g), cfg);
-    save([xs, ws]);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const q = stcQuantize(sx, cfg) as tf.Tensor4D;
-        const pad = g.pad === 0 ? 'valid' : explicitPad(g.pad);
-        const dq = tf
-          .engine()
-          .runKernel(
-            tf.Conv2DBackpropInput,
-            { dy, filter: sw },
-            { strides: [g.stride, g.stride], pad, dataFormat: 'NHWC', inputShape: sx.shape },
-          ) as tf.Tensor;
-        const dw = tf
-          .engine()
-          .runKernel(
-            tf.Conv2DBackpropFilter,
-            { x: q, dy },
-            { strides: [g.stride, g.stride], pad, dataFormat: 'NHWC', filterShape: sw.shape },
-          ) as tf.Tensor;
-        return [maskGrad(dq, sx), dw];
-      },
-    };
-  });
-  return f(x, w) as tf.Tensor4D;
+  const forward = (xs: tf.Tensor4D, ws: tf.Tensor): tf.Tensor4D => {
+    if (path === 'fused') return conv2d(stcQuantize(xs, cfg) as tf.Tensor4D, ws as tf.Tensor4D, g);
+    const [n, h, wd, c] = xs.shape;
+    const frames = tf.reshape(encode(xs, cfg), [cfg.T * n, h, wd, c]) as tf.Tensor4D;
+    return accumulate(conv2d(frames, ws as tf.Tensor4D, g), cfg) as tf.Tensor4D;
+  };
+  const strides: [number, number] = [g.stride, g.stride];
+  const pad = g.pad === 0 ? 'valid' : explicitPad(g.pad);
+  const backward = (dy: tf.Tensor4D, q: tf.Tensor4D, ws: tf.Tensor): [tf.Tensor, tf.Tensor] => [
+    tf
+      .engine()
+      .runKernel(
+        tf.Conv2DBackpropInput,
+        { dy, filter: ws },
+        { strides, pad, dataFormat: 'NHWC', inputShape: q.shape },
+      ) as tf.Tensor,
+    tf
+      .engine()
+      .runKernel(
+        tf.Conv2DBackpropFilter,
+        { x: q, dy },
+        { strides, pad, dataFormat: 'NHWC', filterShape: ws.shape },
+      ) as tf.Tensor,
+  ];
+  return stcOp(forward, backward, cfg)(x, w);
 }
 
 /**
@@ -118,23 +138,15 @@ export function stcLinear(
   cfg: StcConfig,
   path: StcPath = 'fused',
 ): tf.Tensor2D {
-  if (path === 'fused') return tf.matMul(stcQuantize(x, cfg) as tf.Tensor2D, w);
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xs, ws, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  const forward = (xs: tf.Tensor2D, ws: tf.Tensor): tf.Tensor2D => {
+    if (path === 'fused') return tf.matMul(stcQuantize(xs, cfg) as tf.Tensor2D, ws as tf.Tensor2D);
     const [n, d] = xs.shape;
     const frames = tf.reshape(encode(xs, cfg), [cfg.T * n, d]) as tf.Tensor2D;
-    const value = accumulate(tf.matMul(frames, ws as tf.Tensor2D), cfg);
-    save([xs, ws]);
-    return {
-      value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw] = saved as [tf.Tensor2D, tf.Tensor2D];
-        const q = stcQuantize(sx, cfg) as tf.Tensor2D;
-        const dq = tf.matMul(dy as tf.Tensor2D, sw, false, true);
-        const dw = tf.matMul(q, dy as tf.Tensor2D, true, false);
-        return [maskGrad(dq, sx), dw];
-      },
-    };
-  });
-  return f(x, w) as tf.Tensor2D;
+    return accumulate(tf.matMul(frames, ws as tf.Tensor2D), cfg) as tf.Tensor2D;
+  };
+  const backward = (dy: tf.Tensor2D, q: tf.Tensor2D, ws: tf.Tensor): [tf.Tensor, tf.Tensor] => [
+    tf.matMul(dy, ws as tf.Tensor2D, false, true),
+    tf.matMul(q, dy, true, false),
+  ];
+  return stcOp(forward, backward, cfg)(x, w);
 }

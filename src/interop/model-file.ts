@@ -7,7 +7,7 @@
  * | key                    | value |
  * | ---------------------- | ----- |
  * | `stcsnn.format`        | `stcsnn-model/1` |
- * | `stcsnn.config`        | JSON `{"arch","mode","width","inputShape":[H,W,C],"classes","path","stc":{"T","theta0","tau","schedule","fire"}}` (an `ArchConfig`) |
+ * | `stcsnn.config`        | JSON `{"arch","mode","width","inputShape":[H,W,C],"classes","path","stc":{"T","theta0","tau","schedule","fire","gradient"}}` (an `ArchConfig`) |
  * | `stcsnn.normalization` | JSON `{"scale","mean":[..C],"std":[..C]}`, `x' = (x / scale - mean[c]) / std[c]` on raw 0..255 pixels (optional) |
  * | `stcsnn.class_names`   | JSON array of `classes` strings (optional) |
  * | anything else          | the writer's (e.g. the trainer's epoch and accuracy), kept as is |
@@ -94,7 +94,14 @@ export function modelMetadata(
     inputShape: [...c.inputShape],
     classes: c.classes,
     path: c.path,
-    stc: { T: c.stc.T, theta0: c.stc.theta0, tau: c.stc.tau, schedule: c.stc.schedule, fire: c.stc.fire },
+    stc: {
+      T: c.stc.T,
+      theta0: c.stc.theta0,
+      tau: c.stc.tau,
+      schedule: c.stc.schedule,
+      fire: c.stc.fire,
+      gradient: c.stc.gradient,
+    },
   });
   if (info.normalization) {
     const n = info.normalization;
@@ -238,6 +245,7 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
         tau: s.tau as number,
         schedule: s.schedule as 'exp',
         fire: s.fire as '>=',
+        gradient: (s.gradient ?? 'relu') as 'relu',
       }),
     });
   } catch (e) {

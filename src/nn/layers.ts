@@ -169,3 +169,19 @@ export class StcLinear extends Module {
     return stcLinear(x as tf.Tensor2D, w, this.act.stc, this.act.path);
   }
 }
+
+/**
+ * `a + b` for two tensors of the same shape, as a residual connection: the gradient is `dy`
+ * for both, so nothing is kept for the backward pass (`tf.add` keeps both inputs, for
+ * broadcasting, which a residual connection never does).
+ */
+export function residualAdd(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  if (!tf.util.arraysEqual(a.shape, b.shape)) {
+    throw new Error(`residualAdd: shapes [${a.shape}] and [${b.shape}] differ`);
+  }
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, y] = args as [tf.Tensor, tf.Tensor];
+    return { value: tf.add(x, y), gradFunc: (dy: tf.Tensor) => [tf.clone(dy), tf.clone(dy)] };
+  });
+  return f(a, b);
+}

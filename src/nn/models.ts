@@ -31,6 +31,7 @@ import {
   Conv2d,
   Linear,
   StcConv2d,
+  residualAdd,
   type Activation,
   type ConvSpec,
   type NetMode,
@@ -262,7 +263,7 @@ class PreActBlock extends Module {
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     const o = this.bn1.forward(x, opts);
     const c = this.conv2.forward(this.bn2.forward(this.conv1.forward(o, opts), opts), opts);
-    return tf.add(c, this.shortcut ? this.shortcut.forward(o, opts) : x);
+    return residualAdd(c, this.shortcut ? this.shortcut.forward(o, opts) : x);
   }
 }
 

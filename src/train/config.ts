@@ -49,6 +49,7 @@ const schema = z.object({
     tau: z.number().positive(),
     schedule: z.enum(['exp', 'geometric']),
     fire: z.enum(['>=', '>']),
+    gradient: z.enum(['relu', 'clipped']).default('relu'),
   }),
   path: z.enum(['fused', 'spike-train']),
   epochs: z.number().int().min(1).max(100000),

@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader } from '../data/loader.js';
 import { datasetInfo, openDataset } from '../data/registry.js';
 import type { Dataset } from '../data/types.js';
+import { valueAndGrads } from '../engine/grads.js';
 import { buildNetwork, type ArchConfig, type Network } from '../nn/models.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -258,7 +259,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
         const y = tf.tensor1d(b.y, 'int32');
         let logits: tf.Tensor | undefined;
-        const { value, grads } = tf.variableGrads(() => {
+        const { value, grads } = valueAndGrads(() => {
           const out = net.forward(x as tf.Tensor4D, { training: true });
           logits = tf.keep(out);
           return crossEntropy(out, y);

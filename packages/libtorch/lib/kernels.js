@@ -362,8 +362,12 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
   const stcAttrs = (attrs) => [attrs.thresholds, attrs.strict === true];
   k.StcQuantize = ({ inputs, attrs, backend: be }) =>
     be.output(A.stcQuantize(be.id(inputs.x), ...stcAttrs(attrs)));
-  k.StcQuantizeGrad = ({ inputs, backend: be }) =>
-    be.output(A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x)));
+  k.StcQuantizeGrad = ({ inputs, attrs, backend: be }) =>
+    be.output(
+      Number.isFinite(attrs.upper)
+        ? A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x), attrs.upper)
+        : A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x)),
+    );
   k.StcEncode = ({ inputs, attrs, backend: be }) =>
     be.output(A.stcEncode(be.id(inputs.x), ...stcAttrs(attrs)));
   k.StcSpikeCount = ({ inputs, attrs, backend: be }) =>

@@ -239,12 +239,16 @@ static Napi::Value Version(const Napi::CallbackInfo &info) {
 // kernel) again: that costs more than the arithmetic of an elementwise kernel. Raising the mmap
 // and trim thresholds keeps freed memory in the heap for reuse. Peak resident memory is
 // unchanged (it is the peak of live tensors); it is simply not returned between steps.
-// STCSNN_LIBTORCH_MALLOC=default keeps glibc's behaviour.
+// One arena: libtorch's worker threads allocate too (scratch buffers), and with glibc's
+// per-thread arenas a buffer freed in one arena cannot serve a request in another, so resident
+// memory grew step after step to ~1.25x the live peak (VGG16 training: 788 MB vs 633 MB with
+// one arena, same speed). STCSNN_LIBTORCH_MALLOC=default keeps glibc's behaviour.
 static void tuneMalloc() {
   const char *e = std::getenv("STCSNN_LIBTORCH_MALLOC");
   if (e && std::string(e) == "default") return;
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_ARENA_MAX, 1);
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -7,7 +7,7 @@
 //   StcQuantize:     q(x) = sum_t theta(t) s(t)           (shape of x)
 //   StcEncode:       s                                     ([T, ...x.shape], 0/1)
 //   StcSpikeCount:   sum_t s(t)                            (shape of x)
-//   StcQuantizeGrad: dy * 1[x > 0]
+//   StcQuantizeGrad: dy * 1[0 < x < upper] (upper = +inf: the paper's ReLU gradient)
 //
 // The recurrence runs in float64, as the JavaScript reference does, so that both agree bit for
 // bit (a float32 recurrence would move some membranes across a threshold). Elements are
@@ -21,6 +21,7 @@
 //   StcSgdStep:            [p', b'], SGD with momentum in one pass (see sgdStep below)
 // run ATen's native batch norm on the `[M, C]` view, whose channels-last CPU kernels make one
 // pass for the statistics and one for the output.
+#include <limits>
 #include "common.h"
 #include <ATen/Parallel.h>
 
@@ -142,21 +143,25 @@ Napi::Value SpikeCount(const Napi::CallbackInfo &info) {
   });
 }
 
-// stcQuantizeGrad(dy, x) = dy * 1[x > 0]
+// stcQuantizeGrad(dy, x, upper = +inf) = dy * 1[0 < x < upper]
 Napi::Value QuantizeGrad(const Napi::CallbackInfo &info) {
   return guard(info, "StcQuantizeGrad", [&]() -> Napi::Value {
     const at::Tensor &dyIn = T(info, 0);
     const at::Tensor &xIn = T(info, 1);
+    const bool clipped = info.Length() > 2 && info[2].IsNumber();
+    const float upper = clipped ? static_cast<float>(D(info, 2)) : std::numeric_limits<float>::infinity();
     if (dyIn.sizes() != xIn.sizes()) throw std::runtime_error("dy and x must have the same shape");
     if (!xIn.device().is_cpu() || dyIn.scalar_type() != at::kFloat || xIn.scalar_type() != at::kFloat) {
-      return emit1(info.Env(), at::where(at::gt(xIn, 0), dyIn, at::zeros({}, dyIn.options())));
+      at::Tensor mask = at::gt(xIn, 0);
+      if (clipped) mask = at::logical_and(mask, at::lt(xIn, upper));
+      return emit1(info.Env(), at::where(mask, dyIn, at::zeros({}, dyIn.options())));
     }
     at::Tensor dy = dyIn.contiguous(), x = xIn.contiguous();
     at::Tensor out = at::empty_like(dy, at::MemoryFormat::Contiguous);
     const float *pdy = dy.data_ptr<float>(), *px = x.data_ptr<float>();
     float *po = out.data_ptr<float>();
     at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) po[i] = px[i] > 0.0f ? pdy[i] : 0.0f;
+      for (int64_t i = b; i < e; ++i) po[i] = px[i] > 0.0f && px[i] < upper ? pdy[i] : 0.0f;
     });
     return emit1(info.Env(), out);
   });

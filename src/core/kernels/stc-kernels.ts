@@ -4,7 +4,7 @@
  * | kernel            | inputs    | attrs                   | output                              |
  * |-------------------|-----------|-------------------------|-------------------------------------|
  * | `StcQuantize`     | x         | thresholds, strict      | q(x) = sum_t theta(t) s(t), shape x |
- * | `StcQuantizeGrad` | dy, x     | -                       | dy * 1[x > 0]                       |
+ * | `StcQuantizeGrad` | dy, x     | upper (default +inf)    | dy * 1[0 < x < upper]               |
  * | `StcEncode`       | x         | thresholds, strict      | s, shape [T, ...x.shape], 0/1       |
  * | `StcSpikeCount`   | x         | thresholds, strict      | sum_t s(t), shape x                 |
  *
@@ -18,7 +18,9 @@
  * ```
  *
  * `StcQuantize` has the equivalent gradient of the paper: that of ReLU, `dy * 1[x > 0]`,
- * computed by `StcQuantizeGrad` so that a backend can fuse it too.
+ * computed by `StcQuantizeGrad` so that a backend can fuse it too. With the attribute
+ * `clipped: true` (config `gradient: 'clipped'`) the mask is `1[0 < x < S]`, `S = sum theta`,
+ * zero where q saturates.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerArrayKernel, type KernelAttrs } from './array-kernel.js';
@@ -34,10 +36,21 @@ export interface StcKernelAttrs {
   thresholds: number[];
   /** Fire on `V > theta` instead of `V >= theta`. */
   strict: boolean;
+  /** `StcQuantize` only: its gradient is also zero where `x >= sum theta` (saturation). */
+  clipped?: boolean;
 }
 
 function stcAttrs(attrs: KernelAttrs): StcKernelAttrs {
   return { thresholds: attrs.thresholds as number[], strict: attrs.strict === true };
+}
+
+/**
+ * The upper bound of the gradient mask of `StcQuantize` with these attributes: `sum theta`
+ * (rounded to float32, as the kernels compare in float32) when clipped, else `+inf`.
+ */
+export function gradientUpper(attrs: KernelAttrs): number {
+  if (attrs.clipped !== true) return Infinity;
+  return Math.fround((attrs.thresholds as number[]).reduce((a, b) => a + b, 0));
 }
 
 /**
@@ -114,8 +127,9 @@ export function registerStcKernels(): void {
     name: STC_QUANTIZE_GRAD,
     inputs: ['dy', 'x'],
     outputShapes: (s) => [[...s[0]]],
-    compute: ([dy, x], [out]) => {
-      for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? dy[i] : 0;
+    compute: ([dy, x], [out], _s, attrs) => {
+      const upper = typeof attrs.upper === 'number' ? attrs.upper : Infinity;
+      for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 && x[i] < upper ? dy[i] : 0;
     },
   });
   registerArrayKernel({
@@ -133,10 +147,11 @@ export function registerStcKernels(): void {
   tf.registerGradient({
     kernelName: STC_QUANTIZE,
     inputsToSave: ['x'],
-    gradFunc: (dy, saved) => {
+    gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
+      const upper = gradientUpper(attrs as KernelAttrs);
       return {
-        x: () => tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor,
+        x: () => tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy: dy as tf.Tensor, x }, { upper }) as tf.Tensor,
       };
     },
   });
