@@ -68,9 +68,15 @@ export function stateDictOf(net: Network): Record<string, SafeTensor> {
       continue;
     }
     const perm = TO_TORCH[v.rank];
-    const data = perm
-      ? tf.tidy(() => tf.transpose(v, perm).dataSync() as Float32Array)
-      : Float32Array.from(v.dataSync() as Float32Array);
+    let data: Float32Array;
+    if (perm) {
+      // read outside tf.tidy: a typed array returned from it is walked element by element
+      const t = tf.transpose(v, perm);
+      data = t.dataSync() as Float32Array;
+      t.dispose();
+    } else {
+      data = Float32Array.from(v.dataSync() as Float32Array);
+    }
     out[e.name] = { dtype: 'F32', shape: torchShape(v.shape), data };
   }
   return out;

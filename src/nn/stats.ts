@@ -56,7 +56,9 @@ export class SpikeStatsRecorder {
   record(label: string, x: tf.Tensor, cfg: StcConfig): void {
     const n = x.shape[0];
     const neurons = x.size / n;
-    const [spikes, values] = tf.tidy(() => [tf.sum(spikeCounts(x, cfg)).dataSync()[0], x.dataSync()]);
+    // (a typed array must not be returned from tf.tidy: it walks every element of a result)
+    const spikes = tf.tidy(() => tf.sum(spikeCounts(x, cfg)).dataSync()[0]);
+    const values = x.dataSync();
     let acc = this.layers.get(label);
     if (!acc) {
       acc = {
