@@ -141,6 +141,14 @@ export function saturation(cfg: StcConfig): number {
 }
 
 /**
+ * The upper end of the equivalent gradient's mask `1[0 < x < upper]`: `sum_t theta(t)` rounded
+ * to float32 (the kernels compare in float32) for `gradient: 'clipped'`, `+Infinity` for `relu`.
+ */
+export function gradientUpper(cfg: StcConfig): number {
+  return cfg.gradient === 'clipped' ? Math.fround(saturation(cfg)) : Infinity;
+}
+
+/**
  * Whether the decode error is bounded by `theta(T-1)` on `[0, sum theta)`: true when every
  * `theta(t) <= theta(T-1) + sum_{k>t} theta(k)` (DESIGN.md §1).
  */

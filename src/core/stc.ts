@@ -5,7 +5,7 @@
  * All take a validated {@link StcConfig}; shapes are arbitrary (`[...shape]`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { thresholds, type StcConfig } from './config.js';
+import { gradientUpper, thresholds, type StcConfig } from './config.js';
 import {
   registerStcKernels,
   STC_ENCODE,
@@ -17,7 +17,7 @@ import {
 registerStcKernels();
 
 function kernelAttrs(cfg: StcConfig): StcKernelAttrs {
-  return { thresholds: thresholds(cfg), strict: cfg.fire === '>', clipped: cfg.gradient === 'clipped' };
+  return { thresholds: thresholds(cfg), strict: cfg.fire === '>', upper: gradientUpper(cfg) };
 }
 
 function asFloat(x: tf.Tensor): tf.Tensor {

@@ -16,7 +16,7 @@
  * the backward pass and recompute `q(x)` there.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { saturation, thresholds, type StcConfig } from './config.js';
+import { gradientUpper, thresholds, type StcConfig } from './config.js';
 import { STC_QUANTIZE_GRAD } from './kernels/stc-kernels.js';
 import { encode, stcQuantize } from './stc.js';
 
@@ -47,8 +47,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: Conv2dGeometry): tf.Te
 }
 
 function maskGrad(dy: tf.Tensor, x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  const upper = cfg.gradient === 'clipped' ? Math.fround(saturation(cfg)) : Infinity;
-  return tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy, x }, { upper }) as tf.Tensor;
+  return tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy, x }, { upper: gradientUpper(cfg) }) as tf.Tensor;
 }
 
 /** CAB over a stacked `[T*N, ...]` tensor: reshape to `[T, N, ...]`, `sum_t theta(t) I(t)`. */

@@ -1,12 +1,12 @@
 /**
  * The named kernels of the STC core and their gradients.
  *
- * | kernel            | inputs    | attrs                   | output                              |
- * |-------------------|-----------|-------------------------|-------------------------------------|
- * | `StcQuantize`     | x         | thresholds, strict      | q(x) = sum_t theta(t) s(t), shape x |
- * | `StcQuantizeGrad` | dy, x     | upper (default +inf)    | dy * 1[0 < x < upper]               |
- * | `StcEncode`       | x         | thresholds, strict      | s, shape [T, ...x.shape], 0/1       |
- * | `StcSpikeCount`   | x         | thresholds, strict      | sum_t s(t), shape x                 |
+ * | kernel            | inputs    | attrs                     | output                              |
+ * |-------------------|-----------|---------------------------|-------------------------------------|
+ * | `StcQuantize`     | x         | thresholds, strict, upper | q(x) = sum_t theta(t) s(t), shape x |
+ * | `StcQuantizeGrad` | dy, x     | upper (default +inf)      | dy * 1[0 < x < upper]               |
+ * | `StcEncode`       | x         | thresholds, strict        | s, shape [T, ...x.shape], 0/1       |
+ * | `StcSpikeCount`   | x         | thresholds, strict        | sum_t s(t), shape x                 |
  *
  * `thresholds` is `theta(0..T-1)` (a `number[]`), `strict` selects the firing test `V > theta`
  * instead of `V >= theta`. The recurrence (DESIGN.md §1), per element:
@@ -18,9 +18,9 @@
  * ```
  *
  * `StcQuantize` has the equivalent gradient of the paper: that of ReLU, `dy * 1[x > 0]`,
- * computed by `StcQuantizeGrad` so that a backend can fuse it too. With the attribute
- * `clipped: true` (config `gradient: 'clipped'`) the mask is `1[0 < x < S]`, `S = sum theta`,
- * zero where q saturates.
+ * computed by `StcQuantizeGrad` so that a backend can fuse it too. `StcQuantize`'s attribute
+ * `upper` (default +inf) is passed on to its gradient: with config `gradient: 'clipped'` it is
+ * `S = sum theta`, and the mask `1[0 < x < S]` is also zero where q saturates.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { registerArrayKernel, type KernelAttrs } from './array-kernel.js';
@@ -36,21 +36,12 @@ export interface StcKernelAttrs {
   thresholds: number[];
   /** Fire on `V > theta` instead of `V >= theta`. */
   strict: boolean;
-  /** `StcQuantize` only: its gradient is also zero where `x >= sum theta` (saturation). */
-  clipped?: boolean;
+  /** `StcQuantize` only: its gradient is zero where `x >= upper` (see `gradientUpper`). */
+  upper?: number;
 }
 
 function stcAttrs(attrs: KernelAttrs): StcKernelAttrs {
   return { thresholds: attrs.thresholds as number[], strict: attrs.strict === true };
-}
-
-/**
- * The upper bound of the gradient mask of `StcQuantize` with these attributes: `sum theta`
- * (rounded to float32, as the kernels compare in float32) when clipped, else `+inf`.
- */
-export function gradientUpper(attrs: KernelAttrs): number {
-  if (attrs.clipped !== true) return Infinity;
-  return Math.fround((attrs.thresholds as number[]).reduce((a, b) => a + b, 0));
 }
 
 /**
@@ -149,7 +140,8 @@ export function registerStcKernels(): void {
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
-      const upper = gradientUpper(attrs as KernelAttrs);
+      const a = attrs as KernelAttrs;
+      const upper = typeof a.upper === 'number' ? a.upper : Infinity;
       return {
         x: () => tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy: dy as tf.Tensor, x }, { upper }) as tf.Tensor,
       };
