@@ -31,6 +31,19 @@ at::Tensor nhwc(const at::Tensor &nchwT) { return nchwT.permute({0, 2, 3, 1}).co
 
 at::Tensor oihw(const at::Tensor &hwio) { return hwio.permute({3, 2, 0, 1}); }
 
+// Conv filters arrive as TensorFlow.js's [kh, kw, Cin, Cout] (HWIO). oneDNN's fast path wants
+// OIHW in channels-last memory, i.e. OHWI; a permuted HWIO view makes it reorder the weight on
+// every call (10-70 % slower convolutions here). So a filter is re-laid out once, in its slot,
+// to OHWI memory behind the same logical HWIO shape (ATen strides): every alias of the tensor
+// sees the same values, and the filter gradient, the momentum and the SGD update (which keep
+// the strides of their inputs) stay in that layout from then on.
+const at::Tensor &convFilter(at::Tensor &hwio) {
+  if (hwio.dim() == 4 && !hwio.permute({3, 2, 0, 1}).is_contiguous(at::MemoryFormat::ChannelsLast)) {
+    hwio = hwio.permute({3, 0, 1, 2}).contiguous().permute({1, 2, 3, 0});
+  }
+  return hwio;
+}
+
 at::TensorOptions opts(at::ScalarType st) { return at::TensorOptions().dtype(st).device(g_device); }
 
 // ---- elementwise ---------------------------------------------------------------------------
@@ -207,7 +220,7 @@ Geo geo(const Napi::CallbackInfo &info, size_t k) {
 Napi::Value Conv2d(const Napi::CallbackInfo &info) {
   return guard(info, "Conv2D", [&]() -> Napi::Value {
     at::Tensor x = nchw(T(info, 0));
-    const at::Tensor &w = T(info, 1);
+    const at::Tensor &w = convFilter(T(info, 1));
     Geo g = geo(info, 2);
     auto bias = OT(info, 10);
     int act = info.Length() > 11 ? static_cast<int>(I(info, 11)) : 0;
@@ -229,7 +242,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo &info) {
 Napi::Value Conv2dInputGrad(const Napi::CallbackInfo &info) {
   return guard(info, "Conv2DBackpropInput", [&]() -> Napi::Value {
     at::Tensor dy = nchw(T(info, 0));
-    const at::Tensor &w = T(info, 1);
+    const at::Tensor &w = convFilter(T(info, 1));
     int64_t n = I(info, 2), h = I(info, 3), wd = I(info, 4), c = I(info, 5);
     Geo g = geo(info, 6);
     const bool sym = g.symmetric();
@@ -259,7 +272,9 @@ Napi::Value Conv2dFilterGrad(const Napi::CallbackInfo &info) {
     at::Tensor shapeOnly = at::empty({co, ci, kh, kw}, opts(x.scalar_type()));
     auto r = at::convolution_backward(dy, x, shapeOnly, c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
                                       {g.dh, g.dw}, false, {0, 0}, 1, {false, true, false});
-    return emit1(info.Env(), std::get<1>(r).permute({2, 3, 1, 0}).contiguous());
+    // dw is OIHW; in channels-last memory its HWIO view already has the filters' layout
+    at::Tensor dw = std::get<1>(r).permute({2, 3, 1, 0});
+    return emit1(info.Env(), dw.is_non_overlapping_and_dense() ? dw : dw.contiguous());
   });
 }
 

@@ -225,9 +225,20 @@ Napi::Value SgdStep(const Napi::CallbackInfo &info) {
       at::Tensor d = nesterov ? at::add(gg, at::mul(nb, m)) : nb;
       return emit(info.Env(), {at::sub(p, at::mul(d, lr)), nb});
     }
-    at::Tensor pc = p.contiguous(), bc = b.contiguous(), gc = g.contiguous();
-    at::Tensor po = at::empty_like(pc, at::MemoryFormat::Contiguous);
-    at::Tensor bo = at::empty_like(pc, at::MemoryFormat::Contiguous);
+    // One pass over memory in p's layout when p is dense (conv filters are kept in OHWI memory
+    // behind their HWIO shape, see ops.cc); b and grad are brought to p's strides if they differ,
+    // and both outputs keep them.
+    const bool dense = p.is_non_overlapping_and_dense();
+    auto inLayout = [&](const at::Tensor &t) {
+      if (!dense) return t.contiguous();
+      if (t.strides() == p.strides()) return t;
+      at::Tensor o = at::empty_strided(p.sizes(), p.strides(), t.options());
+      o.copy_(t);
+      return o;
+    };
+    at::Tensor pc = dense ? p : p.contiguous(), bc = inLayout(b), gc = inLayout(g);
+    at::Tensor po = at::empty_strided(pc.sizes(), pc.strides(), pc.options());
+    at::Tensor bo = at::empty_strided(pc.sizes(), pc.strides(), pc.options());
     const float *pp = pc.data_ptr<float>(), *pb = bc.data_ptr<float>(), *pg = gc.data_ptr<float>();
     float *ppo = po.data_ptr<float>(), *pbo = bo.data_ptr<float>();
     at::parallel_for(0, pc.numel(), kGrain, [&](int64_t s, int64_t e) {
