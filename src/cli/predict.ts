@@ -18,6 +18,7 @@ import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { notice, printJson, table } from './output.js';
 import { parseInteger } from './options.js';
+import { readTidy } from '../util/read.js';
 
 interface PredictFlags extends CommonFlags {
   model: string;
@@ -143,9 +144,9 @@ export function predictCommand(): Command {
       const net = buildNetwork(info.config, 0);
       try {
         loadStateDict(net, mf!.tensors, modelFile);
-        logits = tf.tidy(
-          () => net.forward(tf.tensor4d(x, [n, ...shape]), { training: false }).dataSync() as Float32Array,
-        );
+        logits = readTidy(() =>
+          net.forward(tf.tensor4d(x, [n, ...shape]), { training: false }),
+        ) as Float32Array;
       } finally {
         net.dispose();
       }

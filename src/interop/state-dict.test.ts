@@ -10,6 +10,7 @@ import { buildNetwork, type ArchConfig } from '../nn/models.js';
 import { encodeSafetensors, decodeSafetensors, type SafeTensor } from './safetensors.js';
 import { loadStateDict, stateDictOf, stateDictSpec, CheckpointError } from './state-dict.js';
 import { decodeModel, encodeModel, loadModel, META_KEYS, saveModel } from './model-file.js';
+import { evalLogits } from './testutil.js';
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
@@ -26,10 +27,6 @@ function cfg(over: Partial<ArchConfig> = {}): ArchConfig {
     path: 'fused',
     ...over,
   };
-}
-
-function logits(net: ReturnType<typeof buildNetwork>, x: tf.Tensor4D): Float32Array {
-  return tf.tidy(() => net.forward(x, { training: false }).dataSync() as Float32Array);
 }
 
 test('stateDictOf writes PyTorch layouts: conv [out,in,kh,kw], linear [out,in], num_batches_tracked I64 []', () => {
@@ -94,7 +91,7 @@ test('a model file round trips: same logits, same config, same metadata', async 
   assert.deepEqual(mf.normalization, { scale: 255, mean: [0.5], std: [0.25] });
   assert.deepEqual(mf.classNames, ['a', 'b', 'c']);
   assert.equal(mf.metadata['stcsnn.epoch'], '3');
-  assert.deepEqual(Array.from(logits(back, x)), Array.from(logits(net, x)));
+  assert.deepEqual(Array.from(evalLogits(back, x)), Array.from(evalLogits(net, x)));
   const nbt = mf.tensors['layer1.0.bn1.num_batches_tracked'];
   assert.equal((nbt.data as BigInt64Array)[0], 1n);
   assert.deepEqual(fs.readdirSync(dir), ['m.safetensors'], 'no temporary file left behind');
@@ -107,7 +104,7 @@ test('a model file round trips: same logits, same config, same metadata', async 
 test('loadStateDict reports every mismatch in one line and assigns nothing', () => {
   const small = buildNetwork(cfg(), 1);
   const big = buildNetwork(cfg({ width: 0.125 }), 2);
-  const before = logits(big, tf.ones([1, 8, 8, 1]));
+  const before = evalLogits(big, tf.ones([1, 8, 8, 1]));
   const sd: Record<string, SafeTensor> = stateDictOf(small);
   delete sd['blocks.0.conv.weight'];
   sd['blocks.2.bn.num_batches_tracked'] = { dtype: 'I32', shape: [], data: Int32Array.of(0) };
@@ -129,7 +126,11 @@ test('loadStateDict reports every mismatch in one line and assigns nothing', () 
       return true;
     },
   );
-  assert.deepEqual(Array.from(logits(big, tf.ones([1, 8, 8, 1]))), Array.from(before), 'nothing assigned');
+  assert.deepEqual(
+    Array.from(evalLogits(big, tf.ones([1, 8, 8, 1]))),
+    Array.from(before),
+    'nothing assigned',
+  );
   const nan = stateDictOf(small);
   (nan['classifier.bias'].data as Float32Array)[1] = NaN;
   assert.throws(

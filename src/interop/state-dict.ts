@@ -13,6 +13,7 @@
  * so that the PyTorch modules of `docs/pytorch.md` load it with `load_state_dict(strict=True)`.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readTidy } from '../util/read.js';
 import type { Network } from '../nn/models.js';
 import type { SafeDType, SafeTensor } from './safetensors.js';
 
@@ -68,15 +69,9 @@ export function stateDictOf(net: Network): Record<string, SafeTensor> {
       continue;
     }
     const perm = TO_TORCH[v.rank];
-    let data: Float32Array;
-    if (perm) {
-      // read outside tf.tidy: a typed array returned from it is walked element by element
-      const t = tf.transpose(v, perm);
-      data = t.dataSync() as Float32Array;
-      t.dispose();
-    } else {
-      data = Float32Array.from(v.dataSync() as Float32Array);
-    }
+    const data = perm
+      ? (readTidy(() => tf.transpose(v, perm)) as Float32Array)
+      : Float32Array.from(v.dataSync() as Float32Array);
     out[e.name] = { dtype: 'F32', shape: torchShape(v.shape), data };
   }
   return out;

@@ -3,6 +3,7 @@
  * norms hold non-trivial running statistics), and NHWC/NCHW conversion.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { readTidy } from '../util/read.js';
 import { stcConfig, type StcConfigInput } from '../core/config.js';
 import { buildNetwork, type ArchConfig, type Network } from '../nn/models.js';
 
@@ -56,12 +57,12 @@ export function trainedNetwork(config: ArchConfig, steps = 2, seed = 1): Network
 
 /** NHWC -> NCHW, as a flat float32 array. */
 export function toNchw(x: tf.Tensor4D): Float32Array {
-  return tf.tidy(() => tf.transpose(x, [0, 3, 1, 2]).dataSync() as Float32Array);
+  return readTidy(() => tf.transpose(x, [0, 3, 1, 2])) as Float32Array;
 }
 
 /** Logits of `net` in evaluation mode, `[N, classes]` flat. */
 export function evalLogits(net: Network, x: tf.Tensor4D): Float32Array {
-  return tf.tidy(() => net.forward(x, { training: false }).dataSync() as Float32Array);
+  return readTidy(() => net.forward(x, { training: false })) as Float32Array;
 }
 
 /** Row-wise argmax of a flat `[n, k]` array. */

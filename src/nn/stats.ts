@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { StcConfig } from '../core/config.js';
 import { spikeCounts } from '../core/stc.js';
+import { readTidy } from '../util/read.js';
 
 /** Histogram bins of STEB inputs: `HIST_BINS` equal bins on `[HIST_MIN, HIST_MAX)`, plus under/overflow. */
 export const HIST_MIN = -4;
@@ -56,8 +57,7 @@ export class SpikeStatsRecorder {
   record(label: string, x: tf.Tensor, cfg: StcConfig): void {
     const n = x.shape[0];
     const neurons = x.size / n;
-    // (a typed array must not be returned from tf.tidy: it walks every element of a result)
-    const spikes = tf.tidy(() => tf.sum(spikeCounts(x, cfg)).dataSync()[0]);
+    const spikes = readTidy(() => tf.sum(spikeCounts(x, cfg)))[0];
     const values = x.dataSync();
     let acc = this.layers.get(label);
     if (!acc) {

@@ -24,6 +24,7 @@ import { valueAndGrads } from '../engine/grads.js';
 import { buildNetwork, type ArchConfig, type Network } from '../nn/models.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { readTidy } from '../util/read.js';
 import { CheckpointError, loadCheckpoint, readRunState, saveCheckpoint } from './checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
@@ -162,7 +163,7 @@ function checkGradients(
   where: string,
 ): void {
   const entries = Object.entries(grads);
-  const norms = tf.tidy(() => tf.stack(entries.map(([, g]) => tf.sum(tf.square(g)))).dataSync());
+  const norms = readTidy(() => tf.stack(entries.map(([, g]) => tf.sum(tf.square(g)))));
   const badIdx: number[] = [];
   norms.forEach((v, k) => {
     if (!Number.isFinite(v)) badIdx.push(k);

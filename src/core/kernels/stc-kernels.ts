@@ -40,6 +40,11 @@ export interface StcKernelAttrs {
   upper?: number;
 }
 
+/** The `upper` attribute of `StcQuantize`/`StcQuantizeGrad`, `+inf` where absent. */
+function upperOf(attrs: KernelAttrs): number {
+  return typeof attrs.upper === 'number' ? attrs.upper : Infinity;
+}
+
 function stcAttrs(attrs: KernelAttrs): StcKernelAttrs {
   return { thresholds: attrs.thresholds as number[], strict: attrs.strict === true };
 }
@@ -119,7 +124,7 @@ export function registerStcKernels(): void {
     inputs: ['dy', 'x'],
     outputShapes: (s) => [[...s[0]]],
     compute: ([dy, x], [out], _s, attrs) => {
-      const upper = typeof attrs.upper === 'number' ? attrs.upper : Infinity;
+      const upper = upperOf(attrs);
       for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 && x[i] < upper ? dy[i] : 0;
     },
   });
@@ -140,8 +145,7 @@ export function registerStcKernels(): void {
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
-      const a = attrs as KernelAttrs;
-      const upper = typeof a.upper === 'number' ? a.upper : Infinity;
+      const upper = upperOf(attrs as KernelAttrs);
       return {
         x: () => tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy: dy as tf.Tensor, x }, { upper }) as tf.Tensor,
       };
