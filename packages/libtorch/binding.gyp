@@ -15,10 +15,11 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-trapping-math", "-ffp-contract=off", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fno-trapping-math", "-ffp-contract=off", "-fexceptions", "-frtti", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "libraries": [
         "-L<!(node scripts/find-libtorch.js libdir)",
         "-Wl,-rpath,<!(node scripts/find-libtorch.js libdir)",
+        "-fopenmp",
         "-ltorch",
         "-ltorch_cpu",
         "-lc10"

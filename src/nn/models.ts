@@ -36,7 +36,7 @@ import {
   type ConvSpec,
   type NetMode,
 } from './layers.js';
-import { Module, type ForwardOptions } from './module.js';
+import { Module, stage, type ForwardOptions } from './module.js';
 
 export const ARCHS = ['vgg11', 'vgg16', 'resnet18'] as const;
 /** An architecture name. */
@@ -194,14 +194,14 @@ export class Vgg extends Network {
   }
 
   forward(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor2D {
-    let h = this.stemBn.forward(this.stem.forward(x), opts);
+    let h = stage(x, x, (t) => this.stemBn.forward(this.stem.forward(t), opts));
     for (const b of this.blocks) {
-      if (b.pool) h = maxPool(h);
-      h = b.bn.forward(b.conv.forward(h, opts), opts);
+      h = stage(h, x, (t) => b.bn.forward(b.conv.forward(b.pool ? maxPool(t) : t, opts), opts));
     }
-    if (this.finalPool) h = maxPool(h);
-    h = tf.relu(h);
-    return this.classifier.forward(tf.reshape(h, [h.shape[0], -1])) as tf.Tensor2D;
+    return stage(h, x, (t) => {
+      const r = tf.relu(this.finalPool ? maxPool(t) : t);
+      return this.classifier.forward(tf.reshape(r, [r.shape[0], -1])) as tf.Tensor2D;
+    });
   }
 }
 
@@ -325,10 +325,12 @@ export class ResNet18 extends Network {
   }
 
   forward(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor2D {
-    let h: tf.Tensor = this.conv1.forward(x);
-    for (const stage of this.stages) for (const b of stage.blocks) h = b.forward(h, opts);
-    h = tf.relu(this.bn.forward(h, opts));
-    return this.linear.forward(tf.mean(h, [1, 2])) as tf.Tensor2D;
+    let h = stage(x, x, (t) => this.conv1.forward(t));
+    for (const layer of this.stages) for (const b of layer.blocks) h = stage(h, x, (t) => b.forward(t, opts));
+    return stage(h, x, (t) => {
+      const r = tf.relu(this.bn.forward(t, opts));
+      return this.linear.forward(tf.mean(r, [1, 2])) as tf.Tensor2D;
+    });
   }
 }
 

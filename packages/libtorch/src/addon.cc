@@ -179,6 +179,18 @@ static Napi::Value Live(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), static_cast<double>(g_live));
 }
 
+// heapStats() -> { heap, inUse, free, mapped } in bytes: glibc's main heap (all arenas), the
+// part of it in use, the part free inside it, and what is mmapped (large blocks).
+static Napi::Value HeapStats(const Napi::CallbackInfo &info) {
+  struct mallinfo2 m = mallinfo2();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("heap", static_cast<double>(m.arena));
+  o.Set("inUse", static_cast<double>(m.uordblks));
+  o.Set("free", static_cast<double>(m.fordblks));
+  o.Set("mapped", static_cast<double>(m.hblkhd));
+  return o;
+}
+
 // setMeta(Int32Array): the shared result buffer.
 static Napi::Value SetMeta(const Napi::CallbackInfo &info) {
   auto a = info[0].As<Napi::Int32Array>();
@@ -258,6 +270,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("free", Napi::Function::New(env, Free));
   exports.Set("live", Napi::Function::New(env, Live));
+  exports.Set("heapStats", Napi::Function::New(env, HeapStats));
   exports.Set("setMeta", Napi::Function::New(env, SetMeta));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
