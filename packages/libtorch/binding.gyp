@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "stcsnn_libtorch",
-      "sources": ["src/addon.cc", "src/ops.cc", "src/stc.cc"],
+      "sources": ["src/addon.cc", "src/ops.cc", "src/stc.cc", "src/alloc.cc"],
       "include_dirs": [
         "<!@(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node scripts/find-libtorch.js include)"

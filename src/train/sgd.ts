@@ -59,7 +59,14 @@ export class Sgd {
     readonly variables: readonly tf.Variable[],
     readonly opts: SgdOptions,
   ) {
-    this.buffers = variables.map((v) => tf.variable(tf.zerosLike(v), false));
+    // tf.variable shares its initial value's data: the zeros are disposed so that the buffer
+    // is the only holder (a native backend may then update it in place).
+    this.buffers = variables.map((v) => {
+      const zeros = tf.zerosLike(v);
+      const b = tf.variable(zeros, false);
+      zeros.dispose();
+      return b;
+    });
     registerSgdKernel();
   }
 

@@ -157,6 +157,15 @@ export class LibtorchBackend extends tf.KernelBackend {
     return id;
   }
 
+  /**
+   * Whether a kernel input has the shape its data was made with (so that `id(info)` is the
+   * data itself, not a temporary view).
+   * @param {tf.TensorInfo} info
+   */
+  ownShape(info) {
+    return sameShape(this.data.get(info.dataId).shape, info.shape);
+  }
+
   /** Frees the temporaries of the kernel that just ran. */
   flushTemps() {
     for (const id of this.temps) this.addon.free(id);

@@ -49,6 +49,14 @@ export declare function libtorchInfo(): {
   strict: boolean;
   torch: string;
   liveTensors: number;
+  /**
+   * The pool allocator of ATen's blocks of 256 KiB and more (bytes): in use now, the peak in
+   * use, and the largest extent handed out in one region (an upper bound of its resident
+   * memory). `installed` is false with STCSNN_LIBTORCH_ALLOCATOR=malloc.
+   */
+  pool: { installed: boolean; inUse: number; peakInUse: number; touched: number };
+  /** glibc's heap (bytes): its size, the part in use, the part free inside it, and mmapped blocks. */
+  heap: { heap: number; inUse: number; free: number; mapped: number };
 };
 
 /** The backend class (tensors are ATen tensors held by the addon). */

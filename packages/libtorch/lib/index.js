@@ -168,7 +168,7 @@ export function nativeKernelNames() {
   return [...nativeNames].sort();
 }
 
-/** @returns {{ threads: number, device: string, strict: boolean, torch: string, liveTensors: number }} */
+/** @returns {ReturnType<typeof import('./index.d.ts').libtorchInfo>} */
 export function libtorchInfo() {
   const addon = loadAddon();
   return {
@@ -177,5 +177,7 @@ export function libtorchInfo() {
     strict: settings?.strict ?? false,
     torch: addon.version().torch,
     liveTensors: addon.live(),
+    pool: addon.allocatorStats(),
+    heap: addon.heapStats(),
   };
 }

@@ -385,8 +385,35 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
       ),
     );
 
-  k.StcSgdStep = ({ inputs, attrs, backend: be }) =>
-    be.outputs(
+  // In place when nothing but the variables holds p and b (one reference to each dataId, and
+  // the addon checks that no view shares their memory): the outputs are p's and b's own data,
+  // so that `variable.assign` keeps the buffers (see sgdStepInPlace in stc.cc).
+  k.StcSgdStep = ({ inputs, attrs, backend: be }) => {
+    const { p, b, grad } = inputs;
+    if (
+      p.dataId !== b.dataId &&
+      be.refCount(p.dataId) === 1 &&
+      be.refCount(b.dataId) === 1 &&
+      be.ownShape(p) &&
+      be.ownShape(b) &&
+      A.sgdStepInPlace(
+        be.id(p),
+        be.id(b),
+        be.id(grad),
+        attrs.lr,
+        attrs.momentum,
+        attrs.weightDecay,
+        attrs.nesterov === true,
+      )
+    ) {
+      be.incRef(p.dataId);
+      be.incRef(b.dataId);
+      return [
+        { dataId: p.dataId, shape: p.shape, dtype: p.dtype },
+        { dataId: b.dataId, shape: b.shape, dtype: b.dtype },
+      ];
+    }
+    return be.outputs(
       A.sgdStep(
         be.id(inputs.p),
         be.id(inputs.b),
@@ -397,6 +424,7 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
         attrs.nesterov === true,
       ),
     );
+  };
 
   return k;
 }

@@ -263,6 +263,66 @@ Napi::Value SgdStep(const Napi::CallbackInfo &info) {
   });
 }
 
+// The same update written into p and b (each read before it is written, element by element).
+template <bool Nesterov, bool Decay>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sgdLoopInPlace(
+    float *__restrict p, float *__restrict b, const float *__restrict gr, int64_t begin, int64_t end, float lr,
+    float m, float wd) {
+  for (int64_t i = begin; i < end; ++i) {
+    float g = gr[i];
+    if (Decay) g = g + p[i] * wd;
+    const float nb = b[i] * m + g;
+    const float d = Nesterov ? g + nb * m : nb;
+    b[i] = nb;
+    p[i] = p[i] - d * lr;
+  }
+}
+
+// sgdStepInPlace(p, b, grad, lr, momentum, weightDecay, nesterov) -> bool: the update of
+// sgdStep written into p's and b's own memory (the caller guarantees that nothing else holds
+// them). Parameters and momenta then keep their buffers for the whole run, instead of two new
+// buffers per parameter per step that the heap can only place between short-lived ones. b is
+// re-laid out once, in its slot, to p's strides (conv filters keep OHWI memory, see ops.cc).
+// Returns false, changing nothing, where p is not a dense float32 CPU tensor, or p's or b's
+// memory is shared with another tensor (a view); the caller then uses sgdStep.
+Napi::Value SgdStepInPlace(const Napi::CallbackInfo &info) {
+  return guard(info, "StcSgdStep", [&]() -> Napi::Value {
+    at::Tensor &p = T(info, 0), &b = T(info, 1);
+    const at::Tensor &g = T(info, 2);
+    const float lr = static_cast<float>(D(info, 3)), m = static_cast<float>(D(info, 4));
+    const float wd = static_cast<float>(D(info, 5));
+    const bool nesterov = B(info, 6);
+    if (p.sizes() != b.sizes() || p.sizes() != g.sizes()) throw std::runtime_error("p, b and grad must have one shape");
+    const bool ok = p.device().is_cpu() && b.device().is_cpu() && g.device().is_cpu() &&
+                    p.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat &&
+                    p.is_non_overlapping_and_dense() && p.storage().use_count() == 1 &&
+                    b.storage().use_count() == 1 && p.storage().data() != b.storage().data();
+    if (!ok) return Napi::Boolean::New(info.Env(), false);
+    if (b.strides() != p.strides() || !b.is_non_overlapping_and_dense()) {
+      at::Tensor nb = at::empty_strided(p.sizes(), p.strides(), b.options());
+      nb.copy_(b);
+      b = nb;
+    }
+    at::Tensor gc = g;
+    if (g.strides() != p.strides() || !g.is_non_overlapping_and_dense()) {
+      gc = at::empty_strided(p.sizes(), p.strides(), g.options());
+      gc.copy_(g);
+    }
+    float *pp = p.data_ptr<float>(), *pb = b.data_ptr<float>();
+    const float *pg = gc.data_ptr<float>();
+    at::parallel_for(0, p.numel(), kGrain, [&](int64_t s, int64_t e) {
+      if (nesterov) {
+        if (wd != 0) sgdLoopInPlace<true, true>(pp, pb, pg, s, e, lr, m, wd);
+        else sgdLoopInPlace<true, false>(pp, pb, pg, s, e, lr, m, wd);
+      } else {
+        if (wd != 0) sgdLoopInPlace<false, true>(pp, pb, pg, s, e, lr, m, wd);
+        else sgdLoopInPlace<false, false>(pp, pb, pg, s, e, lr, m, wd);
+      }
+    });
+    return Napi::Boolean::New(info.Env(), true);
+  });
+}
+
 } // namespace
 
 void registerStc(Napi::Env env, Napi::Object exports) {
@@ -273,6 +333,7 @@ void registerStc(Napi::Env env, Napi::Object exports) {
   exports.Set("bnTrain", Napi::Function::New(env, BnTrain));
   exports.Set("bnTrainGrad", Napi::Function::New(env, BnTrainGrad));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
+  exports.Set("sgdStepInPlace", Napi::Function::New(env, SgdStepInPlace));
 }
 
 } // namespace stc

@@ -164,7 +164,7 @@ for (const opts of [
   { momentum: 0.9, weightDecay: 5e-4, nesterov: false },
   { momentum: 0.9, weightDecay: 0, nesterov: true },
 ]) {
-  test(`StcSgdStep agrees bit for bit with the unfused ops: ${JSON.stringify(opts)}`, { skip: skipReason }, async () => {
+  test(`StcSgdStep agrees bit for bit with the unfused ops, in place and not: ${JSON.stringify(opts)}`, { skip: skipReason }, async () => {
     await setup();
     const n = 3000;
     const pv = rand(n, 21);
@@ -172,8 +172,8 @@ for (const opts of [
     const gv = rand(n, 23);
     const lr = 0.05;
     const out = {};
-    for (const be of ['cpu', 'libtorch']) {
-      await tf.setBackend(be);
+    for (const be of ['cpu', 'libtorch', 'libtorch-shared']) {
+      await tf.setBackend(be === 'cpu' ? 'cpu' : 'libtorch');
       const [p, b, grad] = [pv, bv, gv].map((v) => tf.tensor(v, [30, 100]));
       let r;
       if (be === 'cpu') {
@@ -181,13 +181,27 @@ for (const opts of [
         const nb = tf.add(tf.mul(b, opts.momentum), g);
         const d = opts.nesterov ? tf.add(g, tf.mul(nb, opts.momentum)) : nb;
         r = [tf.sub(p, tf.mul(d, lr)), nb];
-      } else {
+      } else if (be === 'libtorch') {
+        // p and b held by nothing else: updated in place, the outputs are their own data
         r = tf.engine().runKernel('StcSgdStep', { p, b, grad }, { lr, ...opts });
+        assert.equal(r[0].dataId, p.dataId, 'in place: p');
+        assert.equal(r[1].dataId, b.dataId, 'in place: b');
+      } else {
+        // a clone of p and a reshaped view of b share their data: new outputs, inputs unchanged
+        const pc = tf.clone(p);
+        const bv2 = tf.reshape(b, [n]);
+        r = tf.engine().runKernel('StcSgdStep', { p, b, grad }, { lr, ...opts });
+        assert.notEqual(r[0].dataId, p.dataId, 'shared p: not in place');
+        assert.deepEqual(Array.from(pc.dataSync()), Array.from(Float32Array.from(pv)), 'the clone of p is unchanged');
+        assert.deepEqual(Array.from(bv2.dataSync()), Array.from(Float32Array.from(bv)), 'the view of b is unchanged');
+        tf.dispose([pc, bv2]);
       }
       out[be] = r.map((t) => Array.from(t.dataSync()));
       tf.dispose([p, b, grad, ...r]);
     }
-    assert.deepEqual(out.libtorch[0], out.cpu[0], "p'");
-    assert.deepEqual(out.libtorch[1], out.cpu[1], "b'");
+    for (const be of ['libtorch', 'libtorch-shared']) {
+      assert.deepEqual(out[be][0], out.cpu[0], `${be}: p'`);
+      assert.deepEqual(out[be][1], out.cpu[1], `${be}: b'`);
+    }
   });
 }
