@@ -11,17 +11,21 @@
  * - peak RSS of STC training <= PyTorch ANN training's.
  *
  * Every measurement runs in its own process (peak RSS is per configuration) and reports the
- * median step after warm-up. Timings from a loaded machine are not comparable across runs: the
- * ratios (same run, same load) are what to read; the load average is printed with them.
+ * median step after warm-up. The whole set is measured `--rounds` times, engines alternating
+ * which goes first, and a figure is the median over rounds. A ratio is computed within each
+ * round (measurements minutes apart, under the same load) and the median over rounds is what
+ * is compared with the target; the range over rounds is printed beside it. On a shared virtual
+ * machine a reference's speed can move by 1.5x between runs minutes apart, which a single
+ * round cannot tell from a difference between engines.
  *
  * Options: --json (one JSON object), --engines libtorch,wasm,pytorch, --archs resnet18,vgg16,
- * --modes stc,ann, --phases train,infer, --batch 32, --steps 10, --warmup 3, --threads N
- * (default: all cores), --python /usr/bin/python3, --out FILE (also write the JSON object there).
- * --stat median|min (the step time reported; `min` is the steadier estimate on a shared machine).
+ * --modes stc,ann, --phases train,infer, --batch 32, --steps 10, --warmup 3, --rounds 3,
+ * --threads N (default: all cores), --python /usr/bin/python3, --out FILE (also write the JSON
+ * object there), --stat median|min (the step time each process reports).
  * `npm run -s bench -- --json` keeps npm's script banner off stdout, leaving only the object.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +42,7 @@ const { values: a } = parseArgs({
     batch: { type: 'string', default: '32' },
     steps: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
     threads: { type: 'string', default: String(availableParallelism()) },
     python: { type: 'string', default: '/usr/bin/python3' },
     out: { type: 'string' },
@@ -92,7 +97,12 @@ const machine = {
   loadavg_at_start: loadavg().map((v) => Number(v.toFixed(2))),
   date: new Date().toISOString(),
   stat: a.stat,
+  rounds: Number(a.rounds),
 };
+if (!(Number.isInteger(machine.rounds) && machine.rounds >= 1)) {
+  process.stderr.write(`--rounds must be an integer >= 1, got ${a.rounds}\n`);
+  process.exit(2);
+}
 log(
   `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.threads} threads, load ${machine.loadavg_at_start.join(' ')}`,
 );
@@ -144,69 +154,122 @@ function measure(engine, arch, mode, phase) {
   }
 }
 
-const results = [];
-for (const arch of list(a.archs)) {
-  for (const engine of engines) {
-    for (const mode of list(a.modes)) {
-      for (const phase of list(a.phases)) {
-        const r = measure(engine, arch, mode, phase);
-        if (!r) continue;
-        results.push(r);
-        log(
-          `  ${r.engine.padEnd(16)} ${arch.padEnd(9)} ${mode} ${phase.padEnd(5)} ${String(r.ms_per_step).padStart(9)} ms/step ${String(r.images_per_second).padStart(8)} img/s  peak RSS ${r.peak_rss_mb} MB`,
-        );
+const median = (xs) => {
+  const v = [...xs].sort((p, q) => p - q);
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const key = (engine, arch, mode, phase) => `${engine}/${arch}/${mode}/${phase}`;
+/** @type {Map<string, any[]>} every round's measurement per configuration */
+const byConfig = new Map();
+/** @type {Map<string, any>[]} per round: configuration -> measurement */
+const rounds = [];
+for (let round = 0; round < machine.rounds; round++) {
+  const seen = new Map();
+  rounds.push(seen);
+  // alternate which engine goes first, so that a drift in the machine's speed favours neither
+  const order = round % 2 === 0 ? engines : [...engines].reverse();
+  for (const arch of list(a.archs)) {
+    for (const engine of order) {
+      for (const mode of list(a.modes)) {
+        for (const phase of list(a.phases)) {
+          const r = measure(engine, arch, mode, phase);
+          if (!r) continue;
+          const k = key(r.engine, arch, mode, phase);
+          seen.set(k, r);
+          byConfig.set(k, [...(byConfig.get(k) ?? []), r]);
+          log(
+            `  round ${round + 1}/${machine.rounds}  ${r.engine.padEnd(16)} ${arch.padEnd(9)} ${mode} ${phase.padEnd(5)} ${String(r.ms_per_step).padStart(9)} ms/step ${String(r.images_per_second).padStart(8)} img/s  peak RSS ${r.peak_rss_mb} MB`,
+          );
+        }
       }
     }
   }
 }
 
-const find = (engine, arch, mode, phase) =>
-  results.find((r) => r.engine === engine && r.arch === arch && r.mode === mode && r.phase === phase);
-const ratios = [];
+// one figure per configuration: the median over rounds (the rounds' figures are kept in the JSON)
+const results = [...byConfig.values()].map((rs) => {
+  const ms = Number(median(rs.map((r) => r.ms_per_step)).toFixed(2));
+  return {
+    ...rs[0],
+    ms_per_step: ms,
+    images_per_second: Number(((rs[0].batch * 1000) / ms).toFixed(1)),
+    peak_rss_mb: Number(median(rs.map((r) => r.peak_rss_mb)).toFixed(1)),
+    rounds_ms_per_step: rs.map((r) => r.ms_per_step),
+    rounds_peak_rss_mb: rs.map((r) => r.peak_rss_mb),
+  };
+});
+if (machine.rounds > 1) {
+  log(`median over ${machine.rounds} rounds:`);
+  for (const r of results) {
+    log(
+      `  ${r.engine.padEnd(16)} ${r.arch.padEnd(9)} ${r.mode} ${r.phase.padEnd(5)} ${String(r.ms_per_step).padStart(9)} ms/step ${String(r.images_per_second).padStart(8)} img/s  peak RSS ${r.peak_rss_mb} MB`,
+    );
+  }
+}
+
 const native = engines.includes('libtorch') ? 'stcsnn-libtorch' : 'stcsnn-wasm';
+/** The targets: [name, numerator, denominator, value of a pair, target text, test]. */
+const targets = [
+  [
+    'stc train ms / pytorch ann train ms',
+    [native, 'stc', 'train'],
+    ['pytorch', 'ann', 'train'],
+    (n, d) => n.ms_per_step / d.ms_per_step,
+    '<= 1.05',
+    (v) => v <= 1.05,
+  ],
+  [
+    'stc train ms / pytorch stc train ms',
+    [native, 'stc', 'train'],
+    ['pytorch', 'stc', 'train'],
+    (n, d) => n.ms_per_step / d.ms_per_step,
+    '< 1',
+    (v) => v < 1,
+  ],
+  [
+    'stc infer img/s / pytorch ann infer img/s',
+    [native, 'stc', 'infer'],
+    ['pytorch', 'ann', 'infer'],
+    (n, d) => n.images_per_second / d.images_per_second,
+    '>= 0.9',
+    (v) => v >= 0.9,
+  ],
+  [
+    'stc train peak RSS / pytorch ann train peak RSS',
+    [native, 'stc', 'train'],
+    ['pytorch', 'ann', 'train'],
+    (n, d) => n.peak_rss_mb / d.peak_rss_mb,
+    '<= 1',
+    (v) => v <= 1,
+  ],
+];
+const ratios = [];
 for (const arch of list(a.archs)) {
-  const stcTrain = find(native, arch, 'stc', 'train');
-  const stcInfer = find(native, arch, 'stc', 'infer');
-  const ptAnnTrain = find('pytorch', arch, 'ann', 'train');
-  const ptStcTrain = find('pytorch', arch, 'stc', 'train');
-  const ptAnnInfer = find('pytorch', arch, 'ann', 'infer');
-  const add = (name, value, target, ok) =>
-    value !== undefined &&
-    ratios.push({ arch, name, value: Number(value.toFixed(3)), target, ok: ok(value) });
-  if (stcTrain && ptAnnTrain)
-    add(
-      'stc train ms / pytorch ann train ms',
-      stcTrain.ms_per_step / ptAnnTrain.ms_per_step,
-      '<= 1.05',
-      (v) => v <= 1.05,
-    );
-  if (stcTrain && ptStcTrain)
-    add(
-      'stc train ms / pytorch stc train ms',
-      stcTrain.ms_per_step / ptStcTrain.ms_per_step,
-      '< 1',
-      (v) => v < 1,
-    );
-  if (stcInfer && ptAnnInfer)
-    add(
-      'stc infer img/s / pytorch ann infer img/s',
-      stcInfer.images_per_second / ptAnnInfer.images_per_second,
-      '>= 0.9',
-      (v) => v >= 0.9,
-    );
-  if (stcTrain && ptAnnTrain)
-    add(
-      'stc train peak RSS / pytorch ann train peak RSS',
-      stcTrain.peak_rss_mb / ptAnnTrain.peak_rss_mb,
-      '<= 1',
-      (v) => v <= 1,
-    );
+  for (const [name, [ne, nm, np], [de, dm, dp], value, target, ok] of targets) {
+    const perRound = rounds
+      .map((seen) => [seen.get(key(ne, arch, nm, np)), seen.get(key(de, arch, dm, dp))])
+      .filter(([n, d]) => n && d)
+      .map(([n, d]) => value(n, d));
+    if (perRound.length === 0) continue;
+    const v = median(perRound);
+    ratios.push({
+      arch,
+      name,
+      value: Number(v.toFixed(3)),
+      min: Number(Math.min(...perRound).toFixed(3)),
+      max: Number(Math.max(...perRound).toFixed(3)),
+      rounds: perRound.length,
+      target,
+      ok: ok(v),
+    });
+  }
 }
 if (ratios.length) {
-  log(`ratios (${native} vs pytorch, same run):`);
+  log(`ratios (${native} vs pytorch, within each round; median over rounds, [min, max]):`);
   for (const r of ratios)
     log(
-      `  ${r.arch.padEnd(9)} ${r.name.padEnd(48)} ${String(r.value).padStart(7)}  target ${r.target}  ${r.ok ? 'met' : 'NOT met'}`,
+      `  ${r.arch.padEnd(9)} ${r.name.padEnd(48)} ${String(r.value).padStart(7)}  [${r.min}, ${r.max}]  target ${r.target}  ${r.ok ? 'met' : 'NOT met'}`,
     );
 }
 machine.loadavg_at_end = loadavg().map((v) => Number(v.toFixed(2)));
@@ -224,5 +287,7 @@ if (a.json) {
   process.stdout.write(JSON.stringify({ machine, results: results.map(strip), ratios }) + '\n');
 }
 if (a.out) {
-  writeFileSync(a.out, JSON.stringify({ machine, results, ratios }, null, 2) + '\n');
+  const tmp = `${a.out}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify({ machine, results, ratios }, null, 2) + '\n');
+  renameSync(tmp, a.out);
 }
