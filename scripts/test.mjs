@@ -3,9 +3,17 @@
 // package tests, first on the wasm backend, then again on the libtorch backend when its addon
 // is built here (STCSNN_TEST_BACKEND selects the backend the tests initialise).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
-const paths = ['dist/', ...(existsSync('packages/libtorch/test') ? ['packages/libtorch/test/'] : [])];
+// The native backend's test files by name: node's runner would take every .js file under a
+// `test/` folder for a test file, its helpers too.
+const nativeTests = existsSync('packages/libtorch/test')
+  ? readdirSync('packages/libtorch/test')
+      .filter((n) => n.endsWith('.test.js'))
+      .sort()
+      .map((n) => `packages/libtorch/test/${n}`)
+  : [];
+const paths = ['dist/', ...nativeTests];
 
 function run(backend) {
   console.log(`\n=== test suite on the ${backend} backend ===`);

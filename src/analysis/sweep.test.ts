@@ -215,6 +215,29 @@ describe('runSweep', () => {
     assert.equal(existsSync(join(dir, 'sweep.lock')), false);
   });
 
+  it('resumes a sweep file written before a configuration field existed (it meant the default)', async () => {
+    const dir = join(tmp, 'older');
+    const calls: string[] = [];
+    await runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] }));
+    const file = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')) as {
+      base: { stc: Record<string, unknown> };
+    };
+    assert.equal(file.base.stc.gradient, 'relu');
+    delete file.base.stc.gradient; // as an earlier version wrote it
+    writeFileSync(join(dir, 'sweep.json'), JSON.stringify(file));
+    await runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2, 4] }));
+    assert.deepEqual(
+      calls,
+      ['T2_theta0-0.8', 'T4_theta0-0.8'],
+      'the finished point is kept, the new one trained',
+    );
+    const o = options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] });
+    await assert.rejects(
+      runSweep({ ...o, config: { ...o.config, stc: { ...o.config.stc, gradient: 'clipped' } } }),
+      /different sweep configuration \(stc\.gradient: "relu" vs "clipped"\)/,
+    );
+  });
+
   it('refuses a directory written by a different configuration, naming the difference', async () => {
     const dir = join(tmp, 'other');
     await runSweep(options(dir, fakeTrainer([]), { theta0: [0.8], T: [2] }));

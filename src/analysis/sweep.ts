@@ -23,6 +23,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { ConfigError, MAX_T } from '../core/config.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import type { EnergyReport } from './energy.js';
 import { readRunDir } from './rundir.js';
@@ -133,6 +134,19 @@ function canonical(v: unknown): unknown {
 export function baseOf(config: Record<string, unknown>): SweepFile['base'] {
   const stc = { ...((config.stc as Record<string, unknown>) ?? {}), T: null, theta0: null };
   return canonical(JSON.parse(JSON.stringify({ ...config, stc }))) as SweepFile['base'];
+}
+
+/**
+ * `base` with every field it lacks taken from `defaults`, recursively: a sweep file written
+ * before a configuration field existed (e.g. `stc.gradient`) meant that field's default.
+ */
+export function withDefaults(base: unknown, defaults: unknown): unknown {
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isObj(base) || !isObj(defaults)) return base;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, d] of Object.entries(defaults)) out[k] = k in base ? withDefaults(base[k], d) : d;
+  return out;
 }
 
 /** Names the first field where two base configurations differ (`stc.tau: 2 vs 1.5`). */
@@ -371,7 +385,10 @@ async function sweepLocked(opts: SweepOptions, grid: SweepGrid): Promise<SweepFi
   const base = baseOf(opts.config);
   const old = existsSync(join(dir, 'sweep.json')) ? readSweep(dir) : null;
   if (old) {
-    const diff = baseDifference(old.base, base);
+    const diff = baseDifference(
+      withDefaults(old.base, baseOf(TRAIN_DEFAULTS as unknown as Record<string, unknown>)),
+      base,
+    );
     if (diff) {
       throw new ConfigError(
         `${dir} was written by a different sweep configuration (${diff}); use another --out directory`,

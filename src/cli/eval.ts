@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { DataLoader } from '../data/loader.js';
-import { datasetInfo, openDataset, DATASET_NAMES } from '../data/registry.js';
+import { datasetInfo, normalizationFor, openDataset, DATASET_NAMES } from '../data/registry.js';
 import { readModelFile } from '../interop/model-file.js';
 import { loadStateDict } from '../interop/state-dict.js';
 import { buildNetwork } from '../nn/models.js';
@@ -81,7 +81,7 @@ export function evalCommand(): Command {
       batchSize: parseInteger('--batch-size', flags.batchSize, 1),
       shuffle: false,
       augment: null,
-      normalization: mf.normalization ?? datasetInfo(dataset).normalization,
+      normalization: mf.normalization ?? normalizationFor(datasetInfo(dataset).normalization, ds.shape[2]),
       seed: 0,
       limit,
     });

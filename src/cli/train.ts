@@ -1,5 +1,5 @@
 /** `stcsnn train`: train an STCSNN (or its ANN twin), with repeats, presets and resume. */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { stcConfig } from '../core/config.js';
@@ -46,6 +46,9 @@ interface TrainFlags extends CommonFlags {
   labels?: string;
   frames?: string;
   resize?: string;
+  channels?: string;
+  testFraction?: string;
+  cacheDir?: string;
   out?: string;
   resume?: string;
   force?: boolean;
@@ -82,8 +85,21 @@ const CONFIG_FLAGS = [
   'labels',
   'frames',
   'resize',
+  'channels',
+  'testFraction',
+  'cacheDir',
   'out',
 ] as const;
+
+/** The data-set options on the command line: flag, the data sets it applies to. */
+const DATASET_FLAGS: readonly [flag: keyof TrainFlags, name: string, datasets: readonly string[]][] = [
+  ['labels', '--labels', ['cifar100']],
+  ['frames', '--frames', ['cifar10-dvs']],
+  ['resize', '--resize', ['cifar10-dvs', 'imagefolder']],
+  ['channels', '--channels', ['imagefolder']],
+  ['testFraction', '--test-fraction', ['cifar10-dvs', 'imagefolder']],
+  ['cacheDir', '--cache-dir', ['cifar10', 'cifar100', 'cifar10-dvs']],
+];
 
 /** Builds a {@link TrainConfig} from flags; `--preset paper` fills the paper's protocol first. */
 export function configFromFlags(f: TrainFlags): { config: TrainConfig; repeats: number } {
@@ -99,11 +115,23 @@ export function configFromFlags(f: TrainFlags): { config: TrainConfig; repeats: 
     v === undefined ? dflt : parseNumber(flag, v);
   const int = (flag: string, v: string | undefined, dflt: number, min: number) =>
     v === undefined ? dflt : parseInteger(flag, v, min);
+  for (const [key, flag, datasets] of DATASET_FLAGS) {
+    if (f[key] !== undefined && !datasets.includes(dataset))
+      throw new UsageError(`${flag} applies to ${datasets.join(', ')}, not ${dataset}`);
+  }
   const datasetOptions: Record<string, string | number | boolean> = {};
   if (f.labels !== undefined)
     datasetOptions.labels = parseChoice('--labels', f.labels, ['fine', 'coarse'] as const);
   if (f.frames !== undefined) datasetOptions.frames = parseInteger('--frames', f.frames, 1, 64);
   if (f.resize !== undefined) datasetOptions.size = parseInteger('--resize', f.resize, 4, 1024);
+  if (f.channels !== undefined)
+    datasetOptions.channels = Number(parseChoice('--channels', f.channels, ['1', '3'] as const));
+  if (f.testFraction !== undefined) {
+    const v = parseNumber('--test-fraction', f.testFraction);
+    if (!(v > 0 && v < 1)) throw new UsageError(`--test-fraction must be in (0, 1), got ${f.testFraction}`);
+    datasetOptions.testFraction = v;
+  }
+  if (f.cacheDir !== undefined) datasetOptions.cacheDir = resolve(f.cacheDir);
   const config: TrainConfig = {
     dataset,
     dataDir: f.dataDir,
@@ -155,11 +183,47 @@ function freshRunDir(config: TrainConfig): string {
   return dir;
 }
 
+/** The files a training run writes in its directory (`seed-<n>/` holds one run each with `--repeats`). */
+const RUN_FILES = [
+  'config.json',
+  'log.jsonl',
+  'last.safetensors',
+  'best.safetensors',
+  'result.json',
+  'repeats.json',
+];
+
+/**
+ * Removes an earlier run's files from `dir` (and its `seed-<n>` run folders, and temporaries
+ * a killed writer left), so that a forced run never leaves another run's checkpoint or result
+ * beside its own. Every other file stays.
+ */
+function clearRunFiles(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isFile() && (RUN_FILES.includes(e.name) || /^\..+\.\d+\.\d+\.tmp$/.test(e.name))) rmSync(p);
+    else if (e.isDirectory() && /^seed-\d+$/.test(e.name) && existsSync(join(p, 'config.json'))) {
+      clearRunFiles(p);
+      if (readdirSync(p).length === 0) rmSync(p, { recursive: true });
+    }
+  }
+}
+
 function prepareRunDir(dir: string, force: boolean): void {
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !force) {
-    throw new UsageError(
-      `run directory ${dir} exists and is not empty (use --force to overwrite, or --resume ${dir})`,
-    );
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`run directory ${dir} is a file`);
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    if (!force) {
+      throw new UsageError(
+        `run directory ${dir} exists and is not empty (use --force to overwrite, or --resume ${dir})`,
+      );
+    }
+    try {
+      clearRunFiles(dir);
+    } catch (e) {
+      throw new UsageError(
+        `run directory ${dir}: cannot remove the earlier run's files: ${(e as Error).message.split('\n')[0]}`,
+      );
+    }
   }
   try {
     mkdirSync(dir, { recursive: true });
@@ -225,10 +289,22 @@ export function trainCommand(): Command {
     )
     .option('--labels <kind>', 'CIFAR-100 labels: fine or coarse')
     .option('--frames <F>', 'CIFAR10-DVS: frames per sample (stacked as channels)')
-    .option('--resize <n>', 'CIFAR10-DVS: resize frames to n x n')
+    .option('--resize <n>', 'CIFAR10-DVS frames or imagefolder images: resize to n x n')
+    .option('--channels <n>', 'imagefolder: 3 (RGB) or 1 (BT.601 luminance)')
+    .option(
+      '--test-fraction <f>',
+      'imagefolder, CIFAR10-DVS: share of each class in the test split (no train/test folders)',
+    )
+    .option(
+      '--cache-dir <dir>',
+      'CIFAR archives extracted, CIFAR10-DVS frames: where (default $STCSNN_CACHE or ~/.cache/stcsnn)',
+    )
     .option('--out <dir>', 'run directory (default: a fresh name under runs/)')
     .option('--resume <dir>', 'continue the run in DIR from its last checkpoint with its saved configuration')
-    .option('--force', 'allow --out to name a non-empty directory');
+    .option(
+      '--force',
+      "allow --out to name a non-empty directory (an earlier run's files there are removed first)",
+    );
   withCommon(cmd);
   cmd.action(async (flags: TrainFlags, command: Command) => {
     let config: TrainConfig;

@@ -15,13 +15,14 @@
  * format and is found relative to this module, so it needs no download.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { isGzip, readIdxImageSet, type IdxImageSet } from './idx.js';
 import { DataError, type Dataset } from './types.js';
+import { writeFileAtomic } from '../util/atomic.js';
 
 /** The ten class names, index = label. */
 export const FASHION_MNIST_CLASSES: readonly string[] = [
@@ -329,12 +330,9 @@ export async function fetchFashionMnist(dir: string, opts: FetchOptions = {}): P
         throw new DataError(
           `${url}: MD5 ${md5(bytes)} does not match the official ${FASHION_MNIST_MD5[name].gz}`,
         );
-      const tmp = `${target}.tmp-${process.pid}`;
       try {
-        writeFileSync(tmp, bytes);
-        renameSync(tmp, target);
+        writeFileAtomic(target, bytes);
       } catch (e) {
-        rmSync(tmp, { force: true });
         throw new DataError(`${target}: cannot write (${(e as Error).message})`);
       }
       done.push({ file: target, status: 'downloaded', bytes: bytes.length });

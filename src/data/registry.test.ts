@@ -6,6 +6,7 @@ import {
   datasetInfo,
   DEFAULT_DATASET,
   limitDataset,
+  normalizationFor,
   openDataset,
   registerDataset,
 } from './registry.js';
@@ -82,4 +83,18 @@ test('registry: entries can be added; limitDataset applies a limit readers ignor
   assert.deepEqual(Array.from(ds.labels), Array.from(inner.labels.subarray(0, 7)));
   assert.throws(() => ds.read(7, new Float32Array(784), 0), RangeError);
   assert.equal(limitDataset(inner, 1e9), inner);
+});
+
+test("registry: normalisation for the samples' channel count (luminance of RGB statistics for 1 channel)", () => {
+  const rgb = datasetInfo('imagefolder').normalization;
+  assert.equal(normalizationFor(rgb, 3), rgb, 'one value per channel: unchanged');
+  const one = { scale: 1, mean: [0], std: [1] };
+  assert.equal(normalizationFor(one, 4), one, 'one value for all channels: unchanged');
+  const y = normalizationFor(rgb, 1);
+  const luma = (v: readonly number[]) => 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2];
+  assert.equal(y.scale, rgb.scale);
+  assert.deepEqual(y.mean, [luma(rgb.mean)]);
+  assert.deepEqual(y.std, [luma(rgb.std)]);
+  assert.ok(Math.abs(y.mean[0] - 0.459) < 1e-3 && Math.abs(y.std[0] - 0.2256) < 1e-3);
+  assert.throws(() => normalizationFor({ scale: 1, mean: [0, 0], std: [1, 1] }, 3), DataError);
 });

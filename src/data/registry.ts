@@ -198,6 +198,27 @@ const ENTRIES: DatasetEntry[] = [
 
 const TABLE = new Map<string, DatasetEntry>(ENTRIES.map((e) => [e.name, e]));
 
+/** ITU-R BT.601 luminance weights of R, G, B (the image readers' `channels: 1`). */
+const LUMA = [0.299, 0.587, 0.114] as const;
+
+/**
+ * A data set's normalisation for samples of `channels` channels: `norm` itself when it has one
+ * value or one per channel; for luminance images (`channels: 1`) of a data set with RGB
+ * statistics, the luminance of the means and of the standard deviations (BT.601 weights; the
+ * standard deviation of a weighted sum of fully correlated channels).
+ * @throws DataError when neither applies
+ */
+export function normalizationFor(norm: Normalization, channels: number): Normalization {
+  if (norm.mean.length === 1 || norm.mean.length === channels) return norm;
+  if (channels === 1 && norm.mean.length === 3 && norm.std.length === 3) {
+    const luma = (v: readonly number[]) => LUMA.reduce((acc, w, c) => acc + w * v[c], 0);
+    return { scale: norm.scale, mean: [luma(norm.mean)], std: [luma(norm.std)] };
+  }
+  throw new DataError(
+    `normalisation has ${norm.mean.length} values per channel for ${channels}-channel samples`,
+  );
+}
+
 /** Adds or replaces an entry (readers may register at import time). */
 export function registerDataset(entry: DatasetEntry): void {
   TABLE.set(entry.name, entry);

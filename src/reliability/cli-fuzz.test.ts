@@ -129,6 +129,9 @@ const TRAIN: FlagSpec[] = [
   ['--labels', ['fine', 'coarse', 'medium']],
   ['--frames', ['1', '16', '64', '65']],
   ['--resize', ['4', '48', '1024', '1025']],
+  ['--channels', ['1', '3', '2']],
+  ['--test-fraction', ['0.1', '0', '1', '1.5']],
+  ['--cache-dir', [emptyDir]],
 ];
 const ENCODE: FlagSpec[] = [...STC, ['--values', ['0.3,-0.2,1.5', '1', '0', '1e30,-1e30', '5e-324']]];
 const EVAL: FlagSpec[] = [

@@ -182,3 +182,57 @@ test('--out on a non-empty run directory without --force refuses and leaves ever
     mtimes,
   );
 });
+
+test("--force removes an earlier run's files (and its seed folders) before training, and keeps every other file", () => {
+  const dir = path.join(root, 'forced');
+  fs.mkdirSync(path.join(dir, 'seed-3'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'seed-other'));
+  const earlier: Record<string, string> = {
+    'repeats.json': '{"earlier":true}\n',
+    'result.json': '{"earlier":true}\n',
+    'seed-3/config.json': '{}\n',
+    'seed-3/best.safetensors': 'an earlier checkpoint',
+    '.last.safetensors.99999.0.tmp': 'half a checkpoint',
+  };
+  const mine: Record<string, string> = { 'notes.txt': 'mine', 'seed-other/keep.txt': 'mine too' };
+  for (const [n, c] of Object.entries({ ...earlier, ...mine })) fs.writeFileSync(path.join(dir, n), c);
+  const r = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      'train',
+      '--backend',
+      process.env.STCSNN_TEST_BACKEND ?? 'wasm',
+      '--dataset',
+      'fashion-mnist-mini',
+      '--arch',
+      'vgg11',
+      '--width',
+      '0.125',
+      '--epochs',
+      '1',
+      '--limit-train',
+      '64',
+      '--limit-test',
+      '32',
+      '--batch-size',
+      '32',
+      '--out',
+      dir,
+      '--force',
+      '--json',
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  for (const [n, c] of Object.entries(mine)) assert.equal(fs.readFileSync(path.join(dir, n), 'utf8'), c, n);
+  assert.ok(!fs.existsSync(path.join(dir, 'repeats.json')), 'the earlier repeats.json is gone');
+  assert.ok(!fs.existsSync(path.join(dir, 'seed-3')), 'the earlier seed run folder is gone');
+  assert.ok(!fs.existsSync(path.join(dir, '.last.safetensors.99999.0.tmp')), 'the stale temporary is gone');
+  const result = JSON.parse(fs.readFileSync(path.join(dir, 'result.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  assert.equal(result.earlier, undefined, "result.json is this run's");
+  assert.ok(fs.existsSync(path.join(dir, 'best.safetensors')), 'this run wrote its checkpoint');
+});

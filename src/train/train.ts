@@ -18,8 +18,8 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader } from '../data/loader.js';
-import { datasetInfo, openDataset } from '../data/registry.js';
-import type { Dataset } from '../data/types.js';
+import { datasetInfo, normalizationFor, openDataset } from '../data/registry.js';
+import type { Dataset, Normalization } from '../data/types.js';
 import { valueAndGrads } from '../engine/grads.js';
 import { buildNetwork, type ArchConfig, type Network } from '../nn/models.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
@@ -101,18 +101,24 @@ export function archFor(config: TrainConfig, ds: Pick<Dataset, 'shape' | 'classe
 }
 
 /** Opens the train and test loaders of a configuration. */
-export async function openLoaders(
-  config: TrainConfig,
-): Promise<{ train: DataLoader; test: DataLoader; trainSet: Dataset; testSet: Dataset }> {
+export async function openLoaders(config: TrainConfig): Promise<{
+  train: DataLoader;
+  test: DataLoader;
+  trainSet: Dataset;
+  testSet: Dataset;
+  /** The normalisation the loaders apply (the data set's, for its channel count). */
+  normalization: Normalization;
+}> {
   const info = datasetInfo(config.dataset);
   const common = { dataDir: config.dataDir, ...config.datasetOptions };
   const trainSet = await openDataset(config.dataset, { ...common, split: 'train', limit: config.limitTrain });
   const testSet = await openDataset(config.dataset, { ...common, split: 'test', limit: config.limitTest });
+  const normalization = normalizationFor(info.normalization, trainSet.shape[2]);
   const train = new DataLoader(trainSet, {
     batchSize: config.batchSize,
     shuffle: true,
     augment: config.augment === 'none' ? null : info.augment,
-    normalization: info.normalization,
+    normalization,
     seed: config.seed,
     limit: config.limitTrain,
     workers: 'auto',
@@ -121,11 +127,11 @@ export async function openLoaders(
     batchSize: Math.max(config.batchSize, 100),
     shuffle: false,
     augment: null,
-    normalization: info.normalization,
+    normalization,
     seed: config.seed,
     limit: config.limitTest,
   });
-  return { train, test, trainSet, testSet };
+  return { train, test, trainSet, testSet, normalization };
 }
 
 /** Removes the temporary files of writes a killed process left behind (`.<name>.<pid>.<n>.tmp`). */
@@ -195,8 +201,7 @@ export interface TrainOptions {
  */
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const { runDir, hooks } = opts;
-  const info = datasetInfo(config.dataset);
-  const { train: trainLoader, test: testLoader, trainSet } = await openLoaders(config);
+  const { train: trainLoader, test: testLoader, trainSet, normalization } = await openLoaders(config);
   const net = buildNetwork(archFor(config, trainSet), config.seed);
   const vars = net.trainableVariables();
   const names = new Map(net.namedVariables().map((e) => [e.variable.name, e.name]));
@@ -313,7 +318,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const isBest = m.test_accuracy > best.accuracy;
       if (isBest) best = { accuracy: m.test_accuracy, epoch };
       const state = { epoch, bestAccuracy: best.accuracy, bestEpoch: best.epoch, trainSeconds };
-      const meta = { normalization: info.normalization, classNames: trainSet.classNames };
+      const meta = { normalization, classNames: trainSet.classNames };
       if (isBest) saveCheckpoint(join(runDir, 'best.safetensors'), net, config, state, meta);
       log.push(m);
       writeLog(runDir, log);

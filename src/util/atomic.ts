@@ -1,17 +1,35 @@
 /**
  * Crash-safe file writes: write to a temporary name in the same directory, fsync, rename
- * over the target, fsync the directory. A reader never sees a half-written file.
+ * over the target, fsync the directory. A reader never sees a half-written file. One writer
+ * for the whole package, synchronous and asynchronous.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  promises as fsp,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 let counter = 0;
+
+/**
+ * A temporary name beside `target` (same directory, so that a rename over `target` is
+ * atomic), unique to this process and call, hidden and ending in `.tmp`.
+ */
+export function tempSibling(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${counter++}.tmp`);
+}
 
 /** Writes `data` to `path` atomically (creating the parent directory). */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${counter++}.tmp`);
+  const tmp = tempSibling(path);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd = -1;
   try {
@@ -33,6 +51,28 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     closeSync(dfd);
   } catch {
     // some file systems cannot fsync a directory; the rename is still atomic
+  }
+}
+
+/**
+ * `writeFileAtomic` without blocking the event loop (readers' caches written while batches
+ * load): the same temporary sibling, fsync and rename.
+ */
+export async function writeFileAtomicAsync(path: string, data: Uint8Array | string): Promise<void> {
+  await fsp.mkdir(dirname(path), { recursive: true });
+  const tmp = tempSibling(path);
+  try {
+    const fh = await fsp.open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, path);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
   }
 }
 

@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tar from 'tar';
 import { DataError } from '../types.js';
-import { tempSibling } from './util.js';
+import { tempSibling } from '../../util/atomic.js';
 
 /** Default limit on the unpacked size of an archive: 8 GiB. */
 export const DEFAULT_MAX_EXTRACT_BYTES = 8 * 1024 ** 3;

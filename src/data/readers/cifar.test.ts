@@ -84,7 +84,7 @@ test('CIFAR-10 .tar.gz: extracted once into the cache, atomically, then reused',
     const dest = extractionDir(archive, cacheDir);
     assert.ok(fs.existsSync(path.join(dest, 'cifar-10-batches-bin', 'test_batch.bin')));
     assert.deepEqual(
-      fs.readdirSync(path.dirname(dest)).filter((n) => n.includes('.tmp-')),
+      fs.readdirSync(path.dirname(dest)).filter((n) => n.endsWith('.tmp')),
       [],
       'no temporary folder left',
     );

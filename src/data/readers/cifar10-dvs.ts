@@ -50,8 +50,8 @@ import {
   readFileAsync,
   selectSplit,
   splitCount,
-  writeFileAtomic,
 } from './util.js';
+import { writeFileAtomicAsync } from '../../util/atomic.js';
 
 /** Options of {@link openCifar10Dvs}. */
 export interface Cifar10DvsOptions {
@@ -282,7 +282,7 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
       data = await build(file);
       if (existed) stats.rebuilds++;
       else stats.builds++;
-      await writeFileAtomic(cf, encodeFrameCache(data, shape, key));
+      await writeFileAtomicAsync(cf, encodeFrameCache(data, shape, key));
     }
     lru.set(i, data);
     return data;

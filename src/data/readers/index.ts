@@ -169,7 +169,7 @@ export const READERS: Readonly<
       openImageFolder({
         dataDir: dataDirOf('imagefolder', o),
         split: o.split,
-        imageSize: opt(o, 'imageSize', isSize, 'a size'),
+        imageSize: opt(o, 'imageSize', isSize, 'a size') ?? opt(o, 'size', isSize, 'a size'),
         channels: opt(o, 'channels', (v): v is 1 | 3 => v === 1 || v === 3, '1 or 3'),
         resizeMode: opt(o, 'resizeMode', isResize, "'area' or 'bilinear'"),
         testFraction: opt(o, 'testFraction', isNum, 'a number'),

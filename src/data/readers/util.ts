@@ -1,11 +1,10 @@
 /**
- * Small helpers shared by the readers: the cache root, atomic writes, natural file ordering,
+ * Small helpers shared by the readers: the cache root, natural file ordering,
  * the deterministic train/test split rule, a byte-bounded LRU cache and a full-read `verify`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import * as zlib from 'node:zlib';
 import { DataError, type Dataset } from '../types.js';
 
@@ -17,27 +16,6 @@ export function defaultCacheDir(): string {
   const env = process.env.STCSNN_CACHE;
   if (env !== undefined && env !== '') return path.resolve(env);
   return path.join(os.homedir(), '.cache', 'stcsnn');
-}
-
-/** A name for a temporary sibling of `target`, unique to this process and call. */
-export function tempSibling(target: string): string {
-  return `${target}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-}
-
-/**
- * Writes `data` to `file` atomically: to a temporary sibling first, then renamed over `file`, so
- * readers never see a half-written file. Creates the parent directory.
- */
-export async function writeFileAtomic(file: string, data: Uint8Array): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const tmp = tempSibling(file);
-  try {
-    await fs.promises.writeFile(tmp, data);
-    await fs.promises.rename(tmp, file);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 /**
