@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { stcConfig } from './config.js';
 import { stcQuantize } from './stc.js';
-import { conv2d, stcConv2d, stcLinear, type Conv2dGeometry } from './stcb.js';
+import { conv2d, reluConv2d, reluLinear, stcConv2d, stcLinear, type Conv2dGeometry } from './stcb.js';
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
@@ -142,6 +142,55 @@ describe('STCB linear', () => {
         },
       ),
       { numRuns: 25 },
+    );
+  });
+});
+
+describe('ReLU -> Conv / Linear (the ANN twin)', () => {
+  test('values and gradients equal those of conv2d(relu(x), w) and matMul(relu(x), w), bit for bit (0 and -0 alike)', () => {
+    /** The values with -0 read as 0 (TensorFlow.js's ReLU gradient multiplies, the mask selects). */
+    const vals = (t: tf.Tensor) => Array.from(t.dataSync(), (v) => v + 0);
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        tf.tidy(() => {
+          const x = tf.randomNormal([c.n, c.h, c.w, c.cin], 0.1, 1, 'float32', c.seed) as tf.Tensor4D;
+          const w = tf.randomNormal(
+            [c.g.k, c.g.k, c.cin, c.cout],
+            0,
+            1,
+            'float32',
+            c.seed + 1,
+          ) as tf.Tensor4D;
+          const y = reluConv2d(x, w, c.g);
+          const probe = tf.randomNormal(y.shape, 0, 1, 'float32', c.seed + 2);
+          const loss =
+            (f: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor) =>
+            (xx: tf.Tensor, ww: tf.Tensor): tf.Scalar =>
+              tf.sum(tf.mul(f(xx as tf.Tensor4D, ww as tf.Tensor4D), probe));
+          const [gx, gw] = tf.grads(loss((a, b) => reluConv2d(a, b, c.g)))([x, w]);
+          const [rx, rw] = tf.grads(loss((a, b) => conv2d(tf.relu(a), b, c.g)))([x, w]);
+          assert.deepEqual(y.dataSync(), conv2d(tf.relu(x), w, c.g).dataSync(), 'conv values');
+          assert.deepEqual(vals(gx), vals(rx), 'conv input gradient');
+          assert.deepEqual(vals(gw), vals(rw), 'conv filter gradient');
+
+          const x2 = tf.reshape(x, [c.n, -1]) as tf.Tensor2D;
+          const w2 = tf.randomNormal([x2.shape[1], c.cout], 0, 1, 'float32', c.seed + 3) as tf.Tensor2D;
+          const lin =
+            (f: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor) =>
+            (xx: tf.Tensor, ww: tf.Tensor): tf.Scalar =>
+              tf.sum(tf.square(f(xx as tf.Tensor2D, ww as tf.Tensor2D)));
+          const [lx, lw] = tf.grads(lin(reluLinear))([x2, w2]);
+          const [mx, mw] = tf.grads(lin((a, b) => tf.matMul(tf.relu(a), b)))([x2, w2]);
+          assert.deepEqual(
+            reluLinear(x2, w2).dataSync(),
+            tf.matMul(tf.relu(x2), w2).dataSync(),
+            'linear values',
+          );
+          assert.deepEqual(vals(lx), vals(mx), 'linear input gradient');
+          assert.deepEqual(vals(lw), vals(mw), 'linear weight gradient');
+        });
+      }),
+      { numRuns: 20 },
     );
   });
 });

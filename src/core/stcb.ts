@@ -14,6 +14,10 @@
  * `dL/dx` = (the convolution's input gradient of `dL/dy`) * `1[x > 0]`
  * (`* 1[0 < x < sum theta]` with `gradient: 'clipped'`). Both paths keep only `x` and `w` for
  * the backward pass and recompute `q(x)` there.
+ *
+ * The ANN twin's `ReLU -> Conv` / `ReLU -> Linear` ({@link reluConv2d}, {@link reluLinear}) is
+ * the same op with `q` replaced by ReLU: TensorFlow.js's values and gradients, and the same
+ * memory as an STCB (TensorFlow.js's ReLU keeps its input and the convolution its output).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientUpper, thresholds, type StcConfig } from './config.js';
@@ -46,8 +50,9 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: Conv2dGeometry): tf.Te
   return tf.conv2d(x, w, g.stride, g.pad === 0 ? 'valid' : explicitPad(g.pad));
 }
 
-function maskGrad(dy: tf.Tensor, x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy, x }, { upper: gradientUpper(cfg) }) as tf.Tensor;
+/** `dy * 1[0 < x < upper]`: the equivalent gradient's mask (`upper = Infinity`: ReLU's). */
+function maskGrad(dy: tf.Tensor, x: tf.Tensor, upper: number): tf.Tensor {
+  return tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy, x }, { upper }) as tf.Tensor;
 }
 
 /** CAB over a stacked `[T*N, ...]` tensor: reshape to `[T, N, ...]`, `sum_t theta(t) I(t)`. */
@@ -59,14 +64,18 @@ function accumulate(currents: tf.Tensor, cfg: StcConfig): tf.Tensor {
 }
 
 /**
- * An STCB as one differentiable op: `forward(x, w)` computes `y` by either path; the backward
- * pass is the equivalent gradient and recomputes `q(x)` (one elementwise pass) instead of
- * keeping it, so training holds `x` and `w` only (as `ReLU -> Conv` holds its input).
+ * An activation followed by a linear map, as one differentiable op: `forward(x, w)` computes
+ * `y` (from `act(x)`, by either path); the backward pass is the equivalent gradient, `dL/dx` =
+ * (the linear map's input gradient) `* 1[0 < x < upper]`, and recomputes `act(x)` (one
+ * elementwise pass) for the weight gradient instead of keeping it, so training holds `x` and `w`
+ * only. With `act = q` this is an STCB; with `act = ReLU, upper = Infinity` it is the ANN twin's
+ * `ReLU -> Conv`, with the same gradient as TensorFlow.js's ReLU and half its saved memory.
  */
-function stcOp<X extends tf.Tensor, Y extends tf.Tensor>(
+function actOp<X extends tf.Tensor, Y extends tf.Tensor>(
   forward: (x: X, w: tf.Tensor) => Y,
-  backward: (dy: Y, q: X, w: tf.Tensor) => [dq: tf.Tensor, dw: tf.Tensor],
-  cfg: StcConfig,
+  backward: (dy: Y, a: X, w: tf.Tensor) => [da: tf.Tensor, dw: tf.Tensor],
+  act: (x: X) => X,
+  upper: number,
 ): (x: X, w: tf.Tensor) => Y {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, w, save] = args as [X, tf.Tensor, tf.GradSaveFunc];
@@ -75,12 +84,39 @@ function stcOp<X extends tf.Tensor, Y extends tf.Tensor>(
       value: forward(x, w),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sw] = saved as [X, tf.Tensor];
-        const [dq, dw] = backward(dy as Y, stcQuantize(sx, cfg) as X, sw);
-        return [maskGrad(dq, sx, cfg), dw];
+        const [da, dw] = backward(dy as Y, act(sx), sw);
+        return [maskGrad(da, sx, upper), dw];
       },
     };
   });
   return (x, w) => f(x, w) as Y;
+}
+
+/** The input and filter gradients of a convolution with geometry `g` (NHWC, HWIO). */
+function conv2dBackward(g: Conv2dGeometry) {
+  const strides: [number, number] = [g.stride, g.stride];
+  const pad = g.pad === 0 ? 'valid' : explicitPad(g.pad);
+  return (dy: tf.Tensor4D, a: tf.Tensor4D, ws: tf.Tensor): [tf.Tensor, tf.Tensor] => [
+    tf
+      .engine()
+      .runKernel(
+        tf.Conv2DBackpropInput,
+        { dy, filter: ws },
+        { strides, pad, dataFormat: 'NHWC', inputShape: a.shape },
+      ) as tf.Tensor,
+    tf
+      .engine()
+      .runKernel(
+        tf.Conv2DBackpropFilter,
+        { x: a, dy },
+        { strides, pad, dataFormat: 'NHWC', filterShape: ws.shape },
+      ) as tf.Tensor,
+  ];
+}
+
+/** The input and weight gradients of `y = a w`. */
+function linearBackward(dy: tf.Tensor2D, a: tf.Tensor2D, ws: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  return [tf.matMul(dy, ws as tf.Tensor2D, false, true), tf.matMul(a, dy, true, false)];
 }
 
 /**
@@ -103,25 +139,8 @@ export function stcConv2d(
     const frames = tf.reshape(encode(xs, cfg), [cfg.T * n, h, wd, c]) as tf.Tensor4D;
     return accumulate(conv2d(frames, ws as tf.Tensor4D, g), cfg) as tf.Tensor4D;
   };
-  const strides: [number, number] = [g.stride, g.stride];
-  const pad = g.pad === 0 ? 'valid' : explicitPad(g.pad);
-  const backward = (dy: tf.Tensor4D, q: tf.Tensor4D, ws: tf.Tensor): [tf.Tensor, tf.Tensor] => [
-    tf
-      .engine()
-      .runKernel(
-        tf.Conv2DBackpropInput,
-        { dy, filter: ws },
-        { strides, pad, dataFormat: 'NHWC', inputShape: q.shape },
-      ) as tf.Tensor,
-    tf
-      .engine()
-      .runKernel(
-        tf.Conv2DBackpropFilter,
-        { x: q, dy },
-        { strides, pad, dataFormat: 'NHWC', filterShape: ws.shape },
-      ) as tf.Tensor,
-  ];
-  return stcOp(forward, backward, cfg)(x, w);
+  const q = (v: tf.Tensor4D) => stcQuantize(v, cfg) as tf.Tensor4D;
+  return actOp(forward, conv2dBackward(g), q, gradientUpper(cfg))(x, w);
 }
 
 /**
@@ -143,9 +162,25 @@ export function stcLinear(
     const frames = tf.reshape(encode(xs, cfg), [cfg.T * n, d]) as tf.Tensor2D;
     return accumulate(tf.matMul(frames, ws as tf.Tensor2D), cfg) as tf.Tensor2D;
   };
-  const backward = (dy: tf.Tensor2D, q: tf.Tensor2D, ws: tf.Tensor): [tf.Tensor, tf.Tensor] => [
-    tf.matMul(dy, ws as tf.Tensor2D, false, true),
-    tf.matMul(q, dy, true, false),
-  ];
-  return stcOp(forward, backward, cfg)(x, w);
+  const q = (v: tf.Tensor2D) => stcQuantize(v, cfg) as tf.Tensor2D;
+  return actOp(forward, linearBackward, q, gradientUpper(cfg))(x, w);
+}
+
+/**
+ * `ReLU -> Conv` (no bias), the ANN twin of {@link stcConv2d}: the same values and gradients as
+ * `conv2d(relu(x), w)`, keeping only `x` and `w` for the backward pass.
+ *
+ * @param x `[N, H, W, Cin]`
+ * @param w filter `[kh, kw, Cin, Cout]`
+ * @returns `[N, Ho, Wo, Cout]`
+ */
+export function reluConv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
+  const forward = (xs: tf.Tensor4D, ws: tf.Tensor): tf.Tensor4D => conv2d(tf.relu(xs), ws as tf.Tensor4D, g);
+  return actOp(forward, conv2dBackward(g), tf.relu, Infinity)(x, w);
+}
+
+/** `ReLU -> Linear` (no bias), the ANN twin of {@link stcLinear}: `x: [N, in]`, `w: [in, out]`. */
+export function reluLinear(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const forward = (xs: tf.Tensor2D, ws: tf.Tensor): tf.Tensor2D => tf.matMul(tf.relu(xs), ws as tf.Tensor2D);
+  return actOp(forward, linearBackward, tf.relu, Infinity)(x, w);
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { StcConfig } from '../core/config.js';
-import { conv2d, stcConv2d, stcLinear, type StcPath } from '../core/stcb.js';
+import { conv2d, reluConv2d, reluLinear, stcConv2d, stcLinear, type StcPath } from '../core/stcb.js';
 import { SeedStream, uniform } from './init.js';
 import { batchNormTrain } from './kernels.js';
 import { Module, type ForwardOptions } from './module.js';
@@ -118,7 +118,7 @@ export class StcConv2d extends Module {
   }
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     const w = this.weight as tf.Tensor4D;
-    if (this.act.mode === 'ann') return conv2d(tf.relu(x) as tf.Tensor4D, w, this.spec);
+    if (this.act.mode === 'ann') return reluConv2d(x as tf.Tensor4D, w, this.spec);
     opts.stats?.record(this.label, x, this.act.stc);
     return stcConv2d(x as tf.Tensor4D, w, this.act.stc, this.spec, this.act.path);
   }
@@ -164,7 +164,7 @@ export class StcLinear extends Module {
   }
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     const w = this.weight as tf.Tensor2D;
-    if (this.act.mode === 'ann') return tf.matMul(tf.relu(x) as tf.Tensor2D, w);
+    if (this.act.mode === 'ann') return reluLinear(x as tf.Tensor2D, w);
     opts.stats?.record(this.label, x, this.act.stc);
     return stcLinear(x as tf.Tensor2D, w, this.act.stc, this.act.path);
   }
