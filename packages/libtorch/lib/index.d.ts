@@ -59,6 +59,12 @@ export declare function libtorchInfo(): {
   heap: { heap: number; inUse: number; free: number; mapped: number };
 };
 
+/**
+ * Gives the memory of the pool allocator's free blocks back to the system (e.g. after
+ * training); returns the bytes released. Live tensors are not touched.
+ */
+export declare function releaseLibtorchMemory(): number;
+
 /** The backend class (tensors are ATen tensors held by the addon). */
 export declare class LibtorchBackend extends KernelBackend {
   strict: boolean;

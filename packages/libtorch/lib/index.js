@@ -168,6 +168,16 @@ export function nativeKernelNames() {
   return [...nativeNames].sort();
 }
 
+/**
+ * Gives the memory of the pool's free blocks back to the system (see README, "Memory"): for a
+ * process that is done with its peak, e.g. after training. Later tensors there are page-faulted
+ * in again. Live tensors are not touched.
+ * @returns {number} bytes released
+ */
+export function releaseLibtorchMemory() {
+  return loadAddon().releaseFreeMemory();
+}
+
 /** @returns {ReturnType<typeof import('./index.d.ts').libtorchInfo>} */
 export function libtorchInfo() {
   const addon = loadAddon();

@@ -19,6 +19,7 @@ export const ADDON_PATH = join(root, 'build', 'Release', 'stcsnn_libtorch.node')
  * @property {() => number} live
  * @property {() => { installed: boolean, inUse: number, peakInUse: number, touched: number }} allocatorStats
  * @property {() => { heap: number, inUse: number, free: number, mapped: number }} heapStats
+ * @property {() => number} releaseFreeMemory
  * @property {(meta: Int32Array) => void} setMeta
  * @property {(n: number) => number} setThreads
  * @property {() => number} getThreads

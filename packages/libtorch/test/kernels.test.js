@@ -297,27 +297,39 @@ agree(
   [f([2, 4, 4, 8], 61)],
 );
 
-test('a conv filter re-laid out for oneDNN keeps its values, and SGD keeps the layout', { skip: skipReason }, async () => {
-  await setup();
-  await tf.setBackend('libtorch');
-  const wv = rand(3 * 3 * 4 * 5, 11, -1, 1);
-  const w = tf.tensor4d(wv, [3, 3, 4, 5]);
-  const x = tf.tensor4d(rand(2 * 6 * 6 * 4, 12, -1, 1), [2, 6, 6, 4]);
-  const y1 = tf.conv2d(x, w, 1, 'same');
-  // the filter now lives in [Cout, kh, kw, Cin] memory: reading it gives the same values
-  assert.deepEqual(Array.from(w.dataSync()), Array.from(Float32Array.from(wv)));
-  const y2 = tf.conv2d(x, w, 1, 'same');
-  assert.deepEqual(Array.from(y2.dataSync()), Array.from(y1.dataSync()));
-  // the filter gradient and an SGD step on the re-laid-out filter give the values of a plain one
-  const dy = tf.onesLike(y1);
-  const dw = tf.engine().runKernel(
-    'Conv2DBackpropFilter',
-    { x, dy },
-    { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 5] },
-  );
-  const b = tf.zerosLike(w);
-  const [p1] = tf.engine().runKernel('StcSgdStep', { p: w, b, grad: dw }, { lr: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: false });
-  const plain = tf.sub(w, tf.mul(tf.add(dw, tf.mul(w, 0.01)), 0.1));
-  assert.ok(maxRelDiff(plain.dataSync(), p1.dataSync()) <= 1e-6);
-  tf.dispose([w, x, y1, y2, dy, dw, b, p1, plain]);
-});
+test(
+  'a conv filter re-laid out for oneDNN keeps its values, and SGD keeps the layout',
+  { skip: skipReason },
+  async () => {
+    await setup();
+    await tf.setBackend('libtorch');
+    const wv = rand(3 * 3 * 4 * 5, 11, -1, 1);
+    const w = tf.tensor4d(wv, [3, 3, 4, 5]);
+    const x = tf.tensor4d(rand(2 * 6 * 6 * 4, 12, -1, 1), [2, 6, 6, 4]);
+    const y1 = tf.conv2d(x, w, 1, 'same');
+    // the filter now lives in [Cout, kh, kw, Cin] memory: reading it gives the same values
+    assert.deepEqual(Array.from(w.dataSync()), Array.from(Float32Array.from(wv)));
+    const y2 = tf.conv2d(x, w, 1, 'same');
+    assert.deepEqual(Array.from(y2.dataSync()), Array.from(y1.dataSync()));
+    // the filter gradient and an SGD step on the re-laid-out filter give the values of a plain one
+    const dy = tf.onesLike(y1);
+    const dw = tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 4, 5] },
+      );
+    const b = tf.zerosLike(w);
+    const [p1] = tf
+      .engine()
+      .runKernel(
+        'StcSgdStep',
+        { p: w, b, grad: dw },
+        { lr: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: false },
+      );
+    const plain = tf.sub(w, tf.mul(tf.add(dw, tf.mul(w, 0.01)), 0.1));
+    assert.ok(maxRelDiff(plain.dataSync(), p1.dataSync()) <= 1e-6);
+    tf.dispose([w, x, y1, y2, dy, dw, b, p1, plain]);
+  },
+);

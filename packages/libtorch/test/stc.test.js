@@ -80,23 +80,30 @@ test('StcQuantizeGrad is dy * 1[x > 0]', { skip: skipReason }, async () => {
   tf.dispose([x, dy, g]);
 });
 
-test('StcQuantizeGrad with an upper bound is dy * 1[0 < x < upper] (the clipped gradient)', { skip: skipReason }, async () => {
-  await setup();
-  await tf.setBackend('libtorch');
-  const upper = Math.fround(1.25);
-  const xv = rand(1000, 9, -1, 3);
-  xv[0] = 0;
-  xv[1] = upper;
-  const dyv = rand(1000, 10, -2, 2);
-  const x = tf.tensor(xv);
-  const dy = tf.tensor(dyv);
-  const g = tf.engine().runKernel('StcQuantizeGrad', { dy, x }, { upper });
-  const want = Array.from(xv, (v, i) => (v > 0 && v < upper ? dyv[i] : 0));
-  assert.deepEqual(Array.from(g.dataSync()), want);
-  const unbounded = tf.engine().runKernel('StcQuantizeGrad', { dy, x }, { upper: Infinity });
-  assert.deepEqual(Array.from(unbounded.dataSync()), Array.from(xv, (v, i) => (v > 0 ? dyv[i] : 0)));
-  tf.dispose([x, dy, g, unbounded]);
-});
+test(
+  'StcQuantizeGrad with an upper bound is dy * 1[0 < x < upper] (the clipped gradient)',
+  { skip: skipReason },
+  async () => {
+    await setup();
+    await tf.setBackend('libtorch');
+    const upper = Math.fround(1.25);
+    const xv = rand(1000, 9, -1, 3);
+    xv[0] = 0;
+    xv[1] = upper;
+    const dyv = rand(1000, 10, -2, 2);
+    const x = tf.tensor(xv);
+    const dy = tf.tensor(dyv);
+    const g = tf.engine().runKernel('StcQuantizeGrad', { dy, x }, { upper });
+    const want = Array.from(xv, (v, i) => (v > 0 && v < upper ? dyv[i] : 0));
+    assert.deepEqual(Array.from(g.dataSync()), want);
+    const unbounded = tf.engine().runKernel('StcQuantizeGrad', { dy, x }, { upper: Infinity });
+    assert.deepEqual(
+      Array.from(unbounded.dataSync()),
+      Array.from(xv, (v, i) => (v > 0 ? dyv[i] : 0)),
+    );
+    tf.dispose([x, dy, g, unbounded]);
+  },
+);
 
 /** Batch norm over all axes but the last, with TensorFlow.js ops (the reference). */
 function bnOps(x, gamma, beta, eps, dy) {
@@ -164,44 +171,56 @@ for (const opts of [
   { momentum: 0.9, weightDecay: 5e-4, nesterov: false },
   { momentum: 0.9, weightDecay: 0, nesterov: true },
 ]) {
-  test(`StcSgdStep agrees bit for bit with the unfused ops, in place and not: ${JSON.stringify(opts)}`, { skip: skipReason }, async () => {
-    await setup();
-    const n = 3000;
-    const pv = rand(n, 21);
-    const bv = rand(n, 22, -0.1, 0.1);
-    const gv = rand(n, 23);
-    const lr = 0.05;
-    const out = {};
-    for (const be of ['cpu', 'libtorch', 'libtorch-shared']) {
-      await tf.setBackend(be === 'cpu' ? 'cpu' : 'libtorch');
-      const [p, b, grad] = [pv, bv, gv].map((v) => tf.tensor(v, [30, 100]));
-      let r;
-      if (be === 'cpu') {
-        const g = opts.weightDecay !== 0 ? tf.add(grad, tf.mul(p, opts.weightDecay)) : grad;
-        const nb = tf.add(tf.mul(b, opts.momentum), g);
-        const d = opts.nesterov ? tf.add(g, tf.mul(nb, opts.momentum)) : nb;
-        r = [tf.sub(p, tf.mul(d, lr)), nb];
-      } else if (be === 'libtorch') {
-        // p and b held by nothing else: updated in place, the outputs are their own data
-        r = tf.engine().runKernel('StcSgdStep', { p, b, grad }, { lr, ...opts });
-        assert.equal(r[0].dataId, p.dataId, 'in place: p');
-        assert.equal(r[1].dataId, b.dataId, 'in place: b');
-      } else {
-        // a clone of p and a reshaped view of b share their data: new outputs, inputs unchanged
-        const pc = tf.clone(p);
-        const bv2 = tf.reshape(b, [n]);
-        r = tf.engine().runKernel('StcSgdStep', { p, b, grad }, { lr, ...opts });
-        assert.notEqual(r[0].dataId, p.dataId, 'shared p: not in place');
-        assert.deepEqual(Array.from(pc.dataSync()), Array.from(Float32Array.from(pv)), 'the clone of p is unchanged');
-        assert.deepEqual(Array.from(bv2.dataSync()), Array.from(Float32Array.from(bv)), 'the view of b is unchanged');
-        tf.dispose([pc, bv2]);
+  test(
+    `StcSgdStep agrees bit for bit with the unfused ops, in place and not: ${JSON.stringify(opts)}`,
+    { skip: skipReason },
+    async () => {
+      await setup();
+      const n = 3000;
+      const pv = rand(n, 21);
+      const bv = rand(n, 22, -0.1, 0.1);
+      const gv = rand(n, 23);
+      const lr = 0.05;
+      const out = {};
+      for (const be of ['cpu', 'libtorch', 'libtorch-shared']) {
+        await tf.setBackend(be === 'cpu' ? 'cpu' : 'libtorch');
+        const [p, b, grad] = [pv, bv, gv].map((v) => tf.tensor(v, [30, 100]));
+        let r;
+        if (be === 'cpu') {
+          const g = opts.weightDecay !== 0 ? tf.add(grad, tf.mul(p, opts.weightDecay)) : grad;
+          const nb = tf.add(tf.mul(b, opts.momentum), g);
+          const d = opts.nesterov ? tf.add(g, tf.mul(nb, opts.momentum)) : nb;
+          r = [tf.sub(p, tf.mul(d, lr)), nb];
+        } else if (be === 'libtorch') {
+          // p and b held by nothing else: updated in place, the outputs are their own data
+          r = tf.engine().runKernel('StcSgdStep', { p, b, grad }, { lr, ...opts });
+          assert.equal(r[0].dataId, p.dataId, 'in place: p');
+          assert.equal(r[1].dataId, b.dataId, 'in place: b');
+        } else {
+          // a clone of p and a reshaped view of b share their data: new outputs, inputs unchanged
+          const pc = tf.clone(p);
+          const bv2 = tf.reshape(b, [n]);
+          r = tf.engine().runKernel('StcSgdStep', { p, b, grad }, { lr, ...opts });
+          assert.notEqual(r[0].dataId, p.dataId, 'shared p: not in place');
+          assert.deepEqual(
+            Array.from(pc.dataSync()),
+            Array.from(Float32Array.from(pv)),
+            'the clone of p is unchanged',
+          );
+          assert.deepEqual(
+            Array.from(bv2.dataSync()),
+            Array.from(Float32Array.from(bv)),
+            'the view of b is unchanged',
+          );
+          tf.dispose([pc, bv2]);
+        }
+        out[be] = r.map((t) => Array.from(t.dataSync()));
+        tf.dispose([p, b, grad, ...r]);
       }
-      out[be] = r.map((t) => Array.from(t.dataSync()));
-      tf.dispose([p, b, grad, ...r]);
-    }
-    for (const be of ['libtorch', 'libtorch-shared']) {
-      assert.deepEqual(out[be][0], out.cpu[0], `${be}: p'`);
-      assert.deepEqual(out[be][1], out.cpu[1], `${be}: b'`);
-    }
-  });
+      for (const be of ['libtorch', 'libtorch-shared']) {
+        assert.deepEqual(out[be][0], out.cpu[0], `${be}: p'`);
+        assert.deepEqual(out[be][1], out.cpu[1], `${be}: b'`);
+      }
+    },
+  );
 }
