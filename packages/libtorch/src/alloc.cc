@@ -97,30 +97,31 @@ struct Pool {
     return b->ptr;
   }
 
-  // Returns false when p is not a pooled block.
+  // Merges left->next into left (neither is in freeBySize).
+  void absorbNext(Block *left) {
+    Block *right = left->next;
+    left->size += right->size;
+    left->next = right->next;
+    if (right->next) right->next->prev = left;
+    byPtr.erase(right->ptr);
+    delete right;
+  }
+
+  // Returns false when p is not a pooled block (a block freed twice is left as it is).
   bool release(void *p) {
     auto it = byPtr.find(static_cast<char *>(p));
-    if (it == byPtr.end() || it->second->free) return false;
+    if (it == byPtr.end()) return false;
+    if (it->second->free) return true;
     Block *b = it->second;
     inUse -= b->size;
-    if (b->next && b->next->free) {  // merge the next block into b
-      Block *n = b->next;
-      unmarkFree(n);
-      b->size += n->size;
-      b->next = n->next;
-      if (n->next) n->next->prev = b;
-      byPtr.erase(n->ptr);
-      delete n;
+    if (b->next && b->next->free) {
+      unmarkFree(b->next);
+      absorbNext(b);
     }
-    if (b->prev && b->prev->free) {  // merge b into the previous block
-      Block *q = b->prev;
-      unmarkFree(q);
-      q->size += b->size;
-      q->next = b->next;
-      if (b->next) b->next->prev = q;
-      byPtr.erase(b->ptr);
-      delete b;
-      b = q;
+    if (b->prev && b->prev->free) {
+      b = b->prev;
+      unmarkFree(b);
+      absorbNext(b);
     }
     markFree(b);
     return true;

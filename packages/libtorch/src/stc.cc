@@ -22,6 +22,7 @@
 // run ATen's native batch norm on the `[M, C]` view, whose channels-last CPU kernels make one
 // pass for the statistics and one for the output.
 #include <limits>
+#include <type_traits>
 #include "common.h"
 #include <ATen/Parallel.h>
 
@@ -207,16 +208,39 @@ Napi::Value BnTrainGrad(const Napi::CallbackInfo &info) {
 // the rounding of the unfused ops (no FMA contraction):
 //   g = grad + wd p;  b' = m b + g;  d = nesterov ? g + m b' : b';  p' = p - lr d
 template <bool Nesterov, bool Decay>
+inline void sgdUpdate(float p, float b, float g, float lr, float m, float wd, float &po, float &bo) {
+  if (Decay) g = g + p * wd;
+  const float nb = b * m + g;
+  const float d = Nesterov ? g + nb * m : nb;
+  bo = nb;
+  po = p - d * lr;
+}
+
+// Into new buffers po, bo.
+template <bool Nesterov, bool Decay>
 __attribute__((target_clones("avx512f", "avx2", "default"))) void sgdLoop(
     const float *__restrict p, const float *__restrict b, const float *__restrict gr, float *__restrict po,
     float *__restrict bo, int64_t begin, int64_t end, float lr, float m, float wd) {
-  for (int64_t i = begin; i < end; ++i) {
-    float g = gr[i];
-    if (Decay) g = g + p[i] * wd;
-    const float nb = b[i] * m + g;
-    const float d = Nesterov ? g + nb * m : nb;
-    bo[i] = nb;
-    po[i] = p[i] - d * lr;
+  for (int64_t i = begin; i < end; ++i) sgdUpdate<Nesterov, Decay>(p[i], b[i], gr[i], lr, m, wd, po[i], bo[i]);
+}
+
+// Into p and b themselves (each element read before it is written).
+template <bool Nesterov, bool Decay>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void sgdLoopInPlace(
+    float *__restrict p, float *__restrict b, const float *__restrict gr, int64_t begin, int64_t end, float lr,
+    float m, float wd) {
+  for (int64_t i = begin; i < end; ++i) sgdUpdate<Nesterov, Decay>(p[i], b[i], gr[i], lr, m, wd, p[i], b[i]);
+}
+
+// Calls f(std::bool_constant<nesterov>, std::bool_constant<decay>) for run-time flags.
+template <class F>
+void withSgdFlags(bool nesterov, bool decay, F &&f) {
+  if (nesterov) {
+    if (decay) f(std::true_type{}, std::true_type{});
+    else f(std::true_type{}, std::false_type{});
+  } else {
+    if (decay) f(std::false_type{}, std::true_type{});
+    else f(std::false_type{}, std::false_type{});
   }
 }
 
@@ -251,31 +275,12 @@ Napi::Value SgdStep(const Napi::CallbackInfo &info) {
     const float *pp = pc.data_ptr<float>(), *pb = bc.data_ptr<float>(), *pg = gc.data_ptr<float>();
     float *ppo = po.data_ptr<float>(), *pbo = bo.data_ptr<float>();
     at::parallel_for(0, pc.numel(), kGrain, [&](int64_t s, int64_t e) {
-      if (nesterov) {
-        if (wd != 0) sgdLoop<true, true>(pp, pb, pg, ppo, pbo, s, e, lr, m, wd);
-        else sgdLoop<true, false>(pp, pb, pg, ppo, pbo, s, e, lr, m, wd);
-      } else {
-        if (wd != 0) sgdLoop<false, true>(pp, pb, pg, ppo, pbo, s, e, lr, m, wd);
-        else sgdLoop<false, false>(pp, pb, pg, ppo, pbo, s, e, lr, m, wd);
-      }
+      withSgdFlags(nesterov, wd != 0, [&](auto n, auto dc) {
+        sgdLoop<decltype(n)::value, decltype(dc)::value>(pp, pb, pg, ppo, pbo, s, e, lr, m, wd);
+      });
     });
     return emit(info.Env(), {po, bo});
   });
-}
-
-// The same update written into p and b (each read before it is written, element by element).
-template <bool Nesterov, bool Decay>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void sgdLoopInPlace(
-    float *__restrict p, float *__restrict b, const float *__restrict gr, int64_t begin, int64_t end, float lr,
-    float m, float wd) {
-  for (int64_t i = begin; i < end; ++i) {
-    float g = gr[i];
-    if (Decay) g = g + p[i] * wd;
-    const float nb = b[i] * m + g;
-    const float d = Nesterov ? g + nb * m : nb;
-    b[i] = nb;
-    p[i] = p[i] - d * lr;
-  }
 }
 
 // sgdStepInPlace(p, b, grad, lr, momentum, weightDecay, nesterov) -> bool: the update of
@@ -311,13 +316,9 @@ Napi::Value SgdStepInPlace(const Napi::CallbackInfo &info) {
     float *pp = p.data_ptr<float>(), *pb = b.data_ptr<float>();
     const float *pg = gc.data_ptr<float>();
     at::parallel_for(0, p.numel(), kGrain, [&](int64_t s, int64_t e) {
-      if (nesterov) {
-        if (wd != 0) sgdLoopInPlace<true, true>(pp, pb, pg, s, e, lr, m, wd);
-        else sgdLoopInPlace<true, false>(pp, pb, pg, s, e, lr, m, wd);
-      } else {
-        if (wd != 0) sgdLoopInPlace<false, true>(pp, pb, pg, s, e, lr, m, wd);
-        else sgdLoopInPlace<false, false>(pp, pb, pg, s, e, lr, m, wd);
-      }
+      withSgdFlags(nesterov, wd != 0, [&](auto n, auto dc) {
+        sgdLoopInPlace<decltype(n)::value, decltype(dc)::value>(pp, pb, pg, s, e, lr, m, wd);
+      });
     });
     return Napi::Boolean::New(info.Env(), true);
   });
