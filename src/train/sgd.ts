@@ -12,7 +12,8 @@
  *
  * With momentum, one update is the named kernel `StcSgdStep` (inputs `p, b, grad`, attrs `lr,
  * momentum, weightDecay, nesterov`, outputs `[p', b']`), so that a native backend can do it in
- * one pass over memory; `cpu` and `wasm` run the same ops as below.
+ * one pass over memory (the libtorch backend writes `p'` and `b'` into `p`'s and `b`'s own
+ * buffers when nothing else holds them); `cpu` and `wasm` run the same ops as below.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ARRAY_BACKENDS, registerOpsKernel } from '../core/kernels/array-kernel.js';
