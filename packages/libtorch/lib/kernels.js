@@ -69,6 +69,17 @@ function optId(be, t) {
   return t == null ? -1 : be.id(t);
 }
 
+/**
+ * Whether TensorFlow.js is recording a gradient tape (inside `tf.grads`, `variableGrads`,
+ * stcsnn's `valueAndGrads`): then a convolution must take the plain path (see the prepacked
+ * filters in src/ops.cc). Read from the engine's state; assumed recording when it is not there.
+ */
+function recordingGradients() {
+  const depth = /** @type {{ state?: { gradientDepth?: number } }} */ (/** @type {unknown} */ (tf.engine()))
+    .state?.gradientDepth;
+  return typeof depth !== 'number' || depth > 0;
+}
+
 /** @returns {Record<string, Impl>} */
 export function nativeKernels(/** @type {Record<string, any>} */ A) {
   /** @type {Record<string, Impl>} */
@@ -261,16 +272,16 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
       false,
       'channelsLast',
     );
-    if (!fused) return be.output(A.conv2d(be.id(x), be.id(f), ...geometry(c)));
     return be.output(
       A.conv2d(
         be.id(x),
         be.id(f),
         ...geometry(c),
-        optId(be, inputs.bias),
-        activationCode(attrs.activation),
-        optId(be, inputs.preluActivationWeights),
+        fused ? optId(be, inputs.bias) : -1,
+        fused ? activationCode(attrs.activation) : 0,
+        fused ? optId(be, inputs.preluActivationWeights) : -1,
         attrs.leakyreluAlpha ?? 0.2,
+        !recordingGradients(),
       ),
     );
   };

@@ -320,6 +320,9 @@ Napi::Value SgdStepInPlace(const Napi::CallbackInfo &info) {
         sgdLoopInPlace<decltype(n)::value, decltype(dc)::value>(pp, pb, pg, s, e, lr, m, wd);
       });
     });
+    // written through raw pointers: tell caches keyed by version (prepacked filters, ops.cc)
+    p.unsafeGetTensorImpl()->bump_version();
+    b.unsafeGetTensorImpl()->bump_version();
     return Napi::Boolean::New(info.Env(), true);
   });
 }
