@@ -9,7 +9,7 @@ import { TRAIN_DEFAULTS, checkTrainConfig, paperPreset, type TrainConfig } from 
 import { LR_SCHEDULES } from '../train/lr-schedule.js';
 import { summarizeRepeats, type RepeatSummary } from '../train/repeats.js';
 import { readRunConfig, train, type TrainResult } from '../train/train.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { isTempSibling, writeJsonAtomic } from '../util/atomic.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
@@ -201,7 +201,7 @@ const RUN_FILES = [
 function clearRunFiles(dir: string): void {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isFile() && (RUN_FILES.includes(e.name) || /^\..+\.\d+\.\d+\.tmp$/.test(e.name))) rmSync(p);
+    if (e.isFile() && (RUN_FILES.includes(e.name) || isTempSibling(e.name))) rmSync(p);
     else if (e.isDirectory() && /^seed-\d+$/.test(e.name) && existsSync(join(p, 'config.json'))) {
       clearRunFiles(p);
       if (readdirSync(p).length === 0) rmSync(p, { recursive: true });

@@ -23,7 +23,7 @@ import type { Dataset, Normalization } from '../data/types.js';
 import { valueAndGrads } from '../engine/grads.js';
 import { buildNetwork, type ArchConfig, type Network } from '../nn/models.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { readTidy } from '../util/read.js';
 import { CheckpointError, loadCheckpoint, readRunState, saveCheckpoint } from './checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
@@ -137,7 +137,7 @@ export async function openLoaders(config: TrainConfig): Promise<{
 /** Removes the temporary files of writes a killed process left behind (`.<name>.<pid>.<n>.tmp`). */
 function removeStaleTemporaries(runDir: string): void {
   for (const n of readdirSync(runDir)) {
-    if (/^\..+\.\d+\.\d+\.tmp$/.test(n)) rmSync(join(runDir, n), { force: true });
+    if (isTempSibling(n)) rmSync(join(runDir, n), { force: true });
   }
 }
 

@@ -25,6 +25,11 @@ export function tempSibling(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${counter++}.tmp`);
 }
 
+/** Whether a file name is one {@link tempSibling} makes (a write a killed process left behind). */
+export function isTempSibling(name: string): boolean {
+  return /^\..+\.\d+\.\d+\.tmp$/.test(name);
+}
+
 /** Writes `data` to `path` atomically (creating the parent directory). */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
