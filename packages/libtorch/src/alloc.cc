@@ -48,7 +48,7 @@ struct Pool {
   std::mutex mu;
   std::set<std::pair<size_t, char *>> freeBySize;  // best fit: smallest size, then lowest address
   std::unordered_map<char *, Block *> byPtr;       // every block, free or not
-  size_t inUse = 0, peakInUse = 0, reserved = 0, touched = 0;
+  size_t inUse = 0, peakInUse = 0, touched = 0;
   bool failed = false;
 
   void markFree(Block *b) {
@@ -67,7 +67,6 @@ struct Pool {
     auto *b = new Block{static_cast<char *>(p), static_cast<char *>(p), size, false, nullptr, nullptr};
     byPtr.emplace(b->ptr, b);
     markFree(b);
-    reserved += size;
     return true;
   }
 

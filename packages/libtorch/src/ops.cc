@@ -266,20 +266,20 @@ const at::Tensor &packedFilter(const at::Tensor &w, const Geo &g) {
   g_packed.erase(std::remove_if(g_packed.begin(), g_packed.end(),
                                 [](const PackedFilter &e) { return e.storage.expired(); }),
                  g_packed.end());
+  auto pack = [&] {
+    return at::mkldnn_reorder_conv2d_weight(w.contiguous().to_mkldnn(), {g.pt, g.pl}, {g.sh, g.sw},
+                                            {g.dh, g.dw}, 1);
+  };
   for (PackedFilter &e : g_packed) {
-    auto live = e.storage.lock();
-    if (live.get() == impl && e.offset == w.storage_offset() && e.key == key) {
-      if (e.version == version) return e.packed;
-      e.packed = at::mkldnn_reorder_conv2d_weight(w.contiguous().to_mkldnn(), {g.pt, g.pl}, {g.sh, g.sw},
-                                                  {g.dh, g.dw}, 1);
-      e.version = version;
+    if (e.storage.lock().get() == impl && e.offset == w.storage_offset() && e.key == key) {
+      if (e.version != version) {
+        e.packed = pack();
+        e.version = version;
+      }
       return e.packed;
     }
   }
-  at::Tensor packed =
-      at::mkldnn_reorder_conv2d_weight(w.contiguous().to_mkldnn(), {g.pt, g.pl}, {g.sh, g.sw}, {g.dh, g.dw}, 1);
-  g_packed.push_back({c10::weak_intrusive_ptr<c10::StorageImpl>(w.storage().getWeakStorageImpl()),
-                      w.storage_offset(), version, std::move(key), packed});
+  g_packed.push_back({w.storage().getWeakStorageImpl(), w.storage_offset(), version, std::move(key), pack()});
   return g_packed.back().packed;
 }
 

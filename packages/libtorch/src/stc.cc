@@ -244,13 +244,33 @@ void withSgdFlags(bool nesterov, bool decay, F &&f) {
   }
 }
 
+// The hyper-parameters of sgdStep / sgdStepInPlace (arguments 3-6), after checking that p, b
+// and grad (arguments 0-2) have one shape.
+struct SgdArgs {
+  float lr, m, wd;
+  bool nesterov;
+};
+SgdArgs sgdArgs(const Napi::CallbackInfo &info) {
+  const at::Tensor &p = T(info, 0), &b = T(info, 1), &g = T(info, 2);
+  if (p.sizes() != b.sizes() || p.sizes() != g.sizes()) throw std::runtime_error("p, b and grad must have one shape");
+  return {static_cast<float>(D(info, 3)), static_cast<float>(D(info, 4)), static_cast<float>(D(info, 5)),
+          B(info, 6)};
+}
+
+// t with like's strides (a copy when they differ), for one pass over both in like's layout.
+at::Tensor inStridesOf(const at::Tensor &t, const at::Tensor &like) {
+  if (t.strides() == like.strides()) return t;
+  at::Tensor o = at::empty_strided(like.sizes(), like.strides(), t.options());
+  o.copy_(t);
+  return o;
+}
+
 Napi::Value SgdStep(const Napi::CallbackInfo &info) {
   return guard(info, "StcSgdStep", [&]() -> Napi::Value {
     const at::Tensor &p = T(info, 0), &b = T(info, 1), &g = T(info, 2);
-    const float lr = static_cast<float>(D(info, 3)), m = static_cast<float>(D(info, 4));
-    const float wd = static_cast<float>(D(info, 5));
-    const bool nesterov = B(info, 6);
-    if (p.sizes() != b.sizes() || p.sizes() != g.sizes()) throw std::runtime_error("p, b and grad must have one shape");
+    const SgdArgs a = sgdArgs(info);
+    const float lr = a.lr, m = a.m, wd = a.wd;
+    const bool nesterov = a.nesterov;
     if (!p.device().is_cpu() || p.scalar_type() != at::kFloat || b.scalar_type() != at::kFloat ||
         g.scalar_type() != at::kFloat) {
       at::Tensor gg = wd != 0 ? at::add(g, at::mul(p, wd)) : g;
@@ -262,13 +282,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo &info) {
     // behind their HWIO shape, see ops.cc); b and grad are brought to p's strides if they differ,
     // and both outputs keep them.
     const bool dense = p.is_non_overlapping_and_dense();
-    auto inLayout = [&](const at::Tensor &t) {
-      if (!dense) return t.contiguous();
-      if (t.strides() == p.strides()) return t;
-      at::Tensor o = at::empty_strided(p.sizes(), p.strides(), t.options());
-      o.copy_(t);
-      return o;
-    };
+    auto inLayout = [&](const at::Tensor &t) { return dense ? inStridesOf(t, p) : t.contiguous(); };
     at::Tensor pc = dense ? p : p.contiguous(), bc = inLayout(b), gc = inLayout(g);
     at::Tensor po = at::empty_strided(pc.sizes(), pc.strides(), pc.options());
     at::Tensor bo = at::empty_strided(pc.sizes(), pc.strides(), pc.options());
@@ -294,25 +308,16 @@ Napi::Value SgdStepInPlace(const Napi::CallbackInfo &info) {
   return guard(info, "StcSgdStep", [&]() -> Napi::Value {
     at::Tensor &p = T(info, 0), &b = T(info, 1);
     const at::Tensor &g = T(info, 2);
-    const float lr = static_cast<float>(D(info, 3)), m = static_cast<float>(D(info, 4));
-    const float wd = static_cast<float>(D(info, 5));
-    const bool nesterov = B(info, 6);
-    if (p.sizes() != b.sizes() || p.sizes() != g.sizes()) throw std::runtime_error("p, b and grad must have one shape");
+    const SgdArgs a = sgdArgs(info);
+    const float lr = a.lr, m = a.m, wd = a.wd;
+    const bool nesterov = a.nesterov;
     const bool ok = p.device().is_cpu() && b.device().is_cpu() && g.device().is_cpu() &&
                     p.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat &&
                     p.is_non_overlapping_and_dense() && p.storage().use_count() == 1 &&
                     b.storage().use_count() == 1 && p.storage().data() != b.storage().data();
     if (!ok) return Napi::Boolean::New(info.Env(), false);
-    if (b.strides() != p.strides() || !b.is_non_overlapping_and_dense()) {
-      at::Tensor nb = at::empty_strided(p.sizes(), p.strides(), b.options());
-      nb.copy_(b);
-      b = nb;
-    }
-    at::Tensor gc = g;
-    if (g.strides() != p.strides() || !g.is_non_overlapping_and_dense()) {
-      gc = at::empty_strided(p.sizes(), p.strides(), g.options());
-      gc.copy_(g);
-    }
+    b = inStridesOf(b, p);  // in its slot: from then on in p's layout
+    const at::Tensor gc = inStridesOf(g, p);
     float *pp = p.data_ptr<float>(), *pb = b.data_ptr<float>();
     const float *pg = gc.data_ptr<float>();
     at::parallel_for(0, p.numel(), kGrain, [&](int64_t s, int64_t e) {
