@@ -22,6 +22,7 @@ import {
   openFashionMnist,
   openFashionMnistMini,
 } from './fashion-mnist.js';
+import { LUMA } from './readers/image-files.js';
 import { READERS } from './readers/index.js';
 import { DataError, type Dataset, type Normalization } from './types.js';
 
@@ -197,9 +198,6 @@ const ENTRIES: DatasetEntry[] = [
 ];
 
 const TABLE = new Map<string, DatasetEntry>(ENTRIES.map((e) => [e.name, e]));
-
-/** ITU-R BT.601 luminance weights of R, G, B (the image readers' `channels: 1`). */
-const LUMA = [0.299, 0.587, 0.114] as const;
 
 /**
  * A data set's normalisation for samples of `channels` channels: `norm` itself when it has one

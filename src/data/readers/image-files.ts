@@ -33,6 +33,9 @@ export interface ImageFilesSpec {
   readonly memoryBudgetMB: number;
 }
 
+/** ITU-R BT.601 luminance weights of R, G, B: the luminance of `channels: 1` images. */
+export const LUMA = [0.299, 0.587, 0.114] as const;
+
 /** Converts a decoded image to the shape `[h, w, c]` as rounded bytes. */
 export function toShape(
   img: RgbImage,
@@ -50,7 +53,7 @@ export function toShape(
   if (c === 3) for (let k = 0; k < out.length; k++) out[k] = clampRound(rgb[k]);
   else
     for (let p = 0; p < h * w; p++)
-      out[p] = clampRound(0.299 * rgb[p * 3] + 0.587 * rgb[p * 3 + 1] + 0.114 * rgb[p * 3 + 2]);
+      out[p] = clampRound(LUMA[0] * rgb[p * 3] + LUMA[1] * rgb[p * 3 + 1] + LUMA[2] * rgb[p * 3 + 2]);
   return out;
 }
 
