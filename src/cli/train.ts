@@ -54,8 +54,18 @@ interface TrainFlags extends CommonFlags {
   force?: boolean;
 }
 
+/** The data-set options on the command line: flag, the data sets it applies to. */
+const DATASET_FLAGS: readonly [flag: keyof TrainFlags, name: string, datasets: readonly string[]][] = [
+  ['labels', '--labels', ['cifar100']],
+  ['frames', '--frames', ['cifar10-dvs']],
+  ['resize', '--resize', ['cifar10-dvs', 'imagefolder']],
+  ['channels', '--channels', ['imagefolder']],
+  ['testFraction', '--test-fraction', ['cifar10-dvs', 'imagefolder']],
+  ['cacheDir', '--cache-dir', ['cifar10', 'cifar100', 'cifar10-dvs']],
+];
+
 /** Flags that change the run's configuration (refused with --resume). */
-const CONFIG_FLAGS = [
+const CONFIG_FLAGS: readonly (keyof TrainFlags)[] = [
   'dataset',
   'dataDir',
   'arch',
@@ -82,23 +92,8 @@ const CONFIG_FLAGS = [
   'limitTest',
   'timeBudget',
   'preset',
-  'labels',
-  'frames',
-  'resize',
-  'channels',
-  'testFraction',
-  'cacheDir',
+  ...DATASET_FLAGS.map(([flag]) => flag),
   'out',
-] as const;
-
-/** The data-set options on the command line: flag, the data sets it applies to. */
-const DATASET_FLAGS: readonly [flag: keyof TrainFlags, name: string, datasets: readonly string[]][] = [
-  ['labels', '--labels', ['cifar100']],
-  ['frames', '--frames', ['cifar10-dvs']],
-  ['resize', '--resize', ['cifar10-dvs', 'imagefolder']],
-  ['channels', '--channels', ['imagefolder']],
-  ['testFraction', '--test-fraction', ['cifar10-dvs', 'imagefolder']],
-  ['cacheDir', '--cache-dir', ['cifar10', 'cifar100', 'cifar10-dvs']],
 ];
 
 /** Builds a {@link TrainConfig} from flags; `--preset paper` fills the paper's protocol first. */
