@@ -1,16 +1,15 @@
 /**
- * From names to layer descriptions: the architecture of a data set + arch + width, and the
- * energy of a finished run from its spike statistics. Building the description constructs the
- * network once (its parameters are disposed right away), so a TensorFlow.js backend must be
- * initialised; the energy arithmetic itself ({@link computeEnergy}) needs none.
+ * From names to layer descriptions: the architecture of a data set + arch + width (its plan,
+ * `nn/plan.ts`), and the energy of a finished run from its spike statistics. Nothing here
+ * builds a network or needs a TensorFlow.js backend.
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_STC, stcConfig } from '../core/config.js';
 import { datasetInfo } from '../data/registry.js';
-import { ARCHS, buildNetwork, type Arch, type ArchConfig, type LayerInfo } from '../nn/models.js';
+import { ARCHS, planNetwork, type Arch, type ArchConfig, type LayerInfo } from '../nn/plan.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
-import { META_KEYS, modelInfoFromMetadata } from '../interop/model-file.js';
+import { readModelInfo } from '../interop/model-file.js';
 import { computeEnergy, uniformSpikes, type EnergyConstants, type EnergyReport } from './energy.js';
 import { runSpikeStats, type RunDir, type RunSummary } from './rundir.js';
 
@@ -54,20 +53,15 @@ export function archConfigFor(spec: NetworkSpec): ArchConfig {
   };
 }
 
-/** Every layer of the network of `spec`, in forward order (needs an initialised backend). */
+/** Every layer of the network of `spec`, in forward order (its plan's layers; no backend). */
 export function layersFor(spec: NetworkSpec): LayerInfo[] {
-  const net = buildNetwork(archConfigFor(spec), 0);
-  try {
-    return [...net.layers];
-  } finally {
-    net.dispose();
-  }
+  return [...planNetwork(archConfigFor(spec)).layers];
 }
 
 /**
  * The input shape and classes recorded in a run's checkpoint (`last.safetensors`, else
- * `best.safetensors`), read from the safetensors header alone (8-byte little-endian length,
- * then JSON with `__metadata__`); null when there is no readable checkpoint.
+ * `best.safetensors`), read from its header alone (`readModelInfo`); null when there is no
+ * readable checkpoint.
  */
 export function checkpointGeometry(
   runDir: string,
@@ -75,24 +69,11 @@ export function checkpointGeometry(
   for (const name of ['last.safetensors', 'best.safetensors']) {
     const file = join(runDir, name);
     if (!existsSync(file)) continue;
-    let fd = -1;
     try {
-      fd = openSync(file, 'r');
-      const head = Buffer.alloc(8);
-      if (readSync(fd, head, 0, 8, 0) !== 8) continue;
-      const n = Number(head.readBigUInt64LE(0));
-      if (!(n > 0 && n < 100_000_000)) continue;
-      const json = Buffer.alloc(n);
-      if (readSync(fd, json, 0, n, 8) !== n) continue;
-      const meta = (JSON.parse(json.toString('utf8')) as { __metadata__?: Record<string, string> })
-        .__metadata__;
-      if (!meta || meta[META_KEYS.config] === undefined) continue;
-      const { config } = modelInfoFromMetadata(meta, file);
+      const { config } = readModelInfo(file);
       return { inputShape: [...config.inputShape], classes: config.classes };
     } catch {
       continue; // a damaged checkpoint: fall back to the data set's geometry
-    } finally {
-      if (fd >= 0) closeSync(fd);
     }
   }
   return null;
@@ -141,14 +122,14 @@ export function spikesFromStats(
   return out;
 }
 
-/** The energy of a finished run from its recorded spike statistics (needs a backend). */
+/** The energy of a finished run from its recorded spike statistics. */
 export function energyOfRun(run: RunDir, constants: Partial<EnergyConstants> = {}): EnergyReport {
   const stats = runSpikeStats(run);
   const layers = layersFor(specOfRun(run.summary, run.dir));
   return computeEnergy(layers, spikesFromStats(layers, stats, run.dir), run.summary.T, constants);
 }
 
-/** The energy of a network with every STCB layer firing at `fireRate` (needs a backend). */
+/** The energy of a network with every STCB layer firing at `fireRate`. */
 export function energyAtFireRate(
   spec: NetworkSpec,
   fireRate: number,

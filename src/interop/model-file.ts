@@ -21,7 +21,14 @@ import { checkArchConfig, buildNetwork, ARCHS, type ArchConfig, type Network } f
 import { stcConfig } from '../core/config.js';
 import type { Normalization } from '../data/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { decodeSafetensors, encodeSafetensors, FormatError, type SafeTensor } from './safetensors.js';
+import {
+  decodeSafetensors,
+  decodeSafetensorsHeader,
+  encodeSafetensors,
+  FormatError,
+  MAX_HEADER_BYTES,
+  type SafeTensor,
+} from './safetensors.js';
 import { CheckpointError, loadStateDict, stateDictOf } from './state-dict.js';
 
 /** The value of `stcsnn.format`. */
@@ -323,6 +330,34 @@ export async function readModelFile(file: string): Promise<ModelFile> {
     throw new CheckpointError(`cannot read model file ${file}${code ? ` (${code})` : ''}`);
   }
   return decodeModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+}
+
+/**
+ * Reads a model file's description from its safetensors header alone (the header is validated
+ * as {@link decodeSafetensors} does; the tensor data is not read): cheap for large checkpoints.
+ * @throws CheckpointError when the file cannot be read or describes no model; FormatError when
+ *   its header is not valid safetensors
+ */
+export function readModelInfo(file: string): ModelInfo {
+  let fd = -1;
+  try {
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    const got = fs.readSync(fd, head, 0, 8, 0);
+    const n = got === 8 ? head.readBigUInt64LE(0) : 0n;
+    const want = 8 + Number(n > BigInt(MAX_HEADER_BYTES) || 8n + n > BigInt(size) ? 0n : n);
+    const bytes = Buffer.alloc(want);
+    const read = fs.readSync(fd, bytes, 0, want, 0);
+    const view = new Uint8Array(bytes.buffer, bytes.byteOffset, read);
+    return modelInfoFromMetadata(decodeSafetensorsHeader(view, size, file).metadata, file);
+  } catch (e) {
+    if (e instanceof CheckpointError || e instanceof FormatError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CheckpointError(`cannot read model file ${file}${code ? ` (${code})` : ''}`);
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
 }
 
 /**
