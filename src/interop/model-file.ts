@@ -297,10 +297,25 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
 }
 
 /**
+ * Whether `bytes` are an ONNX model rather than safetensors: an `.onnx` name, or a protobuf
+ * `ModelProto` start (field 1 `ir_version` as a varint, tag byte 0x08) where safetensors would
+ * have its JSON header's `{` at byte 8.
+ */
+function looksLikeOnnx(bytes: Uint8Array, source: string): boolean {
+  if (/\.onnx$/i.test(source)) return true;
+  return bytes.length > 8 && bytes[0] === 0x08 && bytes[1] < 0x80 && bytes[8] !== 0x7b;
+}
+
+/**
  * Decodes a model file's bytes: the safetensors container, then the description.
  * @throws FormatError for a malformed container; CheckpointError for a missing or bad description
  */
 export function decodeModel(bytes: Uint8Array, source: string): ModelFile {
+  if (looksLikeOnnx(bytes, source)) {
+    throw new FormatError(
+      `${source} is an ONNX model, not an stcsnn model file (.safetensors or a run directory); ONNX models are for \`stcsnn predict --model\``,
+    );
+  }
   const { tensors: all, metadata } = decodeSafetensors(bytes, source);
   const info = modelInfoFromMetadata(metadata, source);
   const tensors: Record<string, SafeTensor> = {};
