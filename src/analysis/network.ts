@@ -1,8 +1,9 @@
 /**
- * From names to layer descriptions: the architecture of a data set + arch + width, and the
- * energy of a finished run from its spike statistics. Building the description constructs the
- * network once (its parameters are disposed right away), so a TensorFlow.js backend must be
- * initialised; the energy arithmetic itself ({@link computeEnergy}) needs none.
+ * From names to layer descriptions: the architecture of a data set + arch + width, the input
+ * geometry of a run's checkpoint, and zeta per layer from spike statistics (the energy of a run
+ * is `src/run/energy.ts`). Building the description constructs the network once (its
+ * parameters are disposed right away), so a TensorFlow.js backend must be initialised; the
+ * energy arithmetic itself (`energy.ts`) needs none.
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +12,7 @@ import { datasetInfo } from '../data/registry.js';
 import { ARCHS, buildNetwork, type Arch, type ArchConfig, type LayerInfo } from '../nn/models.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
 import { META_KEYS, modelInfoFromMetadata } from '../interop/model-file.js';
-import { computeEnergy, uniformSpikes, type EnergyConstants, type EnergyReport } from './energy.js';
-import { runSpikeStats, type RunDir, type RunSummary } from './rundir.js';
+import { CHECKPOINT_FILES } from '../run/layout.js';
 
 /** What the energy of a network depends on. */
 export interface NetworkSpec {
@@ -72,7 +72,7 @@ export function layersFor(spec: NetworkSpec): LayerInfo[] {
 export function checkpointGeometry(
   runDir: string,
 ): { inputShape: [number, number, number]; classes: number } | null {
-  for (const name of ['last.safetensors', 'best.safetensors']) {
+  for (const name of CHECKPOINT_FILES) {
     const file = join(runDir, name);
     if (!existsSync(file)) continue;
     let fd = -1;
@@ -96,22 +96,6 @@ export function checkpointGeometry(
     }
   }
   return null;
-}
-
-/**
- * The network spec of a run; with `runDir`, the input shape and classes come from its
- * checkpoint where one is readable (data-set options such as resizing change them).
- */
-export function specOfRun(s: RunSummary, runDir?: string): NetworkSpec {
-  const g = runDir ? checkpointGeometry(runDir) : null;
-  return {
-    arch: s.arch,
-    dataset: s.dataset,
-    width: s.width,
-    T: s.T,
-    datasetOptions: s.datasetOptions,
-    ...(g ? { inputShape: g.inputShape, classes: g.classes } : {}),
-  };
 }
 
 /**
@@ -139,21 +123,4 @@ export function spikesFromStats(
     out.set(l.name, s.spikesPerNeuron);
   }
   return out;
-}
-
-/** The energy of a finished run from its recorded spike statistics (needs a backend). */
-export function energyOfRun(run: RunDir, constants: Partial<EnergyConstants> = {}): EnergyReport {
-  const stats = runSpikeStats(run);
-  const layers = layersFor(specOfRun(run.summary, run.dir));
-  return computeEnergy(layers, spikesFromStats(layers, stats, run.dir), run.summary.T, constants);
-}
-
-/** The energy of a network with every STCB layer firing at `fireRate` (needs a backend). */
-export function energyAtFireRate(
-  spec: NetworkSpec,
-  fireRate: number,
-  constants: Partial<EnergyConstants> = {},
-): EnergyReport {
-  const layers = layersFor(spec);
-  return computeEnergy(layers, uniformSpikes(layers, fireRate, spec.T), spec.T, constants);
 }
