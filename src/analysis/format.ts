@@ -4,9 +4,9 @@
  * the same everywhere.
  */
 
-/** A fraction as a percentage with two decimals (`0.9123` -> `91.23%`); `-` when not finite. */
-export function pct(v: number): string {
-  return Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : '-';
+/** A fraction as a percentage with `digits` decimals (`0.9123` -> `91.23%`); `-` when not finite. */
+export function pct(v: number, digits = 2): string {
+  return Number.isFinite(v) ? `${(100 * v).toFixed(digits)}%` : '-';
 }
 
 /** A ratio with `digits` decimals and an `x` (`12.345` -> `12.35x`). */

@@ -311,7 +311,7 @@ export function trainCommand(): Command {
       `\n${config.arch} (${config.mode}) on ${config.dataset}: ${last.params.toLocaleString('en-US')} parameters, backend ${info.name}`,
     );
     console.log(
-      `test accuracy ${pct(last.test_accuracy)} (best ${pct(last.best_test_accuracy)}), ${last.train_seconds.toFixed(1)} s training, ${last.images_per_second.toFixed(0)} img/s, data wait ${(last.data_fraction * 100).toFixed(1)}% of step time`,
+      `test accuracy ${pct(last.test_accuracy)} (best ${pct(last.best_test_accuracy)}), ${last.train_seconds.toFixed(1)} s training, ${last.images_per_second.toFixed(0)} img/s, data wait ${pct(last.data_fraction, 1)} of step time`,
     );
     if (summary)
       console.log(

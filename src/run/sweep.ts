@@ -17,7 +17,9 @@
  * but T and theta0): running it with another one is refused. The grid may grow or shrink
  * between invocations; finished points are kept by id.
  *
- * The driver takes the trainer and the energy model as functions, so it is tested with fakes.
+ * The driver ({@link runSweep}) takes the trainer and the energy model as functions, so it is
+ * tested with fakes; {@link trainSweep} runs it with the real trainer and `networkEnergy`.
+ * File and folder names come from `layout.ts`.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
