@@ -60,4 +60,5 @@ export { DataLoader } from './data/loader.js';
 export type { Dataset, Batch, Normalization } from './data/types.js';
 export { DataError } from './data/types.js';
 export * from './analysis/index.js';
+export * from './run/index.js';
 export * from './interop/index.js';

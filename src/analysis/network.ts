@@ -1,7 +1,8 @@
 /**
  * From names to layer descriptions: the architecture of a data set + arch + width (its plan,
- * `nn/plan.ts`), and the energy of a finished run from its spike statistics. Nothing here
- * builds a network or needs a TensorFlow.js backend.
+ * `nn/plan.ts`), the input geometry of a run's checkpoint, and zeta per layer from spike
+ * statistics (the energy of a run is `src/run/energy.ts`). Nothing here builds a network or
+ * needs a TensorFlow.js backend.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +11,7 @@ import { datasetInfo } from '../data/registry.js';
 import { ARCHS, planNetwork, type Arch, type ArchConfig, type LayerInfo } from '../nn/plan.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
 import { readModelInfo } from '../interop/model-file.js';
-import { computeEnergy, uniformSpikes, type EnergyConstants, type EnergyReport } from './energy.js';
-import { runSpikeStats, type RunDir, type RunSummary } from './rundir.js';
+import { CHECKPOINT_FILES } from '../run/layout.js';
 
 /** What the energy of a network depends on. */
 export interface NetworkSpec {
@@ -66,7 +66,7 @@ export function layersFor(spec: NetworkSpec): LayerInfo[] {
 export function checkpointGeometry(
   runDir: string,
 ): { inputShape: [number, number, number]; classes: number } | null {
-  for (const name of ['last.safetensors', 'best.safetensors']) {
+  for (const name of CHECKPOINT_FILES) {
     const file = join(runDir, name);
     if (!existsSync(file)) continue;
     try {
@@ -77,22 +77,6 @@ export function checkpointGeometry(
     }
   }
   return null;
-}
-
-/**
- * The network spec of a run; with `runDir`, the input shape and classes come from its
- * checkpoint where one is readable (data-set options such as resizing change them).
- */
-export function specOfRun(s: RunSummary, runDir?: string): NetworkSpec {
-  const g = runDir ? checkpointGeometry(runDir) : null;
-  return {
-    arch: s.arch,
-    dataset: s.dataset,
-    width: s.width,
-    T: s.T,
-    datasetOptions: s.datasetOptions,
-    ...(g ? { inputShape: g.inputShape, classes: g.classes } : {}),
-  };
 }
 
 /**
@@ -120,21 +104,4 @@ export function spikesFromStats(
     out.set(l.name, s.spikesPerNeuron);
   }
   return out;
-}
-
-/** The energy of a finished run from its recorded spike statistics. */
-export function energyOfRun(run: RunDir, constants: Partial<EnergyConstants> = {}): EnergyReport {
-  const stats = runSpikeStats(run);
-  const layers = layersFor(specOfRun(run.summary, run.dir));
-  return computeEnergy(layers, spikesFromStats(layers, stats, run.dir), run.summary.T, constants);
-}
-
-/** The energy of a network with every STCB layer firing at `fireRate`. */
-export function energyAtFireRate(
-  spec: NetworkSpec,
-  fireRate: number,
-  constants: Partial<EnergyConstants> = {},
-): EnergyReport {
-  const layers = layersFor(spec);
-  return computeEnergy(layers, uniformSpikes(layers, fireRate, spec.T), spec.T, constants);
 }

@@ -21,6 +21,7 @@ import { checkArchConfig, buildNetwork, ARCHS, type ArchConfig, type Network } f
 import { stcConfig } from '../core/config.js';
 import type { Normalization } from '../data/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { MODEL_FILES } from '../run/layout.js';
 import {
   decodeSafetensors,
   decodeSafetensorsHeader,
@@ -144,8 +145,8 @@ export async function saveModel(file: string, net: Network, opts: SaveModelOptio
   writeFileAtomic(file, encodeModel(net, opts));
 }
 
-/** Checkpoint file names in a run directory, in order of preference. */
-export const RUN_DIR_MODELS = ['best.safetensors', 'last.safetensors'] as const;
+/** Checkpoint file names in a run directory, in order of preference (the run layout's). */
+export const RUN_DIR_MODELS = MODEL_FILES;
 
 /**
  * The model file a `--checkpoint`/`--model` argument names: the file itself, or in a run
