@@ -7,6 +7,7 @@ import { energyCommand } from './energy.js';
 import { reportCommand } from './report.js';
 import { sweepCommand } from './sweep.js';
 import { isUserError } from './errors.js';
+import { jsonPrinted } from './output.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
@@ -49,9 +50,10 @@ function errorCode(e: unknown): string {
   return kind === 'commander' ? 'usage' : kind || 'usage';
 }
 
-/** With `--json`, the error as one JSON object on stdout, so that scripts can read it. */
+/** With `--json`, the error as the one JSON object on stdout (unless the command printed its own). */
 function printJsonError(argv: readonly string[], message: string, code: string): void {
-  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ error: { message, code } })}\n`);
+  if (argv.includes('--json') && !jsonPrinted())
+    process.stdout.write(`${JSON.stringify({ error: { message, code } })}\n`);
 }
 
 /** Runs the CLI; resolves to the exit code. */
