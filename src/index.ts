@@ -50,7 +50,7 @@ export {
   type PlanParameter,
 } from './nn/plan.js';
 export { SpikeStatsRecorder, type LayerSpikeStats } from './nn/stats.js';
-export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './nn/kernels.js';
+export { batchNormTrain } from './nn/kernels.js';
 export { train, readRunConfig, type TrainResult, type EpochMetrics, type TrainHooks } from './train/train.js';
 export { TRAIN_DEFAULTS, checkTrainConfig, paperPreset, type TrainConfig } from './train/config.js';
 export { evaluate, type EvalResult } from './train/evaluate.js';
