@@ -21,7 +21,16 @@ export {
 } from './browser/backend.js';
 export { trainStep, type TrainStepResult } from './browser/train-step.js';
 export { Module, type ForwardOptions, type NamedVariable } from './nn/module.js';
-export { BatchNorm, Conv2d, Linear, StcConv2d, StcLinear, type NetMode, type Activation, type ConvSpec } from './nn/layers.js';
+export {
+  BatchNorm,
+  Conv2d,
+  Linear,
+  StcConv2d,
+  StcLinear,
+  type NetMode,
+  type Activation,
+  type ConvSpec,
+} from './nn/layers.js';
 export {
   ARCHS,
   buildNetwork,

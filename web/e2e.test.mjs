@@ -1,3 +1,4 @@
+/* global process, Buffer, URL, document, Event */
 /**
  * End-to-end test of the playground in Debian's chromium, driven by playwright-core
  * (`npm run test:e2e`, after `npm run build` and `npm run demo:build`). It serves web/dist with
@@ -37,13 +38,27 @@ const SAMPLE = 7;
 let profile = '';
 
 before(async () => {
-  assert.ok(fs.existsSync(path.join(ROOT, 'web', 'dist', 'index.html')), 'web/dist is missing: run npm run demo:build');
-  server = await preview({ configFile: path.join(ROOT, 'web', 'vite.config.ts'), preview: { port: 0, host: '127.0.0.1' }, logLevel: 'silent' });
+  assert.ok(
+    fs.existsSync(path.join(ROOT, 'web', 'dist', 'index.html')),
+    'web/dist is missing: run npm run demo:build',
+  );
+  server = await preview({
+    configFile: path.join(ROOT, 'web', 'vite.config.ts'),
+    preview: { port: 0, host: '127.0.0.1' },
+    logLevel: 'silent',
+  });
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'stcsnn-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.STCSNN_CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     viewport: { width: 1280, height: 900 },
   });
   page = context.pages()[0] ?? (await context.newPage());
@@ -83,20 +98,52 @@ test('moving the T slider changes the number of raster columns', async () => {
 
 test('a test image gets the class and probabilities of `stcsnn predict` in Node', async () => {
   await page.selectOption('#sample', String(SAMPLE));
-  await page.waitForFunction((s) => document.querySelector('#sample')?.value === s && document.querySelector('#top')?.dataset.probs, String(SAMPLE));
+  await page.waitForFunction(
+    (s) => document.querySelector('#sample')?.value === s && document.querySelector('#top')?.dataset.probs,
+    String(SAMPLE),
+  );
   await page.waitForTimeout(0);
   const probs = JSON.parse((await page.getAttribute('#top', 'data-probs')) ?? '[]');
   // the same image as a grey PNG, through the CLI
-  const images = gunzipSync(fs.readFileSync(path.join(ROOT, 'assets', 'fashion-mnist-mini', 't10k-images-idx3-ubyte.gz')));
-  const png = new PNG({ width: 28, height: 28, colorType: 0, inputColorType: 0, bitDepth: 8, inputHasAlpha: false });
+  const images = gunzipSync(
+    fs.readFileSync(path.join(ROOT, 'assets', 'fashion-mnist-mini', 't10k-images-idx3-ubyte.gz')),
+  );
+  const png = new PNG({
+    width: 28,
+    height: 28,
+    colorType: 0,
+    inputColorType: 0,
+    bitDepth: 8,
+    inputHasAlpha: false,
+  });
   png.data = Buffer.from(images.subarray(16 + SAMPLE * 784, 16 + (SAMPLE + 1) * 784));
   const file = path.join(ARTIFACTS, `test-image-${SAMPLE}.png`);
   fs.writeFileSync(file, PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false }));
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'predict', '--model', MODEL, '--input', file, '--top', '10', '--json', '--backend', 'wasm'], { encoding: 'utf8' });
+  const out = execFileSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'dist', 'cli', 'main.js'),
+      'predict',
+      '--model',
+      MODEL,
+      '--input',
+      file,
+      '--top',
+      '10',
+      '--json',
+      '--backend',
+      'wasm',
+    ],
+    { encoding: 'utf8' },
+  );
   const top = JSON.parse(out).predictions[0].top;
   const best = probs.indexOf(Math.max(...probs));
   assert.equal(best, top[0].class);
-  for (const t of top) assert.ok(Math.abs(probs[t.class] - t.probability) <= 1e-4, `class ${t.class}: page ${probs[t.class]}, node ${t.probability}`);
+  for (const t of top)
+    assert.ok(
+      Math.abs(probs[t.class] - t.probability) <= 1e-4,
+      `class ${t.class}: page ${probs[t.class]}, node ${t.probability}`,
+    );
   assert.equal(await page.getAttribute('#top li:first-child', 'data-class'), String(best));
   assert.match((await page.textContent('#energy')) ?? '', /SNN .* µJ against .* µJ for the ANN twin/);
   assert.ok(Number(await page.getAttribute('#layer-raster', 'data-columns')) >= 1);
@@ -104,9 +151,16 @@ test('a test image gets the class and probabilities of `stcsnn predict` in Node'
 
 test('a file that is not a model: a readable message, the previous model stays', async () => {
   const before = await page.textContent('#model-info');
-  await page.setInputFiles('#model-file', { name: 'notes.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not a safetensors file at all') });
+  await page.setInputFiles('#model-file', {
+    name: 'notes.safetensors',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from('this is not a safetensors file at all'),
+  });
   await page.waitForFunction(() => (document.querySelector('#model-error')?.textContent ?? '') !== '');
-  assert.match((await page.textContent('#model-error')) ?? '', /^Not loaded: notes\.safetensors.*previous model stays loaded/);
+  assert.match(
+    (await page.textContent('#model-error')) ?? '',
+    /^Not loaded: notes\.safetensors.*previous model stays loaded/,
+  );
   assert.equal(await page.textContent('#model-info'), before);
   await page.selectOption('#sample', '0');
   await page.waitForFunction(() => document.querySelector('#top li') !== null);
@@ -116,11 +170,18 @@ test('one in-page epoch on 512 images finishes and its loss decreases', { timeou
   await page.selectOption('#train-n', '512');
   await page.click('#train-start');
   await page.waitForSelector('#train[data-state="done"], #train[data-state="failed"]', { timeout: 590_000 });
-  assert.equal(await page.getAttribute('#train', 'data-state'), 'done', (await page.textContent('#train-status')) ?? '');
+  assert.equal(
+    await page.getAttribute('#train', 'data-state'),
+    'done',
+    (await page.textContent('#train-status')) ?? '',
+  );
   const losses = JSON.parse((await page.getAttribute('#train', 'data-losses')) ?? '[]');
   assert.equal(losses.length, 16);
   const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
-  assert.ok(mean(losses.slice(-4)) < mean(losses.slice(0, 4)), `losses ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+  assert.ok(
+    mean(losses.slice(-4)) < mean(losses.slice(0, 4)),
+    `losses ${losses.map((l) => l.toFixed(3)).join(' ')}`,
+  );
   assert.equal(await page.getAttribute('#train-progress', 'value'), '1');
 });
 

@@ -56,7 +56,11 @@ export function parseBrowserBackend(value: string): BrowserBackendRequest {
  * V(t+1) = V(t) - s(t) theta(t)`. Returns the spike train `[T, ...shape]` and `q = sum_t theta(t) s(t)`.
  * Negative inputs never fire since every threshold is positive. Computed in float32.
  */
-function stebOps(x: tf.Tensor, th: readonly number[], strict: boolean): { spikes: tf.Tensor[]; q: tf.Tensor } {
+function stebOps(
+  x: tf.Tensor,
+  th: readonly number[],
+  strict: boolean,
+): { spikes: tf.Tensor[]; q: tf.Tensor } {
   let v = x;
   let q = tf.zerosLike(x);
   const spikes: tf.Tensor[] = [];
@@ -70,7 +74,11 @@ function stebOps(x: tf.Tensor, th: readonly number[], strict: boolean): { spikes
   return { spikes, q };
 }
 
-function gpuKernel(name: string, backendName: string, fn: (inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) => tf.Tensor | tf.Tensor[]): void {
+function gpuKernel(
+  name: string,
+  backendName: string,
+  fn: (inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) => tf.Tensor | tf.Tensor[],
+): void {
   if (tf.getKernel(name, backendName)) return;
   tf.registerKernel({
     kernelName: name,
@@ -100,7 +108,9 @@ export function registerGpuKernels(backendName: string): void {
   const attrs = (a: Record<string, unknown>) => ({ th: a.thresholds as number[], strict: a.strict === true });
   gpuKernel(STC_QUANTIZE, backendName, (i, a) => stebOps(i.x, attrs(a).th, attrs(a).strict).q);
   gpuKernel(STC_ENCODE, backendName, (i, a) => tf.stack(stebOps(i.x, attrs(a).th, attrs(a).strict).spikes));
-  gpuKernel(STC_SPIKE_COUNT, backendName, (i, a) => tf.addN(stebOps(i.x, attrs(a).th, attrs(a).strict).spikes));
+  gpuKernel(STC_SPIKE_COUNT, backendName, (i, a) =>
+    tf.addN(stebOps(i.x, attrs(a).th, attrs(a).strict).spikes),
+  );
   gpuKernel(STC_QUANTIZE_GRAD, backendName, (i, a) => {
     const upper = typeof a.upper === 'number' ? a.upper : Infinity;
     const mask = tf.logicalAnd(tf.greater(i.x, 0), tf.less(i.x, upper));

@@ -26,7 +26,13 @@ export interface TrainStepResult {
  * @param y labels `[N]`, int32
  * @throws Error when the loss is not finite (nothing is updated then)
  */
-export function trainStep(net: Network, sgd: Sgd, x: tf.Tensor4D, y: tf.Tensor1D, lr: number): TrainStepResult {
+export function trainStep(
+  net: Network,
+  sgd: Sgd,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  lr: number,
+): TrainStepResult {
   let logits: tf.Tensor | undefined;
   const { value, grads } = valueAndGrads(() => {
     const out = net.forward(x, { training: true });

@@ -75,6 +75,11 @@ export function parseIdxRaw(buf: Uint8Array, file: string, kind: IdxKind, gz = f
     );
   }
   if (available > total)
-    idxFail(file, headerLen + total, `${available - total} unexpected bytes after the ${total} data bytes`, gz);
+    idxFail(
+      file,
+      headerLen + total,
+      `${available - total} unexpected bytes after the ${total} data bytes`,
+      gz,
+    );
   return { dims, data: buf.subarray(headerLen, headerLen + total) };
 }

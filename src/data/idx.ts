@@ -27,7 +27,6 @@ export interface IdxReadOptions {
   maxBytes?: number;
 }
 
-
 /** True when `buf` starts with the gzip magic `0x1f 0x8b`. */
 export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;

@@ -132,9 +132,6 @@ export function encodeModel(net: Network, opts: SaveModelOptions = {}): Uint8Arr
   return encodeSafetensors(tensors, modelMetadata(info, opts.metadata));
 }
 
-
-
-
 function parseJsonMeta(meta: Record<string, string>, key: string, source: string): unknown {
   try {
     return JSON.parse(meta[key]);

@@ -21,15 +21,28 @@ async function timed(batches: number, f: () => Promise<void>): Promise<number> {
 
 /** Installs `window.stcsnnBench`. */
 export function installBench(): void {
-  (window as unknown as { stcsnnBench: (batches?: number) => Promise<BenchResult> }).stcsnnBench = async (batches = 4) => {
+  (window as unknown as { stcsnnBench: (batches?: number) => Promise<BenchResult> }).stcsnnBench = async (
+    batches = 4,
+  ) => {
     const batch = 32;
     const net = buildNetwork(
-      { arch: 'vgg11', mode: 'stc', width: 0.25, inputShape: [28, 28, 1], classes: 10, stc: stcConfig(), path: 'fused' },
+      {
+        arch: 'vgg11',
+        mode: 'stc',
+        width: 0.25,
+        inputShape: [28, 28, 1],
+        classes: 10,
+        stc: stcConfig(),
+        path: 'fused',
+      },
       1,
     );
     const sgd = new Sgd(net.trainableVariables(), { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
     const x = tf.randomNormal([batch, 28, 28, 1]) as tf.Tensor4D;
-    const y = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+    const y = tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 10),
+      'int32',
+    );
     try {
       const infer = await timed(batches, async () => {
         const out = net.forward(x, { training: false });

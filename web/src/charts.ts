@@ -6,7 +6,12 @@ import { compile, type TopLevelSpec } from 'vega-lite';
  * Draws a binary raster `rows x cols` (row-major 0/1) on `canvas`, one cell per spike, and
  * records its size in `data-rows` / `data-columns` (the tests read them).
  */
-export function drawRaster(canvas: HTMLCanvasElement, spikes: ArrayLike<number>, rows: number, cols: number): void {
+export function drawRaster(
+  canvas: HTMLCanvasElement,
+  spikes: ArrayLike<number>,
+  rows: number,
+  cols: number,
+): void {
   const ctx = canvas.getContext('2d');
   if (!ctx) return;
   canvas.dataset.rows = String(rows);
@@ -21,7 +26,8 @@ export function drawRaster(canvas: HTMLCanvasElement, spikes: ArrayLike<number>,
   ctx.fillStyle = '#111';
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      if (spikes[r * cols + c]) ctx.fillRect(c * cw + cw * 0.15, r * rh + rh * 0.1, cw * 0.7, Math.max(1, rh * 0.8));
+      if (spikes[r * cols + c])
+        ctx.fillRect(c * cw + cw * 0.15, r * rh + rh * 0.1, cw * 0.7, Math.max(1, rh * 0.8));
     }
   }
   ctx.strokeStyle = '#ccc';
@@ -51,11 +57,25 @@ export class Chart {
   set(values: object[]): Promise<void> {
     this.pending = this.pending.then(async () => {
       if (!this.view) {
-        const spec = { ...this.spec, data: { name: 'table' }, width: 'container', autosize: { type: 'fit-x', contains: 'padding' } } as TopLevelSpec;
-        this.view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'svg', container: this.el, hover: true });
+        const spec = {
+          ...this.spec,
+          width: 'container',
+          autosize: { type: 'fit-x', contains: 'padding' },
+        } as TopLevelSpec;
+        this.view = new vega.View(vega.parse(compile(spec).spec), {
+          renderer: 'svg',
+          container: this.el,
+          hover: true,
+        });
       }
       const view = this.view;
-      view.change('table', vega.changeset().remove(() => true).insert(values));
+      view.change(
+        'table',
+        vega
+          .changeset()
+          .remove(() => true)
+          .insert(values),
+      );
       await view.runAsync();
       this.el.dataset.points = String(values.length);
     });

@@ -1,5 +1,12 @@
 /** Section 1: STEB/CAB on a range of inputs as theta0, tau, T, schedule and firing test change. */
-import { encodeScalar, hasErrorBound, saturation, stcConfig, thresholds, type StcConfig } from '../../src/browser.js';
+import {
+  encodeScalar,
+  hasErrorBound,
+  saturation,
+  stcConfig,
+  thresholds,
+  type StcConfig,
+} from '../../src/browser.js';
 import { Chart, drawRaster } from './charts.js';
 
 /** Input values per raster (rows). */
@@ -16,24 +23,28 @@ function el<T extends HTMLElement>(id: string): T {
 /** Wires the explorer's controls; draws once. */
 export function setupExplorer(): void {
   const ids = ['theta0', 'tau', 'T', 'schedule', 'fire'] as const;
-  const inputs = Object.fromEntries(ids.map((id) => [id, el<HTMLInputElement | HTMLSelectElement>(id)])) as Record<
-    (typeof ids)[number],
-    HTMLInputElement | HTMLSelectElement
-  >;
-  const chart = new Chart(el('stc-error-chart'), {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    height: 200,
-    layer: [
-      {
-        mark: { type: 'line', clip: true },
-        encoding: {
-          x: { field: 'x', type: 'quantitative', title: 'input x' },
-          y: { field: 'err', type: 'quantitative', title: '|q(x) − x|' },
-          color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+  const inputs = Object.fromEntries(
+    ids.map((id) => [id, el<HTMLInputElement | HTMLSelectElement>(id)]),
+  ) as Record<(typeof ids)[number], HTMLInputElement | HTMLSelectElement>;
+  const chart = new Chart(
+    el('stc-error-chart'),
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      data: { name: 'table' },
+      height: 200,
+      layer: [
+        {
+          mark: { type: 'line', clip: true },
+          encoding: {
+            x: { field: 'x', type: 'quantitative', title: 'input x' },
+            y: { field: 'err', type: 'quantitative', title: '|q(x) − x|' },
+            color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+          },
         },
-      },
-    ],
-  }, 'residual error of the decoded value against the input, with the error bound');
+      ],
+    },
+    'residual error of the decoded value against the input, with the error bound',
+  );
   const draw = (): void => {
     for (const id of ['theta0', 'tau', 'T'] as const) el(`${id}-out`).textContent = inputs[id].value;
     let cfg: StcConfig;
@@ -68,7 +79,11 @@ export function setupExplorer(): void {
       if (x < sat) worst = Math.max(worst, err);
       values.push({ x, err, series: '|q(x) − x|' });
     }
-    if (bounded) values.push({ x: 0, err: bound, series: 'bound θ(T−1)' }, { x: sat, err: bound, series: 'bound θ(T−1)' });
+    if (bounded)
+      values.push(
+        { x: 0, err: bound, series: 'bound θ(T−1)' },
+        { x: sat, err: bound, series: 'bound θ(T−1)' },
+      );
     void chart.set(values);
     el('stc-summary').textContent =
       `Σθ = ${sat.toPrecision(4)} (inputs above saturate); θ(T−1) = ${bound.toPrecision(3)}; ` +

@@ -68,7 +68,8 @@ async function main(): Promise<void> {
       describe();
       await predict.classify();
     } catch (e) {
-      el('model-error').textContent = `Not loaded: ${(e as Error).message.split('\n')[0]} (the previous model stays loaded).`;
+      el('model-error').textContent =
+        `Not loaded: ${(e as Error).message.split('\n')[0]} (the previous model stays loaded).`;
     }
   };
   const loadFile = async (f: File): Promise<void> => load(new Uint8Array(await f.arrayBuffer()), f.name);

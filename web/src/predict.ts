@@ -11,7 +11,7 @@ import {
   type StcConfig,
 } from '../../src/browser.js';
 import { Chart, drawRaster } from './charts.js';
-import { testSet, type ImageSet } from './data.js';
+import { testSet } from './data.js';
 import { currentModel } from './model.js';
 
 const SIDE = 28;
@@ -96,26 +96,33 @@ export async function setupPredict(): Promise<{ classify: () => Promise<void> }>
   const pad = new DrawPad(el('draw'));
   const sample = el<HTMLSelectElement>('sample');
   const layerSel = el<HTMLSelectElement>('raster-layer');
-  const fireChart = new Chart(el('fire-chart'), {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    height: 200,
-    mark: 'bar',
-    encoding: {
-      y: { field: 'layer', type: 'nominal', sort: null, title: null },
-      x: { field: 'rate', type: 'quantitative', title: 'fire rate', scale: { domain: [0, 1] } },
+  const fireChart = new Chart(
+    el('fire-chart'),
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      data: { name: 'table' },
+      height: 200,
+      mark: 'bar',
+      encoding: {
+        y: { field: 'layer', type: 'nominal', sort: null, title: null },
+        x: { field: 'rate', type: 'quantitative', title: 'fire rate', scale: { domain: [0, 1] } },
+      },
     },
-  }, 'fire rate per STCB layer');
-  let set: ImageSet | undefined;
+    'fire rate per STCB layer',
+  );
   let lastInputs: RasterRecorder['inputs'] | undefined;
 
   const showRaster = (): void => {
     const rec = lastInputs?.get(layerSel.value);
     if (!rec) return;
     const active: number[] = [];
-    for (let i = 0; i < rec.values.length && active.length < RASTER_NEURONS; i++) if (rec.values[i] > 0) active.push(i);
+    for (let i = 0; i < rec.values.length && active.length < RASTER_NEURONS; i++)
+      if (rec.values[i] > 0) active.push(i);
     const T = rec.cfg.T;
     const spikes = new Uint8Array(active.length * T);
-    active.forEach((n, r) => encodeScalar(rec.values[n], rec.cfg).spikes.forEach((s, t) => (spikes[r * T + t] = s)));
+    active.forEach((n, r) =>
+      encodeScalar(rec.values[n], rec.cfg).spikes.forEach((s, t) => (spikes[r * T + t] = s)),
+    );
     drawRaster(el('layer-raster'), spikes, active.length, T);
   };
   layerSel.addEventListener('change', showRaster);
@@ -183,7 +190,7 @@ export async function setupPredict(): Promise<{ classify: () => Promise<void> }>
       void classify();
     }
   });
-  set = await testSet();
+  const set = await testSet();
   const names = currentModel()?.file.classNames;
   const options: HTMLOptionElement[] = [];
   for (let i = 0; i < Math.min(100, set.count); i++) {
@@ -195,8 +202,7 @@ export async function setupPredict(): Promise<{ classify: () => Promise<void> }>
   sample.replaceChildren(...options);
   const pick = (): void => {
     const i = Number(sample.value);
-    const s = set as ImageSet;
-    pad.set(s.pixels.subarray(i * SIDE * SIDE, (i + 1) * SIDE * SIDE));
+    pad.set(set.pixels.subarray(i * SIDE * SIDE, (i + 1) * SIDE * SIDE));
     void classify();
   };
   sample.addEventListener('change', pick);

@@ -3,7 +3,14 @@
  * library's own training step (`trainStep`: forward, cross-entropy, gradients, SGD).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { buildNetwork, normalizeInPlace, Sgd, stcConfig, trainStep, type Normalization } from '../../src/browser.js';
+import {
+  buildNetwork,
+  normalizeInPlace,
+  Sgd,
+  stcConfig,
+  trainStep,
+  type Normalization,
+} from '../../src/browser.js';
 import { Chart } from './charts.js';
 import { trainSet } from './data.js';
 import { currentModel } from './model.js';
@@ -37,16 +44,21 @@ export function setupTrain(): void {
   const stop = el<HTMLButtonElement>('train-stop');
   const progress = el<HTMLProgressElement>('train-progress');
   const status = el('train-status');
-  const chart = new Chart(el('train-chart'), {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    height: 180,
-    mark: { type: 'line', point: false },
-    encoding: {
-      x: { field: 'images', type: 'quantitative', title: 'images seen' },
-      y: { field: 'value', type: 'quantitative', title: null },
-      color: { field: 'metric', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+  const chart = new Chart(
+    el('train-chart'),
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      data: { name: 'table' },
+      height: 180,
+      mark: { type: 'line', point: false },
+      encoding: {
+        x: { field: 'images', type: 'quantitative', title: 'images seen' },
+        y: { field: 'value', type: 'quantitative', title: null },
+        color: { field: 'metric', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+      },
     },
-  }, 'training loss and accuracy per batch');
+    'training loss and accuracy per batch',
+  );
   let stopping = false;
   stop.addEventListener('click', () => (stopping = true));
   start.addEventListener('click', () => {
@@ -116,7 +128,10 @@ export function setupTrain(): void {
         seen += idx.length;
         correct += r.correct;
         losses.push(r.loss);
-        points.push({ images: seen, value: r.loss, metric: 'loss' }, { images: seen, value: r.correct / idx.length, metric: 'batch accuracy' });
+        points.push(
+          { images: seen, value: r.loss, metric: 'loss' },
+          { images: seen, value: r.correct / idx.length, metric: 'batch accuracy' },
+        );
         const secs = (performance.now() - t0) / 1000;
         progress.value = seen / count;
         progress.textContent = `${Math.round((100 * seen) / count)} %`;
