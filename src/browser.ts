@@ -14,11 +14,11 @@ export {
   initBrowserBackend,
   activeBrowserBackend,
   parseBrowserBackend,
-  registerGpuKernels,
   type BrowserBackendName,
   type BrowserBackendOptions,
   type BrowserBackendRequest,
 } from './browser/backend.js';
+export { registerGpuKernels } from './browser/gpu-kernels.js';
 export { trainStep, type TrainStepResult } from './browser/train-step.js';
 export { Module, type ForwardOptions, type NamedVariable } from './nn/module.js';
 export {
