@@ -14,6 +14,7 @@ export {
   initBrowserBackend,
   activeBrowserBackend,
   parseBrowserBackend,
+  softwareWebGl,
   type BrowserBackendName,
   type BrowserBackendOptions,
   type BrowserBackendRequest,

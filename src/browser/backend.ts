@@ -1,7 +1,8 @@
 /**
  * Backend selection in a browser: `auto | webgpu | webgl | wasm | cpu`.
  *
- * `auto` takes the first of {@link BROWSER_BACKEND_ORDER} that initialises here. `wasm` and
+ * `auto` takes the first of {@link BROWSER_BACKEND_ORDER} that initialises here, skipping WebGL
+ * on a software renderer ({@link softwareWebGl}). `wasm` and
  * `cpu` come with this entry; `webgpu` and `webgl` are used when the page has imported
  * `@tensorflow/tfjs-backend-webgpu` / `@tensorflow/tfjs-backend-webgl` (they are not
  * dependencies of the library).
@@ -44,6 +45,22 @@ export function parseBrowserBackend(value: string): BrowserBackendRequest {
   throw new ConfigError(`backend must be one of ${BROWSER_BACKENDS.join(', ')}; got ${value}`);
 }
 
+/**
+ * Whether WebGL here is a software rasteriser (SwiftShader, llvmpipe: headless or GPU-less
+ * browsers), where the wasm backend is several times faster; `auto` then skips WebGL.
+ */
+export function softwareWebGl(): boolean {
+  if (typeof document === 'undefined') return false;
+  const gl =
+    document.createElement('canvas').getContext('webgl2') ??
+    document.createElement('canvas').getContext('webgl');
+  if (!gl) return false;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+}
+
 let current: BrowserBackendName | undefined;
 
 /**
@@ -66,6 +83,10 @@ export async function initBrowserBackend(
   for (const name of order) {
     if (!tf.findBackendFactory(name)) {
       failures.push(`${name}: not loaded`);
+      continue;
+    }
+    if (request === 'auto' && name === 'webgl' && softwareWebGl()) {
+      failures.push('webgl: a software renderer');
       continue;
     }
     if (name === 'wasm') registerForwardConvGradients('wasm');
