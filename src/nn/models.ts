@@ -24,7 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, type StcConfig } from '../core/config.js';
-import type { StcPath } from '../core/stcb.js';
+import { STC_PATHS, type StcPath } from '../core/stcb.js';
 import { SeedStream } from './init.js';
 import {
   BatchNorm,
@@ -34,6 +34,7 @@ import {
   residualAdd,
   type Activation,
   type ConvSpec,
+  NET_MODES,
   type NetMode,
 } from './layers.js';
 import { Module, stage, type ForwardOptions } from './module.js';
@@ -91,11 +92,11 @@ export function checkArchConfig(cfg: ArchConfig): ArchConfig {
   if (!(ARCHS as readonly string[]).includes(cfg.arch)) {
     throw new ConfigError(`arch must be one of ${ARCHS.join(', ')}; got ${cfg.arch}`);
   }
-  if (cfg.mode !== 'stc' && cfg.mode !== 'ann')
-    throw new ConfigError(`mode must be stc or ann; got ${cfg.mode}`);
+  if (!(NET_MODES as readonly string[]).includes(cfg.mode))
+    throw new ConfigError(`mode must be ${NET_MODES.join(' or ')}; got ${cfg.mode}`);
   if (!(cfg.width > 0 && cfg.width <= 4)) throw new ConfigError(`width must be in (0, 4], got ${cfg.width}`);
-  if (cfg.path !== 'fused' && cfg.path !== 'spike-train') {
-    throw new ConfigError(`path must be fused or spike-train; got ${cfg.path}`);
+  if (!(STC_PATHS as readonly string[]).includes(cfg.path)) {
+    throw new ConfigError(`path must be ${STC_PATHS.join(' or ')}; got ${cfg.path}`);
   }
   const [h, w, c] = cfg.inputShape;
   if (![h, w, c].every((d) => Number.isInteger(d) && d >= 1) || h < 4 || w < 4) {
