@@ -4,8 +4,9 @@
  * applies to. Commander's options (for `train` and the options `sweep` inherits), the
  * `--resume` refusal list, the data-set-flag check and the flags-to-values step derive from it.
  *
- * Commander fills no defaults for these flags (a preset could never apply otherwise); `--help`
- * shows the schema's defaults in the help text. Ranges of configuration fields live in the
+ * Commander fills no defaults for these flags (a preset could never apply otherwise) and checks
+ * no choices (the parsers do, with one message style); `--help` shows the choices and the
+ * schema's defaults in the help text. Ranges of configuration fields live in the
  * schema (`train/config.ts`), ranges of data-set options here.
  */
 import { resolve } from 'node:path';
@@ -269,15 +270,15 @@ function defaultText(path: ConfigPath): string | undefined {
   return d === undefined || typeof d === 'boolean' ? undefined : String(d);
 }
 
-/** The commander option of a table entry; its help ends with the default and applicability, it fills no default. */
+/** The commander option of a table entry: help with applicability, choices and default; no default filled. */
 export function optionOf(f: ConfigFlag): Option {
   const dflt = defaultText(f.path);
   const only = f.datasets ? ` [${f.datasets.join(', ')} only]` : '';
-  const o = new Option(
+  const choices = f.choices ? ` (choices: ${f.choices.join(', ')})` : '';
+  return new Option(
     `${f.flag}${f.arg ? ` ${f.arg}` : ''}`,
-    `${f.help}${only}${dflt ? ` (default: ${dflt})` : ''}`,
+    `${f.help}${only}${choices}${dflt ? ` (default: ${dflt})` : ''}`,
   );
-  return f.choices ? o.choices(f.choices) : o;
 }
 
 /** The `--preset` option. */

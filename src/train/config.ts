@@ -175,6 +175,35 @@ export function configPaths(config?: TrainConfig): ConfigPath[] {
  */
 const ADDED_LATER: readonly ConfigPath[] = ['stc.gradient'];
 
+interface CheckDef {
+  readonly check?: string;
+  readonly value?: number;
+  readonly inclusive?: boolean;
+  readonly format?: string;
+}
+
+/**
+ * The allowed range of a top-level number field of `schema`, read from it, as text: `in (0, 4]`,
+ * `an integer in 1..100000`, `> 0`; undefined for other fields.
+ */
+export function rangeOf(field: string, schema: z.ZodObject = trainConfigSchema): string | undefined {
+  if (!Object.hasOwn(schema.shape, field)) return undefined;
+  let s: z.core.$ZodType = schema.shape[field];
+  while ('innerType' in s._zod.def) s = s._zod.def.innerType as z.core.$ZodType;
+  if (s._zod.def.type !== 'number') return undefined;
+  const checks = ((s._zod.def as { checks?: { _zod: { def: CheckDef } }[] }).checks ?? []).map(
+    (c) => c._zod.def,
+  );
+  const int = checks.some((c) => c.format === 'safeint');
+  const lo = checks.find((c) => c.check === 'greater_than');
+  const hi = checks.find((c) => c.check === 'less_than');
+  if (int && lo && hi) return `an integer in ${lo.value}..${hi.value}`;
+  if (int && lo) return `an integer >= ${lo.value}`;
+  if (lo && hi) return `in ${lo.inclusive ? '[' : '('}${lo.value}, ${hi.value}${hi.inclusive ? ']' : ')'}`;
+  if (lo) return `${lo.inclusive ? '>=' : '>'} ${lo.value}`;
+  return undefined;
+}
+
 /** The first issue of a failed parse as `path: message`. */
 export function issueText(error: z.ZodError): { path: string; message: string } {
   const issue = error.issues[0];
@@ -187,23 +216,15 @@ export function issueText(error: z.ZodError): { path: string; message: string } 
  * @throws ConfigError `source: path: message`
  */
 export function checkTrainConfig(value: unknown, source: string): TrainConfig {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const given = flattenConfig(value);
-    // a field under a value that is not an object is the schema's to report
-    const underLeaf = (p: string) =>
-      p
-        .split('.')
-        .slice(0, -1)
-        .some((_, i, keys) => keys.slice(0, i + 1).join('.') in given);
-    const missing = Object.keys(flattenConfig(TRAIN_DEFAULTS)).find(
-      (p) => !(ADDED_LATER as readonly string[]).includes(p) && !(p in given) && !underLeaf(p),
-    );
-    if (missing !== undefined) throw new ConfigError(`${source}: ${missing}: missing`);
-  }
   const r = trainConfigSchema.safeParse(value);
   if (!r.success) {
     const { path, message } = issueText(r.error);
     throw new ConfigError(`${source}: ${path}: ${message}`);
   }
+  const given = flattenConfig(value as object);
+  const missing = Object.keys(flattenConfig(TRAIN_DEFAULTS)).find(
+    (p) => !(ADDED_LATER as readonly string[]).includes(p) && !(p in given),
+  );
+  if (missing !== undefined) throw new ConfigError(`${source}: ${missing}: missing`);
   return r.data;
 }

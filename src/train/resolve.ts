@@ -10,7 +10,7 @@ import { datasetInfo } from '../data/registry.js';
 import {
   configPaths,
   DEFAULT_VALUES,
-  issueText,
+  rangeOf,
   runOptionsSchema,
   TRAIN_DEFAULTS,
   trainConfigSchema,
@@ -84,10 +84,10 @@ export function resolveTrainConfig(opts: ResolveOptions = {}): ResolvedConfig {
     return path;
   };
   const run = runOptionsSchema.safeParse({ repeats: rawRepeats });
-  if (!run.success)
-    throw new ConfigError(
-      `${describe('repeats')}: ${lower(issueText(run.error).message)} (got ${rawRepeats})`,
-    );
+  if (!run.success) {
+    const range = rangeOf('repeats', runOptionsSchema) ?? '';
+    throw new ConfigError(`${describe('repeats')} must be ${range}, got ${rawRepeats}`);
+  }
   const r = trainConfigSchema.safeParse(unflattenConfig(rest));
   if (!r.success) {
     const issue = r.error.issues[0];
@@ -95,10 +95,14 @@ export function resolveTrainConfig(opts: ResolveOptions = {}): ResolvedConfig {
     const name = describe(path);
     // stcConfig's messages start with the parameter's name: put the flag's in its place
     const param = path.startsWith('stc.') ? path.slice(4) : undefined;
+    const range = issue.code === 'invalid_union' ? undefined : rangeOf(path);
+    const got = path in values ? `, got ${String(values[path])}` : '';
     const message =
       param !== undefined && issue.message.startsWith(`${param} `)
         ? `${name}${issue.message.slice(param.length)}`
-        : `${name || 'configuration'}: ${lower(issue.message)}${path in values ? ` (got ${String(values[path])})` : ''}`;
+        : range !== undefined && ['too_small', 'too_big', 'invalid_type'].includes(issue.code)
+          ? `${name} must be ${range}${got}`
+          : `${name || 'configuration'}: ${lower(issue.message)}${got.replace(', got', ' (got')}${got ? ')' : ''}`;
     throw new ConfigError(message);
   }
   const config = r.data;
