@@ -54,7 +54,7 @@ test('without a preset, the flags give the same configuration as before (default
     [dvs.stc.theta0, dvs.epochs, dvs.nesterov, dvs.stc.T, dvs.lrSchedule],
     [2, 2, true, 4, 'cosine'],
   );
-  assert.throws(() => configFromFlags({ width: '5' }), /^ConfigError: --width: too big/);
+  assert.throws(() => configFromFlags({ width: '5' }), /^ConfigError: --width must be in \(0, 4\], got 5$/);
   assert.throws(() => configFromFlags({ epochs: 'x' }), /^UsageError: --epochs must be a finite number/);
   assert.throws(() => configFromFlags({ preset: 'fast' }), /^UsageError: --preset must be one of paper, cpu/);
 });

@@ -90,7 +90,7 @@ test('without a preset: schema defaults, the data set theta0, every field with a
   // a value out of range names what set it
   assert.throws(
     () => resolveTrainConfig({ given: { width: 5 }, nameOf: (p) => `--${p}` }),
-    /^ConfigError: --width: too big: .*\(got 5\)$/,
+    /^ConfigError: --width must be in \(0, 4\], got 5$/,
   );
   assert.throws(
     () => resolveTrainConfig({ given: { 'stc.theta0': -1 }, nameOf: () => '--theta0' }),
