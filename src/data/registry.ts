@@ -10,6 +10,7 @@
  * potential in event counts, which is what its DVS threshold theta0 = 2 is chosen for, and the
  * first (plain conv + BN) layer absorbs any scale.
  */
+import { DEFAULT_STC } from '../core/config.js';
 import type { AugmentOptions } from './loader.js';
 import {
   checkFashionMnistChecksums,
@@ -70,7 +71,8 @@ export interface DatasetEntry {
   /** Default training augmentation (null = none). */
   readonly augment: AugmentOptions | null;
   /**
-   * Default initial threshold theta0 (0.8 static images, 2 DVS; the paper's): the one source of
+   * Default initial threshold theta0 (static images: the core's default, 0.8; DVS: 2; the
+   * paper's): the one source of
    * a training configuration's data-set-dependent default (`train/resolve.ts`).
    */
   readonly theta0: number;
@@ -95,7 +97,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: FASHION_MNIST_MINI_COUNTS,
     normalization: { scale: 255, mean: [0.286], std: [0.353] },
     augment: { crop: 2, flip: true },
-    theta0: 0.8,
+    theta0: DEFAULT_STC.theta0,
     open: (o) => openFashionMnistMini({ split: o.split, limit: o.limit }),
     locate: () => EMBEDDED_FASHION_MNIST_DIR,
     checksum: () => null,
@@ -109,7 +111,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: FASHION_MNIST_COUNTS,
     normalization: { scale: 255, mean: [0.286], std: [0.353] },
     augment: { crop: 2, flip: true },
-    theta0: 0.8,
+    theta0: DEFAULT_STC.theta0,
     open: (o) => openFashionMnist({ split: o.split, dataDir: o.dataDir, limit: o.limit }),
     locate: (dataDir) => findFashionMnist(dataDir),
     checksum: (dataDir) => {
@@ -126,7 +128,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: { train: 50000, test: 10000 },
     normalization: rgb([0.4914, 0.4822, 0.4465], [0.247, 0.2435, 0.2616]),
     augment: { crop: 4, flip: true },
-    theta0: 0.8,
+    theta0: DEFAULT_STC.theta0,
     open: READERS.cifar10.open,
     locate: READERS.cifar10.locate,
   },
@@ -139,7 +141,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: { train: 50000, test: 10000 },
     normalization: rgb([0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
     augment: { crop: 4, flip: true },
-    theta0: 0.8,
+    theta0: DEFAULT_STC.theta0,
     open: READERS.cifar100.open,
     locate: READERS.cifar100.locate,
   },
@@ -152,7 +154,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: { train: 100000, test: 10000 },
     normalization: rgb([0.4802, 0.4481, 0.3975], [0.277, 0.2691, 0.2821]),
     augment: { crop: 8, flip: true },
-    theta0: 0.8,
+    theta0: DEFAULT_STC.theta0,
     open: READERS.tinyimagenet.open,
     locate: READERS.tinyimagenet.locate,
   },
@@ -178,7 +180,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: null,
     normalization: rgb([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
     augment: { crop: 4, flip: true },
-    theta0: 0.8,
+    theta0: DEFAULT_STC.theta0,
     open: READERS.imagefolder.open,
     locate: READERS.imagefolder.locate,
   },
