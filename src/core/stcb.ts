@@ -24,8 +24,10 @@ import { gradientUpper, thresholds, type StcConfig } from './config.js';
 import { runKernel } from './kernels/array-kernel.js';
 import { encode, stcQuantize } from './stc.js';
 
+/** How an STCB computes its forward pass: one fused quantiser, or the explicit spike train. */
+export const STC_PATHS = ['fused', 'spike-train'] as const;
 /** How an STCB computes its forward pass. */
-export type StcPath = 'fused' | 'spike-train';
+export type StcPath = (typeof STC_PATHS)[number];
 
 /** Geometry of a 2-D convolution with PyTorch's symmetric zero padding. */
 export interface Conv2dGeometry {
