@@ -3,11 +3,12 @@
 // `node bundle/stcsnn.mjs ...` where only node (and, for --backend libtorch, the compiled addon)
 // exist. Beside it: the wasm backend's .wasm files (found through __dirname), the data loader's
 // worker (loader-worker.js, found beside the importing module), the embedded Fashion-MNIST
-// subset (assets/), and bundle/run-stcsnn.mjs (bench/run-stcsnn.js, the training-step timer).
+// subset (assets/), bundle/run-stcsnn.mjs (bench/run-stcsnn.js, the training-step timer) and
+// bundle/libtorch-test/ (the native backend's tests).
 // The native addon is not bundled: set STCSNN_LIBTORCH_ADDON to its path (with libtorch.json,
 // written by its build, beside it). @resvg/resvg-js (PNG charts) is native and left out: where it
 // is missing, charts are written as SVG only. Needs `npm run build` first.
-import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,4 +69,25 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
   cpSync(join(wasmDir, f), join(out, f));
 }
 cpSync(join(root, 'assets'), join(out, 'assets'), { recursive: true });
+
+// The native backend's tests (but models.test.js and find-libtorch.test.js, which need the
+// repository's dist/ and scripts/), for
+// `node --test bundle/libtorch-test/` where only node and the addon exist (scripts/gpu-check.sh).
+const testDir = join(root, 'packages', 'libtorch', 'test');
+const tests = readdirSync(testDir).filter((f) => f.endsWith('.test.js') && !['models.test.js', 'find-libtorch.test.js'].includes(f));
+await build({
+  entryPoints: tests.map((f) => join(testDir, f)),
+  outdir: join(out, 'libtorch-test'),
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  ignoreAnnotations: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+  banner: { js: "import { createRequire as __stcCreateRequire } from 'node:module';\nconst require = __stcCreateRequire(import.meta.url);" },
+});
+cpSync(join(testDir, 'esm-hooks.js'), join(out, 'libtorch-test', 'esm-hooks.js'));
 process.stdout.write(`bundle: ${out}/stcsnn.mjs (node bundle/stcsnn.mjs --help)\n`);

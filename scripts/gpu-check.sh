@@ -8,7 +8,7 @@
 #   scripts/gpu-check.sh DIR --dry-run  # here: device cpu, tiny sizes, the whole sequence
 #
 # Steps, each with its own time check against a 570 s total: build the addon against python3's
-# torch; doctor; ResNet18/VGG16 training steps (batch 32, 128; 32x32) of stcsnn and PyTorch's
+# torch; doctor; the native tests with STCSNN_TEST_DEVICE=cuda; ResNet18/VGG16 training steps (batch 32, 128; 32x32) of stcsnn and PyTorch's
 # ANN; ResNet18 on Fashion-MNIST with the paper's protocol (T 8, theta0 0.8, SGD, batch 32) for
 # the time left (--time-budget). Status: 0 when every step ran; 2 on bad input.
 set -u
@@ -53,6 +53,11 @@ printf '{"source":"gpu-check","version":"%s","libdir":"%s","include":["%s/includ
 export STCSNN_LIBTORCH_ADDON=$B/stcsnn_libtorch.node
 S="$NODE $DIR/bundle/stcsnn.mjs"
 $S doctor --device $DEV --json > "$OUT/doctor.json" 2> "$OUT/doctor.err"; log "doctor: $(head -c 600 "$OUT/doctor.json")"
+# ---- the native tests on the device (every kernel and gradient against the CPU) ------------------
+if [ $DRY = 1 ]; then TESTS="stc cuda fallback"; else TESTS="stc cuda fallback kernels alloc prepack"; fi
+files=(); for t in $TESTS; do files+=("$DIR/bundle/libtorch-test/$t.test.mjs"); done
+STCSNN_TEST_DEVICE=$DEV timeout 150 "$NODE" --test --test-reporter=spec "${files[@]}" > "$OUT/native-tests.txt" 2>&1
+log "native tests on $DEV (exit $?): $(grep -E '^. (tests|pass|fail|skipped)' "$OUT/native-tests.txt" | tr '\n' ' ')"
 # ---- training steps vs PyTorch -----------------------------------------------------------------
 if [ $DRY = 1 ]; then BATCHES="4"; ARCHS="resnet18"; STEPS="--steps 2 --warmup 1 --size 16"; else BATCHES="32 128"; ARCHS="resnet18 vgg16"; STEPS="--steps 10 --warmup 3"; fi
 for arch in $ARCHS; do for b in $BATCHES; do

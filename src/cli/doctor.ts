@@ -5,7 +5,6 @@
  * auto` picks here, and why.
  */
 import { Command } from 'commander';
-import { initBackend } from '../engine/backend.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printJson, table } from './output.js';
 
@@ -52,7 +51,10 @@ async function libtorchReport(): Promise<DoctorJson['libtorch']> {
   try {
     mod = (await import('stcsnn-libtorch' as string)) as LibtorchModule;
   } catch (e) {
-    return { ok: false, reason: `package stcsnn-libtorch is not installed (${(e as Error).message.split('\n')[0]})` };
+    return {
+      ok: false,
+      reason: `package stcsnn-libtorch is not installed (${(e as Error).message.split('\n')[0]})`,
+    };
   }
   const a = mod.libtorchAvailability();
   if (!a.ok) return { ok: false, reason: a.reason };
@@ -72,7 +74,6 @@ export async function doctor(flags: CommonFlags): Promise<DoctorJson> {
     };
   } catch (e) {
     auto = { backend: 'none', device, why: (e as Error).message.split('\n')[0] };
-    await initBackend('auto').catch(() => undefined);
   }
   return {
     node: process.version,

@@ -103,8 +103,8 @@ const configured =
 const args = [...gyp.slice(1), configured ? 'build' : 'rebuild', '-j', 'max'];
 if (existsSync('/usr/include/node/node_api.h') && !process.env.npm_config_nodedir)
   args.push('--nodedir=/usr');
-mkdirSync(join(root, 'build'), { recursive: true });
-const foundFile = join(root, 'build', 'libtorch-found.json');
+// in the lock directory: `node-gyp rebuild` empties build/ first
+const foundFile = join(lock, 'libtorch-found.json');
 writeFileSync(foundFile, JSON.stringify(found));
 const r = spawnSync(gyp[0], args, {
   cwd: root,
