@@ -48,6 +48,9 @@ await build({
   // tfjs-backend-cpu's package.json marks its node entry side-effect free, but importing it
   // registers the cpu backend: keep such imports.
   ignoreAnnotations: true,
+  // whitespace and syntax only: names stay readable in --debug stack traces
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: 'eof',
   logLevel: 'warning',
   banner: {
@@ -85,6 +88,9 @@ await build({
   platform: 'node',
   target: 'node20',
   ignoreAnnotations: true,
+  // whitespace and syntax only: names stay readable in --debug stack traces
+  minifyWhitespace: true,
+  minifySyntax: true,
   legalComments: 'eof',
   logLevel: 'warning',
   banner: { js: "import { createRequire as __stcCreateRequire } from 'node:module';\nconst require = __stcCreateRequire(import.meta.url);" },
