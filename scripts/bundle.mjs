@@ -68,7 +68,11 @@ await build({
 cpSync(join(out, 'loader-worker.mjs'), join(out, 'loader-worker.js'));
 rmSync(join(out, 'loader-worker.mjs'));
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+for (const f of [
+  'tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.wasm',
+]) {
   cpSync(join(wasmDir, f), join(out, f));
 }
 cpSync(join(root, 'assets'), join(out, 'assets'), { recursive: true });
@@ -77,7 +81,9 @@ cpSync(join(root, 'assets'), join(out, 'assets'), { recursive: true });
 // repository's dist/ and scripts/), for
 // `node --test bundle/libtorch-test/` where only node and the addon exist (scripts/gpu-check.sh).
 const testDir = join(root, 'packages', 'libtorch', 'test');
-const tests = readdirSync(testDir).filter((f) => f.endsWith('.test.js') && !['models.test.js', 'find-libtorch.test.js'].includes(f));
+const tests = readdirSync(testDir).filter(
+  (f) => f.endsWith('.test.js') && !['models.test.js', 'find-libtorch.test.js'].includes(f),
+);
 await build({
   entryPoints: tests.map((f) => join(testDir, f)),
   outdir: join(out, 'libtorch-test'),
@@ -93,7 +99,9 @@ await build({
   minifySyntax: true,
   legalComments: 'eof',
   logLevel: 'warning',
-  banner: { js: "import { createRequire as __stcCreateRequire } from 'node:module';\nconst require = __stcCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __stcCreateRequire } from 'node:module';\nconst require = __stcCreateRequire(import.meta.url);",
+  },
 });
 cpSync(join(testDir, 'esm-hooks.js'), join(out, 'libtorch-test', 'esm-hooks.js'));
 process.stdout.write(`bundle: ${out}/stcsnn.mjs (node bundle/stcsnn.mjs --help)\n`);

@@ -49,7 +49,10 @@ test('a CUDA pip torch is found from its interpreter, with its ABI, version and 
     const r = find(f.py);
     assert.equal(r.prefix, f.torch);
     assert.equal(r.libdir, join(f.torch, 'lib'));
-    assert.deepEqual(r.include, [join(f.torch, 'include'), join(f.torch, 'include', 'torch', 'csrc', 'api', 'include')]);
+    assert.deepEqual(r.include, [
+      join(f.torch, 'include'),
+      join(f.torch, 'include', 'torch', 'csrc', 'api', 'include'),
+    ]);
     assert.equal(r.abi, 0);
     assert.equal(r.cuda, 1);
     assert.equal(r.version, '2.11.0');
@@ -73,7 +76,11 @@ test('STCSNN_LIBTORCH_FROM=python takes a CPU pip torch (cxx11 ABI) even where D
 
 test('a bad STCSNN_LIBTORCH_FROM is a one-line error', () => {
   assert.throws(
-    () => execFileSync(process.execPath, [script, 'json'], { env: { ...process.env, STCSNN_LIBTORCH_FROM: 'conda' }, stdio: 'pipe' }),
+    () =>
+      execFileSync(process.execPath, [script, 'json'], {
+        env: { ...process.env, STCSNN_LIBTORCH_FROM: 'conda' },
+        stdio: 'pipe',
+      }),
     (e) => /STCSNN_LIBTORCH_FROM must be python or debian; got conda\n$/.test(String(e.stderr)),
   );
 });
