@@ -48,8 +48,10 @@ else
   if [ $ok = 0 ]; then log "addon build FAILED (see $OUT/build-*.log)"; tail -5 "$OUT"/build-*.log; exit 1; fi
   log "addon built"
 fi
+# what the addon was built against, as scripts/install.js records it (lib/native.js compares)
+TVH=$(grep -A1 'define TORCH_VERSION ' "$TORCH_DIR/include/torch/csrc/api/include/torch/version.h" | grep -o '"[^"]*"' | head -1 | tr -d '"')
 printf '{"source":"gpu-check","version":"%s","libdir":"%s","include":["%s/include"],"abi":%s,"cuda":%s}\n' \
-  "${TV%%+*}" "$TORCH_DIR/lib" "$TORCH_DIR" "$ABI" "$HAS_CUDA" > "$B/libtorch.json"
+  "${TVH:-${TV%%+*}}" "$TORCH_DIR/lib" "$TORCH_DIR" "$ABI" "$HAS_CUDA" > "$B/libtorch.json"
 export STCSNN_LIBTORCH_ADDON=$B/stcsnn_libtorch.node
 S="$NODE $DIR/bundle/stcsnn.mjs"
 $S doctor --device $DEV --json > "$OUT/doctor.json" 2> "$OUT/doctor.err"; log "doctor: $(head -c 600 "$OUT/doctor.json")"
