@@ -68,15 +68,17 @@ for arch in $ARCHS; do for b in $BATCHES; do
   p=$(timeout 120 "$PY" "$DIR/bench/pytorch_bench.py" --device $DEV --arch $arch --mode ann --batch $b $STEPS 2>>"$OUT/bench.err" | tail -1)
   echo "{\"stcsnn\":${s:-null},\"pytorch\":${p:-null}}" >> "$OUT/bench.jsonl"
   r=$("$PY" -c 'import json,sys; a,b=(json.loads(x) for x in sys.argv[1:]); print(round(a["ms_per_step"]/b["ms_per_step"],3))' "${s:-null}" "${p:-null}" 2>/dev/null || echo "n/a")
-  log "bench $arch batch $b: stcsnn stc $(echo "$s" | grep -o '"ms_per_step":[0-9.]*') pytorch ann $(echo "$p" | grep -o '"ms_per_step":[0-9.]*') ratio $r (target <= 1.1)"
+  log "bench $arch batch $b: stcsnn stc $(echo "$s" | grep -o '"ms_per_step": *[0-9.]*') pytorch ann $(echo "$p" | grep -o '"ms_per_step": *[0-9.]*') ratio $r (target <= 1.1)"
 done; done
 # ---- the paper's Fashion-MNIST protocol for the time left --------------------------------------
-BUDGET=$(( $(left) - 45 ))
+BUDGET=$(( $(left) - 100 ))  # the report, and slack
 if [ $DRY = 1 ]; then DATA="--dataset fashion-mnist-mini --width 0.125 --limit-train 64 --limit-test 32 --epochs 1"; else DATA="--dataset fashion-mnist --data-dir $DIR/fashion-mnist --epochs 100"
   ls "$DIR"/fashion-mnist/train-images* >/dev/null 2>&1 || DATA="--epochs 100"; fi  # the embedded subset
 if [ $BUDGET -gt 30 ]; then
   $S train --backend libtorch --device $DEV --arch resnet18 $DATA --T 8 --theta0 0.8 --batch-size 32 \
     --time-budget $BUDGET --out "$OUT/fmnist-resnet18" --json > "$OUT/train.json" 2> "$OUT/train.err"
   log "train (exit $?): $(head -c 400 "$OUT/train.json")"
+  # the curves and figures (SVG; PNG too where @resvg/resvg-js is installed)
+  timeout 90 $S report "$OUT/fmnist-resnet18" > "$OUT/report.txt" 2>&1; log "report (exit $?): $OUT/fmnist-resnet18/report.md"
 else log "train: no time left"; fi
 log "done in $(( $(date +%s) - T0 )) s; output in $OUT"
