@@ -77,12 +77,12 @@ for (const f of [
 }
 cpSync(join(root, 'assets'), join(out, 'assets'), { recursive: true });
 
-// The native backend's tests (but models.test.js and find-libtorch.test.js, which need the
+// The native backend's tests (but models, find-libtorch and version-mismatch, which need the
 // repository's dist/ and scripts/), for
 // `node --test bundle/libtorch-test/` where only node and the addon exist (scripts/gpu-check.sh).
 const testDir = join(root, 'packages', 'libtorch', 'test');
 const tests = readdirSync(testDir).filter(
-  (f) => f.endsWith('.test.js') && !['models.test.js', 'find-libtorch.test.js'].includes(f),
+  (f) => f.endsWith('.test.js') && !['models.test.js', 'find-libtorch.test.js', 'version-mismatch.test.js'].includes(f),
 );
 await build({
   entryPoints: tests.map((f) => join(testDir, f)),
