@@ -82,7 +82,9 @@ cpSync(join(root, 'assets'), join(out, 'assets'), { recursive: true });
 // `node --test bundle/libtorch-test/` where only node and the addon exist (scripts/gpu-check.sh).
 const testDir = join(root, 'packages', 'libtorch', 'test');
 const tests = readdirSync(testDir).filter(
-  (f) => f.endsWith('.test.js') && !['models.test.js', 'find-libtorch.test.js', 'version-mismatch.test.js'].includes(f),
+  (f) =>
+    f.endsWith('.test.js') &&
+    !['models.test.js', 'find-libtorch.test.js', 'version-mismatch.test.js'].includes(f),
 );
 await build({
   entryPoints: tests.map((f) => join(testDir, f)),
