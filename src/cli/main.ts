@@ -2,6 +2,7 @@
 /** The `stcsnn` command line. */
 import { Command, CommanderError } from 'commander';
 import { dataCommand } from './data.js';
+import { doctorCommand } from './doctor.js';
 import { encodeCommand } from './encode.js';
 import { energyCommand } from './energy.js';
 import { reportCommand } from './report.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   program.addCommand(energyCommand());
   program.addCommand(sweepCommand());
   program.addCommand(reportCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 
