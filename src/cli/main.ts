@@ -5,6 +5,7 @@ import { dataCommand } from './data.js';
 import { encodeCommand } from './encode.js';
 import { energyCommand } from './energy.js';
 import { reportCommand } from './report.js';
+import { reproduceCommand } from './reproduce.js';
 import { sweepCommand } from './sweep.js';
 import { isUserError } from './errors.js';
 import { trainCommand } from './train.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   program.addCommand(energyCommand());
   program.addCommand(sweepCommand());
   program.addCommand(reportCommand());
+  program.addCommand(reproduceCommand());
   return program;
 }
 
