@@ -51,7 +51,15 @@ function listExperiments(json: boolean, dataDir: string | undefined): void {
       ];
     });
     const from = e.kind === 'stats-T' ? sweepSource(e).id : undefined;
-    return { id: e.id, title: e.title, source: e.source, kind: e.kind, from, data: DATA_SOURCES[e.dataset], scales };
+    return {
+      id: e.id,
+      title: e.title,
+      source: e.source,
+      kind: e.kind,
+      from,
+      data: DATA_SOURCES[e.dataset],
+      scales,
+    };
   });
   if (json) {
     printJson({ reference_throughput: REFERENCE_THROUGHPUT, experiments: rows });
@@ -86,7 +94,10 @@ function listExperiments(json: boolean, dataDir: string | undefined): void {
 function commandLine(argv: readonly string[]): string {
   const i = argv.indexOf('reproduce');
   const args = i >= 0 ? argv.slice(i) : argv.slice(2);
-  return ['stcsnn', ...args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`))].join(' ');
+  return [
+    'stcsnn',
+    ...args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)),
+  ].join(' ');
 }
 
 export function reproduceCommand(): Command {
@@ -97,7 +108,10 @@ export function reproduceCommand(): Command {
     .argument('[experiment]', 'experiment id (see --list)')
     .option('--list', 'list every experiment, its cost at each scale and the data it needs')
     .option('--scale <scale>', `protocol scale: ${SCALES.join(', ')}`, 'cpu')
-    .option('--data-dir <dir>', 'where the data set is (for CIFAR-10 also a JPEG folder copy: train/<class>/, test/<class>/)')
+    .option(
+      '--data-dir <dir>',
+      'where the data set is (for CIFAR-10 also a JPEG folder copy: train/<class>/, test/<class>/)',
+    )
     .option('--out <dir>', 'output directory (default: reproduce/<experiment>-<scale>); rerun to resume')
     .option('--report-only', 'train nothing: report the runs already under --out')
     .option('--png', 'also write PNG figures (where a renderer is available)');
@@ -110,7 +124,8 @@ export function reproduceCommand(): Command {
     }
     if (id === undefined) throw new UsageError('name an experiment (stcsnn reproduce --list shows them)');
     const exp = findExperiment(id);
-    if (!exp) throw new UsageError(`unknown experiment '${id}'; known: ${EXPERIMENTS.map((e) => e.id).join(', ')}`);
+    if (!exp)
+      throw new UsageError(`unknown experiment '${id}'; known: ${EXPERIMENTS.map((e) => e.id).join(', ')}`);
     const scale: Scale = parseChoice('--scale', flags.scale, SCALES);
     if (!exp.scales[scale]) {
       throw new UsageError(
@@ -124,7 +139,9 @@ export function reproduceCommand(): Command {
     const { resolveData } = await import('../reproduce/data.js');
     resolveData(exp, exp.scales[scale]!, flags.dataDir);
     const info = flags.reportOnly ? { name: flags.backend } : await backendFor(flags);
-    log(`stcsnn reproduce: ${exp.id} at ${scale} scale, backend ${info.name}, into ${experimentDir(out, exp.id)}`);
+    log(
+      `stcsnn reproduce: ${exp.id} at ${scale} scale, backend ${info.name}, into ${experimentDir(out, exp.id)}`,
+    );
     const progress = makeProgress();
     const data = await runExperiment({
       experiment: exp,
@@ -147,7 +164,9 @@ export function reproduceCommand(): Command {
         onBatch: (_e, b, s) =>
           progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
         onEpochEnd: (m) =>
-          progress.stop(`${label} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`),
+          progress.stop(
+            `${label} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
+          ),
       }),
     });
     const report = await writeExperimentReport(data, {

@@ -36,7 +36,8 @@ export const REFERENCE_THROUGHPUT: Throughput = {
   dataset: 'fashion-mnist',
   T: 8,
   imagesPerSecond: 220,
-  measured: 'stcsnn sweep, native backend (libtorch), 2 threads, 2-core x86-64 machine shared with other work',
+  measured:
+    'stcsnn sweep, native backend (libtorch), 2 threads, 2-core x86-64 machine shared with other work',
 };
 
 /** Multiply-accumulates per image of a network (weights only: convolutions and the head). */

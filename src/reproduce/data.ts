@@ -67,6 +67,7 @@ export function resolveData(exp: Experiment, p: ScaleProtocol, dataDir?: string)
   return {
     dataset: name,
     ...(dir !== undefined && name !== 'fashion-mnist-mini' ? { dataDir: dir } : {}),
-    copy: found === 'embedded' || name === 'fashion-mnist-mini' ? `${name} (embedded)` : `${name} at ${found}`,
+    copy:
+      found === 'embedded' || name === 'fashion-mnist-mini' ? `${name} (embedded)` : `${name} at ${found}`,
   };
 }
