@@ -6,6 +6,7 @@ import { doctorCommand } from './doctor.js';
 import { encodeCommand } from './encode.js';
 import { energyCommand } from './energy.js';
 import { reportCommand } from './report.js';
+import { reproduceCommand } from './reproduce.js';
 import { sweepCommand } from './sweep.js';
 import { isUserError } from './errors.js';
 import { jsonPrinted } from './output.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   program.addCommand(energyCommand());
   program.addCommand(sweepCommand());
   program.addCommand(reportCommand());
+  program.addCommand(reproduceCommand());
   program.addCommand(doctorCommand());
   return program;
 }
