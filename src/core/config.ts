@@ -164,7 +164,7 @@ export function gradientUpper(cfg: StcConfig): number {
 
 /**
  * Whether the decode error is bounded by `theta(T-1)` on `[0, sum theta)`: true when every
- * `theta(t) <= theta(T-1) + sum_{k>t} theta(k)` (DESIGN.md §1).
+ * `theta(t) <= theta(T-1) + sum_{k>t} theta(k)` (docs/semantics.md §1).
  */
 export function hasErrorBound(cfg: StcConfig): boolean {
   const th = thresholds(cfg);

@@ -1,6 +1,6 @@
 // The named kernels of the stcsnn core, fused: one pass over memory each.
 //
-// Per element (DESIGN.md §1), with thresholds theta(0..T-1) and the firing test V >= theta
+// Per element (docs/semantics.md §1), with thresholds theta(0..T-1) and the firing test V >= theta
 // (V > theta when strict):
 //
 //   V(0) = x;  s(t) = 1[V(t) >= theta(t)];  V(t+1) = V(t) - s(t) theta(t)

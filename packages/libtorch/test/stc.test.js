@@ -1,6 +1,6 @@
 /**
  * The fused STC and batch-norm kernels against reference implementations written here from
- * DESIGN.md §1 (the recurrence in float64, as stcsnn's JavaScript kernels run it) and the
+ * docs/semantics.md §1 (the recurrence in float64, as stcsnn's JavaScript kernels run it) and the
  * batch-norm equations of stcsnn's src/nn/kernels.ts (with TensorFlow.js ops on the cpu backend).
  */
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import { maxRelDiff, rand, setup, skipReason, testDevice, tf } from './helpers.j
 /** theta(t) = theta0 exp(-t / tau) */
 const expSchedule = (theta0, tau, T) => Array.from({ length: T }, (_, t) => theta0 * Math.exp(-t / tau));
 
-/** The recurrence of DESIGN.md §1 per element: [q, count, spikes (T x n)]. */
+/** The recurrence of docs/semantics.md §1 per element: [q, count, spikes (T x n)]. */
 function reference(x, th, strict) {
   const n = x.length;
   const T = th.length;

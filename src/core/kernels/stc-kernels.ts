@@ -3,7 +3,7 @@
  * inputs and attributes in `table.ts`) over plain arrays, and the gradient of `StcQuantize`.
  *
  * `thresholds` is `theta(0..T-1)` (a `number[]`), `strict` selects the firing test `V > theta`
- * instead of `V >= theta`. The recurrence (DESIGN.md §1), per element of `x`:
+ * instead of `V >= theta`. The recurrence (docs/semantics.md §1), per element of `x`:
  *
  * ```
  * V(0) = x
