@@ -82,7 +82,10 @@ export async function allReduceGradients(
   }
   const out: tf.NamedTensorMap = {};
   buckets.forEach((b, k) => {
-    const pieces = tf.split(flats[k], b.map((i) => vars[i].size));
+    const pieces = tf.split(
+      flats[k],
+      b.map((i) => vars[i].size),
+    );
     b.forEach((i, j) => {
       out[vars[i].name] = tf.reshape(pieces[j], vars[i].shape);
     });

@@ -54,7 +54,8 @@ export const DEFAULT_TIMEOUT_MS = 300_000;
 
 function int(name: string, v: string): number {
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new ConfigError(`${name} must be a non-negative integer; got ${v}`);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n))
+    throw new ConfigError(`${name} must be a non-negative integer; got ${v}`);
   return n;
 }
 
@@ -75,21 +76,35 @@ export function processGroupFromEnv(env: NodeJS.ProcessEnv = process.env): Proce
 }
 
 /** Checks the options and fills in the defaults; throws a one-line {@link ConfigError}. */
-export function checkProcessGroupOptions(o: ProcessGroupOptions): Required<Omit<ProcessGroupOptions, 'localRank'>> & {
+export function checkProcessGroupOptions(o: ProcessGroupOptions): Required<
+  Omit<ProcessGroupOptions, 'localRank'>
+> & {
   localRank?: number;
 } {
   const { worldSize, rank } = o;
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new ConfigError(`world size must be an integer >= 1; got ${worldSize}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new ConfigError(`world size must be an integer >= 1; got ${worldSize}`);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
-    throw new ConfigError(`rank must be an integer in [0, ${worldSize}) for world size ${worldSize}; got ${rank}`);
+    throw new ConfigError(
+      `rank must be an integer in [0, ${worldSize}) for world size ${worldSize}; got ${rank}`,
+    );
   const masterPort = o.masterPort ?? DEFAULT_MASTER_PORT;
   if (!Number.isInteger(masterPort) || masterPort < 1 || masterPort > 65535)
     throw new ConfigError(`master port must be an integer in 1..65535; got ${masterPort}`);
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new ConfigError(`timeout must be a positive number of ms; got ${timeoutMs}`);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+    throw new ConfigError(`timeout must be a positive number of ms; got ${timeoutMs}`);
   const masterAddr = o.masterAddr ?? DEFAULT_MASTER_ADDR;
   if (masterAddr.trim() === '') throw new ConfigError('master address is empty');
-  return { worldSize, rank, masterAddr, masterPort, timeoutMs, backend: o.backend ?? 'gloo', localRank: o.localRank };
+  return {
+    worldSize,
+    rank,
+    masterAddr,
+    masterPort,
+    timeoutMs,
+    backend: o.backend ?? 'gloo',
+    localRank: o.localRank,
+  };
 }
 
 /** The group of one process: collectives are no-ops. */

@@ -37,8 +37,10 @@ export function stepsPerEpoch(samples: number, batch: number, worldSize: number)
  * With `worldSize` 1 these are the batches of `order` cut every `batch` samples, the last short.
  */
 export function shardEpoch(order: Uint32Array, batch: number, rank: number, worldSize: number): Shard[] {
-  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be an integer >= 1; got ${batch}`);
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`worldSize must be >= 1; got ${worldSize}`);
+  if (!Number.isInteger(batch) || batch < 1)
+    throw new RangeError(`batch must be an integer >= 1; got ${batch}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new RangeError(`worldSize must be >= 1; got ${worldSize}`);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
     throw new RangeError(`rank must be in [0, ${worldSize}); got ${rank}`);
   const B = batch * worldSize;
