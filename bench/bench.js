@@ -29,10 +29,33 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { choiceArg, intArg, listArg, scriptArgs } from '../scripts/script-cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values: a } = parseArgs({
+const USAGE = `Usage: npm run bench [-- options]   (or: node bench/bench.js [options] after npm run build)
+
+Training steps and inference of ResNet18/VGG16 (batch 32, 32x32x3) in stc and ann mode, on
+stcsnn's backends and PyTorch, each measurement in its own process; prints figures and the
+ratios the native backend targets (see bench/README.md).
+
+Options:
+  --engines LIST    libtorch, wasm, pytorch (default: libtorch,pytorch)
+  --archs LIST      resnet18, vgg16, vgg11 (default: resnet18,vgg16)
+  --modes LIST      stc, ann (default: stc,ann)
+  --phases LIST     train, infer (default: train,infer)
+  --batch N         batch size (default 32)
+  --steps N         measured steps per process (default 10)
+  --warmup N        warm-up steps (default 3)
+  --rounds N        rounds, engines alternating which goes first (default 3)
+  --threads N       threads per engine (default: all cores)
+  --python PATH     Python with torch (default /usr/bin/python3)
+  --stat median|min the step time each process reports (default median)
+  --out FILE        also write the JSON object, with every round's figures, to FILE
+  --json            one JSON object on stdout (progress goes to stderr)
+  --debug           stack traces on errors
+  -h, --help        this text`;
+const { values: a } = scriptArgs(import.meta.url, {
+  usage: USAGE,
   options: {
     json: { type: 'boolean', default: false },
     engines: { type: 'string' },
@@ -49,6 +72,16 @@ const { values: a } = parseArgs({
     stat: { type: 'string', default: 'median' },
   },
 });
+intArg('batch', a.batch, 1);
+intArg('steps', a.steps, 1);
+intArg('warmup', a.warmup, 0);
+intArg('rounds', a.rounds, 1);
+intArg('threads', a.threads, 1);
+choiceArg('stat', a.stat, ['median', 'min']);
+listArg('archs', a.archs, ['resnet18', 'vgg16', 'vgg11']);
+listArg('modes', a.modes, ['stc', 'ann']);
+listArg('phases', a.phases, ['train', 'infer']);
+if (a.engines !== undefined) listArg('engines', a.engines, ['libtorch', 'wasm', 'pytorch']);
 const list = (s) =>
   s
     .split(',')
@@ -99,10 +132,6 @@ const machine = {
   stat: a.stat,
   rounds: Number(a.rounds),
 };
-if (!(Number.isInteger(machine.rounds) && machine.rounds >= 1)) {
-  process.stderr.write(`--rounds must be an integer >= 1, got ${a.rounds}\n`);
-  process.exit(2);
-}
 log(
   `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.threads} threads, load ${machine.loadavg_at_start.join(' ')}`,
 );

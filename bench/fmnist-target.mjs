@@ -10,10 +10,23 @@
 //   node bench/fmnist-target.mjs [--budget 900] [--gradient relu|clipped] [--backend auto]
 //                                [--data-dir DIR] [--json]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { choiceArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
 
-const { values: opt } = parseArgs({
+const USAGE = `Usage: node bench/fmnist-target.mjs [options]   (after npm run build)
+
+Trains VGG11 (width 0.25, T=8) on the full Fashion-MNIST for as many epochs as fit the budget,
+then its ANN twin for as many epochs; writes bench/results/fmnist-target-<gradient>.json.
+
+Options:
+  --budget SECONDS             time budget per network (default 900)
+  --gradient relu|clipped      the STC network's equivalent gradient (default relu)
+  --backend auto|wasm|cpu|libtorch  (default auto)
+  --data-dir DIR               Fashion-MNIST's IDX files (default: stcsnn's search order)
+  --json                       the summary as one JSON object on stdout
+  --debug, -h/--help`;
+const { values: opt } = scriptArgs(import.meta.url, {
+  usage: USAGE,
   options: {
     budget: { type: 'string', default: '900' },
     backend: { type: 'string', default: 'auto' },
@@ -22,8 +35,11 @@ const { values: opt } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const budget = Number(opt.budget);
+const budget = numberArg('budget', opt.budget, 20);
+choiceArg('gradient', opt.gradient, ['relu', 'clipped']);
+choiceArg('backend', opt.backend, ['auto', 'wasm', 'cpu', 'libtorch']);
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+if (!existsSync(cli)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
 const common = ['--dataset', 'fashion-mnist', '--arch', 'vgg11', '--width', '0.25', '--T', '8', '--backend', opt.backend, '--json'];
 if (opt['data-dir']) common.push('--data-dir', opt['data-dir']);
 

@@ -6,7 +6,7 @@ One measurement per process (so that peak RSS is this configuration's):
     python3 bench/pytorch_bench.py --arch resnet18|vgg16|vgg11 --mode ann|stc --phase train|infer
         [--batch 32] [--steps 10] [--warmup 3] [--threads 2] [--layout nchw|channels_last]
 
-The networks are stcsnn's (DESIGN.md section 2): VGG = stem conv+BN, then per layer
+The networks are stcsnn's (docs/semantics.md §2): VGG = stem conv+BN, then per layer
 [maxpool] -> (ReLU | STC quantiser) -> conv (no bias) -> BN, final maxpool, ReLU, linear;
 pre-activation ResNet18 = stem conv, blocks BN -> act -> conv -> BN -> act -> conv + shortcut
 (1x1 stride-2 act -> conv on the block's first BN output where the shape changes), head

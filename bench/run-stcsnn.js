@@ -10,17 +10,27 @@
  * Prints one JSON line: {engine, arch, mode, phase, batch, ms_per_step, images_per_second,
  * peak_rss_mb, steps, threads, fallbacks}.
  */
-import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../dist/engine/backend.js';
-import { buildNetwork } from '../dist/nn/models.js';
-import { stcConfig } from '../dist/core/config.js';
-import { Sgd } from '../dist/train/sgd.js';
-import { valueAndGrads } from '../dist/engine/grads.js';
-import { crossEntropy } from '../dist/train/evaluate.js';
+import { choiceArg, importBuilt, intArg, scriptArgs } from '../scripts/script-cli.mjs';
 
-const { values: a } = parseArgs({
+const USAGE = `Usage: node bench/run-stcsnn.js [options]   (one measurement; bench/bench.js runs the set)
+
+Options:
+  --backend libtorch|wasm          (default libtorch)
+  --arch resnet18|vgg16|vgg11      (default resnet18)
+  --mode stc|ann                   (default stc)
+  --phase train|infer              (default train)
+  --batch N --steps N --warmup N   (defaults 32, 10, 3)
+  --size N                         input height and width (default 32)
+  --threads N                      libtorch threads (default: its own)
+  --stat median|min                the step time reported (default median)
+  --debug, -h/--help
+
+Prints one JSON line: {engine, arch, mode, phase, batch, ms_per_step, images_per_second,
+peak_rss_mb, steps, threads, fallbacks}.`;
+const { values: a } = scriptArgs(import.meta.url, {
+  usage: USAGE,
   options: {
     backend: { type: 'string', default: 'libtorch' },
     arch: { type: 'string', default: 'resnet18' },
@@ -34,6 +44,25 @@ const { values: a } = parseArgs({
     stat: { type: 'string', default: 'median' },
   },
 });
+choiceArg('backend', a.backend, ['libtorch', 'wasm']);
+choiceArg('arch', a.arch, ['resnet18', 'vgg16', 'vgg11']);
+choiceArg('mode', a.mode, ['stc', 'ann']);
+choiceArg('phase', a.phase, ['train', 'infer']);
+choiceArg('stat', a.stat, ['median', 'min']);
+for (const [k, min] of [
+  ['batch', 1],
+  ['steps', 1],
+  ['warmup', 0],
+  ['size', 4],
+])
+  intArg(k, a[k], min);
+if (a.threads !== undefined) intArg('threads', a.threads, 1);
+const { initBackend } = await importBuilt('dist/engine/backend.js');
+const { buildNetwork } = await importBuilt('dist/nn/models.js');
+const { stcConfig } = await importBuilt('dist/core/config.js');
+const { Sgd } = await importBuilt('dist/train/sgd.js');
+const { valueAndGrads } = await importBuilt('dist/engine/grads.js');
+const { crossEntropy } = await importBuilt('dist/train/evaluate.js');
 const batch = Number(a.batch);
 const steps = Number(a.steps);
 const warmup = Number(a.warmup);

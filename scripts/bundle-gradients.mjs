@@ -7,6 +7,13 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+import { scriptArgs } from './script-cli.mjs';
+
+scriptArgs(import.meta.url, {
+  usage: `Usage: node scripts/bundle-gradients.mjs   (part of npm run build; no options)
+
+Bundles @tensorflow/tfjs-core's gradient registrations into dist/engine/tfjs-gradients.js.`,
+});
 
 const require = createRequire(import.meta.url);
 const version = require('@tensorflow/tfjs-core/package.json').version;

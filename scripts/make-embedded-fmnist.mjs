@@ -13,11 +13,21 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeIdx, readIdxImageSet } from '../dist/data/idx.js';
-import { FASHION_MNIST_FILES, findIdxFile, checkFashionMnistChecksums } from '../dist/data/fashion-mnist.js';
+import { importBuilt, scriptArgs } from './script-cli.mjs';
+
+const USAGE = `Usage: node scripts/make-embedded-fmnist.mjs [SOURCE_DIR]   (after npm run build)
+
+Writes assets/fashion-mnist-mini/ (the first 400 training and 100 test images of each class,
+gzipped IDX, indices.json) from the full Fashion-MNIST files in SOURCE_DIR
+(default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist).`;
+const { positionals } = scriptArgs(import.meta.url, { usage: USAGE, positionals: 1 });
+const { encodeIdx, readIdxImageSet } = await importBuilt('dist/data/idx.js');
+const { FASHION_MNIST_FILES, findIdxFile, checkFashionMnistChecksums } = await importBuilt(
+  'dist/data/fashion-mnist.js',
+);
 
 const PER_CLASS = { train: 400, test: 100 };
-const src = process.argv[2] ?? '/usr/share/datasets/fashion-mnist';
+const src = positionals[0] ?? '/usr/share/datasets/fashion-mnist';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'assets', 'fashion-mnist-mini');
 mkdirSync(out, { recursive: true });

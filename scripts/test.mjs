@@ -4,6 +4,15 @@
 // is built here (STCSNN_TEST_BACKEND selects the backend the tests initialise).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { scriptArgs } from './script-cli.mjs';
+
+scriptArgs(import.meta.url, {
+  usage: `Usage: node scripts/test.mjs   (npm test: build, lint, then this; no options)
+
+Runs node's test runner over dist/ and packages/libtorch/test/*.test.js on the wasm backend,
+then again on libtorch where its addon is built. One file: node --test dist/<path>.test.js
+(STCSNN_TEST_BACKEND=wasm|libtorch selects the backend).`,
+});
 
 // The native backend's test files by name: node's runner would take every .js file under a
 // `test/` folder for a test file, its helpers too.
@@ -14,10 +23,16 @@ const nativeTests = existsSync('packages/libtorch/test')
       .map((n) => `packages/libtorch/test/${n}`)
   : [];
 const paths = ['dist/', ...nativeTests];
+// The repository's own checks (the package's contents, the scripts' command lines) need no
+// backend: they run once, with the wasm pass.
+const repoTests = readdirSync('scripts')
+  .filter((n) => n.endsWith('.test.mjs'))
+  .sort()
+  .map((n) => `scripts/${n}`);
 
-function run(backend) {
+function run(backend, extra = []) {
   console.log(`\n=== test suite on the ${backend} backend ===`);
-  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...paths], {
+  const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...paths, ...extra], {
     stdio: 'inherit',
     env: { ...process.env, STCSNN_TEST_BACKEND: backend },
   });
@@ -30,7 +45,7 @@ function libtorchAvailable() {
   return r.status === 0;
 }
 
-let code = run('wasm');
+let code = run('wasm', repoTests);
 if (libtorchAvailable()) code = run('libtorch') || code;
 else console.log('\nlibtorch backend not built here: the suite ran on wasm only (see packages/libtorch/README.md)');
 process.exit(code);

@@ -37,6 +37,18 @@ export {
   type LayerInfo,
   type LayerKind,
 } from './nn/models.js';
+export {
+  planNetwork,
+  planParameters,
+  checkPlanConfig,
+  convOutShape,
+  weightMacs,
+  INPUT as PLAN_INPUT,
+  type NetworkPlan,
+  type PlanLayer,
+  type PlanConfig,
+  type PlanParameter,
+} from './nn/plan.js';
 export { SpikeStatsRecorder, type LayerSpikeStats } from './nn/stats.js';
 export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './nn/kernels.js';
 export { train, readRunConfig, type TrainResult, type EpochMetrics, type TrainHooks } from './train/train.js';
@@ -48,4 +60,5 @@ export { DataLoader } from './data/loader.js';
 export type { Dataset, Batch, Normalization } from './data/types.js';
 export { DataError } from './data/types.js';
 export * from './analysis/index.js';
+export * from './run/index.js';
 export * from './interop/index.js';

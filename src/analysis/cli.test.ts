@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
 import type { LayerInfo } from '../nn/models.js';
 import { computeEnergy } from './energy.js';
+import { runSweep } from '../run/sweep.js';
 import { layersFor } from './network.js';
-import { runSweep } from './sweep.js';
 import { fixtureConfig, writeFixtureRun } from './testing.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));

@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
-import { DEFAULT_STC } from '../core/config.js';
-import { initBackend, type BackendRequest } from '../engine/backend.js';
-import { buildNetwork, type Arch, type LayerInfo } from '../nn/models.js';
+import { describe, it } from 'node:test';
+import { planNetwork, type Arch, type LayerInfo } from '../nn/plan.js';
 import { computeEnergy, convMacs, energyToJson, uniformSpikes } from './energy.js';
 
 function layersOf(arch: Arch, inputShape: [number, number, number], classes = 10, width = 1): LayerInfo[] {
-  const net = buildNetwork(
-    { arch, mode: 'stc', width, inputShape, classes, stc: DEFAULT_STC, path: 'fused' },
-    0,
-  );
-  const layers = [...net.layers];
-  net.dispose();
-  return layers;
+  return [...planNetwork({ arch, width, inputShape, classes }).layers];
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const byKind = (layers: LayerInfo[], kind: LayerInfo['kind']) => layers.filter((l) => l.kind === kind);
 
 describe('energy: MAC counts against hand computation', () => {
-  before(async () => {
-    await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
-  });
-
   it('VGG11 on 32x32x3: conv MACs layer by layer', () => {
     const layers = layersOf('vgg11', [32, 32, 3]);
     assert.equal(convMacs(layers.find((l) => l.kind === 'conv')!), 3 * 3 * 3 * 64 * 32 * 32);

@@ -2,9 +2,11 @@
  * Operation counts and computation energy of an STCSNN against its ANN twin (DESIGN.md §3,
  * paper §4.5.2, after Kundu et al. 2021 and Horowitz 2014).
  *
- * A pure function of the architecture description ({@link LayerInfo}[] from
- * `buildNetwork(...).layers`), the average spike count per input neuron of every STCB layer,
- * the spike-train length T and the energy constants: no backend, no tensors.
+ * A pure function of the architecture description ({@link LayerInfo}[]: the layers of the
+ * network's plan, `planNetwork(config).layers` in `nn/plan.ts`, which are also
+ * `Network.layers`), the average spike count per input neuron of every STCB layer, the
+ * spike-train length T and the energy constants: no backend, no tensors. The weight MACs
+ * (`F` below) are the plan's `weightMacs`.
  *
  * Counting conventions, per sample (one image), all shapes NHWC `[H, W, C]`:
  *
@@ -34,7 +36,7 @@
  * FLOPs (paper Fig. 8): ANN `annMacs`; SNN `snnAcs + snnMacs`.
  */
 import { ConfigError } from '../core/config.js';
-import type { LayerInfo } from '../nn/models.js';
+import { weightMacs, type LayerInfo } from '../nn/plan.js';
 
 /** Energy per operation, in picojoules. */
 export interface EnergyConstants {
@@ -101,15 +103,13 @@ function prod(shape: readonly number[]): number {
 /** `F = k*k*Cin*Cout*Ho*Wo` of a convolution layer (per sample). */
 export function convMacs(layer: LayerInfo): number {
   if (!layer.conv) throw new ConfigError(`layer ${layer.name} (${layer.kind}) has no convolution geometry`);
-  const { kernel: k, cin, cout } = layer.conv;
-  const [ho, wo] = layer.outShape;
-  return k * k * cin * cout * ho * wo;
+  return weightMacs(layer);
 }
 
 /**
  * Counts operations and energy per layer.
  *
- * @param layers every layer in forward order (`Network.layers`).
+ * @param layers every layer in forward order (a plan's layers, `Network.layers`).
  * @param spikesPerNeuron `zeta` per STCB layer name (`LayerSpikeStats.spikesPerNeuron`), each
  *   in `0..T`; every `stcb-conv` layer must have one.
  * @param T spike-train length (the CAB's multiply-adds per output).
@@ -163,7 +163,7 @@ export function computeEnergy(
         snnMacs = annMacs;
         break;
       case 'linear':
-        annMacs = prod(l.inShape) * prod(l.outShape);
+        annMacs = weightMacs(l);
         snnMacs = annMacs;
         break;
       case 'avgpool':

@@ -1,6 +1,7 @@
 /**
- * The analysis API: energy (pure), layer descriptions, run/sweep readers, the sweep driver,
- * figures and reports. Node-only where files are involved; `energy.ts` is pure.
+ * The analysis API: energy (pure), layer descriptions, run readers, formatting, figures and
+ * reports. Node-only where files are involved; `energy.ts` and `format.ts` are pure. Running
+ * experiments (run directories, repeats, sweeps, the energy of a run) is `src/run/`.
  */
 export {
   computeEnergy,
@@ -17,16 +18,13 @@ export {
 export {
   archConfigFor,
   checkpointGeometry,
-  energyAtFireRate,
-  energyOfRun,
   layersFor,
   spikesFromStats,
-  specOfRun,
   type NetworkSpec,
 } from './network.js';
+export { joules, microjoules, pct, readable, si, siCount, times } from './format.js';
 export {
   dirKind,
-  meanStdBest,
   readEpochLog,
   readRunDir,
   repeatRunDirs,
@@ -36,22 +34,5 @@ export {
   type RunDir,
   type RunSummary,
 } from './rundir.js';
-export {
-  checkGrid,
-  gridPoints,
-  lockSweep,
-  pointId,
-  readSweep,
-  runSweep,
-  sweepCsv,
-  sweepStatus,
-  type SweepFile,
-  type SweepGrid,
-  type SweepOptions,
-  type SweepPoint,
-  type SweepPointResult,
-  type TrainPoint,
-} from './sweep.js';
 export { renderSvg, svgToPng, writeFigure, type Figure, type WrittenFigure } from './charts.js';
 export { writeReport, type ReportOptions, type ReportResult } from './report.js';
-export { energySummaryOfRun, formatEnergySummary } from './summary.js';

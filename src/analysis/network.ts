@@ -1,18 +1,17 @@
 /**
- * From names to layer descriptions: the architecture of a data set + arch + width, and the
- * energy of a finished run from its spike statistics. Building the description constructs the
- * network once (its parameters are disposed right away), so a TensorFlow.js backend must be
- * initialised; the energy arithmetic itself ({@link computeEnergy}) needs none.
+ * From names to layer descriptions: the architecture of a data set + arch + width (its plan,
+ * `nn/plan.ts`), the input geometry of a run's checkpoint, and zeta per layer from spike
+ * statistics (the energy of a run is `src/run/energy.ts`). Nothing here builds a network or
+ * needs a TensorFlow.js backend.
  */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, DEFAULT_STC, stcConfig } from '../core/config.js';
 import { datasetInfo } from '../data/registry.js';
-import { ARCHS, buildNetwork, type Arch, type ArchConfig, type LayerInfo } from '../nn/models.js';
+import { ARCHS, planNetwork, type Arch, type ArchConfig, type LayerInfo } from '../nn/plan.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
-import { META_KEYS, modelInfoFromMetadata } from '../interop/model-file.js';
-import { computeEnergy, uniformSpikes, type EnergyConstants, type EnergyReport } from './energy.js';
-import { runSpikeStats, type RunDir, type RunSummary } from './rundir.js';
+import { readModelInfo } from '../interop/model-file.js';
+import { CHECKPOINT_FILES } from '../run/layout.js';
 
 /** What the energy of a network depends on. */
 export interface NetworkSpec {
@@ -54,64 +53,30 @@ export function archConfigFor(spec: NetworkSpec): ArchConfig {
   };
 }
 
-/** Every layer of the network of `spec`, in forward order (needs an initialised backend). */
+/** Every layer of the network of `spec`, in forward order (its plan's layers; no backend). */
 export function layersFor(spec: NetworkSpec): LayerInfo[] {
-  const net = buildNetwork(archConfigFor(spec), 0);
-  try {
-    return [...net.layers];
-  } finally {
-    net.dispose();
-  }
+  return [...planNetwork(archConfigFor(spec)).layers];
 }
 
 /**
  * The input shape and classes recorded in a run's checkpoint (`last.safetensors`, else
- * `best.safetensors`), read from the safetensors header alone (8-byte little-endian length,
- * then JSON with `__metadata__`); null when there is no readable checkpoint.
+ * `best.safetensors`), read from its header alone (`readModelInfo`); null when there is no
+ * readable checkpoint.
  */
 export function checkpointGeometry(
   runDir: string,
 ): { inputShape: [number, number, number]; classes: number } | null {
-  for (const name of ['last.safetensors', 'best.safetensors']) {
+  for (const name of CHECKPOINT_FILES) {
     const file = join(runDir, name);
     if (!existsSync(file)) continue;
-    let fd = -1;
     try {
-      fd = openSync(file, 'r');
-      const head = Buffer.alloc(8);
-      if (readSync(fd, head, 0, 8, 0) !== 8) continue;
-      const n = Number(head.readBigUInt64LE(0));
-      if (!(n > 0 && n < 100_000_000)) continue;
-      const json = Buffer.alloc(n);
-      if (readSync(fd, json, 0, n, 8) !== n) continue;
-      const meta = (JSON.parse(json.toString('utf8')) as { __metadata__?: Record<string, string> })
-        .__metadata__;
-      if (!meta || meta[META_KEYS.config] === undefined) continue;
-      const { config } = modelInfoFromMetadata(meta, file);
+      const { config } = readModelInfo(file);
       return { inputShape: [...config.inputShape], classes: config.classes };
     } catch {
       continue; // a damaged checkpoint: fall back to the data set's geometry
-    } finally {
-      if (fd >= 0) closeSync(fd);
     }
   }
   return null;
-}
-
-/**
- * The network spec of a run; with `runDir`, the input shape and classes come from its
- * checkpoint where one is readable (data-set options such as resizing change them).
- */
-export function specOfRun(s: RunSummary, runDir?: string): NetworkSpec {
-  const g = runDir ? checkpointGeometry(runDir) : null;
-  return {
-    arch: s.arch,
-    dataset: s.dataset,
-    width: s.width,
-    T: s.T,
-    datasetOptions: s.datasetOptions,
-    ...(g ? { inputShape: g.inputShape, classes: g.classes } : {}),
-  };
 }
 
 /**
@@ -139,21 +104,4 @@ export function spikesFromStats(
     out.set(l.name, s.spikesPerNeuron);
   }
   return out;
-}
-
-/** The energy of a finished run from its recorded spike statistics (needs a backend). */
-export function energyOfRun(run: RunDir, constants: Partial<EnergyConstants> = {}): EnergyReport {
-  const stats = runSpikeStats(run);
-  const layers = layersFor(specOfRun(run.summary, run.dir));
-  return computeEnergy(layers, spikesFromStats(layers, stats, run.dir), run.summary.T, constants);
-}
-
-/** The energy of a network with every STCB layer firing at `fireRate` (needs a backend). */
-export function energyAtFireRate(
-  spec: NetworkSpec,
-  fireRate: number,
-  constants: Partial<EnergyConstants> = {},
-): EnergyReport {
-  const layers = layersFor(spec);
-  return computeEnergy(layers, uniformSpikes(layers, fireRate, spec.T), spec.T, constants);
 }

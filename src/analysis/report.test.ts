@@ -7,11 +7,12 @@ import { initBackend, type BackendRequest } from '../engine/backend.js';
 import type { LayerInfo } from '../nn/models.js';
 import { renderSvg, svgToPng, trainingCurves } from './charts.js';
 import { computeEnergy } from './energy.js';
-import { checkpointGeometry, energyOfRun, layersFor } from './network.js';
+import { energyOfRun, energySummaryOfRun } from '../run/energy.js';
+import { meanStdBest } from '../run/repeats.js';
+import { runSweep, type SweepOptions } from '../run/sweep.js';
+import { checkpointGeometry, layersFor } from './network.js';
 import { writeReport } from './report.js';
-import { dirKind, meanStdBest, readRunDir } from './rundir.js';
-import { energySummaryOfRun } from './summary.js';
-import { runSweep, type SweepOptions } from './sweep.js';
+import { dirKind, readRunDir } from './rundir.js';
 import { fixtureConfig, fixtureStats, writeFixtureRun } from './testing.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'stcsnn-report-'));

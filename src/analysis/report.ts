@@ -30,10 +30,12 @@ import {
   type WrittenFigure,
   type XYPoint,
 } from './charts.js';
-import { computeEnergy, type EnergyConstants, type EnergyReport } from './energy.js';
-import { layersFor, spikesFromStats, specOfRun } from './network.js';
-import { dirKind, meanStdBest, readRunDir, repeatRunDirs, type DirKind, type RunDir } from './rundir.js';
-import { readSweep, sweepStatus, type SweepFile, type SweepPointResult } from './sweep.js';
+import { networkEnergy, specOfRun } from '../run/energy.js';
+import { meanStdBest } from '../run/repeats.js';
+import { readSweep, sweepStatus, type SweepFile, type SweepPointResult } from '../run/sweep.js';
+import type { EnergyConstants, EnergyReport } from './energy.js';
+import { microjoules, pct, readable, siCount, times } from './format.js';
+import { dirKind, readRunDir, repeatRunDirs, type DirKind, type RunDir } from './rundir.js';
 
 /** Options of {@link writeReport}. */
 export interface ReportOptions {
@@ -50,23 +52,6 @@ export interface ReportResult {
   readonly figures: WrittenFigure[];
   /** Sweep points or seeds that have not finished (empty when complete). */
   readonly missing: string[];
-}
-
-const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(2)}%` : '-');
-
-function fmt(v: number, digits = 4): string {
-  if (!Number.isFinite(v)) return '-';
-  if (Number.isInteger(v)) return v.toLocaleString('en-US');
-  return v.toPrecision(digits);
-}
-
-/** Counts with SI prefixes (`1.23 M`). */
-export function siCount(v: number): string {
-  const a = Math.abs(v);
-  if (a >= 1e9) return `${(v / 1e9).toFixed(3)} G`;
-  if (a >= 1e6) return `${(v / 1e6).toFixed(3)} M`;
-  if (a >= 1e3) return `${(v / 1e3).toFixed(2)} k`;
-  return fmt(v);
 }
 
 function mdTable(rows: readonly (readonly string[])[]): string {
@@ -172,7 +157,7 @@ function spikeSection(b: Builder, stats: readonly LayerSpikeStats[], subtitle: s
       ['layer', 'neurons', 'spikes / image', 'spikes / neuron', 'fire rate', 'input range'],
       ...stats.map((s) => [
         s.layer,
-        fmt(s.neurons),
+        readable(s.neurons),
         siCount(s.spikes / Math.max(1, s.samples)),
         s.spikesPerNeuron.toFixed(4),
         s.fireRate.toFixed(4),
@@ -229,23 +214,17 @@ function energySection(b: Builder, e: EnergyReport, note: string, subtitle: stri
   b.push(
     mdTable([
       ['network', 'MACs', 'ACs', 'FLOPs', 'energy / image'],
-      [
-        'ANN twin',
-        siCount(t.annMacs),
-        '0',
-        siCount(t.annFlops),
-        `${(t.annEnergyPj / 1e6).toPrecision(4)} µJ`,
-      ],
+      ['ANN twin', siCount(t.annMacs), '0', siCount(t.annFlops), microjoules(t.annEnergyPj)],
       [
         `STCSNN (T=${e.T})`,
         siCount(t.snnMacs),
         siCount(t.snnAcs),
         siCount(t.snnFlops),
-        `${(t.snnEnergyPj / 1e6).toPrecision(4)} µJ`,
+        microjoules(t.snnEnergyPj),
       ],
     ]),
     '',
-    `**Energy ratio ANN / STCSNN: ${t.ratio.toFixed(2)}x**`,
+    `**Energy ratio ANN / STCSNN: ${times(t.ratio)}**`,
     '',
   );
   const shown = e.layers.filter((l) => l.annMacs + l.snnMacs + l.snnAcs > 0);
@@ -254,7 +233,7 @@ function energySection(b: Builder, e: EnergyReport, note: string, subtitle: stri
       name: 'energy-per-layer',
       caption: `Computation energy per image and layer, ANN twin vs STCSNN (E_MAC ${e.constants.eMac} pJ, E_AC ${e.constants.eAc} pJ).`,
       title: 'Energy per layer',
-      subtitle: `${subtitle}; total ANN ${(t.annEnergyPj / 1e6).toPrecision(3)} µJ, STCSNN ${(t.snnEnergyPj / 1e6).toPrecision(3)} µJ (${t.ratio.toFixed(2)}x)`,
+      subtitle: `${subtitle}; total ANN ${microjoules(t.annEnergyPj, 3)}, STCSNN ${microjoules(t.snnEnergyPj, 3)} (${times(t.ratio)})`,
       yTitle: 'energy per image (nJ)',
       grouped: true,
       seriesTitle: 'network',
@@ -293,8 +272,7 @@ function energyFromStats(
   stats: readonly LayerSpikeStats[],
   c?: Partial<EnergyConstants>,
 ): EnergyReport {
-  const layers = layersFor(specOfRun(run.summary, run.dir));
-  return computeEnergy(layers, spikesFromStats(layers, stats, run.dir), run.summary.T, c);
+  return networkEnergy(specOfRun(run.summary, run.dir), { stats, source: run.dir }, c);
 }
 
 /** The energy section, or a note saying why it could not be computed (the rest of the report stands). */
@@ -469,7 +447,7 @@ function sweepReport(b: Builder, dir: string): string[] {
           res.mean_fire_rate.toFixed(4),
           siCount(res.spikes_per_image),
           res.energy ? (res.energy.snn_energy_pj / 1e6).toPrecision(4) : '-',
-          res.energy ? `${res.energy.ratio.toFixed(2)}x` : '-',
+          res.energy ? times(res.energy.ratio) : '-',
         ];
       }),
     ]),
@@ -611,7 +589,7 @@ function sweepReport(b: Builder, dir: string): string[] {
         name: 'energy-vs-T',
         caption: `Computation energy per image against T (E_MAC ${sweep.energy.e_mac_pj} pJ, E_AC ${sweep.energy.e_ac_pj} pJ; paper Fig. 9).`,
         title: 'Energy against T',
-        subtitle: `${subT}; ratios ${withEnergy.map((p) => `T=${p.T}: ${p.result!.energy!.ratio.toFixed(1)}x`).join(', ')}`,
+        subtitle: `${subT}; ratios ${withEnergy.map((p) => `T=${p.T}: ${times(p.result!.energy!.ratio, 1)}`).join(', ')}`,
         xTitle: 'spike-train length T',
         yTitle: 'energy per image (µJ)',
         yZero: true,

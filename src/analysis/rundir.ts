@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../core/config.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
 import type { EpochMetrics } from '../train/train.js';
+import { runFile, seedOfDirName, sweepFile, RUN_FILES, SWEEP_FILES } from '../run/layout.js';
 
 /** The fields of one `log.jsonl` line (the trainer's {@link EpochMetrics}) that the analysis reads. */
 export type EpochLog = Pick<
@@ -110,7 +111,7 @@ export function summarizeConfig(config: Record<string, unknown>, file: string): 
 
 /** Reads `log.jsonl` (missing: empty); a torn last line (an interrupted write) is skipped. */
 export function readEpochLog(dir: string): EpochLog[] {
-  const p = join(dir, 'log.jsonl');
+  const p = runFile(dir, 'log');
   if (!existsSync(p)) return [];
   const lines = readFileSync(p, 'utf8')
     .split('\n')
@@ -130,17 +131,17 @@ export function readEpochLog(dir: string): EpochLog[] {
 
 /** True when `dir` holds a run (`config.json`). */
 export function isRunDir(dir: string): boolean {
-  return existsSync(join(dir, 'config.json'));
+  return existsSync(runFile(dir, 'config'));
 }
 
 /** Reads a run directory. @throws ConfigError when `config.json` is missing or malformed */
 export function readRunDir(dir: string): RunDir {
-  const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath)) throw new ConfigError(`${dir} is not a run directory (no config.json)`);
+  const cfgPath = runFile(dir, 'config');
+  if (!existsSync(cfgPath)) throw new ConfigError(`${dir} is not a run directory (no ${RUN_FILES.config})`);
   const config = readJson(cfgPath);
   if (!isRecord(config)) throw new ConfigError(`${cfgPath}: expected a JSON object`);
   const summary = summarizeConfig(config, cfgPath);
-  const resPath = join(dir, 'result.json');
+  const resPath = runFile(dir, 'result');
   let result: RunResultFile | null = null;
   if (existsSync(resPath)) {
     const r = readJson(resPath);
@@ -155,16 +156,16 @@ export function readRunDir(dir: string): RunDir {
 export function runSpikeStats(run: RunDir): LayerSpikeStats[] {
   if (!run.result) {
     throw new ConfigError(
-      `${run.dir} has no result.json (the run has not finished), so no spike statistics; pass --fire-rate R`,
+      `${run.dir} has no ${RUN_FILES.result} (the run has not finished), so no spike statistics; pass --fire-rate R`,
     );
   }
   const s = run.result.spike_stats;
   if (!Array.isArray(s) || s.length === 0) {
-    throw new ConfigError(`${join(run.dir, 'result.json')} has no spike statistics; pass --fire-rate R`);
+    throw new ConfigError(`${runFile(run.dir, 'result')} has no spike statistics; pass --fire-rate R`);
   }
   for (const l of s) {
     if (!isRecord(l) || typeof l.layer !== 'string' || typeof l.spikesPerNeuron !== 'number') {
-      throw new ConfigError(`${join(run.dir, 'result.json')}: malformed spike_stats entry`);
+      throw new ConfigError(`${runFile(run.dir, 'result')}: malformed spike_stats entry`);
     }
   }
   return s;
@@ -173,32 +174,18 @@ export function runSpikeStats(run: RunDir): LayerSpikeStats[] {
 /** The run directories of a repeat group: `seed-<n>/` sub-folders, by seed. */
 export function repeatRunDirs(dir: string): string[] {
   return readdirSync(dir)
-    .filter((n) => /^seed-\d+$/.test(n) && statSync(join(dir, n)).isDirectory())
-    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))
+    .filter((n) => seedOfDirName(n) !== null && statSync(join(dir, n)).isDirectory())
+    .sort((a, b) => (seedOfDirName(a) ?? 0) - (seedOfDirName(b) ?? 0))
     .map((n) => join(dir, n));
 }
 
 /** What kind of directory `dir` is. @throws ConfigError when it is none of them */
 export function dirKind(dir: string): DirKind {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a directory`);
-  if (existsSync(join(dir, 'sweep.json'))) return 'sweep';
-  if (existsSync(join(dir, 'repeats.json')) || repeatRunDirs(dir).length > 0) return 'repeats';
+  if (existsSync(sweepFile(dir, 'sweep'))) return 'sweep';
+  if (existsSync(runFile(dir, 'repeats')) || repeatRunDirs(dir).length > 0) return 'repeats';
   if (isRunDir(dir)) return 'run';
   throw new ConfigError(
-    `${dir} is not a run, repeat group or sweep directory (no config.json, repeats.json or sweep.json)`,
+    `${dir} is not a run, repeat group or sweep directory (no ${RUN_FILES.config}, ${RUN_FILES.repeats} or ${SWEEP_FILES.sweep})`,
   );
-}
-
-/** Mean, sample standard deviation (n - 1) and best of a list. */
-export function meanStdBest(xs: readonly number[]): {
-  mean: number;
-  stddev: number;
-  best: number;
-  count: number;
-} {
-  const n = xs.length;
-  if (n === 0) return { mean: NaN, stddev: NaN, best: NaN, count: 0 };
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const v = n > 1 ? xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1) : 0;
-  return { mean, stddev: Math.sqrt(v), best: Math.max(...xs), count: n };
 }

@@ -4,9 +4,9 @@
  * and CLI tests; not part of the public API.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { LayerInfo } from '../nn/models.js';
 import { HIST_BINS, HIST_MAX, HIST_MIN, type LayerSpikeStats } from '../nn/stats.js';
+import { runFile } from '../run/layout.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 
 /** What a fixture run looks like. */
@@ -76,7 +76,7 @@ export function fixtureStats(
 export function writeFixtureRun(dir: string, f: FixtureRun): Record<string, unknown> | null {
   mkdirSync(dir, { recursive: true });
   const config = fixtureConfig(f);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  writeFileSync(runFile(dir, 'config'), JSON.stringify(config, null, 2));
   const epochs = f.epochs ?? 3;
   const acc = f.accuracy ?? 0.5;
   const log = Array.from({ length: epochs }, (_, e) => ({
@@ -88,7 +88,7 @@ export function writeFixtureRun(dir: string, f: FixtureRun): Record<string, unkn
     test_accuracy: ((e + 1) / epochs) * acc,
     seconds: 1,
   }));
-  writeFileSync(join(dir, 'log.jsonl'), log.map((m) => JSON.stringify(m)).join('\n') + '\n');
+  writeFileSync(runFile(dir, 'log'), log.map((m) => JSON.stringify(m)).join('\n') + '\n');
   if (f.accuracy === null) return null;
   const T = f.T ?? 8;
   const stats = f.layers?.length ? fixtureStats(f.layers, T, f.fireRate ?? 0.2) : [];
@@ -106,6 +106,6 @@ export function writeFixtureRun(dir: string, f: FixtureRun): Record<string, unkn
     fire_rates: stats.map((s) => ({ layer: s.layer, rate: s.fireRate })),
     spike_stats: stats,
   };
-  writeFileSync(join(dir, 'result.json'), JSON.stringify(result));
+  writeFileSync(runFile(dir, 'result'), JSON.stringify(result));
   return result;
 }

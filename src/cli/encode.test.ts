@@ -84,3 +84,17 @@ test('--debug adds the stack trace', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /\n\s+at /);
 });
+
+test('--json errors: stdout carries {"error": {"message", "code"}}, stderr the one line, exit 2', () => {
+  const bad = run('encode', '--values', '0.3', '--T', '0', '--json', '--backend', 'wasm');
+  assert.equal(bad.code, 2, bad.stderr);
+  const out = JSON.parse(bad.stdout.trim()) as { error: { message: string; code: string } };
+  assert.match(out.error.message, /T/);
+  assert.notEqual(out.error.code, 'internal');
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  const unknown = run('encode', '--values', '0.3', '--no-such-flag', '--json');
+  assert.equal(unknown.code, 2);
+  const u = JSON.parse(unknown.stdout.trim()) as { error: { message: string; code: string } };
+  assert.equal(u.error.code, 'usage');
+  assert.match(u.error.message, /no-such-flag/);
+});

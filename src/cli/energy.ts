@@ -6,21 +6,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Command } from 'commander';
-import {
-  computeEnergy,
-  DEFAULT_ENERGY,
-  energyToJson,
-  uniformSpikes,
-  type EnergyConstants,
-  type EnergyReport,
-} from '../analysis/energy.js';
-import {
-  archConfigFor,
-  layersFor,
-  spikesFromStats,
-  specOfRun,
-  type NetworkSpec,
-} from '../analysis/network.js';
+import { DEFAULT_ENERGY, energyToJson, type EnergyConstants, type EnergyReport } from '../analysis/energy.js';
+import { joules, si, times } from '../analysis/format.js';
+import { archConfigFor, type NetworkSpec } from '../analysis/network.js';
+import { networkEnergy, specOfRun } from '../run/energy.js';
 import { modelSizeOverLimits } from '../interop/model-file.js';
 import { meanSpikeStats } from '../analysis/report.js';
 import { isRunDir, readRunDir, repeatRunDirs, runSpikeStats } from '../analysis/rundir.js';
@@ -55,25 +44,6 @@ export type EnergyCommandJson = ReturnType<typeof energyToJson> & {
   constants: { e_mac_pj: number; e_ac_pj: number; bn_macs_per_element: number };
 };
 
-/** Formats a count with SI prefixes: 1.23M, 456k. */
-export function si(v: number, digits = 3): string {
-  const a = Math.abs(v);
-  if (a >= 1e12) return `${(v / 1e12).toPrecision(digits)}T`;
-  if (a >= 1e9) return `${(v / 1e9).toPrecision(digits)}G`;
-  if (a >= 1e6) return `${(v / 1e6).toPrecision(digits)}M`;
-  if (a >= 1e3) return `${(v / 1e3).toPrecision(digits)}k`;
-  return Number.isInteger(v) ? String(v) : v.toPrecision(digits);
-}
-
-/** Energy in pJ as a readable string (pJ, nJ, uJ, mJ). */
-export function joules(pj: number): string {
-  const a = Math.abs(pj);
-  if (a >= 1e9) return `${(pj / 1e9).toPrecision(4)} mJ`;
-  if (a >= 1e6) return `${(pj / 1e6).toPrecision(4)} uJ`;
-  if (a >= 1e3) return `${(pj / 1e3).toPrecision(4)} nJ`;
-  return `${pj.toPrecision(4)} pJ`;
-}
-
 /** The text table of an energy report. */
 export function energyTable(r: EnergyReport): string {
   const rows: string[][] = [
@@ -104,7 +74,7 @@ export function energySummary(r: EnergyReport): string {
   return [
     `ANN twin: ${si(t.annMacs)} MACs = ${joules(t.annEnergyPj)} per image (E_MAC ${c.eMac} pJ)`,
     `STCSNN (T=${r.T}): ${si(t.snnAcs)} ACs + ${si(t.snnMacs)} MACs = ${joules(t.snnEnergyPj)} per image (E_AC ${c.eAc} pJ)`,
-    `energy ratio ANN/SNN: ${t.ratio.toFixed(2)}x`,
+    `energy ratio ANN/SNN: ${times(t.ratio)}`,
   ].join('\n');
 }
 
@@ -225,12 +195,11 @@ export function energyCommand(): Command {
     const over = modelSizeOverLimits(arch.arch, arch.inputShape, arch.classes, arch.width);
     if (over) throw new UsageError(`the network is too large: ${over}`);
     await backendFor(flags);
-    const layers = layersFor(spec);
-    const spikes =
-      fireRate !== undefined
-        ? uniformSpikes(layers, fireRate, spec.T)
-        : spikesFromStats(layers, stats!, statsFrom);
-    const report = computeEnergy(layers, spikes, spec.T, constants);
+    const report = networkEnergy(
+      spec,
+      fireRate !== undefined ? { fireRate } : { stats: stats!, source: statsFrom },
+      constants,
+    );
     if (flags.json) {
       const j: EnergyCommandJson = {
         arch: spec.arch,

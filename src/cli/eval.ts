@@ -1,7 +1,7 @@
 /** `stcsnn eval`: accuracy, per-class accuracy, confusion matrix and spike statistics of a checkpoint. */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
+import { pct } from '../analysis/format.js';
 import { DataLoader } from '../data/loader.js';
 import { datasetInfo, normalizationFor, openDataset, DATASET_NAMES } from '../data/registry.js';
 import { readModelFile } from '../interop/model-file.js';
@@ -10,6 +10,7 @@ import { buildNetwork } from '../nn/models.js';
 import { TRAIN_META } from '../train/checkpoint.js';
 import { checkTrainConfig } from '../train/config.js';
 import { evaluate } from '../train/evaluate.js';
+import { RUN_FILES, runFile } from '../run/layout.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { printJson, table } from './output.js';
@@ -28,9 +29,9 @@ interface EvalFlags extends CommonFlags {
 export function checkpointFile(path: string, which: 'best' | 'last'): string {
   if (!existsSync(path)) throw new UsageError(`--checkpoint: ${path} does not exist`);
   if (statSync(path).isDirectory()) {
-    const f = join(path, `${which}.safetensors`);
+    const f = runFile(path, which);
     if (!existsSync(f))
-      throw new UsageError(`--checkpoint: ${path} has no ${which}.safetensors (is it a run directory?)`);
+      throw new UsageError(`--checkpoint: ${path} has no ${RUN_FILES[which]} (is it a run directory?)`);
     return f;
   }
   return path;
@@ -112,14 +113,11 @@ export function evalCommand(): Command {
       console.log(
         `${cfg.arch} (${cfg.mode}, T=${cfg.stc.T}) on ${dataset} test (${r.count} samples), backend ${info.name}`,
       );
-      console.log(`accuracy ${(r.accuracy * 100).toFixed(2)}%, loss ${r.loss.toFixed(4)}\n`);
+      console.log(`accuracy ${pct(r.accuracy)}, loss ${r.loss.toFixed(4)}\n`);
       console.log(
         table([
           ['class', 'accuracy'],
-          ...r.perClass.map((v, c) => [
-            ds.classNames[c] ?? String(c),
-            Number.isNaN(v) ? '-' : `${(v * 100).toFixed(1)}%`,
-          ]),
+          ...r.perClass.map((v, c) => [ds.classNames[c] ?? String(c), pct(v, 1)]),
         ]),
       );
       console.log('\nconfusion matrix (rows: true class, columns: predicted):');

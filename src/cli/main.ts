@@ -7,6 +7,7 @@ import { energyCommand } from './energy.js';
 import { reportCommand } from './report.js';
 import { sweepCommand } from './sweep.js';
 import { isUserError } from './errors.js';
+import { jsonPrinted } from './output.js';
 import { trainCommand } from './train.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
@@ -36,6 +37,25 @@ function debugRequested(argv: readonly string[]): boolean {
   return argv.includes('--debug');
 }
 
+/**
+ * The error codes of `--json` output (`{"error": {"message", "code"}}` on stdout): `usage` for
+ * bad flags, the error's kind for bad input (`config`, `data`, `checkpoint`, `format`,
+ * `backend`, `numerical`), `internal` for a bug (exit 1).
+ */
+function errorCode(e: unknown): string {
+  if (e instanceof CommanderError) return 'usage';
+  const name = e instanceof Error ? e.name : '';
+  if (!isUserError(e)) return 'internal';
+  const kind = name.replace(/Error$/, '').toLowerCase();
+  return kind === 'commander' ? 'usage' : kind || 'usage';
+}
+
+/** With `--json`, the error as the one JSON object on stdout (unless the command printed its own). */
+function printJsonError(argv: readonly string[], message: string, code: string): void {
+  if (argv.includes('--json') && !jsonPrinted())
+    process.stdout.write(`${JSON.stringify({ error: { message, code } })}\n`);
+}
+
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   const program = buildProgram();
@@ -53,16 +73,21 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
       ) {
         return 0;
       }
-      return 2; // commander has printed its one-line message
+      // commander has printed its one-line message on stderr
+      printJsonError(argv, e.message.replace(/^error: /, ''), errorCode(e));
+      return 2;
     }
     const debug = debugRequested(argv);
     if (isUserError(e)) {
       process.stderr.write(`stcsnn: error: ${e.message}\n`);
+      printJsonError(argv, e.message, errorCode(e));
       if (debug) process.stderr.write(`${e.stack}\n`);
       return 2;
     }
     const err = e as Error;
-    process.stderr.write(`stcsnn: internal error: ${err?.message ?? String(e)}\n`);
+    const message = err?.message ?? String(e);
+    process.stderr.write(`stcsnn: internal error: ${message}\n`);
+    printJsonError(argv, message, 'internal');
     if (debug) process.stderr.write(`${err?.stack}\n`);
     else process.stderr.write('stcsnn: (run with --debug for a stack trace)\n');
     return 1;

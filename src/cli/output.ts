@@ -1,9 +1,20 @@
 /** Printing helpers shared by the commands: JSON, tables, progress. */
 import cliProgress from 'cli-progress';
 
+let printedJson = false;
+
 /** Prints exactly one JSON object on stdout. */
 export function printJson(value: unknown): void {
+  printedJson = true;
   process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/**
+ * Whether this process has printed its JSON object already (a command that reports a failure in
+ * its own result object, as `data verify` does, then fails): the error object is not added.
+ */
+export function jsonPrinted(): boolean {
+  return printedJson;
 }
 
 /** Formats rows as an aligned text table (first row is the header). */

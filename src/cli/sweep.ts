@@ -2,14 +2,11 @@
  * `stcsnn sweep`: the paper's threshold and spike-train-length studies (§4.4): one training
  * run per (theta0, T) grid point, resumable, summarised in `sweep.json` and `sweep.csv`.
  */
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { computeEnergy, DEFAULT_ENERGY } from '../analysis/energy.js';
-import { checkpointGeometry, layersFor, spikesFromStats } from '../analysis/network.js';
-import { runSweep, sweepStatus } from '../analysis/sweep.js';
-import { checkTrainConfig, type TrainConfig } from '../train/config.js';
-import { train } from '../train/train.js';
+import { DEFAULT_ENERGY } from '../analysis/energy.js';
+import { pct, times } from '../analysis/format.js';
+import { defaultSweepDir, prepareSweepDir, sweepStatus, trainSweep } from '../run/sweep.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
@@ -40,8 +37,6 @@ type SweepFlags = CommonFlags &
     eAc: string;
     bnMacs: string;
   };
-
-const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
 export function sweepCommand(): Command {
   const cmd = new Command('sweep').description(
@@ -80,16 +75,8 @@ export function sweepCommand(): Command {
     };
     for (const [k, v] of Object.entries(constants))
       if (v < 0) throw new UsageError(`${k} must be >= 0, got ${v}`);
-    const dir = resolve(
-      flags.out ?? `sweeps/${config.dataset}-${config.arch}-${config.mode}-w${config.width}`,
-    );
-    try {
-      mkdirSync(dir, { recursive: true });
-    } catch (e) {
-      throw new UsageError(
-        `sweep directory ${dir} cannot be created: ${(e as Error).message.split('\n')[0]}`,
-      );
-    }
+    const dir = flags.out === undefined ? defaultSweepDir(config) : resolve(flags.out);
+    prepareSweepDir(dir);
     const info = await backendFor(flags);
     const json = flags.json === true;
     const progress = makeProgress();
@@ -97,45 +84,22 @@ export function sweepCommand(): Command {
     log(
       `stcsnn sweep: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), theta0 in {${grid.theta0.join(', ')}} x T in {${grid.T.join(', ')}}, backend ${info.name}, into ${dir}`,
     );
-    const sweep = await runSweep({
+    const sweep = await trainSweep({
       dir,
-      config: config as unknown as Record<string, unknown> & { stc: Record<string, unknown> },
+      config,
       grid,
-      energyConstants: {
-        e_mac_pj: constants.eMac,
-        e_ac_pj: constants.eAc,
-        bn_macs_per_element: constants.bnMacsPerElement,
-      },
-      trainPoint: async (raw, runDir, p) => {
-        const c: TrainConfig = checkTrainConfig(raw, `sweep point ${p.id}`);
-        log(`point ${p.index + 1}/${p.total} (${p.id}): training`);
-        mkdirSync(runDir, { recursive: true });
-        return train(c, {
-          runDir,
-          backend: info.name,
-          hooks: {
-            onEpochStart: (e, n, batches) => progress.start(batches, `${p.id} epoch ${e + 1}/${n}`),
-            onBatch: (_e, b, s) =>
-              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
-            onEpochEnd: (m) =>
-              progress.stop(
-                `${p.id} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
-              ),
-          },
-        });
-      },
-      energyOf: (raw, stats, runDir) => {
-        const c = raw as unknown as TrainConfig;
-        const layers = layersFor({
-          arch: c.arch,
-          dataset: c.dataset,
-          width: c.width,
-          T: c.stc.T,
-          datasetOptions: c.datasetOptions,
-          ...checkpointGeometry(runDir),
-        });
-        return computeEnergy(layers, spikesFromStats(layers, stats, 'sweep point'), c.stc.T, constants);
-      },
+      constants,
+      backend: info.name,
+      onPointStart: (p) => log(`point ${p.index + 1}/${p.total} (${p.id}): training`),
+      hooks: (p) => ({
+        onEpochStart: (e, n, batches) => progress.start(batches, `${p.id} epoch ${e + 1}/${n}`),
+        onBatch: (_e, b, s) =>
+          progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+        onEpochEnd: (m) =>
+          progress.stop(
+            `${p.id} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
+          ),
+      }),
       onEvent: (e) => {
         if (e.kind === 'skip') log(`point ${e.id}: finished before, skipped`);
         else if (e.kind === 'restart') log(`point ${e.id}: interrupted before, restarting from scratch`);
@@ -169,7 +133,7 @@ export function sweepCommand(): Command {
           p.result ? pct(p.result.test_accuracy) : p.status,
           p.result ? p.result.mean_fire_rate.toFixed(4) : '',
           p.result ? p.result.spikes_per_image.toFixed(0) : '',
-          p.result?.energy ? `${p.result.energy.ratio.toFixed(2)}x` : '',
+          p.result?.energy ? times(p.result.energy.ratio) : '',
         ]),
       ]),
     );

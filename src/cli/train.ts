@@ -1,20 +1,20 @@
 /** `stcsnn train`: train an STCSNN (or its ANN twin), with repeats, presets and resume. */
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { stcConfig } from '../core/config.js';
 import { datasetInfo, DATASET_NAMES } from '../data/registry.js';
 import { ARCHS } from '../nn/models.js';
 import { TRAIN_DEFAULTS, checkTrainConfig, paperPreset, type TrainConfig } from '../train/config.js';
 import { LR_SCHEDULES } from '../train/lr-schedule.js';
-import { summarizeRepeats, type RepeatSummary } from '../train/repeats.js';
-import { readRunConfig, train, type TrainResult } from '../train/train.js';
-import { isTempSibling, writeJsonAtomic } from '../util/atomic.js';
+import { readRunConfig } from '../train/train.js';
+import { pct } from '../analysis/format.js';
+import { energySummaryOfRun } from '../run/energy.js';
+import { runRepeats } from '../run/repeats.js';
+import { freshRunDir, prepareRunDir, resumableRunDir } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 import { parseChoice, parseInteger, parseNumber } from './options.js';
-import { energySummaryOfRun } from '../analysis/summary.js';
 
 interface TrainFlags extends CommonFlags {
   dataset?: string;
@@ -170,70 +170,6 @@ export function configFromFlags(f: TrainFlags): { config: TrainConfig; repeats: 
   return { config, repeats };
 }
 
-function freshRunDir(config: TrainConfig): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-  const base = resolve('runs', `${config.dataset}-${config.arch}-${config.mode}-T${config.stc.T}-${stamp}`);
-  let dir = base;
-  for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
-  return dir;
-}
-
-/** The files a training run writes in its directory (`seed-<n>/` holds one run each with `--repeats`). */
-const RUN_FILES = [
-  'config.json',
-  'log.jsonl',
-  'last.safetensors',
-  'best.safetensors',
-  'result.json',
-  'repeats.json',
-];
-
-/**
- * Removes an earlier run's files from `dir` (and its `seed-<n>` run folders, and temporaries
- * a killed writer left), so that a forced run never leaves another run's checkpoint or result
- * beside its own. Every other file stays.
- */
-function clearRunFiles(dir: string): void {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isFile() && (RUN_FILES.includes(e.name) || isTempSibling(e.name))) rmSync(p);
-    else if (e.isDirectory() && /^seed-\d+$/.test(e.name) && existsSync(join(p, 'config.json'))) {
-      clearRunFiles(p);
-      if (readdirSync(p).length === 0) rmSync(p, { recursive: true });
-    }
-  }
-}
-
-function prepareRunDir(dir: string, force: boolean): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`run directory ${dir} is a file`);
-  if (existsSync(dir) && readdirSync(dir).length > 0) {
-    if (!force) {
-      throw new UsageError(
-        `run directory ${dir} exists and is not empty (use --force to overwrite, or --resume ${dir})`,
-      );
-    }
-    try {
-      clearRunFiles(dir);
-    } catch (e) {
-      throw new UsageError(
-        `run directory ${dir}: cannot remove the earlier run's files: ${(e as Error).message.split('\n')[0]}`,
-      );
-    }
-  }
-  try {
-    mkdirSync(dir, { recursive: true });
-    const probe = join(dir, '.write-test.json');
-    writeJsonAtomic(probe, {});
-    rmSync(probe);
-  } catch (e) {
-    throw new UsageError(`run directory ${dir} is not writable: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
-
-function pct(v: number): string {
-  return `${(v * 100).toFixed(2)}%`;
-}
-
 export function trainCommand(): Command {
   const cmd = new Command('train').description(
     'train an STCSNN (or its ANN twin) and evaluate it every epoch; without flags: VGG11 (width 0.25) on the embedded Fashion-MNIST subset',
@@ -310,9 +246,7 @@ export function trainCommand(): Command {
       const given = CONFIG_FLAGS.filter((k) => command.getOptionValueSource(k) === 'cli');
       if (given.length)
         throw new UsageError(`--resume reuses the saved configuration; drop --${given.join(', --')}`);
-      runDir = resolve(flags.resume as string);
-      if (!existsSync(join(runDir, 'config.json')))
-        throw new UsageError(`--resume: ${runDir} has no config.json`);
+      runDir = resumableRunDir(flags.resume as string);
       config = readRunConfig(runDir);
       repeats = 1;
     } else {
@@ -328,36 +262,21 @@ export function trainCommand(): Command {
       log(
         `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}, run ${runDir}`,
       );
-    const runs: TrainResult[] = [];
-    for (let r = 0; r < repeats; r++) {
-      const seed = config.seed + r;
-      const dir = repeats > 1 ? join(runDir, `seed-${seed}`) : runDir;
-      if (repeats > 1) prepareRunDir(dir, true);
-      const result = await train(
-        { ...config, seed },
-        {
-          runDir: dir,
-          backend: info.name,
-          resume,
-          hooks: {
-            onEpochStart: (e, n, batches) =>
-              progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
-            onBatch: (_e, b, s) =>
-              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
-            onEpochEnd: (m) =>
-              progress.stop(
-                `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
-              ),
-          },
-        },
-      );
-      runs.push(result);
-    }
-    let summary: RepeatSummary | undefined;
-    if (repeats > 1) {
-      summary = summarizeRepeats(runs);
-      writeJsonAtomic(join(runDir, 'repeats.json'), { config, ...summary, runs: runs.map((r) => r.runDir) });
-    }
+    const { runs, summary } = await runRepeats(config, repeats, {
+      runDir,
+      backend: info.name,
+      resume,
+      hooks: (seed) => ({
+        onEpochStart: (e, n, batches) =>
+          progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
+        onBatch: (_e, b, s) =>
+          progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+        onEpochEnd: (m) =>
+          progress.stop(
+            `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
+          ),
+      }),
+    });
     const last = runs[runs.length - 1];
     const out = {
       dataset: config.dataset,
@@ -392,7 +311,7 @@ export function trainCommand(): Command {
       `\n${config.arch} (${config.mode}) on ${config.dataset}: ${last.params.toLocaleString('en-US')} parameters, backend ${info.name}`,
     );
     console.log(
-      `test accuracy ${pct(last.test_accuracy)} (best ${pct(last.best_test_accuracy)}), ${last.train_seconds.toFixed(1)} s training, ${last.images_per_second.toFixed(0)} img/s, data wait ${(last.data_fraction * 100).toFixed(1)}% of step time`,
+      `test accuracy ${pct(last.test_accuracy)} (best ${pct(last.best_test_accuracy)}), ${last.train_seconds.toFixed(1)} s training, ${last.images_per_second.toFixed(0)} img/s, data wait ${pct(last.data_fraction, 1)} of step time`,
     );
     if (summary)
       console.log(

@@ -11,6 +11,7 @@ export {
   modelInfoFromMetadata,
   decodeModel,
   readModelFile,
+  readModelInfo,
   loadModel,
   resolveModelPath,
   RUN_DIR_MODELS,

@@ -21,7 +21,15 @@ import { checkArchConfig, buildNetwork, ARCHS, type ArchConfig, type Network } f
 import { stcConfig } from '../core/config.js';
 import type { Normalization } from '../data/types.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { decodeSafetensors, encodeSafetensors, FormatError, type SafeTensor } from './safetensors.js';
+import { MODEL_FILES } from '../run/layout.js';
+import {
+  decodeSafetensors,
+  decodeSafetensorsHeader,
+  encodeSafetensors,
+  FormatError,
+  MAX_HEADER_BYTES,
+  type SafeTensor,
+} from './safetensors.js';
 import { CheckpointError, loadStateDict, stateDictOf } from './state-dict.js';
 
 /** The value of `stcsnn.format`. */
@@ -137,8 +145,8 @@ export async function saveModel(file: string, net: Network, opts: SaveModelOptio
   writeFileAtomic(file, encodeModel(net, opts));
 }
 
-/** Checkpoint file names in a run directory, in order of preference. */
-export const RUN_DIR_MODELS = ['best.safetensors', 'last.safetensors'] as const;
+/** Checkpoint file names in a run directory, in order of preference (the run layout's). */
+export const RUN_DIR_MODELS = MODEL_FILES;
 
 /**
  * The model file a `--checkpoint`/`--model` argument names: the file itself, or in a run
@@ -290,10 +298,25 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
 }
 
 /**
+ * Whether `bytes` are an ONNX model rather than safetensors: an `.onnx` name, or a protobuf
+ * `ModelProto` start (field 1 `ir_version` as a varint, tag byte 0x08) where safetensors would
+ * have its JSON header's `{` at byte 8.
+ */
+function looksLikeOnnx(bytes: Uint8Array, source: string): boolean {
+  if (/\.onnx$/i.test(source)) return true;
+  return bytes.length > 8 && bytes[0] === 0x08 && bytes[1] < 0x80 && bytes[8] !== 0x7b;
+}
+
+/**
  * Decodes a model file's bytes: the safetensors container, then the description.
  * @throws FormatError for a malformed container; CheckpointError for a missing or bad description
  */
 export function decodeModel(bytes: Uint8Array, source: string): ModelFile {
+  if (looksLikeOnnx(bytes, source)) {
+    throw new FormatError(
+      `${source} is an ONNX model, not an stcsnn model file (.safetensors or a run directory); ONNX models are for \`stcsnn predict --model\``,
+    );
+  }
   const { tensors: all, metadata } = decodeSafetensors(bytes, source);
   const info = modelInfoFromMetadata(metadata, source);
   const tensors: Record<string, SafeTensor> = {};
@@ -323,6 +346,34 @@ export async function readModelFile(file: string): Promise<ModelFile> {
     throw new CheckpointError(`cannot read model file ${file}${code ? ` (${code})` : ''}`);
   }
   return decodeModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), file);
+}
+
+/**
+ * Reads a model file's description from its safetensors header alone (the header is validated
+ * as {@link decodeSafetensors} does; the tensor data is not read): cheap for large checkpoints.
+ * @throws CheckpointError when the file cannot be read or describes no model; FormatError when
+ *   its header is not valid safetensors
+ */
+export function readModelInfo(file: string): ModelInfo {
+  let fd = -1;
+  try {
+    fd = fs.openSync(file, 'r');
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    const got = fs.readSync(fd, head, 0, 8, 0);
+    const n = got === 8 ? head.readBigUInt64LE(0) : 0n;
+    const want = 8 + Number(n > BigInt(MAX_HEADER_BYTES) || 8n + n > BigInt(size) ? 0n : n);
+    const bytes = Buffer.alloc(want);
+    const read = fs.readSync(fd, bytes, 0, want, 0);
+    const view = new Uint8Array(bytes.buffer, bytes.byteOffset, read);
+    return modelInfoFromMetadata(decodeSafetensorsHeader(view, size, file).metadata, file);
+  } catch (e) {
+    if (e instanceof CheckpointError || e instanceof FormatError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CheckpointError(`cannot read model file ${file}${code ? ` (${code})` : ''}`);
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
 }
 
 /**

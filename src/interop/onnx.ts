@@ -8,12 +8,14 @@
  *   `stcsnn.normalization`, see below);
  * - output `logits`: float32 `[N, classes]` (before softmax).
  *
- * Layers: convolutions are `Conv` with PyTorch-layout weights `[Cout, Cin, kh, kw]` and no bias;
- * batch norm (evaluation) is the elementwise
+ * The graph is emitted from the network's plan (`nn/plan.ts`), one layer after another, each
+ * reading the values its plan layer reads: convolutions are `Conv` with PyTorch-layout weights
+ * `[Cout, Cin, kh, kw]` and no bias; batch norm (evaluation) is the elementwise
  * `y = (x - running_mean) * weight / sqrt(running_var + eps) + bias` (`Sub, Mul, Div, Add` with
- * per-channel constants `[1, C, 1, 1]`); max pools are `MaxPool 2x2/2`; the VGG head transposes
- * to NHWC before `Flatten` (the classifier was trained on NHWC-flattened features); the ResNet
- * head is `Relu -> ReduceMean(H, W)`; linear layers are `Gemm` with `transB = 1`.
+ * per-channel constants `[1, C, 1, 1]`); max pools are `MaxPool 2x2/2`; `relu` is `Relu`;
+ * `avgpool` is `ReduceMean(H, W)`; `add` is `Add`; a linear layer is `Gemm` with `transB = 1`,
+ * after `Transpose` to NHWC and `Flatten` where it reads a feature map (the classifier was
+ * trained on NHWC-flattened features).
  *
  * An STCB (`STEB -> Conv -> CAB`) becomes, per {@link OnnxGraphKind}:
  *
@@ -36,7 +38,8 @@
  * (`fused` or `spike-train`) and `stcsnn.input_layout` (`NCHW`).
  */
 import { thresholds } from '../core/config.js';
-import type { LayerInfo, Network } from '../nn/models.js';
+import type { Network } from '../nn/models.js';
+import { INPUT, type LayerInfo } from '../nn/plan.js';
 import type { Normalization } from '../data/types.js';
 import { ONNX_ATTR, ONNX_DTYPE, modelProtoType } from './onnx-proto.js';
 import { modelMetadata } from './model-file.js';
@@ -251,70 +254,64 @@ class Emitter {
     return g.op('ReduceSum', [g.op('Mul', [byT, th]), g.constant('i64', [0], [1])], { keepdims: 0 });
   }
 
-  linear(x: string, name: string): string {
+  linear(x: string, name: string, out?: string): string {
     const w = this.weight(`${name}.weight`);
     const b = this.weight(`${name}.bias`);
-    return this.g.op('Gemm', [x, w.name, b.name], { transB: 1 }, 'logits');
+    return this.g.op('Gemm', [x, w.name, b.name], { transB: 1 }, out);
   }
 
-  private layer(name: string): LayerInfo {
-    const l = this.net.layers.find((e) => e.name === name);
-    if (!l) throw new CheckpointError(`the network has no layer ${name}`);
-    return l;
-  }
-
-  vgg(input: string): string {
+  /**
+   * Emits the network's plan layer by layer (each layer reads the ONNX values of its plan
+   * inputs); returns the logits' name.
+   */
+  plan(input: string): string {
     const g = this.g;
-    let h = input;
+    const layers = this.net.plan.layers;
+    const values = new Map<string, string>([[INPUT, input]]);
+    const shapes = new Map<string, readonly number[]>([[INPUT, this.net.plan.inputShape]]);
     const cache = new Map<string, string>();
-    for (const l of this.net.layers) {
+    let h = input;
+    for (const l of layers) {
+      const x = values.get(l.inputs[0])!;
       switch (l.kind) {
         case 'conv':
-          h = this.conv(h, l);
-          break;
-        case 'bn':
-          h = this.bn(h, l.name, l.inShape[2]);
-          break;
-        case 'maxpool':
-          h = g.op('MaxPool', [h], { kernel_shape: [2, 2], strides: [2, 2] });
+          h = this.conv(x, l);
           break;
         case 'stcb-conv':
-          h = this.stcbConv(h, l, cache);
+          h = this.stcbConv(x, l, cache);
+          break;
+        case 'bn':
+          h = this.bn(x, l.name, l.inShape[2]);
+          break;
+        case 'maxpool':
+          h = g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] });
           break;
         case 'relu':
-          h = g.op('Relu', [h]);
+          h = g.op('Relu', [x]);
           break;
-        case 'linear':
-          h = g.op('Flatten', [g.op('Transpose', [h], { perm: [0, 2, 3, 1] })], { axis: 1 });
-          h = this.linear(h, l.name);
+        case 'avgpool':
+          h = g.op('ReduceMean', [x], { axes: [2, 3], keepdims: 0 });
           break;
-        default:
-          throw new CheckpointError(`cannot export a ${l.kind} layer in a VGG (${l.name})`);
+        case 'add':
+          h = g.op('Add', [x, values.get(l.inputs[1])!]);
+          break;
+        case 'linear': {
+          const spatial = shapes.get(l.inputs[0])!.length === 3;
+          const flat = spatial
+            ? g.op('Flatten', [g.op('Transpose', [x], { perm: [0, 2, 3, 1] })], { axis: 1 })
+            : x;
+          h = this.linear(flat, l.name, l === layers[layers.length - 1] ? 'logits' : undefined);
+          break;
+        }
+        default: {
+          const never: never = l.kind;
+          throw new CheckpointError(`cannot export a ${String(never)} layer (${l.name})`);
+        }
       }
+      values.set(l.name, h);
+      shapes.set(l.name, l.outShape);
     }
     return h;
-  }
-
-  resnet(input: string): string {
-    const g = this.g;
-    let h = this.conv(input, this.layer('conv1'));
-    const cache = new Map<string, string>();
-    for (let li = 1; li <= 4; li++) {
-      for (let b = 0; b < 2; b++) {
-        const p = `layer${li}.${b}`;
-        const bn1 = this.layer(`${p}.bn1`);
-        const o = this.bn(h, bn1.name, bn1.inShape[2]);
-        const a = this.stcbConv(o, this.layer(`${p}.conv1`), cache);
-        const bn2 = this.layer(`${p}.bn2`);
-        const c = this.stcbConv(this.bn(a, bn2.name, bn2.inShape[2]), this.layer(`${p}.conv2`), cache);
-        const sc = this.net.layers.find((e) => e.name === `${p}.shortcut`);
-        h = g.op('Add', [c, sc ? this.stcbConv(o, sc, cache) : h]);
-      }
-    }
-    const bn = this.layer('bn');
-    h = g.op('Relu', [this.bn(h, 'bn', bn.inShape[2])]);
-    h = g.op('ReduceMean', [h], { axes: [2, 3], keepdims: 0 });
-    return this.linear(h, 'linear');
   }
 }
 
@@ -346,7 +343,7 @@ export function exportOnnx(net: Network, opts: OnnxExportOptions): Uint8Array {
   const g = new GraphBuilder();
   const em = new Emitter(g, net, opts.graph);
   const cfg = net.config;
-  const logits = cfg.arch === 'resnet18' ? em.resnet('input') : em.vgg('input');
+  const logits = em.plan('input');
   if (logits !== 'logits') throw new Error(`internal: the graph ends in ${logits}`);
   const [h, w, c] = cfg.inputShape;
   const dim = (d: number | string) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   decodeSafetensors,
+  decodeSafetensorsHeader,
   encodeSafetensors,
   FormatError,
   MAX_HEADER_BYTES,
@@ -180,4 +181,29 @@ test('safetensors fuzz: mutated and truncated files raise only FormatError and a
   );
   t.diagnostic(`fuzz: ${rejected} mutated files rejected with FormatError, ${accepted} still valid`);
   assert.ok(rejected > 1000, `most mutations must be rejected (got ${rejected})`);
+});
+
+test('the header alone (first 8 + N bytes) decodes to the same metadata and tensor entries, checked against the file size', () => {
+  const bytes = encodeSafetensors(sample(), { k: 'v' });
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const head = decodeSafetensorsHeader(bytes.subarray(0, 8 + n), bytes.length, 'h.safetensors');
+  const full = decodeSafetensors(bytes, 'h.safetensors');
+  assert.equal(head.headerLength, n);
+  assert.deepEqual(head.metadata, full.metadata);
+  assert.deepEqual(
+    head.entries.map((e) => [e.name, e.dtype, e.shape]).sort(),
+    Object.entries(full.tensors)
+      .map(([name, t]) => [name, t.dtype, t.shape])
+      .sort(),
+  );
+  // A file cut short: the header names data that is not there.
+  assert.throws(
+    () => decodeSafetensorsHeader(bytes.subarray(0, 8 + n), bytes.length - 4, 'cut.safetensors'),
+    (e: unknown) => e instanceof FormatError && /cut\.safetensors: .*past the .*data buffer/.test(e.message),
+  );
+  // Fewer bytes than the header length: refused, not read past.
+  assert.throws(
+    () => decodeSafetensorsHeader(bytes.subarray(0, 8 + n - 1), bytes.length, 'x'),
+    /only .* bytes were read/,
+  );
 });

@@ -143,28 +143,50 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A tensor's entry in the header: where its bytes lie in the data buffer. */
+export interface SafeTensorEntry {
+  readonly name: string;
+  readonly dtype: SafeDType;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/** A validated header: its length N, the tensors in data order, and the metadata. */
+export interface SafetensorsHeader {
+  readonly headerLength: number;
+  readonly entries: readonly SafeTensorEntry[];
+  readonly metadata: Record<string, string>;
+}
+
 /**
- * Decodes and validates a safetensors file. Memory used is bounded by the file's size: every
- * length is checked against the bytes present before a buffer is allocated.
+ * Decodes and validates a safetensors header (every check of {@link decodeSafetensors} except
+ * reading the data) from the file's first bytes.
  *
- * @param bytes the whole file
+ * @param bytes the file's first `8 + N` bytes at least (or the whole file)
+ * @param fileSize the whole file's size in bytes
  * @param source the file name, for error messages
  * @throws FormatError (one line, naming `source`) for a truncated file, a header length that
  *   overflows the file or exceeds {@link MAX_HEADER_BYTES}, a header that is not a UTF-8 JSON
  *   object, an unknown dtype, a bad shape, offsets out of range, overlapping or leaving gaps, or
  *   a byte range whose size disagrees with shape and dtype
  */
-export function decodeSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
+export function decodeSafetensorsHeader(
+  bytes: Uint8Array,
+  fileSize: number,
+  source: string,
+): SafetensorsHeader {
   const fail = (what: string): never => {
     throw new FormatError(`${source}: not a valid safetensors file: ${what}`);
   };
   if (!LITTLE_ENDIAN) fail('big-endian hosts are not supported');
-  if (bytes.length < 8) fail(`${bytes.length} bytes, shorter than the 8-byte header length`);
+  if (fileSize < 8 || bytes.length < 8) fail(`${fileSize} bytes, shorter than the 8-byte header length`);
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n64} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   const n = Number(n64);
   if (n < 2) fail(`header length ${n} is too short for a JSON object`);
-  if (8 + n > bytes.length) fail(`header length ${n} overflows the file (${bytes.length} bytes)`);
+  if (8 + n > fileSize) fail(`header length ${n} overflows the file (${fileSize} bytes)`);
+  if (8 + n > bytes.length) fail(`header length ${n}: only ${bytes.length} bytes were read`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
@@ -178,9 +200,9 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     return fail(`the header is not valid JSON (${(e as Error).message.split('\n')[0]})`);
   }
   if (!isPlainObject(header)) return fail('the header is not a JSON object');
-  const dataLen = bytes.length - 8 - n;
+  const dataLen = fileSize - 8 - n;
   const metadata: Record<string, string> = {};
-  const entries: { name: string; dtype: SafeDType; shape: number[]; begin: number; end: number }[] = [];
+  const entries: SafeTensorEntry[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === METADATA_KEY) {
       if (!isPlainObject(raw)) fail('__metadata__ is not an object of strings');
@@ -244,6 +266,22 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     expected = e.end;
   }
   if (expected !== dataLen) fail(`${dataLen - expected} bytes after the last tensor`);
+  return { headerLength: n, entries, metadata };
+}
+
+/**
+ * Decodes and validates a safetensors file. Memory used is bounded by the file's size: every
+ * length is checked against the bytes present before a buffer is allocated.
+ *
+ * @param bytes the whole file
+ * @param source the file name, for error messages
+ * @throws FormatError (one line, naming `source`) for a truncated file, a header length that
+ *   overflows the file or exceeds {@link MAX_HEADER_BYTES}, a header that is not a UTF-8 JSON
+ *   object, an unknown dtype, a bad shape, offsets out of range, overlapping or leaving gaps, or
+ *   a byte range whose size disagrees with shape and dtype
+ */
+export function decodeSafetensors(bytes: Uint8Array, source: string): SafetensorsFile {
+  const { headerLength: n, entries, metadata } = decodeSafetensorsHeader(bytes, bytes.length, source);
   const tensors: Record<string, SafeTensor> = {};
   const base = 8 + n;
   for (const e of entries) {

@@ -9,7 +9,7 @@ import { stcConfig } from '../core/config.js';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { TRAIN_DEFAULTS, checkTrainConfig, type TrainConfig } from './config.js';
 import { learningRate } from './lr-schedule.js';
-import { summarizeRepeats } from './repeats.js';
+import { summarizeRepeats } from '../run/repeats.js';
 import { train } from './train.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;

@@ -25,6 +25,7 @@ import { buildNetwork, type ArchConfig, type Network } from '../nn/models.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
 import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { readTidy } from '../util/read.js';
+import { runFile } from '../run/layout.js';
 import { CheckpointError, loadCheckpoint, readRunState, saveCheckpoint } from './checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
@@ -142,7 +143,7 @@ function removeStaleTemporaries(runDir: string): void {
 }
 
 function readLog(runDir: string): EpochMetrics[] {
-  const p = join(runDir, 'log.jsonl');
+  const p = runFile(runDir, 'log');
   if (!existsSync(p)) return [];
   return readFileSync(p, 'utf8')
     .split('\n')
@@ -152,7 +153,7 @@ function readLog(runDir: string): EpochMetrics[] {
 
 function writeLog(runDir: string, log: readonly EpochMetrics[]): void {
   writeFileAtomic(
-    join(runDir, 'log.jsonl'),
+    runFile(runDir, 'log'),
     log.map((m) => JSON.stringify(m)).join('\n') + (log.length ? '\n' : ''),
   );
 }
@@ -215,7 +216,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   let trainSeconds = 0;
   let log: EpochMetrics[] = [];
   try {
-    const lastPath = join(runDir, 'last.safetensors');
+    const lastPath = runFile(runDir, 'last');
     if (opts.resume) {
       removeStaleTemporaries(runDir);
       if (existsSync(lastPath)) {
@@ -231,7 +232,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         writeLog(runDir, log);
       }
     } else {
-      writeJsonAtomic(join(runDir, 'config.json'), config);
+      writeJsonAtomic(runFile(runDir, 'config'), config);
       writeLog(runDir, log);
     }
     const perEpoch = trainLoader.batchesPerEpoch;
@@ -319,7 +320,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       if (isBest) best = { accuracy: m.test_accuracy, epoch };
       const state = { epoch, bestAccuracy: best.accuracy, bestEpoch: best.epoch, trainSeconds };
       const meta = { normalization, classNames: trainSet.classNames };
-      if (isBest) saveCheckpoint(join(runDir, 'best.safetensors'), net, config, state, meta);
+      if (isBest) saveCheckpoint(runFile(runDir, 'best'), net, config, state, meta);
       log.push(m);
       writeLog(runDir, log);
       saveCheckpoint(lastPath, net, config, state, { ...meta, sgd }); // commit point
@@ -353,11 +354,11 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       per_class_accuracy: final.perClass,
       confusion: final.confusion,
     };
-    writeJsonAtomic(join(runDir, 'result.json'), result);
+    writeJsonAtomic(runFile(runDir, 'result'), result);
     return result;
   } catch (e) {
     if (e instanceof NumericalError) {
-      const lastPath = join(runDir, 'last.safetensors');
+      const lastPath = runFile(runDir, 'last');
       e.message += existsSync(lastPath)
         ? `; training stopped, the last good checkpoint ${lastPath} (epoch ${readRunState(lastPath).epoch + 1}) is intact`
         : '; training stopped before the first checkpoint';
@@ -373,7 +374,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
 
 /** Reads and validates `config.json` of a run directory. */
 export function readRunConfig(runDir: string): TrainConfig {
-  const p = join(runDir, 'config.json');
+  const p = runFile(runDir, 'config');
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(p, 'utf8'));

@@ -135,7 +135,7 @@ test('image folder errors: empty class, unreadable JPEG, unsupported format, mis
     const ds = await openImageFolder({ dataDir: root, split: 'train' });
     await assert.rejects(verifyDataset(ds), (e: unknown) => {
       assert.ok(e instanceof DataError);
-      assert.ok(e.message.startsWith(`${bad}: unreadable JPEG`), e.message);
+      assert.ok(e.message.startsWith(`${bad}: corrupt or truncated JPEG`), e.message);
       assert.ok(!e.message.includes('\n'));
       return true;
     });

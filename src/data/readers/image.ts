@@ -119,7 +119,7 @@ export function decodeImage(buf: Uint8Array, file: string): RgbImage {
     }
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
-    throw new DataError(`${file}: unreadable ${kind.toUpperCase()} (${msg.split('\n')[0]})`);
+    throw new DataError(`${file}: corrupt or truncated ${kind.toUpperCase()} (${msg.split('\n')[0]})`);
   }
   if (!(width > 0 && height > 0) || width * height > MAX_IMAGE_PIXELS) {
     throw new DataError(`${file}: bad image size ${width}x${height}`);

@@ -77,7 +77,7 @@ test('TinyImageNet errors: unknown class, missing or unannotated files, empty cl
     const ds2 = await openTinyImageNet({ strict: false, dataDir: root, split: 'train' });
     await assert.rejects(
       verifyDataset(ds2),
-      (e: unknown) => e instanceof DataError && e.message.startsWith(`${bad}: unreadable JPEG`),
+      (e: unknown) => e instanceof DataError && e.message.startsWith(`${bad}: corrupt or truncated JPEG`),
     );
     await assert.rejects(
       openTinyImageNet({ strict: false, dataDir: path.join(root, 'none'), split: 'train' }),

@@ -41,18 +41,19 @@ def steb(x, th, strict=False):
 
 
 class StcQuantize(torch.autograd.Function):
-    """q(x) = sum_t theta(t) s(t) (STEB followed by CAB, fused); backward is ReLU's: dL/dx = dL/dq * [x > 0]."""
+    """q(x) = sum_t theta(t) s(t) (STEB followed by CAB, fused); backward is ReLU's: dL/dx = dL/dq * [x > 0].
+
+    The recurrence runs in float64 on one buffer updated in place, and q = x - V(T) (the residual
+    membrane): one comparison and one in-place subtraction per time step."""
 
     @staticmethod
     def forward(ctx, x, th, strict):
         ctx.save_for_backward(x)
-        v = x.double()
-        q = torch.zeros_like(v)
+        v = x.detach().to(torch.float64, copy=True)
         for theta in th:
-            s = v > theta if strict else v >= theta
-            q = q + torch.where(s, torch.full_like(v, theta), torch.zeros_like(v))
-            v = torch.where(s, v - theta, v)
-        return q.to(x.dtype)
+            s = v.gt(theta) if strict else v.ge(theta)
+            v.sub_(s.double(), alpha=theta)
+        return (x.double() - v).to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad):

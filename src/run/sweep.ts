@@ -17,16 +17,23 @@
  * but T and theta0): running it with another one is refused. The grid may grow or shrink
  * between invocations; finished points are kept by id.
  *
- * The driver takes the trainer and the energy model as functions, so it is tested with fakes.
+ * The driver ({@link runSweep}) takes the trainer and the energy model as functions, so it is
+ * tested with fakes; {@link trainSweep} runs it with the real trainer and `networkEnergy`.
+ * File and folder names come from `layout.ts`.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { EnergyConstants, EnergyReport } from '../analysis/energy.js';
+import { readRunDir } from '../analysis/rundir.js';
 import { ConfigError, MAX_T } from '../core/config.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
-import { TRAIN_DEFAULTS } from '../train/config.js';
+import { checkTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../train/config.js';
+import { train, type TrainHooks } from '../train/train.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import type { EnergyReport } from './energy.js';
-import { readRunDir } from './rundir.js';
+import { networkEnergy, specOfConfig } from './energy.js';
+import { pointDir, pointId, runFile, sweepFile, SWEEP_FILES } from './layout.js';
+
+export { pointId };
 
 /** The swept values. */
 export interface SweepGrid {
@@ -93,11 +100,6 @@ export interface SweepFile {
   readonly points: SweepPoint[];
 }
 
-/** Directory name of a point. */
-export function pointId(T: number, theta0: number): string {
-  return `T${T}_theta0-${theta0}`;
-}
-
 /** Checks and normalises a grid: non-empty lists, T integers in 1..64, theta0 > 0; duplicates dropped. */
 export function checkGrid(grid: SweepGrid): SweepGrid {
   if (grid.T.length === 0) throw new ConfigError('the T list is empty');
@@ -131,8 +133,9 @@ function canonical(v: unknown): unknown {
 }
 
 /** The identity of a base configuration: its canonical JSON with T and theta0 nulled. */
-export function baseOf(config: Record<string, unknown>): SweepFile['base'] {
-  const stc = { ...((config.stc as Record<string, unknown>) ?? {}), T: null, theta0: null };
+export function baseOf(config: object): SweepFile['base'] {
+  const given = 'stc' in config && typeof config.stc === 'object' ? config.stc : null;
+  const stc = { ...given, T: null, theta0: null };
   return canonical(JSON.parse(JSON.stringify({ ...config, stc }))) as SweepFile['base'];
 }
 
@@ -170,8 +173,8 @@ export function baseDifference(a: unknown, b: unknown, path = ''): string | null
 
 /** Reads `sweep.json`. @throws ConfigError when missing or malformed */
 export function readSweep(dir: string): SweepFile {
-  const p = join(dir, 'sweep.json');
-  if (!existsSync(p)) throw new ConfigError(`${dir} is not a sweep directory (no sweep.json)`);
+  const p = sweepFile(dir, 'sweep');
+  if (!existsSync(p)) throw new ConfigError(`${dir} is not a sweep directory (no ${SWEEP_FILES.sweep})`);
   let v: unknown;
   try {
     v = JSON.parse(readFileSync(p, 'utf8'));
@@ -294,38 +297,52 @@ export function sweepCsv(sweep: SweepFile): string {
 }
 
 function writeSweep(dir: string, sweep: SweepFile): void {
-  writeJsonAtomic(join(dir, 'sweep.json'), sweep);
-  writeFileAtomic(join(dir, 'sweep.csv'), sweepCsv(sweep));
+  writeJsonAtomic(sweepFile(dir, 'sweep'), sweep);
+  writeFileAtomic(sweepFile(dir, 'csv'), sweepCsv(sweep));
+}
+
+/**
+ * What the sweep needs of a run configuration: the swept `stc.T` and `stc.theta0` (the
+ * trainer's `TrainConfig` is one; tests use smaller ones).
+ */
+export type SweepConfig = { readonly stc: { readonly T: number; readonly theta0: number } };
+
+/** A grid point being trained: its place in the grid and in the order of training. */
+export interface PointInfo {
+  readonly id: string;
+  readonly T: number;
+  readonly theta0: number;
+  readonly index: number;
+  readonly total: number;
 }
 
 /** A training run the sweep asks for; resolves with the run's `result.json` content. */
-export type TrainPoint = (
-  config: Record<string, unknown>,
+export type TrainPoint<C extends SweepConfig = SweepConfig> = (
+  config: C,
   runDir: string,
-  point: { id: string; T: number; theta0: number; index: number; total: number },
+  point: PointInfo,
 ) => Promise<{ test_accuracy: number; best_test_accuracy?: number; spike_stats?: LayerSpikeStats[] }>;
 
+/** What happened to a point: skipped (finished before), restarted, finished or failed. */
+export interface SweepEvent {
+  readonly kind: 'skip' | 'restart' | 'done' | 'failed';
+  readonly id: string;
+  readonly result?: SweepPointResult;
+  readonly error?: string;
+}
+
 /** Options of {@link runSweep}. */
-export interface SweepOptions {
+export interface SweepOptions<C extends SweepConfig = SweepConfig> {
   readonly dir: string;
   /** The full run configuration of the trainer (`stc.T`/`stc.theta0` are replaced per point). */
-  readonly config: Record<string, unknown> & { stc: Record<string, unknown> };
+  readonly config: C;
   readonly grid: SweepGrid;
   readonly energyConstants: SweepFile['energy'];
-  readonly trainPoint: TrainPoint;
+  readonly trainPoint: TrainPoint<C>;
   /** The energy of a point from its configuration and spike statistics; null when not computable. */
-  readonly energyOf: (
-    config: Record<string, unknown>,
-    stats: readonly LayerSpikeStats[],
-    runDir: string,
-  ) => EnergyReport | null;
+  readonly energyOf: (config: C, stats: readonly LayerSpikeStats[], runDir: string) => EnergyReport | null;
   /** Called when a point is skipped (finished before), restarted, or finished. */
-  readonly onEvent?: (e: {
-    kind: 'skip' | 'restart' | 'done' | 'failed';
-    id: string;
-    result?: SweepPointResult;
-    error?: string;
-  }) => void;
+  readonly onEvent?: (e: SweepEvent) => void;
 }
 
 function alive(pid: number): boolean {
@@ -344,7 +361,7 @@ function alive(pid: number): boolean {
  */
 export function lockSweep(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
-  const lock = join(dir, 'sweep.lock');
+  const lock = sweepFile(dir, 'lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lock, 'wx');
@@ -370,7 +387,7 @@ export function lockSweep(dir: string): () => void {
  * @throws ConfigError when the directory belongs to another base configuration or another
  *   sweep process is running in it
  */
-export async function runSweep(opts: SweepOptions): Promise<SweepFile> {
+export async function runSweep<C extends SweepConfig>(opts: SweepOptions<C>): Promise<SweepFile> {
   const grid = checkGrid(opts.grid);
   const release = lockSweep(opts.dir);
   try {
@@ -380,15 +397,15 @@ export async function runSweep(opts: SweepOptions): Promise<SweepFile> {
   }
 }
 
-async function sweepLocked(opts: SweepOptions, grid: SweepGrid): Promise<SweepFile> {
+async function sweepLocked<C extends SweepConfig>(
+  opts: SweepOptions<C>,
+  grid: SweepGrid,
+): Promise<SweepFile> {
   const { dir } = opts;
   const base = baseOf(opts.config);
-  const old = existsSync(join(dir, 'sweep.json')) ? readSweep(dir) : null;
+  const old = existsSync(sweepFile(dir, 'sweep')) ? readSweep(dir) : null;
   if (old) {
-    const diff = baseDifference(
-      withDefaults(old.base, baseOf(TRAIN_DEFAULTS as unknown as Record<string, unknown>)),
-      base,
-    );
+    const diff = baseDifference(withDefaults(old.base, baseOf(TRAIN_DEFAULTS)), base);
     if (diff) {
       throw new ConfigError(
         `${dir} was written by a different sweep configuration (${diff}); use another --out directory`,
@@ -400,7 +417,7 @@ async function sweepLocked(opts: SweepOptions, grid: SweepGrid): Promise<SweepFi
   let points: SweepPoint[] = planned.map((p) => {
     const prev = oldById.get(p.id);
     if (prev && prev.status === 'done' && prev.result) return prev;
-    return { ...p, dir: join('points', p.id), status: 'pending', result: null };
+    return { ...p, dir: pointDir(p.id), status: 'pending', result: null };
   });
   let sweep: SweepFile = { version: 1, base, grid, energy: opts.energyConstants, points };
   writeSweep(dir, sweep);
@@ -411,10 +428,10 @@ async function sweepLocked(opts: SweepOptions, grid: SweepGrid): Promise<SweepFi
       opts.onEvent?.({ kind: 'skip', id: p.id, result: p.result });
       continue;
     }
-    const config = { ...opts.config, stc: { ...opts.config.stc, T: p.T, theta0: p.theta0 } };
+    const config: C = { ...opts.config, stc: { ...opts.config.stc, T: p.T, theta0: p.theta0 } };
     // a run finished before sweep.json recorded it: take its result
     let result: Awaited<ReturnType<TrainPoint>> | null = null;
-    if (existsSync(join(runDir, 'result.json'))) {
+    if (existsSync(runFile(runDir, 'result'))) {
       try {
         const run = readRunDir(runDir);
         if (
@@ -462,4 +479,64 @@ async function sweepLocked(opts: SweepOptions, grid: SweepGrid): Promise<SweepFi
     opts.onEvent?.({ kind: 'done', id: p.id, result: r });
   }
   return sweep;
+}
+
+/** Where `stcsnn sweep` puts a sweep when no directory is named. */
+export function defaultSweepDir(config: TrainConfig): string {
+  return resolve(`sweeps/${config.dataset}-${config.arch}-${config.mode}-w${config.width}`);
+}
+
+/**
+ * Creates a sweep directory (and its parents).
+ * @throws ConfigError naming the directory when it cannot be created
+ */
+export function prepareSweepDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new ConfigError(`sweep directory ${dir} cannot be created: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Options of {@link trainSweep}. */
+export interface TrainSweepOptions {
+  readonly dir: string;
+  /** The base configuration; `stc.T` and `stc.theta0` are set per point. */
+  readonly config: TrainConfig;
+  readonly grid: SweepGrid;
+  readonly constants: EnergyConstants;
+  /** The backend's name, recorded in each point's result. */
+  readonly backend: string;
+  /** Called before a point starts training. */
+  readonly onPointStart?: (p: PointInfo) => void;
+  /** Progress hooks for the training of a point. */
+  readonly hooks?: (p: PointInfo) => TrainHooks | undefined;
+  readonly onEvent?: (e: SweepEvent) => void;
+}
+
+/**
+ * Runs (or resumes) a sweep with the trainer ({@link train}) and the energy of each point
+ * from its spike statistics ({@link networkEnergy}); returns the final `sweep.json` content.
+ */
+export function trainSweep(opts: TrainSweepOptions): Promise<SweepFile> {
+  const { constants } = opts;
+  return runSweep<TrainConfig>({
+    dir: opts.dir,
+    config: opts.config,
+    grid: opts.grid,
+    energyConstants: {
+      e_mac_pj: constants.eMac,
+      e_ac_pj: constants.eAc,
+      bn_macs_per_element: constants.bnMacsPerElement,
+    },
+    trainPoint: async (config, runDir, p) => {
+      const c = checkTrainConfig(config, `sweep point ${p.id}`);
+      opts.onPointStart?.(p);
+      mkdirSync(runDir, { recursive: true });
+      return train(c, { runDir, backend: opts.backend, hooks: opts.hooks?.(p) });
+    },
+    energyOf: (config, stats, runDir) =>
+      networkEnergy(specOfConfig(config, runDir), { stats, source: 'sweep point' }, constants),
+    onEvent: opts.onEvent,
+  });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LayerInfo } from '../nn/models.js';
-import { computeEnergy } from './energy.js';
+import { computeEnergy } from '../analysis/energy.js';
 import {
   baseDifference,
   baseOf,
@@ -16,7 +16,7 @@ import {
   type SweepOptions,
   type TrainPoint,
 } from './sweep.js';
-import { fixtureConfig, fixtureStats, writeFixtureRun } from './testing.js';
+import { fixtureConfig, fixtureStats, writeFixtureRun } from '../analysis/testing.js';
 
 // a small layer list: stem conv, one STCB, a head
 const LAYERS: LayerInfo[] = [

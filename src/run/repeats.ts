@@ -1,0 +1,86 @@
+/**
+ * Repeats (the paper's protocol): train seeds `seed, seed+1, ...` of one configuration, each in
+ * its own `seed-<n>/` run directory, and summarise the final test accuracy as mean, sample
+ * standard deviation and best (`repeats.json`).
+ */
+import { join } from 'node:path';
+import type { TrainConfig } from '../train/config.js';
+import { train, type TrainHooks, type TrainResult } from '../train/train.js';
+import { writeJsonAtomic } from '../util/atomic.js';
+import { runFile, seedDirName } from './layout.js';
+import { prepareRunDir } from './rundir.js';
+
+/** Mean, sample standard deviation and best of a list of values. */
+export interface RepeatSummary {
+  readonly mean: number;
+  /** Sample standard deviation (n - 1); 0 for one value. */
+  readonly stddev: number;
+  readonly best: number;
+  readonly count: number;
+}
+
+/**
+ * Mean, sample standard deviation `sqrt(sum (x - mean)^2 / (n - 1))` (0 for n = 1) and best
+ * (maximum) of `xs`; NaN for an empty list.
+ */
+export function meanStdBest(xs: readonly number[]): RepeatSummary {
+  const n = xs.length;
+  if (n === 0) return { mean: NaN, stddev: NaN, best: NaN, count: 0 };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const v = n > 1 ? xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1) : 0;
+  return { mean, stddev: Math.sqrt(v), best: Math.max(...xs), count: n };
+}
+
+/** Summarises the final test accuracy of each run. */
+export function summarizeRepeats(runs: readonly { test_accuracy: number }[]): RepeatSummary {
+  return meanStdBest(runs.map((r) => r.test_accuracy));
+}
+
+/** Options of {@link runRepeats}. */
+export interface RunRepeatsOptions {
+  /** The run directory (one run), or the repeat group's directory (several seeds). */
+  readonly runDir: string;
+  /** The backend's name, recorded in the result. */
+  readonly backend: string;
+  /** Continue the run in `runDir` from its last checkpoint (one run only). */
+  readonly resume?: boolean;
+  /** Progress hooks for the run of `seed`. */
+  readonly hooks?: (seed: number) => TrainHooks | undefined;
+}
+
+/** What {@link runRepeats} did. */
+export interface RepeatsResult {
+  /** Each seed's result, in seed order. */
+  readonly runs: TrainResult[];
+  /** Over the seeds, when there were several (also written to `repeats.json`). */
+  readonly summary?: RepeatSummary;
+}
+
+/**
+ * Trains `repeats` seeds of `config` (seed, seed+1, ...). One repeat runs in `opts.runDir`
+ * itself; several run in `runDir/seed-<n>/` each, after which `repeats.json` holds the
+ * configuration, the summary and the seeds' run directories. `runDir` must have been prepared
+ * (`prepareRunDir`) or, with `resume`, hold the run to continue.
+ */
+export async function runRepeats(
+  config: TrainConfig,
+  repeats: number,
+  opts: RunRepeatsOptions,
+): Promise<RepeatsResult> {
+  const runs: TrainResult[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const seed = config.seed + r;
+    const dir = repeats > 1 ? join(opts.runDir, seedDirName(seed)) : opts.runDir;
+    if (repeats > 1) prepareRunDir(dir, true);
+    runs.push(
+      await train(
+        { ...config, seed },
+        { runDir: dir, backend: opts.backend, resume: opts.resume === true, hooks: opts.hooks?.(seed) },
+      ),
+    );
+  }
+  if (repeats <= 1) return { runs };
+  const summary = summarizeRepeats(runs);
+  writeJsonAtomic(runFile(opts.runDir, 'repeats'), { config, ...summary, runs: runs.map((r) => r.runDir) });
+  return { runs, summary };
+}
