@@ -100,3 +100,42 @@ export async function allReduceGradients(
   }
   return out;
 }
+
+/**
+ * Sums `values` over the ranks (one small all-reduce): the epoch's loss sum, hits and sample
+ * count, for metrics every rank agrees on. World size 1 returns a copy.
+ */
+export async function allReduceNumbers(pg: ProcessGroup, values: readonly number[]): Promise<number[]> {
+  if (pg.worldSize === 1) return [...values];
+  const t = tf.tensor1d([...values], 'float32');
+  try {
+    await pg.allReduce([t], 'sum');
+    return [...(await t.data())];
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * Replaces each float32 buffer (batch-norm running statistics) by its mean over the ranks, so
+ * that every rank evaluates and checkpoints the same model. Each rank's batch norm normalises
+ * with its own shard's statistics during training (per-rank batch norm); only the running
+ * averages are reconciled, once per epoch. Non-float buffers are left alone.
+ */
+export async function averageBuffers(pg: ProcessGroup, buffers: readonly tf.Variable[]): Promise<void> {
+  const fl = buffers.filter((b) => b.dtype === 'float32');
+  if (pg.worldSize === 1 || fl.length === 0) return;
+  const flat = tf.tidy(() => tf.concat(fl.map((b) => tf.reshape(b, [-1]))));
+  try {
+    await pg.allReduce([flat], 'avg');
+    tf.tidy(() => {
+      const parts = tf.split(
+        flat,
+        fl.map((b) => b.size),
+      );
+      fl.forEach((b, i) => b.assign(tf.reshape(parts[i], b.shape)));
+    });
+  } finally {
+    flat.dispose();
+  }
+}

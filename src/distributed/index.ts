@@ -2,3 +2,4 @@
 export * from './process-group.js';
 export * from './sampler.js';
 export * from './grad-sync.js';
+export * from './handshake.js';

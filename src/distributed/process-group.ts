@@ -146,6 +146,33 @@ export async function distUnavailableReason(activeBackend: string): Promise<stri
 }
 
 /**
+ * The group with each collective's failure as a one-line {@link DistError} naming this rank (a
+ * peer that exited closes its connections, so the survivors fail at once; a peer that hangs
+ * makes them fail after the timeout).
+ */
+function withDistErrors(pg: ProcessGroup, timeoutMs: number): ProcessGroup {
+  const wrap =
+    <A extends unknown[], R>(what: string, f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      try {
+        return await f(...a);
+      } catch (e) {
+        throw new DistError(
+          `rank ${pg.rank} of ${pg.worldSize}: ${what} failed (another rank exited, or did not answer within ${timeoutMs / 1000} s): ${(e as Error).message.split('\n')[0]}`,
+        );
+      }
+    };
+  return {
+    rank: pg.rank,
+    worldSize: pg.worldSize,
+    allReduce: wrap('all-reduce', (t: tf.Tensor[], op: 'sum' | 'avg') => pg.allReduce(t, op)),
+    barrier: wrap('barrier', () => pg.barrier()),
+    exchange: wrap('exchange', (k: string, v: string) => pg.exchange(k, v)),
+    destroy: () => pg.destroy(),
+  };
+}
+
+/**
  * Joins the process group: world size 1 is local; otherwise every rank must call this with the
  * same world size, master address and port (rank 0 first or not: the others retry until the
  * timeout). `activeBackend` is the TensorFlow.js backend in use (`libtorch` required).
@@ -160,7 +187,7 @@ export async function initProcessGroup(o: ProcessGroupOptions, activeBackend: st
   if (why) throw new DistError(why);
   const mod = (await import('stcsnn-libtorch' as string)) as LibtorchDist;
   try {
-    return await mod.initNativeProcessGroup(c);
+    return withDistErrors(await mod.initNativeProcessGroup(c), c.timeoutMs);
   } catch (e) {
     throw new DistError(
       `rank ${c.rank} of ${c.worldSize} could not join the group at ${c.masterAddr}:${c.masterPort}: ${(e as Error).message.split('\n')[0]}`,

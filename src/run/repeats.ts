@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { TrainConfig } from '../train/config.js';
 import { train, type TrainHooks, type TrainResult } from '../train/train.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { runFile, seedDirName } from './layout.js';
 import { prepareRunDir } from './rundir.js';
@@ -44,6 +45,8 @@ export interface RunRepeatsOptions {
   readonly backend: string;
   /** Continue the run in `runDir` from its last checkpoint (one run only). */
   readonly resume?: boolean;
+  /** Data-parallel training (one repeat only): this process's group; see `TrainOptions`. */
+  readonly processGroup?: ProcessGroup;
   /** Progress hooks for the run of `seed`. */
   readonly hooks?: (seed: number) => TrainHooks | undefined;
 }
@@ -75,7 +78,13 @@ export async function runRepeats(
     runs.push(
       await train(
         { ...config, seed },
-        { runDir: dir, backend: opts.backend, resume: opts.resume === true, hooks: opts.hooks?.(seed) },
+        {
+          runDir: dir,
+          backend: opts.backend,
+          resume: opts.resume === true,
+          hooks: opts.hooks?.(seed),
+          processGroup: opts.processGroup,
+        },
       ),
     );
   }
