@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import resource
+import sys
 import time
 
 import torch
@@ -143,14 +144,20 @@ def main():
     p.add_argument('--size', type=int, default=32)
     p.add_argument('--layout', default='channels_last', choices=['channels_last', 'nchw'])
     p.add_argument('--stat', default='median', choices=['median', 'min'])
+    p.add_argument('--device', default='cpu', help='cpu or cuda (cuda[:N])')
     a = p.parse_args()
+    if a.device.startswith('cuda') and not torch.cuda.is_available():
+        print('pytorch_bench.py: --device cuda but torch.cuda.is_available() is False '
+              f'(torch {torch.__version__}, CUDA build: {torch.version.cuda})', file=sys.stderr)
+        sys.exit(2)
+    dev = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     net = ResNet18(a.mode) if a.arch == 'resnet18' else Vgg(a.arch, a.mode, size=a.size)
     fmt = torch.channels_last if a.layout == 'channels_last' else torch.contiguous_format
-    net = net.to(memory_format=fmt)
-    x = torch.randn(a.batch, 3, a.size, a.size).contiguous(memory_format=fmt)
-    y = torch.arange(a.batch) % 10
+    net = net.to(device=dev, memory_format=fmt)
+    x = torch.randn(a.batch, 3, a.size, a.size).contiguous(memory_format=fmt).to(dev)
+    y = (torch.arange(a.batch) % 10).to(dev)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
 
     def train_step():
@@ -189,6 +196,7 @@ def main():
         'threads': torch.get_num_threads(),
         'layout': a.layout,
         'torch': torch.__version__,
+        'device': a.device,
     }))
 
 

@@ -2,7 +2,7 @@
 /**
  * One benchmark measurement of stcsnn in its own process (so that peak RSS is this
  * configuration's): `node bench/run-stcsnn.js --backend libtorch|wasm --arch resnet18|vgg16|vgg11
- * --mode stc|ann --phase train|infer --batch 32 --steps 10 --warmup 3 [--threads N]`.
+ * --mode stc|ann --phase train|infer --batch 32 --steps 10 --warmup 3 [--threads N] [--device cpu|cuda]`.
  *
  * train: forward in training mode, softmax cross entropy, gradients of every trainable variable
  * and one SGD step (momentum 0.9, weight decay 5e-4), as `stcsnn train` runs them; infer:
@@ -40,6 +40,7 @@ const { values: a } = scriptArgs(import.meta.url, {
     steps: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     threads: { type: 'string' },
+    device: { type: 'string', default: 'cpu' },
     size: { type: 'string', default: '32' },
     stat: { type: 'string', default: 'median' },
   },
@@ -69,10 +70,11 @@ const warmup = Number(a.warmup);
 const size = Number(a.size);
 const threads = a.threads ? Number(a.threads) : undefined;
 
-await initBackend(/** @type {any} */ (a.backend), { threads });
+const device = /** @type {'cpu' | 'cuda'} */ (a.device);
+await initBackend(/** @type {any} */ (a.backend), { threads, device });
 if (a.backend === 'libtorch') {
   const lt = await import('stcsnn-libtorch');
-  await lt.registerLibtorchBackend({ threads });
+  await lt.registerLibtorchBackend({ threads, device });
 }
 const net = buildNetwork({
   arch: /** @type {any} */ (a.arch),

@@ -50,9 +50,25 @@ export {
   type PlanParameter,
 } from './nn/plan.js';
 export { SpikeStatsRecorder, type LayerSpikeStats } from './nn/stats.js';
-export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './nn/kernels.js';
+export { batchNormTrain } from './nn/kernels.js';
 export { train, readRunConfig, type TrainResult, type EpochMetrics, type TrainHooks } from './train/train.js';
-export { TRAIN_DEFAULTS, checkTrainConfig, paperPreset, type TrainConfig } from './train/config.js';
+export {
+  AUGMENT_MODES,
+  TRAIN_DEFAULTS,
+  checkTrainConfig,
+  trainConfigSchema,
+  type ConfigValues,
+  type TrainConfig,
+} from './train/config.js';
+export {
+  PAPER_PROTOCOL,
+  PRESETS,
+  PRESET_NAMES,
+  presetValues,
+  type PaperProtocol,
+  type PresetName,
+} from './train/presets.js';
+export { resolveTrainConfig, type ConfigSource, type ResolvedConfig } from './train/resolve.js';
 export { evaluate, type EvalResult } from './train/evaluate.js';
 export { Sgd, type SgdOptions } from './train/sgd.js';
 export { openDataset, datasetInfo, DATASET_NAMES } from './data/registry.js';

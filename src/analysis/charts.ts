@@ -234,6 +234,8 @@ export function perLayerChart(opts: {
   grouped?: boolean;
   /** Log-scaled y axis (for lines only: bars need a zero baseline). */
   logY?: boolean;
+  /** The x axis title (default `layer (forward order)`; other categories use the same chart). */
+  xTitle?: string;
 }): Figure {
   const series = opts.seriesOrder ?? [...new Set(opts.rows.map((r) => r.series))];
   const several = series.length > 1;
@@ -241,7 +243,7 @@ export function perLayerChart(opts: {
     field: 'layer',
     type: 'ordinal' as const,
     sort: [...opts.layerOrder],
-    title: 'layer (forward order)',
+    title: opts.xTitle ?? 'layer (forward order)',
     axis: { labelAngle: -50, labelLimit: 220 },
   };
   const y = {

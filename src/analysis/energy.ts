@@ -1,5 +1,5 @@
 /**
- * Operation counts and computation energy of an STCSNN against its ANN twin (DESIGN.md §3,
+ * Operation counts and computation energy of an STCSNN against its ANN twin (docs/semantics.md §3,
  * paper §4.5.2, after Kundu et al. 2021 and Horowitz 2014).
  *
  * A pure function of the architecture description ({@link LayerInfo}[]: the layers of the

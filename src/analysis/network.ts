@@ -36,7 +36,7 @@ export function archConfigFor(spec: NetworkSpec): ArchConfig {
   let shape: [number, number, number] = spec.inputShape ? [...spec.inputShape] : [...info.shape];
   const frames = spec.datasetOptions?.frames;
   if (!spec.inputShape && spec.dataset === 'cifar10-dvs' && typeof frames === 'number' && frames > 1) {
-    shape = [shape[0], shape[1], shape[2] * frames]; // DESIGN.md §4: F frames stack their channels
+    shape = [shape[0], shape[1], shape[2] * frames]; // docs/semantics.md §4: F frames stack their channels
   }
   const classes = spec.classes ?? info.classes;
   if (!(Number.isInteger(classes) && classes >= 2)) {

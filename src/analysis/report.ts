@@ -208,7 +208,7 @@ function energySection(b: Builder, e: EnergyReport, note: string, subtitle: stri
   const t = e.total;
   b.push('## Energy', '');
   b.push(
-    `Per image, after DESIGN.md §3: ANN MACs; SNN ACs = MACs x spikes per input neuron; first layer, CAB (T multiply-adds per output), batch norm (${e.constants.bnMacsPerElement} MACs per element), average pooling and the linear head as MACs; E_MAC = ${e.constants.eMac} pJ, E_AC = ${e.constants.eAc} pJ. ${note}`,
+    `Per image, after docs/semantics.md §3: ANN MACs; SNN ACs = MACs x spikes per input neuron; first layer, CAB (T multiply-adds per output), batch norm (${e.constants.bnMacsPerElement} MACs per element), average pooling and the linear head as MACs; E_MAC = ${e.constants.eMac} pJ, E_AC = ${e.constants.eAc} pJ. ${note}`,
     '',
   );
   b.push(

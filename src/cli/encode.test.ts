@@ -10,7 +10,7 @@ function run(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** An independent implementation of DESIGN.md §1 (float64). */
+/** An independent implementation of docs/semantics.md §1 (float64). */
 function simulate(x: number, T: number, theta0: number, tau: number) {
   const thresholds = Array.from({ length: T }, (_, t) => theta0 * Math.exp(-t / tau));
   let v = x;

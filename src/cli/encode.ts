@@ -1,7 +1,14 @@
 /** `stcsnn encode`: how STEB turns values into spike trains and what CAB decodes back. */
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
-import { stcConfig, thresholds, type StcConfig } from '../core/config.js';
+import {
+  DEFAULT_STC,
+  FIRE_TESTS,
+  stcConfig,
+  THRESHOLD_SCHEDULES,
+  thresholds,
+  type StcConfig,
+} from '../core/config.js';
 import { decode, encode } from '../core/stc.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
@@ -49,23 +56,24 @@ export function stcFromFlags(f: {
     T: parseNumber('--T', f.T),
     theta0: parseNumber('--theta0', f.theta0),
     tau: parseNumber('--tau', f.tau),
-    schedule: parseChoice('--schedule', f.schedule, ['exp', 'geometric'] as const),
-    fire: parseChoice('--fire', f.fire, ['>=', '>'] as const),
+    schedule: parseChoice('--schedule', f.schedule, THRESHOLD_SCHEDULES),
+    fire: parseChoice('--fire', f.fire, FIRE_TESTS),
   });
 }
 
-/** Adds `--T --theta0 --tau --schedule --fire` with the given defaults. */
+/** Adds `--T --theta0 --tau --schedule --fire` with the core's defaults (`DEFAULT_STC`). */
 export function withStcOptions(cmd: Command, defaults: { theta0?: string } = {}): Command {
+  const d = DEFAULT_STC;
   return cmd
-    .option('--T <n>', 'spike-train length T (1..64)', '8')
-    .option('--theta0 <v>', 'initial threshold theta0 (> 0)', defaults.theta0 ?? '0.8')
-    .option('--tau <v>', 'threshold time constant tau (> 0 for exp, > 1 for geometric)', '2')
+    .option('--T <n>', 'spike-train length T (1..64)', String(d.T))
+    .option('--theta0 <v>', 'initial threshold theta0 (> 0)', defaults.theta0 ?? String(d.theta0))
+    .option('--tau <v>', 'threshold time constant tau (> 0 for exp, > 1 for geometric)', String(d.tau))
     .option(
       '--schedule <name>',
-      'threshold schedule: exp (theta0*exp(-t/tau)) or geometric (theta0*tau^-t)',
-      'exp',
+      `threshold schedule: exp (theta0*exp(-t/tau)) or geometric (theta0*tau^-t)`,
+      d.schedule,
     )
-    .option('--fire <test>', "firing test: '>=' or '>'", '>=');
+    .option('--fire <test>', `firing test: ${FIRE_TESTS.map((t) => `'${t}'`).join(' or ')}`, d.fire);
 }
 
 export function encodeCommand(): Command {

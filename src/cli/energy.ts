@@ -1,6 +1,6 @@
 /**
  * `stcsnn energy`: operation counts and computation energy per layer of an STCSNN against its
- * ANN twin (DESIGN.md §3), from a finished run's spike statistics (`--checkpoint RUN_DIR`) or
+ * ANN twin (docs/semantics.md §3), from a finished run's spike statistics (`--checkpoint RUN_DIR`) or
  * from an assumed firing rate for every STCB layer (`--fire-rate R`).
  */
 import { existsSync, statSync } from 'node:fs';

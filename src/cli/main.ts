@@ -2,9 +2,11 @@
 /** The `stcsnn` command line. */
 import { Command, CommanderError } from 'commander';
 import { dataCommand } from './data.js';
+import { doctorCommand } from './doctor.js';
 import { encodeCommand } from './encode.js';
 import { energyCommand } from './energy.js';
 import { reportCommand } from './report.js';
+import { reproduceCommand } from './reproduce.js';
 import { sweepCommand } from './sweep.js';
 import { isUserError } from './errors.js';
 import { jsonPrinted } from './output.js';
@@ -32,6 +34,8 @@ export function buildProgram(): Command {
   program.addCommand(energyCommand());
   program.addCommand(sweepCommand());
   program.addCommand(reportCommand());
+  program.addCommand(reproduceCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

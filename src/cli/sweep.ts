@@ -7,26 +7,15 @@ import { Command } from 'commander';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { pct, times } from '../analysis/format.js';
 import { defaultSweepDir, prepareSweepDir, sweepStatus, trainSweep } from '../run/sweep.js';
+import { DEFAULT_VALUES, type ConfigPath } from '../train/config.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 import { parseNumber, parseNumberList } from './options.js';
-import { configFromFlags, trainCommand } from './train.js';
+import { addConfigOptions, configFromFlags, presetOption } from './flags.js';
 
-/** Train options that the sweep does not take over (it sets them itself, or has its own). */
-const NOT_INHERITED = new Set([
-  'T',
-  'theta0',
-  'repeats',
-  'out',
-  'resume',
-  'force',
-  'backend',
-  'threads',
-  'device',
-  'json',
-  'debug',
-]);
+/** Configuration paths the sweep does not take over as `train` flags (its axes, and repeats). */
+const NOT_INHERITED: readonly ConfigPath[] = ['stc.T', 'stc.theta0', 'repeats'];
 
 type SweepFlags = CommonFlags &
   Record<string, string | boolean | undefined> & {
@@ -47,7 +36,7 @@ export function sweepCommand(): Command {
       '--theta0 <list>',
       'initial thresholds, e.g. 0.1,0.2,0.4,0.6,0.8,1,2,4,8 (default: the data set’s)',
     )
-    .option('--T <list>', 'spike-train lengths, e.g. 2,4,6,8,12,16 (default: 8)')
+    .option('--T <list>', `spike-train lengths, e.g. 2,4,6,8,12,16 (default: ${DEFAULT_VALUES['stc.T']})`)
     .option(
       '--out <dir>',
       'sweep directory (default: sweeps/<dataset>-<arch>-<mode>-w<width>); rerun to resume',
@@ -55,10 +44,8 @@ export function sweepCommand(): Command {
     .option('--e-mac <pJ>', 'energy of one multiply-accumulate in pJ', String(DEFAULT_ENERGY.eMac))
     .option('--e-ac <pJ>', 'energy of one accumulate in pJ', String(DEFAULT_ENERGY.eAc))
     .option('--bn-macs <n>', 'MACs per batch-norm element', String(DEFAULT_ENERGY.bnMacsPerElement));
-  // the usual training options, as `stcsnn train` defines them
-  for (const o of trainCommand().options) {
-    if (!NOT_INHERITED.has(o.attributeName())) cmd.addOption(o);
-  }
+  // the usual training options, from the flag table `stcsnn train` uses
+  addConfigOptions(cmd, NOT_INHERITED).addOption(presetOption());
   withCommon(cmd);
   cmd.action(async (flags: SweepFlags) => {
     if (flags.theta0 === undefined && flags.T === undefined)

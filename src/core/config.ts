@@ -5,11 +5,18 @@
  * {@link StcConfig} that has passed it, so the numerical code never re-checks.
  */
 
+/** The threshold schedules, the default first. See {@link thresholds}. */
+export const THRESHOLD_SCHEDULES = ['exp', 'geometric'] as const;
 /** How the threshold decays over the spike train. See {@link thresholds}. */
-export type ThresholdSchedule = 'exp' | 'geometric';
+export type ThresholdSchedule = (typeof THRESHOLD_SCHEDULES)[number];
 
+/** The firing tests of the integrate-and-fire neuron, the default first. */
+export const FIRE_TESTS = ['>=', '>'] as const;
 /** The firing test of the integrate-and-fire neuron: `V >= theta` (default) or `V > theta`. */
-export type FireTest = '>=' | '>';
+export type FireTest = (typeof FIRE_TESTS)[number];
+
+/** The masks of the equivalent gradient, the default (the paper's) first. See {@link GradientMask}. */
+export const GRADIENT_MASKS = ['relu', 'clipped'] as const;
 
 /**
  * The mask of the equivalent gradient `dL/dx = (dL/dq) * mask(x)`:
@@ -18,7 +25,7 @@ export type FireTest = '>=' | '>';
  * - `clipped`: `1[0 < x < S]`, `S = sum_t theta(t)`, also zero where `q` saturates
  *   (the gradient of `clamp(x, 0, S) -> Conv`), so that training sees the range STEB can encode.
  */
-export type GradientMask = 'relu' | 'clipped';
+export type GradientMask = (typeof GRADIENT_MASKS)[number];
 
 /** A validated STC configuration. Build one with {@link stcConfig}. */
 export interface StcConfig {
@@ -60,19 +67,33 @@ export const MIN_THRESHOLD = 1e-30;
 /** Largest `T * theta0` accepted (the saturation value must stay a finite float32). */
 export const MAX_THRESHOLD_SUM = 1e38;
 
-/** A configuration or input value that is out of range; its message is one line naming the parameter. */
+/**
+ * A configuration or input value that is out of range; its message is one line naming the
+ * parameter, and `param` names it for callers that report it under another name (a CLI flag).
+ */
 export class ConfigError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly param?: string,
+  ) {
     super(message);
     this.name = 'ConfigError';
   }
 }
 
-function finite(name: string, v: unknown): number {
+function finite(name: keyof StcConfig, v: unknown): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ConfigError(`${name} must be a finite number, got ${String(v)}`);
+    throw new ConfigError(`${name} must be a finite number, got ${String(v)}`, name);
   }
   return v;
+}
+
+function oneOf<T extends string>(name: keyof StcConfig, v: unknown, choices: readonly T[]): T {
+  if (!(choices as readonly unknown[]).includes(v)) {
+    const list = choices.map((c) => (/^\w+$/.test(c) ? c : `'${c}'`)).join(', ');
+    throw new ConfigError(`${name} must be one of ${list}; got ${String(v)}`, name);
+  }
+  return v as T;
 }
 
 /**
@@ -85,19 +106,16 @@ function finite(name: string, v: unknown): number {
 export function stcConfig(input: StcConfigInput = {}): StcConfig {
   const T = finite('T', input.T ?? DEFAULT_STC.T);
   if (!Number.isInteger(T) || T < 1 || T > MAX_T) {
-    throw new ConfigError(`T must be an integer in 1..${MAX_T}, got ${T}`);
+    throw new ConfigError(`T must be an integer in 1..${MAX_T}, got ${T}`, 'T');
   }
   const theta0 = finite('theta0', input.theta0 ?? DEFAULT_STC.theta0);
-  if (theta0 <= 0) throw new ConfigError(`theta0 must be > 0, got ${theta0}`);
-  const schedule = input.schedule ?? DEFAULT_STC.schedule;
-  if (schedule !== 'exp' && schedule !== 'geometric') {
-    throw new ConfigError(`schedule must be one of exp, geometric; got ${String(schedule)}`);
-  }
+  if (theta0 <= 0) throw new ConfigError(`theta0 must be > 0, got ${theta0}`, 'theta0');
+  const schedule = oneOf('schedule', input.schedule ?? DEFAULT_STC.schedule, THRESHOLD_SCHEDULES);
   const tau = finite('tau', input.tau ?? DEFAULT_STC.tau);
   if (schedule === 'exp' && tau <= 0)
-    throw new ConfigError(`tau must be > 0 for the exp schedule, got ${tau}`);
+    throw new ConfigError(`tau must be > 0 for the exp schedule, got ${tau}`, 'tau');
   if (schedule === 'geometric' && tau <= 1) {
-    throw new ConfigError(`tau must be > 1 for the geometric schedule, got ${tau}`);
+    throw new ConfigError(`tau must be > 1 for the geometric schedule, got ${tau}`, 'tau');
   }
   // Every threshold must be a normal, positive float32 (the kernels compute in float32): an
   // underflow to 0 would make every neuron fire forever.
@@ -107,12 +125,8 @@ export function stcConfig(input: StcConfigInput = {}): StcConfig {
       `thresholds must lie in [${MIN_THRESHOLD}, ${MAX_THRESHOLD_SUM}] (float32): theta0 ${theta0}, tau ${tau}, T ${T} give theta(${T - 1}) = ${smallest}`,
     );
   }
-  const fire = input.fire ?? DEFAULT_STC.fire;
-  if (fire !== '>=' && fire !== '>')
-    throw new ConfigError(`fire must be one of '>=', '>'; got ${String(fire)}`);
-  const gradient = input.gradient ?? DEFAULT_STC.gradient;
-  if (gradient !== 'relu' && gradient !== 'clipped')
-    throw new ConfigError(`gradient must be one of relu, clipped; got ${String(gradient)}`);
+  const fire = oneOf('fire', input.fire ?? DEFAULT_STC.fire, FIRE_TESTS);
+  const gradient = oneOf('gradient', input.gradient ?? DEFAULT_STC.gradient, GRADIENT_MASKS);
   return Object.freeze({ T, theta0, tau, schedule, fire, gradient });
 }
 
@@ -150,7 +164,7 @@ export function gradientUpper(cfg: StcConfig): number {
 
 /**
  * Whether the decode error is bounded by `theta(T-1)` on `[0, sum theta)`: true when every
- * `theta(t) <= theta(T-1) + sum_{k>t} theta(k)` (DESIGN.md §1).
+ * `theta(t) <= theta(T-1) + sum_{k>t} theta(k)` (docs/semantics.md §1).
  */
 export function hasErrorBound(cfg: StcConfig): boolean {
   const th = thresholds(cfg);

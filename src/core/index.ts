@@ -1,12 +1,25 @@
 /** The STC core: configuration, thresholds, STEB/CAB and the fused quantiser. Browser-safe. */
 export * from './config.js';
 export * from './stc.js';
+export { type StcKernelAttrs } from './kernels/stc-kernels.js';
 export {
-  STC_ENCODE,
-  STC_QUANTIZE,
-  STC_QUANTIZE_GRAD,
-  STC_SPIKE_COUNT,
-  type StcKernelAttrs,
-} from './kernels/stc-kernels.js';
-export { registerArrayKernel, registerOpsKernel, type ArrayKernelSpec } from './kernels/array-kernel.js';
+  KERNELS,
+  KERNEL_NAMES,
+  isKernelName,
+  readAttrs,
+  type AttrSpec,
+  type AttrType,
+  type KernelAttrs,
+  type KernelCallAttrs,
+  type KernelName,
+  type KernelSpec,
+} from './kernels/table.js';
+export {
+  registerArrayKernel,
+  registerOpsKernel,
+  runKernel,
+  type ArrayKernelSpec,
+  type KernelInputs,
+  type KernelOutputs,
+} from './kernels/array-kernel.js';
 export * from './stcb.js';

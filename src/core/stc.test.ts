@@ -11,7 +11,7 @@ before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
 });
 
-/** An independent float64 IF simulation (DESIGN.md §1), written from the recurrence. */
+/** An independent float64 IF simulation (docs/semantics.md §1), written from the recurrence. */
 function reference(x: number, cfg: StcConfig): { spikes: number[]; decoded: number } {
   const spikes: number[] = [];
   let v = x;

@@ -6,18 +6,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientUpper, thresholds, type StcConfig } from './config.js';
-import {
-  registerStcKernels,
-  STC_ENCODE,
-  STC_QUANTIZE,
-  STC_SPIKE_COUNT,
-  type StcKernelAttrs,
-} from './kernels/stc-kernels.js';
+import { runKernel } from './kernels/array-kernel.js';
+import { registerStcKernels } from './kernels/stc-kernels.js';
+import type { KernelAttrs } from './kernels/table.js';
 
 registerStcKernels();
 
-function kernelAttrs(cfg: StcConfig): StcKernelAttrs {
-  return { thresholds: thresholds(cfg), strict: cfg.fire === '>', upper: gradientUpper(cfg) };
+/** The attributes of the STC recurrence for `cfg` (`StcEncode`'s and `StcSpikeCount`'s). */
+function kernelAttrs(cfg: StcConfig): KernelAttrs<'StcEncode'> {
+  return { thresholds: thresholds(cfg), strict: cfg.fire === '>' };
 }
 
 function asFloat(x: tf.Tensor): tf.Tensor {
@@ -38,7 +35,7 @@ function asFloat(x: tf.Tensor): tf.Tensor {
  * @returns the binary spike train `s`, shape `[T, ...S]`, values 0 or 1
  */
 export function encode(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return tf.engine().runKernel(STC_ENCODE, { x: asFloat(x) }, { ...kernelAttrs(cfg) }) as tf.Tensor;
+  return runKernel('StcEncode', { x: asFloat(x) }, kernelAttrs(cfg));
 }
 
 /**
@@ -70,7 +67,7 @@ export function decode(spikes: tf.Tensor, cfg: StcConfig): tf.Tensor {
  * @returns `q(x)`, same shape
  */
 export function stcQuantize(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return tf.engine().runKernel(STC_QUANTIZE, { x: asFloat(x) }, { ...kernelAttrs(cfg) }) as tf.Tensor;
+  return runKernel('StcQuantize', { x: asFloat(x) }, { ...kernelAttrs(cfg), upper: gradientUpper(cfg) });
 }
 
 /**
@@ -79,7 +76,7 @@ export function stcQuantize(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
  * @returns counts in `0..T`, same shape as `x`
  */
 export function spikeCounts(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return tf.engine().runKernel(STC_SPIKE_COUNT, { x: asFloat(x) }, { ...kernelAttrs(cfg) }) as tf.Tensor;
+  return runKernel('StcSpikeCount', { x: asFloat(x) }, kernelAttrs(cfg));
 }
 
 /** The spike train of one number and what CAB decodes from it, in float64 (a reference). */

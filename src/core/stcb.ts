@@ -21,11 +21,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientUpper, thresholds, type StcConfig } from './config.js';
-import { STC_QUANTIZE_GRAD } from './kernels/stc-kernels.js';
+import { runKernel } from './kernels/array-kernel.js';
 import { encode, stcQuantize } from './stc.js';
 
+/** How an STCB computes its forward pass: one fused quantiser, or the explicit spike train. */
+export const STC_PATHS = ['fused', 'spike-train'] as const;
 /** How an STCB computes its forward pass. */
-export type StcPath = 'fused' | 'spike-train';
+export type StcPath = (typeof STC_PATHS)[number];
 
 /** Geometry of a 2-D convolution with PyTorch's symmetric zero padding. */
 export interface Conv2dGeometry {
@@ -52,7 +54,7 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: Conv2dGeometry): tf.Te
 
 /** `dy * 1[0 < x < upper]`: the equivalent gradient's mask (`upper = Infinity`: ReLU's). */
 function maskGrad(dy: tf.Tensor, x: tf.Tensor, upper: number): tf.Tensor {
-  return tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy, x }, { upper }) as tf.Tensor;
+  return runKernel('StcQuantizeGrad', { dy, x }, { upper });
 }
 
 /** CAB over a stacked `[T*N, ...]` tensor: reshape to `[T, N, ...]`, `sum_t theta(t) I(t)`. */

@@ -16,35 +16,15 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DataError } from './types.js';
+import { IDX_MAX_BYTES, parseIdxRaw, type IdxArray, type IdxKind } from './idx-format.js';
 
-/** Magic number of an IDX file of uint8 images, `[count, rows, cols]`. */
-export const IDX_IMAGES_MAGIC = 0x00000803;
-/** Magic number of an IDX file of uint8 labels, `[count]`. */
-export const IDX_LABELS_MAGIC = 0x00000801;
-
-/** The largest inflated IDX file accepted by default (1 GiB), to bound memory on bad input. */
-export const IDX_MAX_BYTES = 1 << 30;
-
-/** Which kind of IDX file is expected. */
-export type IdxKind = 'images' | 'labels';
-
-/** A parsed IDX file: its sizes and its elements (a view into the file's bytes). */
-export interface IdxArray {
-  /** Sizes, `[count, rows, cols]` for images, `[count]` for labels. */
-  readonly dims: readonly number[];
-  /** `prod(dims)` uint8 elements, row-major. */
-  readonly data: Uint8Array;
-}
+export { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IDX_MAX_BYTES, parseIdxRaw } from './idx-format.js';
+export type { IdxArray, IdxKind } from './idx-format.js';
 
 /** Options for reading IDX files. */
 export interface IdxReadOptions {
   /** Reject inflated data larger than this many bytes (default {@link IDX_MAX_BYTES}). */
   maxBytes?: number;
-}
-
-function fail(file: string, offset: number | null, what: string, gz: boolean): never {
-  const where = offset === null ? '' : gz ? `: inflated byte ${offset}` : `: byte ${offset}`;
-  throw new DataError(`${file}${where}: ${what}`);
 }
 
 /** True when `buf` starts with the gzip magic `0x1f 0x8b`. */
@@ -88,48 +68,7 @@ export function parseIdx(
 ): IdxArray {
   const gz = isGzip(bytes);
   const buf = maybeGunzip(bytes, file, opts.maxBytes ?? IDX_MAX_BYTES);
-  const wantDims = kind === 'images' ? 3 : 1;
-  const wantMagic = kind === 'images' ? IDX_IMAGES_MAGIC : IDX_LABELS_MAGIC;
-  if (buf.length < 4) fail(file, buf.length, `file too short for an IDX header (${buf.length} bytes)`, gz);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const magic = view.getUint32(0);
-  if (magic !== wantMagic) {
-    const hex = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
-    fail(file, 0, `bad magic ${hex(magic)}, expected ${hex(wantMagic)} (IDX uint8 ${kind})`, gz);
-  }
-  const headerLen = 4 + 4 * wantDims;
-  if (buf.length < headerLen)
-    fail(file, buf.length, `truncated IDX header (${buf.length} of ${headerLen} bytes)`, gz);
-  const dims: number[] = [];
-  let total = 1;
-  const available = buf.length - headerLen;
-  for (let d = 0; d < wantDims; d++) {
-    const off = 4 + 4 * d;
-    const v = view.getUint32(off);
-    if (d > 0 && v === 0) fail(file, off, `dimension ${d} is 0`, gz);
-    dims.push(v);
-    total *= v;
-    // reject a lying header before trusting it: even without the last dimension the product
-    // exceeds the bytes present (a merely truncated file fails the size check below instead)
-    if (total > available && d < wantDims - 1)
-      fail(
-        file,
-        off,
-        `dimension ${d} = ${v} is impossible: ${dims.join('x')}x... elements, but only ${available} data bytes follow the header`,
-        gz,
-      );
-  }
-  if (available < total) {
-    fail(
-      file,
-      buf.length,
-      `truncated data: header says ${dims.join('x')} = ${total} bytes, only ${available} follow it`,
-      gz,
-    );
-  }
-  if (available > total)
-    fail(file, headerLen + total, `${available - total} unexpected bytes after the ${total} data bytes`, gz);
-  return { dims, data: buf.subarray(headerLen, headerLen + total) };
+  return parseIdxRaw(buf, file, kind, gz);
 }
 
 /** Reads and parses an IDX file (raw or gzipped). @throws DataError naming the file. */

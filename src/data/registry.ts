@@ -1,6 +1,6 @@
 /**
  * The data-set registry: every data set the CLI and the trainer know by name, with its
- * defaults (normalisation, augmentation, theta0, the paper's epochs and schedule) and how to
+ * defaults (normalisation, augmentation, theta0) and how to
  * open it. To add a data set, add a {@link DatasetEntry} to {@link ENTRIES} (or call
  * {@link registerDataset}) and its name to {@link DATASET_NAMES}.
  *
@@ -10,6 +10,7 @@
  * potential in event counts, which is what its DVS threshold theta0 = 2 is chosen for, and the
  * first (plain conv + BN) layer absorbs any scale.
  */
+import { DEFAULT_STC } from '../core/config.js';
 import type { AugmentOptions } from './loader.js';
 import {
   checkFashionMnistChecksums,
@@ -53,14 +54,6 @@ export interface OpenOptions {
   readonly [extra: string]: unknown;
 }
 
-/** The paper's training protocol for a data set (DESIGN.md §5). */
-export interface ProtocolDefaults {
-  /** Epochs of Table 1. */
-  readonly epochs: number;
-  /** Learning-rate schedule: halving every 20 epochs (`step`) or cosine decay. */
-  readonly schedule: 'step' | 'cosine';
-}
-
 /** One registered data set. */
 export interface DatasetEntry {
   readonly name: string;
@@ -77,9 +70,12 @@ export interface DatasetEntry {
   readonly normalization: Normalization;
   /** Default training augmentation (null = none). */
   readonly augment: AugmentOptions | null;
-  /** Default initial threshold theta0 (0.8 static images, 2 DVS). */
+  /**
+   * Default initial threshold theta0 (static images: the core's default, 0.8; DVS: 2; the
+   * paper's): the one source of
+   * a training configuration's data-set-dependent default (`train/resolve.ts`).
+   */
   readonly theta0: number;
-  readonly protocol: ProtocolDefaults;
   /** Opens one split. @throws DataError on missing or malformed files */
   open(opts: OpenOptions): Dataset | Promise<Dataset>;
   /** Where the data would be read from (`embedded`, a path) or null when not found. */
@@ -101,8 +97,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: FASHION_MNIST_MINI_COUNTS,
     normalization: { scale: 255, mean: [0.286], std: [0.353] },
     augment: { crop: 2, flip: true },
-    theta0: 0.8,
-    protocol: { epochs: 100, schedule: 'step' },
+    theta0: DEFAULT_STC.theta0,
     open: (o) => openFashionMnistMini({ split: o.split, limit: o.limit }),
     locate: () => EMBEDDED_FASHION_MNIST_DIR,
     checksum: () => null,
@@ -116,8 +111,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: FASHION_MNIST_COUNTS,
     normalization: { scale: 255, mean: [0.286], std: [0.353] },
     augment: { crop: 2, flip: true },
-    theta0: 0.8,
-    protocol: { epochs: 100, schedule: 'step' },
+    theta0: DEFAULT_STC.theta0,
     open: (o) => openFashionMnist({ split: o.split, dataDir: o.dataDir, limit: o.limit }),
     locate: (dataDir) => findFashionMnist(dataDir),
     checksum: (dataDir) => {
@@ -134,8 +128,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: { train: 50000, test: 10000 },
     normalization: rgb([0.4914, 0.4822, 0.4465], [0.247, 0.2435, 0.2616]),
     augment: { crop: 4, flip: true },
-    theta0: 0.8,
-    protocol: { epochs: 300, schedule: 'cosine' },
+    theta0: DEFAULT_STC.theta0,
     open: READERS.cifar10.open,
     locate: READERS.cifar10.locate,
   },
@@ -148,8 +141,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: { train: 50000, test: 10000 },
     normalization: rgb([0.5071, 0.4865, 0.4409], [0.2673, 0.2564, 0.2762]),
     augment: { crop: 4, flip: true },
-    theta0: 0.8,
-    protocol: { epochs: 300, schedule: 'cosine' },
+    theta0: DEFAULT_STC.theta0,
     open: READERS.cifar100.open,
     locate: READERS.cifar100.locate,
   },
@@ -162,8 +154,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: { train: 100000, test: 10000 },
     normalization: rgb([0.4802, 0.4481, 0.3975], [0.277, 0.2691, 0.2821]),
     augment: { crop: 8, flip: true },
-    theta0: 0.8,
-    protocol: { epochs: 200, schedule: 'cosine' },
+    theta0: DEFAULT_STC.theta0,
     open: READERS.tinyimagenet.open,
     locate: READERS.tinyimagenet.locate,
   },
@@ -177,7 +168,6 @@ const ENTRIES: DatasetEntry[] = [
     normalization: { scale: 1, mean: [0], std: [1] }, // one value for all 2F channels (F frames)
     augment: null,
     theta0: 2,
-    protocol: { epochs: 50, schedule: 'cosine' },
     open: READERS['cifar10-dvs'].open,
     locate: READERS['cifar10-dvs'].locate,
   },
@@ -190,8 +180,7 @@ const ENTRIES: DatasetEntry[] = [
     counts: null,
     normalization: rgb([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
     augment: { crop: 4, flip: true },
-    theta0: 0.8,
-    protocol: { epochs: 100, schedule: 'cosine' },
+    theta0: DEFAULT_STC.theta0,
     open: READERS.imagefolder.open,
     locate: READERS.imagefolder.locate,
   },

@@ -97,7 +97,10 @@ export async function initBackend(
       await loadLibtorch(opts);
       name = 'libtorch';
     } catch (e) {
-      if (request === 'libtorch') throw new BackendError((e as Error).message.split('\n')[0]);
+      // --device cuda: only libtorch can serve it, so its reason is the error (auto too)
+      if (request === 'libtorch' || opts.device === 'cuda') {
+        throw new BackendError((e as Error).message.split('\n')[0]);
+      }
       notice = `using the wasm backend (${(e as Error).message.split('\n')[0]})`;
       name = 'wasm';
     }

@@ -26,24 +26,28 @@ interface Padding {
   right: number;
 }
 
-function pair(v: unknown): Pair {
-  return Array.isArray(v) ? [v[0] as number, v[1] as number] : [v as number, v as number];
+type Shape4 = [number, number, number, number];
+
+/** The attributes both convolution gradients share (TensorFlow.js's declared types). */
+type ConvGradAttrs = Pick<tf.Conv2DBackpropInputAttrs, 'strides' | 'pad' | 'dimRoundingMode'>;
+
+function pair(v: ConvGradAttrs['strides']): Pair {
+  return typeof v === 'number' ? [v, v] : [v[0], v[1]];
 }
 
 function padInfo(
   xShape: readonly number[],
   filterShape: readonly number[],
   strides: Pair,
-  pad: unknown,
-  rounding: unknown,
+  attrs: ConvGradAttrs,
 ): { pad: Padding; outH: number; outW: number } {
   const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
+    xShape as Shape4,
+    filterShape as Shape4,
     strides,
     1,
-    pad as 'same' | 'valid' | number | tf.backend_util.ExplicitPadding,
-    rounding as 'floor' | 'round' | 'ceil' | undefined,
+    attrs.pad,
+    attrs.dimRoundingMode,
   );
   return { pad: info.padInfo, outH: info.outHeight, outW: info.outWidth };
 }
@@ -143,20 +147,21 @@ export function registerForwardConvGradients(backendName: string): void {
   for (const name of [tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter]) {
     if (tf.getKernel(name, backendName)) tf.unregisterKernel(name, backendName);
   }
-  registerOpsKernel(tf.Conv2DBackpropInput, [backendName], (inputs, attrs) => {
+  // TensorFlow.js's own kernels (not in stcsnn's kernel table): attributes as tfjs declares them.
+  registerOpsKernel(tf.Conv2DBackpropInput, [backendName], (inputs, named) => {
+    const attrs = named as unknown as tf.Conv2DBackpropInputAttrs;
     const dy = inputs.dy as tf.Tensor4D;
     const filter = inputs.filter as tf.Tensor4D;
-    const inputShape = attrs.inputShape as number[];
     const strides = pair(attrs.strides);
-    const { pad } = padInfo(inputShape, filter.shape, strides, attrs.pad, attrs.dimRoundingMode);
-    return conv2dInputGrad(dy, filter, inputShape, strides, pad);
+    const { pad } = padInfo(attrs.inputShape, filter.shape, strides, attrs);
+    return conv2dInputGrad(dy, filter, attrs.inputShape, strides, pad);
   });
-  registerOpsKernel(tf.Conv2DBackpropFilter, [backendName], (inputs, attrs) => {
+  registerOpsKernel(tf.Conv2DBackpropFilter, [backendName], (inputs, named) => {
+    const attrs = named as unknown as tf.Conv2DBackpropFilterAttrs;
     const x = inputs.x as tf.Tensor4D;
     const dy = inputs.dy as tf.Tensor4D;
-    const filterShape = attrs.filterShape as number[];
     const strides = pair(attrs.strides);
-    const { pad } = padInfo(x.shape, filterShape, strides, attrs.pad, attrs.dimRoundingMode);
-    return conv2dFilterGrad(x, dy, filterShape, strides, pad);
+    const { pad } = padInfo(x.shape, attrs.filterShape, strides, attrs);
+    return conv2dFilterGrad(x, dy, attrs.filterShape, strides, pad);
   });
 }

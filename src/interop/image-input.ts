@@ -14,7 +14,7 @@
 import { DataError, type Normalization } from '../data/types.js';
 import { decodeImage, sniffImage } from '../data/readers/image.js';
 import { toShape } from '../data/readers/image-files.js';
-import { normalizeInPlace } from '../data/loader.js';
+import { normalizeInPlace } from '../data/normalize.js';
 
 /** The channel count an image file declares: 1 (greyscale) or 3 (colour); alpha is not counted. */
 export function declaredChannels(buf: Uint8Array, file: string): 1 | 3 {

@@ -38,6 +38,7 @@
  * (`fused` or `spike-train`) and `stcsnn.input_layout` (`NCHW`).
  */
 import { thresholds } from '../core/config.js';
+import { STC_PATHS, type StcPath } from '../core/stcb.js';
 import type { Network } from '../nn/models.js';
 import { INPUT, type LayerInfo } from '../nn/plan.js';
 import type { Normalization } from '../data/types.js';
@@ -46,10 +47,10 @@ import { modelMetadata } from './model-file.js';
 import { CheckpointError, describeNetwork, stateDictOf } from './state-dict.js';
 import type { SafeTensor } from './safetensors.js';
 
-/** How STCBs appear in the exported graph. */
-export type OnnxGraphKind = 'fused' | 'spike-train';
+/** How STCBs appear in the exported graph: as the STCB's forward paths. */
+export type OnnxGraphKind = StcPath;
 /** The graph kinds. */
-export const ONNX_GRAPH_KINDS: readonly OnnxGraphKind[] = ['fused', 'spike-train'];
+export const ONNX_GRAPH_KINDS: readonly OnnxGraphKind[] = STC_PATHS;
 /** The opset written. */
 export const ONNX_OPSET = 13;
 /** The IR version written (that of opset 13). */

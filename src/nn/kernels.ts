@@ -1,10 +1,8 @@
 /**
- * The batch-norm named kernels (training mode), so that a native backend can fuse them.
- *
- * | kernel                  | inputs                         | attrs | outputs                 |
- * |-------------------------|--------------------------------|-------|-------------------------|
- * | `StcBatchNormTrain`     | x, gamma, beta                 | eps   | y, mean, invstd         |
- * | `StcBatchNormTrainGrad` | dy, x, gamma, mean, invstd     | -     | dx, dgamma, dbeta       |
+ * The batch-norm named kernels (training mode), so that a native backend can fuse them:
+ * `StcBatchNormTrain` (`x, gamma, beta`, attr `eps` -> `y, mean, invstd`) and
+ * `StcBatchNormTrainGrad` (`dy, x, gamma, mean, invstd` -> `dx, dgamma, dbeta`); their names,
+ * inputs, outputs and attributes are in the kernel table (`src/core/kernels/table.ts`).
  *
  * The channel axis is the last one (`[N, H, W, C]` or `[N, C]`); statistics are taken over
  * all other axes, `M` elements per channel:
@@ -16,10 +14,7 @@
  * ```
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ARRAY_BACKENDS, registerOpsKernel } from '../core/kernels/array-kernel.js';
-
-export const BATCH_NORM_TRAIN = 'StcBatchNormTrain';
-export const BATCH_NORM_TRAIN_GRAD = 'StcBatchNormTrainGrad';
+import { ARRAY_BACKENDS, registerOpsKernel, runKernel } from '../core/kernels/array-kernel.js';
 
 function reduceAxes(rank: number): number[] {
   return Array.from({ length: rank - 1 }, (_, i) => i);
@@ -60,28 +55,22 @@ let registered = false;
 export function registerNnKernels(): void {
   if (registered) return;
   registered = true;
-  registerOpsKernel(BATCH_NORM_TRAIN, ARRAY_BACKENDS, (i, a) =>
-    batchNormTrainOps(i.x, i.gamma, i.beta, a.eps as number),
+  registerOpsKernel('StcBatchNormTrain', ARRAY_BACKENDS, (i, a) =>
+    batchNormTrainOps(i.x, i.gamma, i.beta, a.eps),
   );
-  registerOpsKernel(BATCH_NORM_TRAIN_GRAD, ARRAY_BACKENDS, (i) =>
+  registerOpsKernel('StcBatchNormTrainGrad', ARRAY_BACKENDS, (i) =>
     batchNormTrainGradOps(i.dy, i.x, i.gamma, i.mean, i.invstd),
   );
   tf.registerGradient({
-    kernelName: BATCH_NORM_TRAIN,
+    kernelName: 'StcBatchNormTrain',
     inputsToSave: ['x', 'gamma'],
-    outputsToSave: [false, true, true],
+    outputsToSave: [false, true, true], // y, mean, invstd
     gradFunc: (dys, saved) => {
       const dy = Array.isArray(dys) ? dys[0] : dys;
       const [x, gamma, mean, invstd] = saved;
       // Computed eagerly: the engine runs each input's gradient thunk in its own tidy, which
       // would free the other two outputs of a shared lazy call.
-      const [dx, dgamma, dbeta] = tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, {
-        dy,
-        x,
-        gamma,
-        mean,
-        invstd,
-      }) as tf.Tensor[];
+      const [dx, dgamma, dbeta] = runKernel('StcBatchNormTrainGrad', { dy, x, gamma, mean, invstd });
       return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
     },
   });
@@ -111,8 +100,6 @@ export function batchNormTrain(
   eps: number,
 ): BatchNormTrainResult {
   registerNnKernels();
-  const [y, mean, invstd] = tf
-    .engine()
-    .runKernel(BATCH_NORM_TRAIN, { x, gamma, beta }, { eps }) as tf.Tensor[];
+  const [y, mean, invstd] = runKernel('StcBatchNormTrain', { x, gamma, beta }, { eps });
   return { y, mean: mean as tf.Tensor1D, invstd: invstd as tf.Tensor1D };
 }

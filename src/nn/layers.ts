@@ -9,8 +9,10 @@ import { SeedStream, uniform } from './init.js';
 import { batchNormTrain } from './kernels.js';
 import { Module, type ForwardOptions } from './module.js';
 
+/** The network modes, the default first: spiking (`stc`) or the ANN twin (`ann`). */
+export const NET_MODES = ['stc', 'ann'] as const;
 /** Whether a network spikes (`stc`) or is the ANN twin (`ann`: `ReLU -> Conv`, same parameters). */
-export type NetMode = 'stc' | 'ann';
+export type NetMode = (typeof NET_MODES)[number];
 
 /** How the activations between layers are computed. */
 export interface Activation {

@@ -1,5 +1,5 @@
 /**
- * The model zoo: VGG11, VGG16 and pre-activation ResNet18 built from STCBs (DESIGN.md §2),
+ * The model zoo: VGG11, VGG16 and pre-activation ResNet18 built from STCBs (docs/semantics.md §2),
  * each with an ANN twin (`mode: 'ann'`: `ReLU -> Conv`, same parameters).
  *
  * A {@link Network} is an interpreter of its architecture's plan (`plan.ts`, where the

@@ -38,8 +38,8 @@
  * already smaller than 2x2, so that small inputs (28x28) keep a 1x1 map at the end.
  */
 import { ConfigError, type StcConfig } from '../core/config.js';
-import type { StcPath } from '../core/stcb.js';
-import type { ConvSpec, NetMode } from './layers.js';
+import { STC_PATHS, type StcPath } from '../core/stcb.js';
+import { NET_MODES, type ConvSpec, type NetMode } from './layers.js';
 
 export const ARCHS = ['vgg11', 'vgg16', 'resnet18'] as const;
 /** An architecture name. */
@@ -127,11 +127,11 @@ export function checkArchConfig(cfg: ArchConfig): ArchConfig {
   if (!(ARCHS as readonly string[]).includes(cfg.arch)) {
     throw new ConfigError(`arch must be one of ${ARCHS.join(', ')}; got ${cfg.arch}`);
   }
-  if (cfg.mode !== 'stc' && cfg.mode !== 'ann')
-    throw new ConfigError(`mode must be stc or ann; got ${cfg.mode}`);
+  if (!(NET_MODES as readonly string[]).includes(cfg.mode))
+    throw new ConfigError(`mode must be ${NET_MODES.join(' or ')}; got ${cfg.mode}`);
   if (!(cfg.width > 0 && cfg.width <= 4)) throw new ConfigError(`width must be in (0, 4], got ${cfg.width}`);
-  if (cfg.path !== 'fused' && cfg.path !== 'spike-train') {
-    throw new ConfigError(`path must be fused or spike-train; got ${cfg.path}`);
+  if (!(STC_PATHS as readonly string[]).includes(cfg.path)) {
+    throw new ConfigError(`path must be ${STC_PATHS.join(' or ')}; got ${cfg.path}`);
   }
   checkPlanConfig(cfg);
   return cfg;

@@ -1,5 +1,5 @@
 /**
- * Spike statistics of STCB layers over an evaluation set (DESIGN.md §3): per layer, the input
+ * Spike statistics of STCB layers over an evaluation set (docs/semantics.md §3): per layer, the input
  * neurons per sample, total spikes over T, the average spike count per neuron, the firing
  * rate (count / T) and a histogram of the STEB inputs (membrane potentials).
  *

@@ -125,13 +125,14 @@ const TRAIN: FlagSpec[] = [
   ['--limit-train', ['1', '100']],
   ['--limit-test', ['1', '100']],
   ['--time-budget', ['1', '0', '3600']],
-  ['--preset', ['paper', 'fast']],
+  ['--preset', ['paper', 'cpu', 'fast']],
   ['--labels', ['fine', 'coarse', 'medium']],
   ['--frames', ['1', '16', '64', '65']],
   ['--resize', ['4', '48', '1024', '1025']],
   ['--channels', ['1', '3', '2']],
   ['--test-fraction', ['0.1', '0', '1', '1.5']],
   ['--cache-dir', [emptyDir]],
+  ['--subset', undefined],
 ];
 const ENCODE: FlagSpec[] = [...STC, ['--values', ['0.3,-0.2,1.5', '1', '0', '1e30,-1e30', '5e-324']]];
 const EVAL: FlagSpec[] = [

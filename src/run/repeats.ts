@@ -3,9 +3,10 @@
  * its own `seed-<n>/` run directory, and summarise the final test accuracy as mean, sample
  * standard deviation and best (`repeats.json`).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '../train/config.js';
-import { train, type TrainHooks, type TrainResult } from '../train/train.js';
+import { readRunConfig, train, type TrainHooks, type TrainResult } from '../train/train.js';
 import type { ProcessGroup } from '../distributed/process-group.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { runFile, seedDirName } from './layout.js';
@@ -49,6 +50,14 @@ export interface RunRepeatsOptions {
   readonly processGroup?: ProcessGroup;
   /** Progress hooks for the run of `seed`. */
   readonly hooks?: (seed: number) => TrainHooks | undefined;
+  /**
+   * Keep what earlier invocations finished (resumable after a kill): a seed whose run directory
+   * holds `result.json` is read, not retrained; one with a checkpoint continues from it; any
+   * other is started afresh. Without it every seed's directory is cleared and trained.
+   */
+  readonly keepFinished?: boolean;
+  /** Called per seed before it runs (skipped as finished before, resumed, started) and when it is done. */
+  readonly onSeed?: (seed: number, what: 'skip' | 'resume' | 'start' | 'done', result?: TrainResult) => void;
 }
 
 /** What {@link runRepeats} did. */
@@ -71,22 +80,39 @@ export async function runRepeats(
   opts: RunRepeatsOptions,
 ): Promise<RepeatsResult> {
   const runs: TrainResult[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const seed = config.seed + r;
+  for (let k = 0; k < repeats; k++) {
+    const seed = config.seed + k;
     const dir = repeats > 1 ? join(opts.runDir, seedDirName(seed)) : opts.runDir;
+    if (opts.keepFinished) {
+      if (existsSync(runFile(dir, 'result'))) {
+        const done = JSON.parse(readFileSync(runFile(dir, 'result'), 'utf8')) as TrainResult;
+        opts.onSeed?.(seed, 'skip', done);
+        runs.push(done);
+        continue;
+      }
+      const resume = existsSync(runFile(dir, 'last')) && existsSync(runFile(dir, 'config'));
+      if (!resume) prepareRunDir(dir, true);
+      opts.onSeed?.(seed, resume ? 'resume' : 'start');
+      const c = resume ? readRunConfig(dir) : { ...config, seed };
+      const r = await train(c, { runDir: dir, backend: opts.backend, resume, hooks: opts.hooks?.(seed) });
+      opts.onSeed?.(seed, 'done', r);
+      runs.push(r);
+      continue;
+    }
     if (repeats > 1) prepareRunDir(dir, true);
-    runs.push(
-      await train(
-        { ...config, seed },
-        {
-          runDir: dir,
-          backend: opts.backend,
-          resume: opts.resume === true,
-          hooks: opts.hooks?.(seed),
-          processGroup: opts.processGroup,
-        },
-      ),
+    opts.onSeed?.(seed, opts.resume === true ? 'resume' : 'start');
+    const r = await train(
+      { ...config, seed },
+      {
+        runDir: dir,
+        backend: opts.backend,
+        resume: opts.resume === true,
+        hooks: opts.hooks?.(seed),
+        processGroup: opts.processGroup,
+      },
     );
+    opts.onSeed?.(seed, 'done', r);
+    runs.push(r);
   }
   if (repeats <= 1) return { runs };
   const summary = summarizeRepeats(runs);

@@ -1,132 +1,230 @@
 /**
- * The full configuration of a training run: what `config.json` in a run directory holds and
- * what `--resume` reads back (validated with zod, so a damaged file gives a one-line error).
+ * The full configuration of a training run: ONE zod schema, {@link trainConfigSchema}, is its
+ * home. The type ({@link TrainConfig}), the defaults ({@link TRAIN_DEFAULTS}), the validation of
+ * `config.json` on `--resume` ({@link checkTrainConfig}) and of the command line all derive from
+ * it; the choice lists are the tuples of the modules that own them (`core/config.ts`,
+ * `core/stcb.ts`, `nn/`, `lr-schedule.ts`, {@link AUGMENT_MODES} here).
+ *
+ * The STC block (`stc`) is checked by {@link stcConfig} alone (the schema only types its fields),
+ * which also fills its defaults (`DEFAULT_STC`). Data-set-dependent defaults (theta0) come
+ * from the data-set registry, presets from `presets.ts`; `resolve.ts` layers them.
  */
 import { z } from 'zod';
-import { ConfigError, MAX_T, stcConfig, type StcConfig } from '../core/config.js';
-import { ARCHS, type Arch } from '../nn/models.js';
-import { LR_SCHEDULES, type LrScheduleName } from './lr-schedule.js';
+import {
+  ConfigError,
+  FIRE_TESTS,
+  GRADIENT_MASKS,
+  stcConfig,
+  THRESHOLD_SCHEDULES,
+  type StcConfig,
+} from '../core/config.js';
+import { STC_PATHS } from '../core/stcb.js';
+import { DEFAULT_DATASET } from '../data/registry.js';
+import { NET_MODES } from '../nn/layers.js';
+import { ARCHS } from '../nn/models.js';
+import { LR_SCHEDULES } from './lr-schedule.js';
 
-/** A training run's configuration. */
-export interface TrainConfig {
-  readonly dataset: string;
-  readonly dataDir?: string;
-  /** Extra data-set options (e.g. `labels: 'coarse'` for CIFAR-100, `frames` for DVS). */
-  readonly datasetOptions: Record<string, string | number | boolean>;
-  readonly arch: Arch;
-  readonly mode: 'stc' | 'ann';
-  readonly width: number;
-  readonly stc: StcConfig;
-  readonly path: 'fused' | 'spike-train';
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly lr: number;
-  readonly momentum: number;
-  readonly weightDecay: number;
-  readonly nesterov: boolean;
-  readonly lrSchedule: LrScheduleName;
-  readonly stepEvery: number;
-  readonly stepGamma: number;
-  /** Augmentation: the data set's default (`auto`), or none. */
-  readonly augment: 'auto' | 'none';
-  readonly seed: number;
-  readonly limitTrain?: number;
-  readonly limitTest?: number;
-  /** Seconds after which training stops at the end of the current epoch (a time budget). */
-  readonly timeBudget?: number;
-}
+/** Augmentation: the data set's default crop/flip (`auto`, none for DVS), or none. The default first. */
+export const AUGMENT_MODES = ['auto', 'none'] as const;
+/** An augmentation mode. */
+export type AugmentMode = (typeof AUGMENT_MODES)[number];
 
-const schema = z.object({
-  dataset: z.string().min(1),
+/**
+ * The STC block: its fields typed here, range-checked and completed (with `DEFAULT_STC`)
+ * once, by {@link stcConfig}; an error names the parameter (`stc.theta0`).
+ */
+const stcSchema = z
+  .object({
+    T: z.number().optional(),
+    theta0: z.number().optional(),
+    tau: z.number().optional(),
+    schedule: z.enum(THRESHOLD_SCHEDULES).optional(),
+    fire: z.enum(FIRE_TESTS).optional(),
+    gradient: z.enum(GRADIENT_MASKS).optional(),
+  })
+  .prefault({})
+  .transform((input, ctx): StcConfig => {
+    try {
+      return stcConfig(input);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      ctx.issues.push({ code: 'custom', message: e.message, input, path: e.param ? [e.param] : [] });
+      return z.NEVER;
+    }
+  });
+
+/** The schema of a training run's configuration, with its defaults (`stcsnn train` without flags). */
+export const trainConfigSchema = z.object({
+  /** Data-set name (see `data/registry.ts`). */
+  dataset: z.string().min(1).default(DEFAULT_DATASET),
+  /** Where the data set's files are (each reader has its search order when absent). */
   dataDir: z.string().optional(),
-  datasetOptions: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-  arch: z.enum(ARCHS),
-  mode: z.enum(['stc', 'ann']),
-  width: z.number().positive().max(4),
-  stc: z.object({
-    T: z.number().int().min(1).max(MAX_T),
-    theta0: z.number().positive(),
-    tau: z.number().positive(),
-    schedule: z.enum(['exp', 'geometric']),
-    fire: z.enum(['>=', '>']),
-    gradient: z.enum(['relu', 'clipped']).default('relu'),
-  }),
-  path: z.enum(['fused', 'spike-train']),
-  epochs: z.number().int().min(1).max(100000),
-  batchSize: z.number().int().min(1).max(65536),
-  lr: z.number().positive().max(100),
-  momentum: z.number().min(0).max(1),
-  weightDecay: z.number().min(0).max(1),
-  nesterov: z.boolean(),
-  lrSchedule: z.enum(LR_SCHEDULES),
-  stepEvery: z.number().int().min(1),
-  stepGamma: z.number().positive().max(1),
-  augment: z.enum(['auto', 'none']),
+  /** Extra data-set options (e.g. `labels: 'coarse'` for CIFAR-100, `frames` for DVS, `strict`). */
+  datasetOptions: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default(() => ({})),
+  arch: z.enum(ARCHS).default('vgg11'),
+  /** Spiking network or its ANN twin. */
+  mode: z.enum(NET_MODES).default('stc'),
+  /** Channel width multiplier (0.25: CPU-sized). */
+  width: z.number().positive().max(4).default(0.25),
+  stc: stcSchema,
+  /** STCB forward path. */
+  path: z.enum(STC_PATHS).default('fused'),
+  epochs: z.number().int().min(1).max(100000).default(5),
+  batchSize: z.number().int().min(1).max(65536).default(32),
+  /** SGD: initial learning rate, momentum, weight decay, Nesterov. */
+  lr: z.number().positive().max(100).default(0.1),
+  momentum: z.number().min(0).max(1).default(0.9),
+  weightDecay: z.number().min(0).max(1).default(5e-4),
+  nesterov: z.boolean().default(false),
+  lrSchedule: z.enum(LR_SCHEDULES).default('cosine'),
+  /** `step` schedule: epochs between decays and the factor. */
+  stepEvery: z.number().int().min(1).default(20),
+  stepGamma: z.number().positive().max(1).default(0.5),
+  augment: z.enum(AUGMENT_MODES).default('auto'),
   seed: z
     .number()
     .int()
     .min(0)
-    .max(2 ** 32 - 1),
+    .max(2 ** 32 - 1)
+    .default(0),
+  /** Use the first N training / test samples. */
   limitTrain: z.number().int().min(1).optional(),
   limitTest: z.number().int().min(1).optional(),
+  /** Seconds after which training stops at the end of the current epoch (a time budget). */
   timeBudget: z.number().positive().optional(),
 });
 
-/** Validates a configuration (e.g. read from `config.json`); `source` names it in errors. */
+/** A training run's configuration (what `config.json` holds). */
+export type TrainConfig = Readonly<z.output<typeof trainConfigSchema>>;
+
+/** Options of a run around its trainings: `repeats` trains seeds `seed, seed+1, ...`. */
+export const runOptionsSchema = z.object({
+  repeats: z.number().int().min(1).default(1),
+});
+
+/** The defaults of `stcsnn train` (a few minutes on the embedded data): the schema's. */
+export const TRAIN_DEFAULTS: TrainConfig = Object.freeze(trainConfigSchema.parse({}));
+
+/** A configuration value at a leaf. */
+export type ConfigValue = string | number | boolean;
+
+type TopField = Exclude<keyof TrainConfig, 'stc' | 'datasetOptions'>;
+
+/**
+ * Configuration values by dotted path (`epochs`, `stc.theta0`, `datasetOptions.labels`,
+ * `repeats`): what presets, data sets and flags set.
+ */
+export type ConfigValues = { readonly [K in TopField]?: TrainConfig[K] } & {
+  readonly [K in keyof StcConfig as `stc.${K}`]?: StcConfig[K];
+} & { readonly [K in `datasetOptions.${string}`]?: ConfigValue } & { readonly repeats?: number };
+
+/** A dotted configuration path. */
+export type ConfigPath = keyof ConfigValues & string;
+
+/** The leaves of a configuration, by dotted path (plain objects are descended into). */
+export function flattenConfig(value: object, prefix = ''): Record<string, ConfigValue | undefined> {
+  const out: Record<string, ConfigValue | undefined> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      Object.assign(out, flattenConfig(v as object, `${prefix}${k}.`));
+    else out[`${prefix}${k}`] = v as ConfigValue | undefined;
+  }
+  return out;
+}
+
+/** The nested object of dotted-path values (the inverse of {@link flattenConfig}). */
+export function unflattenConfig(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [p, v] of Object.entries(values)) {
+    if (v === undefined) continue;
+    const keys = p.split('.');
+    let o = out;
+    for (const k of keys.slice(0, -1)) {
+      if (!Object.hasOwn(o, k)) o[k] = {};
+      o = o[k] as Record<string, unknown>;
+    }
+    o[keys[keys.length - 1]] = v;
+  }
+  return out;
+}
+
+/** The schemas' defaults by dotted path (the training configuration's and `repeats`). */
+export const DEFAULT_VALUES: Readonly<Record<string, ConfigValue | undefined>> = Object.freeze({
+  ...flattenConfig(TRAIN_DEFAULTS),
+  ...runOptionsSchema.parse({}),
+});
+
+/**
+ * Every field of a configuration in the schema's order, as dotted paths: the top-level fields
+ * (optional ones too), each `stc.*`, each data-set option `config` has.
+ */
+export function configPaths(config?: TrainConfig): ConfigPath[] {
+  const out: ConfigPath[] = [];
+  for (const k of Object.keys(trainConfigSchema.shape) as (keyof TrainConfig)[]) {
+    if (k === 'stc') for (const s of Object.keys(TRAIN_DEFAULTS.stc)) out.push(`stc.${s as keyof StcConfig}`);
+    else if (k === 'datasetOptions')
+      for (const o of Object.keys(config?.datasetOptions ?? {})) out.push(`datasetOptions.${o}`);
+    else out.push(k);
+  }
+  return out;
+}
+
+/**
+ * Fields a `config.json` may lack because they were added after such runs were written; the
+ * schema's default reproduces those runs. Every other field with a default must be there.
+ */
+const ADDED_LATER: readonly ConfigPath[] = ['stc.gradient'];
+
+interface CheckDef {
+  readonly check?: string;
+  readonly value?: number;
+  readonly inclusive?: boolean;
+  readonly format?: string;
+}
+
+/**
+ * The allowed range of a top-level number field of `schema`, read from it, as text: `in (0, 4]`,
+ * `an integer in 1..100000`, `> 0`; undefined for other fields.
+ */
+export function rangeOf(field: string, schema: z.ZodObject = trainConfigSchema): string | undefined {
+  if (!Object.hasOwn(schema.shape, field)) return undefined;
+  let s: z.core.$ZodType = schema.shape[field];
+  while ('innerType' in s._zod.def) s = s._zod.def.innerType as z.core.$ZodType;
+  if (s._zod.def.type !== 'number') return undefined;
+  const checks = ((s._zod.def as { checks?: { _zod: { def: CheckDef } }[] }).checks ?? []).map(
+    (c) => c._zod.def,
+  );
+  const int = checks.some((c) => c.format === 'safeint');
+  const lo = checks.find((c) => c.check === 'greater_than');
+  const hi = checks.find((c) => c.check === 'less_than');
+  if (int && lo && hi) return `an integer in ${lo.value}..${hi.value}`;
+  if (int && lo) return `an integer >= ${lo.value}`;
+  if (lo && hi) return `in ${lo.inclusive ? '[' : '('}${lo.value}, ${hi.value}${hi.inclusive ? ']' : ')'}`;
+  if (lo) return `${lo.inclusive ? '>=' : '>'} ${lo.value}`;
+  return undefined;
+}
+
+/** The first issue of a failed parse as `path: message`. */
+export function issueText(error: z.ZodError): { path: string; message: string } {
+  const issue = error.issues[0];
+  return { path: issue.path.length ? issue.path.join('.') : '(root)', message: issue.message };
+}
+
+/**
+ * Validates a complete configuration (e.g. read from `config.json`: every field with a default
+ * must be present, see {@link ADDED_LATER}); `source` names it in errors.
+ * @throws ConfigError `source: path: message`
+ */
 export function checkTrainConfig(value: unknown, source: string): TrainConfig {
-  const r = schema.safeParse(value);
+  const r = trainConfigSchema.safeParse(value);
   if (!r.success) {
-    const issue = r.error.issues[0];
-    const where = issue.path.length ? issue.path.join('.') : '(root)';
-    throw new ConfigError(`${source}: ${where}: ${issue.message}`);
+    const { path, message } = issueText(r.error);
+    throw new ConfigError(`${source}: ${path}: ${message}`);
   }
-  const c = r.data;
-  let stc: StcConfig;
-  try {
-    stc = stcConfig(c.stc);
-  } catch (e) {
-    throw new ConfigError(`${source}: stc: ${(e as Error).message}`);
-  }
-  return { ...c, stc };
-}
-
-/** The defaults of `stcsnn train` (a few minutes on the embedded data). */
-export const TRAIN_DEFAULTS: TrainConfig = {
-  dataset: 'fashion-mnist-mini',
-  datasetOptions: {},
-  arch: 'vgg11',
-  mode: 'stc',
-  width: 0.25,
-  stc: stcConfig(),
-  path: 'fused',
-  epochs: 5,
-  batchSize: 32,
-  lr: 0.1,
-  momentum: 0.9,
-  weightDecay: 5e-4,
-  nesterov: false,
-  lrSchedule: 'cosine',
-  stepEvery: 20,
-  stepGamma: 0.5,
-  augment: 'auto',
-  seed: 0,
-};
-
-/** The paper's protocol for a data set (DESIGN.md §5): epochs, learning-rate schedule, theta0, repeats. */
-export interface PaperPreset {
-  readonly epochs: number;
-  readonly lrSchedule: LrScheduleName;
-  readonly theta0: number;
-  readonly repeats: number;
-}
-
-/** `--preset paper` per data set (Table 1 and §4.2; epochs beyond DVS's 50 are an assumption, DESIGN.md §5). */
-export function paperPreset(dataset: string): PaperPreset {
-  if (dataset.startsWith('fashion-mnist'))
-    return { epochs: 100, lrSchedule: 'step', theta0: 0.8, repeats: 5 };
-  if (dataset === 'cifar10' || dataset === 'cifar100')
-    return { epochs: 300, lrSchedule: 'cosine', theta0: 0.8, repeats: 5 };
-  if (dataset === 'tinyimagenet') return { epochs: 200, lrSchedule: 'cosine', theta0: 0.8, repeats: 5 };
-  if (dataset === 'cifar10-dvs') return { epochs: 50, lrSchedule: 'cosine', theta0: 2, repeats: 5 };
-  throw new ConfigError(`--preset paper has no protocol for data set ${dataset}`);
+  const given = flattenConfig(value as object);
+  const missing = Object.keys(flattenConfig(TRAIN_DEFAULTS)).find(
+    (p) => !(ADDED_LATER as readonly string[]).includes(p) && !(p in given),
+  );
+  if (missing !== undefined) throw new ConfigError(`${source}: ${missing}: missing`);
+  return r.data;
 }

@@ -11,14 +11,13 @@
  * Weight decay applies to every trainable parameter (as `torch.optim.SGD(model.parameters())`).
  *
  * With momentum, one update is the named kernel `StcSgdStep` (inputs `p, b, grad`, attrs `lr,
- * momentum, weightDecay, nesterov`, outputs `[p', b']`), so that a native backend can do it in
+ * momentum, weightDecay, nesterov`, outputs `[p', b']`; see the kernel table,
+ * `src/core/kernels/table.ts`), so that a native backend can do it in
  * one pass over memory (the libtorch backend writes `p'` and `b'` into `p`'s and `b`'s own
  * buffers when nothing else holds them); `cpu` and `wasm` run the same ops as below.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ARRAY_BACKENDS, registerOpsKernel } from '../core/kernels/array-kernel.js';
-
-export const SGD_STEP = 'StcSgdStep';
+import { ARRAY_BACKENDS, registerOpsKernel, runKernel } from '../core/kernels/array-kernel.js';
 
 /** Reference of `StcSgdStep` with TensorFlow.js ops: `[p', b']`. */
 export function sgdStepOps(
@@ -35,12 +34,8 @@ export function sgdStepOps(
 }
 
 function registerSgdKernel(): void {
-  registerOpsKernel(SGD_STEP, ARRAY_BACKENDS, (i, a) =>
-    sgdStepOps(i.p, i.b, i.grad, a.lr as number, {
-      momentum: a.momentum as number,
-      weightDecay: a.weightDecay as number,
-      nesterov: a.nesterov === true,
-    }),
+  registerOpsKernel('StcSgdStep', ARRAY_BACKENDS, (i, { lr, ...opts }) =>
+    sgdStepOps(i.p, i.b, i.grad, lr, opts),
   );
 }
 
@@ -74,7 +69,7 @@ export class Sgd {
   /** One update with learning rate `lr`; `grads` maps variable names to gradients. */
   step(grads: tf.NamedTensorMap, lr: number): void {
     const { momentum, weightDecay, nesterov } = this.opts;
-    const kernel = tf.getKernel(SGD_STEP, tf.getBackend()) !== undefined;
+    const kernel = tf.getKernel('StcSgdStep', tf.getBackend()) !== undefined;
     // One tidy per variable: the temporaries of one update are freed before the next, so the
     // step's peak memory is one parameter's worth of temporaries, not the whole model's.
     this.variables.forEach((p, i) => {
@@ -88,9 +83,7 @@ export class Sgd {
         }
         const b = this.buffers[i];
         const [np, nb] = kernel
-          ? (tf
-              .engine()
-              .runKernel(SGD_STEP, { p, b, grad }, { lr, momentum, weightDecay, nesterov }) as tf.Tensor[])
+          ? runKernel('StcSgdStep', { p, b, grad }, { lr, momentum, weightDecay, nesterov })
           : sgdStepOps(p, b, grad, lr, this.opts);
         b.assign(nb);
         p.assign(np);

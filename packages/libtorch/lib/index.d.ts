@@ -16,6 +16,11 @@ export interface LibtorchOptions {
   device?: 'cpu' | 'cuda' | `cuda:${number}`;
   /** Make every fallback to the cpu backend an error (default `STCSNN_LIBTORCH_STRICT=1`). */
   strict?: boolean;
+  /**
+   * On CUDA: convolutions and their two gradients in bfloat16, parameters, gradients and the
+   * SGD step in float32 (default `STCSNN_LIBTORCH_BF16=1`; no effect on the CPU).
+   */
+  bf16?: boolean;
 }
 
 /**
@@ -42,8 +47,36 @@ export declare function resetFallbackCounts(): void;
 export declare function setStrict(on: boolean): void;
 /** The kernels with a native implementation. */
 export declare function nativeKernelNames(): string[];
-/** Threads, device, strict mode, libtorch version and live native tensors. */
+/** What CUDA the addon has here. */
+export interface CudaInfo {
+  /** The addon was built against a libtorch with CUDA (torch_cuda linked). */
+  built: boolean;
+  /** `device: 'cuda'` works (built with CUDA and at least one GPU visible). */
+  available: boolean;
+  /** Why it does not ('' when it does): one line, saying how to fix it. */
+  problem: string;
+  devices: number;
+  cudnn: boolean;
+  /** cuDNN version as an integer (e.g. 90100), -1 when none. */
+  cudnnVersion: number;
+  /** CUDA runtime version as an integer (e.g. 13000), -1 when unknown. */
+  cudaRuntime: number;
+  /** Whether the bf16 autocast of convolutions is on. */
+  bf16: boolean;
+}
+
+/** Waits for the GPU's queued work (for timing); nothing on the CPU. */
+export declare function synchronizeDevice(): void;
+
+/** Threads, device, strict mode, libtorch version, CUDA and live native tensors. */
 export declare function libtorchInfo(): {
+  cxx11Abi: boolean;
+  /** ATen's parallel configuration (OpenMP, threads). */
+  parallel: string;
+  mkldnn: boolean;
+  cuda: CudaInfo;
+  /** The torch the addon was built against and the one found at that place now. */
+  builtAgainst: { built: string; libdir: string; now: string } | undefined;
   threads: number;
   device: string;
   strict: boolean;

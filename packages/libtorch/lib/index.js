@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { LibtorchBackend } from './backend.js';
 import { fallbackKernel, runOnCpu } from './fallback.js';
 import { nativeKernels } from './kernels.js';
-import { loadAddon, ADDON_PATH } from './native.js';
+import { loadAddon, ADDON_PATH, builtAgainst } from './native.js';
 
 export { LibtorchBackend, ADDON_PATH };
 export { distAvailability, initNativeProcessGroup, NativeProcessGroup } from './dist.js';
@@ -86,9 +86,11 @@ function resolveThreads(threads) {
  * Loads the addon and registers the `libtorch` backend with its kernels (once; later calls
  * update threads, device and strict mode).
  *
- * @param {{ threads?: number, device?: 'cpu' | 'cuda' | string, strict?: boolean }} [opts]
+ * @param {{ threads?: number, device?: 'cpu' | 'cuda' | string, strict?: boolean, bf16?: boolean }} [opts]
  *   threads: libtorch intra-op threads (default `STCSNN_THREADS` or all available cores);
- *   device: `cpu` (default) or `cuda`; strict: make every fallback to the cpu backend an error.
+ *   device: `cpu` (default) or `cuda`; strict: make every fallback to the cpu backend an error;
+ *   bf16: on CUDA, convolutions and their gradients in bfloat16 with float32 parameters
+ *   (default `STCSNN_LIBTORCH_BF16=1`; no effect on the CPU).
  * @returns {Promise<void>}
  * @throws Error (one line) when the addon is missing or cannot load, or CUDA is requested
  *   where libtorch has none
@@ -100,13 +102,14 @@ export async function registerLibtorchBackend(opts = {}) {
   if (device !== 'cpu' && !device.startsWith('cuda')) {
     throw new Error(`device must be cpu or cuda; got ${device}`);
   }
-  if (device.startsWith('cuda') && !addon.hasCuda()) {
-    throw new Error(
-      'device cuda: this libtorch has no CUDA (Debian libtorch-dev is CPU-only) or no GPU is visible; set LIBTORCH to a CUDA build of libtorch and rebuild (`npm run build -w stcsnn-libtorch`), or use device cpu',
-    );
+  if (device.startsWith('cuda')) {
+    const c = addon.cudaInfo();
+    if (!c.available) throw new Error(`device cuda: ${c.problem}`);
   }
   addon.setThreads(threads);
   addon.setDevice(device);
+  const bf16 = opts.bf16 ?? process.env.STCSNN_LIBTORCH_BF16 === '1';
+  addon.setAutocast(bf16 && device.startsWith('cuda'));
   const strict = opts.strict ?? process.env.STCSNN_LIBTORCH_STRICT === '1';
   settings = { threads, device, strict };
   if (instance) {
@@ -179,10 +182,21 @@ export function releaseLibtorchMemory() {
   return loadAddon().releaseFreeMemory();
 }
 
+/** Waits for the GPU's queued work (for timing); nothing on the CPU. */
+export function synchronizeDevice() {
+  loadAddon().synchronize();
+}
+
 /** @returns {ReturnType<typeof import('./index.d.ts').libtorchInfo>} */
 export function libtorchInfo() {
   const addon = loadAddon();
+  const v = addon.version();
   return {
+    cxx11Abi: v.cxx11Abi,
+    parallel: v.parallel,
+    mkldnn: v.mkldnn,
+    cuda: addon.cudaInfo(),
+    builtAgainst: builtAgainst(),
     threads: addon.getThreads(),
     device: settings?.device ?? 'cpu',
     strict: settings?.strict ?? false,

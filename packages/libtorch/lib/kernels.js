@@ -6,9 +6,14 @@
  *
  * A kernel throws an error whose message starts with `unsupported:` for a case it does not
  * serve; the registration wrapper then runs the cpu kernel (see `fallback.js`).
+ *
+ * stcsnn's own named kernels (`stcKernels`) are those of the kernel table, `kernel-table.js`
+ * (generated from the main package's src/core/kernels/table.ts): one per name, attributes read
+ * with the table's `readAttrs` (typed, defaults filled in).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { dtypeCode } from './backend.js';
+import { readAttrs } from './kernel-table.js';
 
 const { backend_util: bu, util, slice_util: su } = tf;
 
@@ -16,6 +21,7 @@ const { backend_util: bu, util, slice_util: su } = tf;
  * @typedef {import('./backend.js').LibtorchBackend} Backend
  * @typedef {{ inputs: Record<string, tf.TensorInfo>, attrs: Record<string, any>, backend: Backend }} Args
  * @typedef {(args: Args) => tf.TensorInfo | tf.TensorInfo[]} Impl
+ * @typedef {import('./kernel-table.js').KernelName} KernelName
  */
 
 /** @param {string} why */
@@ -80,7 +86,10 @@ function recordingGradients() {
   return typeof depth !== 'number' || depth > 0;
 }
 
-/** @returns {Record<string, Impl>} */
+/**
+ * Every native kernel by name: TensorFlow.js's kernels and the table's ({@link stcKernels}).
+ * @returns {Record<string, Impl>}
+ */
 export function nativeKernels(/** @type {Record<string, any>} */ A) {
   /** @type {Record<string, Impl>} */
   const k = {};
@@ -368,74 +377,72 @@ export function nativeKernels(/** @type {Record<string, any>} */ A) {
       ),
     );
 
-  // ---- the named kernels of stcsnn, fused ----
-  /** @param {Record<string, any>} attrs @returns {[number[], boolean]} */
-  const stcAttrs = (attrs) => [attrs.thresholds, attrs.strict === true];
-  k.StcQuantize = ({ inputs, attrs, backend: be }) =>
-    be.output(A.stcQuantize(be.id(inputs.x), ...stcAttrs(attrs)));
-  k.StcQuantizeGrad = ({ inputs, attrs, backend: be }) =>
-    be.output(
-      Number.isFinite(attrs?.upper)
-        ? A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x), attrs.upper)
-        : A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x)),
-    );
-  k.StcEncode = ({ inputs, attrs, backend: be }) =>
-    be.output(A.stcEncode(be.id(inputs.x), ...stcAttrs(attrs)));
-  k.StcSpikeCount = ({ inputs, attrs, backend: be }) =>
-    be.output(A.stcSpikeCount(be.id(inputs.x), ...stcAttrs(attrs)));
-  k.StcBatchNormTrain = ({ inputs, attrs, backend: be }) =>
-    be.outputs(A.bnTrain(be.id(inputs.x), be.id(inputs.gamma), be.id(inputs.beta), attrs.eps));
-  k.StcBatchNormTrainGrad = ({ inputs, backend: be }) =>
-    be.outputs(
-      A.bnTrainGrad(
-        be.id(inputs.dy),
-        be.id(inputs.x),
-        be.id(inputs.gamma),
-        be.id(inputs.mean),
-        be.id(inputs.invstd),
-      ),
-    );
+  return { ...k, ...stcKernels(A) };
+}
 
-  // In place when nothing but the variables holds p and b (one reference to each dataId, and
-  // the addon checks that no view shares their memory): the outputs are p's and b's own data,
-  // so that `variable.assign` keeps the buffers (see sgdStepInPlace in stc.cc).
-  k.StcSgdStep = ({ inputs, attrs, backend: be }) => {
-    const { p, b, grad } = inputs;
-    if (
-      p.dataId !== b.dataId &&
-      be.refCount(p.dataId) === 1 &&
-      be.refCount(b.dataId) === 1 &&
-      be.ownShape(p) &&
-      be.ownShape(b) &&
-      A.sgdStepInPlace(
-        be.id(p),
-        be.id(b),
-        be.id(grad),
-        attrs.lr,
-        attrs.momentum,
-        attrs.weightDecay,
-        attrs.nesterov === true,
-      )
-    ) {
-      be.incRef(p.dataId);
-      be.incRef(b.dataId);
-      return [
-        { dataId: p.dataId, shape: p.shape, dtype: p.dtype },
-        { dataId: b.dataId, shape: b.shape, dtype: b.dtype },
-      ];
-    }
-    return be.outputs(
-      A.sgdStep(
-        be.id(inputs.p),
-        be.id(inputs.b),
-        be.id(inputs.grad),
-        attrs.lr,
-        attrs.momentum,
-        attrs.weightDecay,
-        attrs.nesterov === true,
+/**
+ * The fused kernels of the kernel table, one per name (the type requires every name of the
+ * table and no other).
+ * @returns {{ [N in KernelName]: Impl }}
+ */
+export function stcKernels(/** @type {Record<string, any>} */ A) {
+  return {
+    StcQuantize: ({ inputs, attrs, backend: be }) => {
+      const a = readAttrs('StcQuantize', attrs);
+      return be.output(A.stcQuantize(be.id(inputs.x), a.thresholds, a.strict));
+    },
+    StcQuantizeGrad: ({ inputs, attrs, backend: be }) => {
+      const { upper } = readAttrs('StcQuantizeGrad', attrs);
+      return be.output(
+        Number.isFinite(upper)
+          ? A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x), upper)
+          : A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x)),
+      );
+    },
+    StcEncode: ({ inputs, attrs, backend: be }) => {
+      const a = readAttrs('StcEncode', attrs);
+      return be.output(A.stcEncode(be.id(inputs.x), a.thresholds, a.strict));
+    },
+    StcSpikeCount: ({ inputs, attrs, backend: be }) => {
+      const a = readAttrs('StcSpikeCount', attrs);
+      return be.output(A.stcSpikeCount(be.id(inputs.x), a.thresholds, a.strict));
+    },
+    StcBatchNormTrain: ({ inputs, attrs, backend: be }) => {
+      const { eps } = readAttrs('StcBatchNormTrain', attrs);
+      return be.outputs(A.bnTrain(be.id(inputs.x), be.id(inputs.gamma), be.id(inputs.beta), eps));
+    },
+    StcBatchNormTrainGrad: ({ inputs, backend: be }) =>
+      be.outputs(
+        A.bnTrainGrad(
+          be.id(inputs.dy),
+          be.id(inputs.x),
+          be.id(inputs.gamma),
+          be.id(inputs.mean),
+          be.id(inputs.invstd),
+        ),
       ),
-    );
+    // In place when nothing but the variables holds p and b (one reference to each dataId, and
+    // the addon checks that no view shares their memory): the outputs are p's and b's own data,
+    // so that `variable.assign` keeps the buffers (see sgdStepInPlace in stc.cc).
+    StcSgdStep: ({ inputs, attrs, backend: be }) => {
+      const { p, b, grad } = inputs;
+      const { lr, momentum, weightDecay, nesterov } = readAttrs('StcSgdStep', attrs);
+      if (
+        p.dataId !== b.dataId &&
+        be.refCount(p.dataId) === 1 &&
+        be.refCount(b.dataId) === 1 &&
+        be.ownShape(p) &&
+        be.ownShape(b) &&
+        A.sgdStepInPlace(be.id(p), be.id(b), be.id(grad), lr, momentum, weightDecay, nesterov)
+      ) {
+        be.incRef(p.dataId);
+        be.incRef(b.dataId);
+        return [
+          { dataId: p.dataId, shape: p.shape, dtype: p.dtype },
+          { dataId: b.dataId, shape: b.shape, dtype: b.dtype },
+        ];
+      }
+      return be.outputs(A.sgdStep(be.id(p), be.id(b), be.id(grad), lr, momentum, weightDecay, nesterov));
+    },
   };
-
-  return k;
 }

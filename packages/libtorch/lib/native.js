@@ -3,13 +3,34 @@
  * Loading fails with a one-line error naming what is missing and how to fix it.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** Where the addon is built. */
-export const ADDON_PATH = join(root, 'build', 'Release', 'stcsnn_libtorch.node');
+/**
+ * Where the addon is: `STCSNN_LIBTORCH_ADDON` (e.g. beside a bundled CLI, see scripts/bundle.mjs
+ * of stcsnn), else where the package builds it.
+ */
+export const ADDON_PATH =
+  process.env.STCSNN_LIBTORCH_ADDON || join(root, 'build', 'Release', 'stcsnn_libtorch.node');
+
+/**
+ * The torch the addon was built against (`libtorch.json` beside it, written by
+ * scripts/install.js) and the torch version found now at that place, or undefined.
+ * @returns {{ built: string, libdir: string, now: string } | undefined}
+ */
+export function builtAgainst() {
+  try {
+    const b = JSON.parse(readFileSync(join(dirname(ADDON_PATH), 'libtorch.json'), 'utf8'));
+    const inc = b.include?.[0];
+    const vh = inc ? join(inc, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h') : '';
+    const m = vh && existsSync(vh) ? /TORCH_VERSION\s+\\?\s*"([^"]+)"/.exec(readFileSync(vh, 'utf8')) : null;
+    return { built: String(b.version), libdir: String(b.libdir), now: m ? m[1] : 'none' };
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * @typedef {object} NativeAddon
@@ -25,7 +46,10 @@ export const ADDON_PATH = join(root, 'build', 'Release', 'stcsnn_libtorch.node')
  * @property {() => number} getThreads
  * @property {() => boolean} hasCuda
  * @property {(device: string) => void} setDevice
- * @property {() => { torch: string, mkldnn: boolean, cuda: boolean, parallel: string }} version
+ * @property {() => { torch: string, mkldnn: boolean, cuda: boolean, parallel: string, cxx11Abi: boolean }} version
+ * @property {() => { built: boolean, available: boolean, problem: string, devices: number, cudnn: boolean, cudnnVersion: number, cudaRuntime: number, bf16: boolean }} cudaInfo
+ * @property {(bf16: boolean) => void} setAutocast
+ * @property {() => void} synchronize
  * @property {Record<string, number>} unaryCodes
  * @property {Record<string, number>} binaryCodes
  * @property {Record<string, number>} reduceCodes
@@ -61,6 +85,12 @@ export function loadAddon() {
     cached = require(ADDON_PATH);
   } catch (e) {
     const msg = String(/** @type {Error} */ (e).message).split('\n')[0];
+    const b = builtAgainst();
+    if (b && b.now !== b.built) {
+      throw new Error(
+        `stcsnn-libtorch was built against torch ${b.built} but ${b.now === 'none' ? 'no torch' : `torch ${b.now}`} is installed at ${b.libdir} (${msg}): rebuild with \`npm run build -w stcsnn-libtorch\``,
+      );
+    }
     const lib = /(lib[\w.+-]+\.so[\w.]*)/.exec(msg);
     if (lib) {
       throw new Error(

@@ -3,14 +3,20 @@
  * Finds a libtorch installation for the build, in this order:
  *
  * 1. `LIBTORCH` (the unpacked libtorch archive, or any prefix with `include/` and `lib/`);
- * 2. Debian's `libtorch-dev` (`/usr/include/torch`, `/usr/lib/<triplet>/libtorch.so`);
- * 3. a Python torch installation (`python3 -c "import torch"`: its `include/` and `lib/`).
+ * 2. a Python torch installation with CUDA (`import torch` of `$PYTHON`, `/usr/bin/python3` or
+ *    `python3`: the pip layout `site-packages/torch/{include,lib}`, with that torch's C++ ABI
+ *    `torch._C._GLIBCXX_USE_CXX11_ABI`);
+ * 3. Debian's `libtorch-dev` (`/usr/include/torch`, `/usr/lib/<triplet>/libtorch.so`);
+ * 4. a Python torch installation without CUDA.
+ *
+ * `STCSNN_LIBTORCH_FROM=python|debian` takes only that source (e.g. to build against Debian's
+ * python3-torch, whose `torch/{include,lib}` link to libtorch-dev's files).
  *
  * `node scripts/find-libtorch.js <field>` prints one field for binding.gyp:
  * `include` (space-separated include dirs), `libdir`, `abi` (0 or 1: `_GLIBCXX_USE_CXX11_ABI`),
  * `cuda` (0 or 1), `gloo` (0 or 1: gloo's headers found, so the addon binds c10d's
  * ProcessGroupGloo and TCPStore), `glooinclude` (their directory, or nothing), `nccl` (0 or 1:
- * a CUDA libtorch with ProcessGroupNCCL's header and nccl.h), `json` (everything). Exits 1 with
+ * a CUDA libtorch with ProcessGroupNCCL's header and nccl.h), `version`, `json` (everything). Exits 1 with
  * a one-line reason when none is found.
  *
  * Gloo's headers come from `GLOO_INCLUDE` (a directory holding `gloo/context.h`), else the
@@ -103,31 +109,60 @@ function debian() {
   return undefined;
 }
 
+/**
+ * A pip-layout torch package directory (`.../site-packages/torch`, holding `include/` and
+ * `lib/`), with the C++ ABI its interpreter reported.
+ * @param {string} torchDir @param {number} abi @param {string} source @returns {Found | undefined}
+ */
+export function fromPythonTorch(torchDir, abi, source) {
+  return fromPrefix(torchDir, source, abi === 0 ? 0 : 1);
+}
+
+/** What the interpreter `py` reports of its torch: `[dir, abi]`, or undefined. @param {string} py */
+function askPython(py) {
+  try {
+    const out = execFileSync(
+      py,
+      [
+        '-c',
+        'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))',
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 120000 },
+    )
+      .trim()
+      .split('\n');
+    return out.length >= 2 ? /** @type {[string, number]} */ ([out[0], Number(out[1])]) : undefined;
+  } catch {
+    return undefined; // no torch for this interpreter
+  }
+}
+
+/** @type {Found | null | undefined} */
+let pythonCache;
 /** @returns {Found | undefined} */
 function python() {
+  if (pythonCache !== undefined) return pythonCache ?? undefined;
+  pythonCache = null;
+  const seen = new Set();
   for (const py of [process.env.PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean)) {
-    try {
-      const out = execFileSync(
-        /** @type {string} */ (py),
-        [
-          '-c',
-          'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))',
-        ],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 },
-      )
-        .trim()
-        .split('\n');
-      const f = fromPrefix(out[0], `python torch (${py})`, Number(out[1]));
-      if (f) return f;
-    } catch {
-      // no torch for this interpreter
+    const r = askPython(/** @type {string} */ (py));
+    if (!r || seen.has(r[0])) continue;
+    seen.add(r[0]);
+    const f = fromPythonTorch(r[0], r[1], `python torch (${py})`);
+    if (f) {
+      pythonCache = f;
+      break;
     }
   }
-  return undefined;
+  return pythonCache ?? undefined;
 }
 
 /** @returns {Found} */
 export function findLibtorch() {
+  // install.js finds libtorch once and hands the result to node-gyp's several calls of this
+  // script (asking Python for its torch takes seconds).
+  const found = process.env.STCSNN_LIBTORCH_FOUND;
+  if (found) return JSON.parse(readFileSync(found, 'utf8'));
   const env = process.env.LIBTORCH;
   if (env) {
     const f = fromPrefix(env, 'LIBTORCH', undefined);
@@ -137,10 +172,23 @@ export function findLibtorch() {
       );
     return f;
   }
-  const f = debian() ?? python();
+  const from = process.env.STCSNN_LIBTORCH_FROM;
+  if (from && from !== 'python' && from !== 'debian') {
+    throw new Error(`STCSNN_LIBTORCH_FROM must be python or debian; got ${from}`);
+  }
+  /** @type {Found | undefined} */
+  let f;
+  if (from === 'python') f = python();
+  else if (from === 'debian') f = debian();
+  else {
+    // A CUDA torch from pip wins over Debian's CPU-only libtorch-dev; a CPU one comes last.
+    const py = python();
+    f = py?.cuda ? py : (debian() ?? py);
+  }
   if (!f) {
+    if (from) throw new Error(`libtorch not found from STCSNN_LIBTORCH_FROM=${from}`);
     throw new Error(
-      'libtorch not found: install Debian packages libtorch-dev and libopenblas0-pthread, or set LIBTORCH to an unpacked libtorch',
+      'libtorch not found: install Debian packages libtorch-dev and libopenblas0-pthread, pip install torch, or set LIBTORCH to an unpacked libtorch',
     );
   }
   return f;
@@ -159,6 +207,7 @@ if (isMain) {
     else if (field === 'gloo') process.stdout.write(f.glooInclude ? '1' : '0');
     else if (field === 'glooinclude') process.stdout.write(f.glooInclude);
     else if (field === 'nccl') process.stdout.write(String(f.nccl));
+    else if (field === 'version') process.stdout.write(f.version);
     else process.stdout.write(JSON.stringify(f) + '\n');
   } catch (e) {
     process.stderr.write(`${/** @type {Error} */ (e).message}\n`);

@@ -9,7 +9,7 @@
  * sources is kept, and a build already running (`.build-lock`) is not started twice. `STCSNN_LIBTORCH_SKIP_BUILD=1` skips the build.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,8 +28,10 @@ function unavailable(why) {
 
 if (process.env.STCSNN_LIBTORCH_SKIP_BUILD === '1') unavailable('STCSNN_LIBTORCH_SKIP_BUILD=1');
 
+/** @type {ReturnType<typeof findLibtorch>} */
+let found;
 try {
-  findLibtorch();
+  found = findLibtorch();
 } catch (e) {
   unavailable(/** @type {Error} */ (e).message);
 }
@@ -60,8 +62,19 @@ function newestSource() {
 }
 
 const addon = join(root, 'build', 'Release', 'stcsnn_libtorch.node');
+/** What the addon was built against (read by lib/native.js to name both versions on a mismatch). */
+const builtFor = join(root, 'build', 'Release', 'libtorch.json');
+/** @returns {boolean} whether the addon was built against the libtorch found now */
+function sameLibtorch() {
+  try {
+    const b = JSON.parse(readFileSync(builtFor, 'utf8'));
+    return b.libdir === found.libdir && b.version === found.version && b.cuda === found.cuda;
+  } catch {
+    return false;
+  }
+}
 const force = process.argv.includes('--force') || verbose;
-if (!force && existsSync(addon) && statSync(addon).mtimeMs >= newestSource()) {
+if (!force && existsSync(addon) && statSync(addon).mtimeMs >= newestSource() && sameLibtorch()) {
   process.stdout.write('stcsnn-libtorch: native backend already built (up to date)\n');
   process.exit(0);
 }
@@ -85,11 +98,20 @@ if (!gyp) unavailable('node-gyp not found: install npm (it ships node-gyp) or `n
 // addon in place until the new one is linked (tests may be using it meanwhile).
 const configured =
   existsSync(join(root, 'build', 'Makefile')) &&
-  statSync(join(root, 'build', 'Makefile')).mtimeMs >= statSync(join(root, 'binding.gyp')).mtimeMs;
+  statSync(join(root, 'build', 'Makefile')).mtimeMs >= statSync(join(root, 'binding.gyp')).mtimeMs &&
+  sameLibtorch();
 const args = [...gyp.slice(1), configured ? 'build' : 'rebuild', '-j', 'max'];
 if (existsSync('/usr/include/node/node_api.h') && !process.env.npm_config_nodedir)
   args.push('--nodedir=/usr');
-const r = spawnSync(gyp[0], args, { cwd: root, encoding: 'utf8', stdio: verbose ? 'inherit' : 'pipe' });
+// in the lock directory: `node-gyp rebuild` empties build/ first
+const foundFile = join(lock, 'libtorch-found.json');
+writeFileSync(foundFile, JSON.stringify(found));
+const r = spawnSync(gyp[0], args, {
+  cwd: root,
+  encoding: 'utf8',
+  stdio: verbose ? 'inherit' : 'pipe',
+  env: { ...process.env, STCSNN_LIBTORCH_FOUND: foundFile },
+});
 if (r.status !== 0) {
   if (!verbose) {
     mkdirSync(join(root, 'build'), { recursive: true });
@@ -99,4 +121,7 @@ if (r.status !== 0) {
     `${r.stderr ?? ''}`.split('\n').find((l) => /error/i.test(l)) ?? `node-gyp exited with ${r.status}`;
   unavailable(`build failed: ${err.trim().slice(0, 200)}; see packages/libtorch/build/build.log`);
 }
-process.stdout.write('stcsnn-libtorch: native backend built\n');
+writeFileSync(builtFor, JSON.stringify(found, null, 2) + '\n');
+process.stdout.write(
+  `stcsnn-libtorch: native backend built against torch ${found.version}${found.cuda ? ' with CUDA' : ''} (${found.source})\n`,
+);

@@ -3,7 +3,10 @@
 // dispose (no garbage-collection finalizers).
 #include "common.h"
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/cuda.h>
 #include <torch/version.h>
+#include <type_traits>
 #include <cstring>
 #include <cstdlib>
 #include <malloc.h>
@@ -11,6 +14,7 @@
 namespace stc {
 
 at::Device g_device(at::kCPU);
+bool g_bf16 = false;
 
 static std::vector<at::Tensor> g_slots;
 static std::vector<int64_t> g_free;
@@ -126,7 +130,15 @@ static Napi::Value Write(const Napi::CallbackInfo &info) {
   return guard(info, "write", [&]() -> Napi::Value {
     auto shape = V(info, 1);
     auto st = scalarOf(static_cast<int>(I(info, 2)));
-    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st));
+    const bool onHost = g_device.is_cpu();
+    if (!info[0].IsTypedArray() && !onHost) {
+      return Napi::Number::New(info.Env(),
+                               static_cast<double>(put(at::zeros(shape, at::TensorOptions().dtype(st).device(g_device)))));
+    }
+    // For a GPU: staged in pinned (page-locked) host memory from CUDA's caching host allocator
+    // (not the pool of alloc.cc) and copied without blocking; the allocator keeps the staging
+    // buffer until the copy is done.
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(st).pinned_memory(!onHost));
     const size_t bytes = static_cast<size_t>(t.numel()) * t.element_size();
     if (info[0].IsTypedArray()) {
       auto ta = info[0].As<Napi::TypedArray>();
@@ -139,7 +151,7 @@ static Napi::Value Write(const Napi::CallbackInfo &info) {
     } else {
       t.zero_();
     }
-    if (g_device.type() != at::kCPU) t = t.to(g_device);
+    if (!onHost) t = t.to(g_device, /*non_blocking=*/true);
     return Napi::Number::New(info.Env(), static_cast<double>(put(std::move(t))));
   });
 }
@@ -221,17 +233,85 @@ static Napi::Value HasCuda(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), at::hasCUDA());
 }
 
+// CUDA hooks that not every torch version has (detected at compile time, so the addon builds
+// against any of them): CUDA runtime version, and the build configuration.
+template <class H> auto cudartVersion(const H &h, int) -> decltype(static_cast<long>(h.versionCUDART())) {
+  return static_cast<long>(h.versionCUDART());
+}
+template <class H> long cudartVersion(const H &, long) { return -1; }
+template <class H> auto cudnnVersion(const H &h, int) -> decltype(static_cast<long>(h.versionCuDNN())) {
+  return static_cast<long>(h.versionCuDNN());
+}
+template <class H> long cudnnVersion(const H &, long) { return -1; }
+
+/// The number of visible GPUs (0 without a CUDA build of torch linked in).
+static int64_t gpuCount() {
+  if (!STCSNN_HAS_CUDA) return 0;
+  return static_cast<int64_t>(torch::cuda::device_count());
+}
+
+/// Why CUDA cannot be used here, or "" when it can.
+static std::string cudaProblem() {
+  if (!STCSNN_HAS_CUDA) {
+    return std::string("this stcsnn-libtorch was built against a libtorch without CUDA (torch ") + TORCH_VERSION +
+           "; Debian libtorch-dev is CPU-only): install a CUDA torch (pip install torch) or set LIBTORCH to a "
+           "CUDA libtorch, rebuild with `npm run build -w stcsnn-libtorch`, or use device cpu";
+  }
+  if (gpuCount() == 0) {
+    return "this libtorch has CUDA but no GPU is visible (check nvidia-smi, the driver and CUDA_VISIBLE_DEVICES), "
+           "or use device cpu";
+  }
+  return "";
+}
+
 // setDevice("cpu" | "cuda" | "cuda:N")
 static Napi::Value SetDevice(const Napi::CallbackInfo &info) {
   return guard(info, "setDevice", [&]() -> Napi::Value {
     std::string d = info[0].As<Napi::String>().Utf8Value();
     at::Device dev(d);
-    if (dev.is_cuda() && !at::hasCUDA()) {
-      throw std::runtime_error("this libtorch has no CUDA (or no GPU is visible); build against a CUDA "
-                               "libtorch via LIBTORCH, or use device cpu");
+    if (dev.is_cuda()) {
+      const std::string why = cudaProblem();
+      if (!why.empty()) throw std::runtime_error(why);
+      if (dev.has_index() && dev.index() >= gpuCount()) {
+        throw std::runtime_error("device " + d + ": only " + std::to_string(gpuCount()) + " GPU(s) visible");
+      }
     }
     g_device = dev;
     return info.Env().Undefined();
+  });
+}
+
+// setAutocast(bf16: boolean): bf16 convolutions on CUDA (see common.h); no effect on the CPU.
+static Napi::Value SetAutocast(const Napi::CallbackInfo &info) {
+  g_bf16 = B(info, 0);
+  return info.Env().Undefined();
+}
+
+// synchronize(): waits for the GPU's queued work (for timing); nothing on the CPU.
+static Napi::Value Synchronize(const Napi::CallbackInfo &info) {
+  return guard(info, "synchronize", [&]() -> Napi::Value {
+    if (g_device.is_cuda()) torch::cuda::synchronize();
+    return info.Env().Undefined();
+  });
+}
+
+// cudaInfo() -> { built, available, problem, devices, cudnn, cudnnVersion, cudaRuntime, bf16 }
+static Napi::Value CudaInfo(const Napi::CallbackInfo &info) {
+  return guard(info, "cudaInfo", [&]() -> Napi::Value {
+    auto o = Napi::Object::New(info.Env());
+    const auto &hooks = at::detail::getCUDAHooks();
+    const bool linked = STCSNN_HAS_CUDA && gpuCount() > 0;
+    const bool cudnn = linked && torch::cuda::cudnn_is_available();
+    o.Set("built", static_cast<bool>(STCSNN_HAS_CUDA));
+    o.Set("devices", static_cast<double>(gpuCount()));
+    const std::string why = cudaProblem();
+    o.Set("available", why.empty());
+    o.Set("problem", why);
+    o.Set("cudnn", cudnn);
+    o.Set("cudnnVersion", cudnn ? static_cast<double>(cudnnVersion(hooks, 0)) : -1.0);
+    o.Set("cudaRuntime", linked ? static_cast<double>(cudartVersion(hooks, 0)) : -1.0);
+    o.Set("bf16", g_bf16);
+    return o;
   });
 }
 
@@ -241,6 +321,7 @@ static Napi::Value Version(const Napi::CallbackInfo &info) {
   o.Set("mkldnn", at::hasMKLDNN());
   o.Set("cuda", at::hasCUDA());
   o.Set("parallel", at::get_parallel_info());
+  o.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
   return o;
 }
 
@@ -280,6 +361,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("hasCuda", Napi::Function::New(env, HasCuda));
   exports.Set("setDevice", Napi::Function::New(env, SetDevice));
+  exports.Set("setAutocast", Napi::Function::New(env, SetAutocast));
+  exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
+  exports.Set("synchronize", Napi::Function::New(env, Synchronize));
   exports.Set("version", Napi::Function::New(env, Version));
   registerOps(env, exports);
   registerStc(env, exports);

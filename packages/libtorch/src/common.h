@@ -13,6 +13,19 @@
 namespace stc {
 
 extern at::Device g_device;
+/// bf16 autocast of convolutions on CUDA (setAutocast): inputs and filters are cast to bfloat16
+/// for the convolution and its two gradients, results come back as float32, and parameters,
+/// their gradients and the SGD step stay float32 (the master weights).
+extern bool g_bf16;
+
+/// t in bfloat16 where the bf16 autocast applies to it (a float32 CUDA tensor), else t.
+inline at::Tensor lowp(const at::Tensor &t) {
+  return g_bf16 && t.is_cuda() && t.scalar_type() == at::kFloat ? t.to(at::kBFloat16) : t;
+}
+/// t back in float32 after a bf16 convolution (keeping its strides).
+inline at::Tensor highp(const at::Tensor &t) {
+  return t.scalar_type() == at::kBFloat16 ? t.to(at::kFloat) : t;
+}
 
 int64_t put(at::Tensor t);
 at::Tensor &get(int64_t id);

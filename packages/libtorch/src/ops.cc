@@ -304,8 +304,8 @@ Napi::Value Conv2d(const Napi::CallbackInfo &info) {
                          wo.size(0) >= kPrepackMinCout && wo.size(1) >= kPrepackMinCin;
     at::Tensor y = prepack ? at::mkldnn_convolution(x, packedFilter(wo, g), c10::nullopt, {g.pt, g.pl},
                                                     {g.sh, g.sw}, {g.dh, g.dw}, 1)
-                           : at::convolution(x, wo, c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl}, {g.dh, g.dw},
-                                             false, {0, 0}, 1);
+                           : highp(at::convolution(lowp(x), lowp(wo), c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
+                                                   {g.dh, g.dw}, false, {0, 0}, 1));
     at::Tensor out = nhwc(y);
     if (bias) out = at::add(out, *bias);
     return emit1(info.Env(), activate(out, act, preluW, alpha));
@@ -321,12 +321,13 @@ Napi::Value Conv2dInputGrad(const Napi::CallbackInfo &info) {
     Geo g = geo(info, 6);
     const bool sym = g.symmetric();
     int64_t hp = sym ? h : h + g.pt + g.pb, wp = sym ? wd : wd + g.pl + g.pr;
+    const at::Tensor dyl = lowp(dy);
     at::Tensor shapeOnly =
-        at::empty({n, c, hp, wp}, opts(dy.scalar_type()).memory_format(at::MemoryFormat::ChannelsLast));
-    auto r = at::convolution_backward(dy, shapeOnly, oihw(w), c10::nullopt, {g.sh, g.sw},
+        at::empty({n, c, hp, wp}, opts(dyl.scalar_type()).memory_format(at::MemoryFormat::ChannelsLast));
+    auto r = at::convolution_backward(dyl, shapeOnly, lowp(oihw(w)), c10::nullopt, {g.sh, g.sw},
                                       {sym ? g.pt : 0, sym ? g.pl : 0}, {g.dh, g.dw}, false, {0, 0}, 1,
                                       {true, false, false});
-    at::Tensor dx = std::get<0>(r);
+    at::Tensor dx = highp(std::get<0>(r));
     if (!sym) dx = dx.slice(2, g.pt, g.pt + h).slice(3, g.pl, g.pl + wd);
     return emit1(info.Env(), nhwc(dx));
   });
@@ -343,11 +344,12 @@ Napi::Value Conv2dFilterGrad(const Napi::CallbackInfo &info) {
       x = at::constant_pad_nd(x, {g.pl, g.pr, g.pt, g.pb}, 0).contiguous(at::MemoryFormat::ChannelsLast);
       g.pt = g.pb = g.pl = g.pr = 0;
     }
+    x = lowp(x);
     at::Tensor shapeOnly = at::empty({co, ci, kh, kw}, opts(x.scalar_type()));
-    auto r = at::convolution_backward(dy, x, shapeOnly, c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
+    auto r = at::convolution_backward(lowp(dy), x, shapeOnly, c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
                                       {g.dh, g.dw}, false, {0, 0}, 1, {false, true, false});
     // dw is OIHW; in channels-last memory its HWIO view already has the filters' layout
-    at::Tensor dw = std::get<1>(r).permute({2, 3, 1, 0});
+    at::Tensor dw = highp(std::get<1>(r)).permute({2, 3, 1, 0});
     return emit1(info.Env(), dw.is_non_overlapping_and_dense() ? dw : dw.contiguous());
   });
 }

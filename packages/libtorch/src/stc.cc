@@ -1,6 +1,6 @@
 // The named kernels of the stcsnn core, fused: one pass over memory each.
 //
-// Per element (DESIGN.md §1), with thresholds theta(0..T-1) and the firing test V >= theta
+// Per element (docs/semantics.md §1), with thresholds theta(0..T-1) and the firing test V >= theta
 // (V > theta when strict):
 //
 //   V(0) = x;  s(t) = 1[V(t) >= theta(t)];  V(t+1) = V(t) - s(t) theta(t)
@@ -98,19 +98,26 @@ std::vector<double> thresholdsOf(const Napi::CallbackInfo &info, size_t k) {
   return th;
 }
 
-// The same recurrence with ATen ops, for tensors that are not on the CPU.
+// The same recurrence with ATen ops on the tensor's device (CUDA): no host round trip and no
+// synchronisation; four in-place kernels per time step (compare, select, two updates) on float64
+// buffers, so that the result agrees with the CPU recurrence bit for bit.
 at::Tensor recurrenceOps(Mode mode, const at::Tensor &x, const std::vector<double> &th, bool strict) {
   at::Tensor v = x.to(at::kDouble);
-  at::Tensor acc = at::zeros_like(v);
-  std::vector<at::Tensor> frames;
-  for (double h : th) {
+  at::Tensor zero = at::zeros({}, v.options());
+  at::Tensor acc = mode == Mode::Encode ? at::Tensor() : at::zeros_like(v);
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape.insert(shape.begin(), static_cast<int64_t>(th.size()));
+  at::Tensor frames = mode == Mode::Encode ? at::empty(shape, x.options()) : at::Tensor();
+  for (size_t t = 0; t < th.size(); ++t) {
+    const double h = th[t];
     at::Tensor fire = strict ? at::gt(v, h) : at::ge(v, h);
-    at::Tensor f = fire.to(at::kDouble);
-    v = at::sub(v, at::mul(f, h));
-    if (mode == Mode::Encode) frames.push_back(fire.to(at::kFloat));
-    else acc = at::add(acc, mode == Mode::Quantize ? at::mul(f, h) : f);
+    at::Tensor f = at::where(fire, at::scalar_tensor(h, v.options()), zero);
+    v.sub_(f);
+    if (mode == Mode::Encode) frames.select(0, static_cast<int64_t>(t)).copy_(fire);
+    else if (mode == Mode::Quantize) acc.add_(f);
+    else acc.add_(fire);
   }
-  return mode == Mode::Encode ? at::stack(frames, 0) : acc.to(at::kFloat);
+  return mode == Mode::Encode ? frames : acc.to(at::kFloat);
 }
 
 at::Tensor runRecurrence(Mode mode, const at::Tensor &xIn, const std::vector<double> &th, bool strict) {
@@ -302,8 +309,9 @@ Napi::Value SgdStep(const Napi::CallbackInfo &info) {
 // them). Parameters and momenta then keep their buffers for the whole run, instead of two new
 // buffers per parameter per step that the heap can only place between short-lived ones. b is
 // re-laid out once, in its slot, to p's strides (conv filters keep OHWI memory, see ops.cc).
-// Returns false, changing nothing, where p is not a dense float32 CPU tensor, or p's or b's
-// memory is shared with another tensor (a view); the caller then uses sgdStep.
+// Returns false, changing nothing, where p is not a dense float32 tensor, or p's or b's
+// memory is shared with another tensor (a view); the caller then uses sgdStep. On CUDA the
+// update runs as in-place ATen kernels on the device.
 Napi::Value SgdStepInPlace(const Napi::CallbackInfo &info) {
   return guard(info, "StcSgdStep", [&]() -> Napi::Value {
     at::Tensor &p = T(info, 0), &b = T(info, 1);
@@ -311,10 +319,20 @@ Napi::Value SgdStepInPlace(const Napi::CallbackInfo &info) {
     const SgdArgs a = sgdArgs(info);
     const float lr = a.lr, m = a.m, wd = a.wd;
     const bool nesterov = a.nesterov;
-    const bool ok = p.device().is_cpu() && b.device().is_cpu() && g.device().is_cpu() &&
-                    p.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && g.scalar_type() == at::kFloat &&
-                    p.is_non_overlapping_and_dense() && p.storage().use_count() == 1 &&
-                    b.storage().use_count() == 1 && p.storage().data() != b.storage().data();
+    const bool owned = p.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat &&
+                       g.scalar_type() == at::kFloat && p.is_non_overlapping_and_dense() &&
+                       p.storage().use_count() == 1 && b.storage().use_count() == 1 &&
+                       p.storage().data() != b.storage().data() && p.device() == b.device() &&
+                       p.device() == g.device();
+    if (owned && !p.device().is_cpu()) {
+      // On the GPU: the same update as in-place ATen kernels on the device (no host round trip).
+      const at::Tensor gg = wd != 0 ? at::add(g, p, wd) : g;
+      b.mul_(m).add_(gg);
+      if (nesterov) p.sub_(at::add(gg, b, m), lr);
+      else p.sub_(b, lr);
+      return Napi::Boolean::New(info.Env(), true);
+    }
+    const bool ok = owned && p.device().is_cpu();
     if (!ok) return Napi::Boolean::New(info.Env(), false);
     b = inStridesOf(b, p);  // in its slot: from then on in p's layout
     const at::Tensor gc = inStridesOf(g, p);

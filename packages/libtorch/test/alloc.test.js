@@ -6,14 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { setup, skipReason, tf } from './helpers.js';
+import { setup, cpuOnlyReason, tf } from './helpers.js';
 import { libtorchInfo, releaseLibtorchMemory } from '../lib/index.js';
 
 const MB = 2 ** 20;
 
 test(
   'large blocks are pooled: reused, merged when adjacent, and hold their values',
-  { skip: skipReason },
+  { skip: cpuOnlyReason },
   async () => {
     await setup();
     await tf.setBackend('libtorch');
@@ -64,7 +64,7 @@ test(
 
 test(
   'releaseLibtorchMemory gives free pooled memory back to the system, and the pool still works',
-  { skip: skipReason },
+  { skip: cpuOnlyReason },
   async () => {
     await setup();
     await tf.setBackend('libtorch');

@@ -48,3 +48,31 @@ test(
     assert.deepEqual(Array.from(q.dataSync()), [Math.fround(0.8), 0, 0]);
   },
 );
+
+test(
+  'bf16 autocast: convolution and both its gradients within bfloat16 tolerance of float32, float32 results',
+  { skip: noGpu },
+  async () => {
+    await import('./helpers.js').then((h) => h.setup());
+    const xv = rand(4 * 16 * 16 * 8, 3);
+    const wv = rand(3 * 3 * 8 * 16, 4);
+    const out = {};
+    for (const bf16 of [false, true]) {
+      await registerLibtorchBackend({ device: 'cuda', strict: true, bf16 });
+      await tf.setBackend('libtorch');
+      const x = tf.tensor4d(xv, [4, 16, 16, 8]);
+      const w = tf.tensor4d(wv, [3, 3, 8, 16]);
+      const f = (a, k) => tf.sum(tf.square(tf.conv2d(a, k, 1, 'same')));
+      const [dx, dw] = tf.grads(f)([x, w]);
+      const y = tf.conv2d(x, w, 1, 'same');
+      for (const t of [y, dx, dw]) assert.equal(t.dtype, 'float32');
+      out[String(bf16)] = [y, dx, dw].map((t) => Array.from(t.dataSync()));
+      tf.dispose([x, w, dx, dw, y]);
+    }
+    await registerLibtorchBackend({ device: 'cuda', strict: true, bf16: false });
+    out.false.forEach((c, i) => {
+      const d = maxRelDiff(c, out.true[i]);
+      assert.ok(d > 0 && d < 5e-2, `output ${i}: relative difference ${d} (bf16 has 8 bits of mantissa)`);
+    });
+  },
+);

@@ -7,11 +7,24 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { libtorchAvailability, registerLibtorchBackend } from '../lib/index.js';
 
-/** Why the libtorch tests skip, or undefined when the addon loads. */
+/**
+ * The device the libtorch backend runs the tests on: `STCSNN_TEST_DEVICE=cuda` runs every
+ * kernel test (which compares against TensorFlow.js's cpu backend or a reference written in
+ * the test, gradients included) with the backend's tensors on the GPU.
+ */
+export const testDevice = process.env.STCSNN_TEST_DEVICE ?? 'cpu';
+
+/** Why the libtorch tests skip, or undefined when the addon loads (and has CUDA when asked). */
 export const skipReason = (() => {
   const a = libtorchAvailability();
-  return a.ok ? undefined : `stcsnn-libtorch addon not available: ${a.reason}`;
+  if (!a.ok) return `stcsnn-libtorch addon not available: ${a.reason}`;
+  if (testDevice.startsWith('cuda') && !a.cuda) return `STCSNN_TEST_DEVICE=${testDevice}: no CUDA here`;
+  return undefined;
 })();
+
+/** Why a test of the CPU path only (host allocator, oneDNN prepacking, resident memory) skips. */
+export const cpuOnlyReason =
+  skipReason ?? (testDevice === 'cpu' ? undefined : `tests the CPU path; STCSNN_TEST_DEVICE=${testDevice}`);
 
 let ready;
 /** Registers TensorFlow.js's gradients and the libtorch backend (strict). */
@@ -21,7 +34,7 @@ export function setup() {
       register(new URL('./esm-hooks.js', import.meta.url));
       await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
     }
-    await registerLibtorchBackend({ threads: 2, strict: true });
+    await registerLibtorchBackend({ threads: 2, strict: true, device: testDevice });
   })();
   return ready;
 }

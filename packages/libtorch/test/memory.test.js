@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rand, setup, skipReason, tf } from './helpers.js';
+import { rand, setup, cpuOnlyReason, tf } from './helpers.js';
 import { libtorchInfo } from '../lib/index.js';
 
 const TH = [0.8, 0.8 * Math.exp(-0.5), 0.8 * Math.exp(-1), 0.8 * Math.exp(-1.5)];
@@ -31,7 +31,7 @@ const batchNorm = tf.customGrad((x, gamma, beta, save) => {
 
 test(
   '1,000 training steps keep resident memory and native tensors flat after warm-up',
-  { skip: skipReason, timeout: 600_000 },
+  { skip: cpuOnlyReason, timeout: 600_000 },
   async () => {
     await setup();
     await tf.setBackend('libtorch');

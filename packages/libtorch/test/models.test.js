@@ -6,7 +6,7 @@
  *
  * Agreement is measured as max |libtorch - wasm| / max |wasm| per tensor. In `stc` mode a
  * float32 network can legitimately differ more where rounding moves a membrane across a
- * threshold (DESIGN.md §1: flipped spikes); small widths keep such flips rare, and the test
+ * threshold (docs/semantics.md §1: flipped spikes); small widths keep such flips rare, and the test
  * reports the largest difference it saw.
  */
 import { test } from 'node:test';
@@ -41,7 +41,7 @@ const HW = 16;
  * cancelling terms, is ill-conditioned enough to differ by 1.5e-4 of its largest entry).
  * STC: 4, where these seeded inputs flip no spike between the backends; with 8 a few
  * membranes land within float32 rounding of a threshold and the flipped spikes change the
- * batch statistics downstream (DESIGN.md §1), which no tolerance can absorb. The STC kernels
+ * batch statistics downstream (docs/semantics.md §1), which no tolerance can absorb. The STC kernels
  * themselves agree bit for bit (stc.test.js).
  */
 const BATCH = { ann: 8, stc: 4 };

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { maxRelDiff, rand, setup, skipReason, tf } from './helpers.js';
+import { maxRelDiff, rand, setup, cpuOnlyReason, tf } from './helpers.js';
 
 const X = [2, 4, 4, 256];
 const W = [3, 3, 256, 512]; // wide enough for the blocked path
@@ -21,7 +21,7 @@ async function onCpu(xv, wv) {
 
 test(
   'a wide convolution outside gradient recording agrees with cpu, the recorded path, and follows its filter',
-  { skip: skipReason },
+  { skip: cpuOnlyReason },
   async () => {
     await setup();
     const xv = rand(

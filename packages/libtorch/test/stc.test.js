@@ -1,16 +1,16 @@
 /**
  * The fused STC and batch-norm kernels against reference implementations written here from
- * DESIGN.md §1 (the recurrence in float64, as stcsnn's JavaScript kernels run it) and the
+ * docs/semantics.md §1 (the recurrence in float64, as stcsnn's JavaScript kernels run it) and the
  * batch-norm equations of stcsnn's src/nn/kernels.ts (with TensorFlow.js ops on the cpu backend).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { maxRelDiff, rand, setup, skipReason, tf } from './helpers.js';
+import { maxRelDiff, rand, setup, skipReason, testDevice, tf } from './helpers.js';
 
 /** theta(t) = theta0 exp(-t / tau) */
 const expSchedule = (theta0, tau, T) => Array.from({ length: T }, (_, t) => theta0 * Math.exp(-t / tau));
 
-/** The recurrence of DESIGN.md §1 per element: [q, count, spikes (T x n)]. */
+/** The recurrence of docs/semantics.md §1 per element: [q, count, spikes (T x n)]. */
 function reference(x, th, strict) {
   const n = x.length;
   const T = th.length;
@@ -172,7 +172,7 @@ for (const opts of [
   { momentum: 0.9, weightDecay: 0, nesterov: true },
 ]) {
   test(
-    `StcSgdStep agrees bit for bit with the unfused ops, in place and not: ${JSON.stringify(opts)}`,
+    `StcSgdStep agrees with the unfused ops (bit for bit on the CPU), in place and not: ${JSON.stringify(opts)}`,
     { skip: skipReason },
     async () => {
       await setup();
@@ -218,8 +218,14 @@ for (const opts of [
         tf.dispose([p, b, grad, ...r]);
       }
       for (const be of ['libtorch', 'libtorch-shared']) {
-        assert.deepEqual(out[be][0], out.cpu[0], `${be}: p'`);
-        assert.deepEqual(out[be][1], out.cpu[1], `${be}: b'`);
+        if (testDevice === 'cpu') {
+          assert.deepEqual(out[be][0], out.cpu[0], `${be}: p'`);
+          assert.deepEqual(out[be][1], out.cpu[1], `${be}: b'`);
+        } else {
+          // ATen's GPU kernels may contract a * b + c into one rounding (FMA)
+          assert.ok(maxRelDiff(out.cpu[0], out[be][0]) < 1e-6, `${be}: p'`);
+          assert.ok(maxRelDiff(out.cpu[1], out[be][1]) < 1e-6, `${be}: b'`);
+        }
       }
     },
   );

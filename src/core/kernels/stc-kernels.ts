@@ -1,15 +1,9 @@
 /**
- * The named kernels of the STC core and their gradients.
- *
- * | kernel            | inputs    | attrs                     | output                              |
- * |-------------------|-----------|---------------------------|-------------------------------------|
- * | `StcQuantize`     | x         | thresholds, strict, upper | q(x) = sum_t theta(t) s(t), shape x |
- * | `StcQuantizeGrad` | dy, x     | upper (default +inf)      | dy * 1[0 < x < upper]               |
- * | `StcEncode`       | x         | thresholds, strict        | s, shape [T, ...x.shape], 0/1       |
- * | `StcSpikeCount`   | x         | thresholds, strict        | sum_t s(t), shape x                 |
+ * The STC kernels (`StcQuantize`, `StcQuantizeGrad`, `StcEncode`, `StcSpikeCount`; names,
+ * inputs and attributes in `table.ts`) over plain arrays, and the gradient of `StcQuantize`.
  *
  * `thresholds` is `theta(0..T-1)` (a `number[]`), `strict` selects the firing test `V > theta`
- * instead of `V >= theta`. The recurrence (DESIGN.md §1), per element:
+ * instead of `V >= theta`. The recurrence (docs/semantics.md §1), per element of `x`:
  *
  * ```
  * V(0) = x
@@ -17,37 +11,22 @@
  * V(t+1) = V(t) - s(t) theta(t)
  * ```
  *
+ * - `StcQuantize`: `q(x) = sum_t theta(t) s(t)`, shape of `x`.
+ * - `StcEncode`: the spike train `s`, shape `[T, ...x.shape]`, values 0/1.
+ * - `StcSpikeCount`: `sum_t s(t)`, shape of `x`.
+ * - `StcQuantizeGrad`: `dy * 1[0 < x < upper]`, shape of `x`.
+ *
  * `StcQuantize` has the equivalent gradient of the paper: that of ReLU, `dy * 1[x > 0]`,
  * computed by `StcQuantizeGrad` so that a backend can fuse it too. `StcQuantize`'s attribute
  * `upper` (default +inf) is passed on to its gradient: with config `gradient: 'clipped'` it is
  * `S = sum theta`, and the mask `1[0 < x < S]` is also zero where q saturates.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerArrayKernel, type KernelAttrs } from './array-kernel.js';
+import { registerArrayKernel, runKernel } from './array-kernel.js';
+import { KERNELS, readAttrs, type KernelAttrs } from './table.js';
 
-export const STC_QUANTIZE = 'StcQuantize';
-export const STC_QUANTIZE_GRAD = 'StcQuantizeGrad';
-export const STC_ENCODE = 'StcEncode';
-export const STC_SPIKE_COUNT = 'StcSpikeCount';
-
-/** Attributes shared by the STC kernels. */
-export interface StcKernelAttrs {
-  /** `theta(0..T-1)`. */
-  thresholds: number[];
-  /** Fire on `V > theta` instead of `V >= theta`. */
-  strict: boolean;
-  /** `StcQuantize` only: its gradient is zero where `x >= upper` (see `gradientUpper`). */
-  upper?: number;
-}
-
-/** The `upper` attribute of `StcQuantize`/`StcQuantizeGrad`, `+inf` where absent. */
-function upperOf(attrs: KernelAttrs): number {
-  return typeof attrs.upper === 'number' ? attrs.upper : Infinity;
-}
-
-function stcAttrs(attrs: KernelAttrs): StcKernelAttrs {
-  return { thresholds: attrs.thresholds as number[], strict: attrs.strict === true };
-}
+/** The attributes of the STC recurrence (`StcEncode`'s, a part of `StcQuantize`'s). */
+export type StcKernelAttrs = KernelAttrs<'StcEncode'>;
 
 /**
  * The IF recurrence of one element: calls `onSpike(t)` for every step that fires and returns
@@ -114,41 +93,33 @@ export function registerStcKernels(): void {
   if (registered) return;
   registered = true;
   registerArrayKernel({
-    name: STC_QUANTIZE,
-    inputs: ['x'],
+    name: 'StcQuantize',
     outputShapes: (s) => [[...s[0]]],
-    compute: (ins, outs, _s, attrs) => quantizeArray(ins[0], outs[0], stcAttrs(attrs)),
+    compute: (ins, outs, _s, attrs) => quantizeArray(ins[0], outs[0], attrs),
   });
   registerArrayKernel({
-    name: STC_QUANTIZE_GRAD,
-    inputs: ['dy', 'x'],
+    name: 'StcQuantizeGrad',
     outputShapes: (s) => [[...s[0]]],
-    compute: ([dy, x], [out], _s, attrs) => {
-      const upper = upperOf(attrs);
+    compute: ([dy, x], [out], _s, { upper }) => {
       for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 && x[i] < upper ? dy[i] : 0;
     },
   });
   registerArrayKernel({
-    name: STC_ENCODE,
-    inputs: ['x'],
-    outputShapes: (s, attrs) => [[(attrs.thresholds as number[]).length, ...s[0]]],
-    compute: (ins, outs, _s, attrs) => encodeArray(ins[0], outs[0], stcAttrs(attrs)),
+    name: 'StcEncode',
+    outputShapes: (s, attrs) => [[attrs.thresholds.length, ...s[0]]],
+    compute: (ins, outs, _s, attrs) => encodeArray(ins[0], outs[0], attrs),
   });
   registerArrayKernel({
-    name: STC_SPIKE_COUNT,
-    inputs: ['x'],
+    name: 'StcSpikeCount',
     outputShapes: (s) => [[...s[0]]],
-    compute: (ins, outs, _s, attrs) => spikeCountArray(ins[0], outs[0], stcAttrs(attrs)),
+    compute: (ins, outs, _s, attrs) => spikeCountArray(ins[0], outs[0], attrs),
   });
   tf.registerGradient({
-    kernelName: STC_QUANTIZE,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const upper = upperOf(attrs as KernelAttrs);
-      return {
-        x: () => tf.engine().runKernel(STC_QUANTIZE_GRAD, { dy: dy as tf.Tensor, x }, { upper }) as tf.Tensor,
-      };
+    kernelName: 'StcQuantize',
+    inputsToSave: [...KERNELS.StcQuantize.inputs],
+    gradFunc: (dy, [x], attrs) => {
+      const { upper } = readAttrs('StcQuantize', attrs);
+      return { x: () => runKernel('StcQuantizeGrad', { dy: dy as tf.Tensor, x }, { upper }) };
     },
   });
 }

@@ -39,10 +39,15 @@ export interface CifarOptions {
   readonly strict?: boolean;
 }
 
+/** CIFAR-100's label kinds, the default first: the 100 fine classes or the 20 coarse superclasses. */
+export const CIFAR100_LABELS = ['fine', 'coarse'] as const;
+/** A CIFAR-100 label kind. */
+export type Cifar100Labels = (typeof CIFAR100_LABELS)[number];
+
 /** CIFAR-100 options. */
 export interface Cifar100Options extends CifarOptions {
   /** Which label: the 100 fine classes (default) or the 20 coarse superclasses. */
-  readonly labels?: 'fine' | 'coarse';
+  readonly labels?: Cifar100Labels;
 }
 
 /** Bytes of one image, CHW 3x32x32. */
@@ -78,7 +83,7 @@ export interface CifarFormat {
 export const CIFAR10_FORMAT: CifarFormat = { labelBytes: 1, labelIndex: 0, classes: 10, labelLimits: [10] };
 
 /** The CIFAR-100 record format with fine or coarse labels. */
-export function cifar100Format(labels: 'fine' | 'coarse'): CifarFormat {
+export function cifar100Format(labels: Cifar100Labels): CifarFormat {
   return {
     labelBytes: 2,
     labelIndex: labels === 'fine' ? 1 : 0,

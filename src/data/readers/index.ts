@@ -18,14 +18,14 @@
  */
 import * as path from 'node:path';
 import { DataError, type Dataset } from '../types.js';
-import { openCifar10, openCifar100 } from './cifar.js';
+import { CIFAR100_LABELS, openCifar10, openCifar100, type Cifar100Labels } from './cifar.js';
 import { openCifar10Dvs } from './cifar10-dvs.js';
 import { openImageFolder } from './image-folder.js';
 import { findTinyImageNet, openTinyImageNet } from './tiny-imagenet.js';
 import { isDir, isFile } from './util.js';
 
-export { openCifar10, openCifar100, parseCifarRecords } from './cifar.js';
-export type { CifarOptions, Cifar100Options } from './cifar.js';
+export { CIFAR100_LABELS, openCifar10, openCifar100, parseCifarRecords } from './cifar.js';
+export type { CifarOptions, Cifar100Labels, Cifar100Options } from './cifar.js';
 export { openCifar10Dvs, listDvsFiles } from './cifar10-dvs.js';
 export type { Cifar10DvsOptions, Cifar10DvsDataset, DvsSplitRule, FrameCacheStats } from './cifar10-dvs.js';
 export { parseAedat, integrateFrames, aedatDataOffset } from './aedat.js';
@@ -40,6 +40,12 @@ export type { ResizeMode, RgbImage } from './image.js';
 export { extractTarGzCached, checkTarGz } from './archive.js';
 export { verifyDataset, defaultCacheDir, splitCount } from './util.js';
 export type { VerifyReport } from './util.js';
+
+/**
+ * The readers with a strict mode (option `strict`, default true: the official counts are
+ * required; false accepts a subset in the same format).
+ */
+export const STRICT_READERS = ['cifar10', 'cifar100', 'tinyimagenet', 'cifar10-dvs'] as const;
 
 /** The registry options a reader receives (a structural copy of the registry's `OpenOptions`). */
 export interface ReaderOpenOptions {
@@ -120,8 +126,8 @@ export const READERS: Readonly<
         labels: opt(
           o,
           'labels',
-          (v): v is 'fine' | 'coarse' => v === 'fine' || v === 'coarse',
-          "'fine' or 'coarse'",
+          (v): v is Cifar100Labels => (CIFAR100_LABELS as readonly unknown[]).includes(v),
+          CIFAR100_LABELS.map((l) => `'${l}'`).join(' or '),
         ),
       }),
     locate: (d) => locateBy(d, ['cifar-100-binary'], 'test.bin', ['cifar-100-binary.tar.gz']),

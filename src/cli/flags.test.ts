@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { STRICT_READERS } from '../data/readers/index.js';
+import { DATASET_NAMES } from '../data/registry.js';
+import { DEFAULT_VALUES, TRAIN_DEFAULTS } from '../train/config.js';
+import { attributeOf, CONFIG_FLAGS, configFromFlags, RESUME_REFUSED } from './flags.js';
+import { sweepCommand } from './sweep.js';
+import { trainCommand } from './train.js';
+
+const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
+
+function run(cwd: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('commander fills no defaults for configuration flags; --help shows the schema’s', () => {
+  const cmd = trainCommand();
+  const attrs = new Set(CONFIG_FLAGS.map(attributeOf));
+  const opts = cmd.options.filter((o) => attrs.has(o.attributeName()));
+  assert.equal(opts.length, CONFIG_FLAGS.length);
+  for (const o of opts) assert.equal(o.defaultValue, undefined, o.long);
+  const epochs = opts.find((o) => o.long === '--epochs');
+  assert.match(epochs?.description ?? '', new RegExp(`\\(default: ${DEFAULT_VALUES.epochs}\\)`));
+  assert.match(opts.find((o) => o.long === '--theta0')?.description ?? '', /0\.8; 2 for cifar10-dvs/);
+  assert.match(opts.find((o) => o.long === '--schedule')?.description ?? '', /\(choices: exp, geometric\)/);
+  assert.equal(cmd.options.find((o) => o.long === '--preset')?.defaultValue, undefined);
+});
+
+test('every table flag is refused with --resume and inherited by sweep (but its axes and --repeats)', () => {
+  for (const f of CONFIG_FLAGS) assert.ok(RESUME_REFUSED.includes(attributeOf(f)), f.flag);
+  assert.ok(RESUME_REFUSED.includes('preset') && RESUME_REFUSED.includes('out'));
+  const sweep = sweepCommand().options;
+  for (const f of CONFIG_FLAGS) {
+    const o = sweep.filter((s) => s.long === f.flag);
+    if (f.path === 'repeats') assert.equal(o.length, 0);
+    else assert.equal(o.length, 1, f.flag);
+    if (f.path === 'stc.T' || f.path === 'stc.theta0') assert.equal(o[0].flags.includes('<list>'), true);
+  }
+  assert.ok(sweep.some((o) => o.long === '--preset'));
+});
+
+test('without a preset, the flags give the same configuration as before (defaults, theta0 of the data set)', () => {
+  const { config, repeats } = configFromFlags({});
+  assert.deepEqual(config, TRAIN_DEFAULTS);
+  assert.equal(repeats, 1);
+  const dvs = configFromFlags({ dataset: 'cifar10-dvs', epochs: '2', nesterov: true, T: '4' }).config;
+  assert.deepEqual(
+    [dvs.stc.theta0, dvs.epochs, dvs.nesterov, dvs.stc.T, dvs.lrSchedule],
+    [2, 2, true, 4, 'cosine'],
+  );
+  assert.throws(() => configFromFlags({ width: '5' }), /^ConfigError: --width must be in \(0, 4\], got 5$/);
+  assert.throws(() => configFromFlags({ epochs: 'x' }), /^UsageError: --epochs must be a finite number/);
+  assert.throws(() => configFromFlags({ preset: 'fast' }), /^UsageError: --preset must be one of paper, cpu/);
+});
+
+test('--subset sets strict: false for the readers with a strict mode, and is refused for the others', () => {
+  for (const dataset of DATASET_NAMES) {
+    if ((STRICT_READERS as readonly string[]).includes(dataset)) {
+      assert.equal(configFromFlags({ dataset, subset: true }).config.datasetOptions.strict, false, dataset);
+      assert.equal(configFromFlags({ dataset }).config.datasetOptions.strict, undefined);
+    } else
+      assert.throws(
+        () => configFromFlags({ dataset, subset: true }),
+        new RegExp(`^UsageError: --subset applies to ${STRICT_READERS.join(', ')}, not ${dataset}$`),
+      );
+  }
+  assert.match(trainCommand().helpInformation(), /--subset\s+accept a subset/);
+});
+
+test('stcsnn train --print-config: the resolved configuration with sources, no run directory; bad presets exit 2', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'stcsnn-printcfg-'));
+  try {
+    const r = run(
+      cwd,
+      'train',
+      '--preset',
+      'paper',
+      '--dataset',
+      'fashion-mnist-mini',
+      '--T',
+      '4',
+      '--print-config',
+      '--json',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as {
+      config: { epochs: number; lrSchedule: string; stc: { T: number } };
+      repeats: number;
+      sources: Record<string, string>;
+    };
+    assert.equal(out.config.epochs, 100);
+    assert.equal(out.config.lrSchedule, 'step');
+    assert.equal(out.config.stc.T, 4);
+    assert.equal(out.repeats, 5);
+    assert.deepEqual(
+      [
+        out.sources.epochs,
+        out.sources['stc.T'],
+        out.sources['stc.theta0'],
+        out.sources.seed,
+        out.sources.dataset,
+      ],
+      ['preset', 'flag', 'dataset', 'default', 'flag'],
+    );
+    assert.deepEqual(readdirSync(cwd), [], 'no run directory');
+
+    // --resume: the saved configuration, every value 'resumed'
+    const runDir = join(cwd, 'run');
+    mkdirSync(runDir);
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ ...TRAIN_DEFAULTS, epochs: 7 }));
+    const res = run(cwd, 'train', '--resume', runDir, '--print-config', '--json');
+    assert.equal(res.code, 0, res.stderr);
+    const resumed = JSON.parse(res.stdout) as { config: { epochs: number }; sources: Record<string, string> };
+    assert.equal(resumed.config.epochs, 7);
+    assert.ok(Object.values(resumed.sources).every((s) => s === 'resumed'));
+    assert.deepEqual(readdirSync(runDir), ['config.json']);
+
+    const bad = run(cwd, 'train', '--preset', 'paper', '--dataset', 'imagefolder', '--print-config');
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr.trim(),
+      /^stcsnn: error: preset paper does not cover data set imagefolder [^\n]*$/,
+    );
+    assert.ok(!existsSync(join(cwd, 'runs')));
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,161 @@
+/**
+ * `stcsnn reproduce`: every experiment at smoke scale writes a report whose tables hold our
+ * numbers beside the paper's and whose figures exist; a run killed after its first finished run
+ * resumes (keeping that run) and ends with the same tables as an uninterrupted one; bad input is
+ * one line and exit 2.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { initBackend, type BackendRequest } from '../engine/backend.js';
+import { EXPERIMENTS, findExperiment } from './experiments.js';
+import { isImageFolderCopy, resolveData } from './data.js';
+import { experimentDir, reportFile } from './layout.js';
+import { NOT_IN_TEXT, writeExperimentReport, type ReportFile } from './report.js';
+import { runExperiment } from './runner.js';
+
+const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
+const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'stcsnn-reproduce-'));
+const shared = join(root, 'all');
+
+before(async () => {
+  await initBackend(backend);
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+interface Outcome {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: string;
+  readonly stdout: string;
+}
+
+/** Runs the CLI; with `killAfterFirstRun`, SIGKILL as soon as the first run reports done. */
+function runCli(args: readonly string[], killAfterFirstRun = false): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (killAfterFirstRun && /: done, test accuracy/.test(stderr)) child.kill('SIGKILL');
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr, stdout }));
+  });
+}
+
+const reports = new Map<string, ReportFile>();
+
+test('every experiment at smoke scale: tables with ours and the paper, verdicts, figures', async () => {
+  for (const exp of EXPERIMENTS) {
+    const data = await runExperiment({ experiment: exp, scale: 'smoke', out: shared, backend });
+    const report = await writeExperimentReport(data, { command: 'test', backend, wallSeconds: 0 });
+    reports.set(exp.id, report);
+    const dir = experimentDir(shared, exp.id);
+    const md = readFileSync(reportFile(dir, 'markdown'), 'utf8');
+    assert.ok(report.tables.length > 0, exp.id);
+    for (const t of report.tables) {
+      assert.ok(
+        t.header.some((h) => /\bours\b/.test(h)),
+        `${exp.id}: a column of ours in ${t.header.join('|')}`,
+      );
+      const paperCol = t.header.indexOf('paper');
+      assert.ok(paperCol >= 0, `${exp.id}: a paper column in ${t.header.join('|')}`);
+      assert.ok(t.rows.length > 0, `${exp.id}: rows`);
+      for (const r of t.rows) assert.equal(r.length, t.header.length);
+      if (exp.paper) assert.ok(t.rows.some((r) => r[paperCol] === `${exp.paper!.stc.mean!.toFixed(2)}%`));
+      else
+        assert.ok(
+          t.rows.every((r) => r[paperCol] === NOT_IN_TEXT),
+          exp.id,
+        );
+      assert.ok(md.includes(`| ${t.header.join(' | ')} |`), `${exp.id}: the table is in report.md`);
+    }
+    assert.ok(report.verdicts.length > 0, exp.id);
+    for (const v of report.verdicts) assert.match(v.text, /^(agrees|disagrees|cannot say)/);
+    assert.ok(report.figures.length > 0, exp.id);
+    for (const f of report.figures) {
+      const p = join(dir, f.svg);
+      assert.ok(statSync(p).size > 1000, `${p} written`);
+      assert.match(readFileSync(p, 'utf8').slice(0, 200), /<svg/);
+      assert.ok(md.includes(f.svg));
+    }
+    assert.ok(
+      report.runs.every((r) => r.status === 'done'),
+      `${exp.id}: all runs done`,
+    );
+  }
+  // the statistics read the T study's sweep instead of training their own
+  assert.ok(!existsSync(join(experimentDir(shared, 'fig6-9-fmnist'), 'sweep-relu')));
+  assert.deepEqual(
+    reports.get('fig6-9-fmnist')!.runs.map((r) => r.test_accuracy),
+    reports.get('fig5-T-fmnist')!.runs.map((r) => r.test_accuracy),
+  );
+});
+
+test('reproduce killed after its first finished run resumes and ends with the same tables', async () => {
+  const out = join(root, 'killed');
+  const args = [
+    'reproduce',
+    'table2-fmnist-resnet18',
+    '--scale',
+    'smoke',
+    '--out',
+    out,
+    '--backend',
+    backend,
+  ];
+  const killed = await runCli(args, true);
+  assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+  const resumed = await runCli([...args, '--json']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /stc seed-0: finished before, kept/);
+  const report = JSON.parse(resumed.stdout) as ReportFile;
+  const want = reports.get('table2-fmnist-resnet18');
+  assert.ok(want, 'the uninterrupted run of the first test');
+  assert.deepEqual(report.tables, want.tables);
+  assert.deepEqual(report.verdicts, want.verdicts);
+});
+
+test('bad input: unknown experiment, undefined scale, missing data: one line, exit 2', async () => {
+  const cases: [string[], RegExp][] = [
+    [['reproduce', 'table9-nothing'], /unknown experiment 'table9-nothing'; known: table2-fmnist-resnet18/],
+    [
+      ['reproduce', 'table2-cifar100-vgg16', '--scale', 'cpu'],
+      /does not define scale 'cpu' \(it defines: paper, smoke\)/,
+    ],
+    [
+      ['reproduce', 'table2-cifar10-vgg16', '--scale', 'cpu', '--data-dir', join(root, 'empty')],
+      /needs cifar10, not found .*YoongiKim\/CIFAR-10-images/,
+    ],
+    [['reproduce', 'fig5-T-fmnist', '--scale', 'huge'], /--scale/],
+  ];
+  mkdirSync(join(root, 'empty'), { recursive: true });
+  for (const [args, re] of cases) {
+    const r = await runCli([...args, '--backend', backend]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], re);
+  }
+});
+
+test('a JPEG folder copy of CIFAR-10 is read with the imagefolder reader and named in the report', () => {
+  const dir = join(root, 'cifar-jpeg');
+  for (const split of ['train', 'test'])
+    for (const c of ['airplane', 'cat']) mkdirSync(join(dir, split, c), { recursive: true });
+  assert.ok(isImageFolderCopy(dir));
+  const exp = findExperiment('table2-cifar10-vgg16')!;
+  const d = resolveData(exp, exp.scales.cpu!, dir);
+  assert.equal(d.dataset, 'imagefolder');
+  assert.equal(d.dataDir, dir);
+  assert.match(d.copy, /JPEG folder copy of CIFAR-10 .*YoongiKim/);
+  assert.ok(!isImageFolderCopy(join(root, 'empty')));
+});

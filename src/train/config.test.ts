@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_STC } from '../core/config.js';
+import {
+  checkTrainConfig,
+  configPaths,
+  DEFAULT_VALUES,
+  flattenConfig,
+  TRAIN_DEFAULTS,
+  trainConfigSchema,
+  unflattenConfig,
+} from './config.js';
+
+test('the defaults are the schema’s, the STC block’s are the core’s', () => {
+  assert.deepEqual(TRAIN_DEFAULTS, trainConfigSchema.parse({}));
+  assert.deepEqual(TRAIN_DEFAULTS.stc, DEFAULT_STC);
+  assert.equal(TRAIN_DEFAULTS.epochs, 5);
+  assert.equal(TRAIN_DEFAULTS.dataset, 'fashion-mnist-mini');
+  assert.equal(DEFAULT_VALUES.repeats, 1);
+  assert.equal(DEFAULT_VALUES['stc.T'], 8);
+});
+
+test('flatten and unflatten are inverse; configPaths lists every field', () => {
+  const c = checkTrainConfig(
+    JSON.parse(JSON.stringify({ ...TRAIN_DEFAULTS, datasetOptions: { labels: 'coarse' }, limitTest: 7 })),
+    'x',
+  );
+  assert.deepEqual(unflattenConfig(flattenConfig(c)), JSON.parse(JSON.stringify(c)));
+  const paths = configPaths(c);
+  assert.ok(paths.includes('datasetOptions.labels') && paths.includes('timeBudget'));
+  for (const p of Object.keys(flattenConfig(c))) assert.ok(paths.includes(p as never), p);
+});
+
+test('a run’s config.json must be complete (but may predate stc.gradient)', () => {
+  const full = JSON.parse(JSON.stringify(TRAIN_DEFAULTS)) as Record<string, unknown>;
+  const { epochs: _epochs, ...noEpochs } = full;
+  assert.throws(
+    () => checkTrainConfig(noEpochs, 'run/config.json'),
+    /^ConfigError: run\/config.json: epochs: missing$/,
+  );
+  const stc = { ...(full.stc as object) } as Record<string, unknown>;
+  delete stc.tau;
+  assert.throws(() => checkTrainConfig({ ...full, stc }, 'c'), /c: stc.tau: missing/);
+  delete stc.gradient;
+  stc.tau = 2;
+  assert.equal(checkTrainConfig({ ...full, stc }, 'c').stc.gradient, 'relu');
+  assert.throws(
+    () => checkTrainConfig({ ...full, stc: { ...stc, T: 65 } }, 'c'),
+    /^ConfigError: c: stc.T: T must be/,
+  );
+  assert.throws(() => checkTrainConfig({ ...full, stc: 3 }, 'c'), /^ConfigError: c: stc: /);
+  assert.throws(() => checkTrainConfig({ ...full, mode: 'snn' }, 'c'), /^ConfigError: c: mode: /);
+});
