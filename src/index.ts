@@ -77,4 +77,5 @@ export type { Dataset, Batch, Normalization } from './data/types.js';
 export { DataError } from './data/types.js';
 export * from './analysis/index.js';
 export * from './run/index.js';
+export * from './distributed/index.js';
 export * from './interop/index.js';

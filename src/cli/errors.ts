@@ -21,6 +21,7 @@ const USER_ERROR_NAMES = new Set([
   'CommanderError',
   'FormatError',
   'BackendError',
+  'DistError', // a data-parallel setup that cannot work: no c10d, unreachable master, port in use, dead rank
   'NumericalError', // a diverged run (NaN/Infinity): the configuration's fault, not a bug
 ]);
 

@@ -11,6 +11,7 @@ import { sweepCommand } from './sweep.js';
 import { isUserError } from './errors.js';
 import { jsonPrinted } from './output.js';
 import { trainCommand } from './train.js';
+import { launchCommand } from './launch.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)');
   program.addCommand(encodeCommand());
   program.addCommand(trainCommand());
+  program.addCommand(launchCommand());
   program.addCommand(evalCommand());
   program.addCommand(exportCommand());
   program.addCommand(predictCommand());

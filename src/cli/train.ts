@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import type { TrainConfig } from '../train/config.js';
 import { resumedConfig } from '../train/resolve.js';
-import { readRunConfig } from '../train/train.js';
+import { agreeOnConfig, readRunConfig } from '../train/train.js';
+import { initProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
 import { pct } from '../analysis/format.js';
 import { energySummaryOfRun } from '../run/energy.js';
 import { runRepeats } from '../run/repeats.js';
@@ -11,10 +12,11 @@ import { freshRunDir, prepareRunDir, resumableRunDir } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printConfig } from './config-print.js';
 import { UsageError } from './errors.js';
+import { processGroupOptions, withDistFlags, type DistFlags } from './launch.js';
 import { addConfigOptions, configFromFlags, presetOption, RESUME_REFUSED, type FlagValues } from './flags.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 
-interface TrainFlags extends CommonFlags, FlagValues {
+interface TrainFlags extends CommonFlags, FlagValues, DistFlags {
   preset?: string;
   printConfig?: boolean;
   out?: string;
@@ -41,11 +43,13 @@ export function trainCommand(): Command {
       "allow --out to name a non-empty directory (an earlier run's files there are removed first)",
     );
   withCommon(cmd);
+  withDistFlags(cmd);
   cmd.action(async (flags: TrainFlags, command: Command) => {
     let config: TrainConfig;
     let repeats: number;
     let runDir: string;
     const resume = flags.resume !== undefined;
+    const dist = flags.printConfig ? undefined : processGroupOptions(flags);
     if (flags.printConfig && flags.force)
       throw new UsageError('--print-config neither trains nor writes anything; drop --force');
     if (resume) {
@@ -63,81 +67,116 @@ export function trainCommand(): Command {
       if (flags.printConfig) return printConfig(resolved, flags.json === true);
       ({ config, repeats } = resolved);
       runDir = flags.out ? resolve(flags.out) : freshRunDir(config);
-      prepareRunDir(runDir, flags.force === true);
     }
+    if (dist && repeats > 1)
+      throw new UsageError('--repeats with --world-size > 1: run one seed per distributed job');
     const info = await backendFor(flags);
-    const json = flags.json === true;
-    const progress = makeProgress();
-    const log = (line: string) => process.stderr.write(`${line}\n`);
-    if (!json)
-      log(
-        `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}, run ${runDir}`,
-      );
-    const { runs, summary } = await runRepeats(config, repeats, {
-      runDir,
-      backend: info.name,
-      resume,
-      hooks: (seed) => ({
-        onEpochStart: (e, n, batches) =>
-          progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
-        onBatch: (_e, b, s) =>
-          progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
-        onEpochEnd: (m) =>
-          progress.stop(
-            `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
-          ),
-      }),
-    });
-    const last = runs[runs.length - 1];
-    const out = {
-      dataset: config.dataset,
-      arch: config.arch,
-      mode: config.mode,
-      T: config.stc.T,
-      theta0: config.stc.theta0,
-      tau: config.stc.tau,
-      epochs: last.epochs,
-      params: last.params,
-      backend: info.name,
-      run_dir: runDir,
-      test_accuracy: last.test_accuracy,
-      best_test_accuracy: last.best_test_accuracy,
-      final_loss: last.final_loss,
-      train_seconds: last.train_seconds,
-      images_per_second: last.images_per_second,
-      data_fraction: last.data_fraction,
-      fire_rates: last.fire_rates,
-      repeats: runs.map((r) => ({
-        seed: r.seed,
-        test_accuracy: r.test_accuracy,
-        best_test_accuracy: r.best_test_accuracy,
-      })),
-      ...(summary ? { mean: summary.mean, stddev: summary.stddev, best: summary.best } : {}),
-    };
-    if (json) {
-      printJson(out);
-      return;
+    // Data-parallel: join the group and agree on the configuration before anything is written.
+    let pg: ProcessGroup | undefined;
+    if (dist) {
+      pg = await initProcessGroup(dist, info.name);
+      try {
+        await agreeOnConfig(pg, config);
+      } catch (e) {
+        pg.destroy();
+        throw e;
+      }
     }
-    console.log(
-      `\n${config.arch} (${config.mode}) on ${config.dataset}: ${last.params.toLocaleString('en-US')} parameters, backend ${info.name}`,
-    );
-    console.log(
-      `test accuracy ${pct(last.test_accuracy)} (best ${pct(last.best_test_accuracy)}), ${last.train_seconds.toFixed(1)} s training, ${last.images_per_second.toFixed(0)} img/s, data wait ${pct(last.data_fraction, 1)} of step time`,
-    );
-    if (summary)
-      console.log(
-        `repeats: mean ${pct(summary.mean)}, stddev ${pct(summary.stddev)}, best ${pct(summary.best)} over ${runs.length} seeds`,
-      );
-    if (last.fire_rates.length) {
-      console.log('\nfire rates (spikes per neuron / T) on the test set:');
-      console.log(
-        table([['layer', 'fire rate'], ...last.fire_rates.map((f) => [f.layer, f.rate.toFixed(4)])]),
-      );
+    try {
+      await trainAndReport(flags, config, repeats, runDir, resume, info, pg);
+    } finally {
+      pg?.destroy();
     }
-    console.log(`\nrun directory: ${runDir}`);
-    const energy = energySummaryOfRun(config, last.spike_stats, last.runDir);
-    if (energy) console.log(`\n${energy}`);
-    if (info.notice) notice(info.notice);
   });
   return cmd;
+}
+
+async function trainAndReport(
+  flags: TrainFlags,
+  config: TrainConfig,
+  repeats: number,
+  runDir: string,
+  resume: boolean,
+  info: Awaited<ReturnType<typeof backendFor>>,
+  pg: ProcessGroup | undefined,
+): Promise<void> {
+  // Rank 0 alone writes the run directory and reports; the other ranks only train.
+  const writer = (pg?.rank ?? 0) === 0;
+  if (!resume && writer) prepareRunDir(runDir, flags.force === true);
+  const worldSize = pg?.worldSize ?? 1;
+  const json = flags.json === true;
+  const progress = makeProgress({ quiet: !writer });
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (!json && writer)
+    log(
+      `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}${worldSize > 1 ? `, ${worldSize} ranks (global batch ${config.batchSize * worldSize})` : ''}, run ${runDir}`,
+    );
+  const { runs, summary } = await runRepeats(config, repeats, {
+    runDir,
+    backend: info.name,
+    resume,
+    processGroup: pg,
+    hooks: (seed) => ({
+      onEpochStart: (e, n, batches) =>
+        progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
+      onBatch: (_e, b, s) =>
+        progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+      onEpochEnd: (m) =>
+        progress.stop(
+          `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
+        ),
+    }),
+  });
+  const last = runs[runs.length - 1];
+  const out = {
+    dataset: config.dataset,
+    arch: config.arch,
+    mode: config.mode,
+    T: config.stc.T,
+    theta0: config.stc.theta0,
+    tau: config.stc.tau,
+    epochs: last.epochs,
+    params: last.params,
+    backend: info.name,
+    run_dir: runDir,
+    world_size: worldSize,
+    batch_size: config.batchSize,
+    global_batch: config.batchSize * worldSize,
+    test_accuracy: last.test_accuracy,
+    best_test_accuracy: last.best_test_accuracy,
+    final_loss: last.final_loss,
+    train_seconds: last.train_seconds,
+    images_per_second: last.images_per_second,
+    data_fraction: last.data_fraction,
+    fire_rates: last.fire_rates,
+    repeats: runs.map((r) => ({
+      seed: r.seed,
+      test_accuracy: r.test_accuracy,
+      best_test_accuracy: r.best_test_accuracy,
+    })),
+    ...(summary ? { mean: summary.mean, stddev: summary.stddev, best: summary.best } : {}),
+  };
+  if (!writer) return;
+  if (json) {
+    printJson(out);
+    return;
+  }
+  console.log(
+    `\n${config.arch} (${config.mode}) on ${config.dataset}: ${last.params.toLocaleString('en-US')} parameters, backend ${info.name}`,
+  );
+  console.log(
+    `test accuracy ${pct(last.test_accuracy)} (best ${pct(last.best_test_accuracy)}), ${last.train_seconds.toFixed(1)} s training, ${last.images_per_second.toFixed(0)} img/s, data wait ${pct(last.data_fraction, 1)} of step time`,
+  );
+  if (summary)
+    console.log(
+      `repeats: mean ${pct(summary.mean)}, stddev ${pct(summary.stddev)}, best ${pct(summary.best)} over ${runs.length} seeds`,
+    );
+  if (last.fire_rates.length) {
+    console.log('\nfire rates (spikes per neuron / T) on the test set:');
+    console.log(table([['layer', 'fire rate'], ...last.fire_rates.map((f) => [f.layer, f.rate.toFixed(4)])]));
+  }
+  console.log(`\nrun directory: ${runDir}`);
+  const energy = energySummaryOfRun(config, last.spike_stats, last.runDir);
+  if (energy) console.log(`\n${energy}`);
+  if (info.notice) notice(info.notice);
 }

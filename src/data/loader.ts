@@ -22,6 +22,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { shardEpoch, stepsPerEpoch, type Shard } from '../distributed/sampler.js';
 import { mixSeed, permutation, Rng } from './random.js';
 import type { Batch, Dataset, Normalization } from './types.js';
 import { checkNormalization, normalizeInPlace } from './normalize.js';
@@ -61,6 +62,14 @@ export interface LoaderOptions {
    * below a training step, so the main thread is the default; workers start in ~0.1-0.5 s.
    */
   readonly workers?: number | 'auto';
+  /**
+   * Data-parallel training: this process is rank `rank` of `worldSize` and reads only its shard
+   * of every global batch of `batchSize * worldSize` samples (the distributed sampler,
+   * `src/distributed/sampler.ts`: the same seeded order on every rank, contiguous slices, the
+   * remainder split as evenly as possible and dropped when smaller than the world size). Each
+   * batch carries its {@link Batch.weight}. Default: rank 0 of 1 (every sample, weight 1).
+   */
+  readonly shard?: { readonly rank: number; readonly worldSize: number };
 }
 
 /** Time the consumer spent waiting for data, for the trainer's data-time report. */
@@ -274,7 +283,10 @@ export class DataLoader {
     if (options.normalization) checkNormalization(options.normalization, dataset.shape[2]);
     const limit = options.limit === undefined ? dataset.count : Math.max(0, Math.floor(options.limit));
     this.samples = Math.min(dataset.count, limit);
-    this.batchesPerEpoch = options.dropLast ? Math.floor(this.samples / bs) : Math.ceil(this.samples / bs);
+    const world = options.shard?.worldSize ?? 1;
+    this.batchesPerEpoch = options.dropLast
+      ? Math.floor(this.samples / (bs * world))
+      : stepsPerEpoch(this.samples, bs, world);
     this.prefetch = Math.max(0, Math.floor(options.prefetch ?? 2));
     const len = dataset.shape[0] * dataset.shape[1] * dataset.shape[2];
     let workers = options.workers ?? 0;
@@ -314,14 +326,20 @@ export class DataLoader {
     this.stats.samples = 0;
   }
 
-  private async assemble(indices: Uint32Array, epoch: number): Promise<Batch> {
+  /** This rank's batches of epoch `e`: index slices of {@link order}`(e)` with their weights. */
+  shards(e: number): Shard[] {
+    const { rank = 0, worldSize = 1 } = this.options.shard ?? {};
+    return shardEpoch(this.order(e), this.options.batchSize, rank, worldSize).slice(0, this.batchesPerEpoch);
+  }
+
+  private async assemble(indices: Uint32Array, epoch: number, weight: number): Promise<Batch> {
     const ds = this.dataset;
     const shape = ds.shape;
     const y = new Int32Array(indices.length);
     for (let k = 0; k < indices.length; k++) y[k] = ds.labels[indices[k]];
     if (this.pool) {
       const x = await this.pool.run(indices, epoch);
-      return { x, y, size: indices.length, shape };
+      return { x, y, size: indices.length, shape, weight };
     }
     const len = shape[0] * shape[1] * shape[2];
     const raw = new Float32Array(indices.length * len);
@@ -333,21 +351,20 @@ export class DataLoader {
     if (pending.length > 0) await Promise.all(pending);
     const o = this.options;
     const x = assembleBatch(indices, shape, raw, o.augment, o.normalization, o.seed, epoch);
-    return { x, y, size: indices.length, shape };
+    return { x, y, size: indices.length, shape, weight };
   }
 
-  /** The batches of epoch `e` (0-based), in the order {@link order}`(e)`. */
+  /** The batches of epoch `e` (0-based), in the order {@link order}`(e)` (this rank's {@link shards}). */
   async *epoch(e: number): AsyncGenerator<Batch, void, undefined> {
     if (this.closed) throw new Error('DataLoader is closed');
-    const order = this.order(e);
-    const bs = this.options.batchSize;
-    const nb = this.batchesPerEpoch;
+    const shards = this.shards(e);
+    const nb = shards.length;
     const queue: Promise<Batch>[] = [];
     let next = 0;
     const enqueue = () => {
-      const idx = order.subarray(next * bs, Math.min((next + 1) * bs, this.samples));
+      const { indices, weight } = shards[next];
       next++;
-      const p = this.assemble(idx, e);
+      const p = this.assemble(indices, e, weight);
       p.catch(() => {}); // rejections surface when this batch is awaited
       queue.push(p);
     };

@@ -40,6 +40,11 @@ export interface Batch {
   readonly size: number;
   /** Sample shape `[H, W, C]`. */
   readonly shape: readonly [number, number, number];
+  /**
+   * This batch's share of its global batch in data-parallel training (`n_r / R`, see
+   * `src/distributed/sampler.ts`); 1 in a single process. Absent means 1.
+   */
+  readonly weight?: number;
 }
 
 /** Per-channel normalisation, `x' = (x / scale - mean[c]) / std[c]`. */

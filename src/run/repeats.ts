@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '../train/config.js';
 import { readRunConfig, train, type TrainHooks, type TrainResult } from '../train/train.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { runFile, seedDirName } from './layout.js';
 import { prepareRunDir } from './rundir.js';
@@ -45,6 +46,8 @@ export interface RunRepeatsOptions {
   readonly backend: string;
   /** Continue the run in `runDir` from its last checkpoint (one run only). */
   readonly resume?: boolean;
+  /** Data-parallel training (one repeat only): this process's group; see `TrainOptions`. */
+  readonly processGroup?: ProcessGroup;
   /** Progress hooks for the run of `seed`. */
   readonly hooks?: (seed: number) => TrainHooks | undefined;
   /**
@@ -100,7 +103,13 @@ export async function runRepeats(
     opts.onSeed?.(seed, opts.resume === true ? 'resume' : 'start');
     const r = await train(
       { ...config, seed },
-      { runDir: dir, backend: opts.backend, resume: opts.resume === true, hooks: opts.hooks?.(seed) },
+      {
+        runDir: dir,
+        backend: opts.backend,
+        resume: opts.resume === true,
+        hooks: opts.hooks?.(seed),
+        processGroup: opts.processGroup,
+      },
     );
     opts.onSeed?.(seed, 'done', r);
     runs.push(r);

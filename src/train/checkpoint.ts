@@ -27,6 +27,8 @@ export interface RunState {
   readonly bestAccuracy: number;
   readonly bestEpoch: number;
   readonly trainSeconds: number;
+  /** Ranks of a data-parallel run (absent: 1); a resumed run must keep it. */
+  readonly worldSize?: number;
 }
 
 /** Writes a checkpoint of `net` (and the optimiser's momentum when given) atomically. */
@@ -88,6 +90,8 @@ export function readRunState(path: string): RunState {
   ) {
     throw new CheckpointError(`${path}: no valid training state (metadata ${TRAIN_META.state})`);
   }
+  if (s.worldSize !== undefined && !(Number.isInteger(s.worldSize) && s.worldSize >= 1))
+    throw new CheckpointError(`${path}: invalid world size ${s.worldSize} in its training state`);
   return s as RunState;
 }
 

@@ -13,6 +13,17 @@
  * | `result.json`                 | the final {@link TrainResult}                                  |
  *
  * Every file is written atomically; `last.safetensors` is the commit point of an epoch.
+ *
+ * Data-parallel training ({@link TrainOptions.processGroup}, world size `W`): every rank builds
+ * the same network from the seed and reads its shard of every global batch of `batchSize * W`
+ * samples (src/distributed/sampler.ts); before each optimiser step the gradients are replaced by
+ * `sum_r w_r g_r` (bucketed all-reduce, `w_r` the shard's share of the global batch), so every
+ * rank takes the step one process would take on the global batch, except for batch norm: each
+ * rank normalises with its own shard's batch statistics (per-rank batch norm, as PyTorch's DDP
+ * without SyncBatchNorm), and the running statistics are averaged over the ranks at the end of
+ * every epoch. Loss, accuracy and images/s are summed over the ranks. Every rank evaluates the
+ * whole test set (identical results). Only rank 0 writes the run directory; at start-up the
+ * ranks compare a hash of the configuration, and a resumed run must keep its world size.
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +32,14 @@ import { DataLoader } from '../data/loader.js';
 import { datasetInfo, normalizationFor, openDataset } from '../data/registry.js';
 import type { Dataset, Normalization } from '../data/types.js';
 import { valueAndGrads } from '../engine/grads.js';
+import { agreeOn, stableHash } from '../distributed/handshake.js';
+import { localProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
+import {
+  allReduceGradients,
+  allReduceNumbers,
+  averageBuffers,
+  type SyncStats,
+} from '../distributed/grad-sync.js';
 import { buildNetwork, type ArchConfig, type Network } from '../nn/models.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
 import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -43,6 +62,8 @@ export interface EpochMetrics {
   readonly seconds: number;
   readonly data_seconds: number;
   readonly images_per_second: number;
+  /** Data-parallel runs only: seconds this rank spent in the gradient all-reduce. */
+  readonly allreduce_seconds?: number;
 }
 
 /** What a finished run reports (also `result.json`). */
@@ -58,6 +79,10 @@ export interface TrainResult {
   readonly params: number;
   readonly backend: string;
   readonly seed: number;
+  /** Processes that trained the run (1 unless data-parallel). */
+  readonly world_size: number;
+  /** Samples per optimiser step over all ranks (`batchSize * world_size`). */
+  readonly global_batch: number;
   readonly test_accuracy: number;
   readonly best_test_accuracy: number;
   readonly best_epoch: number;
@@ -101,8 +126,14 @@ export function archFor(config: TrainConfig, ds: Pick<Dataset, 'shape' | 'classe
   };
 }
 
-/** Opens the train and test loaders of a configuration. */
-export async function openLoaders(config: TrainConfig): Promise<{
+/**
+ * Opens the train and test loaders of a configuration; `shard` (data-parallel training) makes
+ * the train loader read only this rank's shard of every epoch.
+ */
+export async function openLoaders(
+  config: TrainConfig,
+  shard?: { rank: number; worldSize: number },
+): Promise<{
   train: DataLoader;
   test: DataLoader;
   trainSet: Dataset;
@@ -123,6 +154,7 @@ export async function openLoaders(config: TrainConfig): Promise<{
     seed: config.seed,
     limit: config.limitTrain,
     workers: 'auto',
+    shard,
   });
   const test = new DataLoader(testSet, {
     batchSize: Math.max(config.batchSize, 100),
@@ -194,6 +226,27 @@ export interface TrainOptions {
   readonly hooks?: TrainHooks;
   /** Continue the run in `runDir` from its last checkpoint. */
   readonly resume?: boolean;
+  /**
+   * Data-parallel training: this process's group (see the module doc). Default: one process.
+   * Every rank calls {@link train} with the same configuration; only rank 0 writes `runDir`
+   * (the others read it when resuming, so on several machines it must be shared storage).
+   */
+  readonly processGroup?: ProcessGroup;
+}
+
+/**
+ * Resolves when every rank of `pg` trains the same configuration (a hash of it, `dataDir`
+ * excepted: paths may differ between machines); otherwise throws a one-line `DistError`.
+ */
+export async function agreeOnConfig(pg: ProcessGroup, config: TrainConfig): Promise<void> {
+  const { dataDir: _paths, ...rest } = config;
+  await agreeOn(
+    pg,
+    'train/config',
+    stableHash(rest),
+    'configuration hash',
+    'start every rank with the same configuration and flags',
+  );
 }
 
 /**
@@ -202,9 +255,24 @@ export interface TrainOptions {
  */
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const { runDir, hooks } = opts;
-  const { train: trainLoader, test: testLoader, trainSet, normalization } = await openLoaders(config);
+  const pg = opts.processGroup ?? localProcessGroup();
+  const W = pg.worldSize;
+  /** Only rank 0 writes the run directory. */
+  const writer = pg.rank === 0;
+  await agreeOnConfig(pg, config);
+  const {
+    train: trainLoader,
+    test: testLoader,
+    trainSet,
+    normalization,
+  } = await openLoaders(config, W > 1 ? { rank: pg.rank, worldSize: W } : undefined);
   const net = buildNetwork(archFor(config, trainSet), config.seed);
   const vars = net.trainableVariables();
+  const buffers = net
+    .namedVariables()
+    .filter((e) => !e.trainable)
+    .map((e) => e.variable);
+  const sync: SyncStats = { ms: 0, buckets: 0, bytes: 0 };
   const names = new Map(net.namedVariables().map((e) => [e.variable.name, e.name]));
   const sgd = new Sgd(vars, {
     momentum: config.momentum,
@@ -218,20 +286,31 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   try {
     const lastPath = runFile(runDir, 'last');
     if (opts.resume) {
-      removeStaleTemporaries(runDir);
+      if (writer) removeStaleTemporaries(runDir);
       if (existsSync(lastPath)) {
         const state = readRunState(lastPath);
+        if ((state.worldSize ?? 1) !== W)
+          throw new CheckpointError(
+            `${lastPath} was trained with world size ${state.worldSize ?? 1}; resume it with the same world size (got ${W})`,
+          );
         loadCheckpoint(lastPath, net, sgd);
         startEpoch = state.epoch + 1;
         best = { accuracy: state.bestAccuracy, epoch: state.bestEpoch };
         trainSeconds = state.trainSeconds;
         log = readLog(runDir).filter((m) => m.epoch <= state.epoch);
-        writeLog(runDir, log);
+        if (writer) writeLog(runDir, log);
       } else {
         log = [];
-        writeLog(runDir, log);
+        if (writer) writeLog(runDir, log);
       }
-    } else {
+      await agreeOn(
+        pg,
+        'train/resume-epoch',
+        String(startEpoch),
+        'resume epoch',
+        'every rank must read the same run directory (shared storage across machines)',
+      );
+    } else if (writer) {
       writeJsonAtomic(runFile(runDir, 'config'), config);
       writeLog(runDir, log);
     }
@@ -261,12 +340,13 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       let seen = 0;
       let i = 0;
       let lr = 0;
+      let syncMs = 0;
       for await (const b of trainLoader.epoch(epoch)) {
         lr = learningRate(schedule, epoch, i, perEpoch, config.epochs);
         const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
         const y = tf.tensor1d(b.y, 'int32');
         let logits: tf.Tensor | undefined;
-        const { value, grads } = valueAndGrads(() => {
+        const { value, grads: localGrads } = valueAndGrads(() => {
           const out = net.forward(x as tf.Tensor4D, { training: true });
           logits = tf.keep(out);
           return crossEntropy(out, y);
@@ -274,11 +354,14 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         const loss = value.dataSync()[0];
         if (!Number.isFinite(loss)) {
           tf.dispose([x, y, value, logits as tf.Tensor]);
-          tf.dispose(grads);
+          tf.dispose(localGrads);
           throw new NumericalError(`loss is ${loss} at step ${step} (epoch ${epoch + 1}, batch ${i + 1})`);
         }
+        let grads = localGrads;
         try {
           checkGradients(grads, names, step, `epoch ${epoch + 1}, batch ${i + 1}`);
+          grads = await allReduceGradients(pg, vars, grads, b.weight ?? 1, { stats: sync });
+          if (W > 1) syncMs += sync.ms;
         } catch (e) {
           tf.dispose([x, y, value, logits as tf.Tensor]);
           tf.dispose(grads);
@@ -300,6 +383,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         hooks?.onBatch?.(epoch, i, { loss: lossSum / seen, imagesPerSecond: seen / Math.max(secs, 1e-9) });
       }
       const trainTime = (performance.now() - t0) / 1000;
+      if (W > 1) {
+        [lossSum, correct, seen] = await allReduceNumbers(pg, [lossSum, correct, seen]);
+        await averageBuffers(pg, buffers);
+      }
       hooks?.onEvalStart?.('test');
       lastEval = await evaluate(net, testLoader);
       const seconds = (performance.now() - t0) / 1000;
@@ -315,15 +402,24 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         seconds,
         data_seconds: trainLoader.stats.waitMs / 1000,
         images_per_second: seen / Math.max(trainTime, 1e-9),
+        ...(W > 1 ? { allreduce_seconds: syncMs / 1000 } : {}),
       };
       const isBest = m.test_accuracy > best.accuracy;
       if (isBest) best = { accuracy: m.test_accuracy, epoch };
-      const state = { epoch, bestAccuracy: best.accuracy, bestEpoch: best.epoch, trainSeconds };
+      const state = {
+        epoch,
+        bestAccuracy: best.accuracy,
+        bestEpoch: best.epoch,
+        trainSeconds,
+        ...(W > 1 ? { worldSize: W } : {}),
+      };
       const meta = { normalization, classNames: trainSet.classNames };
-      if (isBest) saveCheckpoint(runFile(runDir, 'best'), net, config, state, meta);
       log.push(m);
-      writeLog(runDir, log);
-      saveCheckpoint(lastPath, net, config, state, { ...meta, sgd }); // commit point
+      if (writer) {
+        if (isBest) saveCheckpoint(runFile(runDir, 'best'), net, config, state, meta);
+        writeLog(runDir, log);
+        saveCheckpoint(lastPath, net, config, state, { ...meta, sgd }); // commit point
+      }
       hooks?.onEpochEnd?.(m);
     }
     hooks?.onEvalStart?.('spike statistics');
@@ -342,6 +438,8 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       params: net.parameterCount(),
       backend: opts.backend,
       seed: config.seed,
+      world_size: W,
+      global_batch: config.batchSize * W,
       test_accuracy: final.accuracy,
       best_test_accuracy: Math.max(best.accuracy, final.accuracy),
       best_epoch: best.epoch,
@@ -354,7 +452,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       per_class_accuracy: final.perClass,
       confusion: final.confusion,
     };
-    writeJsonAtomic(runFile(runDir, 'result'), result);
+    if (writer) writeJsonAtomic(runFile(runDir, 'result'), result);
     return result;
   } catch (e) {
     if (e instanceof NumericalError) {

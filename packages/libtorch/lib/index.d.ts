@@ -104,3 +104,36 @@ export declare class LibtorchBackend extends KernelBackend {
   device: string;
   readonly fallbacks: Map<string, number>;
 }
+
+/** Whether c10d (TCPStore, ProcessGroupGloo, ProcessGroupNCCL in CUDA builds) is compiled in. */
+export declare function distAvailability():
+  { available: true; backends: string[] } | { available: false; reason: string };
+
+/** A c10d process group over this backend's tensors. */
+export declare class NativeProcessGroup {
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly backend: string;
+  /**
+   * Sums or averages each float32 tensor over the ranks in place; the caller holds the only
+   * reference to each until the promise settles.
+   */
+  allReduce(tensors: import('@tensorflow/tfjs-core').Tensor[], op?: 'sum' | 'avg'): Promise<void>;
+  /** Resolves when every rank has called it. */
+  barrier(): Promise<void>;
+  /** Publishes `value` under `key`; resolves with every rank's value, by rank. */
+  exchange(key: string, value: string): Promise<string[]>;
+  /** Closes the group. */
+  destroy(): void;
+}
+
+/** Rendezvous at masterAddr:masterPort (rank 0 serves the TCPStore) and connect the ranks. */
+export declare function initNativeProcessGroup(o: {
+  backend?: 'gloo' | 'nccl';
+  masterAddr: string;
+  masterPort: number;
+  rank: number;
+  worldSize: number;
+  timeoutMs: number;
+  iface?: string;
+}): Promise<NativeProcessGroup>;

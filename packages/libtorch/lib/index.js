@@ -17,6 +17,7 @@ import { nativeKernels } from './kernels.js';
 import { loadAddon, ADDON_PATH, builtAgainst } from './native.js';
 
 export { LibtorchBackend, ADDON_PATH };
+export { distAvailability, initNativeProcessGroup, NativeProcessGroup } from './dist.js';
 
 /** The name the backend is registered under. */
 export const BACKEND_NAME = 'libtorch';

@@ -14,13 +14,38 @@
  *
  * `node scripts/find-libtorch.js <field>` prints one field for binding.gyp:
  * `include` (space-separated include dirs), `libdir`, `abi` (0 or 1: `_GLIBCXX_USE_CXX11_ABI`),
- * `cuda` (0 or 1), `version`, `json` (everything). Exits 1 with a one-line reason when none is found.
+ * `cuda` (0 or 1), `gloo` (0 or 1: gloo's headers found, so the addon binds c10d's
+ * ProcessGroupGloo and TCPStore), `glooinclude` (their directory, or nothing), `nccl` (0 or 1:
+ * a CUDA libtorch with ProcessGroupNCCL's header and nccl.h), `version`, `json` (everything). Exits 1 with
+ * a one-line reason when none is found.
+ *
+ * Gloo's headers come from `GLOO_INCLUDE` (a directory holding `gloo/context.h`), else the
+ * libtorch prefix's `include/`, else `/usr/include` (Debian: libgloo-dev). libtorch_cpu links
+ * libgloo itself; only ProcessGroupGloo.hpp needs gloo's headers.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** @typedef {{ source: string, prefix: string, include: string[], libdir: string, abi: number, cuda: number, version: string }} Found */
+/** @typedef {{ source: string, prefix: string, include: string[], libdir: string, abi: number, cuda: number, version: string, glooInclude: string, nccl: number }} Found */
+
+/** @param {string} inc @returns {string} the directory holding gloo/context.h, or '' */
+function glooIncludeFor(inc) {
+  const c10d = join(inc, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupGloo.hpp');
+  if (!existsSync(c10d)) return '';
+  for (const d of [process.env.GLOO_INCLUDE, inc, '/usr/include']) {
+    if (d && existsSync(join(d, 'gloo', 'context.h')) && existsSync(join(d, 'gloo', 'config.h'))) return d;
+  }
+  return '';
+}
+
+/** @param {string} inc @param {number} cuda @returns {number} */
+function ncclFor(inc, cuda) {
+  if (!cuda) return 0;
+  const hpp = join(inc, 'torch', 'csrc', 'distributed', 'c10d', 'ProcessGroupNCCL.hpp');
+  const cudaInc = process.env.CUDA_HOME ? join(process.env.CUDA_HOME, 'include') : '/usr/local/cuda/include';
+  return existsSync(hpp) && [inc, cudaInc, '/usr/include'].some((d) => existsSync(join(d, 'nccl.h'))) ? 1 : 0;
+}
 
 /** @param {string} includeDir @returns {string} */
 function versionOf(includeDir) {
@@ -55,14 +80,17 @@ function fromPrefix(prefix, source, abi, libdir) {
       if (m) detected = Number(m[1]);
     }
   }
+  const cuda = hasCuda(lib);
   return {
     source,
     prefix,
     include: [inc, join(inc, 'torch', 'csrc', 'api', 'include')],
     libdir: lib,
     abi: detected,
-    cuda: hasCuda(lib),
+    cuda,
     version: versionOf(inc),
+    glooInclude: glooIncludeFor(inc),
+    nccl: ncclFor(inc, cuda),
   };
 }
 
@@ -176,6 +204,9 @@ if (isMain) {
     else if (field === 'libdir') process.stdout.write(f.libdir);
     else if (field === 'abi') process.stdout.write(String(f.abi));
     else if (field === 'cuda') process.stdout.write(String(f.cuda));
+    else if (field === 'gloo') process.stdout.write(f.glooInclude ? '1' : '0');
+    else if (field === 'glooinclude') process.stdout.write(f.glooInclude);
+    else if (field === 'nccl') process.stdout.write(String(f.nccl));
     else if (field === 'version') process.stdout.write(f.version);
     else process.stdout.write(JSON.stringify(f) + '\n');
   } catch (e) {

@@ -368,6 +368,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOps(env, exports);
   registerStc(env, exports);
   registerAlloc(env, exports);
+  registerDist(env, exports);
   return exports;
 }
 

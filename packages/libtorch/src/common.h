@@ -74,6 +74,8 @@ template <typename F> Napi::Value guard(const Napi::CallbackInfo &info, const ch
 void registerOps(Napi::Env env, Napi::Object exports);
 void registerStc(Napi::Env env, Napi::Object exports);
 void registerAlloc(Napi::Env env, Napi::Object exports);
+// c10d process groups (dist.cc); `distInfo()` says whether they were compiled in.
+void registerDist(Napi::Env env, Napi::Object exports);
 // Installs the pool CPU allocator (alloc.cc) unless STCSNN_LIBTORCH_ALLOCATOR=malloc; true if it did.
 bool installAllocator();
 
