@@ -159,6 +159,20 @@ function twin(
   };
 }
 
+/**
+ * The Fashion-MNIST studies at CPU scale (Fig. 5, and Fig. 6-9 from the T study): VGG11 at
+ * width 0.25, 2 epochs per grid point with the cosine schedule, both equivalent-gradient masks.
+ */
+const FMNIST_CPU_SWEEP: ScaleProtocol = {
+  arch: 'vgg11',
+  width: 0.25,
+  epochs: 2,
+  lrSchedule: 'cosine',
+  seeds: 1,
+  gradients: ['relu', 'clipped'],
+  dataset: 'fashion-mnist',
+};
+
 /** Every experiment, in the paper's order. */
 export const EXPERIMENTS: readonly Experiment[] = [
   twin(
@@ -214,15 +228,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     paper: null,
     scales: {
       paper: { ...paperScale('fashion-mnist', 'resnet18'), seeds: 1 },
-      cpu: {
-        arch: 'vgg11',
-        width: 0.25,
-        epochs: 2,
-        lrSchedule: 'cosine',
-        seeds: 1,
-        gradients: ['relu', 'clipped'],
-        dataset: 'fashion-mnist',
-      },
+      cpu: FMNIST_CPU_SWEEP,
       smoke: smokeSweep(SMOKE_THETA0),
     },
   },
@@ -237,15 +243,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     paper: null,
     scales: {
       paper: { ...paperScale('fashion-mnist', 'resnet18'), seeds: 1 },
-      cpu: {
-        arch: 'vgg11',
-        width: 0.25,
-        epochs: 2,
-        lrSchedule: 'cosine',
-        seeds: 1,
-        gradients: ['relu', 'clipped'],
-        dataset: 'fashion-mnist',
-      },
+      cpu: FMNIST_CPU_SWEEP,
       smoke: smokeSweep(SMOKE_T),
     },
   },
@@ -262,15 +260,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     paper: null,
     scales: {
       paper: { ...paperScale('fashion-mnist', 'resnet18'), seeds: 1 },
-      cpu: {
-        arch: 'vgg11',
-        width: 0.25,
-        epochs: 2,
-        lrSchedule: 'cosine',
-        seeds: 1,
-        gradients: ['relu', 'clipped'],
-        dataset: 'fashion-mnist',
-      },
+      cpu: FMNIST_CPU_SWEEP,
       smoke: smokeSweep(SMOKE_T),
     },
   },
