@@ -5,7 +5,6 @@ import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { writeReport } from '../analysis/report.js';
 import { dirKind } from '../analysis/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
-import { UsageError } from './errors.js';
 import { notice, printJson } from './output.js';
 import { energyConstantsFrom } from './options.js';
 

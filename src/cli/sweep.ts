@@ -11,7 +11,7 @@ import { DEFAULT_VALUES, type ConfigPath } from '../train/config.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
-import { energyConstantsFrom, parseNumber, parseNumberList } from './options.js';
+import { energyConstantsFrom, parseNumberList } from './options.js';
 import { addConfigOptions, configFromFlags, presetOption } from './flags.js';
 
 /** Configuration paths the sweep does not take over as `train` flags (its axes, and repeats). */
