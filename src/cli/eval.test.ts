@@ -68,3 +68,15 @@ test('train --resume with a checkpoint of another architecture says so in one sh
   );
   assert.ok(line.length < 300, `${line.length} characters`);
 });
+
+test('eval: --data-dir is refused for the embedded data set', () => {
+  const loose = mkdtempSync(join(tmpdir(), 'stcsnn-evaldir-'));
+  try {
+    copyFileSync(runFile(dir, 'best'), join(loose, 'm.safetensors'));
+    const r = run('eval', '--checkpoint', join(loose, 'm.safetensors'), '--data-dir', loose);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--data-dir does not apply to fashion-mnist-mini \(it is embedded/);
+  } finally {
+    rmSync(loose, { recursive: true, force: true });
+  }
+});

@@ -102,6 +102,10 @@ export function evalCommand(): Command {
     if (!(DATASET_NAMES as readonly string[]).includes(dataset)) {
       throw new UsageError(`--dataset must be one of ${DATASET_NAMES.join(', ')}; got '${dataset}'`);
     }
+    if (flags.dataDir !== undefined && datasetInfo(dataset).embedded)
+      throw new UsageError(
+        `--data-dir does not apply to ${dataset} (it is embedded in the package and reads no directory)`,
+      );
     const limit = flags.limit === undefined ? undefined : parseInteger('--limit', flags.limit, 1);
     const ds = await openDataset(dataset, {
       split: 'test',

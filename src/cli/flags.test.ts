@@ -204,3 +204,15 @@ test('thresholds far from the scale of STCB inputs warn once on stderr (train), 
     rmSync(cwd, { recursive: true, force: true });
   }
 });
+
+test('sweep: the --T axis takes decimal integers only', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'stcsnn-sweepT-'));
+  try {
+    const r = run(cwd, 'sweep', '--T', '4,0x10', '--backend', 'wasm');
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim(), "stcsnn: error: --T: '0x10' is not an integer in decimal digits");
+    assert.deepEqual(readdirSync(cwd), [], 'nothing created');
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});

@@ -55,6 +55,16 @@ export function parseNumberList(flag: string, raw: string): number[] {
   });
 }
 
+/** A comma-separated list of decimal integers (see {@link parseDecimalInteger}), at least one. */
+export function parseIntegerList(flag: string, raw: string): number[] {
+  const parts = raw.split(',').map((s) => s.trim());
+  if (parts.every((p) => p === '')) throw new UsageError(`${flag} needs at least one value`);
+  return parts.map((p) => {
+    if (!DECIMAL_INTEGER.test(p)) throw new UsageError(`${flag}: '${p}' is not an integer in decimal digits`);
+    return Number(p);
+  });
+}
+
 /** One of a fixed set of strings. */
 export function parseChoice<T extends string>(flag: string, raw: string, choices: readonly T[]): T {
   if ((choices as readonly string[]).includes(raw)) return raw as T;

@@ -11,7 +11,7 @@ import { DEFAULT_VALUES, type ConfigPath } from '../train/config.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
-import { energyConstantsFrom, parseNumberList } from './options.js';
+import { energyConstantsFrom, parseIntegerList, parseNumberList } from './options.js';
 import { addConfigOptions, configFromFlags, presetOption } from './flags.js';
 
 /** Configuration paths the sweep does not take over as `train` flags (its axes, and repeats). */
@@ -53,7 +53,7 @@ export function sweepCommand(): Command {
     const { config } = configFromFlags({ ...flags, T: undefined, theta0: undefined });
     const grid = {
       theta0: flags.theta0 === undefined ? [config.stc.theta0] : parseNumberList('--theta0', flags.theta0),
-      T: flags.T === undefined ? [config.stc.T] : parseNumberList('--T', flags.T),
+      T: flags.T === undefined ? [config.stc.T] : parseIntegerList('--T', flags.T),
     };
     const constants = energyConstantsFrom(flags);
     const dir = flags.out === undefined ? defaultSweepDir(config) : resolve(flags.out);
