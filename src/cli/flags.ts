@@ -11,7 +11,13 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { FIRE_TESTS, GRADIENT_MASKS, THRESHOLD_SCHEDULES } from '../core/config.js';
+import {
+  ALWAYS_SATURATES_BELOW,
+  FIRE_TESTS,
+  GRADIENT_MASKS,
+  NEVER_SPIKES_ABOVE,
+  THRESHOLD_SCHEDULES,
+} from '../core/config.js';
 import { STC_PATHS } from '../core/stcb.js';
 import { CIFAR100_LABELS, STRICT_READERS } from '../data/readers/index.js';
 import { DATASET_NAMES, dataDirDatasets, datasetInfo, type DatasetName } from '../data/registry.js';
@@ -106,7 +112,13 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     parse: num('--width'),
   },
   { flag: '--T', arg: '<n>', path: 'stc.T', help: 'spike-train length T (1..64)', parse: num('--T') },
-  { flag: '--theta0', arg: '<v>', path: 'stc.theta0', help: 'initial threshold', parse: num('--theta0') },
+  {
+    flag: '--theta0',
+    arg: '<v>',
+    path: 'stc.theta0',
+    help: `initial threshold (a warning when no batch-normalised input could spike, theta(T-1) > ${NEVER_SPIKES_ABOVE}, or all would saturate, sum theta < ${ALWAYS_SATURATES_BELOW})`,
+    parse: num('--theta0'),
+  },
   { flag: '--tau', arg: '<v>', path: 'stc.tau', help: 'threshold time constant', parse: num('--tau') },
   {
     flag: '--schedule',
