@@ -129,6 +129,8 @@ export interface CurvePoint {
   /** 1-based epoch. */
   readonly epoch: number;
   readonly trainLoss: number;
+  /** The epoch's training loss by batch window, in order (`log.jsonl`'s `train_loss_windows`), if recorded. */
+  readonly trainLossWindows?: readonly number[];
   readonly testLoss: number;
   /** In 0..1. */
   readonly trainAccuracy: number;
@@ -136,8 +138,11 @@ export interface CurvePoint {
 }
 
 /**
- * Training curves: accuracy (%) and loss against epoch, train dashed and test solid; one color
- * per run when there are several.
+ * Training curves: accuracy (%) and loss against epoch, train dashed and test solid, each point
+ * marked (a one-epoch run shows its points, not an empty plot); one color per run when there are
+ * several. Where the log has the training loss by batch window, the loss panel draws it at
+ * fractional epochs (window `k` of `W` in epoch `e` at `e - 1 + (k + 1) / W`), so a short run
+ * shows how its loss went within the epoch. The epoch axis starts at 0, with integer ticks.
  */
 export function trainingCurves(
   points: readonly CurvePoint[],
@@ -149,6 +154,16 @@ export function trainingCurves(
     { run: p.run, epoch: p.epoch, split: 'train', accuracy: 100 * p.trainAccuracy, loss: p.trainLoss },
     { run: p.run, epoch: p.epoch, split: 'test', accuracy: 100 * p.testAccuracy, loss: p.testLoss },
   ]);
+  const windowed = points.some((p) => (p.trainLossWindows?.length ?? 0) > 0);
+  const lossRows = points.flatMap((p) => {
+    const w = p.trainLossWindows ?? [];
+    const train =
+      w.length > 0
+        ? w.map((loss, k) => ({ run: p.run, epoch: p.epoch - 1 + (k + 1) / w.length, split: 'train', loss }))
+        : [{ run: p.run, epoch: p.epoch, split: 'train', loss: p.trainLoss }];
+    return [...train, { run: p.run, epoch: p.epoch, split: 'test', loss: p.testLoss }];
+  });
+  const lastEpoch = Math.max(1, ...points.map((p) => p.epoch));
   const color =
     runSet.size > 1
       ? {
@@ -167,10 +182,22 @@ export function trainingCurves(
   const layer = (field: 'accuracy' | 'loss', yTitle: string) => ({
     width: WIDTH / 2 + 20,
     height: HEIGHT - 40,
-    title: field === 'accuracy' ? 'Accuracy' : 'Cross-entropy loss',
-    mark: { type: 'line' as const, strokeWidth: 2 },
+    title:
+      field === 'accuracy'
+        ? 'Accuracy'
+        : windowed
+          ? 'Cross-entropy loss (train: per batch window)'
+          : 'Cross-entropy loss',
+    data: { values: field === 'accuracy' ? rows : lossRows },
+    mark: { type: 'line' as const, strokeWidth: 2, point: { size: 30 } },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1 } },
+      x: {
+        field: 'epoch',
+        type: 'quantitative' as const,
+        title: 'epoch',
+        scale: { domain: [0, lastEpoch], nice: false },
+        axis: { tickMinStep: 1, format: 'd' },
+      },
       y: {
         field,
         type: 'quantitative' as const,
@@ -195,11 +222,12 @@ export function trainingCurves(
   });
   return {
     name: 'training-curves',
-    caption: 'Training curves: accuracy and loss per epoch (train dashed, test solid).',
+    caption: windowed
+      ? 'Training curves: accuracy per epoch, loss per epoch (test) and per batch window (train); train dashed, test solid.'
+      : 'Training curves: accuracy and loss per epoch (train dashed, test solid).',
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title: title('Training curves', subtitle),
-      data: { values: rows },
       hconcat: [layer('accuracy', 'accuracy (%)'), layer('loss', 'loss')],
       config: CONFIG,
     } as TopLevelSpec,

@@ -12,6 +12,7 @@ import { computeEnergy } from './energy.js';
 import { runSweep } from '../run/sweep.js';
 import { layersFor } from './network.js';
 import { fixtureConfig, writeFixtureRun } from './testing.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const BACKEND = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
@@ -40,6 +41,7 @@ before(async () => {
 
 interface EnergyOut {
   T: number;
+  width_source: string;
   source: { fire_rate?: number; checkpoint?: string };
   layers: {
     name: string;
@@ -69,6 +71,8 @@ describe('stcsnn energy', () => {
       'cifar10',
       '--T',
       '8',
+      '--width',
+      '1',
       '--fire-rate',
       '0.1',
       '--json',
@@ -78,6 +82,7 @@ describe('stcsnn energy', () => {
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as EnergyOut;
     assert.deepEqual(out.source, { fire_rate: 0.1 });
+    assert.equal(out.width_source, 'flag');
     const convs = out.layers.filter((l) => l.kind === 'conv' || l.kind === 'stcb-conv');
     assert.equal(
       convs.reduce((a, l) => a + l.macs, 0),
@@ -100,6 +105,13 @@ describe('stcsnn energy', () => {
       BACKEND,
     );
     assert.equal(text.code, 0, text.stderr);
+    // without --width: the trainer's default, and the output says so
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^vgg11 \\(width ${TRAIN_DEFAULTS.width}, the trainer's default; --width W for another\\) on cifar10`,
+      ),
+    );
     assert.match(text.stdout, /ASSUMED — every STCB layer fires at rate 0\.1/);
     assert.match(text.stdout, /energy ratio ANN\/SNN: [\d.]+x/);
   });
@@ -167,10 +179,31 @@ describe('stcsnn energy', () => {
       userError(run('energy', '--arch', 'vgg11', '--dataset', 'cifar10', '--fire-rate', '1.5')),
       /--fire-rate must be in \[0, 1\]/,
     );
-    assert.match(
+    // arch, width, T and data set are the checkpoint's: flags may repeat them, not change them
+    assert.equal(
       userError(run('energy', '--checkpoint', noStats, '--arch', 'resnet18')),
-      /--arch resnet18 does not match the checkpoint \(vgg11\)/,
+      `stcsnn: error: --arch resnet18 disagrees with the checkpoint: ${noStats} has arch vgg11 (drop --arch)`,
     );
+    assert.match(
+      userError(run('energy', '--checkpoint', noStats, '--width', '1', '--fire-rate', '0.2')),
+      /--width 1 disagrees with the checkpoint: .* has width 0\.125 \(drop --width\)$/,
+    );
+    const same = run(
+      'energy',
+      '--checkpoint',
+      noStats,
+      '--arch',
+      'vgg11',
+      '--width',
+      '0.125',
+      '--fire-rate',
+      '0.2',
+      '--json',
+      '--backend',
+      BACKEND,
+    );
+    assert.equal(same.code, 0, same.stderr);
+    assert.equal((JSON.parse(same.stdout) as EnergyOut).width_source, 'checkpoint');
     assert.match(
       userError(run('energy', '--arch', 'vgg11', '--dataset', 'nope', '--fire-rate', '0.1')),
       /unknown data set 'nope'/,

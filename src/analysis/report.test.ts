@@ -11,7 +11,8 @@ import { energyOfRun, energySummaryOfRun } from '../run/energy.js';
 import { meanStdBest } from '../run/repeats.js';
 import { runSweep, type SweepOptions } from '../run/sweep.js';
 import { checkpointGeometry, layersFor } from './network.js';
-import { writeReport } from './report.js';
+import { leftOutNote, writeReport } from './report.js';
+import { LOSS_WINDOWS, LossWindows } from '../train/loss-windows.js';
 import { dirKind, readRunDir } from './rundir.js';
 import { fixtureConfig, fixtureStats, writeFixtureRun } from './testing.js';
 
@@ -40,6 +41,69 @@ describe('charts', () => {
     }
     const png = await svgToPng(svg);
     if (png) assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]); // PNG signature
+  });
+});
+
+describe('charts of short runs', () => {
+  it('a one-epoch run shows its points and its loss per batch window, with integer epoch ticks', async () => {
+    const windows = [2.3, 2.1, 1.9, 1.8, 1.6];
+    const fig = trainingCurves([
+      {
+        run: 'r',
+        epoch: 1,
+        trainLoss: 1.9,
+        trainLossWindows: windows,
+        testLoss: 1.7,
+        trainAccuracy: 0.3,
+        testAccuracy: 0.35,
+      },
+    ]);
+    const spec = fig.spec as unknown as {
+      hconcat: {
+        data: { values: { split: string; epoch: number; loss?: number }[] };
+        mark: { point: unknown };
+      }[];
+    };
+    const loss = spec.hconcat[1].data.values.filter((r) => r.split === 'train');
+    assert.deepEqual(
+      loss.map((r) => r.loss),
+      windows,
+    );
+    assert.deepEqual(
+      loss.map((r) => r.epoch),
+      [0.2, 0.4, 0.6, 0.8, 1],
+    );
+    assert.ok(
+      spec.hconcat.every((h) => h.mark.point),
+      'points are drawn',
+    );
+    assert.match(fig.caption, /per batch window/);
+    const svg = await renderSvg(fig.spec);
+    assert.ok(!svg.includes('1.000000'), 'no 1.000000 tick');
+    assert.ok(/>0<\/text>/.test(svg) && />1<\/text>/.test(svg), 'ticks 0 and 1 on the epoch axis');
+    // logs written before the windows were recorded: one point per epoch, still drawn
+    const old = trainingCurves([
+      { run: 'r', epoch: 1, trainLoss: 2, testLoss: 2.1, trainAccuracy: 0.3, testAccuracy: 0.2 },
+    ]);
+    assert.match(old.caption, /^Training curves: accuracy and loss per epoch/);
+  });
+
+  it('LossWindows: sample-weighted means of consecutive batch windows', () => {
+    const w = new LossWindows(5, 2); // windows of 3 batches: [0, 1, 2], [3, 4]
+    [1, 2, 3, 4, 5].forEach((loss, i) => w.add(i, loss, i === 4 ? 3 : 1));
+    assert.deepEqual(w.means(), [2, (4 + 5 * 3) / 4]);
+    const one = new LossWindows(3); // fewer batches than LOSS_WINDOWS: one window per batch
+    [0.5, 0.25, 0.125].forEach((l, i) => one.add(i, l, 10));
+    assert.deepEqual(one.means(), [0.5, 0.25, 0.125]);
+    assert.ok(LOSS_WINDOWS >= 2);
+  });
+
+  it('a per-layer figure that leaves layers out names them in its caption', () => {
+    assert.equal(leftOutNote([{ name: 'a' }], [{ name: 'a' }]), '');
+    assert.equal(
+      leftOutNote([{ name: 'conv1' }, { name: 'pool1' }, { name: 'flatten' }], [{ name: 'conv1' }]),
+      ' Left out (no multiply-accumulates or accumulates): pool1, flatten.',
+    );
   });
 });
 

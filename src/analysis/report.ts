@@ -75,10 +75,22 @@ class Builder {
   }
 }
 
+/**
+ * The caption's note on the layers a per-layer figure leaves out (those without operations:
+ * pooling, flattening), naming them; empty when it shows every layer.
+ */
+export function leftOutNote(all: readonly { name: string }[], shown: readonly { name: string }[]): string {
+  const kept = new Set(shown.map((l) => l.name));
+  const out = all.filter((l) => !kept.has(l.name)).map((l) => l.name);
+  if (out.length === 0) return '';
+  return ` Left out (no multiply-accumulates or accumulates): ${out.join(', ')}.`;
+}
+
 function curvesOf(run: RunDir, label: string): CurvePoint[] {
   return run.log.map((m) => ({
     run: label,
     epoch: m.epoch + 1,
+    trainLossWindows: m.train_loss_windows,
     trainLoss: m.train_loss,
     testLoss: m.test_loss,
     trainAccuracy: m.train_accuracy,
@@ -231,7 +243,7 @@ function energySection(b: Builder, e: EnergyReport, note: string, subtitle: stri
   b.figure(
     perLayerChart({
       name: 'energy-per-layer',
-      caption: `Computation energy per image and layer, ANN twin vs STCSNN (E_MAC ${e.constants.eMac} pJ, E_AC ${e.constants.eAc} pJ).`,
+      caption: `Computation energy per image and layer, ANN twin vs STCSNN (E_MAC ${e.constants.eMac} pJ, E_AC ${e.constants.eAc} pJ).${leftOutNote(e.layers, shown)}`,
       title: 'Energy per layer',
       subtitle: `${subtitle}; total ANN ${microjoules(t.annEnergyPj, 3)}, STCSNN ${microjoules(t.snnEnergyPj, 3)} (${times(t.ratio)})`,
       yTitle: 'energy per image (nJ)',

@@ -17,7 +17,14 @@ import { runFile, seedOfDirName, sweepFile, RUN_FILES, SWEEP_FILES } from '../ru
 /** The fields of one `log.jsonl` line (the trainer's {@link EpochMetrics}) that the analysis reads. */
 export type EpochLog = Pick<
   EpochMetrics,
-  'epoch' | 'lr' | 'train_loss' | 'train_accuracy' | 'test_loss' | 'test_accuracy' | 'seconds'
+  | 'epoch'
+  | 'lr'
+  | 'train_loss'
+  | 'train_accuracy'
+  | 'test_loss'
+  | 'test_accuracy'
+  | 'seconds'
+  | 'train_loss_windows'
 >;
 
 /** The fields of `result.json` the analysis reads. */

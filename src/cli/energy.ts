@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_ENERGY, energyToJson, type EnergyConstants, type EnergyReport } from '../analysis/energy.js';
+import { DEFAULT_ENERGY, energyToJson, type EnergyReport } from '../analysis/energy.js';
 import { joules, si, times } from '../analysis/format.js';
 import { archConfigFor, type NetworkSpec } from '../analysis/network.js';
 import { networkEnergy, specOfRun } from '../run/energy.js';
@@ -15,9 +15,10 @@ import { meanSpikeStats } from '../analysis/report.js';
 import { isRunDir, readRunDir, repeatRunDirs, runSpikeStats } from '../analysis/rundir.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { rangeOf, TRAIN_DEFAULTS } from '../train/config.js';
 import { UsageError } from './errors.js';
 import { printJson, table } from './output.js';
-import { parseInteger, parseNumber, parseNumberList } from './options.js';
+import { energyConstantsFrom, outOfRange, parseInteger, parseNumber, parseNumberList } from './options.js';
 
 interface EnergyFlags extends CommonFlags {
   arch?: string;
@@ -38,6 +39,8 @@ export type EnergyCommandJson = ReturnType<typeof energyToJson> & {
   arch: string;
   dataset: string;
   width: number;
+  /** Where the width came from: the checkpoint, `--width`, or the trainer's default. */
+  width_source: 'checkpoint' | 'flag' | 'default';
   T: number;
   /** Where the spike counts come from: the run's statistics, or an assumed rate (with the run's geometry). */
   source: { checkpoint?: string; fire_rate?: number };
@@ -78,16 +81,6 @@ export function energySummary(r: EnergyReport): string {
   ].join('\n');
 }
 
-function constantsFrom(f: EnergyFlags): EnergyConstants {
-  const eMac = parseNumber('--e-mac', f.eMac);
-  const eAc = parseNumber('--e-ac', f.eAc);
-  const bn = parseNumber('--bn-macs', f.bnMacs);
-  if (eMac < 0) throw new UsageError(`--e-mac must be >= 0, got '${f.eMac}'`);
-  if (eAc < 0) throw new UsageError(`--e-ac must be >= 0, got '${f.eAc}'`);
-  if (bn < 0) throw new UsageError(`--bn-macs must be >= 0, got '${f.bnMacs}'`);
-  return { eMac, eAc, bnMacsPerElement: bn };
-}
-
 function runDirOf(path: string): string {
   if (!existsSync(path)) throw new UsageError(`--checkpoint ${path} does not exist`);
   // a checkpoint file inside a run directory names the run
@@ -102,8 +95,14 @@ export function energyCommand(): Command {
   cmd
     .option('--arch <name>', 'architecture: vgg11, vgg16 or resnet18 (default: the checkpoint’s)')
     .option('--dataset <name>', 'data set, for the input shape and classes (default: the checkpoint’s)')
-    .option('--T <n>', 'spike-train length (default: the checkpoint’s, else 8)')
-    .option('--width <w>', 'channel multiplier (default: the checkpoint’s, else 1)')
+    .option(
+      '--T <n>',
+      `spike-train length (default: the checkpoint’s, else the trainer’s default, ${TRAIN_DEFAULTS.stc.T})`,
+    )
+    .option(
+      '--width <w>',
+      `channel multiplier (default: the checkpoint’s, else the trainer’s default, ${TRAIN_DEFAULTS.width})`,
+    )
     .option(
       '--checkpoint <run-dir>',
       'a finished run directory (or repeat group: the mean over seeds): use its recorded spike statistics',
@@ -119,7 +118,7 @@ export function energyCommand(): Command {
     .option('--classes <n>', "override the data set's class count");
   withCommon(cmd);
   cmd.action(async (flags: EnergyFlags) => {
-    const constants = constantsFrom(flags);
+    const constants = energyConstantsFrom(flags);
     if (flags.checkpoint === undefined && flags.fireRate === undefined)
       throw new UsageError('give --checkpoint RUN_DIR (recorded spike statistics) or --fire-rate R');
     let inputShape: [number, number, number] | undefined;
@@ -135,7 +134,7 @@ export function energyCommand(): Command {
     const T = flags.T === undefined ? undefined : parseInteger('--T', flags.T, 1, 64);
     const width = flags.width === undefined ? undefined : parseNumber('--width', flags.width);
     if (width !== undefined && !(width > 0 && width <= 4))
-      throw new UsageError(`--width must be in (0, 4], got '${flags.width}'`);
+      throw outOfRange('--width', rangeOf('width') ?? '', String(flags.width));
 
     let spec: NetworkSpec;
     let source: EnergyCommandJson['source'];
@@ -143,10 +142,11 @@ export function energyCommand(): Command {
     let fireRate: number | undefined;
     if (flags.fireRate !== undefined) {
       fireRate = parseNumber('--fire-rate', flags.fireRate);
-      if (!(fireRate >= 0 && fireRate <= 1))
-        throw new UsageError(`--fire-rate must be in [0, 1], got '${flags.fireRate}'`);
+      if (!(fireRate >= 0 && fireRate <= 1)) throw outOfRange('--fire-rate', 'in [0, 1]', flags.fireRate);
     }
     let stats: LayerSpikeStats[] | undefined;
+    /** Where the width came from: the checkpoint, the flag, or the trainer's default. */
+    let widthFrom: 'checkpoint' | 'flag' | 'default' = 'checkpoint';
     let statsFrom = '';
     if (flags.checkpoint !== undefined) {
       const target = runDirOf(flags.checkpoint);
@@ -166,9 +166,12 @@ export function energyCommand(): Command {
         run = readRunDir(target);
       }
       const s = run.summary;
+      // arch, data set, T and width are the run's: a flag may repeat them, not change them
       const clash = (flag: string, given: unknown, have: unknown) => {
         if (given !== undefined && given !== have)
-          throw new UsageError(`${flag} ${String(given)} does not match the checkpoint (${String(have)})`);
+          throw new UsageError(
+            `${flag} ${String(given)} disagrees with the checkpoint: ${target} has ${flag.slice(2)} ${String(have)} (drop ${flag})`,
+          );
       };
       clash('--arch', flags.arch, s.arch);
       clash('--dataset', flags.dataset, s.dataset);
@@ -188,7 +191,15 @@ export function energyCommand(): Command {
     } else {
       if (flags.arch === undefined) throw new UsageError('--arch is required with --fire-rate');
       if (flags.dataset === undefined) throw new UsageError('--dataset is required with --fire-rate');
-      spec = { arch: flags.arch, dataset: flags.dataset, width: width ?? 1, T: T ?? 8, inputShape, classes };
+      spec = {
+        arch: flags.arch,
+        dataset: flags.dataset,
+        width: width ?? TRAIN_DEFAULTS.width,
+        T: T ?? TRAIN_DEFAULTS.stc.T,
+        inputShape,
+        classes,
+      };
+      widthFrom = width === undefined ? 'default' : 'flag';
       source = { fire_rate: fireRate };
     }
     const arch = archConfigFor(spec);
@@ -205,6 +216,7 @@ export function energyCommand(): Command {
         arch: spec.arch,
         dataset: spec.dataset,
         width: spec.width,
+        width_source: widthFrom,
         T: spec.T,
         source,
         constants: {
@@ -217,7 +229,8 @@ export function energyCommand(): Command {
       printJson(j);
       return;
     }
-    console.log(`${spec.arch} (width ${spec.width}) on ${spec.dataset}, T=${spec.T}, per image`);
+    const widthNote = widthFrom === 'default' ? ", the trainer's default; --width W for another" : '';
+    console.log(`${spec.arch} (width ${spec.width}${widthNote}) on ${spec.dataset}, T=${spec.T}, per image`);
     console.log(
       fireRate === undefined
         ? `spike counts: recorded, from ${statsFrom}`

@@ -1,19 +1,21 @@
 /** `stcsnn eval`: accuracy, per-class accuracy, confusion matrix and spike statistics of a checkpoint. */
 import { existsSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { Command } from 'commander';
 import { pct } from '../analysis/format.js';
 import { DataLoader } from '../data/loader.js';
 import { datasetInfo, normalizationFor, openDataset, DATASET_NAMES } from '../data/registry.js';
 import { readModelFile } from '../interop/model-file.js';
-import { loadStateDict } from '../interop/state-dict.js';
+import { identityMismatch, identityOf, loadStateDict } from '../interop/state-dict.js';
 import { buildNetwork } from '../nn/models.js';
 import { TRAIN_META } from '../train/checkpoint.js';
 import { checkTrainConfig } from '../train/config.js';
 import { evaluate } from '../train/evaluate.js';
-import { RUN_FILES, runFile } from '../run/layout.js';
+import { MODEL_FILES, RUN_FILES, runFile } from '../run/layout.js';
+import { readRunConfig } from '../train/train.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
-import { printJson, table } from './output.js';
+import { notice, printJson, table } from './output.js';
 import { parseChoice, parseInteger } from './options.js';
 
 interface EvalFlags extends CommonFlags {
@@ -37,6 +39,41 @@ export function checkpointFile(path: string, which: 'best' | 'last'): string {
   return path;
 }
 
+/**
+ * The run directory a checkpoint belongs to: the directory given, or the folder of a run's
+ * `best`/`last` checkpoint that has a `config.json`; undefined for a loose model file.
+ */
+function runDirOfCheckpoint(arg: string, file: string): string | undefined {
+  if (statSync(arg).isDirectory()) return arg;
+  const dir = dirname(file);
+  return (MODEL_FILES as readonly string[]).includes(basename(file)) && existsSync(runFile(dir, 'config'))
+    ? dir
+    : undefined;
+}
+
+/**
+ * Refuses a checkpoint whose network is not the one its run's `config.json` describes (a file
+ * copied over from another run): evaluating it would report another network under this run's name.
+ */
+function checkAgainstRun(arg: string, file: string, mf: { config: Parameters<typeof identityOf>[0] }): void {
+  const dir = runDirOfCheckpoint(arg, file);
+  if (dir === undefined || !existsSync(runFile(dir, 'config'))) return;
+  let run;
+  try {
+    run = readRunConfig(dir);
+  } catch (e) {
+    notice(`${(e as Error).message}; the checkpoint is not compared with its run's configuration`);
+    return;
+  }
+  const other = identityMismatch(
+    file,
+    identityOf(mf.config),
+    { arch: run.arch, mode: run.mode, width: run.width, T: run.stc.T },
+    `its run's ${RUN_FILES.config} says`,
+  );
+  if (other) throw new UsageError(other);
+}
+
 export function evalCommand(): Command {
   const cmd = new Command('eval').description(
     'evaluate a checkpoint: accuracy, per-class accuracy, confusion matrix and spike statistics per STCB layer',
@@ -54,6 +91,7 @@ export function evalCommand(): Command {
     const file = checkpointFile(flags.checkpoint, which);
     const info = await backendFor(flags);
     const mf = await readModelFile(file);
+    checkAgainstRun(flags.checkpoint, file, mf);
     const rawTrain = mf.metadata[TRAIN_META.config];
     const trainConfig = rawTrain
       ? checkTrainConfig(JSON.parse(rawTrain), `${file} (${TRAIN_META.config})`)
@@ -64,6 +102,10 @@ export function evalCommand(): Command {
     if (!(DATASET_NAMES as readonly string[]).includes(dataset)) {
       throw new UsageError(`--dataset must be one of ${DATASET_NAMES.join(', ')}; got '${dataset}'`);
     }
+    if (flags.dataDir !== undefined && datasetInfo(dataset).embedded)
+      throw new UsageError(
+        `--data-dir does not apply to ${dataset} (it is embedded in the package and reads no directory)`,
+      );
     const limit = flags.limit === undefined ? undefined : parseInteger('--limit', flags.limit, 1);
     const ds = await openDataset(dataset, {
       split: 'test',

@@ -13,7 +13,7 @@ import { buildNetwork } from '../nn/models.js';
 import { decodeSafetensors, encodeSafetensors } from '../interop/safetensors.js';
 import { META_KEYS, saveModel } from '../interop/model-file.js';
 import { smallConfig, trainedNetwork } from '../interop/testutil.js';
-import type { PredictResult } from './predict.js';
+import type { Prediction, PredictResult } from './predict.js';
 import type { ExportResult } from './export.js';
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -129,8 +129,8 @@ test('export --json writes an ONNX file for both graphs; predict with it agrees 
   assert.equal(b.runtime, 'stcsnn');
   assert.equal(a.predictions.length, 2);
   for (let i = 0; i < 2; i++) {
-    const pa = a.predictions[i];
-    const pb = b.predictions[i];
+    const pa = a.predictions[i] as Prediction;
+    const pb = b.predictions[i] as Prediction;
     assert.equal(pa.input, inputs[i]);
     assert.equal(pa.top.length, 3);
     assert.match(pa.top[0].name, /^class\d$/);
@@ -170,24 +170,63 @@ test('export refuses untrained, mismatched and malformed checkpoints with exit c
   assert.ok(!fs.existsSync(path.join(dir, 'x.onnx')), 'nothing written');
 });
 
-test('predict refuses an image of the wrong channel count, a non-image and a non-stcsnn ONNX file with exit code 2', () => {
+test('predict converts grey images for a colour model (said once), reports unreadable images in their entries, exit 2 only when none was predicted', () => {
   run('export', '--checkpoint', 'run', '--out', 'p.onnx', '--backend', BACKEND);
-  expectBadInput(
-    run('predict', '--model', 'p.onnx', '--input', 'grey.png'),
-    /grey\.png: 1-channel \(greyscale\) image but the model expects 3 channels \(colour\)/,
+  const grey = run(
+    'predict',
+    '--model',
+    'run',
+    '--input',
+    'grey.png',
+    'grey.png',
+    '--backend',
+    BACKEND,
+    '--json',
   );
-  expectBadInput(
-    run('predict', '--model', 'run', '--input', 'grey.png', '--backend', BACKEND),
-    /grey\.png: 1-channel \(greyscale\) image/,
-  );
+  assert.equal(grey.code, 0, grey.stderr);
+  const notes = grey.stderr.split('\n').filter((l) => /greyscale images are given/.test(l));
+  assert.equal(notes.length, 1, grey.stderr);
+  assert.equal((JSON.parse(grey.stdout) as PredictResult).predictions.length, 2);
   fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');
+  const inputs = ['colour.png', 'notes.txt', 'nope.png', 'grey.png'];
+  for (const model of ['p.onnx', 'run']) {
+    const mixed = run('predict', '--model', model, '--input', ...inputs, '--json', '--backend', BACKEND);
+    assert.equal(mixed.code, 0, mixed.stderr);
+    assert.match(mixed.stderr, /2 of 4 images could not be predicted/);
+    const out = JSON.parse(mixed.stdout) as PredictResult;
+    assert.deepEqual(
+      out.predictions.map((p) => p.input),
+      inputs,
+    );
+    assert.deepEqual(out.predictions[1], { input: 'notes.txt', error: 'notes.txt: not a PNG or JPEG file' });
+    assert.deepEqual(out.predictions[2], { input: 'nope.png', error: 'cannot read image nope.png (ENOENT)' });
+    // the good images are predicted as they are alone
+    const alone = JSON.parse(
+      run('predict', '--model', model, '--input', 'colour.png', '--json', '--backend', BACKEND).stdout,
+    ) as PredictResult;
+    assert.deepEqual(out.predictions[0], alone.predictions[0]);
+    assert.equal((out.predictions[3] as Prediction).top.length, 5);
+  }
+  const text = run('predict', '--model', 'p.onnx', '--input', 'notes.txt', 'colour.png');
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    /^notes\.txt\n {2}not predicted: notes\.txt: not a PNG or JPEG file\ncolour\.png\nrank/,
+  );
   expectBadInput(
     run('predict', '--model', 'p.onnx', '--input', 'notes.txt'),
-    /notes\.txt: not a PNG or JPEG file/,
+    /no image could be predicted: notes\.txt: not a PNG or JPEG file$/,
   );
-  expectBadInput(
-    run('predict', '--model', 'p.onnx', '--input', 'nope.png'),
-    /cannot read image nope\.png \(ENOENT\)/,
+  const none = run('predict', '--model', 'p.onnx', '--input', 'nope.png', 'notes.txt', '--json');
+  assert.equal(none.code, 2);
+  assert.match(
+    none.stderr,
+    /no image could be predicted: cannot read image nope\.png \(ENOENT\) \(and 1 more; see each entry\)/,
+  );
+  assert.equal(
+    (JSON.parse(none.stdout) as PredictResult).predictions.length,
+    2,
+    'the entries, not an error object',
   );
   fs.writeFileSync(path.join(dir, 'junk.onnx'), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]));
   expectBadInput(

@@ -55,7 +55,11 @@ test('without a preset, the flags give the same configuration as before (default
     [2, 2, true, 4, 'cosine'],
   );
   assert.throws(() => configFromFlags({ width: '5' }), /^ConfigError: --width must be in \(0, 4\], got 5$/);
-  assert.throws(() => configFromFlags({ epochs: 'x' }), /^UsageError: --epochs must be a finite number/);
+  assert.throws(
+    () => configFromFlags({ epochs: 'x' }),
+    /^UsageError: --epochs must be an integer in decimal digits/,
+  );
+  assert.throws(() => configFromFlags({ theta0: 'x' }), /^UsageError: --theta0 must be a finite number/);
   assert.throws(() => configFromFlags({ preset: 'fast' }), /^UsageError: --preset must be one of paper, cpu/);
 });
 
@@ -128,6 +132,86 @@ test('stcsnn train --print-config: the resolved configuration with sources, no r
       /^stcsnn: error: preset paper does not cover data set imagefolder [^\n]*$/,
     );
     assert.ok(!existsSync(join(cwd, 'runs')));
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test('integer flags take decimal digits only; every cap has one wording naming the flag as typed', () => {
+  for (const bad of ['0x10', '1e1', ' 8', '+8', '8.0', '8 ', ''])
+    assert.throws(
+      () => configFromFlags({ T: bad }),
+      new RegExp(`^UsageError: --T must be an integer in decimal digits, got '${bad.replace('+', '\\+')}'$`),
+      JSON.stringify(bad),
+    );
+  assert.equal(configFromFlags({ T: '08' }).config.stc.T, 8, 'leading zeros are decimal');
+  assert.throws(
+    () => configFromFlags({ limitTrain: '1e3' }),
+    /^UsageError: --limit-train must be an integer in decimal digits/,
+  );
+  assert.throws(
+    () => configFromFlags({ repeats: '0x2' }),
+    /^UsageError: --repeats must be an integer in decimal digits/,
+  );
+  // the same "FLAG must be RANGE, got V" for the schema's, the STC block's and the table's caps
+  const caps: [Record<string, string>, RegExp][] = [
+    [{ limitTest: '0' }, /^ConfigError: --limit-test must be an integer >= 1, got 0$/],
+    [{ epochs: '0' }, /^ConfigError: --epochs must be an integer in 1\.\.100000, got 0$/],
+    [{ T: '65' }, /^ConfigError: --T must be an integer in 1\.\.64, got 65$/],
+    [{ repeats: '0' }, /^ConfigError: --repeats must be an integer >= 1, got 0$/],
+    [{ dataset: 'cifar10-dvs', frames: '0' }, /^UsageError: --frames must be an integer in 1\.\.64, got 0$/],
+    [
+      { dataset: 'imagefolder', testFraction: '1' },
+      /^UsageError: --test-fraction must be in \(0, 1\), got 1$/,
+    ],
+  ];
+  for (const [flags, re] of caps) assert.throws(() => configFromFlags(flags), re);
+  // no camelCase configuration path in a message about a flag
+  for (const flags of [
+    { limitTest: '0' },
+    { limitTrain: '-1' },
+    { batchSize: '0' },
+    { weightDecay: '2' },
+    { timeBudget: '0' },
+  ])
+    assert.throws(
+      () => configFromFlags(flags),
+      (e: Error) => /--[a-z]+-[a-z]+/.test(e.message) && !/[a-z][A-Z]/.test(e.message),
+    );
+});
+
+test('--data-dir is refused for the embedded data set, like other flags that do not apply', () => {
+  assert.throws(
+    () => configFromFlags({ dataDir: '/tmp' }),
+    /^UsageError: --data-dir applies to [^\n]*not fashion-mnist-mini \(it is embedded in the package and reads no directory\)$/,
+  );
+  assert.equal(configFromFlags({ dataset: 'fashion-mnist', dataDir: '/tmp/x' }).config.dataDir, '/tmp/x');
+});
+
+test('thresholds far from the scale of STCB inputs warn once on stderr (train), naming sum theta', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'stcsnn-theta-'));
+  try {
+    const big = run(cwd, 'train', '--theta0', '1e30', '--print-config', '--backend', 'wasm');
+    assert.equal(big.code, 0, big.stderr);
+    const warnings = big.stderr.split('\n').filter((l) => l.startsWith('stcsnn: warning:'));
+    assert.equal(warnings.length, 1, big.stderr);
+    assert.match(warnings[0], /never spike .*largest input it can encode is sum theta = 2\.49e\+30/);
+    const small = run(cwd, 'train', '--theta0', '1e-6', '--print-config', '--backend', 'wasm');
+    assert.match(small.stderr, /sum theta = 0\.00000249.*every positive input saturates/);
+    const paper = run(cwd, 'train', '--print-config', '--backend', 'wasm');
+    assert.doesNotMatch(paper.stderr, /warning/);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+test('sweep: the --T axis takes decimal integers only', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'stcsnn-sweepT-'));
+  try {
+    const r = run(cwd, 'sweep', '--T', '4,0x10', '--backend', 'wasm');
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim(), "stcsnn: error: --T: '0x10' is not an integer in decimal digits");
+    assert.deepEqual(readdirSync(cwd), [], 'nothing created');
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }

@@ -11,15 +11,23 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { FIRE_TESTS, GRADIENT_MASKS, THRESHOLD_SCHEDULES } from '../core/config.js';
+import {
+  ALWAYS_SATURATES_BELOW,
+  FIRE_TESTS,
+  GRADIENT_MASKS,
+  NEVER_SPIKES_ABOVE,
+  THRESHOLD_SCHEDULES,
+} from '../core/config.js';
 import { STC_PATHS } from '../core/stcb.js';
 import { CIFAR100_LABELS, STRICT_READERS } from '../data/readers/index.js';
-import { DATASET_NAMES, datasetInfo, type DatasetName } from '../data/registry.js';
+import { DATASET_NAMES, dataDirDatasets, datasetInfo, type DatasetName } from '../data/registry.js';
 import { NET_MODES } from '../nn/layers.js';
 import { ARCHS } from '../nn/models.js';
 import {
   AUGMENT_MODES,
   DEFAULT_VALUES,
+  rangeOf,
+  runOptionsSchema,
   TRAIN_DEFAULTS,
   type ConfigPath,
   type ConfigValue,
@@ -29,7 +37,7 @@ import { LR_SCHEDULES } from '../train/lr-schedule.js';
 import { PRESET_NAMES, PRESETS } from '../train/presets.js';
 import { resolveTrainConfig, type ResolvedConfig } from '../train/resolve.js';
 import { UsageError } from './errors.js';
-import { parseChoice, parseInteger, parseNumber } from './options.js';
+import { outOfRange, parseChoice, parseDecimalInteger, parseInteger, parseNumber } from './options.js';
 
 /** One configuration flag. */
 export interface ConfigFlag {
@@ -49,6 +57,16 @@ export interface ConfigFlag {
 
 const text = (raw: string | true): string => (raw === true ? '' : raw);
 const num = (flag: string) => (raw: string | true) => parseNumber(flag, text(raw));
+/**
+ * Whether a configuration path holds an integer (the schema says so; `stc.T` is checked by
+ * `stcConfig`, an integer in 1..MAX_T): its flag takes decimal digits only, so that `--T 0x10`
+ * or `--epochs 1e1` is refused rather than read by `Number()`.
+ */
+function isIntegerPath(path: ConfigPath): boolean {
+  if (path === 'stc.T') return true;
+  const range = rangeOf(path) ?? rangeOf(path, runOptionsSchema);
+  return range !== undefined && range.startsWith('an integer');
+}
 const choice = (flag: string, choices: readonly string[]) => (raw: string | true) =>
   parseChoice(flag, text(raw), choices);
 
@@ -62,7 +80,14 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     choices: DATASET_NAMES,
     parse: choice('--dataset', DATASET_NAMES),
   },
-  { flag: '--data-dir', arg: '<dir>', path: 'dataDir', help: 'where the data set files are', parse: text },
+  {
+    flag: '--data-dir',
+    arg: '<dir>',
+    path: 'dataDir',
+    help: 'where the data set files are',
+    datasets: dataDirDatasets(),
+    parse: text,
+  },
   {
     flag: '--arch',
     arg: '<name>',
@@ -87,7 +112,13 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     parse: num('--width'),
   },
   { flag: '--T', arg: '<n>', path: 'stc.T', help: 'spike-train length T (1..64)', parse: num('--T') },
-  { flag: '--theta0', arg: '<v>', path: 'stc.theta0', help: 'initial threshold', parse: num('--theta0') },
+  {
+    flag: '--theta0',
+    arg: '<v>',
+    path: 'stc.theta0',
+    help: `initial threshold (a warning when no batch-normalised input could spike, theta(T-1) > ${NEVER_SPIKES_ABOVE}, or all would saturate, sum theta < ${ALWAYS_SATURATES_BELOW})`,
+    parse: num('--theta0'),
+  },
   { flag: '--tau', arg: '<v>', path: 'stc.tau', help: 'threshold time constant', parse: num('--tau') },
   {
     flag: '--schedule',
@@ -227,7 +258,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     datasets: ['cifar10-dvs', 'imagefolder'],
     parse: (raw) => {
       const v = parseNumber('--test-fraction', text(raw));
-      if (!(v > 0 && v < 1)) throw new UsageError(`--test-fraction must be in (0, 1), got ${text(raw)}`);
+      if (!(v > 0 && v < 1)) throw outOfRange('--test-fraction', 'in (0, 1)', text(raw));
       return v;
     },
   },
@@ -315,13 +346,20 @@ export function givenValues(flags: FlagValues): ConfigValues {
   const rawDataset = given(datasetFlag);
   const dataset = rawDataset === undefined ? TRAIN_DEFAULTS.dataset : String(datasetFlag.parse(rawDataset));
   for (const f of CONFIG_FLAGS) {
-    if (f.datasets && given(f) !== undefined && !(f.datasets as readonly string[]).includes(dataset))
-      throw new UsageError(`${f.flag} applies to ${f.datasets.join(', ')}, not ${dataset}`);
+    if (f.datasets && given(f) !== undefined && !(f.datasets as readonly string[]).includes(dataset)) {
+      const why =
+        f.path === 'dataDir' && datasetInfo(dataset).embedded
+          ? ' (it is embedded in the package and reads no directory)'
+          : '';
+      throw new UsageError(`${f.flag} applies to ${f.datasets.join(', ')}, not ${dataset}${why}`);
+    }
   }
   const out: Record<string, ConfigValue> = {};
   for (const f of CONFIG_FLAGS) {
     const raw = given(f);
-    if (raw !== undefined) out[f.path] = f.parse(raw);
+    if (raw === undefined) continue;
+    if (isIntegerPath(f.path)) parseDecimalInteger(f.flag, text(raw));
+    out[f.path] = f.parse(raw);
   }
   return out as ConfigValues;
 }

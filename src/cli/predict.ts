@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { DataError } from '../data/types.js';
-import { imageToInput } from '../interop/image-input.js';
+import { conversionText, imageToInput, type ChannelConversion } from '../interop/image-input.js';
 import {
   modelInfoFromMetadata,
   readModelFile,
@@ -32,11 +32,18 @@ export interface Prediction {
   top: { class: number; name: string; probability: number }[];
 }
 
+/** An image that could not be predicted (unreadable, not a PNG/JPEG, corrupt): its own entry. */
+export interface PredictionError {
+  input: string;
+  error: string;
+}
+
 /** The result of `predict`, also its `--json` output. */
 export interface PredictResult {
   model: string;
   runtime: 'onnxruntime' | 'stcsnn';
-  predictions: Prediction[];
+  /** One entry per `--input`, in order: a prediction, or the reason that image failed. */
+  predictions: (Prediction | PredictionError)[];
 }
 
 /** Softmax of each row of a flat `[n, k]` array (float64, max-subtracted). */
@@ -99,7 +106,8 @@ async function onnxLogits(
 
 export function predictCommand(): Command {
   const cmd = new Command('predict').description(
-    'top-k classes with probabilities for PNG/JPEG images, resized and normalised as in training',
+    'top-k classes with probabilities for PNG/JPEG images, resized and normalised as in training; ' +
+      'colour images are converted to luminance for a greyscale model (and grey to three channels), said once on stderr. An image that cannot be read gets its own entry with the reason ({input, error} in --json) and the others are still predicted: exit 0 when at least one image was predicted, 2 when none was',
   );
   cmd
     .requiredOption(
@@ -133,39 +141,75 @@ export function predictCommand(): Command {
     const shape = info.config.inputShape;
     if (!info.normalization) notice(`${modelFile} stores no normalisation; feeding raw 0..255 pixels`);
     const per = shape[0] * shape[1] * shape[2];
-    const x = new Float32Array(per * flags.input.length);
-    flags.input.forEach((f, i) => x.set(imageToInput(readInput(f), f, shape, info.normalization), i * per));
-    const n = flags.input.length;
-    let logits: Float32Array;
-    if (onnxBytes) {
-      logits = await onnxLogits(onnxBytes, info, x, n);
-    } else {
-      await backendFor(flags);
-      const net = buildNetwork(info.config, 0);
+    // each image on its own: one that cannot be read is reported in its entry, the rest predicted
+    const told = new Set<ChannelConversion>();
+    const onConvert = (c: ChannelConversion) => {
+      if (!told.has(c)) notice(conversionText(c));
+      told.add(c);
+    };
+    const inputs: Float32Array[] = [];
+    const failed = new Map<number, string>();
+    flags.input.forEach((f, i) => {
       try {
-        loadStateDict(net, mf!.tensors, modelFile);
-        logits = readTidy(() =>
-          net.forward(tf.tensor4d(x, [n, ...shape]), { training: false }),
-        ) as Float32Array;
-      } finally {
-        net.dispose();
+        inputs.push(imageToInput(readInput(f), f, shape, info.normalization, onConvert));
+      } catch (e) {
+        if (!(e instanceof DataError)) throw e;
+        failed.set(i, e.message);
       }
+    });
+    const n = inputs.length;
+    let probs: number[][] = [];
+    if (n > 0) {
+      const x = new Float32Array(per * n);
+      inputs.forEach((v, i) => x.set(v, i * per));
+      let logits: Float32Array;
+      if (onnxBytes) {
+        logits = await onnxLogits(onnxBytes, info, x, n);
+      } else {
+        await backendFor(flags);
+        const net = buildNetwork(info.config, 0);
+        try {
+          loadStateDict(net, mf!.tensors, modelFile);
+          logits = readTidy(() =>
+            net.forward(tf.tensor4d(x, [n, ...shape]), { training: false }),
+          ) as Float32Array;
+        } finally {
+          net.dispose();
+        }
+      }
+      probs = softmaxRows(logits, info.config.classes);
     }
-    const probs = softmaxRows(logits, info.config.classes);
-    const predictions: Prediction[] = flags.input.map((f, i) => ({
-      input: f,
-      top: probs[i]
-        .map((p, c) => ({ class: c, name: info.classNames?.[c] ?? String(c), probability: p }))
-        .sort((a, b) => b.probability - a.probability || a.class - b.class)
-        .slice(0, k),
-    }));
+    let next = 0;
+    const predictions: (Prediction | PredictionError)[] = flags.input.map((f, i) => {
+      const error = failed.get(i);
+      if (error !== undefined) return { input: f, error };
+      return {
+        input: f,
+        top: probs[next++]
+          .map((p, c) => ({ class: c, name: info.classNames?.[c] ?? String(c), probability: p }))
+          .sort((a, b) => b.probability - a.probability || a.class - b.class)
+          .slice(0, k),
+      };
+    });
     const r: PredictResult = { model: modelFile, runtime: onnxBytes ? 'onnxruntime' : 'stcsnn', predictions };
+    const none = n === 0;
+    const allFailed = () =>
+      new DataError(
+        `no image could be predicted: ${failed.get(0)}${failed.size > 1 ? ` (and ${failed.size - 1} more; see each entry)` : ''}`,
+      );
+    if (failed.size > 0 && !none)
+      notice(`${failed.size} of ${flags.input.length} images could not be predicted (see their entries)`);
     if (flags.json) {
       printJson(r);
+      if (none) throw allFailed();
       return;
     }
     for (const p of predictions) {
       console.log(p.input);
+      if ('error' in p) {
+        console.log(`  not predicted: ${p.error}`);
+        continue;
+      }
       console.log(
         table([
           ['rank', 'class', 'name', 'probability'],
@@ -173,6 +217,7 @@ export function predictCommand(): Command {
         ]),
       );
     }
+    if (none) throw allFailed();
   });
   return cmd;
 }

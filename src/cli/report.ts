@@ -5,9 +5,8 @@ import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { writeReport } from '../analysis/report.js';
 import { dirKind } from '../analysis/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
-import { UsageError } from './errors.js';
 import { notice, printJson } from './output.js';
-import { parseNumber } from './options.js';
+import { energyConstantsFrom } from './options.js';
 
 interface ReportFlags extends CommonFlags {
   png: boolean;
@@ -30,13 +29,7 @@ export function reportCommand(): Command {
   withCommon(cmd);
   cmd.action(async (dirArg: string, flags: ReportFlags) => {
     const dir = resolve(dirArg);
-    const constants = {
-      eMac: parseNumber('--e-mac', flags.eMac),
-      eAc: parseNumber('--e-ac', flags.eAc),
-      bnMacsPerElement: parseNumber('--bn-macs', flags.bnMacs),
-    };
-    for (const [k, v] of Object.entries(constants))
-      if (v < 0) throw new UsageError(`${k} must be >= 0, got ${v}`);
+    const constants = energyConstantsFrom(flags);
     const kind = dirKind(dir);
     // runs need the network's layer description for energy, which needs a backend
     if (kind !== 'sweep') await backendFor(flags);

@@ -11,7 +11,7 @@ import { DEFAULT_VALUES, type ConfigPath } from '../train/config.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
-import { parseNumber, parseNumberList } from './options.js';
+import { energyConstantsFrom, parseIntegerList, parseNumberList } from './options.js';
 import { addConfigOptions, configFromFlags, presetOption } from './flags.js';
 
 /** Configuration paths the sweep does not take over as `train` flags (its axes, and repeats). */
@@ -53,15 +53,9 @@ export function sweepCommand(): Command {
     const { config } = configFromFlags({ ...flags, T: undefined, theta0: undefined });
     const grid = {
       theta0: flags.theta0 === undefined ? [config.stc.theta0] : parseNumberList('--theta0', flags.theta0),
-      T: flags.T === undefined ? [config.stc.T] : parseNumberList('--T', flags.T),
+      T: flags.T === undefined ? [config.stc.T] : parseIntegerList('--T', flags.T),
     };
-    const constants = {
-      eMac: parseNumber('--e-mac', flags.eMac),
-      eAc: parseNumber('--e-ac', flags.eAc),
-      bnMacsPerElement: parseNumber('--bn-macs', flags.bnMacs),
-    };
-    for (const [k, v] of Object.entries(constants))
-      if (v < 0) throw new UsageError(`${k} must be >= 0, got ${v}`);
+    const constants = energyConstantsFrom(flags);
     const dir = flags.out === undefined ? defaultSweepDir(config) : resolve(flags.out);
     prepareSweepDir(dir);
     const info = await backendFor(flags);

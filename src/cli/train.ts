@@ -1,6 +1,7 @@
 /** `stcsnn train`: train an STCSNN (or its ANN twin), with repeats, presets and resume. */
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { thresholdScaleWarning } from '../core/config.js';
 import type { TrainConfig } from '../train/config.js';
 import { resumedConfig } from '../train/resolve.js';
 import { agreeOnConfig, readRunConfig } from '../train/train.js';
@@ -64,6 +65,8 @@ export function trainCommand(): Command {
       if (flags.printConfig) return printConfig(resumedConfig(config), flags.json === true, runDir);
     } else {
       const resolved = configFromFlags(flags);
+      const scale = thresholdScaleWarning(resolved.config.stc);
+      if (scale) notice(`warning: ${scale}`);
       if (flags.printConfig) return printConfig(resolved, flags.json === true);
       ({ config, repeats } = resolved);
       runDir = flags.out ? resolve(flags.out) : freshRunDir(config);

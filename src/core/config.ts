@@ -176,3 +176,37 @@ export function hasErrorBound(cfg: StcConfig): boolean {
   }
   return true;
 }
+
+/**
+ * The scale of an STCB's input: batch-normalised pre-activations, of unit variance at
+ * initialisation. The rules of {@link thresholdScaleWarning} are relative to it.
+ */
+export const STCB_INPUT_SCALE = 1;
+/** A smallest threshold `theta(T-1)` above this many input scales: (almost) nothing ever spikes. */
+export const NEVER_SPIKES_ABOVE = 100;
+/** A largest encodable input `sum_t theta(t)` below this many input scales: (almost) everything saturates. */
+export const ALWAYS_SATURATES_BELOW = 0.01;
+
+/**
+ * A warning when the thresholds do not fit the scale of an STCB's input ({@link STCB_INPUT_SCALE}),
+ * else null. An input `x` spikes only when `x >= theta(T-1)` (the smallest threshold) and every
+ * `x >= S = sum_t theta(t)` encodes as `S` (saturation), so:
+ *
+ * - `theta(T-1) > 100`: inputs of unit scale never spike; the network outputs zeros and, with the
+ *   ReLU gradient, cannot learn its way out (e.g. `theta0 = 1e30`);
+ * - `S < 0.01`: every input above 1 % of unit scale saturates; the STCB is a step function.
+ *
+ * The text names the largest input the thresholds can encode (`S`) and the smallest that spikes.
+ */
+export function thresholdScaleWarning(cfg: StcConfig): string | null {
+  const th = thresholds(cfg);
+  const smallest = th[th.length - 1];
+  const S = th.reduce((a, b) => a + b, 0);
+  const g = (v: number) => v.toPrecision(3);
+  const head = `theta0 ${cfg.theta0} (T ${cfg.T}, tau ${cfg.tau}, ${cfg.schedule})`;
+  if (smallest > NEVER_SPIKES_ABOVE * STCB_INPUT_SCALE)
+    return `${head}: no STCB input below theta(T-1) = ${g(smallest)} spikes, and batch-normalised inputs are of order ${STCB_INPUT_SCALE}: the network will (almost) never spike (the largest input it can encode is sum theta = ${g(S)})`;
+  if (S < ALWAYS_SATURATES_BELOW * STCB_INPUT_SCALE)
+    return `${head}: the largest input it can encode is sum theta = ${g(S)}, and batch-normalised inputs are of order ${STCB_INPUT_SCALE}: (almost) every positive input saturates`;
+  return null;
+}

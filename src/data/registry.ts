@@ -76,6 +76,8 @@ export interface DatasetEntry {
    * a training configuration's data-set-dependent default (`train/resolve.ts`).
    */
   readonly theta0: number;
+  /** True for a data set shipped inside the package: it reads no data directory (`--data-dir`). */
+  readonly embedded?: boolean;
   /** Opens one split. @throws DataError on missing or malformed files */
   open(opts: OpenOptions): Dataset | Promise<Dataset>;
   /** Where the data would be read from (`embedded`, a path) or null when not found. */
@@ -98,6 +100,7 @@ const ENTRIES: DatasetEntry[] = [
     normalization: { scale: 255, mean: [0.286], std: [0.353] },
     augment: { crop: 2, flip: true },
     theta0: DEFAULT_STC.theta0,
+    embedded: true,
     open: (o) => openFashionMnistMini({ split: o.split, limit: o.limit }),
     locate: () => EMBEDDED_FASHION_MNIST_DIR,
     checksum: () => null,
@@ -254,4 +257,9 @@ export async function openDataset(name: string, opts: OpenOptions): Promise<Data
     throw new DataError(`${name}: limit must be an integer >= 0, got ${opts.limit}`);
   const ds = await entry.open(opts);
   return opts.limit === undefined ? ds : limitDataset(ds, opts.limit);
+}
+
+/** The data sets that read files from a data directory (every one but the embedded ones). */
+export function dataDirDatasets(): DatasetName[] {
+  return DATASET_NAMES.filter((d) => datasetInfo(d).embedded !== true);
 }

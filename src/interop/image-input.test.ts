@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
-import { declaredChannels, imageToInput } from './image-input.js';
+import { conversionText, declaredChannels, imageToInput, type ChannelConversion } from './image-input.js';
+import { LUMA } from '../data/readers/image-files.js';
 
 function pngBytes(
   w: number,
@@ -82,11 +83,23 @@ test('imageToInput resizes, converts and normalises as in training', () => {
   );
 });
 
-test('imageToInput refuses channel mismatches and non-image models', () => {
+test('imageToInput converts colour to BT.601 luminance for a greyscale model and grey to three channels, saying so', () => {
+  const colour = pngBytes(2, 2, 2, () => [100, 50, 200]);
+  const seen: ChannelConversion[] = [];
+  const grey = imageToInput(colour, 'c.png', [2, 2, 1], undefined, (c) => seen.push(c));
+  const luma = Math.round(LUMA[0] * 100 + LUMA[1] * 50 + LUMA[2] * 200);
+  assert.deepEqual(Array.from(grey), [luma, luma, luma, luma]);
+  const g = pngBytes(2, 2, 0, () => [77, 77, 77]);
+  const rgb = imageToInput(g, 'g.png', [1, 1, 3], undefined, (c) => seen.push(c));
+  assert.deepEqual(Array.from(rgb), [77, 77, 77]);
+  assert.deepEqual(seen, ['colour-to-grey', 'grey-to-colour']);
+  assert.match(conversionText('colour-to-grey'), /BT\.601 luminance 0\.299 R \+ 0\.587 G \+ 0\.114 B/);
+  // the same image at the model's channel count is not a conversion
+  imageToInput(colour, 'c.png', [2, 2, 3], undefined, (c) => seen.push(c));
+  assert.equal(seen.length, 2);
+});
+
+test('imageToInput refuses non-image models', () => {
   const colour = pngBytes(2, 2, 2, () => [1, 2, 3]);
-  assert.throws(() => imageToInput(colour, 'c.png', [2, 2, 1], undefined), {
-    name: 'DataError',
-    message: 'c.png: 3-channel (colour) image but the model expects 1 channel (greyscale); convert it first',
-  });
   assert.throws(() => imageToInput(colour, 'c.png', [2, 2, 2], undefined), /takes 2-channel input/);
 });

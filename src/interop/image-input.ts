@@ -7,14 +7,25 @@
  * `0.299 R + 0.587 G + 0.114 B`), round to integers 0..255 (as the image readers store
  * samples), then normalise `x' = (x / scale - mean[c]) / std[c]` with the data loader's code.
  *
- * The image's own channel count (1 for greyscale PNG/JPEG, 3 for colour; alpha ignored) must
- * equal the model's: a colour image for a greyscale model, or the reverse, is refused rather
- * than silently converted.
+ * The image's own channel count (1 for greyscale PNG/JPEG, 3 for colour; alpha ignored) need
+ * not equal the model's: a colour image for a greyscale model becomes its BT.601 luminance
+ * ({@link LUMA}, as the image-folder reader's `channels: 1`), a greyscale image for a colour
+ * model three equal channels; `onConvert` is told (the CLI says so once).
  */
 import { DataError, type Normalization } from '../data/types.js';
 import { decodeImage, sniffImage } from '../data/readers/image.js';
-import { toShape } from '../data/readers/image-files.js';
+import { LUMA, toShape } from '../data/readers/image-files.js';
 import { normalizeInPlace } from '../data/normalize.js';
+
+/** A conversion of an image's channels to a model's. */
+export type ChannelConversion = 'colour-to-grey' | 'grey-to-colour';
+
+/** One line describing a conversion, for the user. */
+export function conversionText(c: ChannelConversion): string {
+  return c === 'colour-to-grey'
+    ? `colour images are converted to greyscale for this 1-channel model (BT.601 luminance ${LUMA[0]} R + ${LUMA[1]} G + ${LUMA[2]} B, as the image-folder reader)`
+    : 'greyscale images are given to this 3-channel model as three equal channels';
+}
 
 /** The channel count an image file declares: 1 (greyscale) or 3 (colour); alpha is not counted. */
 export function declaredChannels(buf: Uint8Array, file: string): 1 | 3 {
@@ -49,13 +60,15 @@ export function declaredChannels(buf: Uint8Array, file: string): 1 | 3 {
 /**
  * Decodes and prepares one image for a model with input `[H, W, C]`.
  * @returns `[H, W, C]` float32, normalised when `normalization` is given (else 0..255)
- * @throws DataError naming `file` for an unreadable image or one whose channel count is not C
+ * @param onConvert called when the image's channels are converted to the model's (1 <-> 3)
+ * @throws DataError naming `file` for an unreadable image, or a model whose input is not 1 or 3 channels
  */
 export function imageToInput(
   buf: Uint8Array,
   file: string,
   inputShape: readonly [number, number, number],
   normalization: Normalization | undefined,
+  onConvert?: (conversion: ChannelConversion) => void,
 ): Float32Array {
   const [h, w, c] = inputShape;
   if (c !== 1 && c !== 3) {
@@ -64,13 +77,10 @@ export function imageToInput(
     );
   }
   const have = declaredChannels(buf, file);
-  if (have !== c) {
-    const name = (k: number) => (k === 1 ? 'greyscale' : 'colour');
-    throw new DataError(
-      `${file}: ${have}-channel (${name(have)}) image but the model expects ${c} channel${c === 1 ? '' : 's'} (${name(c)}); convert it first`,
-    );
-  }
+  // decodeImage gives RGB (greyscale expanded to three equal channels); toShape takes the
+  // luminance for one channel
   const img = decodeImage(buf, file);
+  if (have !== c) onConvert?.(have === 3 ? 'colour-to-grey' : 'grey-to-colour');
   const bytes = toShape(img, [h, w, c], 'bilinear');
   const x = Float32Array.from(bytes);
   if (normalization) normalizeInPlace(x, c, normalization);

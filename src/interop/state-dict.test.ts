@@ -8,7 +8,17 @@ import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { stcConfig } from '../core/config.js';
 import { buildNetwork, type ArchConfig } from '../nn/models.js';
 import { encodeSafetensors, decodeSafetensors, type SafeTensor } from './safetensors.js';
-import { loadStateDict, stateDictOf, stateDictSpec, CheckpointError } from './state-dict.js';
+import {
+  CheckpointError,
+  describeIdentity,
+  identityMismatch,
+  identityOf,
+  loadStateDict,
+  MISMATCHES_SHOWN,
+  stateDictMismatches,
+  stateDictOf,
+  stateDictSpec,
+} from './state-dict.js';
 import { decodeModel, encodeModel, loadModel, META_KEYS, saveModel } from './model-file.js';
 import { evalLogits } from './testutil.js';
 
@@ -101,7 +111,7 @@ test('a model file round trips: same logits, same config, same metadata', async 
   back.dispose();
 });
 
-test('loadStateDict reports every mismatch in one line and assigns nothing', () => {
+test('loadStateDict names the first mismatches and their count in one short line, and assigns nothing', () => {
   const small = buildNetwork(cfg(), 1);
   const big = buildNetwork(cfg({ width: 0.125 }), 2);
   const before = evalLogits(big, tf.ones([1, 8, 8, 1]));
@@ -109,6 +119,12 @@ test('loadStateDict reports every mismatch in one line and assigns nothing', () 
   delete sd['blocks.0.conv.weight'];
   sd['blocks.2.bn.num_batches_tracked'] = { dtype: 'I32', shape: [], data: Int32Array.of(0) };
   sd['extra.weight'] = { dtype: 'F32', shape: [1], data: Float32Array.of(0) };
+  // every mismatch is still available to callers that want the list
+  const all = stateDictMismatches(big, sd);
+  assert.ok(all.length > 30, String(all.length));
+  assert.ok(all.includes('missing blocks.0.conv.weight'));
+  assert.ok(all.includes('blocks.2.bn.num_batches_tracked has dtype I32 but the model expects I64'));
+  assert.ok(all.includes('unexpected extra.weight'));
   assert.throws(
     () => loadStateDict(big, sd, 'small.safetensors'),
     (e: unknown) => {
@@ -116,13 +132,10 @@ test('loadStateDict reports every mismatch in one line and assigns nothing', () 
       assert.equal(e.name, 'CheckpointError');
       assert.ok(!e.message.includes('\n'));
       assert.match(e.message, /^checkpoint small\.safetensors does not match vgg11 \(width 0\.125, stc\): /);
-      assert.match(e.message, /missing blocks\.0\.conv\.weight/);
       assert.match(e.message, /stem\.weight has shape \[4,1,3,3\] but the model expects \[8,1,3,3\]/);
-      assert.match(e.message, /blocks\.0\.bn\.weight has shape \[8\] but the model expects \[16\]/);
-      assert.match(e.message, /blocks\.2\.bn\.num_batches_tracked has dtype I32 but the model expects I64/);
-      assert.match(e.message, /unexpected extra\.weight/);
-      // Every BN and conv of the model is listed, not only the first problem.
-      assert.ok(e.message.split('; ').length > 30, e.message);
+      assert.ok(e.message.endsWith(`; ... (${all.length} mismatches in all)`), e.message);
+      assert.equal(e.message.split('; ').length, MISMATCHES_SHOWN + 1, e.message);
+      assert.ok(e.message.length < 400, `${e.message.length} characters`);
       return true;
     },
   );
@@ -172,4 +185,25 @@ test('a model file without a valid description is a CheckpointError naming the f
     );
   }
   net.dispose();
+});
+
+test('identityMismatch names both networks (and only the fields that matter), or null for the same one', () => {
+  const a = identityOf(cfg({ arch: 'resnet18', width: 1, stc: stcConfig({ T: 8 }) }));
+  const b = identityOf(cfg());
+  assert.equal(describeIdentity(a), 'resnet18 (width 1, T 8)');
+  assert.equal(
+    identityMismatch('X', a, b),
+    'X is a resnet18 checkpoint (width 1, T 8), this run is vgg11 (width 0.0625, T 4)',
+  );
+  assert.equal(
+    identityMismatch('X', b, identityOf(cfg({ path: 'spike-train' }))),
+    null,
+    'the path is no identity',
+  );
+  assert.match(
+    identityMismatch('X', b, identityOf(cfg({ classes: 5, mode: 'ann' }))) ?? '',
+    /^X is a vgg11 checkpoint \(width 0\.0625, T 4, stc, 3 classes\), this run is vgg11 \(width 0\.0625, T 4, ann, 5 classes\)$/,
+  );
+  // a training configuration knows no geometry: only what both know is compared
+  assert.equal(identityMismatch('X', b, { arch: 'vgg11', mode: 'stc', width: 0.0625, T: 4 }), null);
 });

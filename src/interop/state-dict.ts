@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readTidy } from '../util/read.js';
-import type { Network } from '../nn/models.js';
+import type { ArchConfig, Network } from '../nn/models.js';
 import type { SafeDType, SafeTensor } from './safetensors.js';
 
 /** A checkpoint that does not fit the model (or cannot be one); the message is one line naming the file. */
@@ -56,6 +56,79 @@ export function stateDictSpec(net: Network): StateDictEntrySpec[] {
 export function describeNetwork(net: Network): string {
   const c = net.config;
   return `${c.arch} (width ${c.width}, ${c.mode})`;
+}
+
+/**
+ * What tells one network from another for a checkpoint: architecture, mode, width, T and (when
+ * known) the input shape and class count. A training configuration has all but the geometry.
+ */
+export interface NetIdentity {
+  readonly arch: string;
+  readonly mode: string;
+  readonly width: number;
+  readonly T: number;
+  readonly inputShape?: readonly number[];
+  readonly classes?: number;
+}
+
+/** The identity of a model configuration. */
+export function identityOf(c: ArchConfig): NetIdentity {
+  return {
+    arch: c.arch,
+    mode: c.mode,
+    width: c.width,
+    T: c.stc.T,
+    inputShape: c.inputShape,
+    classes: c.classes,
+  };
+}
+
+type IdentityKey = keyof NetIdentity;
+const IDENTITY_KEYS: readonly IdentityKey[] = ['arch', 'mode', 'width', 'T', 'inputShape', 'classes'];
+
+/** The fields in which `a` and `b` differ (a field only one of them knows is not compared). */
+export function identityDifference(a: NetIdentity, b: NetIdentity): IdentityKey[] {
+  return IDENTITY_KEYS.filter((k) => {
+    const x = a[k];
+    const y = b[k];
+    if (x === undefined || y === undefined) return false;
+    return Array.isArray(x)
+      ? (x as readonly number[]).join(',') !== (y as readonly number[]).join(',')
+      : x !== y;
+  });
+}
+
+/**
+ * `resnet18 (width 1, T 8)`, with the mode, input shape and class count too when they are among
+ * `also` (the fields that differ from what it is compared with).
+ */
+export function describeIdentity(id: NetIdentity, also: readonly IdentityKey[] = []): string {
+  return `${id.arch} (${identityDetails(id, also)})`;
+}
+
+function identityDetails(id: NetIdentity, also: readonly IdentityKey[]): string {
+  const parts = [`width ${id.width}`, `T ${id.T}`];
+  if (also.includes('mode')) parts.push(id.mode);
+  if (also.includes('inputShape') && id.inputShape) parts.push(`input [${id.inputShape.join(',')}]`);
+  if (also.includes('classes') && id.classes !== undefined) parts.push(`${id.classes} classes`);
+  return parts.join(', ');
+}
+
+/**
+ * The one-line message when the checkpoint `source` describes another network than `expected`
+ * (`this run is`, `its run's config.json says`, ...), or null when they are the same network.
+ * Checked on the file's description before any tensor is compared, so that a checkpoint of
+ * another architecture is named as such rather than as a list of missing tensors.
+ */
+export function identityMismatch(
+  source: string,
+  file: NetIdentity,
+  expected: NetIdentity,
+  expectedIs = 'this run is',
+): string | null {
+  const diff = identityDifference(file, expected);
+  if (diff.length === 0) return null;
+  return `${source} is a ${file.arch} checkpoint (${identityDetails(file, diff)}), ${expectedIs} ${describeIdentity(expected, diff)}`;
 }
 
 /** The network's parameters and buffers in PyTorch layouts (see the table above). */
@@ -127,13 +200,18 @@ export function stateDictMismatches(net: Network, tensors: Readonly<Record<strin
   return problems;
 }
 
+/** How many tensor mismatches a {@link loadStateDict} error names. */
+export const MISMATCHES_SHOWN = 3;
+
 /**
  * Loads a state dict (PyTorch layouts) into `net`, after checking every name, dtype and shape.
  * Nothing is assigned unless everything fits.
  *
  * @param source the file it came from, for the message
- * @throws CheckpointError listing every mismatch in one line:
- *   `checkpoint X does not match vgg11 (width 0.25, stc): missing blocks.0.conv.weight; ...`
+ * @throws CheckpointError naming the first {@link MISMATCHES_SHOWN} mismatches and their count in
+ *   one line: `checkpoint X does not match vgg11 (width 0.25, stc): missing blocks.0.conv.weight;
+ *   ... (47 mismatches in all)`; a checkpoint of another network is caught before (see
+ *   {@link identityMismatch}), so this is a damaged or hand-made file
  */
 export function loadStateDict(
   net: Network,
@@ -142,8 +220,9 @@ export function loadStateDict(
 ): void {
   const problems = stateDictMismatches(net, tensors);
   if (problems.length > 0) {
+    const more = problems.length > MISMATCHES_SHOWN ? `; ... (${problems.length} mismatches in all)` : '';
     throw new CheckpointError(
-      `checkpoint ${source} does not match ${describeNetwork(net)}: ${problems.join('; ')}`,
+      `checkpoint ${source} does not match ${describeNetwork(net)}: ${problems.slice(0, MISMATCHES_SHOWN).join('; ')}${more}`,
     );
   }
   for (const e of net.namedVariables()) {

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Normalization } from '../data/types.js';
 import { decodeModel, encodeModel, EXTRA_TENSOR_PREFIX } from '../interop/model-file.js';
 import type { SafeTensor } from '../interop/safetensors.js';
-import { CheckpointError, loadStateDict } from '../interop/state-dict.js';
+import { CheckpointError, identityMismatch, identityOf, loadStateDict } from '../interop/state-dict.js';
 import type { Network } from '../nn/models.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { TrainConfig } from './config.js';
@@ -96,11 +96,15 @@ export function readRunState(path: string): RunState {
 }
 
 /**
- * Loads a checkpoint's parameters into `net` (names, shapes and dtypes checked, every mismatch
- * reported) and, when `sgd` is given, its momentum buffers.
+ * Loads a checkpoint's parameters into `net` and, when `sgd` is given, its momentum buffers.
+ * @throws CheckpointError naming both networks when the file describes another network than
+ *   `net` (`X is a resnet18 checkpoint (width 1, T 8), this run is vgg11 (width 0.25, T 8)`),
+ *   or the first tensor mismatches of a damaged file
  */
 export function loadCheckpoint(path: string, net: Network, sgd?: Sgd): void {
   const mf = decode(path);
+  const other = identityMismatch(path, identityOf(mf.config), identityOf(net.config));
+  if (other) throw new CheckpointError(other);
   loadStateDict(net, mf.tensors, path);
   if (!sgd) return;
   const byVar = new Map(net.namedVariables().map((e) => [e.variable, e.name]));

@@ -204,6 +204,14 @@ export function rangeOf(field: string, schema: z.ZodObject = trainConfigSchema):
   return undefined;
 }
 
+/**
+ * The one wording of an out-of-range value, for every numeric cap (flags, `config.json`,
+ * STC parameters): `--epochs must be an integer in 1..100000, got 0`.
+ */
+export function rangeMessage(name: string, range: string, got: string | number): string {
+  return `${name} must be ${range}, got ${got}`;
+}
+
 /** The first issue of a failed parse as `path: message`. */
 export function issueText(error: z.ZodError): { path: string; message: string } {
   const issue = error.issues[0];

@@ -10,6 +10,7 @@ import { datasetInfo } from '../data/registry.js';
 import {
   configPaths,
   DEFAULT_VALUES,
+  rangeMessage,
   rangeOf,
   runOptionsSchema,
   TRAIN_DEFAULTS,
@@ -86,7 +87,7 @@ export function resolveTrainConfig(opts: ResolveOptions = {}): ResolvedConfig {
   const run = runOptionsSchema.safeParse({ repeats: rawRepeats });
   if (!run.success) {
     const range = rangeOf('repeats', runOptionsSchema) ?? '';
-    throw new ConfigError(`${describe('repeats')} must be ${range}, got ${rawRepeats}`);
+    throw new ConfigError(rangeMessage(describe('repeats'), range, String(rawRepeats)));
   }
   const r = trainConfigSchema.safeParse(unflattenConfig(rest));
   if (!r.success) {
@@ -101,7 +102,7 @@ export function resolveTrainConfig(opts: ResolveOptions = {}): ResolvedConfig {
       param !== undefined && issue.message.startsWith(`${param} `)
         ? `${name}${issue.message.slice(param.length)}`
         : range !== undefined && ['too_small', 'too_big', 'invalid_type'].includes(issue.code)
-          ? `${name} must be ${range}${got}`
+          ? rangeMessage(name, range, String(values[path]))
           : `${name || 'configuration'}: ${lower(issue.message)}${got.replace(', got', ' (got')}${got ? ')' : ''}`;
     throw new ConfigError(message);
   }

@@ -45,6 +45,7 @@ import type { LayerSpikeStats } from '../nn/stats.js';
 import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { readTidy } from '../util/read.js';
 import { runFile } from '../run/layout.js';
+import { LossWindows } from './loss-windows.js';
 import { CheckpointError, loadCheckpoint, readRunState, saveCheckpoint } from './checkpoint.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
@@ -64,6 +65,11 @@ export interface EpochMetrics {
   readonly images_per_second: number;
   /** Data-parallel runs only: seconds this rank spent in the gradient all-reduce. */
   readonly allreduce_seconds?: number;
+  /**
+   * The training loss by batch window within the epoch, in order (see `loss-windows.ts`); absent
+   * in logs written before it was recorded.
+   */
+  readonly train_loss_windows?: readonly number[];
 }
 
 /** What a finished run reports (also `result.json`). */
@@ -341,6 +347,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       let i = 0;
       let lr = 0;
       let syncMs = 0;
+      const windows = new LossWindows(perEpoch);
       for await (const b of trainLoader.epoch(epoch)) {
         lr = learningRate(schedule, epoch, i, perEpoch, config.epochs);
         const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
@@ -374,6 +381,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         tf.dispose([x, y, value, logits as tf.Tensor]);
         tf.dispose(grads);
         lossSum += loss * b.size;
+        windows.add(i, loss, b.size);
         correct += hits;
         seen += b.size;
         i++;
@@ -403,6 +411,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         data_seconds: trainLoader.stats.waitMs / 1000,
         images_per_second: seen / Math.max(trainTime, 1e-9),
         ...(W > 1 ? { allreduce_seconds: syncMs / 1000 } : {}),
+        train_loss_windows: windows.means(),
       };
       const isBest = m.test_accuracy > best.accuracy;
       if (isBest) best = { accuracy: m.test_accuracy, epoch };
