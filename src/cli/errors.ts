@@ -21,6 +21,8 @@ const USER_ERROR_NAMES = new Set([
   'CommanderError',
   'FormatError',
   'BackendError',
+  'FileSystemError', // a path that cannot be written or read (EACCES, EROFS, ENOSPC, ...)
+  'LockError', // a directory another process is writing
   'NumericalError', // a diverged run (NaN/Infinity): the configuration's fault, not a bug
 ]);
 

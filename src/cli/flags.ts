@@ -24,6 +24,7 @@ import {
   type ConfigPath,
   type ConfigValue,
   type ConfigValues,
+  RESUME_MAY_CHANGE,
 } from '../train/config.js';
 import { LR_SCHEDULES } from '../train/lr-schedule.js';
 import { PRESET_NAMES, PRESETS } from '../train/presets.js';
@@ -296,8 +297,16 @@ export function addConfigOptions(cmd: Command, except: readonly ConfigPath[] = [
   return cmd;
 }
 
-/** The attribute names of every flag that changes a run's configuration (refused with `--resume`). */
-export const RESUME_REFUSED: readonly string[] = [...CONFIG_FLAGS.map(attributeOf), 'preset', 'out'];
+/**
+ * The attribute names of every flag that changes what defines a run (refused with `--resume`):
+ * all configuration flags but those of `RESUME_MAY_CHANGE` (`--epochs` extends a run,
+ * `--time-budget`, `--data-dir`), and `--preset`, `--out`.
+ */
+export const RESUME_REFUSED: readonly string[] = [
+  ...CONFIG_FLAGS.filter((f) => !RESUME_MAY_CHANGE.includes(f.path)).map(attributeOf),
+  'preset',
+  'out',
+];
 
 /** Parsed command-line flags, by commander's attribute names. */
 export type FlagValues = Readonly<Record<string, string | boolean | undefined>>;

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { writeReport } from '../analysis/report.js';
 import { dirKind } from '../analysis/rundir.js';
+import { assertWritable } from '../util/fs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { notice, printJson } from './output.js';
@@ -38,6 +39,7 @@ export function reportCommand(): Command {
     for (const [k, v] of Object.entries(constants))
       if (v < 0) throw new UsageError(`${k} must be >= 0, got ${v}`);
     const kind = dirKind(dir);
+    assertWritable(dir, 'report folder'); // report.md and figures/ go there
     // runs need the network's layer description for energy, which needs a backend
     if (kind !== 'sweep') await backendFor(flags);
     const r = await writeReport(dir, { png: flags.png, constants });

@@ -4,14 +4,22 @@ import { Command } from 'commander';
 import type { TrainConfig } from '../train/config.js';
 import { resumedConfig } from '../train/resolve.js';
 import { readRunConfig } from '../train/train.js';
+import { applyResume, planResume, type ResumeChanges } from '../run/resume.js';
 import { pct } from '../analysis/format.js';
 import { energySummaryOfRun } from '../run/energy.js';
 import { runRepeats } from '../run/repeats.js';
-import { freshRunDir, prepareRunDir, resumableRunDir } from '../run/rundir.js';
+import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printConfig } from './config-print.js';
 import { UsageError } from './errors.js';
-import { addConfigOptions, configFromFlags, presetOption, RESUME_REFUSED, type FlagValues } from './flags.js';
+import {
+  addConfigOptions,
+  configFromFlags,
+  givenValues,
+  presetOption,
+  RESUME_REFUSED,
+  type FlagValues,
+} from './flags.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 
 interface TrainFlags extends CommonFlags, FlagValues {
@@ -35,7 +43,10 @@ export function trainCommand(): Command {
       'print the resolved configuration, each value with its source (default, dataset, preset, flag, resumed run), and exit',
     )
     .option('--out <dir>', 'run directory (default: a fresh name under runs/)')
-    .option('--resume <dir>', 'continue the run in DIR from its last checkpoint with its saved configuration')
+    .option(
+      '--resume <dir>',
+      'continue the run in DIR from its last checkpoint with its saved configuration; with --epochs N, extend it (also a finished run) to N epochs',
+    )
     .option(
       '--force',
       "allow --out to name a non-empty directory (an earlier run's files there are removed first)",
@@ -45,6 +56,7 @@ export function trainCommand(): Command {
     let config: TrainConfig;
     let repeats: number;
     let runDir: string;
+    let changes: ResumeChanges = {};
     const resume = flags.resume !== undefined;
     if (flags.printConfig && flags.force)
       throw new UsageError('--print-config neither trains nor writes anything; drop --force');
@@ -55,39 +67,62 @@ export function trainCommand(): Command {
           `--resume reuses the saved configuration; drop ${given.map((k) => command.options.find((o) => o.attributeName() === k)?.long ?? k).join(', ')}`,
         );
       runDir = resumableRunDir(flags.resume as string);
+      // the fields a resume may change (RESUME_MAY_CHANGE): --epochs, --time-budget, --data-dir
+      changes = givenValues(flags) as ResumeChanges;
       config = readRunConfig(runDir);
       repeats = 1;
-      if (flags.printConfig) return printConfig(resumedConfig(config), flags.json === true, runDir);
+      if (flags.printConfig)
+        return printConfig(resumedConfig({ ...config, ...changes }), flags.json === true, runDir);
     } else {
       const resolved = configFromFlags(flags);
       if (flags.printConfig) return printConfig(resolved, flags.json === true);
       ({ config, repeats } = resolved);
       runDir = flags.out ? resolve(flags.out) : freshRunDir(config);
-      prepareRunDir(runDir, flags.force === true);
     }
-    const info = await backendFor(flags);
     const json = flags.json === true;
-    const progress = makeProgress();
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    if (!json)
-      log(
-        `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}, run ${runDir}`,
-      );
-    const { runs, summary } = await runRepeats(config, repeats, {
+    const { info, runs, summary } = await withRunDir(
       runDir,
-      backend: info.name,
-      resume,
-      hooks: (seed) => ({
-        onEpochStart: (e, n, batches) =>
-          progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
-        onBatch: (_e, b, s) =>
-          progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
-        onEpochEnd: (m) =>
-          progress.stop(
-            `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
-          ),
-      }),
-    });
+      {
+        kind: resume ? 'resume' : 'new',
+        force: flags.force === true,
+        onNotice: notice,
+        onInterrupt: (i) => log(interruptLine(i)),
+      },
+      async () => {
+        if (resume) {
+          const plan = planResume(runDir, changes);
+          applyResume(plan);
+          config = plan.config;
+          if (plan.finished && !json)
+            log(
+              `stcsnn train: extending the finished run from ${plan.doneEpochs} to ${config.epochs} epochs`,
+            );
+        }
+        const info = await backendFor(flags);
+        const progress = makeProgress();
+        if (!json)
+          log(
+            `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}, run ${runDir}`,
+          );
+        const r = await runRepeats(config, repeats, {
+          runDir,
+          backend: info.name,
+          resume,
+          hooks: (seed) => ({
+            onEpochStart: (e, n, batches) =>
+              progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
+            onBatch: (_e, b, s) =>
+              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+            onEpochEnd: (m) =>
+              progress.stop(
+                `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
+              ),
+          }),
+        });
+        return { info, ...r };
+      },
+    );
     const last = runs[runs.length - 1];
     const out = {
       dataset: config.dataset,
@@ -140,4 +175,17 @@ export function trainCommand(): Command {
     if (info.notice) notice(info.notice);
   });
   return cmd;
+}
+
+/**
+ * The one line printed when training is interrupted (Ctrl-C): what was saved and the exact
+ * command that continues the run.
+ */
+export function interruptLine(i: InterruptInfo): string {
+  const what = i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`;
+  if (i.checkpoint)
+    return `stcsnn: ${what}; saved the checkpoint of epoch ${i.checkpoint.epoch + 1} in ${i.checkpoint.dir}; continue with: stcsnn train --resume ${i.checkpoint.dir}`;
+  return i.removed
+    ? `stcsnn: ${what} before the first checkpoint; nothing was saved (removed ${i.dir})`
+    : `stcsnn: ${what} before the first checkpoint; nothing was saved`;
 }

@@ -26,7 +26,15 @@ import type { LayerSpikeStats } from '../nn/stats.js';
 import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { readTidy } from '../util/read.js';
 import { runFile } from '../run/layout.js';
-import { CheckpointError, loadCheckpoint, readRunState, saveCheckpoint } from './checkpoint.js';
+import { acquireLock } from '../run/lock.js';
+import {
+  CheckpointError,
+  checkResumeConfig,
+  loadCheckpoint,
+  readRunState,
+  saveCheckpoint,
+} from './checkpoint.js';
+import { CONFIG_HASH_KEY, configHash } from './config-hash.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
 import { learningRate } from './lr-schedule.js';
@@ -201,6 +209,17 @@ export interface TrainOptions {
  * (evaluated with spike statistics on the test set).
  */
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  const lock = acquireLock(opts.runDir); // re-entrant: the CLI may hold it already
+  try {
+    if (opts.resume && existsSync(runFile(opts.runDir, 'last')))
+      checkResumeConfig(runFile(opts.runDir, 'last'), config, runFile(opts.runDir, 'config'));
+    return await trainLocked(config, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const { runDir, hooks } = opts;
   const { train: trainLoader, test: testLoader, trainSet, normalization } = await openLoaders(config);
   const net = buildNetwork(archFor(config, trainSet), config.seed);
@@ -232,7 +251,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         writeLog(runDir, log);
       }
     } else {
-      writeJsonAtomic(runFile(runDir, 'config'), config);
+      writeRunConfig(runDir, config);
       writeLog(runDir, log);
     }
     const perEpoch = trainLoader.batchesPerEpoch;
@@ -369,6 +388,22 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     net.dispose();
     await trainLoader.close();
     await testLoader.close();
+  }
+}
+
+/** Writes `config.json` of a run directory: the configuration and its hash (`config_hash`). */
+export function writeRunConfig(runDir: string, config: TrainConfig): void {
+  writeJsonAtomic(runFile(runDir, 'config'), { ...config, [CONFIG_HASH_KEY]: configHash(config) });
+}
+
+/** The `config_hash` stored in a run's `config.json` (undefined for runs written before it). */
+export function storedConfigHash(runDir: string): string | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(runFile(runDir, 'config'), 'utf8')) as Record<string, unknown>;
+    const h = raw[CONFIG_HASH_KEY];
+    return typeof h === 'string' ? h : undefined;
+  } catch {
+    return undefined;
   }
 }
 
