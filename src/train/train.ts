@@ -317,6 +317,8 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         lastLoss = loss;
         const secs = (performance.now() - t0) / 1000;
         hooks?.onBatch?.(epoch, i, { loss: lossSum / seen, imagesPerSecond: seen / Math.max(secs, 1e-9) });
+        // let the event loop turn (signals: Ctrl-C's handler; in-memory data never leaves the microtask queue)
+        await new Promise<void>((r) => setImmediate(r));
       }
       const trainTime = (performance.now() - t0) / 1000;
       hooks?.onEvalStart?.('test');
