@@ -144,7 +144,7 @@ export function reproduceCommand(): Command {
       log(
         `stcsnn: ${i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`}; finished runs are kept: rerun the same command to resume`,
       );
-    const { info, data, report } = await withRunDir(
+    const { data, report } = await withRunDir(
       expDir,
       { kind: 'keep', what: 'experiment directory', onNotice: notice, onInterrupt: interrupted },
       async () => {
@@ -186,7 +186,7 @@ export function reproduceCommand(): Command {
           wallSeconds: (performance.now() - t0) / 1000,
           png: flags.png === true,
         });
-        return { info, data, report };
+        return { data, report };
       },
     );
     const md = reportFile(data.dir, 'markdown');

@@ -70,7 +70,7 @@ export function sweepCommand(): Command {
       log(
         `stcsnn: ${i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`}; finished points are kept: rerun the same command to resume`,
       );
-    const { info, sweep } = await withRunDir(
+    const { sweep } = await withRunDir(
       dir,
       { kind: 'keep', what: 'sweep directory', onNotice: notice, onInterrupt: resumeHint },
       async () => {
@@ -102,7 +102,7 @@ export function sweepCommand(): Command {
             else if (e.result) log(`point ${e.id}: test accuracy ${pct(e.result.test_accuracy)}`);
           },
         });
-        return { info, sweep };
+        return { sweep };
       },
     );
     const { missing } = sweepStatus(dir, sweep);
