@@ -27,6 +27,7 @@ import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../util/atomic.
 import { readTidy } from '../util/read.js';
 import { runFile } from '../run/layout.js';
 import { acquireLock } from '../run/lock.js';
+import { makeDirs } from '../util/fs.js';
 import {
   CheckpointError,
   checkResumeConfig,
@@ -209,6 +210,7 @@ export interface TrainOptions {
  * (evaluated with spike statistics on the test set).
  */
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  makeDirs(opts.runDir); // component by component (never hangs); a no-op when it exists
   const lock = acquireLock(opts.runDir); // re-entrant: the CLI may hold it already
   try {
     if (opts.resume && existsSync(runFile(opts.runDir, 'last')))
