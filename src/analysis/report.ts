@@ -14,10 +14,11 @@
  * Energy of runs needs the layer description of the network, built on the active TensorFlow.js
  * backend (see `network.ts`); sweeps carry their energy in `sweep.json`.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { LayerSpikeStats } from '../nn/stats.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { makeDirs } from '../util/fs.js';
 import {
   inputHistogram,
   lineChart,
@@ -627,7 +628,7 @@ export async function writeReport(dir: string, opts: ReportOptions = {}): Promis
         ? repeatsReport(b, dir, opts)
         : sweepReport(b, dir);
   const figDir = join(dir, 'figures');
-  if (b.figures.length && !existsSync(figDir)) mkdirSync(figDir, { recursive: true });
+  if (b.figures.length && !existsSync(figDir)) makeDirs(figDir);
   const figures: WrittenFigure[] = [];
   for (const f of b.figures) figures.push(await writeFigure(figDir, f, { png: opts.png }));
   b.push('---', '', `Written by \`stcsnn report\` on ${new Date().toISOString()}.`, '');

@@ -22,6 +22,8 @@ const USER_ERROR_NAMES = new Set([
   'FormatError',
   'BackendError',
   'DistError', // a data-parallel setup that cannot work: no c10d, unreachable master, port in use, dead rank
+  'FileSystemError', // a path that cannot be written or read (EACCES, EROFS, ENOSPC, ...)
+  'LockError', // a directory another process is writing
   'NumericalError', // a diverged run (NaN/Infinity): the configuration's fault, not a bug
 ]);
 

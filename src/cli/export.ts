@@ -5,6 +5,7 @@ import { loadModel, resolveModelPath, saveModel } from '../interop/model-file.js
 import { exportOnnx, ONNX_GRAPH_KINDS, ONNX_OPSET, type OnnxGraphKind } from '../interop/onnx.js';
 import { describeNetwork } from '../interop/state-dict.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { assertWritable } from '../util/fs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { printJson } from './output.js';
@@ -54,6 +55,7 @@ export function exportCommand(): Command {
     if (fs.existsSync(flags.out) && fs.statSync(flags.out).isDirectory()) {
       throw new UsageError(`--out: ${flags.out} is a directory; give a file name`);
     }
+    assertWritable(flags.out, '--out', 'file'); // before loading anything
     await backendFor(flags);
     const { net, file: mf } = await loadModel(file);
     try {

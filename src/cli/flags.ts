@@ -32,6 +32,7 @@ import {
   type ConfigPath,
   type ConfigValue,
   type ConfigValues,
+  RESUME_MAY_CHANGE,
 } from '../train/config.js';
 import { LR_SCHEDULES } from '../train/lr-schedule.js';
 import { PRESET_NAMES, PRESETS } from '../train/presets.js';
@@ -327,24 +328,36 @@ export function addConfigOptions(cmd: Command, except: readonly ConfigPath[] = [
   return cmd;
 }
 
-/** The attribute names of every flag that changes a run's configuration (refused with `--resume`). */
-export const RESUME_REFUSED: readonly string[] = [...CONFIG_FLAGS.map(attributeOf), 'preset', 'out'];
+/**
+ * The attribute names of every flag that changes what defines a run (refused with `--resume`):
+ * all configuration flags but those of `RESUME_MAY_CHANGE` (`--epochs` extends a run,
+ * `--time-budget`, `--data-dir`), and `--preset`, `--out`.
+ */
+export const RESUME_REFUSED: readonly string[] = [
+  ...CONFIG_FLAGS.filter((f) => !RESUME_MAY_CHANGE.includes(f.path)).map(attributeOf),
+  'preset',
+  'out',
+];
 
 /** Parsed command-line flags, by commander's attribute names. */
 export type FlagValues = Readonly<Record<string, string | boolean | undefined>>;
 
 /**
- * The configuration values the user gave on the command line.
+ * The configuration values the user gave on the command line; data-set options are checked
+ * against `--dataset`, else against `datasetOfRun` (a resumed run's), else the default data set.
  * @throws UsageError for a malformed value, or a data-set option for a data set it does not apply to
  */
-export function givenValues(flags: FlagValues): ConfigValues {
+export function givenValues(flags: FlagValues, datasetOfRun?: string): ConfigValues {
   const given = (f: ConfigFlag) => {
     const raw = flags[attributeOf(f)];
     return raw === undefined || raw === false ? undefined : raw;
   };
   const datasetFlag = BY_PATH.get('dataset') as ConfigFlag;
   const rawDataset = given(datasetFlag);
-  const dataset = rawDataset === undefined ? TRAIN_DEFAULTS.dataset : String(datasetFlag.parse(rawDataset));
+  const dataset =
+    rawDataset !== undefined
+      ? String(datasetFlag.parse(rawDataset))
+      : (datasetOfRun ?? TRAIN_DEFAULTS.dataset);
   for (const f of CONFIG_FLAGS) {
     if (f.datasets && given(f) !== undefined && !(f.datasets as readonly string[]).includes(dataset)) {
       const why =

@@ -8,6 +8,7 @@ import { energyCommand } from './energy.js';
 import { reportCommand } from './report.js';
 import { reproduceCommand } from './reproduce.js';
 import { sweepCommand } from './sweep.js';
+import { FileSystemError, isFsError } from '../util/fs.js';
 import { isUserError } from './errors.js';
 import { jsonPrinted } from './output.js';
 import { trainCommand } from './train.js';
@@ -46,7 +47,8 @@ function debugRequested(argv: readonly string[]): boolean {
 /**
  * The error codes of `--json` output (`{"error": {"message", "code"}}` on stdout): `usage` for
  * bad flags, the error's kind for bad input (`config`, `data`, `checkpoint`, `format`,
- * `backend`, `numerical`), `internal` for a bug (exit 1).
+ * `backend`, `numerical`, `filesystem` for a path that cannot be written or read, `lock` for a
+ * directory another process is writing), `internal` for a bug (exit 1).
  */
 function errorCode(e: unknown): string {
   if (e instanceof CommanderError) return 'usage';
@@ -70,7 +72,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   try {
     await program.parseAsync([...argv]);
     return 0;
-  } catch (e) {
+  } catch (caught) {
+    // a failed file-system call anywhere (EACCES, EROFS, ENOSPC, ENOTDIR, ...) is one line naming the path
+    const e = isFsError(caught) ? FileSystemError.of(caught) : caught;
     if (e instanceof CommanderError) {
       if (
         e.code === 'commander.helpDisplayed' ||

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { writeReport } from '../analysis/report.js';
 import { dirKind } from '../analysis/rundir.js';
+import { assertWritable } from '../util/fs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { notice, printJson } from './output.js';
 import { energyConstantsFrom } from './options.js';
@@ -31,6 +32,7 @@ export function reportCommand(): Command {
     const dir = resolve(dirArg);
     const constants = energyConstantsFrom(flags);
     const kind = dirKind(dir);
+    assertWritable(dir, 'report folder'); // report.md and figures/ go there
     // runs need the network's layer description for energy, which needs a backend
     if (kind !== 'sweep') await backendFor(flags);
     const r = await writeReport(dir, { png: flags.png, constants });

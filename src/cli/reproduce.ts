@@ -12,9 +12,10 @@ import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '.
 import { defaultOut, experimentDir, reportFile } from '../reproduce/layout.js';
 import { writeExperimentReport } from '../reproduce/report.js';
 import { runExperiment, sweepSource } from '../reproduce/runner.js';
+import { withRunDir } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
-import { makeProgress, printJson, table } from './output.js';
+import { makeProgress, notice, printJson, table } from './output.js';
 import { parseChoice } from './options.js';
 
 interface ReproduceFlags extends CommonFlags {
@@ -138,43 +139,56 @@ export function reproduceCommand(): Command {
     // the data is checked before the backend starts, so that a missing data set fails at once
     const { resolveData } = await import('../reproduce/data.js');
     resolveData(exp, exp.scales[scale]!, flags.dataDir);
-    const info = flags.reportOnly ? { name: flags.backend } : await backendFor(flags);
-    log(
-      `stcsnn reproduce: ${exp.id} at ${scale} scale, backend ${info.name}, into ${experimentDir(out, exp.id)}`,
-    );
-    const progress = makeProgress();
-    const data = await runExperiment({
-      experiment: exp,
-      scale,
-      out,
-      dataDir: flags.dataDir,
-      backend: info.name,
-      reportOnly: flags.reportOnly === true,
-      onEvent: (e) => {
-        const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
-        if (e.kind === 'skip') log(`${at}: finished before, kept`);
-        else if (e.kind === 'start') log(`${at}: training`);
-        else if (e.kind === 'resume') log(`${at}: resuming from its last checkpoint`);
-        else if (e.kind === 'restart') log(`${at}: interrupted before, restarting`);
-        else if (e.kind === 'failed') log(`${at}: diverged (${e.error}); going on`);
-        else log(`${at}: done, test accuracy ${e.test_accuracy === undefined ? '-' : pct(e.test_accuracy)}`);
+    const expDir = experimentDir(out, exp.id);
+    const interrupted = (i: { signal: string }) =>
+      log(
+        `stcsnn: ${i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`}; finished runs are kept: rerun the same command to resume`,
+      );
+    const { data, report } = await withRunDir(
+      expDir,
+      { kind: 'keep', what: 'experiment directory', onNotice: notice, onInterrupt: interrupted },
+      async () => {
+        const info = flags.reportOnly ? { name: flags.backend } : await backendFor(flags);
+        log(
+          `stcsnn reproduce: ${exp.id} at ${scale} scale, backend ${info.name}, into ${experimentDir(out, exp.id)}`,
+        );
+        const progress = makeProgress();
+        const data = await runExperiment({
+          experiment: exp,
+          scale,
+          out,
+          dataDir: flags.dataDir,
+          backend: info.name,
+          reportOnly: flags.reportOnly === true,
+          onEvent: (e) => {
+            const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
+            if (e.kind === 'skip') log(`${at}: finished before, kept`);
+            else if (e.kind === 'start') log(`${at}: training`);
+            else if (e.kind === 'resume') log(`${at}: resuming from its last checkpoint`);
+            else if (e.kind === 'restart') log(`${at}: interrupted before, restarting`);
+            else if (e.kind === 'failed') log(`${at}: diverged (${e.error}); going on`);
+            else
+              log(`${at}: done, test accuracy ${e.test_accuracy === undefined ? '-' : pct(e.test_accuracy)}`);
+          },
+          hooks: (_x, label) => ({
+            onEpochStart: (ep, n, batches) => progress.start(batches, `${label} epoch ${ep + 1}/${n}`),
+            onBatch: (_e, b, s) =>
+              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+            onEpochEnd: (m) =>
+              progress.stop(
+                `${label} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
+              ),
+          }),
+        });
+        const report = await writeExperimentReport(data, {
+          command: commandLine(process.argv),
+          backend: info.name,
+          wallSeconds: (performance.now() - t0) / 1000,
+          png: flags.png === true,
+        });
+        return { data, report };
       },
-      hooks: (_x, label) => ({
-        onEpochStart: (ep, n, batches) => progress.start(batches, `${label} epoch ${ep + 1}/${n}`),
-        onBatch: (_e, b, s) =>
-          progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
-        onEpochEnd: (m) =>
-          progress.stop(
-            `${label} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
-          ),
-      }),
-    });
-    const report = await writeExperimentReport(data, {
-      command: commandLine(process.argv),
-      backend: info.name,
-      wallSeconds: (performance.now() - t0) / 1000,
-      png: flags.png === true,
-    });
+    );
     const md = reportFile(data.dir, 'markdown');
     if (json) {
       printJson({ dir: data.dir, report: md, ...report });

@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { pct, times } from '../analysis/format.js';
-import { defaultSweepDir, prepareSweepDir, sweepStatus, trainSweep } from '../run/sweep.js';
+import { withRunDir } from '../run/rundir.js';
+import { defaultSweepDir, sweepStatus, trainSweep } from '../run/sweep.js';
 import { DEFAULT_VALUES, type ConfigPath } from '../train/config.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
@@ -57,37 +58,47 @@ export function sweepCommand(): Command {
     };
     const constants = energyConstantsFrom(flags);
     const dir = flags.out === undefined ? defaultSweepDir(config) : resolve(flags.out);
-    prepareSweepDir(dir);
-    const info = await backendFor(flags);
     const json = flags.json === true;
-    const progress = makeProgress();
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    log(
-      `stcsnn sweep: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), theta0 in {${grid.theta0.join(', ')}} x T in {${grid.T.join(', ')}}, backend ${info.name}, into ${dir}`,
-    );
-    const sweep = await trainSweep({
+    const resumeHint = (i: { signal: string }) =>
+      log(
+        `stcsnn: ${i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`}; finished points are kept: rerun the same command to resume`,
+      );
+    const { sweep } = await withRunDir(
       dir,
-      config,
-      grid,
-      constants,
-      backend: info.name,
-      onPointStart: (p) => log(`point ${p.index + 1}/${p.total} (${p.id}): training`),
-      hooks: (p) => ({
-        onEpochStart: (e, n, batches) => progress.start(batches, `${p.id} epoch ${e + 1}/${n}`),
-        onBatch: (_e, b, s) =>
-          progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
-        onEpochEnd: (m) =>
-          progress.stop(
-            `${p.id} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
-          ),
-      }),
-      onEvent: (e) => {
-        if (e.kind === 'skip') log(`point ${e.id}: finished before, skipped`);
-        else if (e.kind === 'restart') log(`point ${e.id}: interrupted before, restarting from scratch`);
-        else if (e.kind === 'failed') log(`point ${e.id}: training diverged (${e.error}); going on`);
-        else if (e.result) log(`point ${e.id}: test accuracy ${pct(e.result.test_accuracy)}`);
+      { kind: 'keep', what: 'sweep directory', onNotice: notice, onInterrupt: resumeHint },
+      async () => {
+        const info = await backendFor(flags);
+        const progress = makeProgress();
+        log(
+          `stcsnn sweep: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), theta0 in {${grid.theta0.join(', ')}} x T in {${grid.T.join(', ')}}, backend ${info.name}, into ${dir}`,
+        );
+        const sweep = await trainSweep({
+          dir,
+          config,
+          grid,
+          constants,
+          backend: info.name,
+          onPointStart: (p) => log(`point ${p.index + 1}/${p.total} (${p.id}): training`),
+          hooks: (p) => ({
+            onEpochStart: (e, n, batches) => progress.start(batches, `${p.id} epoch ${e + 1}/${n}`),
+            onBatch: (_e, b, s) =>
+              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+            onEpochEnd: (m) =>
+              progress.stop(
+                `${p.id} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
+              ),
+          }),
+          onEvent: (e) => {
+            if (e.kind === 'skip') log(`point ${e.id}: finished before, skipped`);
+            else if (e.kind === 'restart') log(`point ${e.id}: interrupted before, restarting from scratch`);
+            else if (e.kind === 'failed') log(`point ${e.id}: training diverged (${e.error}); going on`);
+            else if (e.result) log(`point ${e.id}: test accuracy ${pct(e.result.test_accuracy)}`);
+          },
+        });
+        return { sweep };
       },
-    });
+    );
     const { missing } = sweepStatus(dir, sweep);
     if (missing.length) notice(`points not finished: ${missing.map((p) => p.id).join(', ')}`);
     if (json) {

@@ -5,16 +5,24 @@ import { thresholdScaleWarning } from '../core/config.js';
 import type { TrainConfig } from '../train/config.js';
 import { resumedConfig } from '../train/resolve.js';
 import { agreeOnConfig, readRunConfig } from '../train/train.js';
+import { applyResume, planResume, type ResumeChanges } from '../run/resume.js';
 import { initProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
 import { pct } from '../analysis/format.js';
 import { energySummaryOfRun } from '../run/energy.js';
 import { runRepeats } from '../run/repeats.js';
-import { freshRunDir, prepareRunDir, resumableRunDir } from '../run/rundir.js';
+import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printConfig } from './config-print.js';
 import { UsageError } from './errors.js';
 import { processGroupOptions, withDistFlags, type DistFlags } from './launch.js';
-import { addConfigOptions, configFromFlags, presetOption, RESUME_REFUSED, type FlagValues } from './flags.js';
+import {
+  addConfigOptions,
+  configFromFlags,
+  givenValues,
+  presetOption,
+  RESUME_REFUSED,
+  type FlagValues,
+} from './flags.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 
 interface TrainFlags extends CommonFlags, FlagValues, DistFlags {
@@ -49,6 +57,7 @@ export function trainCommand(): Command {
     let config: TrainConfig;
     let repeats: number;
     let runDir: string;
+    let changes: ResumeChanges = {};
     const resume = flags.resume !== undefined;
     const dist = flags.printConfig ? undefined : processGroupOptions(flags);
     if (flags.printConfig && flags.force)
@@ -61,8 +70,11 @@ export function trainCommand(): Command {
         );
       runDir = resumableRunDir(flags.resume as string);
       config = readRunConfig(runDir);
+      // the fields a resume may change (RESUME_MAY_CHANGE): --epochs, --time-budget, --data-dir
+      changes = givenValues(flags, config.dataset) as ResumeChanges;
       repeats = 1;
-      if (flags.printConfig) return printConfig(resumedConfig(config), flags.json === true, runDir);
+      if (flags.printConfig)
+        return printConfig(resumedConfig({ ...config, ...changes }), flags.json === true, runDir);
     } else {
       const resolved = configFromFlags(flags);
       const scale = thresholdScaleWarning(resolved.config.stc);
@@ -73,23 +85,47 @@ export function trainCommand(): Command {
     }
     if (dist && repeats > 1)
       throw new UsageError('--repeats with --world-size > 1: run one seed per distributed job');
-    const info = await backendFor(flags);
-    // Data-parallel: join the group and agree on the configuration before anything is written.
-    let pg: ProcessGroup | undefined;
-    if (dist) {
-      pg = await initProcessGroup(dist, info.name);
-      try {
-        await agreeOnConfig(pg, config);
-      } catch (e) {
-        pg.destroy();
-        throw e;
+    // Rank 0 alone owns (locks, prepares, writes) the run directory; the other ranks only train.
+    const writer = (dist?.rank ?? 0) === 0;
+    const json = flags.json === true;
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    const run = async (): Promise<void> => {
+      if (resume) {
+        const plan = planResume(runDir, changes);
+        if (writer) applyResume(plan);
+        config = plan.config;
+        if (plan.finished && !json && writer)
+          log(`stcsnn train: extending the finished run from ${plan.doneEpochs} to ${config.epochs} epochs`);
       }
-    }
-    try {
-      await trainAndReport(flags, config, repeats, runDir, resume, info, pg);
-    } finally {
-      pg?.destroy();
-    }
+      const info = await backendFor(flags);
+      // Data-parallel: join the group and agree on the configuration before anything is written.
+      let pg: ProcessGroup | undefined;
+      if (dist) {
+        pg = await initProcessGroup(dist, info.name);
+        try {
+          await agreeOnConfig(pg, config);
+        } catch (e) {
+          pg.destroy();
+          throw e;
+        }
+      }
+      try {
+        await trainAndReport(flags, config, repeats, runDir, resume, info, pg);
+      } finally {
+        pg?.destroy();
+      }
+    };
+    if (!writer) return run();
+    await withRunDir(
+      runDir,
+      {
+        kind: resume ? 'resume' : 'new',
+        force: flags.force === true,
+        onNotice: notice,
+        onInterrupt: (i) => log(interruptLine(i)),
+      },
+      run,
+    );
   });
   return cmd;
 }
@@ -105,7 +141,6 @@ async function trainAndReport(
 ): Promise<void> {
   // Rank 0 alone writes the run directory and reports; the other ranks only train.
   const writer = (pg?.rank ?? 0) === 0;
-  if (!resume && writer) prepareRunDir(runDir, flags.force === true);
   const worldSize = pg?.worldSize ?? 1;
   const json = flags.json === true;
   const progress = makeProgress({ quiet: !writer });
@@ -182,4 +217,17 @@ async function trainAndReport(
   const energy = energySummaryOfRun(config, last.spike_stats, last.runDir);
   if (energy) console.log(`\n${energy}`);
   if (info.notice) notice(info.notice);
+}
+
+/**
+ * The one line printed when training is interrupted (Ctrl-C): what was saved and the exact
+ * command that continues the run.
+ */
+export function interruptLine(i: InterruptInfo): string {
+  const what = i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`;
+  if (i.checkpoint)
+    return `stcsnn: ${what}; saved the checkpoint of epoch ${i.checkpoint.epoch + 1} in ${i.checkpoint.dir}; continue with: stcsnn train --resume ${i.checkpoint.dir}`;
+  return i.removed
+    ? `stcsnn: ${what} before the first checkpoint; nothing was saved (removed ${i.dir})`
+    : `stcsnn: ${what} before the first checkpoint; nothing was saved`;
 }

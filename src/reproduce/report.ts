@@ -15,7 +15,7 @@
  *   (ACs + MACs) of the STCSNN against the ANN's MACs per T; energy below the ANN's at every T.
  */
 import { cpus } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { makeDirs } from '../util/fs.js';
 import { join, relative } from 'node:path';
 import {
   lineChart,
@@ -551,7 +551,7 @@ export async function writeExperimentReport(d: ExperimentData, ctx: ReportContex
     notes.push(
       `${missing.length} of ${runs.length} runs have not finished: ${missing.map((r) => r.label).join(', ')}`,
     );
-  mkdirSync(join(d.dir, REPORT_FILES.figures), { recursive: true });
+  makeDirs(join(d.dir, REPORT_FILES.figures));
   const written: WrittenFigure[] = [];
   for (const f of figures(d))
     written.push(await writeFigure(join(d.dir, REPORT_FILES.figures), f, { png: ctx.png === true }));

@@ -4,6 +4,7 @@
  */
 export {
   CHECKPOINT_FILES,
+  LOCK_FILE,
   MODEL_FILES,
   pointDir,
   RUN_FILE_NAMES,
@@ -16,7 +17,30 @@ export {
   sweepFile,
   type RunFile,
 } from './layout.js';
-export { clearRunFiles, freshRunDir, prepareRunDir, resumableRunDir, RUNS_ROOT } from './rundir.js';
+export {
+  clearRunFiles,
+  freshRunDir,
+  hasCheckpoint,
+  latestCheckpoint,
+  prepareRunDir,
+  resumableRunDir,
+  RUNS_ROOT,
+  withRunDir,
+  type InterruptInfo,
+  type RunDirKind,
+  type RunDirOptions,
+} from './rundir.js';
+export {
+  acquireLock,
+  commandLine,
+  describeHolder,
+  LockError,
+  onInterrupt,
+  releaseAllLocks,
+  type LockHolder,
+  type RunLock,
+} from './lock.js';
+export { applyResume, planResume, type ResumeChanges, type ResumePlan } from './resume.js';
 export {
   meanStdBest,
   runRepeats,
@@ -29,7 +53,6 @@ export {
   checkGrid,
   defaultSweepDir,
   gridPoints,
-  lockSweep,
   pointId,
   prepareSweepDir,
   readSweep,

@@ -15,8 +15,8 @@
  *   seed-<n>/                one run per seed
  * <sweep>/                   a theta0 x T sweep (`stcsnn sweep`)
  *   sweep.json, sweep.csv    the grid and every point's result
- *   sweep.lock               held by the running sweep process
  *   points/T<T>_theta0-<v>/  one run per grid point
+ * <any of them>/stcsnn.lock  held by the process writing the directory (see `lock.ts`)
  * ```
  *
  * A leaf module (no imports beyond `node:path`), so that any layer may depend on it.
@@ -65,8 +65,13 @@ export function seedOfDirName(name: string): number | null {
 export const SWEEP_FILES = {
   sweep: 'sweep.json',
   csv: 'sweep.csv',
-  lock: 'sweep.lock',
 } as const;
+
+/**
+ * The lock file of a directory being written (a run, a repeat group, a sweep, an experiment):
+ * `{pid, host, command, since}` of the writer; see `lock.ts`.
+ */
+export const LOCK_FILE = 'stcsnn.lock';
 
 /** The path of a sweep directory's file. */
 export function sweepFile(dir: string, file: keyof typeof SWEEP_FILES): string {

@@ -10,6 +10,7 @@ import { readRunConfig, train, type TrainHooks, type TrainResult } from '../trai
 import type { ProcessGroup } from '../distributed/process-group.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { runFile, seedDirName } from './layout.js';
+import { acquireLock } from './lock.js';
 import { prepareRunDir } from './rundir.js';
 
 /** Mean, sample standard deviation and best of a list of values. */
@@ -72,9 +73,23 @@ export interface RepeatsResult {
  * Trains `repeats` seeds of `config` (seed, seed+1, ...). One repeat runs in `opts.runDir`
  * itself; several run in `runDir/seed-<n>/` each, after which `repeats.json` holds the
  * configuration, the summary and the seeds' run directories. `runDir` must have been prepared
- * (`prepareRunDir`) or, with `resume`, hold the run to continue.
+ * (`prepareRunDir`) or, with `resume`, hold the run to continue. Holds the directory's lock
+ * (`lock.ts`) throughout; each seed's training locks its own run directory.
  */
 export async function runRepeats(
+  config: TrainConfig,
+  repeats: number,
+  opts: RunRepeatsOptions,
+): Promise<RepeatsResult> {
+  const lock = acquireLock(opts.runDir); // the group's lock, held over every seed (re-entrant)
+  try {
+    return await repeatsLocked(config, repeats, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function repeatsLocked(
   config: TrainConfig,
   repeats: number,
   opts: RunRepeatsOptions,

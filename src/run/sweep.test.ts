@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LayerInfo } from '../nn/models.js';
 import { computeEnergy } from '../analysis/energy.js';
+import { LOCK_FILE } from './layout.js';
 import {
   baseDifference,
   baseOf,
@@ -202,17 +203,19 @@ describe('runSweep', () => {
     const dir = join(tmp, 'locked');
     mkdirSync(dir, { recursive: true });
     // the parent of this test process is alive and is not us
-    writeFileSync(join(dir, 'sweep.lock'), String(process.ppid));
+    const holder = (pid: number) =>
+      JSON.stringify({ pid, host: hostname(), command: 'stcsnn sweep', since: '2024-01-01T00:00:00Z' });
+    writeFileSync(join(dir, LOCK_FILE), holder(process.ppid));
     const calls: string[] = [];
     await assert.rejects(
       runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] })),
-      /another sweep \(process \d+\) is running in/,
+      new RegExp(`is being written by process ${process.ppid} on .* \\(stcsnn sweep, since`),
     );
     assert.deepEqual(calls, []);
-    writeFileSync(join(dir, 'sweep.lock'), '999999999'); // no such process
+    writeFileSync(join(dir, LOCK_FILE), holder(999999999)); // no such process
     await runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] }));
     assert.deepEqual(calls, ['T2_theta0-0.8']);
-    assert.equal(existsSync(join(dir, 'sweep.lock')), false);
+    assert.equal(existsSync(join(dir, LOCK_FILE)), false);
   });
 
   it('resumes a sweep file written before a configuration field existed (it meant the default)', async () => {

@@ -21,7 +21,7 @@
  * tested with fakes; {@link trainSweep} runs it with the real trainer and `networkEnergy`.
  * File and folder names come from `layout.ts`.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EnergyConstants, EnergyReport } from '../analysis/energy.js';
 import { readRunDir } from '../analysis/rundir.js';
@@ -30,6 +30,8 @@ import type { LayerSpikeStats } from '../nn/stats.js';
 import { checkTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../train/config.js';
 import { train, type TrainHooks } from '../train/train.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { makeDirs } from '../util/fs.js';
+import { acquireLock } from './lock.js';
 import { networkEnergy, specOfConfig } from './energy.js';
 import { pointDir, pointId, runFile, sweepFile, SWEEP_FILES } from './layout.js';
 
@@ -345,43 +347,6 @@ export interface SweepOptions<C extends SweepConfig = SweepConfig> {
   readonly onEvent?: (e: SweepEvent) => void;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Takes `sweep.lock` (holding this process id) so that two sweeps never write one directory;
- * a lock left by a process that is gone is taken over. Returns the release function.
- * @throws ConfigError when a live process holds the lock
- */
-export function lockSweep(dir: string): () => void {
-  mkdirSync(dir, { recursive: true });
-  const lock = sweepFile(dir, 'lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(lock, { force: true });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(lock, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new ConfigError(
-          `another sweep (process ${pid}) is running in ${dir}; wait for it or remove ${lock}`,
-        );
-      }
-      rmSync(lock, { force: true }); // stale: its process is gone
-    }
-  }
-  throw new ConfigError(`cannot take the lock ${lock}`);
-}
-
 /**
  * Runs (or resumes) a sweep; returns the final `sweep.json` content.
  * @throws ConfigError when the directory belongs to another base configuration or another
@@ -389,11 +354,12 @@ export function lockSweep(dir: string): () => void {
  */
 export async function runSweep<C extends SweepConfig>(opts: SweepOptions<C>): Promise<SweepFile> {
   const grid = checkGrid(opts.grid);
-  const release = lockSweep(opts.dir);
+  makeDirs(opts.dir);
+  const lock = acquireLock(opts.dir);
   try {
     return await sweepLocked(opts, grid);
   } finally {
-    release();
+    lock.release();
   }
 }
 
@@ -492,7 +458,7 @@ export function defaultSweepDir(config: TrainConfig): string {
  */
 export function prepareSweepDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
     throw new ConfigError(`sweep directory ${dir} cannot be created: ${(e as Error).message.split('\n')[0]}`);
   }
@@ -532,7 +498,7 @@ export function trainSweep(opts: TrainSweepOptions): Promise<SweepFile> {
     trainPoint: async (config, runDir, p) => {
       const c = checkTrainConfig(config, `sweep point ${p.id}`);
       opts.onPointStart?.(p);
-      mkdirSync(runDir, { recursive: true });
+      makeDirs(runDir);
       return train(c, { runDir, backend: opts.backend, hooks: opts.hooks?.(p) });
     },
     energyOf: (config, stats, runDir) =>

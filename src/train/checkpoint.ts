@@ -12,13 +12,20 @@ import type { SafeTensor } from '../interop/safetensors.js';
 import { CheckpointError, identityMismatch, identityOf, loadStateDict } from '../interop/state-dict.js';
 import type { Network } from '../nn/models.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { TrainConfig } from './config.js';
+import { configHash } from './config-hash.js';
+import { ConfigError } from '../core/config.js';
+import { configChanges, RESUME_MAY_CHANGE, trainConfigSchema, type TrainConfig } from './config.js';
 import type { Sgd } from './sgd.js';
 
 export { CheckpointError };
 
 /** Metadata keys of the trainer. */
-export const TRAIN_META = { config: 'stcsnn.train_config', state: 'stcsnn.run_state' } as const;
+export const TRAIN_META = {
+  config: 'stcsnn.train_config',
+  state: 'stcsnn.run_state',
+  /** `configHash(config)` (`config-hash.ts`): what a resume compares `config.json` with. */
+  hash: 'stcsnn.config_hash',
+} as const;
 
 /** Where a run stands after an epoch. */
 export interface RunState {
@@ -54,7 +61,11 @@ export function saveCheckpoint(
   const bytes = encodeModel(net, {
     normalization: extra.normalization,
     classNames: extra.classNames,
-    metadata: { [TRAIN_META.config]: JSON.stringify(config), [TRAIN_META.state]: JSON.stringify(state) },
+    metadata: {
+      [TRAIN_META.config]: JSON.stringify(config),
+      [TRAIN_META.state]: JSON.stringify(state),
+      [TRAIN_META.hash]: configHash(config),
+    },
     extraTensors,
   });
   writeFileAtomic(path, bytes);
@@ -117,4 +128,39 @@ export function loadCheckpoint(path: string, net: Network, sgd?: Sgd): void {
     }
     b.assign(tf.tensor(t.data as Float32Array, b.shape));
   });
+}
+
+/**
+ * The configuration a checkpoint was trained with and its hash (computed for checkpoints
+ * written before the hash was stored); null when the checkpoint carries no valid configuration.
+ */
+export function readCheckpointConfig(path: string): { config: TrainConfig; hash: string } | null {
+  const mf = decode(path);
+  const raw = mf.metadata[TRAIN_META.config];
+  if (raw === undefined) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  const r = trainConfigSchema.safeParse(parsed);
+  if (!r.success) return null;
+  return { config: r.data, hash: mf.metadata[TRAIN_META.hash] ?? configHash(r.data) };
+}
+
+/**
+ * Refuses to continue the checkpoint at `path` with `config` when a field that defines the run
+ * (all but `RESUME_MAY_CHANGE`) differs from the configuration it was trained with.
+ * @throws ConfigError naming `source` and every changed field (`stc.T 8 -> 4`)
+ */
+export function checkResumeConfig(path: string, config: TrainConfig, source: string): void {
+  const ck = readCheckpointConfig(path);
+  if (!ck || ck.hash === configHash(config)) return;
+  const changes = configChanges(ck.config, config);
+  if (changes.length === 0) return;
+  throw new ConfigError(
+    `${source} differs from the configuration the run's checkpoint ${path} was trained with: ${changes.join(', ')}; ` +
+      `a resume may change only ${RESUME_MAY_CHANGE.join(', ')} (train another configuration in a new run directory)`,
+  );
 }

@@ -236,3 +236,41 @@ export function checkTrainConfig(value: unknown, source: string): TrainConfig {
   if (missing !== undefined) throw new ConfigError(`${source}: ${missing}: missing`);
   return r.data;
 }
+
+/**
+ * Fields a resumed run may change (`--resume` compares the rest with the checkpoint's): `epochs`
+ * (extending a run: `--resume RUN --epochs N`), `timeBudget` (a limit of one invocation) and
+ * `dataDir` (where the same data set's files are found on this machine). Everything else (the
+ * network, the STC parameters, the optimiser, the data: `limitTrain`/`limitTest` included)
+ * defines the run; changing it would mix two runs in one directory.
+ */
+export const RESUME_MAY_CHANGE: readonly ConfigPath[] = ['epochs', 'timeBudget', 'dataDir'];
+
+/**
+ * The fields that define a run: every leaf of `config` by dotted path (absent optional fields
+ * as `null`), except {@link RESUME_MAY_CHANGE}, sorted by path.
+ */
+export function runIdentity(config: TrainConfig): [string, ConfigValue | null][] {
+  const leaves = flattenConfig(config);
+  for (const p of configPaths(config)) if (!(p in leaves)) leaves[p] = undefined;
+  return Object.entries(leaves)
+    .filter(([p]) => !(RESUME_MAY_CHANGE as readonly string[]).includes(p))
+    .map(([p, v]): [string, ConfigValue | null] => [p, v ?? null])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The fields of {@link runIdentity} that differ between `before` and `after`, as
+ * `path before -> after` (e.g. `stc.T 8 -> 4`), in path order.
+ */
+export function configChanges(before: TrainConfig, after: TrainConfig): string[] {
+  const a = new Map(runIdentity(before));
+  const b = new Map(runIdentity(after));
+  const out: string[] = [];
+  for (const p of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const x = a.get(p) ?? null;
+    const y = b.get(p) ?? null;
+    if (x !== y) out.push(`${p} ${JSON.stringify(x)} -> ${JSON.stringify(y)}`);
+  }
+  return out;
+}

@@ -5,6 +5,11 @@
  *   decaying to 0 (smooth also for short runs).
  * - `step`: `lr0 * gamma^floor(epoch / every)` (the paper's Fashion-MNIST protocol: x0.5 every 20 epochs).
  * - `constant`: `lr0`.
+ *
+ * A run extended with `--resume RUN --epochs N` uses the new N as `epochs`: `cosine` is
+ * recomputed over the new total and continues from the resumed step (the rate rises from the
+ * old end's, near 0, to `lr0 (1 + cos(pi i / (N perEpoch))) / 2` and decays to 0 at epoch N);
+ * `step` and `constant` do not depend on the total and simply continue.
  */
 export const LR_SCHEDULES = ['cosine', 'step', 'constant'] as const;
 export type LrScheduleName = (typeof LR_SCHEDULES)[number];

@@ -46,7 +46,16 @@ import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../util/atomic.
 import { readTidy } from '../util/read.js';
 import { runFile } from '../run/layout.js';
 import { LossWindows } from './loss-windows.js';
-import { CheckpointError, loadCheckpoint, readRunState, saveCheckpoint } from './checkpoint.js';
+import { acquireLock } from '../run/lock.js';
+import { makeDirs } from '../util/fs.js';
+import {
+  CheckpointError,
+  checkResumeConfig,
+  loadCheckpoint,
+  readRunState,
+  saveCheckpoint,
+} from './checkpoint.js';
+import { CONFIG_HASH_KEY, configHash } from './config-hash.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
 import { learningRate } from './lr-schedule.js';
@@ -260,6 +269,20 @@ export async function agreeOnConfig(pg: ProcessGroup, config: TrainConfig): Prom
  * (evaluated with spike statistics on the test set).
  */
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  // Only the writing rank (rank 0; the only one without a process group) owns the run directory.
+  if (opts.processGroup && opts.processGroup.rank !== 0) return trainLocked(config, opts);
+  makeDirs(opts.runDir); // component by component (never hangs); a no-op when it exists
+  const lock = acquireLock(opts.runDir); // re-entrant: the CLI may hold it already
+  try {
+    if (opts.resume && existsSync(runFile(opts.runDir, 'last')))
+      checkResumeConfig(runFile(opts.runDir, 'last'), config, runFile(opts.runDir, 'config'));
+    return await trainLocked(config, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const { runDir, hooks } = opts;
   const pg = opts.processGroup ?? localProcessGroup();
   const W = pg.worldSize;
@@ -317,7 +340,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         'every rank must read the same run directory (shared storage across machines)',
       );
     } else if (writer) {
-      writeJsonAtomic(runFile(runDir, 'config'), config);
+      writeRunConfig(runDir, config);
       writeLog(runDir, log);
     }
     const perEpoch = trainLoader.batchesPerEpoch;
@@ -389,6 +412,8 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         lastLoss = loss;
         const secs = (performance.now() - t0) / 1000;
         hooks?.onBatch?.(epoch, i, { loss: lossSum / seen, imagesPerSecond: seen / Math.max(secs, 1e-9) });
+        // let the event loop turn (signals: Ctrl-C's handler; in-memory data never leaves the microtask queue)
+        await new Promise<void>((r) => setImmediate(r));
       }
       const trainTime = (performance.now() - t0) / 1000;
       if (W > 1) {
@@ -476,6 +501,22 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     net.dispose();
     await trainLoader.close();
     await testLoader.close();
+  }
+}
+
+/** Writes `config.json` of a run directory: the configuration and its hash (`config_hash`). */
+export function writeRunConfig(runDir: string, config: TrainConfig): void {
+  writeJsonAtomic(runFile(runDir, 'config'), { ...config, [CONFIG_HASH_KEY]: configHash(config) });
+}
+
+/** The `config_hash` stored in a run's `config.json` (undefined for runs written before it). */
+export function storedConfigHash(runDir: string): string | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(runFile(runDir, 'config'), 'utf8')) as Record<string, unknown>;
+    const h = raw[CONFIG_HASH_KEY];
+    return typeof h === 'string' ? h : undefined;
+  } catch {
+    return undefined;
   }
 }
 

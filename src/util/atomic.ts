@@ -3,17 +3,9 @@
  * over the target, fsync the directory. A reader never sees a half-written file. One writer
  * for the whole package, synchronous and asynchronous.
  */
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  promises as fsp,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, openSync, promises as fsp, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { makeDirs } from './fs.js';
 
 let counter = 0;
 
@@ -33,7 +25,7 @@ export function isTempSibling(name: string): boolean {
 /** Writes `data` to `path` atomically (creating the parent directory). */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const tmp = tempSibling(path);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd = -1;
@@ -64,7 +56,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
  * load): the same temporary sibling, fsync and rename.
  */
 export async function writeFileAtomicAsync(path: string, data: Uint8Array | string): Promise<void> {
-  await fsp.mkdir(dirname(path), { recursive: true });
+  makeDirs(dirname(path));
   const tmp = tempSibling(path);
   try {
     const fh = await fsp.open(tmp, 'w');
