@@ -6,7 +6,7 @@
  * Forward on rank `r` (local `x: [..., C]`, `m_r` elements per channel):
  *
  * ```
- * mean_r = sum x / m_r;  M2_r = sum (x - mean_r)^2                       (per channel)
+ * mean_r = sum x / m_r;  M2_r = sum (x - mean_r)^2          (per channel, the StcBatchNormTrain kernel)
  * gather [m_s, mean_s, M2_s] of every rank s (one all-reduce of a [W, 2C+1] matrix, zeros but row r)
  * N = sum m_s;  mean = sum m_s mean_s / N;  var = sum (M2_s + m_s (mean_s - mean)^2) / N   (Chan et al.)
  * invstd = 1 / sqrt(var + eps);  xhat = (x - mean) invstd;  y = gamma xhat + beta
@@ -18,7 +18,8 @@
  * Backward: every rank's loss is the mean over its shard, and the gradient all-reduce forms
  * `sum_s w_s g_s` (`w_s` the shard's weight in the global batch). The global loss's gradient
  * with respect to rank r's `x` is `gamma invstd (w_r dy - (S1 + xhat S2) / N)` with
- * `S1 = sum_s w_s sum dy_s`, `S2 = sum_s w_s sum dy_s xhat_s` (one all-reduce of `[2C]`); rank
+ * `S1 = sum_s w_s sum dy_s`, `S2 = sum_s w_s sum dy_s xhat_s` (local sums from the
+ * StcBatchNormTrainGrad kernel, then one all-reduce of `[2C]`); rank
  * r's tape must hold it divided by `w_r` (the all-reduce multiplies every gradient it carries
  * by `w_r`), so
  *
@@ -32,6 +33,8 @@
  * reverse backward) since every rank runs the same network.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { runKernel } from '../core/kernels/array-kernel.js';
+import { registerNnKernels } from './kernels.js';
 
 /** What synchronised batch norm needs of the process group during one training step. */
 export interface BatchNormSync {
@@ -58,10 +61,6 @@ export interface SyncBatchNormResult {
   count: number;
 }
 
-function reduceAxes(rank: number): number[] {
-  return Array.from({ length: rank - 1 }, (_, i) => i);
-}
-
 /**
  * Training-mode batch norm of `x: [..., C]` with the global batch's statistics (see the module
  * doc); differentiable in `x`, `gamma`, `beta`.
@@ -73,8 +72,8 @@ export function syncBatchNormTrain(
   eps: number,
   sync: BatchNormSync,
 ): SyncBatchNormResult {
+  registerNnKernels();
   const C = x.shape[x.rank - 1];
-  const axes = reduceAxes(x.rank);
   const m = x.size / C;
   const { rank, worldSize: W, weight } = sync;
   const K = 2 * C + 1;
@@ -82,8 +81,11 @@ export function syncBatchNormTrain(
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b, save] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const row = tf.tidy(() => {
-      const mu = tf.mean(xi, axes);
-      const m2 = tf.sum(tf.square(tf.sub(xi, mu)), axes);
+      // the local statistics through the batch-norm kernel (the native backend accumulates
+      // them more precisely than a float32 sum): eps 0, so var_r = 1 / invstd_r^2 exactly
+      const [, mu, inv] = runKernel('StcBatchNormTrain', { x: xi, gamma: g, beta: b }, { eps: 0 });
+      // a constant channel: invstd is inf here, 0 in ATen (its convention for var + eps = 0)
+      const m2 = tf.where(tf.greater(inv, 0), tf.div(m, tf.square(inv)), tf.zerosLike(inv));
       const packed = tf.concat([tf.tensor1d([m]), mu, m2]);
       return tf.pad(packed, [[rank * K, (W - 1 - rank) * K]]) as tf.Tensor1D;
     });
@@ -103,19 +105,23 @@ export function syncBatchNormTrain(
     });
     all.dispose();
     side = { mean: tf.keep(mean), variance: tf.keep(variance), count: N };
-    const y = tf.add(tf.mul(tf.sub(xi, mean), tf.mul(invstd, g)), b);
+    // y = x alpha + (beta - mean alpha), alpha = invstd gamma: ATen's order of rounding
+    const alpha = tf.mul(invstd, g);
+    const y = tf.add(tf.mul(xi, alpha), tf.sub(b, tf.mul(mean, alpha)));
     save([xi, g, mean, invstd]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, gs, mean, invstd] = saved;
-        const xhat = tf.mul(tf.sub(xs, mean), invstd);
-        const sdy = tf.sum(dy, axes);
-        const sdyx = tf.sum(tf.mul(dy, xhat), axes);
+        // the local sums through the gradient kernel: dbeta = sum dy, dgamma = sum dy xhat
+        const [local, sdyx, sdy] = runKernel('StcBatchNormTrainGrad', { dy, x: xs, gamma: gs, mean, invstd });
+        local.dispose();
         const s = sync.sum(tf.mul(tf.concat([sdy, sdyx]), weight) as tf.Tensor1D);
         const [s1, s2] = tf.split(s, 2);
-        const inner = tf.sub(dy, tf.div(tf.add(s1, tf.mul(xhat, s2)), weight * N));
-        const dx = tf.mul(inner, tf.mul(gs, invstd));
+        // dx = ((dy - S1/(w N)) - (x - mean) S2 invstd/(w N)) invstd gamma: ATen's order of rounding
+        const gradMean = tf.div(s1, weight * N);
+        const k = tf.div(tf.mul(s2, invstd), weight * N);
+        const dx = tf.mul(tf.sub(tf.sub(dy, gradMean), tf.mul(tf.sub(xs, mean), k)), tf.mul(invstd, gs));
         return [dx, sdyx, sdy];
       },
     };
