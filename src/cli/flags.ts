@@ -155,6 +155,12 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
   },
   { flag: '--epochs', arg: '<n>', path: 'epochs', help: 'epochs', parse: num('--epochs') },
   { flag: '--batch-size', arg: '<n>', path: 'batchSize', help: 'batch size', parse: num('--batch-size') },
+  {
+    flag: '--sync-bn',
+    path: 'syncBn',
+    help: "data-parallel runs: batch norm with the global batch's statistics over all ranks (synchronised)",
+    parse: () => true,
+  },
   { flag: '--lr', arg: '<v>', path: 'lr', help: 'initial learning rate', parse: num('--lr') },
   { flag: '--momentum', arg: '<v>', path: 'momentum', help: 'SGD momentum', parse: num('--momentum') },
   {

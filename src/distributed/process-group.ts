@@ -33,6 +33,13 @@ export interface ProcessGroup {
   readonly worldSize: number;
   /** Sums (`sum`) or averages (`avg`) each float32 tensor over the ranks, in place; see {@link NativeProcessGroup.allReduce}. */
   allReduce(tensors: tf.Tensor[], op: 'sum' | 'avg'): Promise<void>;
+  /**
+   * As {@link allReduce}, blocking this thread until every rank has contributed (or the
+   * timeout): for small tensors that a synchronous TensorFlow.js forward or backward pass must
+   * reduce on the spot (synchronised batch norm). Ranks must issue all their collectives, this
+   * one included, in the same order.
+   */
+  allReduceSync(tensors: tf.Tensor[], op: 'sum' | 'avg'): void;
   /** Resolves when every rank has reached it. */
   barrier(): Promise<void>;
   /** Every rank's `value` for `key`, by rank. */
@@ -113,6 +120,7 @@ export function localProcessGroup(): ProcessGroup {
     rank: 0,
     worldSize: 1,
     allReduce: async () => {},
+    allReduceSync: () => {},
     barrier: async () => {},
     exchange: async (_key, value) => [value],
     destroy: () => {},
@@ -157,14 +165,23 @@ function withDistErrors(pg: ProcessGroup, timeoutMs: number): ProcessGroup {
       try {
         return await f(...a);
       } catch (e) {
-        throw new DistError(
-          `rank ${pg.rank} of ${pg.worldSize}: ${what} failed (another rank exited, or did not answer within ${timeoutMs / 1000} s): ${(e as Error).message.split('\n')[0]}`,
-        );
+        throw fail(what, e);
       }
     };
+  const fail = (what: string, e: unknown) =>
+    new DistError(
+      `rank ${pg.rank} of ${pg.worldSize}: ${what} failed (another rank exited, or did not answer within ${timeoutMs / 1000} s): ${(e as Error).message.split('\n')[0]}`,
+    );
   return {
     rank: pg.rank,
     worldSize: pg.worldSize,
+    allReduceSync: (t: tf.Tensor[], op: 'sum' | 'avg') => {
+      try {
+        pg.allReduceSync(t, op);
+      } catch (e) {
+        throw fail('all-reduce', e);
+      }
+    },
     allReduce: wrap('all-reduce', (t: tf.Tensor[], op: 'sum' | 'avg') => pg.allReduce(t, op)),
     barrier: wrap('barrier', () => pg.barrier()),
     exchange: wrap('exchange', (k: string, v: string) => pg.exchange(k, v)),

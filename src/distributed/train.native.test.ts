@@ -12,6 +12,9 @@
  * statistics are not compared (the ranks average theirs once per epoch, the reference updates
  * them shard after shard).
  *
+ * With `--sync-bn` the reference is simply one process training on the global batch: the
+ * weights and the running statistics must agree within 1e-5.
+ *
  * The two-process tests run on the libtorch pass where c10d is built, and say why otherwise.
  */
 import assert from 'node:assert/strict';
@@ -179,6 +182,51 @@ test(
     assert.equal(again.code, 2, again.stderr);
     assert.match(again.stderr, /trained with world size 2; resume it with the same world size \(got 1\)/);
     assert.equal(readFileSync(join(dirs[0], 'log.jsonl'), 'utf8'), before);
+  },
+);
+
+test(
+  'with --sync-bn two ranks end within 1e-5 of ONE process on the global batch, weights and running statistics',
+  { skip, timeout: 300_000 },
+  async () => {
+    // The ANN twin and lr 0.01: in spiking mode a last-bit difference in a membrane potential
+    // (the ranks' global statistics are combined from per-rank sums, a different rounding from
+    // one process's) can flip a spike, an O(1) change; 41 samples include the uneven 5 + 4 step.
+    const common = [...TRAIN, '--sync-bn', '--mode', 'ann', '--lr', '0.01'].filter(
+      (a, i, all) => a !== '--batch-size' && all[i - 1] !== '--batch-size',
+    );
+    const tmp = mkdtempSync(join(tmpdir(), 'stcsnn-syncbn-'));
+    const one = await cli(['train', ...common, '--batch-size', '16', '--out', join(tmp, 'one')]);
+    assert.equal(one.code, 0, one.stderr);
+    const rs = await ranks(2, (r) => [...common, '--batch-size', '8', '--out', join(tmp, `r${r}`)]);
+    for (const r of rs) assert.equal(r.code, 0, r.stderr);
+    await initBackend('libtorch', { threads: 1 });
+    const config = readRunConfig(join(tmp, 'r0'));
+    assert.equal(config.syncBn, true);
+    const { trainSet, train: tl, test: vl } = await openLoaders(config);
+    const nets = ['one', 'r0'].map((d) => {
+      const n = buildNetwork(archFor(config, trainSet), config.seed);
+      loadCheckpoint(join(tmp, d, 'last.safetensors'), n);
+      return n;
+    });
+    const ref = new Map(nets[0].namedVariables().map((e) => [e.name, e.variable]));
+    let worst = 0;
+    let worstName = '';
+    let runningMoved = 0;
+    for (const e of nets[1].namedVariables()) {
+      const a = e.variable.dataSync();
+      const b = ref.get(e.name)!.dataSync();
+      for (let k = 0; k < a.length; k++) {
+        const d = Math.abs(a[k] - b[k]);
+        if (d > worst) [worst, worstName] = [d, e.name];
+      }
+      if (e.name.endsWith('running_mean'))
+        for (const v of b) runningMoved = Math.max(runningMoved, Math.abs(v));
+    }
+    assert.ok(runningMoved > 1e-3, 'the running statistics moved');
+    assert.ok(worst <= 1e-5, `largest difference ${worst} (${worstName})`);
+    for (const n of nets) n.dispose();
+    await Promise.all([tl.close(), vl.close()]);
   },
 );
 

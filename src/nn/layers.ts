@@ -8,6 +8,7 @@ import { conv2d, reluConv2d, reluLinear, stcConv2d, stcLinear, type StcPath } fr
 import { SeedStream, uniform } from './init.js';
 import { batchNormTrain } from './kernels.js';
 import { Module, type ForwardOptions } from './module.js';
+import { syncBatchNormTrain } from './sync-bn.js';
 
 /** The network modes, the default first: spiking (`stc`) or the ANN twin (`ann`). */
 export const NET_MODES = ['stc', 'ann'] as const;
@@ -51,6 +52,19 @@ export class BatchNorm extends Module {
     if (!opts.training) {
       return tf.batchNorm(x, this.runningMean, this.runningVar, this.bias, this.weight, this.eps);
     }
+    if (opts.syncBn) {
+      // the global batch's statistics (all ranks): running statistics agree on every rank
+      const { y, mean, variance, count } = syncBatchNormTrain(
+        x,
+        this.weight as tf.Tensor1D,
+        this.bias as tf.Tensor1D,
+        this.eps,
+        opts.syncBn,
+      );
+      tf.tidy(() => this.updateRunning(mean, tf.mul(variance, count / Math.max(1, count - 1))));
+      tf.dispose([mean, variance]);
+      return y;
+    }
     const { y, mean, invstd } = batchNormTrain(
       x,
       this.weight as tf.Tensor1D,
@@ -60,13 +74,17 @@ export class BatchNorm extends Module {
     const m = x.size / this.channels;
     tf.tidy(() => {
       const biasedVar = tf.sub(tf.reciprocal(tf.square(invstd)), this.eps);
-      const unbiased = tf.mul(biasedVar, m / Math.max(1, m - 1));
-      const k = this.momentum;
-      this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - k), tf.mul(mean, k)));
-      this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - k), tf.mul(unbiased, k)));
-      this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
+      this.updateRunning(mean, tf.mul(biasedVar, m / Math.max(1, m - 1)));
     });
     return y;
+  }
+
+  /** `running = (1 - momentum) running + momentum batch`, one more batch tracked. */
+  private updateRunning(mean: tf.Tensor, unbiasedVar: tf.Tensor): void {
+    const k = this.momentum;
+    this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - k), tf.mul(mean, k)));
+    this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - k), tf.mul(unbiasedVar, k)));
+    this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { SpikeStatsRecorder } from './stats.js';
+import type { BatchNormSync } from './sync-bn.js';
 
 /** Options of a forward pass. */
 export interface ForwardOptions {
@@ -12,6 +13,11 @@ export interface ForwardOptions {
   readonly training: boolean;
   /** When given, spiking layers record spike statistics into it (slower; analysis only). */
   readonly stats?: SpikeStatsRecorder;
+  /**
+   * Data-parallel training with synchronised batch norm: batch norm normalises with the
+   * statistics of the global batch over all ranks (see `sync-bn.ts`). Training mode only.
+   */
+  readonly syncBn?: BatchNormSync;
 }
 
 /** A named tensor of a module: a trainable parameter or a buffer (running statistics). */

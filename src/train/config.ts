@@ -71,6 +71,11 @@ export const trainConfigSchema = z.object({
   path: z.enum(STC_PATHS).default('fused'),
   epochs: z.number().int().min(1).max(100000).default(5),
   batchSize: z.number().int().min(1).max(65536).default(32),
+  /**
+   * Data-parallel training: batch norm normalises with the global batch's statistics over all
+   * ranks (synchronised batch norm) instead of each rank's shard. No effect on one process.
+   */
+  syncBn: z.boolean().default(false),
   /** SGD: initial learning rate, momentum, weight decay, Nesterov. */
   lr: z.number().positive().max(100).default(0.1),
   momentum: z.number().min(0).max(1).default(0.9),

@@ -18,10 +18,12 @@
  * the same network from the seed and reads its shard of every global batch of `batchSize * W`
  * samples (src/distributed/sampler.ts); before each optimiser step the gradients are replaced by
  * `sum_r w_r g_r` (bucketed all-reduce, `w_r` the shard's share of the global batch), so every
- * rank takes the step one process would take on the global batch, except for batch norm: each
- * rank normalises with its own shard's batch statistics (per-rank batch norm, as PyTorch's DDP
- * without SyncBatchNorm), and the running statistics are averaged over the ranks at the end of
- * every epoch. Loss, accuracy and images/s are summed over the ranks. Every rank evaluates the
+ * rank takes the step one process would take on the global batch, except for batch norm: by
+ * default each rank normalises with its own shard's batch statistics (per-rank batch norm, as
+ * PyTorch's DDP without SyncBatchNorm), and the running statistics are averaged over the ranks
+ * at the end of every epoch; with `syncBn` every batch-norm layer normalises with the global
+ * batch's statistics (src/nn/sync-bn.ts: synchronous all-reduces in the forward and backward
+ * passes), which makes the ranks one process on the global batch, running statistics included. Loss, accuracy and images/s are summed over the ranks. Every rank evaluates the
  * whole test set (identical results). Only rank 0 writes the run directory; at start-up the
  * ranks compare a hash of the configuration, and a resumed run must keep its world size.
  */
@@ -42,6 +44,7 @@ import {
 } from '../distributed/grad-sync.js';
 import { buildNetwork, type ArchConfig, type Network } from '../nn/models.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
+import type { BatchNormSync } from '../nn/sync-bn.js';
 import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { readTidy } from '../util/read.js';
 import { runFile } from '../run/layout.js';
@@ -302,6 +305,20 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
     .filter((e) => !e.trainable)
     .map((e) => e.variable);
   const sync: SyncStats = { ms: 0, buckets: 0, bytes: 0 };
+  const syncBn = config.syncBn && W > 1;
+  /** Synchronised batch norm's view of the group for a step whose shard weighs `weight`. */
+  const bnSync = (weight: number): BatchNormSync | undefined =>
+    syncBn
+      ? {
+          rank: pg.rank,
+          worldSize: W,
+          weight,
+          sum: (t) => {
+            pg.allReduceSync([t], 'sum');
+            return t;
+          },
+        }
+      : undefined;
   const names = new Map(net.namedVariables().map((e) => [e.variable.name, e.name]));
   const sgd = new Sgd(vars, {
     momentum: config.momentum,
@@ -377,7 +394,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         const y = tf.tensor1d(b.y, 'int32');
         let logits: tf.Tensor | undefined;
         const { value, grads: localGrads } = valueAndGrads(() => {
-          const out = net.forward(x as tf.Tensor4D, { training: true });
+          const out = net.forward(x as tf.Tensor4D, { training: true, syncBn: bnSync(b.weight ?? 1) });
           logits = tf.keep(out);
           return crossEntropy(out, y);
         }, vars);
@@ -418,7 +435,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
       const trainTime = (performance.now() - t0) / 1000;
       if (W > 1) {
         [lossSum, correct, seen] = await allReduceNumbers(pg, [lossSum, correct, seen]);
-        await averageBuffers(pg, buffers);
+        if (!syncBn) await averageBuffers(pg, buffers); // synchronised: already equal
       }
       hooks?.onEvalStart?.('test');
       lastEval = await evaluate(net, testLoader);

@@ -67,6 +67,19 @@ export class NativeProcessGroup {
     return loadAddon().distAllReduce(this.handle, tensors.map(nativeId), op === 'avg');
   }
 
+  /**
+   * As {@link allReduce}, but blocks the calling thread until the collective is done (or the
+   * group's timeout): for the few small tensors a synchronous kernel or gradient must reduce
+   * in the middle of a forward or backward pass (synchronised batch norm). Every rank must
+   * issue its collectives, synchronous or not, in the same order.
+   * @param {tf.Tensor[]} tensors
+   * @param {'sum' | 'avg'} [op]
+   * @returns {void}
+   */
+  allReduceSync(tensors, op = 'sum') {
+    loadAddon().distAllReduceSync(this.handle, tensors.map(nativeId), op === 'avg');
+  }
+
   /** Resolves when every rank has called it. @returns {Promise<void>} */
   barrier() {
     return loadAddon().distBarrier(this.handle);

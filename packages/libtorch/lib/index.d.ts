@@ -119,6 +119,11 @@ export declare class NativeProcessGroup {
    * reference to each until the promise settles.
    */
   allReduce(tensors: import('@tensorflow/tfjs-core').Tensor[], op?: 'sum' | 'avg'): Promise<void>;
+  /**
+   * As `allReduce`, blocking the calling thread until done (small tensors inside a synchronous
+   * kernel or gradient, e.g. synchronised batch norm).
+   */
+  allReduceSync(tensors: import('@tensorflow/tfjs-core').Tensor[], op?: 'sum' | 'avg'): void;
   /** Resolves when every rank has called it. */
   barrier(): Promise<void>;
   /** Publishes `value` under `key`; resolves with every rank's value, by rank. */

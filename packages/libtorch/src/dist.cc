@@ -259,6 +259,39 @@ Napi::Value DistAllReduce(const Napi::CallbackInfo &info) {
   });
 }
 
+// distAllReduceSync(handle, tensorIds, avg) -> undefined: as distAllReduce, but waits on the
+// calling (JS) thread. For the few small tensors a synchronous TensorFlow.js kernel must reduce
+// in the middle of a forward or backward pass (synchronised batch norm: per-channel sums); the
+// JS thread is blocked until every rank has contributed, or the group's timeout.
+Napi::Value DistAllReduceSync(const Napi::CallbackInfo &info) {
+  return guard(info, "distAllReduceSync", [&]() -> Napi::Value {
+    Group &g = groupOf(I(info, 0));
+    auto ids = V(info, 1);
+    const bool avg = B(info, 2);
+    c10d::AllreduceOptions o;
+    o.reduceOp = c10d::ReduceOp::SUM;
+    std::vector<at::Tensor> ts;
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    for (auto id : ids) {
+      at::Tensor &t = get(id);
+      if (t.scalar_type() != at::kFloat) throw std::runtime_error("all-reduce takes float32 tensors");
+      if (!t.is_contiguous()) throw std::runtime_error("all-reduce takes contiguous tensors");
+      ts.push_back(t);
+      std::vector<at::Tensor> one{t};
+      works.push_back(g.pg->allreduce(one, o));
+    }
+    try {
+      for (auto &w : works) w->wait();
+    } catch (const std::exception &e) {
+      throw std::runtime_error("all-reduce: " + oneLine(e));
+    }
+    if (avg) {
+      for (auto &t : ts) t.mul_(1.0 / g.size);
+    }
+    return info.Env().Undefined();
+  });
+}
+
 // distBarrier(handle) -> Promise<void>
 Napi::Value DistBarrier(const Napi::CallbackInfo &info) {
   return guard(info, "distBarrier", [&]() -> Napi::Value {
@@ -317,6 +350,7 @@ void registerDist(Napi::Env env, Napi::Object exports) {
 #if STCSNN_HAS_GLOO
   exports.Set("distInit", Napi::Function::New(env, DistInit));
   exports.Set("distAllReduce", Napi::Function::New(env, DistAllReduce));
+  exports.Set("distAllReduceSync", Napi::Function::New(env, DistAllReduceSync));
   exports.Set("distBarrier", Napi::Function::New(env, DistBarrier));
   exports.Set("distExchange", Napi::Function::New(env, DistExchange));
   exports.Set("distDestroy", Napi::Function::New(env, DistDestroy));
