@@ -91,7 +91,8 @@ export async function runRepeats(
 ): Promise<RepeatsResult> {
   if (opts.runsOver && opts.processGroup)
     throw new Error('runRepeats: runsOver and processGroup exclude each other');
-  if (opts.runsOver && opts.runsOver.group.rank !== 0) return repeatsLocked(config, repeats, opts);
+  // only rank 0 of either kind of group owns the directory (the others may not even have it)
+  if ((opts.runsOver?.group ?? opts.processGroup)?.rank) return repeatsLocked(config, repeats, opts);
   const lock = acquireLock(opts.runDir); // the group's lock, held over every seed (re-entrant)
   try {
     return await repeatsLocked(config, repeats, opts);
