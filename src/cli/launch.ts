@@ -37,12 +37,12 @@ export const DIST_FLAG_KEYS: readonly (keyof DistFlags)[] = [
   'distTimeout',
 ];
 
-/** Adds the process-group flags to a command. */
-export function withDistFlags(cmd: Command): Command {
+/** Adds the process-group flags to a command; `what` says what N processes do (train's default). */
+export function withDistFlags(cmd: Command, what = 'train over N processes (--parallel says how)'): Command {
   return cmd
     .option(
       '--world-size <n>',
-      'data-parallel training over N processes (default: $WORLD_SIZE, else 1); needs the libtorch backend with c10d',
+      `${what} (default: $WORLD_SIZE, else 1); needs the libtorch backend with c10d`,
     )
     .option('--rank <r>', "this process's rank, 0..N-1 (default: $RANK)")
     .option(
@@ -122,7 +122,7 @@ interface LaunchFlags {
 export function launchCommand(): Command {
   const cmd = new Command('launch')
     .description(
-      'run N ranks of a data-parallel command on this machine (as torchrun): stcsnn launch --nproc 2 -- train --epochs 1',
+      'run N ranks of a distributed command on this machine (as torchrun): stcsnn launch --nproc 2 -- train --epochs 1 (data-parallel), -- train --repeats 4 or -- sweep ... (runs shared out over the ranks)',
     )
     .requiredOption('--nproc <n>', 'number of processes (ranks)')
     .option('--master-port <port>', 'rendezvous port (default: a free one)')
@@ -131,9 +131,9 @@ export function launchCommand(): Command {
     .allowUnknownOption(true);
   cmd.action(async (args: string[], flags: LaunchFlags) => {
     const n = parseInteger('--nproc', flags.nproc, 1, 1024);
-    if (args[0] !== 'train')
+    if (args[0] !== 'train' && args[0] !== 'sweep')
       throw new UsageError(
-        `launch runs 'train' (got '${args[0] ?? ''}'): stcsnn launch --nproc N -- train ...`,
+        `launch runs 'train' or 'sweep' (got '${args[0] ?? ''}'): stcsnn launch --nproc N -- train ...`,
       );
     for (const f of ['--world-size', '--rank', '--master-addr', '--master-port'])
       if (args.includes(f)) throw new UsageError(`launch sets ${f} itself; drop it after --`);

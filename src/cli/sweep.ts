@@ -11,6 +11,10 @@ import { defaultSweepDir, sweepStatus, trainSweep } from '../run/sweep.js';
 import { DEFAULT_VALUES, type ConfigPath } from '../train/config.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
+import { processGroupOptions, withDistFlags, type DistFlags } from './launch.js';
+import { agreeOnConfig } from '../train/train.js';
+import { agreeOn, stableHash } from '../distributed/handshake.js';
+import { DEFAULT_TIMEOUT_MS, initProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 import { energyConstantsFrom, parseIntegerList, parseNumberList } from './options.js';
 import { addConfigOptions, configFromFlags, presetOption } from './flags.js';
@@ -19,6 +23,7 @@ import { addConfigOptions, configFromFlags, presetOption } from './flags.js';
 const NOT_INHERITED: readonly ConfigPath[] = ['stc.T', 'stc.theta0', 'repeats'];
 
 type SweepFlags = CommonFlags &
+  DistFlags &
   Record<string, string | boolean | undefined> & {
     T?: string;
     theta0?: string;
@@ -48,6 +53,8 @@ export function sweepCommand(): Command {
   // the usual training options, from the flag table `stcsnn train` uses
   addConfigOptions(cmd, NOT_INHERITED).addOption(presetOption());
   withCommon(cmd);
+  // a sweep over ranks shares its points out (one run per rank at a time), never data-parallel
+  withDistFlags(cmd, 'share the points out over N processes, each training its points alone');
   cmd.action(async (flags: SweepFlags) => {
     if (flags.theta0 === undefined && flags.T === undefined)
       throw new UsageError('give --theta0 LIST and/or --T LIST (comma-separated values to sweep)');
@@ -64,40 +71,82 @@ export function sweepCommand(): Command {
       log(
         `stcsnn: ${i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`}; finished points are kept: rerun the same command to resume`,
       );
-    const { sweep } = await withRunDir(
-      dir,
-      { kind: 'keep', what: 'sweep directory', onNotice: notice, onInterrupt: resumeHint },
-      async () => {
-        const info = await backendFor(flags);
-        const progress = makeProgress();
+    // Runs over ranks: rank 0 alone owns (locks, writes) the sweep directory; each rank locks
+    // and writes the point directories it trains.
+    const dist = processGroupOptions(flags);
+    const writer = (dist?.rank ?? 0) === 0;
+    const work = async () => {
+      const info = await backendFor(flags);
+      let pg: ProcessGroup | undefined;
+      if (dist) {
+        pg = await initProcessGroup(dist, info.name);
+        try {
+          await agreeOnConfig(pg, config);
+          await agreeOn(
+            pg,
+            'sweep/grid',
+            stableHash({ grid, constants }),
+            'sweep grid',
+            'start every rank with the same --theta0, --T and energy flags',
+          );
+        } catch (e) {
+          pg.destroy();
+          throw e;
+        }
+      }
+      try {
+        return await sweepOn(pg, info);
+      } finally {
+        pg?.destroy();
+      }
+    };
+    const sweepOn = async (pg: ProcessGroup | undefined, info: Awaited<ReturnType<typeof backendFor>>) => {
+      const progress = makeProgress({ quiet: !writer });
+      if (writer)
         log(
           `stcsnn sweep: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), theta0 in {${grid.theta0.join(', ')}} x T in {${grid.T.join(', ')}}, backend ${info.name}, into ${dir}`,
         );
-        const sweep = await trainSweep({
-          dir,
-          config,
-          grid,
-          constants,
-          backend: info.name,
-          onPointStart: (p) => log(`point ${p.index + 1}/${p.total} (${p.id}): training`),
-          hooks: (p) => ({
-            onEpochStart: (e, n, batches) => progress.start(batches, `${p.id} epoch ${e + 1}/${n}`),
-            onBatch: (_e, b, s) =>
-              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
-            onEpochEnd: (m) =>
-              progress.stop(
-                `${p.id} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
-              ),
-          }),
-          onEvent: (e) => {
-            if (e.kind === 'skip') log(`point ${e.id}: finished before, skipped`);
-            else if (e.kind === 'restart') log(`point ${e.id}: interrupted before, restarting from scratch`);
-            else if (e.kind === 'failed') log(`point ${e.id}: training diverged (${e.error}); going on`);
-            else if (e.result) log(`point ${e.id}: test accuracy ${pct(e.result.test_accuracy)}`);
-          },
-        });
-        return { sweep };
-      },
+      const sweep = await trainSweep({
+        dir,
+        config,
+        grid,
+        constants,
+        backend: info.name,
+        runsOver: pg && {
+          group: pg,
+          timeoutMs: dist?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          onWait: () => log(`stcsnn sweep: rank ${pg.rank}: waiting for the other ranks' points`),
+        },
+        onPointStart: (p) => log(`${rankTag}point ${p.index + 1}/${p.total} (${p.id}): training`),
+        hooks: (p) => ({
+          onEpochStart: (e, n, batches) => progress.start(batches, `${p.id} epoch ${e + 1}/${n}`),
+          onBatch: (_e, b, s) =>
+            progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+          onEpochEnd: (m) =>
+            progress.stop(
+              `${p.id} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
+            ),
+        }),
+        onEvent: (e) => {
+          if (e.kind === 'skip') log(`point ${e.id}: finished before, skipped`);
+          else if (e.kind === 'restart')
+            log(`${rankTag}point ${e.id}: interrupted before, restarting from scratch`);
+          else if (e.kind === 'failed')
+            log(`${rankTag}point ${e.id}: training diverged (${e.error}); going on`);
+          else if (e.result) log(`${rankTag}point ${e.id}: test accuracy ${pct(e.result.test_accuracy)}`);
+        },
+      });
+      return { sweep };
+    };
+    const rankTag = dist ? `rank ${dist.rank}: ` : '';
+    if (!writer) {
+      await work();
+      return;
+    }
+    const { sweep } = await withRunDir(
+      dir,
+      { kind: 'keep', what: 'sweep directory', onNotice: notice, onInterrupt: resumeHint },
+      work,
     );
     const { missing } = sweepStatus(dir, sweep);
     if (missing.length) notice(`points not finished: ${missing.map((p) => p.id).join(', ')}`);

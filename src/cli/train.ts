@@ -6,7 +6,8 @@ import type { TrainConfig } from '../train/config.js';
 import { resumedConfig } from '../train/resolve.js';
 import { agreeOnConfig, readRunConfig } from '../train/train.js';
 import { applyResume, planResume, type ResumeChanges } from '../run/resume.js';
-import { initProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
+import { DEFAULT_TIMEOUT_MS, initProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
+import type { ParallelMode } from '../distributed/runs.js';
 import { pct } from '../analysis/format.js';
 import { energySummaryOfRun } from '../run/energy.js';
 import { runRepeats } from '../run/repeats.js';
@@ -26,6 +27,7 @@ import {
 import { makeProgress, notice, printJson, table } from './output.js';
 
 interface TrainFlags extends CommonFlags, FlagValues, DistFlags {
+  parallel?: string;
   preset?: string;
   printConfig?: boolean;
   out?: string;
@@ -52,7 +54,10 @@ export function trainCommand(): Command {
       "allow --out to name a non-empty directory (an earlier run's files there are removed first)",
     );
   withCommon(cmd);
-  withDistFlags(cmd);
+  withDistFlags(cmd).option(
+    '--parallel <how>',
+    'with --world-size > 1: data (one run, data-parallel over the ranks; the default for one run) or runs (the --repeats seeds shared out over the ranks, one run per rank at a time; the default with --repeats > 1)',
+  );
   cmd.action(async (flags: TrainFlags, command: Command) => {
     let config: TrainConfig;
     let repeats: number;
@@ -83,9 +88,9 @@ export function trainCommand(): Command {
       ({ config, repeats } = resolved);
       runDir = flags.out ? resolve(flags.out) : freshRunDir(config);
     }
-    if (dist && repeats > 1)
-      throw new UsageError('--repeats with --world-size > 1: run one seed per distributed job');
-    // Rank 0 alone owns (locks, prepares, writes) the run directory; the other ranks only train.
+    const parallel = dist || flags.parallel !== undefined ? parallelMode(flags.parallel, repeats) : undefined;
+    // Rank 0 alone owns (locks, prepares, writes) the run directory (data-parallel: the other
+    // ranks only train; runs over ranks: each rank locks and writes the seed directories it trains).
     const writer = (dist?.rank ?? 0) === 0;
     const json = flags.json === true;
     const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -110,7 +115,11 @@ export function trainCommand(): Command {
         }
       }
       try {
-        await trainAndReport(flags, config, repeats, runDir, resume, info, pg);
+        const ranks =
+          pg && parallel === 'runs'
+            ? { group: pg, timeoutMs: dist?.timeoutMs ?? DEFAULT_TIMEOUT_MS }
+            : undefined;
+        await trainAndReport(flags, config, repeats, runDir, resume, info, ranks ? undefined : pg, ranks);
       } finally {
         pg?.destroy();
       }
@@ -138,22 +147,32 @@ async function trainAndReport(
   resume: boolean,
   info: Awaited<ReturnType<typeof backendFor>>,
   pg: ProcessGroup | undefined,
+  ranks?: { group: ProcessGroup; timeoutMs: number },
 ): Promise<void> {
-  // Rank 0 alone writes the run directory and reports; the other ranks only train.
-  const writer = (pg?.rank ?? 0) === 0;
-  const worldSize = pg?.worldSize ?? 1;
+  // Rank 0 alone writes the run directory (runs over ranks: the group's) and reports.
+  const writer = ((pg ?? ranks?.group)?.rank ?? 0) === 0;
+  const worldSize = pg?.worldSize ?? 1; // of each run
   const json = flags.json === true;
   const progress = makeProgress({ quiet: !writer });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   if (!json && writer)
     log(
-      `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}${worldSize > 1 ? `, ${worldSize} ranks (global batch ${config.batchSize * worldSize})` : ''}, run ${runDir}`,
+      `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}${worldSize > 1 ? `, ${worldSize} ranks (global batch ${config.batchSize * worldSize})` : ''}${ranks ? `, ${repeats} seeds over ${ranks.group.worldSize} ranks` : ''}, run ${runDir}`,
     );
   const { runs, summary } = await runRepeats(config, repeats, {
     runDir,
     backend: info.name,
     resume,
     processGroup: pg,
+    runsOver: ranks && {
+      ...ranks,
+      onWait: () => log(`stcsnn train: rank ${ranks.group.rank}: waiting for the other ranks' seeds`),
+    },
+    onSeed: ranks
+      ? (seed, what) => {
+          if (what === 'start') log(`rank ${ranks.group.rank}: training seed ${seed}`);
+        }
+      : undefined,
     hooks: (seed) => ({
       onEpochStart: (e, n, batches) =>
         progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
@@ -177,7 +196,8 @@ async function trainAndReport(
     params: last.params,
     backend: info.name,
     run_dir: runDir,
-    world_size: worldSize,
+    world_size: ranks?.group.worldSize ?? worldSize,
+    parallel: ranks ? 'runs' : worldSize > 1 ? 'data' : null,
     batch_size: config.batchSize,
     global_batch: config.batchSize * worldSize,
     test_accuracy: last.test_accuracy,
@@ -217,6 +237,26 @@ async function trainAndReport(
   const energy = energySummaryOfRun(config, last.spike_stats, last.runDir);
   if (energy) console.log(`\n${energy}`);
   if (info.notice) notice(info.notice);
+}
+
+/**
+ * How `train` uses a process group: `--parallel` as given, else `runs` for several repeats and
+ * `data` for one run. `data` cannot train several seeds, `runs` needs several.
+ * @throws UsageError (one line)
+ */
+export function parallelMode(given: string | undefined, repeats: number): ParallelMode {
+  if (given !== undefined && given !== 'data' && given !== 'runs')
+    throw new UsageError(`--parallel must be data or runs, got ${given}`);
+  const mode: ParallelMode = (given as ParallelMode | undefined) ?? (repeats > 1 ? 'runs' : 'data');
+  if (mode === 'data' && repeats > 1)
+    throw new UsageError(
+      '--parallel data trains one run over the ranks; use --parallel runs to share the --repeats seeds out over the ranks',
+    );
+  if (mode === 'runs' && repeats < 2)
+    throw new UsageError(
+      '--parallel runs shares the --repeats seeds out over the ranks; it needs --repeats > 1',
+    );
+  return mode;
 }
 
 /**

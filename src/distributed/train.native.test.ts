@@ -178,7 +178,18 @@ test(
 
     // Resuming with another world size is refused before anything is written.
     const before = readFileSync(join(dirs[0], 'log.jsonl'), 'utf8');
-    const again = await cli(['train', '--resume', dirs[0], '--backend', 'libtorch', '--threads', '1']);
+    // (a finished run is only resumed to extend it: --epochs 2)
+    const again = await cli([
+      'train',
+      '--resume',
+      dirs[0],
+      '--epochs',
+      '2',
+      '--backend',
+      'libtorch',
+      '--threads',
+      '1',
+    ]);
     assert.equal(again.code, 2, again.stderr);
     assert.match(again.stderr, /trained with world size 2; resume it with the same world size \(got 1\)/);
     assert.equal(readFileSync(join(dirs[0], 'log.jsonl'), 'utf8'), before);

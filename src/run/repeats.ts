@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { TrainConfig } from '../train/config.js';
 import { readRunConfig, train, type TrainHooks, type TrainResult } from '../train/train.js';
 import type { ProcessGroup } from '../distributed/process-group.js';
+import { gatherRuns, runsOfRank, type GatherOptions } from '../distributed/runs.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { runFile, seedDirName } from './layout.js';
 import { acquireLock } from './lock.js';
@@ -49,6 +50,13 @@ export interface RunRepeatsOptions {
   readonly resume?: boolean;
   /** Data-parallel training (one repeat only): this process's group; see `TrainOptions`. */
   readonly processGroup?: ProcessGroup;
+  /**
+   * Runs over ranks (`--parallel runs`; not with `processGroup`): seed `seed + k` is trained by
+   * rank `k mod W` of this group, alone (its run directory locked and written by that rank
+   * only); then the ranks exchange their results and rank 0 alone locks the group directory
+   * and writes `repeats.json`. Every rank resolves with all seeds' results.
+   */
+  readonly runsOver?: GatherOptions & { readonly group: ProcessGroup };
   /** Progress hooks for the run of `seed`. */
   readonly hooks?: (seed: number) => TrainHooks | undefined;
   /**
@@ -81,6 +89,10 @@ export async function runRepeats(
   repeats: number,
   opts: RunRepeatsOptions,
 ): Promise<RepeatsResult> {
+  if (opts.runsOver && opts.processGroup)
+    throw new Error('runRepeats: runsOver and processGroup exclude each other');
+  // only rank 0 of either kind of group owns the directory (the others may not even have it)
+  if ((opts.runsOver?.group ?? opts.processGroup)?.rank) return repeatsLocked(config, repeats, opts);
   const lock = acquireLock(opts.runDir); // the group's lock, held over every seed (re-entrant)
   try {
     return await repeatsLocked(config, repeats, opts);
@@ -94,43 +106,61 @@ async function repeatsLocked(
   repeats: number,
   opts: RunRepeatsOptions,
 ): Promise<RepeatsResult> {
-  const runs: TrainResult[] = [];
-  for (let k = 0; k < repeats; k++) {
-    const seed = config.seed + k;
-    const dir = repeats > 1 ? join(opts.runDir, seedDirName(seed)) : opts.runDir;
-    if (opts.keepFinished) {
-      if (existsSync(runFile(dir, 'result'))) {
-        const done = JSON.parse(readFileSync(runFile(dir, 'result'), 'utf8')) as TrainResult;
-        opts.onSeed?.(seed, 'skip', done);
-        runs.push(done);
-        continue;
-      }
-      const resume = existsSync(runFile(dir, 'last')) && existsSync(runFile(dir, 'config'));
-      if (!resume) prepareRunDir(dir, true);
-      opts.onSeed?.(seed, resume ? 'resume' : 'start');
-      const c = resume ? readRunConfig(dir) : { ...config, seed };
-      const r = await train(c, { runDir: dir, backend: opts.backend, resume, hooks: opts.hooks?.(seed) });
-      opts.onSeed?.(seed, 'done', r);
-      runs.push(r);
-      continue;
-    }
-    if (repeats > 1) prepareRunDir(dir, true);
-    opts.onSeed?.(seed, opts.resume === true ? 'resume' : 'start');
-    const r = await train(
-      { ...config, seed },
-      {
-        runDir: dir,
-        backend: opts.backend,
-        resume: opts.resume === true,
-        hooks: opts.hooks?.(seed),
-        processGroup: opts.processGroup,
-      },
-    );
-    opts.onSeed?.(seed, 'done', r);
-    runs.push(r);
+  const over = opts.runsOver;
+  const mine = over ? runsOfRank(repeats, over.group.rank, over.group.worldSize) : undefined;
+  const byIndex = new Map<number, TrainResult>();
+  let failure: Error | undefined;
+  try {
+    for (const k of mine ?? Array.from({ length: repeats }, (_, i) => i))
+      byIndex.set(k, await repeatOne(config, repeats, k, opts));
+  } catch (e) {
+    if (!over) throw e;
+    failure = e as Error; // published, so the other ranks stop with it
   }
+  const all = over ? await gatherRuns(over.group, 'repeats/results', failure ?? byIndex, over) : byIndex;
+  const runs = Array.from({ length: repeats }, (_, k) => all.get(k) as TrainResult);
   if (repeats <= 1) return { runs };
   const summary = summarizeRepeats(runs);
-  writeJsonAtomic(runFile(opts.runDir, 'repeats'), { config, ...summary, runs: runs.map((r) => r.runDir) });
+  if ((over?.group.rank ?? 0) === 0)
+    writeJsonAtomic(runFile(opts.runDir, 'repeats'), { config, ...summary, runs: runs.map((r) => r.runDir) });
   return { runs, summary };
+}
+
+/** Trains (or, with `keepFinished`, reads or resumes) repeat `k`, seed `config.seed + k`. */
+async function repeatOne(
+  config: TrainConfig,
+  repeats: number,
+  k: number,
+  opts: RunRepeatsOptions,
+): Promise<TrainResult> {
+  const seed = config.seed + k;
+  const dir = repeats > 1 ? join(opts.runDir, seedDirName(seed)) : opts.runDir;
+  if (opts.keepFinished) {
+    if (existsSync(runFile(dir, 'result'))) {
+      const done = JSON.parse(readFileSync(runFile(dir, 'result'), 'utf8')) as TrainResult;
+      opts.onSeed?.(seed, 'skip', done);
+      return done;
+    }
+    const resume = existsSync(runFile(dir, 'last')) && existsSync(runFile(dir, 'config'));
+    if (!resume) prepareRunDir(dir, true);
+    opts.onSeed?.(seed, resume ? 'resume' : 'start');
+    const c = resume ? readRunConfig(dir) : { ...config, seed };
+    const r = await train(c, { runDir: dir, backend: opts.backend, resume, hooks: opts.hooks?.(seed) });
+    opts.onSeed?.(seed, 'done', r);
+    return r;
+  }
+  if (repeats > 1) prepareRunDir(dir, true);
+  opts.onSeed?.(seed, opts.resume === true ? 'resume' : 'start');
+  const r = await train(
+    { ...config, seed },
+    {
+      runDir: dir,
+      backend: opts.backend,
+      resume: opts.resume === true,
+      hooks: opts.hooks?.(seed),
+      processGroup: opts.processGroup,
+    },
+  );
+  opts.onSeed?.(seed, 'done', r);
+  return r;
 }

@@ -31,6 +31,8 @@ import { checkTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../train/con
 import { train, type TrainHooks } from '../train/train.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { makeDirs } from '../util/fs.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
+import { gatherRuns, runsOfRank, type GatherOptions } from '../distributed/runs.js';
 import { acquireLock } from './lock.js';
 import { networkEnergy, specOfConfig } from './energy.js';
 import { pointDir, pointId, runFile, sweepFile, SWEEP_FILES } from './layout.js';
@@ -345,15 +347,24 @@ export interface SweepOptions<C extends SweepConfig = SweepConfig> {
   readonly energyOf: (config: C, stats: readonly LayerSpikeStats[], runDir: string) => EnergyReport | null;
   /** Called when a point is skipped (finished before), restarted, or finished. */
   readonly onEvent?: (e: SweepEvent) => void;
+  /** Train the points over the ranks of this group (see {@link runSweep}). */
+  readonly runsOver?: GatherOptions & { readonly group: ProcessGroup };
 }
 
 /**
  * Runs (or resumes) a sweep; returns the final `sweep.json` content.
+ *
+ * With `runsOver` (a process group of W ranks, `--parallel runs`): rank 0 alone locks the sweep
+ * directory, checks it and plans the points; the points still to train are shared out (the
+ * `j`-th of them to rank `j mod W`), each rank trains its points alone (each point directory
+ * locked and written by the rank that trains it), and after the exchange of the results rank 0
+ * writes `sweep.json` and `sweep.csv`. Every rank resolves with the final content.
  * @throws ConfigError when the directory belongs to another base configuration or another
  *   sweep process is running in it
  */
 export async function runSweep<C extends SweepConfig>(opts: SweepOptions<C>): Promise<SweepFile> {
   const grid = checkGrid(opts.grid);
+  if (opts.runsOver && opts.runsOver.group.rank !== 0) return sweepOnRank(opts, opts.runsOver);
   makeDirs(opts.dir);
   const lock = acquireLock(opts.dir);
   try {
@@ -387,64 +398,112 @@ async function sweepLocked<C extends SweepConfig>(
   });
   let sweep: SweepFile = { version: 1, base, grid, energy: opts.energyConstants, points };
   writeSweep(dir, sweep);
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i];
-    const runDir = join(dir, p.dir);
-    if (p.status === 'done' && p.result) {
-      opts.onEvent?.({ kind: 'skip', id: p.id, result: p.result });
-      continue;
-    }
-    const config: C = { ...opts.config, stc: { ...opts.config.stc, T: p.T, theta0: p.theta0 } };
-    // a run finished before sweep.json recorded it: take its result
-    let result: Awaited<ReturnType<TrainPoint>> | null = null;
-    if (existsSync(runFile(runDir, 'result'))) {
-      try {
-        const run = readRunDir(runDir);
-        if (
-          !baseDifference(baseOf(run.config), base) &&
-          run.summary.T === p.T &&
-          run.summary.theta0 === p.theta0
-        )
-          result = run.result as Awaited<ReturnType<TrainPoint>>;
-      } catch {
-        result = null;
-      }
-    }
-    if (!result) {
-      if (existsSync(runDir)) {
-        opts.onEvent?.({ kind: 'restart', id: p.id });
-        rmSync(runDir, { recursive: true, force: true });
-      }
-      try {
-        result = await opts.trainPoint(config, runDir, {
-          id: p.id,
-          T: p.T,
-          theta0: p.theta0,
-          index: i,
-          total: points.length,
-        });
-      } catch (e) {
-        // a diverged run is a result of the study (e.g. a tiny theta0), not a reason to stop
-        if (!(e instanceof Error && e.name === 'NumericalError')) throw e;
-        const error = e.message.split('\n')[0];
-        points = points.map((q, k) => (k === i ? { ...q, status: 'failed', result: null, error } : q));
-        sweep = { ...sweep, points };
-        writeSweep(dir, sweep);
-        opts.onEvent?.({ kind: 'failed', id: p.id, error });
-        continue;
-      }
-    }
-    const stats = result.spike_stats ?? [];
-    const energy = stats.length ? opts.energyOf(config, stats, runDir) : null;
-    const r = pointResult(result, energy);
-    points = points.map((q, k) =>
-      k === i ? { id: q.id, theta0: q.theta0, T: q.T, dir: q.dir, status: 'done', result: r } : q,
-    );
+  for (const p of points)
+    if (p.status === 'done' && p.result) opts.onEvent?.({ kind: 'skip', id: p.id, result: p.result });
+  const over = opts.runsOver;
+  if (over) await over.group.exchange('sweep/plan', JSON.stringify(points)); // to the other ranks
+  const set = (i: number, q: SweepPoint) => {
+    points = points.map((o, k) => (k === i ? q : o));
     sweep = { ...sweep, points };
     writeSweep(dir, sweep);
-    opts.onEvent?.({ kind: 'done', id: p.id, result: r });
-  }
+  };
+  const trained = await trainPoints(opts, base, points, (i, q) => set(i, q));
+  if (!over) return sweep;
+  for (const [i, q] of await gatherRuns(over.group, 'sweep/results', trained, over)) points[i] = q;
+  sweep = { ...sweep, points };
+  writeSweep(dir, sweep);
   return sweep;
+}
+
+/** A rank > 0 of a sweep over ranks: rank 0's plan, this rank's share of it, the exchange. */
+async function sweepOnRank<C extends SweepConfig>(
+  opts: SweepOptions<C>,
+  over: NonNullable<SweepOptions<C>['runsOver']>,
+): Promise<SweepFile> {
+  const plans = await over.group.exchange('sweep/plan', '');
+  const points = JSON.parse(plans[0]) as SweepPoint[];
+  const base = baseOf(opts.config);
+  const trained = await trainPoints(opts, base, points);
+  for (const [i, q] of await gatherRuns(over.group, 'sweep/results', trained, over)) points[i] = q;
+  const grid = checkGrid(opts.grid);
+  return { version: 1, base, grid, energy: opts.energyConstants, points };
+}
+
+/**
+ * Trains the points of `points` that are not done (with `runsOver`, this rank's share of them),
+ * calling `onPoint` with each one's new state; resolves with them by index, or with the Error
+ * that stopped this rank when training over ranks (published to the others by the caller).
+ */
+async function trainPoints<C extends SweepConfig>(
+  opts: SweepOptions<C>,
+  base: SweepFile['base'],
+  points: readonly SweepPoint[],
+  onPoint?: (i: number, q: SweepPoint) => void,
+): Promise<Map<number, SweepPoint> | Error> {
+  const todo = points.flatMap((p, i) => (p.status === 'done' && p.result ? [] : [i]));
+  const over = opts.runsOver;
+  const mine = over
+    ? runsOfRank(todo.length, over.group.rank, over.group.worldSize).map((j) => todo[j])
+    : todo;
+  const out = new Map<number, SweepPoint>();
+  try {
+    for (const i of mine) {
+      const q = await trainPoint(opts, base, points[i], i, points.length);
+      out.set(i, q);
+      onPoint?.(i, q);
+    }
+  } catch (e) {
+    if (!over) throw e;
+    return e as Error;
+  }
+  return out;
+}
+
+/** Trains point `p` (or takes the result a finished run left); resolves with its new state. */
+async function trainPoint<C extends SweepConfig>(
+  opts: SweepOptions<C>,
+  base: SweepFile['base'],
+  p: SweepPoint,
+  i: number,
+  total: number,
+): Promise<SweepPoint> {
+  const runDir = join(opts.dir, p.dir);
+  const config: C = { ...opts.config, stc: { ...opts.config.stc, T: p.T, theta0: p.theta0 } };
+  // a run finished before sweep.json recorded it: take its result
+  let result: Awaited<ReturnType<TrainPoint>> | null = null;
+  if (existsSync(runFile(runDir, 'result'))) {
+    try {
+      const run = readRunDir(runDir);
+      if (
+        !baseDifference(baseOf(run.config), base) &&
+        run.summary.T === p.T &&
+        run.summary.theta0 === p.theta0
+      )
+        result = run.result as Awaited<ReturnType<TrainPoint>>;
+    } catch {
+      result = null;
+    }
+  }
+  if (!result) {
+    if (existsSync(runDir)) {
+      opts.onEvent?.({ kind: 'restart', id: p.id });
+      rmSync(runDir, { recursive: true, force: true });
+    }
+    try {
+      result = await opts.trainPoint(config, runDir, { id: p.id, T: p.T, theta0: p.theta0, index: i, total });
+    } catch (e) {
+      // a diverged run is a result of the study (e.g. a tiny theta0), not a reason to stop
+      if (!(e instanceof Error && e.name === 'NumericalError')) throw e;
+      const error = e.message.split('\n')[0];
+      opts.onEvent?.({ kind: 'failed', id: p.id, error });
+      return { ...p, status: 'failed', result: null, error };
+    }
+  }
+  const stats = result.spike_stats ?? [];
+  const energy = stats.length ? opts.energyOf(config, stats, runDir) : null;
+  const r = pointResult(result, energy);
+  opts.onEvent?.({ kind: 'done', id: p.id, result: r });
+  return { id: p.id, theta0: p.theta0, T: p.T, dir: p.dir, status: 'done', result: r };
 }
 
 /** Where `stcsnn sweep` puts a sweep when no directory is named. */
@@ -478,6 +537,8 @@ export interface TrainSweepOptions {
   /** Progress hooks for the training of a point. */
   readonly hooks?: (p: PointInfo) => TrainHooks | undefined;
   readonly onEvent?: (e: SweepEvent) => void;
+  /** Train the points over the ranks of this group (see {@link runSweep}). */
+  readonly runsOver?: GatherOptions & { readonly group: ProcessGroup };
 }
 
 /**
@@ -504,5 +565,6 @@ export function trainSweep(opts: TrainSweepOptions): Promise<SweepFile> {
     energyOf: (config, stats, runDir) =>
       networkEnergy(specOfConfig(config, runDir), { stats, source: 'sweep point' }, constants),
     onEvent: opts.onEvent,
+    runsOver: opts.runsOver,
   });
 }
