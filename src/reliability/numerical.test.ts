@@ -14,7 +14,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { stcConfig } from '../core/config.js';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { buildNetwork } from '../nn/models.js';
-import { loadCheckpoint, readRunState } from '../train/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors } from '../interop/safetensors.js';
+import { loadCheckpoint, readRunState, TRAIN_META } from '../train/checkpoint.js';
+import { configHash } from '../train/config-hash.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config.js';
 import { Sgd } from '../train/sgd.js';
 import { archFor, NumericalError, train } from '../train/train.js';
@@ -60,12 +62,27 @@ test('divergence after a good epoch: exit 2, one line naming step and parameter,
   const last = join(dir, 'last.safetensors');
   const good = readFileSync(last);
   const goodLog = readFileSync(join(dir, 'log.jsonl'), 'utf8');
-  // Continue the run with an absurd learning rate (what a user might write into config.json).
+  // A run whose later epochs diverge: the same run as if it had been started with an absurd
+  // learning rate. (Editing config.json alone is refused by --resume, so the checkpoint's
+  // recorded configuration and hash are rewritten to match: a forged but consistent run.)
   const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as TrainConfig;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, epochs: 4, lr: 100 }));
-  const r = spawnSync(process.execPath, [CLI, 'train', '--backend', backend, '--resume', dir], {
-    encoding: 'utf8',
-  });
+  const wild = { ...cfg, lr: 100 };
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(wild));
+  const { tensors, metadata } = decodeSafetensors(new Uint8Array(good), last);
+  writeFileSync(
+    last,
+    encodeSafetensors(tensors, {
+      ...metadata,
+      [TRAIN_META.config]: JSON.stringify(wild),
+      [TRAIN_META.hash]: configHash(wild),
+    }),
+  );
+  const forged = readFileSync(last);
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'train', '--backend', backend, '--resume', dir, '--epochs', '4'],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 2, r.stderr);
   const errLines = r.stderr.split('\n').filter((l) => l.startsWith('stcsnn: error:'));
   assert.equal(errLines.length, 1, r.stderr);
@@ -80,7 +97,7 @@ test('divergence after a good epoch: exit 2, one line naming step and parameter,
   assert.match(msg, /the last good checkpoint .*last\.safetensors \(epoch 1\) is intact/);
   assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
   // The checkpoint is byte for byte the one of epoch 1, and it loads (weights and momentum).
-  assert.ok(readFileSync(last).equals(good), 'last.safetensors unchanged');
+  assert.ok(readFileSync(last).equals(forged), 'last.safetensors unchanged');
   assert.equal(readFileSync(join(dir, 'log.jsonl'), 'utf8'), goodLog, 'log.jsonl unchanged');
   assert.equal(readRunState(last).epoch, 0);
   const net = buildNetwork(archFor(tiny, { shape: [28, 28, 1], classes: 10 }), 99);

@@ -9,7 +9,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Normalization } from '../data/types.js';
 import { decodeModel, encodeModel, EXTRA_TENSOR_PREFIX } from '../interop/model-file.js';
 import type { SafeTensor } from '../interop/safetensors.js';
-import { CheckpointError, identityMismatch, identityOf, loadStateDict } from '../interop/state-dict.js';
+import {
+  CheckpointError,
+  identityMismatch,
+  identityOf,
+  loadStateDict,
+  type NetIdentity,
+} from '../interop/state-dict.js';
 import type { Network } from '../nn/models.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { configHash } from './config-hash.js';
@@ -159,6 +165,10 @@ export function checkResumeConfig(path: string, config: TrainConfig, source: str
   if (!ck || ck.hash === configHash(config)) return;
   const changes = configChanges(ck.config, config);
   if (changes.length === 0) return;
+  // another network altogether: say what the checkpoint is, in the words of a model-file mismatch
+  const net = (c: TrainConfig): NetIdentity => ({ arch: c.arch, mode: c.mode, width: c.width, T: c.stc.T });
+  const other = identityMismatch(path, net(ck.config), net(config));
+  if (other) throw new CheckpointError(other);
   throw new ConfigError(
     `${source} differs from the configuration the run's checkpoint ${path} was trained with: ${changes.join(', ')}; ` +
       `a resume may change only ${RESUME_MAY_CHANGE.join(', ')} (train another configuration in a new run directory)`,
