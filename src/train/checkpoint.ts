@@ -165,9 +165,10 @@ export function checkResumeConfig(path: string, config: TrainConfig, source: str
   if (!ck || ck.hash === configHash(config)) return;
   const changes = configChanges(ck.config, config);
   if (changes.length === 0) return;
-  // another network altogether: say what the checkpoint is, in the words of a model-file mismatch
+  // another architecture altogether: say what the checkpoint is, in the words of a model-file
+  // mismatch; other edits are named field by field below
   const net = (c: TrainConfig): NetIdentity => ({ arch: c.arch, mode: c.mode, width: c.width, T: c.stc.T });
-  const other = identityMismatch(path, net(ck.config), net(config));
+  const other = ck.config.arch !== config.arch && identityMismatch(path, net(ck.config), net(config));
   if (other) throw new CheckpointError(other);
   throw new ConfigError(
     `${source} differs from the configuration the run's checkpoint ${path} was trained with: ${changes.join(', ')}; ` +
