@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../cli/launch.js';
 import { distUnavailableReason } from './process-group.js';
 
 const fixture = fileURLToPath(new URL('./rank-fixture.js', import.meta.url));
@@ -14,17 +14,6 @@ const skip =
   (process.env.STCSNN_TEST_BACKEND ?? 'wasm') !== 'libtorch'
     ? 'two-process tests run on the libtorch pass'
     : await distUnavailableReason('libtorch');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 async function ranks(
   mode: string,

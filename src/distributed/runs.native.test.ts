@@ -6,17 +6,15 @@
  * The two-process tests run on the libtorch pass where c10d is built, and say why otherwise.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../cli/launch.js';
 import { LOCK_FILE } from '../run/layout.js';
 import { distUnavailableReason } from './process-group.js';
+import { cli, type Ran } from './testing.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const skip =
   backend !== 'libtorch'
@@ -27,26 +25,6 @@ const SMALL = [
   ...['--dataset', 'fashion-mnist-mini', '--limit-train', '64', '--limit-test', '32', '--width', '0.125'],
   ...['--epochs', '1', '--backend', 'libtorch', '--threads', '1', '--T', '2', '--json'],
 ];
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Runs `args` as ranks 0..n-1 of one group on a free loopback port. */
 async function ranks(n: number, args: string[]): Promise<Ran[]> {

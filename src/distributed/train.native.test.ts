@@ -18,13 +18,11 @@
  * The two-process tests run on the libtorch pass where c10d is built, and say why otherwise.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../engine/backend.js';
 import { valueAndGrads } from '../engine/grads.js';
@@ -36,8 +34,8 @@ import { Sgd } from '../train/sgd.js';
 import { archFor, openLoaders, readRunConfig } from '../train/train.js';
 import { freePort } from '../cli/launch.js';
 import { distUnavailableReason } from './process-group.js';
+import { cli, type Ran } from './testing.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const skip =
   backend !== 'libtorch'
@@ -49,26 +47,6 @@ const TRAIN = [
   ...['--backend', 'libtorch', '--threads', '1', '--epochs', '1', '--width', '0.125', '--T', '2'],
   ...['--limit-train', '41', '--limit-test', '10', '--batch-size', '8', '--seed', '3'],
 ];
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Runs `args(rank)` as ranks 0..n-1 of one group on a free loopback port. */
 async function ranks(n: number, args: (rank: number) => string[]): Promise<Ran[]> {
