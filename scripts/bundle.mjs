@@ -31,20 +31,13 @@ const assetsPlugin = {
   },
 };
 
-await build({
-  entryPoints: {
-    stcsnn: join(root, 'dist', 'cli', 'main.js'),
-    'run-stcsnn': join(root, 'bench', 'run-stcsnn.js'),
-    'loader-worker': join(root, 'dist', 'data', 'loader-worker.js'),
-  },
-  outdir: out,
+/** esbuild options both bundles share (the CLI's and the native tests'). */
+const COMMON = {
   outExtension: { '.js': '.mjs' },
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['@resvg/resvg-js', 'onnxruntime-node'],
-  plugins: [assetsPlugin],
   // tfjs-backend-cpu's package.json marks its node entry side-effect free, but importing it
   // registers the cpu backend: keep such imports.
   ignoreAnnotations: true,
@@ -53,6 +46,18 @@ await build({
   minifySyntax: true,
   legalComments: 'eof',
   logLevel: 'warning',
+};
+
+await build({
+  entryPoints: {
+    stcsnn: join(root, 'dist', 'cli', 'main.js'),
+    'run-stcsnn': join(root, 'bench', 'run-stcsnn.js'),
+    'loader-worker': join(root, 'dist', 'data', 'loader-worker.js'),
+  },
+  outdir: out,
+  ...COMMON,
+  external: ['@resvg/resvg-js', 'onnxruntime-node'],
+  plugins: [assetsPlugin],
   banner: {
     js: [
       "import { createRequire as __stcCreateRequire } from 'node:module';",
@@ -89,18 +94,8 @@ const tests = readdirSync(testDir).filter(
 await build({
   entryPoints: tests.map((f) => join(testDir, f)),
   outdir: join(out, 'libtorch-test'),
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
+  ...COMMON,
   splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  ignoreAnnotations: true,
-  // whitespace and syntax only: names stay readable in --debug stack traces
-  minifyWhitespace: true,
-  minifySyntax: true,
-  legalComments: 'eof',
-  logLevel: 'warning',
   banner: {
     js: "import { createRequire as __stcCreateRequire } from 'node:module';\nconst require = __stcCreateRequire(import.meta.url);",
   },
