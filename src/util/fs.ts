@@ -104,7 +104,13 @@ export function makeDirs(dir: string): string[] {
       if (!st.isDirectory()) throw fsError('ENOTDIR', 'mkdir', p);
       continue;
     }
-    mkdirSync(p);
+    try {
+      mkdirSync(p);
+    } catch (e) {
+      // another process (a second rank, say) made it between the stat and the mkdir: not ours
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(p).isDirectory()) continue;
+      throw e;
+    }
     created.push(p);
   }
   return created;
