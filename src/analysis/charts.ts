@@ -11,6 +11,7 @@
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../util/atomic.js';
+import type { EpochLog } from './rundir.js';
 
 /** A figure: a file stem, a caption and its Vega-Lite specification. */
 export interface Figure {
@@ -135,6 +136,19 @@ export interface CurvePoint {
   /** In 0..1. */
   readonly trainAccuracy: number;
   readonly testAccuracy: number;
+}
+
+/** A run's `log.jsonl` as {@link CurvePoint}s labelled `run` (epochs 1-based). */
+export function curvePoints(log: readonly EpochLog[], run: string): CurvePoint[] {
+  return log.map((m) => ({
+    run,
+    epoch: m.epoch + 1,
+    trainLossWindows: m.train_loss_windows,
+    trainLoss: m.train_loss,
+    testLoss: m.test_loss,
+    trainAccuracy: m.train_accuracy,
+    testAccuracy: m.test_accuracy,
+  }));
 }
 
 /**

@@ -20,12 +20,12 @@ import type { LayerSpikeStats } from '../nn/stats.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { makeDirs } from '../util/fs.js';
 import {
+  curvePoints,
   inputHistogram,
   lineChart,
   perLayerChart,
   trainingCurves,
   writeFigure,
-  type CurvePoint,
   type Figure,
   type LayerValue,
   type WrittenFigure,
@@ -85,18 +85,6 @@ export function leftOutNote(all: readonly { name: string }[], shown: readonly { 
   const out = all.filter((l) => !kept.has(l.name)).map((l) => l.name);
   if (out.length === 0) return '';
   return ` Left out (no multiply-accumulates or accumulates): ${out.join(', ')}.`;
-}
-
-function curvesOf(run: RunDir, label: string): CurvePoint[] {
-  return run.log.map((m) => ({
-    run: label,
-    epoch: m.epoch + 1,
-    trainLossWindows: m.train_loss_windows,
-    trainLoss: m.train_loss,
-    testLoss: m.test_loss,
-    trainAccuracy: m.train_accuracy,
-    testAccuracy: m.test_accuracy,
-  }));
 }
 
 function describe(run: RunDir): string {
@@ -332,7 +320,7 @@ function runReport(b: Builder, run: RunDir, opts: ReportOptions): string[] {
       '',
     );
   }
-  if (run.log.length) b.figure(trainingCurves(curvesOf(run, 'run'), describe(run)));
+  if (run.log.length) b.figure(trainingCurves(curvePoints(run.log, 'run'), describe(run)));
   const stats = run.result?.spike_stats;
   if (Array.isArray(stats) && stats.length) {
     spikeSection(b, stats, describe(run));
@@ -389,7 +377,7 @@ function repeatsReport(b: Builder, dir: string, opts: ReportOptions): string[] {
     ]),
     '',
   );
-  const curves = runs.flatMap((r) => curvesOf(r, `seed ${r.summary.seed}`));
+  const curves = runs.flatMap((r) => curvePoints(r.log, `seed ${r.summary.seed}`));
   if (curves.length) b.figure(trainingCurves(curves, describe(first)));
   const allStats = done
     .map((r) => r.result!.spike_stats)
@@ -511,7 +499,7 @@ function sweepReport(b: Builder, dir: string): string[] {
   // training curves of the points at that theta0, one color per T
   const curves = atTheta.flatMap((p) => {
     try {
-      return curvesOf(readRunDir(join(dir, p.dir)), tLabel(p.T));
+      return curvePoints(readRunDir(join(dir, p.dir)).log, tLabel(p.T));
     } catch {
       return []; // a point directory removed by hand: its numbers are still in sweep.json
     }

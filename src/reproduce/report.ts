@@ -19,13 +19,16 @@ import { cpus } from 'node:os';
 import { makeDirs } from '../util/fs.js';
 import { join, relative } from 'node:path';
 import {
+  curvePoints,
   lineChart,
   perLayerChart,
+  trainingCurves,
   writeFigure,
   type Figure,
   type WrittenFigure,
 } from '../analysis/charts.js';
 import { joules, pct, si } from '../analysis/format.js';
+import { readEpochLog } from '../analysis/rundir.js';
 import type { SweepPointResult } from '../run/sweep.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import type { PaperAccuracy } from './experiments.js';
@@ -355,6 +358,18 @@ function statsTables(d: ExperimentData): { tables: ReportTable[]; verdicts: Verd
   };
 }
 
+/**
+ * Training curves of a twin's runs (`stc seed-0`, `ann seed-0`, ...), one color per run: whether
+ * the STC network learns as fast as its twin, not only where it ends. Empty when no run has a log.
+ */
+function twinCurves(tw: NonNullable<ExperimentData['twin']>, subtitle: string): Figure[] {
+  const runs = [...tw.stc.runs, ...tw.ann.runs];
+  const pts = runs.flatMap((r) => curvePoints(readEpochLog(r.dir), r.label));
+  if (pts.length === 0) return [];
+  const fig = trainingCurves(pts, subtitle, { title: 'run', order: runs.map((r) => r.label) });
+  return [{ ...fig, caption: `${fig.caption} One color per run (STC network and its ANN twin, per seed).` }];
+}
+
 function figures(d: ExperimentData): Figure[] {
   const e = d.experiment;
   const sub = `${e.source}; ${d.scale} scale: ${d.protocol.arch} width ${d.protocol.width}, ${d.protocol.epochs} epoch(s), ${d.protocol.dataset}`;
@@ -382,6 +397,7 @@ function figures(d: ExperimentData): Figure[] {
         seriesOrder: ['ours (mean)', 'paper (mean)'],
         grouped: true,
       }),
+      ...twinCurves(tw, sub),
     ];
   }
   const sweeps = d.sweeps ?? [];

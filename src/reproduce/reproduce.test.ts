@@ -81,6 +81,13 @@ test('every experiment at smoke scale: tables with ours and the paper, verdicts,
     assert.ok(report.verdicts.length > 0, exp.id);
     for (const v of report.verdicts) assert.match(v.text, /^(agrees|disagrees|cannot say)/);
     assert.ok(report.figures.length > 0, exp.id);
+    if (exp.kind === 'twin') {
+      // the training curves of every run of the twin (STC and ANN), one series per run
+      const curves = report.figures.find((f) => f.name === 'training-curves');
+      assert.ok(curves, `${exp.id}: training curves`);
+      const svg = readFileSync(join(dir, curves.svg), 'utf8');
+      for (const r of report.runs) assert.ok(svg.includes(r.label), `${exp.id}: ${r.label} in the curves`);
+    }
     for (const f of report.figures) {
       const p = join(dir, f.svg);
       assert.ok(statSync(p).size > 1000, `${p} written`);
