@@ -223,6 +223,13 @@ export function trainingCurves(
         field: 'split',
         type: 'nominal' as const,
         title: 'split',
+        // dashes in a neutral stroke (the run colours are the other legend)
+        legend: {
+          symbolType: 'stroke',
+          symbolStrokeWidth: 2,
+          symbolSize: 300,
+          encode: { symbols: { update: { stroke: { value: '#333' } } } },
+        },
         scale: {
           domain: ['train', 'test'],
           range: [
