@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { pct } from '../analysis/format.js';
 import { datasetInfo } from '../data/registry.js';
-import { duration, estimateCost, REFERENCE_THROUGHPUT } from '../reproduce/cost.js';
+import { duration, estimateCost, MEASURED_THROUGHPUTS } from '../reproduce/cost.js';
 import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '../reproduce/experiments.js';
 import { defaultOut, experimentDir, reportFile } from '../reproduce/layout.js';
 import { writeExperimentReport } from '../reproduce/report.js';
@@ -63,7 +63,7 @@ function listExperiments(json: boolean, dataDir: string | undefined): void {
     };
   });
   if (json) {
-    printJson({ reference_throughput: REFERENCE_THROUGHPUT, experiments: rows });
+    printJson({ measured_throughputs: MEASURED_THROUGHPUTS, experiments: rows });
     return;
   }
   console.log(
@@ -85,10 +85,15 @@ function listExperiments(json: boolean, dataDir: string | undefined): void {
   console.log('\ndata sets and where to get them:');
   for (const d of [...new Set(EXPERIMENTS.flatMap((e) => Object.values(e.scales).map((p) => p.dataset)))])
     console.log(`  ${d}: ${DATA_SOURCES[d]}`);
-  const r = REFERENCE_THROUGHPUT;
+  const how = new Set(MEASURED_THROUGHPUTS.map((r) => r.measured));
+  const shared = how.size === 1 ? ` (each: ${[...how][0]})` : '';
   console.log(
-    `\ntimes are estimates: ${r.imagesPerSecond} training images/s measured for ${r.arch} width ${r.width} on ${r.dataset} at T = ${r.T} (${r.measured}), scaled by each network's MACs`,
+    `\ntimes are estimates, scaled by each network's MACs from these measured throughputs${shared}:`,
   );
+  for (const r of MEASURED_THROUGHPUTS)
+    console.log(
+      `  ${r.arch} width ${r.width} on ${r.dataset} at T = ${r.T}: ${r.imagesPerSecond} training images/s${shared ? '' : ` (${r.measured})`}`,
+    );
 }
 
 /** The command line as typed, for the report. */
