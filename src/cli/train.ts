@@ -185,28 +185,24 @@ async function trainAndReport(
     }),
   });
   const last = runs[runs.length - 1];
+  // the last run's result, less what a summary line has no room for (per-layer and per-class detail
+  // stays in the run directory's result.json)
+  const {
+    runDir: _dir,
+    seed: _seed,
+    spike_stats: _stats,
+    per_class_accuracy: _perClass,
+    confusion: _confusion,
+    ...result
+  } = last;
   const out = {
-    dataset: config.dataset,
-    arch: config.arch,
-    mode: config.mode,
-    T: config.stc.T,
-    theta0: config.stc.theta0,
-    tau: config.stc.tau,
-    epochs: last.epochs,
-    params: last.params,
+    ...result,
     backend: info.name,
     run_dir: runDir,
     world_size: ranks?.group.worldSize ?? worldSize,
     parallel: ranks ? 'runs' : worldSize > 1 ? 'data' : null,
     batch_size: config.batchSize,
     global_batch: config.batchSize * worldSize,
-    test_accuracy: last.test_accuracy,
-    best_test_accuracy: last.best_test_accuracy,
-    final_loss: last.final_loss,
-    train_seconds: last.train_seconds,
-    images_per_second: last.images_per_second,
-    data_fraction: last.data_fraction,
-    fire_rates: last.fire_rates,
     repeats: runs.map((r) => ({
       seed: r.seed,
       test_accuracy: r.test_accuracy,
