@@ -56,3 +56,17 @@ export function joules(pj: number): string {
 export function microjoules(pj: number, digits = 4): string {
   return `${(pj / 1e6).toPrecision(digits)} µJ`;
 }
+
+/**
+ * A layer's STEB input range and saturated share for tables: `-1.23 .. 4.56` (two decimals; `e`
+ * notation from 1e4 on, where a runaway scale would print a dozen digits).
+ */
+export function inputRange(min: number, max: number): string {
+  const f = (v: number) => (Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toFixed(2));
+  return `${f(min)} .. ${f(max)}`;
+}
+
+/** A fraction that may not have been recorded (older results): {@link pct}, else `-`. */
+export function pctOrDash(v: number | null, digits = 2): string {
+  return v === null ? '-' : pct(v, digits);
+}

@@ -171,6 +171,9 @@ describe('report of a run directory', () => {
     const md = readFileSync(r.report, 'utf8');
     assert.match(md, /final test accuracy \| 81\.25%/);
     assert.match(md, /## Spike statistics/);
+    // input range and the saturated share (2 % of the inputs in the fixture) per layer
+    assert.match(md, /\| input range \| saturated \|/);
+    assert.match(md, /\| -2\.00 \.\. 3\.00 \| 2\.00% \|/);
     const e = computeEnergy(
       layers,
       new Map(fixtureStats(layers, 8, 0.25).map((s) => [s.layer, s.spikesPerNeuron])),

@@ -16,7 +16,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { LayerSpikeStats } from '../nn/stats.js';
+import { saturatedFraction, type LayerSpikeStats } from '../nn/stats.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { makeDirs } from '../util/fs.js';
 import {
@@ -35,7 +35,7 @@ import { networkEnergy, specOfRun } from '../run/energy.js';
 import { meanStdBest } from '../run/repeats.js';
 import { readSweep, sweepStatus, type SweepFile, type SweepPointResult } from '../run/sweep.js';
 import type { EnergyConstants, EnergyReport } from './energy.js';
-import { microjoules, pct, readable, siCount, times } from './format.js';
+import { inputRange, microjoules, pct, pctOrDash, readable, siCount, times } from './format.js';
 import { dirKind, readRunDir, repeatRunDirs, type DirKind, type RunDir } from './rundir.js';
 
 /** Options of {@link writeReport}. */
@@ -136,6 +136,9 @@ export function meanSpikeStats(all: readonly (readonly LayerSpikeStats[])[]): La
       },
       inputMin: Math.min(...same.map((l) => l.inputMin)),
       inputMax: Math.max(...same.map((l) => l.inputMax)),
+      ...(same.every((l) => l.saturated !== undefined)
+        ? { saturated: same.reduce((a, l) => a + l.saturated!, 0) }
+        : { saturated: undefined }),
     };
   });
 }
@@ -150,19 +153,20 @@ function spikeSection(b: Builder, stats: readonly LayerSpikeStats[], subtitle: s
   const order = stats.map((s) => s.layer);
   b.push('## Spike statistics', '');
   b.push(
-    'Per STCB layer on the evaluation set: input neurons per image, spikes per image (over the whole train), average spike count per neuron (`zeta`, 0..T) and firing rate (`zeta / T`).',
+    'Per STCB layer on the evaluation set: input neurons per image, spikes per image (over the whole train), average spike count per neuron (`zeta`, 0..T), firing rate (`zeta / T`), the range of the STEB inputs and the share of them at or above the saturation level `S = sum_t theta(t)` (decoded as `S`; `-` where the run did not record it).',
     '',
   );
   b.push(
     mdTable([
-      ['layer', 'neurons', 'spikes / image', 'spikes / neuron', 'fire rate', 'input range'],
+      ['layer', 'neurons', 'spikes / image', 'spikes / neuron', 'fire rate', 'input range', 'saturated'],
       ...stats.map((s) => [
         s.layer,
         readable(s.neurons),
         siCount(s.spikes / Math.max(1, s.samples)),
         s.spikesPerNeuron.toFixed(4),
         s.fireRate.toFixed(4),
-        `${s.inputMin.toFixed(2)} .. ${s.inputMax.toFixed(2)}`,
+        inputRange(s.inputMin, s.inputMax),
+        pctOrDash(saturatedFraction(s)),
       ]),
     ]),
     '',

@@ -68,6 +68,7 @@ export function fixtureStats(
         histogram: { min: HIST_MIN, max: HIST_MAX, bins: HIST_BINS, counts },
         inputMin: -2,
         inputMax: 3,
+        saturated: 0.02 * neurons * samples,
       };
     });
 }

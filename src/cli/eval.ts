@@ -2,7 +2,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Command } from 'commander';
-import { pct } from '../analysis/format.js';
+import { inputRange, pct, pctOrDash } from '../analysis/format.js';
+import { saturatedFraction } from '../nn/stats.js';
 import { DataLoader } from '../data/loader.js';
 import { datasetInfo, normalizationFor, openDataset, DATASET_NAMES } from '../data/registry.js';
 import { readModelFile } from '../interop/model-file.js';
@@ -173,13 +174,14 @@ export function evalCommand(): Command {
         console.log('\nspike statistics per STCB layer:');
         console.log(
           table([
-            ['layer', 'neurons', 'spikes/neuron', 'fire rate', 'input range'],
+            ['layer', 'neurons', 'spikes/neuron', 'fire rate', 'input range', 'saturated'],
             ...r.spikeStats.map((s) => [
               s.layer,
               String(s.neurons),
               s.spikesPerNeuron.toFixed(3),
               s.fireRate.toFixed(4),
-              `[${s.inputMin.toFixed(2)}, ${s.inputMax.toFixed(2)}]`,
+              inputRange(s.inputMin, s.inputMax),
+              pctOrDash(saturatedFraction(s)),
             ]),
           ]),
         );

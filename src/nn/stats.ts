@@ -1,13 +1,14 @@
 /**
  * Spike statistics of STCB layers over an evaluation set (docs/semantics.md §3): per layer, the input
  * neurons per sample, total spikes over T, the average spike count per neuron, the firing
- * rate (count / T) and a histogram of the STEB inputs (membrane potentials).
+ * rate (count / T), a histogram of the STEB inputs (membrane potentials) and how many inputs
+ * saturate (at or above `S = sum_t theta(t)`).
  *
  * Recording costs one extra pass per layer and a device read; the default forward path never
  * records.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { StcConfig } from '../core/config.js';
+import { saturation, type StcConfig } from '../core/config.js';
 import { spikeCounts } from '../core/stc.js';
 import { readTidy } from '../util/read.js';
 
@@ -37,6 +38,18 @@ export interface LayerSpikeStats {
   /** Smallest and largest input seen. */
   readonly inputMin: number;
   readonly inputMax: number;
+  /**
+   * Inputs at or above the saturation level `S = sum_t theta(t)` (float32), over all samples and
+   * neurons: STEB fires at every step and CAB decodes `S` whatever the input, while the ReLU
+   * equivalent gradient still passes through them (docs/semantics.md §1.4). Absent in results
+   * recorded before it was counted.
+   */
+  readonly saturated?: number;
+}
+
+/** The fraction of a layer's inputs that saturated, `saturated / (neurons * samples)`; null when not recorded. */
+export function saturatedFraction(s: LayerSpikeStats): number | null {
+  return s.saturated === undefined ? null : s.saturated / Math.max(1, s.neurons * s.samples);
 }
 
 interface Acc {
@@ -47,6 +60,7 @@ interface Acc {
   counts: number[];
   min: number;
   max: number;
+  saturated: number;
 }
 
 /** Accumulates spike statistics per layer across batches. */
@@ -69,14 +83,17 @@ export class SpikeStatsRecorder {
         counts: new Array(HIST_BINS + 2).fill(0),
         min: Infinity,
         max: -Infinity,
+        saturated: 0,
       };
       this.layers.set(label, acc);
     }
     acc.samples += n;
     acc.spikes += spikes;
     const scale = HIST_BINS / (HIST_MAX - HIST_MIN);
+    const S = Math.fround(saturation(cfg));
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
+      if (v >= S) acc.saturated++;
       if (v < acc.min) acc.min = v;
       if (v > acc.max) acc.max = v;
       const b = v < HIST_MIN ? 0 : v >= HIST_MAX ? HIST_BINS + 1 : 1 + Math.floor((v - HIST_MIN) * scale);
@@ -99,6 +116,7 @@ export class SpikeStatsRecorder {
         histogram: { min: HIST_MIN, max: HIST_MAX, bins: HIST_BINS, counts: [...a.counts] },
         inputMin: a.min,
         inputMax: a.max,
+        saturated: a.saturated,
       };
     });
   }

@@ -312,6 +312,19 @@ export const EXPERIMENTS: readonly Experiment[] = [
   },
 ];
 
+/**
+ * The range the paper gives for every STCB's input (§4.4.1: "the input of each STCB has a similar
+ * distribution and is in the range of [-1, 1]" for the static data sets, "[-2, 2]" for
+ * CIFAR10-DVS); the reports set the inputs of our STC networks beside it.
+ */
+export const PAPER_STCB_INPUT_RANGE: Readonly<Record<ExperimentDataset, readonly [number, number]>> = {
+  'fashion-mnist': [-1, 1],
+  cifar10: [-1, 1],
+  cifar100: [-1, 1],
+  tinyimagenet: [-1, 1],
+  'cifar10-dvs': [-2, 2],
+};
+
 /** Where to get a data set an experiment needs (for `reproduce --list` and the missing-data error). */
 export const DATA_SOURCES: Readonly<Record<ExperimentDataset | 'fashion-mnist-mini', string>> = {
   'fashion-mnist-mini': 'embedded in the package (no download)',

@@ -27,11 +27,12 @@ import {
   type Figure,
   type WrittenFigure,
 } from '../analysis/charts.js';
-import { joules, pct, si } from '../analysis/format.js';
-import { readEpochLog } from '../analysis/rundir.js';
+import { inputRange, joules, pct, pctOrDash, si } from '../analysis/format.js';
+import { readEpochLog, readRunDir } from '../analysis/rundir.js';
+import { saturatedFraction } from '../nn/stats.js';
 import type { SweepPointResult } from '../run/sweep.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import type { PaperAccuracy } from './experiments.js';
+import { PAPER_STCB_INPUT_RANGE, type PaperAccuracy } from './experiments.js';
 import { REPORT_FILES, reportFile } from './layout.js';
 import type { ExperimentData, RunRow, SweepData } from './runner.js';
 
@@ -110,6 +111,29 @@ function pointStatus(s: SweepData, theta0: number, T: number): string {
   return p?.status === 'failed' ? 'diverged' : p?.status === 'done' ? 'done' : 'not run';
 }
 
+/**
+ * The STCB inputs of the twin's first finished STC run, per layer, on the test set: their range
+ * and the share at or above the saturation level, beside the range the paper gives (§4.4.1).
+ * Null when no STC run finished or its result has no spike statistics.
+ */
+function stcInputTable(d: ExperimentData): ReportTable | null {
+  const run = d.twin!.stc.runs.find((r) => r.status === 'done');
+  const stats = run ? (readRunDir(run.dir).result?.spike_stats ?? []) : [];
+  if (!run || stats.length === 0) return null;
+  const [lo, hi] = PAPER_STCB_INPUT_RANGE[d.experiment.dataset];
+  return {
+    title: `STCB inputs of the STC network (${run.label}, test set) beside the range the paper gives for every STCB (§4.4.1)`,
+    header: ['layer', 'input range (ours)', 'saturated, x >= S (ours)', 'fire rate (ours)', 'paper'],
+    rows: stats.map((s) => [
+      s.layer,
+      inputRange(s.inputMin, s.inputMax),
+      pctOrDash(saturatedFraction(s)),
+      s.fireRate.toFixed(4),
+      `${lo} .. ${hi}`,
+    ]),
+  };
+}
+
 function twinTables(d: ExperimentData): { tables: ReportTable[]; verdicts: Verdict[]; notes: string[] } {
   const tw = d.twin!;
   const paper = d.experiment.paper;
@@ -149,6 +173,8 @@ function twinTables(d: ExperimentData): { tables: ReportTable[]; verdicts: Verdi
       rows,
     },
   ];
+  const inputs = stcInputTable(d);
+  if (inputs) tables.push(inputs);
   const verdicts: Verdict[] = [];
   if (gap === null) {
     verdicts.push({

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
-import { EXPERIMENTS, findExperiment } from './experiments.js';
+import { EXPERIMENTS, findExperiment, PAPER_STCB_INPUT_RANGE } from './experiments.js';
 import { isImageFolderCopy, resolveData } from './data.js';
 import { experimentDir, reportFile } from './layout.js';
 import { NOT_IN_TEXT, writeExperimentReport, type ReportFile } from './report.js';
@@ -70,8 +70,18 @@ test('every experiment at smoke scale: tables with ours and the paper, verdicts,
       assert.ok(paperCol >= 0, `${exp.id}: a paper column in ${t.header.join('|')}`);
       assert.ok(t.rows.length > 0, `${exp.id}: rows`);
       for (const r of t.rows) assert.equal(r.length, t.header.length);
-      if (exp.paper) assert.ok(t.rows.some((r) => r[paperCol] === `${exp.paper!.stc.mean!.toFixed(2)}%`));
-      else
+      if (exp.paper && t === report.tables[0])
+        assert.ok(t.rows.some((r) => r[paperCol] === `${exp.paper!.stc.mean!.toFixed(2)}%`));
+      else if (exp.paper) {
+        // the twin's second table: the STC run's STCB inputs per layer beside the paper's range
+        assert.match(t.title, /STCB inputs/);
+        const [lo, hi] = PAPER_STCB_INPUT_RANGE[exp.dataset];
+        assert.ok(t.rows.length > 0 && t.rows.every((r) => r[paperCol] === `${lo} .. ${hi}`));
+        assert.ok(
+          t.rows.every((r) => /^\d+\.\d\d%$/.test(r[2])),
+          'the saturated share is recorded',
+        );
+      } else
         assert.ok(
           t.rows.every((r) => r[paperCol] === NOT_IN_TEXT),
           exp.id,
@@ -82,6 +92,7 @@ test('every experiment at smoke scale: tables with ours and the paper, verdicts,
     for (const v of report.verdicts) assert.match(v.text, /^(agrees|disagrees|cannot say)/);
     assert.ok(report.figures.length > 0, exp.id);
     if (exp.kind === 'twin') {
+      assert.equal(report.tables.length, 2, `${exp.id}: the accuracy table and the STC run's inputs`);
       // the training curves of every run of the twin (STC and ANN), one series per run
       const curves = report.figures.find((f) => f.name === 'training-curves');
       assert.ok(curves, `${exp.id}: training curves`);
