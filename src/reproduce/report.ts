@@ -111,17 +111,21 @@ function pointStatus(s: SweepData, theta0: number, T: number): string {
   return p?.status === 'failed' ? 'diverged' : p?.status === 'done' ? 'done' : 'not run';
 }
 
+/** An STCB input beyond this many times the paper's range is a runaway (a note says why). */
+export const RUNAWAY_FACTOR = 100;
+
 /**
  * The STCB inputs of the twin's first finished STC run, per layer, on the test set: their range
- * and the share at or above the saturation level, beside the range the paper gives (§4.4.1).
- * Null when no STC run finished or its result has no spike statistics.
+ * and the share at or above the saturation level, beside the range the paper gives (§4.4.1);
+ * and, when a layer's inputs reach {@link RUNAWAY_FACTOR} times that range, a note on the likely
+ * cause. Null when no STC run finished or its result has no spike statistics.
  */
-function stcInputTable(d: ExperimentData): ReportTable | null {
+function stcInputs(d: ExperimentData): { table: ReportTable; runaway: string | null } | null {
   const run = d.twin!.stc.runs.find((r) => r.status === 'done');
   const stats = run ? (readRunDir(run.dir).result?.spike_stats ?? []) : [];
   if (!run || stats.length === 0) return null;
   const [lo, hi] = PAPER_STCB_INPUT_RANGE[d.experiment.dataset];
-  return {
+  const table: ReportTable = {
     title: `STCB inputs of the STC network (${run.label}, test set) beside the range the paper gives for every STCB (§4.4.1)`,
     header: ['layer', 'input range (ours)', 'saturated, x >= S (ours)', 'fire rate (ours)', 'paper'],
     rows: stats.map((s) => [
@@ -132,6 +136,17 @@ function stcInputTable(d: ExperimentData): ReportTable | null {
       `${lo} .. ${hi}`,
     ]),
   };
+  const size = (s: (typeof stats)[number]) => Math.max(Math.abs(s.inputMin), Math.abs(s.inputMax));
+  const worst = stats.reduce((a, s) => (size(s) > size(a) ? s : a));
+  const bound = Math.max(Math.abs(lo), Math.abs(hi));
+  const stc = run.config?.stc as { gradient?: unknown } | undefined;
+  const ranAway = `the STC network's STCB inputs ran away: ${worst.layer} reached ${inputRange(worst.inputMin, worst.inputMax)}, ${RUNAWAY_FACTOR}x or more beyond the paper's ${lo} .. ${hi}.`;
+  const why =
+    stc?.gradient === 'clipped'
+      ? ' (This run used the clipped mask, which gives saturated inputs no gradient.)'
+      : " The batch-norm scale before such a layer grows while its inputs saturate: an input at or above S decodes to S whatever its size, yet the paper's ReLU equivalent gradient (this run's) passes gradient through it (docs/semantics.md §1.4), and the layer ends up carrying little more than the sign of its input. The clipped mask (`--gradient clipped`) gives saturated inputs no gradient.";
+  const runaway = size(worst) >= RUNAWAY_FACTOR * bound ? ranAway + why : null;
+  return { table, runaway };
 }
 
 function twinTables(d: ExperimentData): { tables: ReportTable[]; verdicts: Verdict[]; notes: string[] } {
@@ -173,8 +188,8 @@ function twinTables(d: ExperimentData): { tables: ReportTable[]; verdicts: Verdi
       rows,
     },
   ];
-  const inputs = stcInputTable(d);
-  if (inputs) tables.push(inputs);
+  const inputs = stcInputs(d);
+  if (inputs) tables.push(inputs.table);
   const verdicts: Verdict[] = [];
   if (gap === null) {
     verdicts.push({
@@ -201,7 +216,7 @@ function twinTables(d: ExperimentData): { tables: ReportTable[]; verdicts: Verdi
       });
     }
   }
-  return { tables, verdicts, notes: [] };
+  return { tables, verdicts, notes: inputs?.runaway ? [inputs.runaway] : [] };
 }
 
 /** Values of a sweep's grid axis (theta0 for the theta0 study, T otherwise). */
@@ -583,13 +598,14 @@ export async function writeExperimentReport(d: ExperimentData, ctx: ReportContex
   const runs = d.twin ? [...d.twin.stc.runs, ...d.twin.ann.runs] : (d.sweeps ?? []).flatMap((s) => s.runs);
   let tables: ReportTable[];
   let verdicts: Verdict[];
-  if (e.kind === 'twin') ({ tables, verdicts } = twinTables(d));
+  let kindNotes: string[] = [];
+  if (e.kind === 'twin') ({ tables, verdicts, notes: kindNotes } = twinTables(d));
   else if (e.kind === 'stats-T') ({ tables, verdicts } = statsTables(d));
   else {
     tables = [sweepAccuracyTable(d)];
     verdicts = collapseVerdicts(d);
   }
-  const notes = protocolNotes(d, runs);
+  const notes = [...protocolNotes(d, runs), ...kindNotes];
   const missing = runs.filter((r) => r.status === 'missing');
   if (missing.length)
     notes.push(

@@ -6,7 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,7 +24,7 @@ import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { EXPERIMENTS, findExperiment, PAPER_STCB_INPUT_RANGE } from './experiments.js';
 import { isImageFolderCopy, resolveData } from './data.js';
 import { experimentDir, reportFile } from './layout.js';
-import { NOT_IN_TEXT, writeExperimentReport, type ReportFile } from './report.js';
+import { NOT_IN_TEXT, RUNAWAY_FACTOR, writeExperimentReport, type ReportFile } from './report.js';
 import { runExperiment } from './runner.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
@@ -116,6 +125,23 @@ test('every experiment at smoke scale: tables with ours and the paper, verdicts,
     reports.get('fig6-9-fmnist')!.runs.map((r) => r.test_accuracy),
     reports.get('fig5-T-fmnist')!.runs.map((r) => r.test_accuracy),
   );
+});
+
+test('a twin whose STC inputs ran away gets a note naming the layer and the likely cause', async () => {
+  const exp = findExperiment('table2-cifar10-vgg16')!;
+  assert.ok(!reports.get(exp.id)!.notes.some((n) => /ran away/.test(n)), 'the smoke run did not run away');
+  const out = join(root, 'runaway');
+  cpSync(experimentDir(shared, exp.id), experimentDir(out, exp.id), { recursive: true });
+  const resultPath = join(experimentDir(out, exp.id), 'stc', 'result.json');
+  const result = JSON.parse(readFileSync(resultPath, 'utf8')) as { spike_stats: { inputMax: number }[] };
+  result.spike_stats[0].inputMax = RUNAWAY_FACTOR * 1e3;
+  writeFileSync(resultPath, JSON.stringify(result));
+  const data = await runExperiment({ experiment: exp, scale: 'smoke', out, backend, reportOnly: true });
+  const report = await writeExperimentReport(data, { command: 'test', backend, wallSeconds: 0 });
+  const note = report.notes.find((n) => /ran away/.test(n));
+  assert.ok(note, report.notes.join('\n'));
+  assert.match(note, /blocks\.0\.conv reached .*1\.00e\+5/);
+  assert.match(note, /--gradient clipped/);
 });
 
 test('reproduce killed after its first finished run resumes and ends with the same tables', async () => {
