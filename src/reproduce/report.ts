@@ -14,6 +14,8 @@
  * - Fig. 6-9: spikes per image grow with T when the largest T has more than the smallest and no
  *   step to the next T falls by more than 1 % (each T is a separately trained network); FLOPs
  *   (ACs + MACs) of the STCSNN against the ANN's MACs per T; energy below the ANN's at every T.
+ * - Table 2 notes: the STC run's STCB inputs "ran away" when a layer's inputs reach
+ *   {@link RUNAWAY_FACTOR} times the range the paper gives (§4.4.1).
  */
 import { cpus } from 'node:os';
 import { makeDirs } from '../util/fs.js';
