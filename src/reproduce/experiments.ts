@@ -168,7 +168,7 @@ function twin(
 const cifar10CpuTwin = (arch: 'vgg16' | 'resnet18'): ScaleProtocol => ({
   arch,
   width: 0.25,
-  epochs: { vgg16: 34, resnet18: 20 }[arch],
+  epochs: { vgg16: 34, resnet18: 25 }[arch],
   lrSchedule: 'cosine',
   seeds: 1,
   gradients: ['relu'],

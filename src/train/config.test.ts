@@ -31,7 +31,7 @@ test('flatten and unflatten are inverse; configPaths lists every field', () => {
   for (const p of Object.keys(flattenConfig(c))) assert.ok(paths.includes(p as never), p);
 });
 
-test('a run’s config.json must be complete (but may predate stc.gradient)', () => {
+test('a run’s config.json must be complete (but may predate stc.gradient and syncBn)', () => {
   const full = JSON.parse(JSON.stringify(TRAIN_DEFAULTS)) as Record<string, unknown>;
   const { epochs: _epochs, ...noEpochs } = full;
   assert.throws(
@@ -44,6 +44,9 @@ test('a run’s config.json must be complete (but may predate stc.gradient)', ()
   delete stc.gradient;
   stc.tau = 2;
   assert.equal(checkTrainConfig({ ...full, stc }, 'c').stc.gradient, 'relu');
+  // runs written before --sync-bn existed trained with per-rank batch norm
+  const { syncBn: _syncBn, ...noSyncBn } = full;
+  assert.equal(checkTrainConfig(noSyncBn, 'c').syncBn, false);
   assert.throws(
     () => checkTrainConfig({ ...full, stc: { ...stc, T: 65 } }, 'c'),
     /^ConfigError: c: stc.T: T must be/,

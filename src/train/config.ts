@@ -178,7 +178,7 @@ export function configPaths(config?: TrainConfig): ConfigPath[] {
  * Fields a `config.json` may lack because they were added after such runs were written; the
  * schema's default reproduces those runs. Every other field with a default must be there.
  */
-const ADDED_LATER: readonly ConfigPath[] = ['stc.gradient'];
+const ADDED_LATER: readonly ConfigPath[] = ['stc.gradient', 'syncBn'];
 
 interface CheckDef {
   readonly check?: string;
