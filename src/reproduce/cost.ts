@@ -28,17 +28,18 @@ export interface Throughput {
   readonly measured: string;
 }
 
-const PAIR =
-  'STC network and its ANN twin trained side by side at --threads 1 (native backend, libtorch 1.13.1 CPU) on a 2-core Xeon (KVM), images/s of both together, whole runs';
+const MACHINE = 'native backend (libtorch 1.13.1 CPU), 2-core Xeon (KVM)';
+const PAIR = `STC network and its ANN twin side by side at --threads 1, whole runs, both together; ${MACHINE}`;
+const SWEEPS = `the T = 8 points of two STC sweeps side by side at --threads 1, both together; ${MACHINE}`;
 
 /**
- * The measurements (`images_per_second` of the runs' `result.json`, summed over the pair; the
- * runs of `docs/results/`).
+ * The measurements: `images_per_second` of the runs' `result.json` (the runs of `docs/results/`),
+ * summed over the two runs that shared the machine.
  */
 export const MEASURED_THROUGHPUTS: readonly Throughput[] = [
-  { arch: 'vgg16', width: 0.25, dataset: 'cifar10', T: 8, imagesPerSecond: 900, measured: PAIR },
-  { arch: 'resnet18', width: 0.25, dataset: 'cifar10', T: 8, imagesPerSecond: 580, measured: PAIR },
-  { arch: 'vgg11', width: 0.25, dataset: 'fashion-mnist', T: 8, imagesPerSecond: 900, measured: PAIR },
+  { arch: 'vgg16', width: 0.25, dataset: 'cifar10', T: 8, imagesPerSecond: 1080, measured: PAIR },
+  { arch: 'resnet18', width: 0.25, dataset: 'cifar10', T: 8, imagesPerSecond: 560, measured: PAIR },
+  { arch: 'vgg11', width: 0.25, dataset: 'fashion-mnist', T: 8, imagesPerSecond: 3350, measured: SWEEPS },
 ];
 
 /** Multiply-accumulates per image of a network (weights only: convolutions and the head). */

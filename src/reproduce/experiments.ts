@@ -162,13 +162,13 @@ function twin(
 /**
  * A CIFAR-10 row of Table 2 at CPU scale: width 0.25, cosine schedule, one seed, and as many
  * epochs as one core of a 2-core Xeon (KVM) trains in about an hour, measured with the STC
- * network and its ANN twin running side by side at `--threads 1` (VGG16: ~108 s per epoch,
- * ResNet18: ~180 s per epoch, test pass included).
+ * network and its ANN twin running side by side at `--threads 1` (VGG16: 91-95 s per epoch on
+ * an otherwise idle machine, test pass included, 34 epochs in 55-57 min; ResNet18: ~190 s).
  */
 const cifar10CpuTwin = (arch: 'vgg16' | 'resnet18'): ScaleProtocol => ({
   arch,
   width: 0.25,
-  epochs: { vgg16: 34, resnet18: 25 }[arch],
+  epochs: { vgg16: 34, resnet18: 20 }[arch],
   lrSchedule: 'cosine',
   seeds: 1,
   gradients: ['relu'],
