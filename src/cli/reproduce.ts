@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { pct } from '../analysis/format.js';
+import { GRADIENT_MASKS } from '../core/config.js';
 import { datasetInfo } from '../data/registry.js';
 import { duration, estimateCost, MEASURED_THROUGHPUTS } from '../reproduce/cost.js';
 import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '../reproduce/experiments.js';
@@ -25,6 +26,7 @@ interface ReproduceFlags extends CommonFlags {
   out?: string;
   reportOnly?: boolean;
   png?: boolean;
+  gradient?: string;
 }
 
 function listExperiments(json: boolean, dataDir: string | undefined): void {
@@ -118,7 +120,14 @@ export function reproduceCommand(): Command {
       '--data-dir <dir>',
       'where the data set is (for CIFAR-10 also a JPEG folder copy: train/<class>/, test/<class>/)',
     )
-    .option('--out <dir>', 'output directory (default: reproduce/<experiment>-<scale>); rerun to resume')
+    .option(
+      '--gradient <mask>',
+      `equivalent-gradient mask of the STC runs: ${GRADIENT_MASKS.join(' or ')} (default: the experiment's: relu, the paper's, for Table 2; both for the Fig. 5 studies at cpu scale)`,
+    )
+    .option(
+      '--out <dir>',
+      'output directory (default: reproduce/<experiment>-<scale>[-<gradient>]); rerun to resume',
+    )
     .option('--report-only', 'train nothing: report the runs already under --out')
     .option('--png', 'also write PNG figures (where a renderer is available)');
   withCommon(cmd);
@@ -138,7 +147,9 @@ export function reproduceCommand(): Command {
         `experiment ${exp.id} does not define scale '${scale}' (it defines: ${Object.keys(exp.scales).join(', ')})`,
       );
     }
-    const out = flags.out === undefined ? defaultOut(exp.id, scale) : resolve(flags.out);
+    const gradient =
+      flags.gradient === undefined ? undefined : parseChoice('--gradient', flags.gradient, GRADIENT_MASKS);
+    const out = flags.out === undefined ? defaultOut(exp.id, scale, gradient) : resolve(flags.out);
     const t0 = performance.now();
     const log = (line: string) => process.stderr.write(`${line}\n`);
     // the data is checked before the backend starts, so that a missing data set fails at once
@@ -165,6 +176,7 @@ export function reproduceCommand(): Command {
           dataDir: flags.dataDir,
           backend: info.name,
           reportOnly: flags.reportOnly === true,
+          ...(gradient === undefined ? {} : { gradient }),
           onEvent: (e) => {
             const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
             if (e.kind === 'skip') log(`${at}: finished before, kept`);

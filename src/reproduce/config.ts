@@ -4,6 +4,7 @@
  * trainer's defaults, validated like a `config.json`. (When the training configuration's schema
  * changes, this adapter is the only code here that changes with it.)
  */
+import type { GradientMask } from '../core/config.js';
 import { datasetInfo } from '../data/registry.js';
 import { checkTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../train/config.js';
 import type { ResolvedData } from './data.js';
@@ -12,7 +13,7 @@ import type { Experiment, ScaleProtocol } from './experiments.js';
 /** What varies between the runs of one experiment. */
 export interface RunSpec {
   readonly mode: 'stc' | 'ann';
-  readonly gradient: 'relu' | 'clipped';
+  readonly gradient: GradientMask;
   /** Spike-train length; default 8 (the paper's T for Table 2 and the theta0 study). */
   readonly T?: number;
   /** Initial threshold; default the data set's (0.8 static images, 2 DVS). */

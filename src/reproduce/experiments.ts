@@ -17,6 +17,7 @@
  *   grid of theta0 and T).
  * - `smoke`: seconds on the embedded Fashion-MNIST subset; what the tests run.
  */
+import type { GradientMask } from '../core/config.js';
 
 /** How the paper reports a result: mean, standard deviation and best over its runs (percent). */
 export interface PaperAccuracy {
@@ -53,7 +54,7 @@ export interface ScaleProtocol {
   /** Seconds per run after which training stops at the end of an epoch. */
   readonly timeBudget?: number;
   /** Equivalent-gradient masks to run (the sweeps run both at CPU scale). */
-  readonly gradients: readonly ('relu' | 'clipped')[];
+  readonly gradients: readonly GradientMask[];
   /** The data set at this scale (`smoke` uses the embedded subset). */
   readonly dataset: ExperimentDataset | 'fashion-mnist-mini';
   /** The swept values at this scale, when fewer than the experiment's grid (smoke: 2 points). */

@@ -28,9 +28,12 @@ export const REPORT_FILES = {
   figures: 'figures',
 } as const;
 
-/** Where `stcsnn reproduce` writes when no `--out` is given. */
-export function defaultOut(experiment: string, scale: string): string {
-  return resolve('reproduce', `${experiment}-${scale}`);
+/**
+ * Where `stcsnn reproduce` writes when no `--out` is given: `reproduce/<experiment>-<scale>/`, and
+ * `...-<gradient>/` when `--gradient` picks a mask (its STC runs differ from the protocol's).
+ */
+export function defaultOut(experiment: string, scale: string, gradient?: string): string {
+  return resolve('reproduce', `${experiment}-${scale}${gradient === undefined ? '' : `-${gradient}`}`);
 }
 
 /** The directory of an experiment under `out`. */

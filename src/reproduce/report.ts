@@ -218,7 +218,13 @@ function twinTables(d: ExperimentData): { tables: ReportTable[]; verdicts: Verdi
       });
     }
   }
-  return { tables, verdicts, notes: inputs?.runaway ? [inputs.runaway] : [] };
+  const notes = inputs?.runaway ? [inputs.runaway] : [];
+  const mask = d.protocol.gradients[0];
+  if (mask !== 'relu')
+    notes.unshift(
+      `the STC runs used the ${mask} equivalent-gradient mask (--gradient ${mask}), not the paper's ReLU gradient (docs/semantics.md §1.4)`,
+    );
+  return { tables, verdicts, notes };
 }
 
 /** Values of a sweep's grid axis (theta0 for the theta0 study, T otherwise). */

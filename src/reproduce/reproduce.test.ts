@@ -168,6 +168,37 @@ test('reproduce killed after its first finished run resumes and ends with the sa
   assert.deepEqual(report.verdicts, want.verdicts);
 });
 
+test('--gradient clipped: a Table 2 row whose STC runs use the clipped mask, said in the report', async () => {
+  const out = join(root, 'clipped');
+  const r = await runCli([
+    'reproduce',
+    'table2-cifar10-vgg16',
+    '--scale',
+    'smoke',
+    '--gradient',
+    'clipped',
+    '--out',
+    out,
+    '--backend',
+    backend,
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as ReportFile;
+  assert.deepEqual(report.protocol.gradients, ['clipped']);
+  assert.ok(report.notes.some((n) => /the STC runs used the clipped equivalent-gradient mask/.test(n)));
+  const dir = experimentDir(out, 'table2-cifar10-vgg16');
+  const stc = JSON.parse(readFileSync(join(dir, 'stc', 'config.json'), 'utf8')) as {
+    stc: { gradient: string };
+  };
+  assert.equal(stc.stc.gradient, 'clipped');
+  // the paper's mask by default: the shared smoke run of the same row
+  const dflt = JSON.parse(
+    readFileSync(join(experimentDir(shared, 'table2-cifar10-vgg16'), 'stc', 'config.json'), 'utf8'),
+  ) as { stc: { gradient: string } };
+  assert.equal(dflt.stc.gradient, 'relu');
+});
+
 test('bad input: unknown experiment, undefined scale, missing data: one line, exit 2', async () => {
   const cases: [string[], RegExp][] = [
     [['reproduce', 'table9-nothing'], /unknown experiment 'table9-nothing'; known: table2-fmnist-resnet18/],
@@ -180,6 +211,7 @@ test('bad input: unknown experiment, undefined scale, missing data: one line, ex
       /needs cifar10, not found .*YoongiKim\/CIFAR-10-images/,
     ],
     [['reproduce', 'fig5-T-fmnist', '--scale', 'huge'], /--scale/],
+    [['reproduce', 'fig5-T-fmnist', '--gradient', 'sideways'], /--gradient.*relu, clipped/],
   ];
   mkdirSync(join(root, 'empty'), { recursive: true });
   for (const [args, re] of cases) {

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../core/config.js';
+import { ConfigError, type GradientMask } from '../core/config.js';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { datasetInfo } from '../data/registry.js';
 import { runFile, seedDirName } from '../run/layout.js';
@@ -22,14 +22,18 @@ import { resolveData, type ResolvedData } from './data.js';
 import { findExperiment, type Experiment, type Scale, type ScaleProtocol } from './experiments.js';
 import { experimentDir, sweepDirOf, twinDir } from './layout.js';
 
-/** The protocol of `exp` at `scale`. @throws ConfigError when the experiment does not define it */
-export function protocolOf(exp: Experiment, scale: Scale): ScaleProtocol {
+/**
+ * The protocol of `exp` at `scale`; with `gradient`, its STC runs use that equivalent-gradient mask
+ * only (`--gradient`: e.g. a Table 2 row with the clipped mask instead of the paper's ReLU one).
+ * @throws ConfigError when the experiment does not define the scale
+ */
+export function protocolOf(exp: Experiment, scale: Scale, gradient?: GradientMask): ScaleProtocol {
   const p = exp.scales[scale];
   if (!p) {
     const defined = Object.keys(exp.scales).join(', ');
     throw new ConfigError(`experiment ${exp.id} does not define scale '${scale}' (it defines: ${defined})`);
   }
-  return p;
+  return gradient === undefined ? p : { ...p, gradients: [gradient] };
 }
 
 /** The experiment whose sweeps a `stats-T` experiment reads (itself for the others). */
@@ -174,8 +178,9 @@ export function readExperiment(
   scale: Scale,
   out: string,
   data: ResolvedData,
+  gradient?: GradientMask,
 ): ExperimentData {
-  const p = protocolOf(exp, scale);
+  const p = protocolOf(exp, scale, gradient);
   const dir = experimentDir(out, exp.id);
   const base = { experiment: exp, scale, protocol: p, data, dir };
   if (exp.kind === 'twin') {
@@ -190,7 +195,7 @@ export function readExperiment(
   }
   const src = sweepSource(exp);
   const srcDir = experimentDir(out, src.id);
-  const grid = sweepGrid(src, protocolOf(src, scale));
+  const grid = sweepGrid(src, protocolOf(src, scale, gradient));
   return {
     ...base,
     sweeps: p.gradients.map((g) => readSweepData(sweepDirOf(srcDir, g), g, grid)),
@@ -221,6 +226,8 @@ export interface RunExperimentOptions {
   readonly backend: string;
   /** Only read what is there and report it (no training). */
   readonly reportOnly?: boolean;
+  /** Run the STC networks with this mask only (default: the protocol's masks). */
+  readonly gradient?: GradientMask;
   readonly onEvent?: (e: ReproduceEvent) => void;
   /** Progress hooks of a run's training. */
   readonly hooks?: (experiment: string, label: string) => TrainHooks | undefined;
@@ -232,14 +239,14 @@ export interface RunExperimentOptions {
  */
 export async function runExperiment(opts: RunExperimentOptions): Promise<ExperimentData> {
   const exp = opts.experiment;
-  const p = protocolOf(exp, opts.scale);
+  const p = protocolOf(exp, opts.scale, opts.gradient);
   const data = resolveData(exp, p, opts.dataDir);
   const dir = experimentDir(opts.out, exp.id);
   if (!opts.reportOnly) {
     if (exp.kind === 'twin') await runTwin(opts, p, data, dir);
     else {
       const src = sweepSource(exp);
-      const srcP = protocolOf(src, opts.scale);
+      const srcP = protocolOf(src, opts.scale, opts.gradient);
       const srcDir = experimentDir(opts.out, src.id);
       const grid = sweepGrid(src, srcP);
       const complete = p.gradients.every((g) => sweepComplete(sweepDirOf(srcDir, g), grid));
@@ -249,7 +256,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
       }
     }
   }
-  return readExperiment(exp, opts.scale, opts.out, data);
+  return readExperiment(exp, opts.scale, opts.out, data, opts.gradient);
 }
 
 async function runTwin(
