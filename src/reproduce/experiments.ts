@@ -164,7 +164,8 @@ function twin(
  * A CIFAR-10 row of Table 2 at CPU scale: width 0.25, cosine schedule, one seed, and as many
  * epochs as one core of a 2-core Xeon (KVM) trains in about an hour, measured with the STC
  * network and its ANN twin running side by side at `--threads 1` (VGG16: 91-95 s per epoch on
- * an otherwise idle machine, test pass included, 34 epochs in 55-57 min; ResNet18: ~190 s).
+ * an otherwise idle machine, test pass included, 34 epochs in 55-60 min; ResNet18: 145-165 s,
+ * 20 epochs in 51-57 min).
  */
 const cifar10CpuTwin = (arch: 'vgg16' | 'resnet18'): ScaleProtocol => ({
   arch,
