@@ -58,8 +58,8 @@ export function microjoules(pj: number, digits = 4): string {
 }
 
 /**
- * A layer's STEB input range and saturated share for tables: `-1.23 .. 4.56` (two decimals; `e`
- * notation from 1e4 on, where a runaway scale would print a dozen digits).
+ * A layer's STEB input range for tables: `-1.23 .. 4.56` (two decimals; `e` notation from 1e4 on,
+ * where a runaway scale would print a dozen digits).
  */
 export function inputRange(min: number, max: number): string {
   const f = (v: number) => (Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toFixed(2));
