@@ -14,7 +14,7 @@ import { UsageError } from './errors.js';
 import { processGroupOptions, withDistFlags, type DistFlags } from './launch.js';
 import { agreeOnConfig } from '../train/train.js';
 import { agreeOn, stableHash } from '../distributed/handshake.js';
-import { DEFAULT_TIMEOUT_MS, initProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
+import { DEFAULT_TIMEOUT_MS, joinProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 import { energyConstantsFrom, parseIntegerList, parseNumberList } from './options.js';
 import { addConfigOptions, configFromFlags, presetOption } from './flags.js';
@@ -77,23 +77,18 @@ export function sweepCommand(): Command {
     const writer = (dist?.rank ?? 0) === 0;
     const work = async () => {
       const info = await backendFor(flags);
-      let pg: ProcessGroup | undefined;
-      if (dist) {
-        pg = await initProcessGroup(dist, info.name);
-        try {
-          await agreeOnConfig(pg, config);
-          await agreeOn(
-            pg,
-            'sweep/grid',
-            stableHash({ grid, constants }),
-            'sweep grid',
-            'start every rank with the same --theta0, --T and energy flags',
-          );
-        } catch (e) {
-          pg.destroy();
-          throw e;
-        }
-      }
+      const pg = dist
+        ? await joinProcessGroup(dist, info.name, async (g) => {
+            await agreeOnConfig(g, config);
+            await agreeOn(
+              g,
+              'sweep/grid',
+              stableHash({ grid, constants }),
+              'sweep grid',
+              'start every rank with the same --theta0, --T and energy flags',
+            );
+          })
+        : undefined;
       try {
         return await sweepOn(pg, info);
       } finally {

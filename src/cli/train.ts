@@ -6,7 +6,7 @@ import type { TrainConfig } from '../train/config.js';
 import { resumedConfig } from '../train/resolve.js';
 import { agreeOnConfig, readRunConfig } from '../train/train.js';
 import { applyResume, planResume, type ResumeChanges } from '../run/resume.js';
-import { DEFAULT_TIMEOUT_MS, initProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
+import { DEFAULT_TIMEOUT_MS, joinProcessGroup, type ProcessGroup } from '../distributed/process-group.js';
 import type { ParallelMode } from '../distributed/runs.js';
 import { pct } from '../analysis/format.js';
 import { energySummaryOfRun } from '../run/energy.js';
@@ -104,16 +104,7 @@ export function trainCommand(): Command {
       }
       const info = await backendFor(flags);
       // Data-parallel: join the group and agree on the configuration before anything is written.
-      let pg: ProcessGroup | undefined;
-      if (dist) {
-        pg = await initProcessGroup(dist, info.name);
-        try {
-          await agreeOnConfig(pg, config);
-        } catch (e) {
-          pg.destroy();
-          throw e;
-        }
-      }
+      const pg = dist ? await joinProcessGroup(dist, info.name, (g) => agreeOnConfig(g, config)) : undefined;
       try {
         const ranks =
           pg && parallel === 'runs'

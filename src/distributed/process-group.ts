@@ -190,6 +190,26 @@ function withDistErrors(pg: ProcessGroup, timeoutMs: number): ProcessGroup {
 }
 
 /**
+ * Joins the process group ({@link initProcessGroup}) and runs the start-up checks `check` on it
+ * (e.g. that every rank trains the same configuration); a failed check destroys the group before
+ * its error propagates, so no rank is left holding the store.
+ */
+export async function joinProcessGroup(
+  o: ProcessGroupOptions,
+  activeBackend: string,
+  check: (pg: ProcessGroup) => Promise<void>,
+): Promise<ProcessGroup> {
+  const pg = await initProcessGroup(o, activeBackend);
+  try {
+    await check(pg);
+  } catch (e) {
+    pg.destroy();
+    throw e;
+  }
+  return pg;
+}
+
+/**
  * Joins the process group: world size 1 is local; otherwise every rank must call this with the
  * same world size, master address and port (rank 0 first or not: the others retry until the
  * timeout). `activeBackend` is the TensorFlow.js backend in use (`libtorch` required).
