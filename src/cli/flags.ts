@@ -15,6 +15,7 @@ import {
   ALWAYS_SATURATES_BELOW,
   FIRE_TESTS,
   GRADIENT_MASKS,
+  LEARN_THETA_MODES,
   NEVER_SPIKES_ABOVE,
   THRESHOLD_SCHEDULES,
 } from '../core/config.js';
@@ -144,6 +145,14 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     help: 'equivalent-gradient mask: relu (the paper: 1[x>0]) or clipped (1[0<x<sum theta], zero where STEB saturates)',
     choices: GRADIENT_MASKS,
     parse: choice('--gradient', GRADIENT_MASKS),
+  },
+  {
+    flag: '--learn-theta',
+    arg: '<mode>',
+    path: 'stc.learnTheta',
+    help: 'train theta0: off (the paper: fixed), per STCB layer, or per input channel (theta0 = exp(log_theta), LSQ/PACT gradient)',
+    choices: LEARN_THETA_MODES,
+    parse: choice('--learn-theta', LEARN_THETA_MODES),
   },
   {
     flag: '--path',

@@ -27,6 +27,22 @@ export const GRADIENT_MASKS = ['relu', 'clipped'] as const;
  */
 export type GradientMask = (typeof GRADIENT_MASKS)[number];
 
+/** How the thresholds are trained, the default (the paper's: fixed) first. See {@link LearnTheta}. */
+export const LEARN_THETA_MODES = ['off', 'layer', 'channel'] as const;
+
+/**
+ * Whether `theta0` is a trained parameter of each STCB (docs/semantics.md §1.5):
+ *
+ * - `off` (default, the paper's): `theta0` is the configuration's, fixed;
+ * - `layer`: one `theta0` per STCB layer, `theta0 = exp(log_theta)`, initialised to the
+ *   configuration's `theta0`;
+ * - `channel`: one `theta0` per input channel of each STCB (`log_theta: [Cin]`).
+ *
+ * The schedule's shape (`tau`, `schedule`, `T`) stays fixed: `theta(t) = theta0 * theta_1(t)`,
+ * with `theta_1` the thresholds of `theta0 = 1`.
+ */
+export type LearnTheta = (typeof LEARN_THETA_MODES)[number];
+
 /** A validated STC configuration. Build one with {@link stcConfig}. */
 export interface StcConfig {
   /** Spike-train length T, an integer in 1..64 (paper default 8). */
@@ -41,6 +57,8 @@ export interface StcConfig {
   readonly fire: FireTest;
   /** Mask of the equivalent gradient (default `relu`, the paper's). */
   readonly gradient: GradientMask;
+  /** Whether `theta0` is trained per STCB layer or channel (default `off`, the paper's). */
+  readonly learnTheta: LearnTheta;
 }
 
 /** The fields a caller may give; anything missing takes the paper's defaults. */
@@ -48,7 +66,8 @@ export type StcConfigInput = Partial<StcConfig>;
 
 /**
  * The paper's defaults for static images: T = 8, theta0 = 0.8, tau = 2, exp schedule,
- * `V >= theta`, the ReLU equivalent gradient.
+ * `V >= theta`, the ReLU equivalent gradient, fixed thresholds. (The trainer's defaults differ
+ * where training measures better: `TRAIN_DEFAULTS` in `train/config.ts`.)
  */
 export const DEFAULT_STC: StcConfig = Object.freeze({
   T: 8,
@@ -57,6 +76,7 @@ export const DEFAULT_STC: StcConfig = Object.freeze({
   schedule: 'exp',
   fire: '>=',
   gradient: 'relu',
+  learnTheta: 'off',
 });
 
 /** Largest spike-train length accepted. */
@@ -127,7 +147,8 @@ export function stcConfig(input: StcConfigInput = {}): StcConfig {
   }
   const fire = oneOf('fire', input.fire ?? DEFAULT_STC.fire, FIRE_TESTS);
   const gradient = oneOf('gradient', input.gradient ?? DEFAULT_STC.gradient, GRADIENT_MASKS);
-  return Object.freeze({ T, theta0, tau, schedule, fire, gradient });
+  const learnTheta = oneOf('learnTheta', input.learnTheta ?? DEFAULT_STC.learnTheta, LEARN_THETA_MODES);
+  return Object.freeze({ T, theta0, tau, schedule, fire, gradient, learnTheta });
 }
 
 /**
@@ -209,4 +230,33 @@ export function thresholdScaleWarning(cfg: StcConfig): string | null {
   if (S < ALWAYS_SATURATES_BELOW * STCB_INPUT_SCALE)
     return `${head}: the largest input it can encode is sum theta = ${g(S)}, and batch-normalised inputs are of order ${STCB_INPUT_SCALE}: (almost) every positive input saturates`;
   return null;
+}
+
+/**
+ * The configuration of a unit threshold, `theta0 = 1` (everything else as `cfg`): an STCB with
+ * learned thresholds encodes `x / theta0` with it (scale equivariance: `q(x; theta0) = theta0 q(x / theta0; 1)`, see `stcConv2dLearned`).
+ */
+export function unitConfig(cfg: StcConfig): StcConfig {
+  return cfg.theta0 === 1 ? cfg : stcConfig({ ...cfg, theta0: 1 });
+}
+
+/**
+ * The number of positive quantisation steps of `cfg` at the resolution of its last threshold,
+ * `Q_p = S / theta(T-1)`, `S = sum_t theta(t)` (independent of theta0; 255 for T = 8 with the
+ * geometric schedule and tau = 2, about 84 with the exp schedule and tau = 2). It plays the part
+ * of LSQ's `Q_P` in the gradient scale of a learned threshold ({@link thresholdGradScale}).
+ */
+export function quantLevels(cfg: StcConfig): number {
+  const th = thresholds(cfg);
+  return th.reduce((a, b) => a + b, 0) / th[th.length - 1];
+}
+
+/**
+ * The gradient scale of a learned threshold that `n` inputs per sample share, after LSQ (Esser
+ * et al. 2020, "Learned step size quantization"): `g = 1 / sqrt(n * Q_p)`. A threshold's gradient
+ * sums over the `n` inputs it encodes, so without `g` a layer-wide threshold would move orders of
+ * magnitude faster than a weight; `g` brings its relative update to the weights' scale.
+ */
+export function thresholdGradScale(cfg: StcConfig, n: number): number {
+  return 1 / Math.sqrt(Math.max(1, n) * quantLevels(cfg));
 }

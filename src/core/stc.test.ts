@@ -39,7 +39,10 @@ const cfgArb = fc
 describe('config', () => {
   test('paper defaults', () => {
     const c = stcConfig();
-    assert.deepEqual({ ...c }, { T: 8, theta0: 0.8, tau: 2, schedule: 'exp', fire: '>=', gradient: 'relu' });
+    assert.deepEqual(
+      { ...c },
+      { T: 8, theta0: 0.8, tau: 2, schedule: 'exp', fire: '>=', gradient: 'relu', learnTheta: 'off' },
+    );
   });
   test('thresholds follow the schedules', () => {
     assert.deepEqual(

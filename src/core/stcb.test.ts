@@ -3,9 +3,18 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
-import { stcConfig } from './config.js';
-import { stcQuantize } from './stc.js';
-import { conv2d, reluConv2d, reluLinear, stcConv2d, stcLinear, type Conv2dGeometry } from './stcb.js';
+import { saturation, stcConfig, unitConfig } from './config.js';
+import { encodeScalar, stcQuantize } from './stc.js';
+import {
+  conv2d,
+  reluConv2d,
+  reluLinear,
+  stcConv2d,
+  stcConv2dLearned,
+  stcLinear,
+  stcLinearLearned,
+  type Conv2dGeometry,
+} from './stcb.js';
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
@@ -194,3 +203,112 @@ describe('ReLU -> Conv / Linear (the ANN twin)', () => {
     );
   });
 });
+
+describe('learned thresholds (stcLinearLearned, stcConv2dLearned)', () => {
+  const learnedArb = fc.record({
+    n: fc.integer({ min: 1, max: 3 }),
+    d: fc.integer({ min: 1, max: 6 }),
+    T: fc.integer({ min: 1, max: 10 }),
+    tau: fc.double({ min: 1.2, max: 4, noNaN: true }),
+    schedule: fc.constantFrom('exp' as const, 'geometric' as const),
+    gradient: fc.constantFrom('relu' as const, 'clipped' as const),
+    perChannel: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+
+  test('the gradient is LSQ/PACT: dL/dtheta0 = sum g (q_1(u) - u m(u)), q_1(u) the finite difference of the recurrence in theta0', () => {
+    fc.assert(
+      fc.property(learnedArb, (c) => {
+        const unit = stcConfig({ T: c.T, tau: c.tau, schedule: c.schedule, gradient: c.gradient, theta0: 1 });
+        const S1 = Math.fround(saturation(unit));
+        const rnd = mulberry(c.seed);
+        const xs = Array.from({ length: c.n * c.d }, () => (rnd() - 0.3) * 5);
+        const cs = Array.from({ length: c.n * c.d }, () => rnd() * 2 - 1);
+        const th = Array.from({ length: c.perChannel ? c.d : 1 }, () => 0.3 + rnd() * 1.7);
+        const thOf = (i: number) => (c.perChannel ? th[i % c.d] : th[0]);
+        // y = (I theta0) q_1(x / theta0) = q(x; theta0) elementwise; L = sum c y
+        const { value, grads } = tf.tidy(() => {
+          const x = tf.tensor2d(xs, [c.n, c.d]);
+          const theta0 = c.perChannel ? tf.tensor1d(th) : tf.scalar(th[0]);
+          const w = tf.eye(c.d) as tf.Tensor2D;
+          const f = (xv: tf.Tensor, tv: tf.Tensor) =>
+            tf.sum(tf.mul(stcLinearLearned(xv as tf.Tensor2D, w, tv, unit), tf.tensor2d(cs, [c.n, c.d])));
+          const vg = tf.valueAndGrads(f)([x, theta0]);
+          return { value: vg.value.dataSync()[0], grads: vg.grads.map((t) => Array.from(t.dataSync())) };
+        });
+        const [gx, gth] = grads;
+        const expTh = new Array<number>(th.length).fill(0);
+        let expValue = 0;
+        xs.forEach((xv, i) => {
+          const t0 = thOf(i);
+          const cfgAt = (t: number) => stcConfig({ ...unit, theta0: t });
+          const h = 1e-7 * t0;
+          const lo = encodeScalar(xv, cfgAt(t0 - h));
+          const hi = encodeScalar(xv, cfgAt(t0 + h));
+          if (lo.spikes.join() !== hi.spikes.join()) return; // on a spike boundary: no derivative
+          const fd = (hi.decoded - lo.decoded) / (2 * h); // = q_1(u) where the spikes are fixed
+          const u = xv / t0;
+          const m = u > 0 && (c.gradient === 'relu' || u < S1) ? 1 : 0;
+          expTh[c.perChannel ? i % c.d : 0] += cs[i] * (fd - u * m);
+          expValue += cs[i] * encodeScalar(xv, cfgAt(t0)).decoded;
+          // dL/dx = c m(u) (through u = x / theta0 and the weights W theta0: equal up to float rounding)
+          assert.ok(Math.abs(gx[i] - cs[i] * m) <= 1e-6, `dL/dx at ${i}: ${gx[i]} vs ${cs[i] * m}`);
+        });
+        const near = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * (1 + Math.abs(b));
+        assert.ok(near(value, expValue, 1e-4), `value ${value} vs ${expValue}`);
+        // (elements on a boundary were skipped in the expectation: compare only when none was)
+        const onBoundary = xs.some((xv, i) => {
+          const t0 = thOf(i);
+          const h = 1e-7 * t0;
+          return (
+            encodeScalar(xv, stcConfig({ ...unit, theta0: t0 - h })).spikes.join() !==
+            encodeScalar(xv, stcConfig({ ...unit, theta0: t0 + h })).spikes.join()
+          );
+        });
+        if (!onBoundary)
+          gth.forEach((g, k) => assert.ok(near(g, expTh[k], 1e-4), `dL/dtheta0[${k}] ${g} vs ${expTh[k]}`));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('equals the fixed-threshold STCB at theta0 (conv, both paths), and theta0 on the weights keeps spikes binary', () => {
+    fc.assert(
+      fc.property(caseArb, (c) => {
+        const cfg = stcConfig({ T: c.T, theta0: c.theta0 });
+        const unit = unitConfig(cfg);
+        const [a, b] = tf.tidy(() => {
+          const x = tf.randomNormal([c.n, c.h, c.w, c.cin], 0, 1, 'float32', c.seed) as tf.Tensor4D;
+          const w = tf.randomNormal(
+            [c.g.k, c.g.k, c.cin, c.cout],
+            0,
+            0.5,
+            'float32',
+            c.seed + 1,
+          ) as tf.Tensor4D;
+          const path = c.seed % 2 === 0 ? 'fused' : 'spike-train';
+          return [
+            stcConv2d(x, w, cfg, c.g, path).dataSync(),
+            stcConv2dLearned(x, w, tf.scalar(c.theta0), unit, c.g, path).dataSync(),
+          ];
+        });
+        // the same spikes (x / theta0 against theta_1(t) vs x against theta0 theta_1(t)) up to
+        // float rounding at spike boundaries: compare relatively, loosely
+        assert.ok(maxRelErr(b, a) < 1e-3, `rel err ${maxRelErr(b, a)}`);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+/** A small seeded PRNG for test data (mulberry32). */
+function mulberry(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

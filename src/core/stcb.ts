@@ -15,6 +15,9 @@
  * (`* 1[0 < x < sum theta]` with `gradient: 'clipped'`). Both paths keep only `x` and `w` for
  * the backward pass and recompute `q(x)` there.
  *
+ * Learned thresholds ({@link stcConv2dLearned}, {@link stcLinearLearned}) compose the same op
+ * with a per-layer or per-channel threshold `theta0`, by the STEB's scale equivariance.
+ *
  * The ANN twin's `ReLU -> Conv` / `ReLU -> Linear` ({@link reluConv2d}, {@link reluLinear}) is
  * the same op with `q` replaced by ReLU: TensorFlow.js's values and gradients, and the same
  * memory as an STCB (TensorFlow.js's ReLU keeps its input and the convolution its output).
@@ -166,6 +169,88 @@ export function stcLinear(
   };
   const q = (v: tf.Tensor2D) => stcQuantize(v, cfg) as tf.Tensor2D;
   return actOp(forward, linearBackward, q, gradientUpper(cfg))(x, w);
+}
+
+/**
+ * `theta0` of an STCB with learned thresholds as the factor that multiplies the weights:
+ * a scalar for one threshold per layer, `[Cin]` per input channel, broadcast to `w`'s input axis
+ * (`[1, 1, Cin, 1]` for a convolution, `[Cin, 1]` for a linear layer).
+ */
+function inputAxisScale(theta0: tf.Tensor, wRank: number): tf.Tensor {
+  if (theta0.rank === 0) return theta0;
+  if (theta0.rank !== 1)
+    throw new RangeError(`theta0 must be a scalar or [Cin], got shape [${theta0.shape}]`);
+  return wRank === 4 ? tf.reshape(theta0, [1, 1, -1, 1]) : tf.reshape(theta0, [-1, 1]);
+}
+
+/**
+ * STCB with a 2-D convolution and learned thresholds `theta(t) = theta0 theta_1(t)`, `theta0`
+ * a tensor (one per layer, `[]`, or per input channel, `[Cin]`). By the STEB's scale
+ * equivariance, `q(x; theta0) = theta0 q_1(x / theta0)` (`q_1`: the quantiser of `unit`, whose
+ * `theta0` is 1; the spike trains of `x` with thresholds `theta0 theta_1(t)` and of `x / theta0`
+ * with `theta_1(t)` are the same), and the weights absorb `theta0` (a binary spike train stays
+ * binary; spiking hardware keeps additions only):
+ *
+ * ```
+ * u = x / theta0,   y = W * (theta0 q_1(u)) = (W theta0) * q_1(u)      (theta0 on W's Cin axis)
+ * ```
+ *
+ * The gradients are those of this composition with {@link stcConv2d}'s equivalent gradient
+ * (`m(u)` its mask, `1[u > 0]` or `1[0 < u < S_1]`, `S_1 = sum_t theta_1(t)`; `g = W^T dy`, the
+ * convolution's input gradient):
+ *
+ * ```
+ * dL/dx        = g m(u)
+ * dL/dW        = the filter gradient of the convolution with input theta0 q_1(u)
+ * dL/dtheta0_c = sum over n, h, w (and c, for one threshold per layer) of g (q_1(u) - u m(u))
+ * ```
+ *
+ * so that `dq/dtheta0` is the quantisation residual `q_1(u) - u` inside the mask, `S_1` above it
+ * (saturated inputs ask for a larger threshold) and 0 below 0: LSQ's step-size gradient
+ * (Esser et al. 2020), with PACT's `S_1` for clipped inputs (docs/semantics.md §1.5).
+ *
+ * @param x membrane potentials `[N, H, W, Cin]`
+ * @param w filter `[kh, kw, Cin, Cout]`
+ * @param theta0 `[]` or `[Cin]`, positive
+ * @param unit the STC configuration with `theta0 = 1` (`unitConfig(cfg)`)
+ */
+export function stcConv2dLearned(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  theta0: tf.Tensor,
+  unit: StcConfig,
+  g: Conv2dGeometry,
+  path: StcPath = 'fused',
+): tf.Tensor4D {
+  const u = tf.div(x, theta0) as tf.Tensor4D;
+  return stcConv2d(u, tf.mul(w, inputAxisScale(theta0, 4)) as tf.Tensor4D, unit, g, path);
+}
+
+/**
+ * STCB with a linear layer and learned thresholds (see {@link stcConv2dLearned}):
+ * `y = (W theta0) q_1(x / theta0)`, `x: [N, in]`, `w: [in, out]`, `theta0: []` or `[in]`.
+ */
+export function stcLinearLearned(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  theta0: tf.Tensor,
+  unit: StcConfig,
+  path: StcPath = 'fused',
+): tf.Tensor2D {
+  const u = tf.div(x, theta0) as tf.Tensor2D;
+  return stcLinear(u, tf.mul(w, inputAxisScale(theta0, 2)) as tf.Tensor2D, unit, path);
+}
+
+/**
+ * The identity with its gradient multiplied by `g`: `y = x`, `dL/dx = g dL/dy` (LSQ's gradient
+ * scale of a learned threshold, `thresholdGradScale`).
+ */
+export function scaleGrad<T extends tf.Tensor>(x: T, g: number): T {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [v] = args as [tf.Tensor];
+    return { value: tf.clone(v), gradFunc: (dy: tf.Tensor) => tf.mul(dy, g) };
+  });
+  return f(x) as T;
 }
 
 /**

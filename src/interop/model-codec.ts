@@ -7,7 +7,7 @@
  * | key                    | value |
  * | ---------------------- | ----- |
  * | `stcsnn.format`        | `stcsnn-model/1` |
- * | `stcsnn.config`        | JSON `{"arch","mode","width","inputShape":[H,W,C],"classes","path","stc":{"T","theta0","tau","schedule","fire","gradient"}}` (an `ArchConfig`) |
+ * | `stcsnn.config`        | JSON `{"arch","mode","width","inputShape":[H,W,C],"classes","path","stc":{"T","theta0","tau","schedule","fire","gradient","learnTheta"}}` (an `ArchConfig`; `gradient` absent: `relu`, `learnTheta` absent: `off`) |
  * | `stcsnn.normalization` | JSON `{"scale","mean":[..C],"std":[..C]}`, `x' = (x / scale - mean[c]) / std[c]` on raw 0..255 pixels (optional) |
  * | `stcsnn.class_names`   | JSON array of `classes` strings (optional) |
  * | anything else          | the writer's (e.g. the trainer's epoch and accuracy), kept as is |
@@ -101,6 +101,7 @@ export function modelMetadata(
       schedule: c.stc.schedule,
       fire: c.stc.fire,
       gradient: c.stc.gradient,
+      learnTheta: c.stc.learnTheta,
     },
   });
   if (info.normalization) {
@@ -218,6 +219,7 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
         schedule: s.schedule as 'exp',
         fire: s.fire as '>=',
         gradient: (s.gradient ?? 'relu') as 'relu',
+        learnTheta: (s.learnTheta ?? 'off') as 'off',
       }),
     });
   } catch (e) {

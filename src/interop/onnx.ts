@@ -31,13 +31,20 @@
  *   `[T*N, C, H, W]`; one `Conv` over all frames gives the synaptic currents `I(t) = W * s_t`,
  *   reshaped to `[T, N, Cout, Ho, Wo]`, and CAB is `ReduceSum_t(theta(t) * I(t))`.
  *
+ * With learned thresholds (`stc.learnTheta` `layer`/`channel`), an STCB with `theta0 =
+ * exp(log_theta)` (a scalar or `[Cin]`, computed in float32 by stcsnn) first divides its input by
+ * `theta0` (`Div`, `theta0` as `[1, Cin, 1, 1]`), runs the recurrence above with the thresholds of
+ * `theta0 = 1`, and convolves with the weights scaled by `theta0` on their input axis (`W theta0`,
+ * float32), exactly as stcsnn computes it (`stcConv2dLearned`); each STCB encodes its own input
+ * then (a ResNet's `conv1` and `shortcut` have their own thresholds).
+ *
  * In `ann` mode an STCB is `Relu -> Conv` in both graphs.
  *
  * Model metadata (`metadata_props`): `stcsnn.format`, `stcsnn.config`, `stcsnn.normalization`,
  * `stcsnn.class_names` as in safetensors model files (`model-file.ts`), plus `stcsnn.graph`
  * (`fused` or `spike-train`) and `stcsnn.input_layout` (`NCHW`).
  */
-import { thresholds } from '../core/config.js';
+import { thresholds, unitConfig } from '../core/config.js';
 import { STC_PATHS, type StcPath } from '../core/stcb.js';
 import type { Network } from '../nn/models.js';
 import { INPUT, type LayerInfo } from '../nn/plan.js';
@@ -159,6 +166,8 @@ function tensorOf(sd: Record<string, SafeTensor>, name: string): SafeTensor {
 class Emitter {
   private readonly sd: Record<string, SafeTensor>;
   private readonly th: number[];
+  /** The thresholds of `theta0 = 1`, for STCBs with learned thresholds. */
+  private readonly unitTh: number[];
   constructor(
     private readonly g: GraphBuilder,
     private readonly net: Network,
@@ -166,6 +175,7 @@ class Emitter {
   ) {
     this.sd = stateDictOf(net);
     this.th = thresholds(net.config.stc);
+    this.unitTh = thresholds(unitConfig(net.config.stc));
   }
 
   private weight(name: string): { name: string; dims: readonly number[] } {
@@ -174,9 +184,31 @@ class Emitter {
     return { name, dims: t.shape };
   }
 
-  conv(x: string, layer: LayerInfo): string {
+  /**
+   * A convolution's weight `[Cout, Cin, kh, kw]` times `theta0` on its input axis (float32, as
+   * `tf.mul` computes it), stored as `<layer>.weight_theta`.
+   */
+  private scaledWeight(layer: string, theta0: Float32Array): { name: string; dims: readonly number[] } {
+    const t = tensorOf(this.sd, `${layer}.weight`);
+    const [cout, cin, kh, kw] = t.shape;
+    const src = t.data as Float32Array;
+    const out = new Float32Array(src.length);
+    for (let o = 0; o < cout; o++)
+      for (let c = 0; c < cin; c++) {
+        const f = theta0.length === 1 ? theta0[0] : theta0[c];
+        for (let k = 0; k < kh * kw; k++) {
+          const i = (o * cin + c) * kh * kw + k;
+          out[i] = Math.fround(src[i] * f);
+        }
+      }
+    const name = `${layer}.weight_theta`;
+    this.g.f32(name, t.shape, out);
+    return { name, dims: t.shape };
+  }
+
+  conv(x: string, layer: LayerInfo, theta0: Float32Array | null = null): string {
     const s = layer.conv!;
-    const w = this.weight(`${layer.name}.weight`);
+    const w = theta0 ? this.scaledWeight(layer.name, theta0) : this.weight(`${layer.name}.weight`);
     return this.g.op('Conv', [x, w.name], {
       kernel_shape: [s.kernel, s.kernel],
       strides: [s.stride, s.stride],
@@ -203,14 +235,21 @@ class Emitter {
     return this.g.op('Add', [this.g.op('Div', [this.g.op('Mul', [centred, weight]), std]), bias]);
   }
 
-  /** The unrolled IF recurrence on `x` (float32); returns q(x) (float32) and/or the frames. */
-  private recurrence(x: string, wantFrames: boolean): { q: string; frames: string[] } {
+  /**
+   * The unrolled IF recurrence on `x` (float32) with thresholds `ths`; returns q(x) (float32)
+   * and/or the frames.
+   */
+  private recurrence(
+    x: string,
+    wantFrames: boolean,
+    ths: readonly number[],
+  ): { q: string; frames: string[] } {
     const g = this.g;
     const cmp = this.net.config.stc.fire === '>' ? 'Greater' : 'GreaterOrEqual';
     let v = g.op('Cast', [x], { to: ONNX_DTYPE.DOUBLE });
     let q = '';
     const frames: string[] = [];
-    this.th.forEach((theta, t) => {
+    ths.forEach((theta, t) => {
       const th = g.constant('f64', [theta], []);
       const s = g.op(cmp, [v, th]);
       if (wantFrames) frames.push(g.op('Cast', [s], { to: ONNX_DTYPE.FLOAT }));
@@ -218,7 +257,7 @@ class Emitter {
         const add = g.op('Where', [s, th, g.constant('f64', [0], [])]);
         q = t === 0 ? add : g.op('Add', [q, add]);
       }
-      if (t < this.th.length - 1) v = g.op('Where', [s, g.op('Sub', [v, th]), v]);
+      if (t < ths.length - 1) v = g.op('Where', [s, g.op('Sub', [v, th]), v]);
     });
     return { q: wantFrames ? '' : g.op('Cast', [q], { to: ONNX_DTYPE.FLOAT }), frames };
   }
@@ -231,16 +270,25 @@ class Emitter {
       if (!cache.has(key)) cache.set(key, g.op('Relu', [x]));
       return this.conv(cache.get(key)!, layer);
     }
+    const theta0 = this.net.learnedTheta0(layer.name);
+    const ths = theta0 ? this.unitTh : this.th;
+    // with learned thresholds each STCB encodes its own input: u = x / theta0
+    const u = theta0
+      ? g.op('Div', [
+          x,
+          g.f32(`${layer.name}.theta0`, theta0.length === 1 ? [] : [1, theta0.length, 1, 1], theta0),
+        ])
+      : x;
     if (this.kind === 'fused') {
-      const key = `q:${x}`;
-      if (!cache.has(key)) cache.set(key, this.recurrence(x, false).q);
-      return this.conv(cache.get(key)!, layer);
+      const key = `q:${u}`;
+      if (!cache.has(key)) cache.set(key, this.recurrence(u, false, ths).q);
+      return this.conv(cache.get(key)!, layer, theta0);
     }
     const [h, w, cin] = layer.inShape;
-    const T = this.th.length;
-    const key = `frames:${x}`;
+    const T = ths.length;
+    const key = `frames:${u}`;
     if (!cache.has(key)) {
-      const { frames } = this.recurrence(x, true);
+      const { frames } = this.recurrence(u, true, ths);
       const stacked = g.op(
         'Concat',
         frames.map((f) => g.op('Unsqueeze', [f, g.constant('i64', [0], [1])])),
@@ -248,10 +296,10 @@ class Emitter {
       );
       cache.set(key, g.op('Reshape', [stacked, g.constant('i64', [-1, cin, h, w], [4])]));
     }
-    const currents = this.conv(cache.get(key)!, layer);
+    const currents = this.conv(cache.get(key)!, layer, theta0);
     const [ho, wo, cout] = layer.outShape;
     const byT = g.op('Reshape', [currents, g.constant('i64', [T, -1, cout, ho, wo], [5])]);
-    const th = g.constant('f32', this.th, [T, 1, 1, 1, 1]);
+    const th = g.constant('f32', ths, [T, 1, 1, 1, 1]);
     return g.op('ReduceSum', [g.op('Mul', [byT, th]), g.constant('i64', [0], [1])], { keepdims: 0 });
   }
 

@@ -75,3 +75,14 @@ export function argmaxRows(a: ArrayLike<number>, k: number): number[] {
   }
   return out;
 }
+
+/**
+ * Sets every learned threshold (`*.log_theta`) of `net` to `log theta0` with `theta0` drawn
+ * uniformly from [0.3, 2] (seeded), so that exports are checked away from the initial value.
+ */
+export function randomizeThresholds(net: Network, seed: number): void {
+  for (const e of net.namedVariables()) {
+    if (!e.name.endsWith('.log_theta')) continue;
+    e.variable.assign(tf.tidy(() => tf.log(tf.randomUniform(e.variable.shape, 0.3, 2, 'float32', seed++))));
+  }
+}

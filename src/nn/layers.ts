@@ -3,11 +3,21 @@
  * (the safetensors export transposes them to PyTorch's layouts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { StcConfig } from '../core/config.js';
-import { conv2d, reluConv2d, reluLinear, stcConv2d, stcLinear, type StcPath } from '../core/stcb.js';
+import { thresholdGradScale, unitConfig, type StcConfig } from '../core/config.js';
+import {
+  conv2d,
+  reluConv2d,
+  reluLinear,
+  scaleGrad,
+  stcConv2d,
+  stcConv2dLearned,
+  stcLinear,
+  stcLinearLearned,
+  type StcPath,
+} from '../core/stcb.js';
 import { SeedStream, uniform } from './init.js';
 import { batchNormTrain } from './kernels.js';
-import { Module, type ForwardOptions } from './module.js';
+import { Module, type ForwardOptions, type ParamOptions } from './module.js';
 import { syncBatchNormTrain } from './sync-bn.js';
 
 /** The network modes, the default first: spiking (`stc`) or the ANN twin (`ann`). */
@@ -88,6 +98,45 @@ export class BatchNorm extends Module {
   }
 }
 
+/** The name of a learned threshold's parameter, `<layer>.log_theta` (`theta0 = exp(log_theta)`). */
+export const LOG_THETA = 'log_theta';
+
+/**
+ * The learned thresholds of an STCB (`stc.learnTheta` `layer` or `channel`): the parameter
+ * `log_theta` (`[]` or `[Cin]`, initialised to `log theta0`, no weight decay), so that
+ * `theta0 = exp(log_theta)` stays positive. Null for fixed thresholds and in `ann` mode.
+ */
+class LearnedThreshold {
+  readonly unit: StcConfig;
+  constructor(
+    readonly logTheta: tf.Variable,
+    stc: StcConfig,
+  ) {
+    this.unit = unitConfig(stc);
+  }
+
+  /**
+   * `theta0 = exp(log_theta)` for an input of `x.size / N` values per sample, with LSQ's gradient
+   * scale `1 / sqrt(n Q_p)` on `log_theta` (`n`: the inputs per sample one threshold encodes).
+   */
+  theta0(x: tf.Tensor): tf.Tensor {
+    const n = x.size / x.shape[0] / this.logTheta.size;
+    return tf.exp(scaleGrad(this.logTheta, thresholdGradScale(this.unit, n)));
+  }
+}
+
+/** The learned threshold of an STCB with `cin` inputs (channels), registered by `param`; null when fixed. */
+function learnedThreshold(
+  act: Activation,
+  cin: number,
+  param: (name: string, init: tf.Tensor, opts: ParamOptions) => tf.Variable,
+): LearnedThreshold | null {
+  const mode = act.stc.learnTheta;
+  if (act.mode === 'ann' || mode === 'off') return null;
+  const init = tf.fill(mode === 'layer' ? [] : [cin], Math.log(act.stc.theta0));
+  return new LearnedThreshold(param(LOG_THETA, init, { decay: false }), act.stc);
+}
+
 /** Geometry of a convolution layer. */
 export interface ConvSpec {
   readonly cin: number;
@@ -122,6 +171,8 @@ export class Conv2d extends Module {
  */
 export class StcConv2d extends Module {
   readonly weight: tf.Variable;
+  /** The learned thresholds (`stc.learnTheta` `layer`/`channel`, stc mode), else null. */
+  readonly threshold: LearnedThreshold | null;
   constructor(
     readonly spec: ConvSpec,
     readonly act: Activation,
@@ -135,12 +186,19 @@ export class StcConv2d extends Module {
       'weight',
       uniform([spec.kernel, spec.kernel, spec.cin, spec.cout], 1 / Math.sqrt(fanIn), seeds.next()),
     );
+    this.threshold = learnedThreshold(act, spec.cin, (n, init, o) => this.param(n, init, o));
   }
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     const w = this.weight as tf.Tensor4D;
-    if (this.act.mode === 'ann') return reluConv2d(x as tf.Tensor4D, w, this.spec);
+    const x4 = x as tf.Tensor4D;
+    if (this.act.mode === 'ann') return reluConv2d(x4, w, this.spec);
+    if (this.threshold) {
+      const theta0 = this.threshold.theta0(x);
+      if (opts.stats) tf.tidy(() => opts.stats!.record(this.label, tf.div(x, theta0), this.threshold!.unit));
+      return stcConv2dLearned(x4, w, theta0, this.threshold.unit, this.spec, this.act.path);
+    }
     opts.stats?.record(this.label, x, this.act.stc);
-    return stcConv2d(x as tf.Tensor4D, w, this.act.stc, this.spec, this.act.path);
+    return stcConv2d(x4, w, this.act.stc, this.spec, this.act.path);
   }
 }
 
@@ -169,6 +227,8 @@ export class Linear extends Module {
  */
 export class StcLinear extends Module {
   readonly weight: tf.Variable;
+  /** The learned thresholds (`stc.learnTheta` `layer`/`channel`, stc mode), else null. */
+  readonly threshold: LearnedThreshold | null;
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
@@ -181,12 +241,19 @@ export class StcLinear extends Module {
       'weight',
       uniform([inFeatures, outFeatures], 1 / Math.sqrt(inFeatures), seeds.next()),
     );
+    this.threshold = learnedThreshold(act, inFeatures, (n, init, o) => this.param(n, init, o));
   }
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     const w = this.weight as tf.Tensor2D;
-    if (this.act.mode === 'ann') return reluLinear(x as tf.Tensor2D, w);
+    const x2 = x as tf.Tensor2D;
+    if (this.act.mode === 'ann') return reluLinear(x2, w);
+    if (this.threshold) {
+      const theta0 = this.threshold.theta0(x);
+      if (opts.stats) tf.tidy(() => opts.stats!.record(this.label, tf.div(x, theta0), this.threshold!.unit));
+      return stcLinearLearned(x2, w, theta0, this.threshold.unit, this.act.path);
+    }
     opts.stats?.record(this.label, x, this.act.stc);
-    return stcLinear(x as tf.Tensor2D, w, this.act.stc, this.act.path);
+    return stcLinear(x2, w, this.act.stc, this.act.path);
   }
 }
 

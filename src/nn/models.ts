@@ -131,6 +131,19 @@ export class Network extends Module {
     return out as tf.Tensor2D;
   }
 
+  /**
+   * `theta0` of the STCB `layer` when its thresholds are learned (`stc.learnTheta` `layer` or
+   * `channel`): `exp(log_theta)` in float32 on the current backend, exactly the value the forward
+   * pass uses, of length 1 or Cin; null for fixed thresholds (`stc.theta0`) and in `ann` mode.
+   */
+  learnedTheta0(layer: string): Float32Array | null {
+    const i = this.plan.layers.findIndex((l) => l.name === layer);
+    const m = i < 0 ? null : this.modules[i];
+    if (!(m instanceof StcConv2d) || !m.threshold) return null;
+    const logTheta = m.threshold.logTheta;
+    return Float32Array.from(tf.tidy(() => tf.exp(logTheta)).dataSync() as Float32Array);
+  }
+
   private apply(l: PlanLayer, m: Module | null, [a, b]: tf.Tensor[], opts: ForwardOptions): tf.Tensor {
     switch (l.kind) {
       case 'conv':

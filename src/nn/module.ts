@@ -25,18 +25,30 @@ export interface NamedVariable {
   readonly name: string;
   readonly variable: tf.Variable;
   readonly trainable: boolean;
+  /**
+   * Whether the optimiser's weight decay applies (true for weights, batch norm and biases, as
+   * `torch.optim.SGD(model.parameters())`; false for learned thresholds' `log_theta`, which
+   * decay would pull towards `theta0 = 1`). Always false for buffers.
+   */
+  readonly decay: boolean;
+}
+
+/** Options of a parameter. */
+export interface ParamOptions {
+  /** Whether weight decay applies (default true); see {@link NamedVariable.decay}. */
+  readonly decay?: boolean;
 }
 
 /** Base class of layers and models. */
 export abstract class Module {
-  private readonly entries: { name: string; variable: tf.Variable; trainable: boolean }[] = [];
+  private readonly entries: NamedVariable[] = [];
   private readonly children: { name: string; module: Module }[] = [];
 
   /** Registers a trainable parameter initialised with `init` (which the module takes over). */
-  protected param(name: string, init: tf.Tensor): tf.Variable {
+  protected param(name: string, init: tf.Tensor, opts: ParamOptions = {}): tf.Variable {
     const v = tf.variable(init, true);
     init.dispose();
-    this.entries.push({ name, variable: v, trainable: true });
+    this.entries.push({ name, variable: v, trainable: true, decay: opts.decay ?? true });
     return v;
   }
 
@@ -44,7 +56,7 @@ export abstract class Module {
   protected buffer(name: string, init: tf.Tensor): tf.Variable {
     const v = tf.variable(init, false);
     init.dispose();
-    this.entries.push({ name, variable: v, trainable: false });
+    this.entries.push({ name, variable: v, trainable: false, decay: false });
     return v;
   }
 

@@ -14,6 +14,7 @@ import {
   ConfigError,
   FIRE_TESTS,
   GRADIENT_MASKS,
+  LEARN_THETA_MODES,
   stcConfig,
   THRESHOLD_SCHEDULES,
   type StcConfig,
@@ -30,6 +31,12 @@ export const AUGMENT_MODES = ['auto', 'none'] as const;
 export type AugmentMode = (typeof AUGMENT_MODES)[number];
 
 /**
+ * The trainer's STC defaults where they differ from the paper's (`DEFAULT_STC`, which the core
+ * and `--preset paper` keep): chosen by measurement on CIFAR-10 (README, "Which training method").
+ */
+export const TRAINER_STC_DEFAULTS: Readonly<Partial<StcConfig>> = Object.freeze({});
+
+/**
  * The STC block: its fields typed here, range-checked and completed (with `DEFAULT_STC`)
  * once, by {@link stcConfig}; an error names the parameter (`stc.theta0`).
  */
@@ -41,11 +48,12 @@ const stcSchema = z
     schedule: z.enum(THRESHOLD_SCHEDULES).optional(),
     fire: z.enum(FIRE_TESTS).optional(),
     gradient: z.enum(GRADIENT_MASKS).optional(),
+    learnTheta: z.enum(LEARN_THETA_MODES).optional(),
   })
   .prefault({})
   .transform((input, ctx): StcConfig => {
     try {
-      return stcConfig(input);
+      return stcConfig({ ...TRAINER_STC_DEFAULTS, ...input });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       ctx.issues.push({ code: 'custom', message: e.message, input, path: e.param ? [e.param] : [] });
@@ -175,10 +183,24 @@ export function configPaths(config?: TrainConfig): ConfigPath[] {
 }
 
 /**
- * Fields a `config.json` may lack because they were added after such runs were written; the
- * schema's default reproduces those runs. Every other field with a default must be there.
+ * Fields a `config.json` may lack because they were added after such runs were written, with the
+ * value those runs had (not necessarily today's default: the trainer's gradient mask and
+ * threshold mode changed with `TRAINER_STC_DEFAULTS`). Every other field with a default must be
+ * there.
  */
-const ADDED_LATER: readonly ConfigPath[] = ['stc.gradient', 'syncBn'];
+export const ADDED_LATER: Readonly<Partial<Record<ConfigPath, ConfigValue>>> = Object.freeze({
+  'stc.gradient': 'relu',
+  syncBn: false,
+  'stc.learnTheta': 'off',
+});
+
+/**
+ * Fields added after the configuration hash (`config-hash.ts`), left out of a run's identity at
+ * the value earlier runs had, so that the hashes of those runs stay valid.
+ */
+const IDENTITY_OMITS_AT: Readonly<Partial<Record<ConfigPath, ConfigValue>>> = Object.freeze({
+  'stc.learnTheta': 'off',
+});
 
 interface CheckDef {
   readonly check?: string;
@@ -229,14 +251,21 @@ export function issueText(error: z.ZodError): { path: string; message: string } 
  * @throws ConfigError `source: path: message`
  */
 export function checkTrainConfig(value: unknown, source: string): TrainConfig {
-  const r = trainConfigSchema.safeParse(value);
+  const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
+  const given = isObject ? flattenConfig(value) : {};
+  const filled = isObject
+    ? unflattenConfig({
+        ...Object.fromEntries(Object.entries(ADDED_LATER).filter(([p]) => !(p in given))),
+        ...given,
+      })
+    : value;
+  const r = trainConfigSchema.safeParse(isObject ? { ...value, ...filled } : value);
   if (!r.success) {
     const { path, message } = issueText(r.error);
     throw new ConfigError(`${source}: ${path}: ${message}`);
   }
-  const given = flattenConfig(value as object);
   const missing = Object.keys(flattenConfig(TRAIN_DEFAULTS)).find(
-    (p) => !(ADDED_LATER as readonly string[]).includes(p) && !(p in given),
+    (p) => !Object.hasOwn(ADDED_LATER, p) && !(p in given),
   );
   if (missing !== undefined) throw new ConfigError(`${source}: ${missing}: missing`);
   return r.data;
@@ -253,13 +282,16 @@ export const RESUME_MAY_CHANGE: readonly ConfigPath[] = ['epochs', 'timeBudget',
 
 /**
  * The fields that define a run: every leaf of `config` by dotted path (absent optional fields
- * as `null`), except {@link RESUME_MAY_CHANGE}, sorted by path.
+ * as `null`), except {@link RESUME_MAY_CHANGE} and fields at their {@link IDENTITY_OMITS_AT}
+ * value, sorted by path.
  */
 export function runIdentity(config: TrainConfig): [string, ConfigValue | null][] {
   const leaves = flattenConfig(config);
   for (const p of configPaths(config)) if (!(p in leaves)) leaves[p] = undefined;
+  const omitted = IDENTITY_OMITS_AT as Readonly<Record<string, ConfigValue>>;
   return Object.entries(leaves)
     .filter(([p]) => !(RESUME_MAY_CHANGE as readonly string[]).includes(p))
+    .filter(([p, v]) => !Object.hasOwn(omitted, p) || omitted[p] !== v)
     .map(([p, v]): [string, ConfigValue | null] => [p, v ?? null])
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -8,7 +8,8 @@
  * p = p - lr * d
  * ```
  *
- * Weight decay applies to every trainable parameter (as `torch.optim.SGD(model.parameters())`).
+ * Weight decay applies to every trainable parameter (as `torch.optim.SGD(model.parameters())`)
+ * but learned thresholds (`log_theta`, the `noDecay` set: decay would pull `theta0` towards 1).
  *
  * With momentum, one update is the named kernel `StcSgdStep` (inputs `p, b, grad`, attrs `lr,
  * momentum, weightDecay, nesterov`, outputs `[p', b']`; see the kernel table,
@@ -51,9 +52,14 @@ export class Sgd {
   /** Momentum buffers, one per variable, same order. */
   readonly buffers: tf.Variable[];
 
+  /**
+   * @param noDecay variables that weight decay does not apply to (learned thresholds'
+   *   `log_theta`; `Module.namedVariables()` marks them `decay: false`)
+   */
   constructor(
     readonly variables: readonly tf.Variable[],
     readonly opts: SgdOptions,
+    readonly noDecay: ReadonlySet<tf.Variable> = new Set(),
   ) {
     // tf.variable shares its initial value's data: the zeros are disposed so that the buffer
     // is the only holder (a native backend may then update it in place).
@@ -68,13 +74,14 @@ export class Sgd {
 
   /** One update with learning rate `lr`; `grads` maps variable names to gradients. */
   step(grads: tf.NamedTensorMap, lr: number): void {
-    const { momentum, weightDecay, nesterov } = this.opts;
+    const { momentum, nesterov } = this.opts;
     const kernel = tf.getKernel('StcSgdStep', tf.getBackend()) !== undefined;
     // One tidy per variable: the temporaries of one update are freed before the next, so the
     // step's peak memory is one parameter's worth of temporaries, not the whole model's.
     this.variables.forEach((p, i) => {
       const grad = grads[p.name];
       if (!grad) return;
+      const weightDecay = this.noDecay.has(p) ? 0 : this.opts.weightDecay;
       tf.tidy(() => {
         if (momentum === 0) {
           const g = weightDecay !== 0 ? tf.add(grad, tf.mul(p, weightDecay)) : grad;
@@ -84,7 +91,7 @@ export class Sgd {
         const b = this.buffers[i];
         const [np, nb] = kernel
           ? runKernel('StcSgdStep', { p, b, grad }, { lr, momentum, weightDecay, nesterov })
-          : sgdStepOps(p, b, grad, lr, this.opts);
+          : sgdStepOps(p, b, grad, lr, { ...this.opts, weightDecay });
         b.assign(nb);
         p.assign(np);
       });

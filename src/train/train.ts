@@ -320,11 +320,16 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         }
       : undefined;
   const names = new Map(net.namedVariables().map((e) => [e.variable.name, e.name]));
-  const sgd = new Sgd(vars, {
-    momentum: config.momentum,
-    weightDecay: config.weightDecay,
-    nesterov: config.nesterov,
-  });
+  const sgd = new Sgd(
+    vars,
+    { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov },
+    new Set(
+      net
+        .namedVariables()
+        .filter((e) => e.trainable && !e.decay)
+        .map((e) => e.variable),
+    ),
+  );
   let startEpoch = 0;
   let best = { accuracy: -1, epoch: -1 };
   let trainSeconds = 0;

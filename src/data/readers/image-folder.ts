@@ -8,7 +8,9 @@
  *   with numbers compared as numbers, the last `round(n * testFraction)`, at least 1 when n >= 2,
  *   are the test set; `testFraction` defaults to 0.1).
  * Classes are sorted by name (numbers as numbers); the label is the index. Folders starting with
- * `.` are skipped.
+ * `.` are skipped. Samples are ordered round-robin over the classes (the first image of every
+ * class, then the second, ...; within a class by name), so that the first N samples (a
+ * `--limit-train N` subset) are balanced over the classes.
  *
  * Images: `.png`, `.jpg`, `.jpeg` (any case), told apart by content; other files are ignored,
  * except other image formats (`.gif`, `.bmp`, `.webp`, `.tif`, `.tiff`), which are an error rather
@@ -117,14 +119,18 @@ export async function openImageFolder(opts: ImageFolderOptions): Promise<ImageFi
     trainFiles = all.files.map((l) => selectSplit(l, 'train', testFraction));
     splitFiles = all.files.map((l) => selectSplit(l, opts.split, testFraction));
   }
+  // Round-robin over the classes (the i-th image of every class, then the (i+1)-th), so that the
+  // first N samples (`--limit-train N`) hold every class in its share rather than the first classes.
   const files: string[] = [];
   const labels: number[] = [];
-  splitFiles.forEach((l, c) => {
-    for (const f of l) {
-      files.push(f);
+  const longest = Math.max(0, ...splitFiles.map((l) => l.length));
+  for (let i = 0; i < longest; i++) {
+    splitFiles.forEach((l, c) => {
+      if (i >= l.length) return;
+      files.push(l[i]);
       labels.push(c);
-    }
-  });
+    });
+  }
   if (files.length === 0) throw new DataError(`${root}: the ${opts.split} split is empty`);
   let size = normSize(opts.imageSize);
   if (size === null) {
