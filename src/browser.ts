@@ -46,7 +46,7 @@ export {
 } from './nn/models.js';
 export { SpikeStatsRecorder, type LayerSpikeStats } from './nn/stats.js';
 export { crossEntropy } from './train/evaluate.js';
-export { Sgd, type SgdOptions } from './train/sgd.js';
+export { Sgd, sgdFor, type SgdOptions } from './train/sgd.js';
 export { learningRate } from './train/lr-schedule.js';
 export { valueAndGrads } from './engine/grads.js';
 export {

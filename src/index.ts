@@ -70,7 +70,7 @@ export {
 } from './train/presets.js';
 export { resolveTrainConfig, type ConfigSource, type ResolvedConfig } from './train/resolve.js';
 export { evaluate, type EvalResult } from './train/evaluate.js';
-export { Sgd, type SgdOptions } from './train/sgd.js';
+export { Sgd, sgdFor, type SgdOptions } from './train/sgd.js';
 export { openDataset, datasetInfo, DATASET_NAMES } from './data/registry.js';
 export { DataLoader } from './data/loader.js';
 export type { Dataset, Batch, Normalization } from './data/types.js';

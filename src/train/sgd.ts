@@ -19,6 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ARRAY_BACKENDS, registerOpsKernel, runKernel } from '../core/kernels/array-kernel.js';
+import type { Module } from '../nn/module.js';
 
 /** Reference of `StcSgdStep` with TensorFlow.js ops: `[p', b']`. */
 export function sgdStepOps(
@@ -101,4 +102,17 @@ export class Sgd {
   dispose(): void {
     tf.dispose(this.buffers);
   }
+}
+
+/**
+ * The SGD optimiser of a network: its trainable variables, weight decay on each but those marked
+ * `decay: false` (learned thresholds' `log_theta`).
+ */
+export function sgdFor(net: Module, opts: SgdOptions): Sgd {
+  const params = net.namedVariables().filter((e) => e.trainable);
+  return new Sgd(
+    params.map((e) => e.variable),
+    opts,
+    new Set(params.filter((e) => !e.decay).map((e) => e.variable)),
+  );
 }

@@ -62,7 +62,7 @@ import { CONFIG_HASH_KEY, configHash } from './config-hash.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
 import { learningRate } from './lr-schedule.js';
-import { Sgd } from './sgd.js';
+import { sgdFor } from './sgd.js';
 
 /** Metrics of one epoch (a line of `log.jsonl`). */
 export interface EpochMetrics {
@@ -320,16 +320,11 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         }
       : undefined;
   const names = new Map(net.namedVariables().map((e) => [e.variable.name, e.name]));
-  const sgd = new Sgd(
-    vars,
-    { momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov },
-    new Set(
-      net
-        .namedVariables()
-        .filter((e) => e.trainable && !e.decay)
-        .map((e) => e.variable),
-    ),
-  );
+  const sgd = sgdFor(net, {
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    nesterov: config.nesterov,
+  });
   let startEpoch = 0;
   let best = { accuracy: -1, epoch: -1 };
   let trainSeconds = 0;

@@ -3,7 +3,7 @@
  * the active backend, for `bench/browser.mjs` (speed is measured there, never in tests).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { buildNetwork, Sgd, stcConfig, trainStep } from '../../src/browser.js';
+import { buildNetwork, sgdFor, stcConfig, trainStep } from '../../src/browser.js';
 
 /** Images per second of inference and training, batch 32, after one warm-up batch. */
 export interface BenchResult {
@@ -37,7 +37,7 @@ export function installBench(): void {
       },
       1,
     );
-    const sgd = new Sgd(net.trainableVariables(), { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
+    const sgd = sgdFor(net, { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
     const x = tf.randomNormal([batch, 28, 28, 1]) as tf.Tensor4D;
     const y = tf.tensor1d(
       Array.from({ length: batch }, (_, i) => i % 10),

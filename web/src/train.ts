@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   buildNetwork,
   normalizeInPlace,
-  Sgd,
+  sgdFor,
   stcConfig,
   trainStep,
   type Normalization,
@@ -99,7 +99,7 @@ export function setupTrain(): void {
       },
       PAGE_TRAINING.seed,
     );
-    const sgd = new Sgd(net.trainableVariables(), {
+    const sgd = sgdFor(net, {
       momentum: PAGE_TRAINING.momentum,
       weightDecay: PAGE_TRAINING.weightDecay,
       nesterov: false,

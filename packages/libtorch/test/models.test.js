@@ -25,14 +25,14 @@ const skip = skipReason ?? noDist;
 const TOL = 1e-4;
 
 async function load() {
-  const [{ initBackend }, { buildNetwork }, { stcConfig }, { crossEntropy }, { Sgd }] = await Promise.all([
+  const [{ initBackend }, { buildNetwork }, { stcConfig }, { crossEntropy }, Sgd] = await Promise.all([
     import(`${dist}engine/backend.js`),
     import(`${dist}nn/models.js`),
     import(`${dist}core/config.js`),
     import(`${dist}train/evaluate.js`),
     import(`${dist}train/sgd.js`),
   ]);
-  return { initBackend, buildNetwork, stcConfig, crossEntropy, Sgd };
+  return { initBackend, buildNetwork, stcConfig, crossEntropy, sgdFor: Sgd.sgdFor };
 }
 
 const HW = 16;
@@ -83,9 +83,12 @@ function relDiff(a, b) {
 }
 
 for (const arch of ['vgg11', 'vgg16', 'resnet18']) {
-  for (const mode of ['ann', 'stc']) {
+  // 'stc-learned': thresholds learned per input channel (stc.learnTheta), the STCB composed with
+  // Div/Exp/Mul, which must run natively too
+  for (const variant of ['ann', 'stc', 'stc-learned']) {
+    const mode = variant === 'ann' ? 'ann' : 'stc';
     test(
-      `${arch} ${mode}: forward and gradients agree with wasm; training runs natively`,
+      `${arch} ${variant}: forward and gradients agree with wasm; training runs natively`,
       { skip, timeout: 600_000 },
       async () => {
         const m = await load();
@@ -96,7 +99,7 @@ for (const arch of ['vgg11', 'vgg16', 'resnet18']) {
           width: 0.125,
           inputShape: [HW, HW, 3],
           classes: 10,
-          stc: m.stcConfig({}),
+          stc: m.stcConfig(variant === 'stc-learned' ? { learnTheta: 'channel' } : {}),
           path: 'fused',
         };
         const res = {};
@@ -119,8 +122,8 @@ for (const arch of ['vgg11', 'vgg16', 'resnet18']) {
 
         // a few SGD steps on libtorch, strict
         const net = m.buildNetwork(config, 7);
-        const vars = net.trainableVariables();
-        const sgd = new m.Sgd(vars, { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
+        const sgd = m.sgdFor(net, { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
+        const vars = sgd.variables;
         const x = tf.tensor4d(xs, [N, HW, HW, 3]);
         const y = tf.tensor1d(ys, 'int32');
         const losses = [];
