@@ -54,6 +54,11 @@ export interface StcbTestLayer {
   /** Share of inputs at or above the saturation level S; null where it was not recorded. */
   readonly saturated_share: number | null;
   readonly fire_rate: number;
+  /**
+   * The range as an older report.json printed it, when the numbers above were read back from it
+   * (a printed `-0.00` reads back as 0; the report shows this text).
+   */
+  readonly printed_range?: string;
 }
 
 /** Batch-norm scale feeding an STCB layer (log.jsonl `stcb[].bn`). */

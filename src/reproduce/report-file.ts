@@ -164,6 +164,7 @@ const currentSchema = z.object({
             input_max: num,
             saturated_share: nullNum,
             fire_rate: num,
+            printed_range: z.string().optional(),
           }),
         ),
       })
@@ -203,7 +204,14 @@ function legacyStcbTest(r: Legacy, where: string): Measured['stcb_test'] {
   const layers: StcbTestLayer[] = t.rows.map((row) => {
     const [input_min, input_max] = parseRange(row[cr], where);
     const sat = row[cs] === '-' ? null : Number(`${row[cs].replace(/%$/, '')}e-2`);
-    return { layer: row[cl], input_min, input_max, saturated_share: sat, fire_rate: Number(row[cf]) };
+    return {
+      layer: row[cl],
+      input_min,
+      input_max,
+      saturated_share: sat,
+      fire_rate: Number(row[cf]),
+      printed_range: row[cr],
+    };
   });
   return { run, layers };
 }

@@ -220,7 +220,7 @@ function twinRender(e: Experiment, r: RenderInput): Rendered {
       header: ['layer', 'input range (ours)', 'saturated, x >= S (ours)', 'fire rate (ours)', 'paper'],
       rows: test.layers.map((l) => [
         l.layer,
-        inputRange(l.input_min, l.input_max),
+        l.printed_range ?? inputRange(l.input_min, l.input_max),
         pctOrDash(l.saturated_share),
         l.fire_rate.toFixed(4),
         range,

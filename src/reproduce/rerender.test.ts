@@ -60,6 +60,7 @@ const legacyTwin = {
       rows: [
         ['l1', '-279.30 .. 320.31', '-', '0.2578', '-1 .. 1'],
         ['l2', '-1.58e+10 .. 1.56e+10', '3.07%', '0.0307', '-1 .. 1'],
+        ['l3', '-3565.67 .. -0.00', '-', '0.0000', '-1 .. 1'],
       ],
     },
   ],
@@ -117,13 +118,30 @@ test('an older Table 2 report.json: the same measured data, judged by the curren
       x.label.startsWith('stc') ? 'relu' : null,
     ]),
   );
-  assert.deepEqual(r.measured.stcb_test, {
-    run: 'stc seed-0',
-    layers: [
-      { layer: 'l1', input_min: -279.3, input_max: 320.31, saturated_share: null, fire_rate: 0.2578 },
-      { layer: 'l2', input_min: -1.58e10, input_max: 1.56e10, saturated_share: 0.0307, fire_rate: 0.0307 },
-    ],
-  });
+  assert.deepEqual(
+    { ...r.measured.stcb_test, layers: r.measured.stcb_test!.layers.slice(0, 2) },
+    {
+      run: 'stc seed-0',
+      layers: [
+        {
+          layer: 'l1',
+          input_min: -279.3,
+          input_max: 320.31,
+          saturated_share: null,
+          fire_rate: 0.2578,
+          printed_range: '-279.30 .. 320.31',
+        },
+        {
+          layer: 'l2',
+          input_min: -1.58e10,
+          input_max: 1.56e10,
+          saturated_share: 0.0307,
+          fire_rate: 0.0307,
+          printed_range: '-1.58e+10 .. 1.56e+10',
+        },
+      ],
+    },
+  );
   // the gap is judged against the paper's 0.13 and the spread: the 0.92-point gap disagrees now
   assert.equal(r.verdicts[0].outcome, 'disagrees');
   // best over seeds is named as such; the printed test-set table reads as it did
@@ -139,7 +157,7 @@ test('an older Table 2 report.json: the same measured data, judged by the curren
   assert.doesNotMatch(md, /\| best \|/);
   // a current report.json renders to itself
   const again = rerenderReport(p, 'table2-fmnist-resnet18', 'cmd');
-  assert.deepEqual(again, r);
+  assert.deepEqual(again, JSON.parse(JSON.stringify(r)));
   assert.deepEqual(renderReport(again), { tables: r.tables, verdicts: r.verdicts, notes: r.notes });
 });
 

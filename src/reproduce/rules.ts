@@ -343,7 +343,7 @@ export function runawayNote(i: RunawayInput): string | null {
   const t = i.test.find((l) => l.layer === layer);
   if (t)
     parts.push(
-      `on the test set its inputs reached ${inputRange(t.input_min, t.input_max)}, share at or above S ${t.saturated_share === null ? 'not recorded' : frac(t.saturated_share)}, fire rate ${t.fire_rate.toFixed(4)}`,
+      `on the test set its inputs reached ${t.printed_range ?? inputRange(t.input_min, t.input_max)}, share at or above S ${t.saturated_share === null ? 'not recorded' : frac(t.saturated_share)}, fire rate ${t.fire_rate.toFixed(4)}`,
     );
   const e = last?.layers.find((l) => l.layer === layer);
   if (last && e) {
