@@ -13,10 +13,16 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../core/config.js';
 import { issueText } from '../train/config.js';
-import type { ExperimentData } from './runner.js';
+import type { ScaleProtocol } from './experiments.js';
 import type { Measured, ReportRun, StcbTestLayer } from './measured.js';
-import type { ReportTable } from './report.js';
 import type { Verdict } from './rules.js';
+
+/** A table of the report: a header and rows of cells (already formatted). */
+export interface ReportTable {
+  readonly title: string;
+  readonly header: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+}
 
 /** The version of `report.json` written now. */
 export const REPORT_FORMAT = 2;
@@ -30,7 +36,7 @@ export interface ReportFile {
   readonly source: string;
   readonly scale: string;
   readonly claim: string;
-  readonly protocol: ExperimentData['protocol'];
+  readonly protocol: ScaleProtocol;
   readonly data: string;
   /** The command that ran (or adopted) the runs and wrote the report first. */
   readonly command: string;

@@ -32,13 +32,14 @@ import {
   type ReportRun,
   type StcbEpoch,
 } from './measured.js';
-import { readReportFile, REPORT_FORMAT, type ReportFile } from './report-file.js';
+import { readReportFile, REPORT_FORMAT, type ReportFile, type ReportTable } from './report-file.js';
 import {
   aboveVerdict,
   collapseVerdict,
   meanStd,
   paperAccuracyVerdict,
   PAPER_RUNS,
+  RULES,
   runawayNote,
   signed,
   statsVerdicts,
@@ -50,14 +51,7 @@ import type { ExperimentData, RunRow } from './runner.js';
 
 export { NOT_IN_TEXT } from './experiments.js';
 export { RUNAWAY_FACTOR, type Verdict } from './rules.js';
-export type { ReportFile } from './report-file.js';
-
-/** A table of the report: a header and rows of cells (already formatted). */
-export interface ReportTable {
-  readonly title: string;
-  readonly header: readonly string[];
-  readonly rows: readonly (readonly string[])[];
-}
+export type { ReportFile, ReportTable } from './report-file.js';
 
 /** Where and how the reproduction ran. */
 export interface ReportContext {
@@ -470,6 +464,7 @@ export function reportMarkdown(r: ReportFile): string {
   const p = r.protocol;
   const protocolLine = `${p.arch}, width ${p.width}, ${p.epochs} epoch(s), ${p.lrSchedule} schedule, ${p.seeds} seed(s)${p.limitTrain ? `, first ${p.limitTrain} training / ${p.limitTest ?? 'all'} test images` : ''}${p.timeBudget ? `, time budget ${p.timeBudget} s per run` : ''}; STC runs: ${stcHow(r.runs)}`;
   const m = r.machine;
+  const kind = findExperiment(r.experiment)?.kind;
   return [
     `# ${r.title}`,
     '',
@@ -490,6 +485,8 @@ export function reportMarkdown(r: ReportFile): string {
     '## Verdicts',
     '',
     ...r.verdicts.map((v) => `- ${v.claim}: ${v.text}`),
+    '',
+    `Rules (\`src/reproduce/rules.ts\`): ${(kind ? RULES[kind] : []).join('; ')}.`,
     '',
     '## Figures',
     '',

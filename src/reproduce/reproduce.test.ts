@@ -24,7 +24,13 @@ import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { EXPERIMENTS, findExperiment, PAPER_STCB_INPUT_RANGE } from './experiments.js';
 import { isImageFolderCopy, resolveData } from './data.js';
 import { experimentDir, reportFile } from './layout.js';
-import { NOT_IN_TEXT, RUNAWAY_FACTOR, writeExperimentReport, type ReportFile } from './report.js';
+import {
+  NOT_IN_TEXT,
+  RUNAWAY_FACTOR,
+  rerenderReport,
+  writeExperimentReport,
+  type ReportFile,
+} from './report.js';
 import { runExperiment } from './runner.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
@@ -125,6 +131,13 @@ test('every experiment at smoke scale: tables with ours and the paper, verdicts,
     assert.ok(
       report.runs.every((r) => r.status === 'done'),
       `${exp.id}: all runs done`,
+    );
+    // report.json alone renders the same report (what --from-json does when the runs are gone)
+    const again = rerenderReport(reportFile(dir, 'json'), exp.id, 'again');
+    assert.deepEqual(
+      { tables: again.tables, verdicts: again.verdicts, notes: again.notes },
+      JSON.parse(JSON.stringify({ tables: report.tables, verdicts: report.verdicts, notes: report.notes })),
+      `${exp.id}: rendered again from report.json`,
     );
   }
   // the statistics read the T study's sweep instead of training their own

@@ -30,7 +30,7 @@
  */
 import { inputRange, pct, si } from '../analysis/format.js';
 import type { SweepPointResult } from '../run/sweep.js';
-import type { PaperAccuracy } from './experiments.js';
+import type { ExperimentKind, PaperAccuracy } from './experiments.js';
 import type { StcbEpoch, StcbTestLayer } from './measured.js';
 
 /** Significant accuracy drop, in points (theta0 and T collapses). */
@@ -43,6 +43,27 @@ export const GAP_STANDARD_ERRORS = 2;
 export const PAPER_RUNS = 5;
 /** An STCB input beyond this many times the paper's range is a runaway. */
 export const RUNAWAY_FACTOR = 100;
+
+/** The rules of each kind of experiment in words, as `report.md` states them under its verdicts. */
+export const RULES: Readonly<Record<ExperimentKind, readonly string[]>> = {
+  twin: [
+    `STC reaches its ANN twin as the paper claims when STC - ANN (means over our seeds) >= the paper's STC - ANN - ${GAP_STANDARD_ERRORS} * sqrt(se^2 + se_p^2), with se = sqrt(s_stc^2 / n_stc + s_ann^2 / n_ann) over our seeds (sample std; a network with one seed takes the paper's std) and se_p the same over the paper's ${PAPER_RUNS} runs; above the paper's gap agrees`,
+    `the paper's STC accuracy is judged at paper scale only: |ours - paper| <= ${GAP_STANDARD_ERRORS} * sqrt(s^2 / n + s_p^2 / ${PAPER_RUNS})`,
+    `a runaway: an STCB layer's inputs reach ${RUNAWAY_FACTOR}x the paper's range (test set, or the last epoch in log.jsonl)`,
+  ],
+  'sweep-theta0': [
+    `a collapse: the highest accuracy of the finished runs below the edge is >= ${COLLAPSE_POINTS} points under the reference run; a run below the edge that diverged makes the verdict diverged (a training failure, not an accuracy)`,
+    `reasonable above 1: every finished theta0 >= 1 within ${COLLAPSE_POINTS} points of theta0 = 0.8`,
+  ],
+  'sweep-T': [
+    `a collapse: the highest accuracy of the finished runs below the edge is >= ${COLLAPSE_POINTS} points under the reference run; a run below the edge that diverged makes the verdict diverged (a training failure, not an accuracy)`,
+    `no significant gain: the highest accuracy at T > 8 at most ${GAIN_POINTS} point over T = 8`,
+  ],
+  'stats-T': [
+    'spikes grow: the largest T has more spikes per image than the smallest and no step to the next T falls by more than 1 %',
+    "FLOPs: the STCSNN's ACs + MACs are below the ANN's MACs at exactly the T < 6; energy: below the ANN's at every T",
+  ],
+};
 
 /** What a verdict says about a claim. */
 export type Outcome = 'agrees' | 'disagrees' | 'diverged' | 'cannot say';
