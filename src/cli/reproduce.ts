@@ -3,7 +3,7 @@
  * command (runs resumably through `src/run/`, then writes the report beside the paper's
  * numbers); `stcsnn reproduce --list`: every experiment, its cost per scale and its data.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { pct } from '../analysis/format.js';
 import { GRADIENT_MASKS } from '../core/config.js';
@@ -11,7 +11,7 @@ import { datasetInfo } from '../data/registry.js';
 import { duration, estimateCost, MEASURED_THROUGHPUTS } from '../reproduce/cost.js';
 import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '../reproduce/experiments.js';
 import { defaultOut, experimentDir, reportFile } from '../reproduce/layout.js';
-import { writeExperimentReport } from '../reproduce/report.js';
+import { rerenderReport, writeExperimentReport, type ReportFile } from '../reproduce/report.js';
 import { runExperiment, sweepSource } from '../reproduce/runner.js';
 import { withRunDir } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
@@ -27,6 +27,24 @@ interface ReproduceFlags extends CommonFlags {
   reportOnly?: boolean;
   png?: boolean;
   gradient?: string;
+  fromJson?: string;
+}
+
+/** Prints a report's tables, verdicts and notes (or, with --json, the report). */
+function printReport(report: ReportFile, dir: string, json: boolean): void {
+  const md = reportFile(dir, 'markdown');
+  if (json) {
+    printJson({ dir, report: md, ...report });
+    return;
+  }
+  for (const t of report.tables) {
+    console.log(`\n${t.title}\n`);
+    console.log(table([[...t.header], ...t.rows.map((r) => [...r])]));
+  }
+  console.log('\nverdicts:');
+  for (const v of report.verdicts) console.log(`  - ${v.claim}: ${v.text}`);
+  for (const n of report.notes) console.log(`  note: ${n}`);
+  console.log(`\nreport: ${md}`);
 }
 
 function listExperiments(json: boolean, dataDir: string | undefined): void {
@@ -129,6 +147,10 @@ export function reproduceCommand(): Command {
       'output directory (default: reproduce/<experiment>-<scale>[-<gradient>]); rerun to resume',
     )
     .option('--report-only', 'train nothing: report the runs already under --out')
+    .option(
+      '--from-json <path>',
+      "render the report again from a report.json alone (the run directories may be gone): same measured data, current rules; rewrites report.md and report.json in that file's folder, keeps its figures (implies --report-only)",
+    )
     .option('--png', 'also write PNG figures (where a renderer is available)');
   withCommon(cmd);
   cmd.action(async (id: string | undefined, flags: ReproduceFlags) => {
@@ -141,6 +163,12 @@ export function reproduceCommand(): Command {
     const exp = findExperiment(id);
     if (!exp)
       throw new UsageError(`unknown experiment '${id}'; known: ${EXPERIMENTS.map((e) => e.id).join(', ')}`);
+    if (flags.fromJson !== undefined) {
+      const path = resolve(flags.fromJson);
+      const report = rerenderReport(path, exp.id, commandLine(process.argv));
+      printReport(report, dirname(path), json);
+      return;
+    }
     const scale: Scale = parseChoice('--scale', flags.scale, SCALES);
     if (!exp.scales[scale]) {
       throw new UsageError(
@@ -206,19 +234,7 @@ export function reproduceCommand(): Command {
         return { data, report };
       },
     );
-    const md = reportFile(data.dir, 'markdown');
-    if (json) {
-      printJson({ dir: data.dir, report: md, ...report });
-      return;
-    }
-    for (const t of report.tables) {
-      console.log(`\n${t.title}\n`);
-      console.log(table([[...t.header], ...t.rows.map((r) => [...r])]));
-    }
-    console.log('\nverdicts:');
-    for (const v of report.verdicts) console.log(`  - ${v.claim}: ${v.text}`);
-    for (const n of report.notes) console.log(`  note: ${n}`);
-    console.log(`\nreport: ${md}`);
+    printReport(report, data.dir, json);
   });
   return cmd;
 }

@@ -19,6 +19,9 @@
  */
 import type { GradientMask } from '../core/config.js';
 
+/** What the paper's text gives for a figure's values. */
+export const NOT_IN_TEXT = 'not in the text';
+
 /** How the paper reports a result: mean, standard deviation and best over its runs (percent). */
 export interface PaperAccuracy {
   readonly mean: number | null;

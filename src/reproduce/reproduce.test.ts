@@ -24,7 +24,13 @@ import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { EXPERIMENTS, findExperiment, PAPER_STCB_INPUT_RANGE } from './experiments.js';
 import { isImageFolderCopy, resolveData } from './data.js';
 import { experimentDir, reportFile } from './layout.js';
-import { NOT_IN_TEXT, RUNAWAY_FACTOR, writeExperimentReport, type ReportFile } from './report.js';
+import {
+  NOT_IN_TEXT,
+  RUNAWAY_FACTOR,
+  rerenderReport,
+  writeExperimentReport,
+  type ReportFile,
+} from './report.js';
 import { runExperiment } from './runner.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
@@ -82,14 +88,16 @@ test('every experiment at smoke scale: tables with ours and the paper, verdicts,
       if (exp.paper && t === report.tables[0])
         assert.ok(t.rows.some((r) => r[paperCol] === `${exp.paper!.stc.mean!.toFixed(2)}%`));
       else if (exp.paper) {
-        // the twin's second table: the STC run's STCB inputs per layer beside the paper's range
-        assert.match(t.title, /STCB inputs/);
+        // the twin's further tables: the STC run's STCB inputs per layer (test set), its
+        // per-epoch STCB figures (log.jsonl), beside the paper's range
+        assert.match(t.title, /^STCB (inputs|figures)/);
         const [lo, hi] = PAPER_STCB_INPUT_RANGE[exp.dataset];
         assert.ok(t.rows.length > 0 && t.rows.every((r) => r[paperCol] === `${lo} .. ${hi}`));
-        assert.ok(
-          t.rows.every((r) => /^\d+\.\d\d%$/.test(r[2])),
-          'the saturated share is recorded',
-        );
+        if (/^STCB inputs/.test(t.title))
+          assert.ok(
+            t.rows.every((r) => /^\d+\.\d\d%$/.test(r[2])),
+            'the saturated share is recorded',
+          );
       } else
         assert.ok(
           t.rows.every((r) => r[paperCol] === NOT_IN_TEXT),
@@ -98,10 +106,16 @@ test('every experiment at smoke scale: tables with ours and the paper, verdicts,
       assert.ok(md.includes(`| ${t.header.join(' | ')} |`), `${exp.id}: the table is in report.md`);
     }
     assert.ok(report.verdicts.length > 0, exp.id);
-    for (const v of report.verdicts) assert.match(v.text, /^(agrees|disagrees|cannot say)/);
+    for (const v of report.verdicts) {
+      assert.match(v.text, /^(agrees|disagrees|diverged|cannot say)/);
+      assert.ok(v.text.startsWith(v.outcome), v.text);
+    }
     assert.ok(report.figures.length > 0, exp.id);
     if (exp.kind === 'twin') {
-      assert.equal(report.tables.length, 2, `${exp.id}: the accuracy table and the STC run's inputs`);
+      assert.ok(
+        report.tables.length >= 3,
+        `${exp.id}: the accuracy table, the STC run's inputs and its per-epoch STCB figures`,
+      );
       // the training curves of every run of the twin (STC and ANN), one series per run
       const curves = report.figures.find((f) => f.name === 'training-curves');
       assert.ok(curves, `${exp.id}: training curves`);
@@ -118,6 +132,13 @@ test('every experiment at smoke scale: tables with ours and the paper, verdicts,
       report.runs.every((r) => r.status === 'done'),
       `${exp.id}: all runs done`,
     );
+    // report.json alone renders the same report (what --from-json does when the runs are gone)
+    const again = rerenderReport(reportFile(dir, 'json'), exp.id, 'again');
+    assert.deepEqual(
+      { tables: again.tables, verdicts: again.verdicts, notes: again.notes },
+      JSON.parse(JSON.stringify({ tables: report.tables, verdicts: report.verdicts, notes: report.notes })),
+      `${exp.id}: rendered again from report.json`,
+    );
   }
   // the statistics read the T study's sweep instead of training their own
   assert.ok(!existsSync(join(experimentDir(shared, 'fig6-9-fmnist'), 'sweep-relu')));
@@ -127,21 +148,68 @@ test('every experiment at smoke scale: tables with ours and the paper, verdicts,
   );
 });
 
-test('a twin whose STC inputs ran away gets a note naming the layer and the likely cause', async () => {
+test('a twin whose STC inputs ran away gets a note naming the layer and only its measured figures', async () => {
   const exp = findExperiment('table2-cifar10-vgg16')!;
   assert.ok(!reports.get(exp.id)!.notes.some((n) => /ran away/.test(n)), 'the smoke run did not run away');
   const out = join(root, 'runaway');
   cpSync(experimentDir(shared, exp.id), experimentDir(out, exp.id), { recursive: true });
-  const resultPath = join(experimentDir(out, exp.id), 'stc', 'result.json');
+  const stcDir = join(experimentDir(out, exp.id), 'stc');
+  const resultPath = join(stcDir, 'result.json');
   const result = JSON.parse(readFileSync(resultPath, 'utf8')) as { spike_stats: { inputMax: number }[] };
   result.spike_stats[0].inputMax = RUNAWAY_FACTOR * 1e3;
   writeFileSync(resultPath, JSON.stringify(result));
-  const data = await runExperiment({ experiment: exp, scale: 'smoke', out, backend, reportOnly: true });
-  const report = await writeExperimentReport(data, { command: 'test', backend, wallSeconds: 0 });
-  const note = report.notes.find((n) => /ran away/.test(n));
-  assert.ok(note, report.notes.join('\n'));
+  const report = async () => {
+    const data = await runExperiment({ experiment: exp, scale: 'smoke', out, backend, reportOnly: true });
+    return writeExperimentReport(data, { command: 'test', backend, wallSeconds: 0 });
+  };
+  const before = await report();
+  const note = before.notes.find((n) => /ran away/.test(n));
+  assert.ok(note, before.notes.join('\n'));
   assert.match(note, /blocks\.0\.conv reached .*1\.00e\+5/);
   assert.match(note, /--gradient clipped/);
+  // nothing about batch norm was measured in this log: the note says so and claims nothing of it
+  assert.match(note, /per-epoch training figures \(log\.jsonl `stcb`\): not recorded/);
+  assert.doesNotMatch(note, /gamma/);
+  assert.ok(before.tables.some((t) => /in its last training epoch: not recorded/.test(t.title)));
+  // the same run with per-epoch STCB figures in its log (the trainer's `stcb` key)
+  const logPath = join(stcDir, 'log.jsonl');
+  const lines = readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const stcb = (gamma: number) => [
+    {
+      layer: 'blocks.0.conv',
+      input_max: 5e5,
+      input_p999: 4e4,
+      saturated_share: 0.25,
+      nonpositive_share: 0.5,
+      fire_rate: 0.3,
+      bn: { layer: 'stem_bn', gamma_abs_mean: gamma, gamma_abs_max: 2 * gamma },
+    },
+  ];
+  writeFileSync(
+    logPath,
+    lines
+      .map((l, i) => JSON.stringify(typeof l.epoch === 'number' ? { ...l, stcb: stcb(10 ** (i + 1)) } : l))
+      .join('\n') + '\n',
+  );
+  const after = await report();
+  const note2 = after.notes.find((n) => /ran away/.test(n))!;
+  assert.match(note2, /25\.00% at or above S, 50\.00% at or below 0/);
+  assert.match(note2, /stem_bn mean \|gamma\|/);
+  const last = after.tables.find((t) => /in its last training epoch \(epoch \d+, log\.jsonl\)/.test(t.title));
+  assert.ok(last, after.tables.map((t) => t.title).join('\n'));
+  assert.deepEqual(last.rows[0].slice(0, 7), [
+    'blocks.0.conv',
+    '5.00e+5',
+    '4.00e+4',
+    '25.00%',
+    '50.00%',
+    '0.3000',
+    'stem_bn',
+  ]);
+  assert.ok(after.measured.stcb_log && after.measured.stcb_log.epochs.length === lines.length);
 });
 
 test('reproduce killed after its first finished run resumes and ends with the same tables', async () => {

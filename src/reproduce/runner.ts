@@ -21,6 +21,7 @@ import { trainConfigFor } from './config.js';
 import { resolveData, type ResolvedData } from './data.js';
 import { findExperiment, type Experiment, type Scale, type ScaleProtocol } from './experiments.js';
 import { experimentDir, sweepDirOf, twinDir } from './layout.js';
+import { learnThetaOf, type ReportRun } from './measured.js';
 
 /**
  * The protocol of `exp` at `scale`; with `gradient`, its STC runs use that equivalent-gradient mask
@@ -59,21 +60,20 @@ export function runCount(exp: Experiment, p: ScaleProtocol): number {
   return p.gradients.length * g.theta0.length * g.T.length;
 }
 
-/** One run of an experiment, as read from disk. */
-export interface RunRow {
-  /** `stc seed-0`, `sweep-relu T8_theta0-0.8`, ... */
-  readonly label: string;
-  readonly dir: string;
-  readonly status: 'done' | 'failed' | 'missing';
-  readonly test_accuracy: number | null;
-  readonly best_test_accuracy: number | null;
-  readonly epochs: number | null;
-  /** Training time of the run (result.json `train_seconds`). */
-  readonly train_seconds: number | null;
-  readonly backend: string | null;
+/** One run of an experiment, as read from disk (`report.json` keeps it without `config`). */
+export interface RunRow extends ReportRun {
   /** The run's `config.json` (null when the run has not started). */
   readonly config: Record<string, unknown> | null;
-  readonly error?: string;
+}
+
+/** Where a run sits in its experiment (known from the layout, also for a run not yet started). */
+export interface RunPlace {
+  readonly mode: 'stc' | 'ann';
+  /** The STC run's equivalent-gradient mask (null for ANN). */
+  readonly gradient: string | null;
+  /** The sweep point's T and theta0 (null for a twin's runs). */
+  readonly T: number | null;
+  readonly theta0: number | null;
 }
 
 /** A twin's repeat group, read. */
@@ -115,7 +115,7 @@ function readJson(path: string): Record<string, unknown> | null {
 }
 
 /** One run directory as a {@link RunRow}. */
-export function readRunRow(label: string, dir: string): RunRow {
+export function readRunRow(label: string, dir: string, place: RunPlace): RunRow {
   const config = readJson(runFile(dir, 'config'));
   const r = existsSync(runFile(dir, 'result')) ? readJson(runFile(dir, 'result')) : null;
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -128,6 +128,8 @@ export function readRunRow(label: string, dir: string): RunRow {
     epochs: n(r?.epochs),
     train_seconds: n(r?.train_seconds),
     backend: typeof r?.backend === 'string' ? r.backend : null,
+    ...place,
+    learn_theta: config && place.mode === 'stc' ? learnThetaOf(config) : null,
     config,
   };
 }
@@ -137,9 +139,16 @@ export function seedRunDir(group: string, seeds: number, seed: number): string {
   return seeds > 1 ? join(group, seedDirName(seed)) : group;
 }
 
-function readGroup(group: string, mode: 'stc' | 'ann', seeds: number, baseSeed: number): GroupData {
+function readGroup(
+  group: string,
+  mode: 'stc' | 'ann',
+  seeds: number,
+  baseSeed: number,
+  gradient: string,
+): GroupData {
+  const place: RunPlace = { mode, gradient: mode === 'stc' ? gradient : null, T: null, theta0: null };
   const runs = Array.from({ length: seeds }, (_, r) =>
-    readRunRow(`${mode} seed-${baseSeed + r}`, seedRunDir(group, seeds, baseSeed + r)),
+    readRunRow(`${mode} seed-${baseSeed + r}`, seedRunDir(group, seeds, baseSeed + r), place),
   );
   const accs = runs.flatMap((r) => (r.test_accuracy === null ? [] : [r.test_accuracy]));
   return { mode, dir: group, runs, summary: accs.length ? meanStdBest(accs) : null };
@@ -153,10 +162,15 @@ function readSweepData(dir: string, gradient: string, grid: SweepGrid): SweepDat
     for (const T of grid.T) {
       const id = `T${T}_theta0-${theta0}`;
       const p = byId.get(id);
-      const row = readRunRow(`sweep-${gradient} ${id}`, join(dir, p?.dir ?? join('points', id)));
+      const row = readRunRow(`sweep-${gradient} ${id}`, join(dir, p?.dir ?? join('points', id)), {
+        mode: 'stc',
+        gradient,
+        T,
+        theta0,
+      });
       runs.push(
         p?.status === 'failed'
-          ? { ...row, status: 'failed', ...(p.error !== undefined ? { error: p.error } : {}) }
+          ? { ...row, status: 'diverged', ...(p.error !== undefined ? { error: p.error } : {}) }
           : row,
       );
     }
@@ -188,8 +202,8 @@ export function readExperiment(
     return {
       ...base,
       twin: {
-        stc: readGroup(twinDir(dir, 'stc'), 'stc', p.seeds, seed),
-        ann: readGroup(twinDir(dir, 'ann'), 'ann', p.seeds, seed),
+        stc: readGroup(twinDir(dir, 'stc'), 'stc', p.seeds, seed, p.gradients[0]),
+        ann: readGroup(twinDir(dir, 'ann'), 'ann', p.seeds, seed, p.gradients[0]),
       },
     };
   }

@@ -1,0 +1,289 @@
+/**
+ * The report rules, each alone on hand-made data: the Table 2 gap against the paper's gap and the
+ * seeds' spread; the paper's accuracy; a diverged run is `diverged`, never a collapse; the
+ * claims above the reference; the Fig. 6-9 claims; the runaway note states only what was measured.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { parseStcbEntry, stcbEpochs, type StcbEpoch } from './measured.js';
+import {
+  aboveVerdict,
+  collapseVerdict,
+  meanStd,
+  paperAccuracyVerdict,
+  runawayNote,
+  statsVerdicts,
+  twinGapVerdict,
+  type AxisPoint,
+} from './rules.js';
+
+const paperFmnist = {
+  stc: { mean: 95.05, stddev: 0.26, best: 95.32 },
+  ann: { mean: 95.18, stddev: 0.21, best: 95.32 },
+};
+
+test('Table 2 gap: a 0.92-point gap against the paper 0.13 with a 0.3-point spread disagrees', () => {
+  const v = twinGapVerdict({
+    claim: 'c',
+    stc: [88.87, 89.16, 89.46],
+    ann: [90.16, 90.21, 89.89],
+    paper: paperFmnist,
+  });
+  assert.equal(v.outcome, 'disagrees');
+  assert.equal(v.agrees, false);
+  assert.match(
+    v.text,
+    /^disagrees: STC - ANN = -0\.92 points against the paper's -0\.13; short of the paper's gap by 0\.79, beyond the tolerance 2 standard errors of the gap = 0\.49 points/,
+  );
+  assert.match(
+    v.text,
+    /std 0\.30 STC over 3 seeds, 0\.17 ANN over 3 seeds; paper: std 0\.26 and 0\.21 over 5 runs/,
+  );
+});
+
+test('Table 2 gap: within two standard errors agrees; above the paper gap agrees; one seed takes the paper std', () => {
+  const near = twinGapVerdict({
+    claim: 'c',
+    stc: [90.0, 90.2, 89.8],
+    ann: [90.1, 90.3, 89.9],
+    paper: paperFmnist,
+  });
+  assert.equal(near.outcome, 'agrees', near.text);
+  const above = twinGapVerdict({ claim: 'c', stc: [91], ann: [90], paper: paperFmnist });
+  assert.equal(above.outcome, 'agrees');
+  assert.match(above.text, /at or above the paper's gap by 1\.13/);
+  assert.match(above.text, /1 seed: the paper's std/);
+  const none = twinGapVerdict({ claim: 'c', stc: [], ann: [90], paper: paperFmnist });
+  assert.equal(none.outcome, 'cannot say');
+  const noStd = twinGapVerdict({
+    claim: 'c',
+    stc: [90],
+    ann: [90],
+    paper: { stc: { mean: 90, stddev: null, best: null }, ann: paperFmnist.ann },
+  });
+  assert.equal(noStd.outcome, 'cannot say');
+});
+
+test('Table 2 gap (property): agrees exactly when the shortfall is within the stated tolerance; lower STC never helps', () => {
+  const acc = fc.double({ min: 50, max: 99, noNaN: true });
+  fc.assert(
+    fc.property(
+      fc.array(acc, { minLength: 2, maxLength: 5 }),
+      fc.array(acc, { minLength: 2, maxLength: 5 }),
+      fc.double({ min: 0, max: 5, noNaN: true }),
+      (stc, ann, drop) => {
+        const v = twinGapVerdict({ claim: 'c', stc, ann, paper: paperFmnist });
+        const tol = Number(/= (\d+\.\d+) points/.exec(v.text)![1]);
+        const g = meanStd(stc).mean - meanStd(ann).mean;
+        const short = -0.13 - g;
+        if (Math.abs(short - tol) > 0.01) assert.equal(v.outcome === 'agrees', short <= tol, v.text);
+        const lower = twinGapVerdict({ claim: 'c', stc: stc.map((x) => x - drop), ann, paper: paperFmnist });
+        if (v.outcome === 'disagrees') assert.equal(lower.outcome, 'disagrees');
+      },
+    ),
+  );
+});
+
+test("the paper's accuracy: cannot say below paper scale; judged by the spread at paper scale", () => {
+  const cpu = paperAccuracyVerdict({ stc: [89], paper: paperFmnist.stc, scale: 'cpu', budget: 'width 0.25' });
+  assert.equal(cpu?.outcome, 'cannot say');
+  const ok = paperAccuracyVerdict({
+    stc: [95.0, 95.2, 94.9],
+    paper: paperFmnist.stc,
+    scale: 'paper',
+    budget: '',
+  });
+  assert.equal(ok?.outcome, 'agrees');
+  const off = paperAccuracyVerdict({
+    stc: [94.0, 94.2, 93.9],
+    paper: paperFmnist.stc,
+    scale: 'paper',
+    budget: '',
+  });
+  assert.equal(off?.outcome, 'disagrees');
+});
+
+const pts = (xs: [number, AxisPoint['status'], number | null][]): AxisPoint[] =>
+  xs.map(([value, status, accuracy]) => ({ value, status, accuracy }));
+
+test('collapse: a diverged run is `diverged`, never a collapse (the old rule counted it as 0 and agreed)', () => {
+  const onlyDiverged = collapseVerdict(
+    pts([
+      [2, 'diverged', null],
+      [4, 'done', 84.02],
+      [8, 'done', 86.94],
+    ]),
+    { axis: 'T', tag: 'relu mask' },
+  );
+  assert.equal(onlyDiverged.outcome, 'diverged');
+  assert.equal(onlyDiverged.agrees, null);
+  assert.match(onlyDiverged.text, /^diverged \(relu mask\): the run at T = 2 diverged/);
+  assert.doesNotMatch(onlyDiverged.text, /0\.00%/);
+  const mixed = collapseVerdict(
+    pts([
+      [0.1, 'diverged', null],
+      [0.6, 'done', 79.81],
+      [0.8, 'done', 86.94],
+    ]),
+    { axis: 'theta0', tag: 'relu mask' },
+  );
+  assert.equal(mixed.outcome, 'diverged');
+  assert.match(
+    mixed.text,
+    /highest accuracy of the finished runs at theta0 < 0\.8 \(0\.6\) is 79\.81%, -7\.13 points/,
+  );
+  const refDiverged = collapseVerdict(
+    pts([
+      [2, 'done', 80],
+      [8, 'diverged', null],
+    ]),
+    { axis: 'T', tag: 'm' },
+  );
+  assert.equal(refDiverged.outcome, 'diverged');
+});
+
+test('collapse: judged on the highest finished accuracy below the edge; missing runs cannot say', () => {
+  const clipped = pts([
+    [0.1, 'done', 10],
+    [0.2, 'done', 10],
+    [0.6, 'done', 87.88],
+    [0.8, 'done', 88.53],
+  ]);
+  const v = collapseVerdict(clipped, { axis: 'theta0', tag: 'clipped mask' });
+  assert.equal(v.outcome, 'disagrees');
+  assert.match(v.text, /is 87\.88%, -0\.65 points against 88\.53%/);
+  const collapsed = collapseVerdict(
+    pts([
+      [2, 'done', 70],
+      [8, 'done', 88],
+    ]),
+    { axis: 'T', tag: 'm' },
+  );
+  assert.equal(collapsed.outcome, 'agrees');
+  assert.equal(collapseVerdict(pts([[2, 'done', 70]]), { axis: 'T', tag: 'm' }).outcome, 'cannot say');
+  assert.equal(
+    collapseVerdict(
+      pts([
+        [2, 'missing', null],
+        [8, 'done', 88],
+      ]),
+      { axis: 'T', tag: 'm' },
+    ).outcome,
+    'cannot say',
+  );
+});
+
+test('above the reference: theta0 >= 1 within 5 points, T > 8 gains at most 1; a diverged run there is `diverged`', () => {
+  const base: [number, AxisPoint['status'], number | null] = [8, 'done', 86.94];
+  const gain = aboveVerdict(pts([base, [12, 'done', 88.77], [16, 'done', 88.84]]), { axis: 'T', tag: 'm' });
+  assert.equal(gain?.outcome, 'disagrees');
+  assert.match(gain!.text, /highest accuracy at T > 8 \(12, 16\) is 88\.84%, \+1\.90 points/);
+  const flat = aboveVerdict(pts([base, [12, 'done', 87.5]]), { axis: 'T', tag: 'm' });
+  assert.equal(flat?.outcome, 'agrees');
+  const div = aboveVerdict(pts([base, [12, 'diverged', null]]), { axis: 'T', tag: 'm' });
+  assert.equal(div?.outcome, 'diverged');
+  const theta = aboveVerdict(
+    pts([
+      [0.8, 'done', 88],
+      [1, 'done', 82],
+    ]),
+    { axis: 'theta0', tag: 'm' },
+  );
+  assert.equal(theta?.outcome, 'disagrees');
+  assert.equal(aboveVerdict(pts([base]), { axis: 'T', tag: 'm' }), null);
+});
+
+test('Fig. 6-9 claims: spikes, fire rate, FLOPs below the ANN exactly for T < 6, energy', () => {
+  const point = (T: number, spikes: number, rate: number, flops: number) => ({
+    T,
+    r: {
+      test_accuracy: 0.9,
+      best_test_accuracy: 0.9,
+      mean_fire_rate: rate,
+      spikes_per_image: spikes,
+      layers: [{ layer: 'a', neurons: 1, fire_rate: rate, spikes_per_neuron: 1, spikes_per_image: spikes }],
+      energy: {
+        ann_macs: 6e6,
+        snn_acs: flops,
+        snn_macs: 0,
+        ann_energy_pj: 2e7,
+        snn_energy_pj: 1e6 * T,
+        ratio: 20 / T,
+      },
+    },
+  });
+  const vs = statsVerdicts(
+    [point(2, 5e3, 0.26, 3e6), point(4, 7e3, 0.18, 4e6), point(8, 12e3, 0.15, 7e6)],
+    'm',
+  );
+  const by = (c: RegExp) => vs.find((v) => c.test(v.claim))!;
+  assert.equal(by(/spikes/).outcome, 'agrees');
+  assert.match(by(/spikes/).text, /1 of 1 layers spike more at T = 8 than at T = 2/);
+  assert.equal(by(/fire rate/).outcome, 'disagrees');
+  assert.equal(by(/FLOPs/).outcome, 'agrees');
+  assert.equal(by(/energy/).outcome, 'agrees');
+  const more = statsVerdicts([point(2, 5e3, 0.2, 3e6), point(6, 7e3, 0.2, 5e6)], 'm');
+  assert.equal(more.find((v) => /FLOPs/.test(v.claim))!.outcome, 'disagrees');
+  assert.equal(statsVerdicts([point(2, 1, 1, 1)], 'm')[0].outcome, 'cannot say');
+});
+
+const layer = (name: string, max: number, gamma: number | null) => ({
+  layer: name,
+  input_max: max,
+  input_p999: max / 10,
+  saturated_share: 0.5,
+  nonpositive_share: 0.25,
+  fire_rate: 0.1,
+  bn: gamma === null ? null : { layer: `${name}.bn`, gamma_abs_mean: gamma, gamma_abs_max: 2 * gamma },
+});
+
+test('runaway note: only the measured figures; none below 100x the range', () => {
+  const test0 = [
+    { layer: 'a', input_min: -2, input_max: 3, saturated_share: null, fire_rate: 0.2 },
+    { layer: 'b', input_min: -1.5e10, input_max: 1.6e10, saturated_share: null, fire_rate: 0.03 },
+  ];
+  const base = {
+    run: 'stc seed-0',
+    range: [-1, 1] as const,
+    how: 'relu mask, fixed thresholds (learnTheta off)',
+  };
+  const noLog = runawayNote({ ...base, test: test0, epochs: [] })!;
+  assert.match(
+    noLog,
+    /^the STCB inputs of stc seed-0 \(relu mask, fixed thresholds \(learnTheta off\)\) ran away: b reached/,
+  );
+  assert.match(noLog, /-1\.50e\+10 \.\. 1\.60e\+10, share at or above S not recorded/);
+  assert.match(noLog, /per-epoch training figures \(log\.jsonl `stcb`\): not recorded/);
+  assert.doesNotMatch(noLog, /gamma|batch-norm scale|grows/);
+  const epochs: StcbEpoch[] = [
+    { epoch: 0, layers: [layer('a', 2, 1), layer('b', 1e3, 0.5)] },
+    { epoch: 4, layers: [layer('a', 2, 1), layer('b', 1e6, 1.8e8)] },
+  ];
+  const withLog = runawayNote({ ...base, test: test0, epochs })!;
+  assert.match(
+    withLog,
+    /in training epoch 5 \(log\.jsonl\): input max 1\.00e\+6, 99\.9th percentile 1\.00e\+5, 50\.00% at or above S, 25\.00% at or below 0, fire rate 0\.1000; b\.bn mean \|gamma\| 1\.80e\+8, max 3\.60e\+8 \(epoch 1: mean \|gamma\| 0\.50\)/,
+  );
+  // the log alone can show a runaway (no test-set statistics)
+  assert.match(runawayNote({ ...base, test: [], epochs })!, /b reached 100x/);
+  const calm = [{ layer: 'a', input_min: -2, input_max: 99, saturated_share: 0.01, fire_rate: 0.2 }];
+  assert.equal(runawayNote({ ...base, test: calm, epochs: [] }), null);
+});
+
+test('log.jsonl `stcb` entries: parsed when of the shape, null (not recorded) otherwise', () => {
+  const good = [layer('a', 1, 0.5), layer('b', 2, null)];
+  assert.deepEqual(parseStcbEntry(good), good);
+  assert.equal(parseStcbEntry(undefined), null);
+  assert.equal(parseStcbEntry([{ layer: 'a' }]), null);
+  assert.equal(parseStcbEntry([{ ...layer('a', 1, 1), bn: { layer: 'x' } }]), null);
+  const eps = stcbEpochs([
+    { epoch: 1, stcb: good },
+    { epoch: 0, test_accuracy: 0.5 },
+    { epoch: 0, stcb: good },
+  ]);
+  assert.deepEqual(
+    eps.map((e) => e.epoch),
+    [0, 1],
+  );
+});
