@@ -54,3 +54,10 @@ test('a run’s config.json must be complete (but may predate stc.gradient and s
   assert.throws(() => checkTrainConfig({ ...full, stc: 3 }, 'c'), /^ConfigError: c: stc: /);
   assert.throws(() => checkTrainConfig({ ...full, mode: 'snn' }, 'c'), /^ConfigError: c: mode: /);
 });
+
+test('odd keys in a config.json give a ConfigError, never a TypeError (fuzz counterexample)', () => {
+  const { dataset, ...rest } = JSON.parse(JSON.stringify(TRAIN_DEFAULTS)) as Record<string, unknown>;
+  // a key renamed to "" and another to a dotted path: `dataset` is then missing
+  const odd = { '': dataset, '../../etc': 'fused', 'stc.x': { '': 1 }, ...rest };
+  assert.throws(() => checkTrainConfig(odd, 'c'), /^ConfigError: c: dataset: /);
+});

@@ -246,6 +246,28 @@ export function issueText(error: z.ZodError): { path: string; message: string } 
 }
 
 /**
+ * A copy of `value` with each {@link ADDED_LATER} field it lacks set to its legacy value. A field
+ * whose parent is not a plain object (`"stc": 3`) is left for the schema to refuse; no other key
+ * of `value` is touched, however odd.
+ */
+function withAddedLater(value: object, given: Readonly<Record<string, unknown>>): object {
+  const out = structuredClone(value) as Record<string, unknown>;
+  for (const [path, legacy] of Object.entries(ADDED_LATER)) {
+    if (path in given) continue;
+    const keys = path.split('.');
+    let o: Record<string, unknown> | undefined = out;
+    for (const k of keys.slice(0, -1)) {
+      if (!Object.hasOwn(o, k)) o[k] = {};
+      const next: unknown = o[k];
+      o = next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : undefined;
+      if (o === undefined) break;
+    }
+    if (o !== undefined) o[keys[keys.length - 1]] = legacy;
+  }
+  return out;
+}
+
+/**
  * Validates a complete configuration (e.g. read from `config.json`: every field with a default
  * must be present, see {@link ADDED_LATER}); `source` names it in errors.
  * @throws ConfigError `source: path: message`
@@ -253,13 +275,7 @@ export function issueText(error: z.ZodError): { path: string; message: string } 
 export function checkTrainConfig(value: unknown, source: string): TrainConfig {
   const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
   const given = isObject ? flattenConfig(value) : {};
-  const filled = isObject
-    ? unflattenConfig({
-        ...Object.fromEntries(Object.entries(ADDED_LATER).filter(([p]) => !(p in given))),
-        ...given,
-      })
-    : value;
-  const r = trainConfigSchema.safeParse(isObject ? { ...value, ...filled } : value);
+  const r = trainConfigSchema.safeParse(isObject ? withAddedLater(value, given) : value);
   if (!r.success) {
     const { path, message } = issueText(r.error);
     throw new ConfigError(`${source}: ${path}: ${message}`);
