@@ -6,7 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { pct } from '../analysis/format.js';
-import { GRADIENT_MASKS } from '../core/config.js';
+import { GRADIENT_MASKS, LEARN_THETA_MODES } from '../core/config.js';
 import { datasetInfo } from '../data/registry.js';
 import { duration, estimateCost, MEASURED_THROUGHPUTS } from '../reproduce/cost.js';
 import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '../reproduce/experiments.js';
@@ -27,6 +27,7 @@ interface ReproduceFlags extends CommonFlags {
   reportOnly?: boolean;
   png?: boolean;
   gradient?: string;
+  learnTheta?: string;
   fromJson?: string;
 }
 
@@ -143,8 +144,12 @@ export function reproduceCommand(): Command {
       `equivalent-gradient mask of the STC runs: ${GRADIENT_MASKS.join(' or ')} (default: the experiment's: relu, the paper's, for Table 2; both for the Fig. 5 studies at cpu scale)`,
     )
     .option(
+      '--learn-theta <mode>',
+      `threshold mode of the STC runs: ${LEARN_THETA_MODES.join(', ')} (default: the experiment's: off, the paper's fixed thresholds)`,
+    )
+    .option(
       '--out <dir>',
-      'output directory (default: reproduce/<experiment>-<scale>[-<gradient>]); rerun to resume',
+      'output directory (default: reproduce/<experiment>-<scale>[-<gradient>][-theta-<mode>]); rerun to resume',
     )
     .option('--report-only', 'train nothing: report the runs already under --out')
     .option(
@@ -177,7 +182,15 @@ export function reproduceCommand(): Command {
     }
     const gradient =
       flags.gradient === undefined ? undefined : parseChoice('--gradient', flags.gradient, GRADIENT_MASKS);
-    const out = flags.out === undefined ? defaultOut(exp.id, scale, gradient) : resolve(flags.out);
+    const learnTheta =
+      flags.learnTheta === undefined
+        ? undefined
+        : parseChoice('--learn-theta', flags.learnTheta, LEARN_THETA_MODES);
+    const method = {
+      ...(gradient === undefined ? {} : { gradient }),
+      ...(learnTheta === undefined ? {} : { learnTheta }),
+    };
+    const out = flags.out === undefined ? defaultOut(exp.id, scale, method) : resolve(flags.out);
     const t0 = performance.now();
     const log = (line: string) => process.stderr.write(`${line}\n`);
     // the data is checked before the backend starts, so that a missing data set fails at once
@@ -204,7 +217,7 @@ export function reproduceCommand(): Command {
           dataDir: flags.dataDir,
           backend: info.name,
           reportOnly: flags.reportOnly === true,
-          ...(gradient === undefined ? {} : { gradient }),
+          method,
           onEvent: (e) => {
             const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
             if (e.kind === 'skip') log(`${at}: finished before, kept`);

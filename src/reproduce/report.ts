@@ -237,6 +237,11 @@ function twinRender(e: Experiment, r: RenderInput): Rendered {
     notes.push(
       `the STC runs used the ${mask} equivalent-gradient mask (--gradient ${mask}), not the paper's ReLU gradient (docs/semantics.md §1.4)`,
     );
+  const learned = r.protocol.learnTheta ?? 'off';
+  if (learned !== 'off')
+    notes.push(
+      `the STC runs learned their thresholds per ${learned} (--learn-theta ${learned}), not the paper's fixed theta0 (docs/semantics.md §1.5)`,
+    );
   const logRun = r.measured.stcb_log;
   const noteRun = test?.run ?? logRun?.run;
   if (noteRun) {

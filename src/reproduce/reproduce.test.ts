@@ -32,6 +32,7 @@ import {
   type ReportFile,
 } from './report.js';
 import { runExperiment } from './runner.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -236,7 +237,7 @@ test('reproduce killed after its first finished run resumes and ends with the sa
   assert.deepEqual(report.verdicts, want.verdicts);
 });
 
-test('--gradient clipped: a Table 2 row whose STC runs use the clipped mask, said in the report', async () => {
+test('--gradient clipped --learn-theta layer: a Table 2 row whose STC runs use that method, said in the report', async () => {
   const out = join(root, 'clipped');
   const r = await runCli([
     'reproduce',
@@ -245,6 +246,8 @@ test('--gradient clipped: a Table 2 row whose STC runs use the clipped mask, sai
     'smoke',
     '--gradient',
     'clipped',
+    '--learn-theta',
+    'layer',
     '--out',
     out,
     '--backend',
@@ -254,12 +257,22 @@ test('--gradient clipped: a Table 2 row whose STC runs use the clipped mask, sai
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as ReportFile;
   assert.deepEqual(report.protocol.gradients, ['clipped']);
+  assert.equal(report.protocol.learnTheta, 'layer');
   assert.ok(report.notes.some((n) => /the STC runs used the clipped equivalent-gradient mask/.test(n)));
+  assert.ok(report.notes.some((n) => /the STC runs learned their thresholds per layer/.test(n)));
   const dir = experimentDir(out, 'table2-cifar10-vgg16');
-  const stc = JSON.parse(readFileSync(join(dir, 'stc', 'config.json'), 'utf8')) as {
-    stc: { gradient: string };
-  };
-  assert.equal(stc.stc.gradient, 'clipped');
+  const configOf = (mode: string) =>
+    JSON.parse(readFileSync(join(dir, mode, 'config.json'), 'utf8')) as {
+      stc: { gradient: string; learnTheta: string };
+    };
+  assert.equal(configOf('stc').stc.gradient, 'clipped');
+  assert.equal(configOf('stc').stc.learnTheta, 'layer');
+  // the ANN twin is the same for every method: the trainer's defaults in its STC-only fields
+  const { gradient, learnTheta } = configOf('ann').stc;
+  assert.deepEqual(
+    { gradient, learnTheta },
+    { gradient: TRAIN_DEFAULTS.stc.gradient, learnTheta: TRAIN_DEFAULTS.stc.learnTheta },
+  );
   // the paper's mask by default: the shared smoke run of the same row
   const dflt = JSON.parse(
     readFileSync(join(experimentDir(shared, 'table2-cifar10-vgg16'), 'stc', 'config.json'), 'utf8'),

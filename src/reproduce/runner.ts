@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, type GradientMask } from '../core/config.js';
+import { ConfigError, type GradientMask, type LearnTheta } from '../core/config.js';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { datasetInfo } from '../data/registry.js';
 import { runFile, seedDirName } from '../run/layout.js';
@@ -24,17 +24,31 @@ import { experimentDir, sweepDirOf, twinDir } from './layout.js';
 import { learnThetaOf, type ReportRun } from './measured.js';
 
 /**
- * The protocol of `exp` at `scale`; with `gradient`, its STC runs use that equivalent-gradient mask
- * only (`--gradient`: e.g. a Table 2 row with the clipped mask instead of the paper's ReLU one).
+ * A training method other than the protocol's for the STC runs (`--gradient`, `--learn-theta`):
+ * e.g. a Table 2 row with the clipped mask, or with learned thresholds.
+ */
+export interface MethodOverride {
+  /** Run the STC networks with this equivalent-gradient mask only. */
+  readonly gradient?: GradientMask;
+  /** The STC networks' threshold mode. */
+  readonly learnTheta?: LearnTheta;
+}
+
+/**
+ * The protocol of `exp` at `scale`, with `method`'s mask and threshold mode where given.
  * @throws ConfigError when the experiment does not define the scale
  */
-export function protocolOf(exp: Experiment, scale: Scale, gradient?: GradientMask): ScaleProtocol {
+export function protocolOf(exp: Experiment, scale: Scale, method: MethodOverride = {}): ScaleProtocol {
   const p = exp.scales[scale];
   if (!p) {
     const defined = Object.keys(exp.scales).join(', ');
     throw new ConfigError(`experiment ${exp.id} does not define scale '${scale}' (it defines: ${defined})`);
   }
-  return gradient === undefined ? p : { ...p, gradients: [gradient] };
+  return {
+    ...p,
+    ...(method.gradient === undefined ? {} : { gradients: [method.gradient] }),
+    ...(method.learnTheta === undefined ? {} : { learnTheta: method.learnTheta }),
+  };
 }
 
 /** The experiment whose sweeps a `stats-T` experiment reads (itself for the others). */
@@ -192,9 +206,9 @@ export function readExperiment(
   scale: Scale,
   out: string,
   data: ResolvedData,
-  gradient?: GradientMask,
+  method: MethodOverride = {},
 ): ExperimentData {
-  const p = protocolOf(exp, scale, gradient);
+  const p = protocolOf(exp, scale, method);
   const dir = experimentDir(out, exp.id);
   const base = { experiment: exp, scale, protocol: p, data, dir };
   if (exp.kind === 'twin') {
@@ -209,7 +223,7 @@ export function readExperiment(
   }
   const src = sweepSource(exp);
   const srcDir = experimentDir(out, src.id);
-  const grid = sweepGrid(src, protocolOf(src, scale, gradient));
+  const grid = sweepGrid(src, protocolOf(src, scale, method));
   return {
     ...base,
     sweeps: p.gradients.map((g) => readSweepData(sweepDirOf(srcDir, g), g, grid)),
@@ -240,8 +254,8 @@ export interface RunExperimentOptions {
   readonly backend: string;
   /** Only read what is there and report it (no training). */
   readonly reportOnly?: boolean;
-  /** Run the STC networks with this mask only (default: the protocol's masks). */
-  readonly gradient?: GradientMask;
+  /** The STC networks' mask and threshold mode where not the protocol's. */
+  readonly method?: MethodOverride;
   readonly onEvent?: (e: ReproduceEvent) => void;
   /** Progress hooks of a run's training. */
   readonly hooks?: (experiment: string, label: string) => TrainHooks | undefined;
@@ -253,14 +267,14 @@ export interface RunExperimentOptions {
  */
 export async function runExperiment(opts: RunExperimentOptions): Promise<ExperimentData> {
   const exp = opts.experiment;
-  const p = protocolOf(exp, opts.scale, opts.gradient);
+  const p = protocolOf(exp, opts.scale, opts.method);
   const data = resolveData(exp, p, opts.dataDir);
   const dir = experimentDir(opts.out, exp.id);
   if (!opts.reportOnly) {
     if (exp.kind === 'twin') await runTwin(opts, p, data, dir);
     else {
       const src = sweepSource(exp);
-      const srcP = protocolOf(src, opts.scale, opts.gradient);
+      const srcP = protocolOf(src, opts.scale, opts.method);
       const srcDir = experimentDir(opts.out, src.id);
       const grid = sweepGrid(src, srcP);
       const complete = p.gradients.every((g) => sweepComplete(sweepDirOf(srcDir, g), grid));
@@ -270,7 +284,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
       }
     }
   }
-  return readExperiment(exp, opts.scale, opts.out, data, opts.gradient);
+  return readExperiment(exp, opts.scale, opts.out, data, opts.method);
 }
 
 async function runTwin(
