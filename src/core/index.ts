@@ -11,7 +11,9 @@ export {
   type AttrType,
   type KernelAttrs,
   type KernelCallAttrs,
+  type KernelInputName,
   type KernelName,
+  type KernelOutputNames,
   type KernelSpec,
 } from './kernels/table.js';
 export {
