@@ -12,7 +12,11 @@ const backend = await initBackend('auto');
 // theta(t) = theta0 * exp(-t / tau), t = 0 .. T-1; a neuron fires when V(t) >= theta(t)
 const cfg = stcConfig({ T: 8, theta0: 0.8, tau: 2, schedule: 'exp' });
 console.log(`backend: ${backend.name}`);
-console.log(`thresholds: ${thresholds(cfg).map((t) => t.toFixed(3)).join(' ')}`);
+console.log(
+  `thresholds: ${thresholds(cfg)
+    .map((t) => t.toFixed(3))
+    .join(' ')}`,
+);
 console.log(`saturation S = sum theta(t) = ${saturation(cfg).toFixed(3)}`);
 
 const values = [0.3, -0.2, 0.95, 1.5, 3];

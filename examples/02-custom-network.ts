@@ -60,7 +60,11 @@ const net = new TinyStcNet({ mode: 'stc', stc: stcConfig({ T: 8, theta0: 0.8 }),
 const { normalization } = datasetInfo('fashion-mnist-mini');
 const loader = async (split: 'train' | 'test', limit: number) =>
   new DataLoader(await openDataset('fashion-mnist-mini', { split, limit }), {
-    batchSize: 32, shuffle: split === 'train', augment: null, normalization, seed: 0,
+    batchSize: 32,
+    shuffle: split === 'train',
+    augment: null,
+    normalization,
+    seed: 0,
   });
 const [train, test] = [await loader('train', IMAGES), await loader('test', 200)];
 const sgd = sgdFor(net, { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
@@ -86,7 +90,9 @@ for await (const b of test.epoch(0)) {
   correct += hits;
 }
 console.log(`backend ${backend.name}, ${net.parameterCount()} parameters`);
-console.log(`train loss ${(lossSum / seen).toFixed(3)} in the last epoch (chance: ${Math.log(10).toFixed(3)})`);
+console.log(
+  `train loss ${(lossSum / seen).toFixed(3)} in the last epoch (chance: ${Math.log(10).toFixed(3)})`,
+);
 console.log(`test accuracy ${((100 * correct) / test.samples).toFixed(1)} % on ${test.samples} images`);
 sgd.dispose();
 net.dispose();

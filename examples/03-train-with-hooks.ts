@@ -22,7 +22,14 @@ import {
 const backend = await initBackend('auto');
 // The command line's resolution: given values > data-set defaults (theta0) > the defaults.
 const { config } = resolveTrainConfig({
-  given: { dataset: 'fashion-mnist-mini', width: 0.125, epochs: 4, limitTrain: 512, limitTest: 200, 'stc.T': 4 },
+  given: {
+    dataset: 'fashion-mnist-mini',
+    width: 0.125,
+    epochs: 4,
+    limitTrain: 512,
+    limitTest: 200,
+    'stc.T': 4,
+  },
 });
 const runDir = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'stcsnn-example-'));
 
@@ -40,7 +47,9 @@ const result = await train(config, {
     },
   },
 });
-console.log(`trained ${result.epochs} epoch(s) in ${result.train_seconds.toFixed(1)} s on ${result.backend}; run directory ${runDir}`);
+console.log(
+  `trained ${result.epochs} epoch(s) in ${result.train_seconds.toFixed(1)} s on ${result.backend}; run directory ${runDir}`,
+);
 
 // Evaluate the best checkpoint again, as `stcsnn eval --checkpoint RUN_DIR` does.
 const { net, file } = await loadModel(resolveModelPath(runDir)); // best.safetensors

@@ -38,7 +38,9 @@ console.log(`test accuracy ${(100 * r.accuracy).toFixed(1)} % on ${r.count} imag
 const stats = r.spikeStats ?? [];
 for (const s of stats) {
   const spikes = s.spikesPerNeuron.toFixed(2);
-  console.log(`  ${s.layer.padEnd(16)} fire rate ${s.fireRate.toFixed(3)} (${spikes} of T spikes per neuron), inputs ${s.inputMin.toFixed(2)}..${s.inputMax.toFixed(2)}`);
+  console.log(
+    `  ${s.layer.padEnd(16)} fire rate ${s.fireRate.toFixed(3)} (${spikes} of T spikes per neuron), inputs ${s.inputMin.toFixed(2)}..${s.inputMax.toFixed(2)}`,
+  );
 }
 
 // zeta (spikes per input neuron) of each STCB layer drives its accumulate count.

@@ -14,7 +14,11 @@ const shipped = new URL('../../web/model/fashion-mnist-vgg11-w025.safetensors', 
 const path = resolveModelPath(process.argv[2] ?? fileURLToPath(shipped));
 await initBackend('auto');
 const { net, file } = await loadModel(path);
-const onnx = exportOnnx(net, { graph: 'fused', normalization: file.normalization, classNames: file.classNames });
+const onnx = exportOnnx(net, {
+  graph: 'fused',
+  normalization: file.normalization,
+  classNames: file.classNames,
+});
 console.log(`exported ${net.config.arch} as ONNX: ${(onnx.byteLength / 1e6).toFixed(2)} MB`);
 
 // 16 normalised test images, NHWC as stcsnn takes them.
@@ -48,7 +52,11 @@ ours.forEach((row, i) => {
   if (argmax(row) === argmax(other)) agree++;
 });
 const names = file.classNames ?? [];
-console.log(`first image: ${names[argmax(ours[0])] ?? argmax(ours[0])} (label ${names[batch.y[0]] ?? batch.y[0]})`);
-console.log(`onnxruntime vs stcsnn: max |difference| of the logits ${maxDiff.toExponential(2)}, same class for ${agree}/${ours.length} images`);
+console.log(
+  `first image: ${names[argmax(ours[0])] ?? argmax(ours[0])} (label ${names[batch.y[0]] ?? batch.y[0]})`,
+);
+console.log(
+  `onnxruntime vs stcsnn: max |difference| of the logits ${maxDiff.toExponential(2)}, same class for ${agree}/${ours.length} images`,
+);
 tf.dispose([x, nchw]);
 net.dispose();
