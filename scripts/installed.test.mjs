@@ -128,7 +128,16 @@ before(() => {
     ),
   );
   writeFileSync(join(dir, 'package-lock.json'), JSON.stringify(lock, null, 2));
-  run(npm, ['ci', '--offline', '--no-audit', '--no-fund']);
+  const r = spawnSync(npm, ['ci', '--offline', '--no-audit', '--no-fund'], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+  });
+  assert.equal(
+    r.status,
+    0,
+    `npm ci --offline of the packed tarballs failed${/ENOTCACHED/.test(r.stderr) ? " (a dependency is not in npm's cache: run npm ci in the repository first)" : ''}:\n${r.stderr}`,
+  );
 });
 
 after(() => {

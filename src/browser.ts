@@ -6,6 +6,8 @@
  * a bundle of this entry imports a `node:` module.
  *
  * What it adds: {@link initBrowserBackend} (WebGPU, WebGL, wasm, cpu) and {@link trainStep}.
+ *
+ * @module stcsnn/browser
  */
 export * from './core/index.js';
 export {

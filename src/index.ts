@@ -3,6 +3,8 @@
  *
  * This entry is for Node (it includes backend selection, data sets and the trainer); the
  * browser-safe STC core alone is `stcsnn/core`.
+ *
+ * @module stcsnn
  */
 export * from './core/index.js';
 export {
