@@ -8,7 +8,7 @@
 // `initBackend('auto')`: libtorch where it is built, else wasm.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -79,6 +79,19 @@ describe('examples (node)', () => {
     assert.ok(number(out, /max \|difference\| of the logits (\S+),/) <= 1e-4);
     assert.match(out, /same class for 16\/16 images/);
   });
+});
+
+test("the README's shortest program (Use it as a library) type-checks against the package", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Use it as a library'));
+  const code = section.match(/```ts\n([\s\S]*?)```/)?.[1];
+  assert.ok(code, 'no ts block under "Use it as a library"');
+  const dir = join(ROOT, 'examples', 'dist'); // inside the package, so 'stcsnn' resolves to it
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'readme-snippet.ts');
+  writeFileSync(file, `${code}export {};\n`);
+  const opts = ['--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext'];
+  node([TSC, ...opts, '--moduleResolution', 'nodenext', '--types', 'node', file]);
 });
 
 describe('examples (browser)', () => {
