@@ -266,7 +266,7 @@ export function issueText(error: z.ZodError): { path: string; message: string } 
 }
 
 /**
- * A copy of `value` with each {@link ADDED_LATER} field it lacks set to its legacy value. A field
+ * A copy of `value` with each `ADDED_LATER` field it lacks set to its legacy value. A field
  * whose parent is not a plain object (`"stc": 3`) is left for the schema to refuse; no other key
  * of `value` is touched, however odd.
  */
@@ -292,7 +292,7 @@ function withAddedLater(value: object, given: Readonly<Record<string, unknown>>)
 
 /**
  * Validates a complete configuration (e.g. read from `config.json`: every field with a default
- * must be present, see {@link ADDED_LATER}); `source` names it in errors.
+ * must be present, see `ADDED_LATER`); `source` names it in errors.
  * @throws ConfigError `source: path: message`
  */
 export function checkTrainConfig(value: unknown, source: string): TrainConfig {

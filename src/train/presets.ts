@@ -115,11 +115,13 @@ export const PRESETS = {
     description:
       "the paper's protocol for the data set: its epochs and lr schedule, batch 32, SGD, T 8, tau 2, width 1, 5 repeats, the ReLU equivalent gradient with fixed thresholds",
     datasets: Object.keys(PAPER_PROTOCOL),
+    /** The paper's protocol for `dataset` (a key of {@link PAPER_PROTOCOL}). */
     values: (dataset) => protocolValues(PAPER_PROTOCOL[dataset as PaperDataset]),
   },
   cpu: {
     description: 'a CPU budget: VGG11 width 0.25, 20 epochs, cosine, stop after 900 s, 1 run',
     datasets: 'all',
+    /** The CPU budget, the same for every data set. */
     values: () => CPU_BUDGET,
   },
 } as const satisfies Record<string, Preset>;
