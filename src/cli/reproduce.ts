@@ -12,7 +12,7 @@ import { duration, estimateCost, MEASURED_THROUGHPUTS } from '../reproduce/cost.
 import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '../reproduce/experiments.js';
 import { defaultOut, experimentDir, reportFile } from '../reproduce/layout.js';
 import { rerenderReport, writeExperimentReport, type ReportFile } from '../reproduce/report.js';
-import { runExperiment, sweepSource } from '../reproduce/runner.js';
+import { annFromReport, protocolOf, runExperiment, sweepSource } from '../reproduce/runner.js';
 import { withRunDir } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
@@ -28,6 +28,7 @@ interface ReproduceFlags extends CommonFlags {
   png?: boolean;
   gradient?: string;
   learnTheta?: string;
+  annFrom?: string;
   fromJson?: string;
 }
 
@@ -151,6 +152,10 @@ export function reproduceCommand(): Command {
       '--out <dir>',
       'output directory (default: reproduce/<experiment>-<scale>[-<gradient>][-theta-<mode>]); rerun to resume',
     )
+    .option(
+      '--ann-from <report.json>',
+      'Table 2 rows: take the ANN twin from an earlier report.json of the same experiment and protocol instead of training it (the twin does not depend on --gradient or --learn-theta); the report says so',
+    )
     .option('--report-only', 'train nothing: report the runs already under --out')
     .option(
       '--from-json <path>',
@@ -174,6 +179,10 @@ export function reproduceCommand(): Command {
       printReport(report, dirname(path), json);
       return;
     }
+    if (flags.annFrom !== undefined && exp.kind !== 'twin')
+      throw new UsageError(
+        `--ann-from applies to the Table 2 rows only; ${exp.id} is a ${exp.kind} experiment`,
+      );
     const scale: Scale = parseChoice('--scale', flags.scale, SCALES);
     if (!exp.scales[scale]) {
       throw new UsageError(
@@ -196,6 +205,7 @@ export function reproduceCommand(): Command {
     // the data is checked before the backend starts, so that a missing data set fails at once
     const { resolveData } = await import('../reproduce/data.js');
     resolveData(exp, exp.scales[scale]!, flags.dataDir);
+    if (flags.annFrom !== undefined) annFromReport(flags.annFrom, exp, protocolOf(exp, scale, method));
     const expDir = experimentDir(out, exp.id);
     const interrupted = (i: { signal: string }) =>
       log(
@@ -218,6 +228,7 @@ export function reproduceCommand(): Command {
           backend: info.name,
           reportOnly: flags.reportOnly === true,
           method,
+          ...(flags.annFrom === undefined ? {} : { annFrom: flags.annFrom }),
           onEvent: (e) => {
             const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
             if (e.kind === 'skip') log(`${at}: finished before, kept`);

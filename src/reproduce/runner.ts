@@ -8,7 +8,7 @@
  * adopted from elsewhere (see `layout.ts`) are reported the same way.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError, type GradientMask, type LearnTheta } from '../core/config.js';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { datasetInfo } from '../data/registry.js';
@@ -22,6 +22,7 @@ import { resolveData, type ResolvedData } from './data.js';
 import { findExperiment, type Experiment, type Scale, type ScaleProtocol } from './experiments.js';
 import { experimentDir, sweepDirOf, twinDir } from './layout.js';
 import { learnThetaOf, type ReportRun } from './measured.js';
+import { readReportFile } from './report-file.js';
 
 /**
  * A training method other than the protocol's for the STC runs (`--gradient`, `--learn-theta`):
@@ -256,6 +257,11 @@ export interface RunExperimentOptions {
   readonly reportOnly?: boolean;
   /** The STC networks' mask and threshold mode where not the protocol's. */
   readonly method?: MethodOverride;
+  /**
+   * A Table 2 row's ANN twin taken from this earlier `report.json` of the same experiment and
+   * protocol instead of trained (its twins do not depend on the STC runs' method).
+   */
+  readonly annFrom?: string;
   readonly onEvent?: (e: ReproduceEvent) => void;
   /** Progress hooks of a run's training. */
   readonly hooks?: (experiment: string, label: string) => TrainHooks | undefined;
@@ -270,8 +276,10 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
   const p = protocolOf(exp, opts.scale, opts.method);
   const data = resolveData(exp, p, opts.dataDir);
   const dir = experimentDir(opts.out, exp.id);
+  // checked before anything trains
+  const annFrom = opts.annFrom === undefined ? undefined : annFromReport(opts.annFrom, exp, p);
   if (!opts.reportOnly) {
-    if (exp.kind === 'twin') await runTwin(opts, p, data, dir);
+    if (exp.kind === 'twin') await runTwin(opts, p, data, dir, annFrom ? ['stc'] : ['stc', 'ann']);
     else {
       const src = sweepSource(exp);
       const srcP = protocolOf(src, opts.scale, opts.method);
@@ -284,7 +292,42 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
       }
     }
   }
-  return readExperiment(exp, opts.scale, opts.out, data, opts.method);
+  const read = readExperiment(exp, opts.scale, opts.out, data, opts.method);
+  return annFrom && read.twin ? { ...read, twin: { ...read.twin, ann: annFrom } } : read;
+}
+
+/** The protocol fields that make two runs of a Table 2 row comparable. */
+const TWIN_PROTOCOL = ['arch', 'width', 'epochs', 'lrSchedule', 'dataset', 'seeds'] as const;
+
+/**
+ * The ANN twin of a Table 2 row from an earlier `report.json` of the same experiment and protocol
+ * (`--ann-from`): its ANN runs as they were measured, marked with `from`.
+ * @throws ConfigError naming the file and the field when it is another experiment or protocol,
+ *   or holds no finished ANN run
+ */
+export function annFromReport(path: string, exp: Experiment, p: ScaleProtocol): GroupData {
+  const file = resolve(path);
+  const report = readReportFile(file, exp.id);
+  const theirs = report.protocol as unknown as Record<string, unknown>;
+  for (const k of TWIN_PROTOCOL)
+    if (theirs[k] !== p[k])
+      throw new ConfigError(
+        `--ann-from ${path}: protocol.${k} is ${JSON.stringify(theirs[k])} there, ${JSON.stringify(p[k])} here`,
+      );
+  const base = dirname(file);
+  const runs: RunRow[] = report.runs
+    .filter((r) => r.mode === 'ann')
+    .map((r) => ({ ...r, dir: resolve(base, r.dir), from: file, config: null }));
+  if (runs.length !== p.seeds || runs.some((r) => r.status !== 'done' || r.test_accuracy === null))
+    throw new ConfigError(
+      `--ann-from ${path}: it holds no finished ANN run for each of the ${p.seeds} seed(s)`,
+    );
+  return {
+    mode: 'ann',
+    dir: resolve(base, 'ann'),
+    runs,
+    summary: meanStdBest(runs.map((r) => r.test_accuracy as number)),
+  };
 }
 
 async function runTwin(
@@ -292,11 +335,12 @@ async function runTwin(
   p: ScaleProtocol,
   data: ResolvedData,
   dir: string,
+  modes: readonly ('stc' | 'ann')[],
 ): Promise<void> {
   const exp = opts.experiment;
-  const total = 2 * p.seeds;
+  const total = modes.length * p.seeds;
   let index = 0;
-  for (const mode of ['stc', 'ann'] as const) {
+  for (const mode of modes) {
     const config = trainConfigFor(exp, p, { mode, gradient: p.gradients[0] }, data);
     const group = twinDir(dir, mode);
     if (!existsSync(group)) prepareRunDir(group, false);
