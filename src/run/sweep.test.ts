@@ -221,22 +221,28 @@ describe('runSweep', () => {
   it('resumes a sweep file written before a configuration field existed (it meant the default)', async () => {
     const dir = join(tmp, 'older');
     const calls: string[] = [];
-    await runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] }));
+    // the method of the runs written before stc.gradient and stc.learnTheta existed
+    const paper = (o: SweepOptions): SweepOptions => ({
+      ...o,
+      config: { ...o.config, stc: { ...o.config.stc, ...{ gradient: 'relu', learnTheta: 'off' } } },
+    });
+    await runSweep(paper(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] })));
     const file = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')) as {
       base: { stc: Record<string, unknown> };
     };
     assert.equal(file.base.stc.gradient, 'relu');
     delete file.base.stc.gradient; // as an earlier version wrote it
+    delete file.base.stc.learnTheta;
     writeFileSync(join(dir, 'sweep.json'), JSON.stringify(file));
-    await runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2, 4] }));
+    await runSweep(paper(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2, 4] })));
     assert.deepEqual(
       calls,
       ['T2_theta0-0.8', 'T4_theta0-0.8'],
       'the finished point is kept, the new one trained',
     );
-    const o = options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] });
+    // today's default method is not what that file meant
     await assert.rejects(
-      runSweep({ ...o, config: { ...o.config, stc: { ...o.config.stc, gradient: 'clipped' } } }),
+      runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2] })),
       /different sweep configuration \(stc\.gradient: "relu" vs "clipped"\)/,
     );
   });

@@ -27,7 +27,7 @@ import type { EnergyConstants, EnergyReport } from '../analysis/energy.js';
 import { readRunDir } from '../analysis/rundir.js';
 import { ConfigError, MAX_T } from '../core/config.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
-import { checkTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../train/config.js';
+import { ADDED_LATER, checkTrainConfig, TRAIN_DEFAULTS, unflattenConfig, type TrainConfig } from '../train/config.js';
 import { train, type TrainHooks } from '../train/train.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { makeDirs } from '../util/fs.js';
@@ -145,7 +145,8 @@ export function baseOf(config: object): SweepFile['base'] {
 
 /**
  * `base` with every field it lacks taken from `defaults`, recursively: a sweep file written
- * before a configuration field existed (e.g. `stc.gradient`) meant that field's default.
+ * before a configuration field existed (e.g. `stc.gradient`) meant the value such runs had
+ * (`ADDED_LATER`), or else that field's default.
  */
 export function withDefaults(base: unknown, defaults: unknown): unknown {
   const isObj = (v: unknown): v is Record<string, unknown> =>
@@ -382,7 +383,8 @@ async function sweepLocked<C extends SweepConfig>(
   const base = baseOf(opts.config);
   const old = existsSync(sweepFile(dir, 'sweep')) ? readSweep(dir) : null;
   if (old) {
-    const diff = baseDifference(withDefaults(old.base, baseOf(TRAIN_DEFAULTS)), base);
+    const legacy = withDefaults(old.base, unflattenConfig(ADDED_LATER));
+    const diff = baseDifference(withDefaults(legacy, baseOf(TRAIN_DEFAULTS)), base);
     if (diff) {
       throw new ConfigError(
         `${dir} was written by a different sweep configuration (${diff}); use another --out directory`,
