@@ -165,6 +165,7 @@ async function trainAndReport(
         }
       : undefined,
     hooks: (seed) => ({
+      onNotice: writer ? notice : undefined,
       onEpochStart: (e, n, batches) =>
         progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
       onBatch: (_e, b, s) =>

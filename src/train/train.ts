@@ -121,6 +121,8 @@ export interface TrainHooks {
   onBatch?(epoch: number, batch: number, info: { loss: number; imagesPerSecond: number }): void;
   onEpochEnd?(m: EpochMetrics): void;
   onEvalStart?(what: string): void;
+  /** A one-line notice (a torn last line of `log.jsonl` dropped on resume). */
+  onNotice?(line: string): void;
 }
 
 /** A NaN or Infinity in the loss or the gradients. */
@@ -192,13 +194,51 @@ function removeStaleTemporaries(runDir: string): void {
   }
 }
 
-function readLog(runDir: string): EpochMetrics[] {
+/**
+ * The epochs of a run's `log.jsonl`. A last line that is not complete JSON and lacks its newline
+ * is torn (a crash during a write by hand or on a file system without atomic rename): it is
+ * dropped, with a notice, since the checkpoint and not the log says where the run stands.
+ * @throws CheckpointError naming the file and the line of any other line that is not an epoch
+ *   object (`{"epoch": <integer >= 0>, ...}`)
+ */
+export function readLog(runDir: string, onNotice?: (line: string) => void): EpochMetrics[] {
   const p = runFile(runDir, 'log');
   if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as EpochMetrics);
+  const text = readFileSync(p, 'utf8');
+  const lines = text.split('\n');
+  const out: EpochMetrics[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      const torn = i === lines.length - 1; // the last line, without its newline
+      if (torn) {
+        onNotice?.(
+          `${p}: line ${i + 1} is incomplete (a torn write); dropped it, the checkpoint says where the run stands`,
+        );
+        continue;
+      }
+      throw new CheckpointError(
+        `${p}: line ${i + 1} is not valid JSON (${(e as Error).message.split('\n')[0]})`,
+      );
+    }
+    const epoch = (value as { epoch?: unknown } | null)?.epoch;
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      Array.isArray(value) ||
+      !Number.isInteger(epoch) ||
+      (epoch as number) < 0
+    )
+      throw new CheckpointError(
+        `${p}: line ${i + 1} is not an epoch's metrics (an object with an integer "epoch" >= 0)`,
+      );
+    out.push(value as EpochMetrics);
+  }
+  return out;
 }
 
 function writeLog(runDir: string, log: readonly EpochMetrics[]): void {
@@ -343,7 +383,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         startEpoch = state.epoch + 1;
         best = { accuracy: state.bestAccuracy, epoch: state.bestEpoch };
         trainSeconds = state.trainSeconds;
-        log = readLog(runDir).filter((m) => m.epoch <= state.epoch);
+        log = readLog(runDir, hooks?.onNotice).filter((m) => m.epoch <= state.epoch);
         if (writer) writeLog(runDir, log);
       } else {
         log = [];
