@@ -14,8 +14,14 @@ import { runRepeats } from '../run/repeats.js';
 import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printConfig } from './config-print.js';
-import { UsageError } from './errors.js';
-import { processGroupOptions, withDistFlags, type DistFlags } from './launch.js';
+import { KilledError, UsageError } from './errors.js';
+import {
+  deferredSignal,
+  deferSignalsToWriter,
+  processGroupOptions,
+  withDistFlags,
+  type DistFlags,
+} from './launch.js';
 import {
   addConfigOptions,
   configFromFlags,
@@ -115,14 +121,23 @@ export function trainCommand(): Command {
         pg?.destroy();
       }
     };
-    if (!writer) return run();
+    if (!writer) {
+      if (parallel === 'data') deferSignalsToWriter(); // Ctrl-C: rank 0 saves first, then this rank ends
+      try {
+        return await run();
+      } catch (e) {
+        const signal = deferredSignal();
+        if (signal) throw new KilledError(`interrupted by ${signal}`, signal, true);
+        throw e;
+      }
+    }
     await withRunDir(
       runDir,
       {
         kind: resume ? 'resume' : 'new',
         force: flags.force === true,
         onNotice: notice,
-        onInterrupt: (i) => log(interruptLine(i)),
+        onInterrupt: (i) => log(interruptLine(i, dist?.worldSize)),
       },
       run,
     );
@@ -248,13 +263,23 @@ export function parallelMode(given: string | undefined, repeats: number): Parall
 }
 
 /**
- * The one line printed when training is interrupted (Ctrl-C): what was saved and the exact
- * command that continues the run.
+ * The command that continues the run in `dir`: `stcsnn train --resume DIR`, or for a
+ * data-parallel run (which must keep its world size) `stcsnn launch --nproc W -- train --resume DIR`.
  */
-export function interruptLine(i: InterruptInfo): string {
+export function resumeCommand(dir: string, worldSize = 1): string {
+  return worldSize > 1
+    ? `stcsnn launch --nproc ${worldSize} -- train --resume ${dir}`
+    : `stcsnn train --resume ${dir}`;
+}
+
+/**
+ * The one line printed when training is interrupted (Ctrl-C): what was saved and the exact
+ * command that continues the run (`worldSize`: the ranks of a data-parallel run).
+ */
+export function interruptLine(i: InterruptInfo, worldSize = 1): string {
   const what = i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`;
   if (i.checkpoint)
-    return `stcsnn: ${what}; saved the checkpoint of epoch ${i.checkpoint.epoch + 1} in ${i.checkpoint.dir}; continue with: stcsnn train --resume ${i.checkpoint.dir}`;
+    return `stcsnn: ${what}; saved the checkpoint of epoch ${i.checkpoint.epoch + 1} in ${i.checkpoint.dir}; continue with: ${resumeCommand(i.checkpoint.dir, worldSize)}`;
   return i.removed
     ? `stcsnn: ${what} before the first checkpoint; nothing was saved (removed ${i.dir})`
     : `stcsnn: ${what} before the first checkpoint; nothing was saved`;
