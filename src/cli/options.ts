@@ -109,9 +109,15 @@ export function refuseEmptyValues(cmd: Command): void {
     if (v === '' || (Array.isArray(v) && v.includes(''))) throw emptyValue(o.long ?? o.flags);
   }
   const args = cmd.args;
+  const declared = cmd.registeredArguments;
   args.forEach((a, i) => {
     if (a !== '') return;
     const before = args[i - 1];
-    throw emptyValue(before?.startsWith('-') ? before : `argument ${i + 1} of ${cmd.name()}`);
+    const arg = declared[Math.min(i, declared.length - 1)];
+    throw emptyValue(
+      before?.startsWith('-')
+        ? before
+        : `the ${arg ? `<${arg.name()}>` : `argument ${i + 1}`} of ${cmd.name()}`,
+    );
   });
 }

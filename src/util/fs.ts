@@ -70,6 +70,33 @@ export function fsErrorMessage(e: NodeJS.ErrnoException, fallbackPath?: string):
   return `${path ?? `(${e.syscall ?? 'file system'})`}: ${reason} (${code})`;
 }
 
+/**
+ * Runs `fn`, which works on the file `path` through a file descriptor: a failed call there
+ * (`write`, `fsync`, `close`: ENOSPC, EIO, EDQUOT) carries no path, so `path` is added to the
+ * error, and every file-system error names its file.
+ */
+export function naming<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw withPath(e, path);
+  }
+}
+
+/** {@link naming} for asynchronous work. */
+export async function namingAsync<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw withPath(e, path);
+  }
+}
+
+function withPath(e: unknown, path: string): unknown {
+  if (isFsError(e) && e.path === undefined) e.path = path;
+  return e;
+}
+
 /** An `errno` error as the file-system calls throw it (for checks done by hand). */
 function fsError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
   const e = new Error(`${code}: ${REASONS[code] ?? code}, ${syscall} '${path}'`) as NodeJS.ErrnoException;
