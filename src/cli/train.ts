@@ -11,6 +11,7 @@ import type { ParallelMode } from '../distributed/runs.js';
 import { pct } from '../analysis/format.js';
 import { energySummaryOfRun } from '../run/energy.js';
 import { runRepeats } from '../run/repeats.js';
+import { RUN_FILES } from '../run/layout.js';
 import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printConfig } from './config-print.js';
@@ -69,6 +70,7 @@ export function trainCommand(): Command {
     let repeats: number;
     let runDir: string;
     let changes: ResumeChanges = {};
+    let lrOverride: number | undefined;
     const resume = flags.resume !== undefined;
     const dist = flags.printConfig ? undefined : processGroupOptions(flags);
     if (flags.printConfig && flags.force)
@@ -81,8 +83,11 @@ export function trainCommand(): Command {
         );
       runDir = resumableRunDir(flags.resume as string);
       config = readRunConfig(runDir);
-      // the fields a resume may change (RESUME_MAY_CHANGE): --epochs, --time-budget, --data-dir
-      changes = givenValues(flags, config.dataset) as ResumeChanges;
+      // the fields a resume may change (RESUME_MAY_CHANGE): --epochs, --time-budget, --data-dir;
+      // and override for the epochs it trains (RESUME_OVERRIDES): --lr
+      const { lr, ...resumable } = givenValues(flags, config.dataset);
+      changes = resumable as ResumeChanges;
+      lrOverride = lr;
       repeats = 1;
       if (flags.printConfig)
         return printConfig(resumedConfig({ ...config, ...changes }), flags.json === true, runDir);
@@ -107,6 +112,10 @@ export function trainCommand(): Command {
         config = plan.config;
         if (plan.finished && !json && writer)
           log(`stcsnn train: extending the finished run from ${plan.doneEpochs} to ${config.epochs} epochs`);
+        if (lrOverride !== undefined && writer)
+          notice(
+            `--lr ${lrOverride} overrides the run's lr ${config.lr} for the epochs this resume trains (recorded as lr_override in ${RUN_FILES.log}; the run's configuration keeps ${config.lr})`,
+          );
       }
       const info = await backendFor(flags);
       // Data-parallel: join the group and agree on the configuration before anything is written.
@@ -116,7 +125,17 @@ export function trainCommand(): Command {
           pg && parallel === 'runs'
             ? { group: pg, timeoutMs: dist?.timeoutMs ?? DEFAULT_TIMEOUT_MS }
             : undefined;
-        await trainAndReport(flags, config, repeats, runDir, resume, info, ranks ? undefined : pg, ranks);
+        await trainAndReport(
+          flags,
+          config,
+          repeats,
+          runDir,
+          resume,
+          info,
+          ranks ? undefined : pg,
+          ranks,
+          lrOverride,
+        );
       } finally {
         pg?.destroy();
       }
@@ -154,6 +173,7 @@ async function trainAndReport(
   info: Awaited<ReturnType<typeof backendFor>>,
   pg: ProcessGroup | undefined,
   ranks?: { group: ProcessGroup; timeoutMs: number },
+  lrOverride?: number,
 ): Promise<void> {
   // Rank 0 alone writes the run directory (runs over ranks: the group's) and reports.
   const writer = ((pg ?? ranks?.group)?.rank ?? 0) === 0;
@@ -169,6 +189,7 @@ async function trainAndReport(
     runDir,
     backend: info.name,
     resume,
+    lrOverride,
     processGroup: pg,
     runsOver: ranks && {
       ...ranks,

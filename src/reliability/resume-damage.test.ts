@@ -3,10 +3,13 @@
  * processes: a torn last line of `log.jsonl` is dropped with a notice and the run resumes from
  * its checkpoint; any other damaged line is one line naming the file and the line, exit 2; a
  * checkpoint whose run state is impossible (`epoch` -3, or past the run's epochs) is refused
- * naming the field, exit 2, before anything is trained or written.
+ * naming the field, exit 2, before anything is trained or written. An unreadable `config.json`
+ * is `PATH: permission denied (EACCES)`, exit 2.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
+  chmodSync,
   cpSync,
   mkdtempSync,
   readFileSync,
@@ -18,13 +21,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli } from '../distributed/testing.js';
+import { CLI, cli } from '../distributed/testing.js';
 import { decodeSafetensors, encodeSafetensors } from '../interop/safetensors.js';
 import { runFile } from '../run/layout.js';
 import { TRAIN_META } from '../train/checkpoint.js';
 
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-damage-'));
+chmodSync(root, 0o755); // the unreadable-config case runs as another user when the tests run as root
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const TINY = [
@@ -94,6 +98,44 @@ describe('resume of a damaged run directory', { timeout: 600_000 }, () => {
     const r = await cli(['train', '--resume', dir]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(errorLines(r.stderr)[0], /log\.jsonl: line 3 is not an epoch's metrics/);
+  });
+
+  it('an unreadable config.json: PATH: permission denied (EACCES), exit 2', () => {
+    const dir = copyOfRun('unreadable');
+    chmodSync(runFile(dir, 'config'), 0o000);
+    // root reads any file: run as nobody then (the directory is theirs to write)
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) spawnSync('chown', ['-R', '65534:65534', dir]);
+    const r = spawnSync(process.execPath, [CLI, 'train', '--resume', dir, '--backend', backend], {
+      encoding: 'utf8',
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `stcsnn: error: ${runFile(dir, 'config')}: permission denied (EACCES)\n`);
+  });
+
+  it('--resume DIR --lr X overrides the learning rate of the epochs it trains, recorded in log.jsonl', async () => {
+    const dir = copyOfRun('lr');
+    const config = readFileSync(runFile(dir, 'config'));
+    const r = await cli(['train', '--resume', dir, '--lr', '0.001', '--epochs', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /stcsnn: --lr 0\.001 overrides the run's lr [\d.]+ for the epochs this resume trains/,
+    );
+    const lines = readFileSync(runFile(dir, 'log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((m) => m.lr_override),
+      [undefined, undefined, 0.001],
+    );
+    assert.ok(lines[2].lr <= 0.001);
+    const after = JSON.parse(readFileSync(runFile(dir, 'config'), 'utf8')) as { lr: number; epochs: number };
+    assert.equal(after.lr, JSON.parse(config.toString()).lr, "config.json keeps the run's lr");
+    const again = await cli(['train', '--resume', dir, '--epochs', '4']);
+    assert.equal(again.code, 0, again.stderr);
   });
 
   for (const [patch, field] of [

@@ -259,7 +259,10 @@ function withAddedLater(value: object, given: Readonly<Record<string, unknown>>)
     for (const k of keys.slice(0, -1)) {
       if (!Object.hasOwn(o, k)) o[k] = {};
       const next: unknown = o[k];
-      o = next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : undefined;
+      o =
+        next !== null && typeof next === 'object' && !Array.isArray(next)
+          ? (next as Record<string, unknown>)
+          : undefined;
       if (o === undefined) break;
     }
     if (o !== undefined) o[keys[keys.length - 1]] = legacy;
@@ -295,6 +298,13 @@ export function checkTrainConfig(value: unknown, source: string): TrainConfig {
  * defines the run; changing it would mix two runs in one directory.
  */
 export const RESUME_MAY_CHANGE: readonly ConfigPath[] = ['epochs', 'timeBudget', 'dataDir'];
+
+/**
+ * Fields a resume may override for the epochs it trains without changing the run's
+ * configuration: `lr` (`--resume DIR --lr X` after a divergence). The run keeps its
+ * configuration and hash; the override is recorded in each epoch's `log.jsonl` line.
+ */
+export const RESUME_OVERRIDES: readonly ConfigPath[] = ['lr'];
 
 /**
  * The fields that define a run: every leaf of `config` by dotted path (absent optional fields

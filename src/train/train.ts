@@ -50,7 +50,7 @@ import { readTidy } from '../util/read.js';
 import { runFile } from '../run/layout.js';
 import { LossWindows } from './loss-windows.js';
 import { acquireLock } from '../run/lock.js';
-import { makeDirs } from '../util/fs.js';
+import { FileSystemError, isFsError, makeDirs } from '../util/fs.js';
 import {
   CheckpointError,
   checkResumeConfig,
@@ -77,6 +77,8 @@ export interface EpochMetrics {
   readonly images_per_second: number;
   /** Data-parallel runs only: seconds this rank spent in the gradient all-reduce. */
   readonly allreduce_seconds?: number;
+  /** The base learning rate given with `--resume ... --lr` for this epoch, when one was. */
+  readonly lr_override?: number;
   /**
    * The training loss by batch window within the epoch, in order (see `loss-windows.ts`); absent
    * in logs written before it was recorded.
@@ -285,6 +287,13 @@ export interface TrainOptions {
   /** Continue the run in `runDir` from its last checkpoint. */
   readonly resume?: boolean;
   /**
+   * With `resume`: the base learning rate of the epochs this call trains, instead of the run's
+   * `lr` (after a divergence: `stcsnn train --resume DIR --lr 0.01`). The run's configuration
+   * (`config.json`, the checkpoints, the hash) keeps its `lr`; every epoch trained with the
+   * override records it in its `log.jsonl` line (`lr_override`), and the schedule applies to it.
+   */
+  readonly lrOverride?: number;
+  /**
    * Data-parallel training: this process's group (see the module doc). Default: one process.
    * Every rank calls {@link train} with the same configuration; only rank 0 writes `runDir`
    * (the others read it when resuming, so on several machines it must be shared storage).
@@ -401,9 +410,10 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
       writeLog(runDir, log);
     }
     const perEpoch = trainLoader.batchesPerEpoch;
+    const lrOverride = opts.resume ? opts.lrOverride : undefined;
     const schedule = {
       name: config.lrSchedule,
-      lr: config.lr,
+      lr: lrOverride ?? config.lr,
       stepEvery: config.stepEvery,
       stepGamma: config.stepGamma,
     };
@@ -493,6 +503,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         data_seconds: trainLoader.stats.waitMs / 1000,
         images_per_second: seen / Math.max(trainTime, 1e-9),
         ...(W > 1 ? { allreduce_seconds: syncMs / 1000 } : {}),
+        ...(lrOverride !== undefined ? { lr_override: lrOverride } : {}),
         train_loss_windows: windows.means(),
       };
       const isBest = m.test_accuracy > best.accuracy;
@@ -577,13 +588,18 @@ export function storedConfigHash(runDir: string): string | undefined {
   }
 }
 
-/** Reads and validates `config.json` of a run directory. */
+/**
+ * Reads and validates `config.json` of a run directory.
+ * @throws FileSystemError when it cannot be read (`PATH: permission denied (EACCES)`);
+ *   CheckpointError when it is not JSON; ConfigError for a bad configuration
+ */
 export function readRunConfig(runDir: string): TrainConfig {
   const p = runFile(runDir, 'config');
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(p, 'utf8'));
   } catch (e) {
+    if (isFsError(e)) throw FileSystemError.of(e);
     throw new CheckpointError(`${p}: ${(e as Error).message.split('\n')[0]}`);
   }
   return checkTrainConfig(raw, p);
