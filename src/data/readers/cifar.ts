@@ -217,9 +217,7 @@ function readRecords(files: readonly string[], format: CifarFormat, expected: nu
   const parts = files.map((f) => {
     const r = parseCifarRecords(readFileOrThrow(f), f, format);
     if (expected !== null && r.count !== expected) {
-      throw new DataError(
-        `${f}: ${r.count} records, expected the official ${expected} ${SUBSET_HINT}`,
-      );
+      throw new DataError(`${f}: ${r.count} records, expected the official ${expected} ${SUBSET_HINT}`);
     }
     return r;
   });
