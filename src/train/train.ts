@@ -340,7 +340,9 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
   const W = pg.worldSize;
   /** Only rank 0 writes the run directory. */
   const writer = pg.rank === 0;
-  await agreeOnConfig(pg, config);
+  const lrOverride = opts.resume ? opts.lrOverride : undefined;
+  // the ranks must also train with the same overridden rate
+  await agreeOnConfig(pg, lrOverride === undefined ? config : { ...config, lr: lrOverride });
   const {
     train: trainLoader,
     test: testLoader,
@@ -410,7 +412,6 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
       writeLog(runDir, log);
     }
     const perEpoch = trainLoader.batchesPerEpoch;
-    const lrOverride = opts.resume ? opts.lrOverride : undefined;
     const schedule = {
       name: config.lrSchedule,
       lr: lrOverride ?? config.lr,
