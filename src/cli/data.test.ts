@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FASHION_MNIST_FILES } from '../data/fashion-mnist.js';
 import { encodeIdx } from '../data/idx.js';
+import { writeTinyImageNet } from '../data/readers/testing.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -110,5 +111,39 @@ test('data: unknown data set, missing files, unknown fetch target and offline fe
     assert.equal(flag.code, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('data info/verify --subset: a subset is accepted as with train, and the refusal names the flag', () => {
+  const root = mkdtempSync(join(tmpdir(), 'stcsnn-datasubset-'));
+  try {
+    const dir = writeTinyImageNet(root);
+    const strict = cli(['data', 'info', '--dataset', 'tinyimagenet', '--data-dir', dir]);
+    assert.equal(strict.code, 2, strict.err);
+    assert.match(strict.err, /2 classes, expected the official 200 \(--subset accepts a subset; /);
+    const info = cli(['data', 'info', '--dataset', 'tinyimagenet', '--data-dir', dir, '--subset', '--json']);
+    assert.equal(info.code, 0, info.err);
+    const r = JSON.parse(info.out) as { train: number; test: number; classes: number };
+    assert.deepEqual([r.train, r.test, r.classes], [5, 3, 2]);
+    const verify = cli([
+      'data',
+      'verify',
+      '--dataset',
+      'tinyimagenet',
+      '--data-dir',
+      dir,
+      '--subset',
+      '--json',
+    ]);
+    assert.equal(verify.code, 0, verify.err);
+    assert.equal((JSON.parse(verify.out) as { ok: boolean }).ok, true);
+    const other = cli(['data', 'info', '--subset']);
+    assert.equal(other.code, 2);
+    assert.match(
+      other.err,
+      /^stcsnn: error: --subset applies to cifar10, cifar100, tinyimagenet, cifar10-dvs, not fashion-mnist-mini\n$/,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

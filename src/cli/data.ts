@@ -1,10 +1,10 @@
 /**
  * `stcsnn data`: inspect, verify and fetch data sets.
  *
- * - `data info --dataset NAME [--data-dir DIR] [--json]`: counts, classes, shape and source;
+ * - `data info --dataset NAME [--data-dir DIR] [--subset] [--json]`: counts, classes, shape and source;
  *   `--json` prints `{"dataset","train":N,"test":N,"classes":K,"shape":[C,H,W],"source":"...",
  *   "checksum_ok":true|false|null}` (null when no checksums are known for the source).
- * - `data verify --dataset NAME [--data-dir DIR] [--json]`: reads every record of both splits;
+ * - `data verify --dataset NAME [--data-dir DIR] [--subset] [--json]`: reads every record of both splits;
  *   exit 2 on the first problem (named in one line).
  * - `data fetch fashion-mnist [--data-dir DIR]`: downloads the official files (HTTPS, MD5
  *   checked, written atomically); offline, says how to get them instead (exit 2).
@@ -14,11 +14,13 @@ import { defaultFashionMnistDownloadDir, fetchFashionMnist } from '../data/fashi
 import { datasetInfo, DEFAULT_DATASET, openDataset, registeredNames } from '../data/registry.js';
 import { DataError, type Dataset } from '../data/types.js';
 import { UsageError } from './errors.js';
+import { CONFIG_FLAGS, givenValues, optionOf, type ConfigFlag } from './flags.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 
 interface DataFlags {
   dataset: string;
   dataDir?: string;
+  subset?: boolean;
   json?: boolean;
   debug?: boolean;
 }
@@ -62,11 +64,15 @@ function datasetName(raw: string): string {
   return raw;
 }
 
-/** Gathers `data info` for a data set (opens both splits). */
-export async function dataInfo(name: string, dataDir?: string): Promise<DataInfoResult> {
+/**
+ * Gathers `data info` for a data set (opens both splits); `subset` accepts fewer files or
+ * images than the official counts (the readers' `strict: false`, `--subset`).
+ */
+export async function dataInfo(name: string, dataDir?: string, subset = false): Promise<DataInfoResult> {
   const entry = datasetInfo(name);
-  const train = await openDataset(name, { split: 'train', dataDir });
-  const test = await openDataset(name, { split: 'test', dataDir });
+  const strict = subset ? { strict: false } : {};
+  const train = await openDataset(name, { split: 'train', dataDir, ...strict });
+  const test = await openDataset(name, { split: 'test', dataDir, ...strict });
   const [h, w, c] = train.shape;
   return {
     dataset: name,
@@ -111,10 +117,22 @@ export async function verifySplit(ds: Dataset, onProgress?: (done: number) => vo
   return { count: ds.count, perClass, min: ds.count ? min : 0, max: ds.count ? max : 0 };
 }
 
+/** `--subset`, as `train` has it (the same table entry: help, the data sets it applies to). */
+const SUBSET_FLAG = CONFIG_FLAGS.find((f) => f.path === 'datasetOptions.strict') as ConfigFlag;
+
+/**
+ * Whether `--subset` was given, checked against the data set as `train` checks it.
+ * @throws UsageError for a data set without a strict reader
+ */
+function subsetOf(flags: DataFlags, dataset: string): boolean {
+  return givenValues({ dataset, subset: flags.subset })['datasetOptions.strict'] === false;
+}
+
 function withDataOptions(cmd: Command): Command {
   return cmd
     .option('--dataset <name>', `data set: ${registeredNames().join(', ')}`, DEFAULT_DATASET)
     .option('--data-dir <dir>', 'directory holding the data files')
+    .addOption(optionOf(SUBSET_FLAG))
     .option('--json', 'print one JSON object on stdout instead of text')
     .option('--debug', 'print stack traces on errors');
 }
@@ -123,7 +141,8 @@ function infoCommand(): Command {
   const cmd = new Command('info').description('show counts, classes, shape and source of a data set');
   withDataOptions(cmd);
   cmd.action(async (flags: DataFlags) => {
-    const r = await dataInfo(datasetName(flags.dataset), flags.dataDir);
+    const name = datasetName(flags.dataset);
+    const r = await dataInfo(name, flags.dataDir, subsetOf(flags, name));
     if (flags.json) {
       printJson(r);
       return;
@@ -165,7 +184,8 @@ function verifyCommand(): Command {
     const progress = makeProgress({ quiet: flags.json });
     try {
       for (const split of ['train', 'test'] as const) {
-        const ds = await openDataset(name, { split, dataDir: flags.dataDir });
+        const strict = subsetOf(flags, name) ? { strict: false } : {};
+        const ds = await openDataset(name, { split, dataDir: flags.dataDir, ...strict });
         progress.start(ds.count, `verify ${name} ${split}`);
         result[split] = await verifySplit(ds, (d) => progress.update(d));
         progress.stop();

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { STRICT_READERS } from '../data/readers/index.js';
 import { DATASET_NAMES } from '../data/registry.js';
-import { DEFAULT_VALUES, RESUME_MAY_CHANGE, TRAIN_DEFAULTS } from '../train/config.js';
+import { DEFAULT_VALUES, RESUME_MAY_CHANGE, RESUME_OVERRIDES, TRAIN_DEFAULTS } from '../train/config.js';
 import { attributeOf, CONFIG_FLAGS, configFromFlags, RESUME_REFUSED } from './flags.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
@@ -32,12 +32,16 @@ test('commander fills no defaults for configuration flags; --help shows the sche
   assert.equal(cmd.options.find((o) => o.long === '--preset')?.defaultValue, undefined);
 });
 
-test('every table flag but --epochs, --time-budget, --data-dir is refused with --resume and inherited by sweep (but its axes and --repeats)', () => {
+test('every table flag but --epochs, --time-budget, --data-dir and the override --lr is refused with --resume and inherited by sweep (but its axes and --repeats)', () => {
   for (const f of CONFIG_FLAGS)
-    assert.equal(RESUME_REFUSED.includes(attributeOf(f)), !RESUME_MAY_CHANGE.includes(f.path), f.flag);
+    assert.equal(
+      RESUME_REFUSED.includes(attributeOf(f)),
+      !RESUME_MAY_CHANGE.includes(f.path) && !RESUME_OVERRIDES.includes(f.path),
+      f.flag,
+    );
   assert.deepEqual(
     CONFIG_FLAGS.filter((f) => !RESUME_REFUSED.includes(attributeOf(f))).map((f) => f.flag),
-    ['--data-dir', '--epochs', '--time-budget'],
+    ['--data-dir', '--epochs', '--lr', '--time-budget'],
   );
   assert.ok(RESUME_REFUSED.includes('preset') && RESUME_REFUSED.includes('out'));
   const sweep = sweepCommand().options;

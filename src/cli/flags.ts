@@ -34,6 +34,7 @@ import {
   type ConfigValue,
   type ConfigValues,
   RESUME_MAY_CHANGE,
+  RESUME_OVERRIDES,
 } from '../train/config.js';
 import { LR_SCHEDULES } from '../train/lr-schedule.js';
 import { PRESET_NAMES, PRESETS } from '../train/presets.js';
@@ -346,10 +347,12 @@ export function addConfigOptions(cmd: Command, except: readonly ConfigPath[] = [
 /**
  * The attribute names of every flag that changes what defines a run (refused with `--resume`):
  * all configuration flags but those of `RESUME_MAY_CHANGE` (`--epochs` extends a run,
- * `--time-budget`, `--data-dir`), and `--preset`, `--out`.
+ * `--time-budget`, `--data-dir`) and `RESUME_OVERRIDES` (`--lr`), and `--preset`, `--out`.
  */
 export const RESUME_REFUSED: readonly string[] = [
-  ...CONFIG_FLAGS.filter((f) => !RESUME_MAY_CHANGE.includes(f.path)).map(attributeOf),
+  ...CONFIG_FLAGS.filter(
+    (f) => !RESUME_MAY_CHANGE.includes(f.path) && !RESUME_OVERRIDES.includes(f.path),
+  ).map(attributeOf),
   'preset',
   'out',
 ];

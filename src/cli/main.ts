@@ -9,10 +9,11 @@ import { reportCommand } from './report.js';
 import { reproduceCommand } from './reproduce.js';
 import { sweepCommand } from './sweep.js';
 import { FileSystemError, isFsError } from '../util/fs.js';
-import { isUserError } from './errors.js';
+import { isUserError, KilledError } from './errors.js';
 import { jsonPrinted } from './output.js';
+import { refuseEmptyValues } from './options.js';
 import { trainCommand } from './train.js';
-import { launchCommand } from './launch.js';
+import { launchCommand, stopWithLauncher } from './launch.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
 import { predictCommand } from './predict.js';
@@ -24,7 +25,8 @@ export function buildProgram(): Command {
   const program = new Command('stcsnn')
     .description('Spike-train level spiking neural networks with spatio-temporal conversion (STCSNN)')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .hook('preAction', (_program, action) => refuseEmptyValues(action));
   program.addCommand(encodeCommand());
   program.addCommand(trainCommand());
   program.addCommand(launchCommand());
@@ -37,6 +39,12 @@ export function buildProgram(): Command {
   program.addCommand(reportCommand());
   program.addCommand(reproduceCommand());
   program.addCommand(doctorCommand());
+  // commander's own errors (unknown option, missing argument) in the CLI's one-line form
+  const prefixed = (c: Command): void => {
+    c.configureOutput({ outputError: (text, write) => write(`stcsnn: ${text}`) });
+    c.commands.forEach(prefixed);
+  };
+  prefixed(program);
   return program;
 }
 
@@ -48,7 +56,8 @@ function debugRequested(argv: readonly string[]): boolean {
  * The error codes of `--json` output (`{"error": {"message", "code"}}` on stdout): `usage` for
  * bad flags, the error's kind for bad input (`config`, `data`, `checkpoint`, `format`,
  * `backend`, `numerical`, `filesystem` for a path that cannot be written or read, `lock` for a
- * directory another process is writing), `internal` for a bug (exit 1).
+ * directory another process is writing), `killed` when a process was killed by a signal (a rank of
+ * `stcsnn launch`; exit 128 + the signal's number), `internal` for a bug (exit 1).
  */
 function errorCode(e: unknown): string {
   if (e instanceof CommanderError) return 'usage';
@@ -66,6 +75,7 @@ function printJsonError(argv: readonly string[], message: string, code: string):
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  stopWithLauncher(); // a rank of `stcsnn launch` stops when its launcher is gone
   const program = buildProgram();
   program.exitOverride();
   for (const c of program.commands) c.exitOverride();
@@ -88,6 +98,13 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
       return 2;
     }
     const debug = debugRequested(argv);
+    if (e instanceof KilledError) {
+      if (e.reported) return e.exitCode;
+      process.stderr.write(`stcsnn: error: ${e.message}\n`);
+      printJsonError(argv, e.message, 'killed');
+      if (debug) process.stderr.write(`${e.stack}\n`);
+      return e.exitCode;
+    }
     if (isUserError(e)) {
       process.stderr.write(`stcsnn: error: ${e.message}\n`);
       printJsonError(argv, e.message, errorCode(e));

@@ -3,6 +3,7 @@
  * Out-of-range values have one wording everywhere ({@link outOfRange}, the configuration's
  * `rangeMessage`); integers are decimal digits only (see {@link parseDecimalInteger}).
  */
+import type { Command } from 'commander';
 import { rangeMessage } from '../train/config.js';
 import { UsageError } from './errors.js';
 
@@ -87,4 +88,36 @@ export function energyConstantsFrom(f: { eMac: string; eAc: string; bnMacs: stri
     eAc: nonNegative('--e-ac', f.eAc),
     bnMacsPerElement: nonNegative('--bn-macs', f.bnMacs),
   };
+}
+
+/** The error of an empty option value or argument (`--out ''`): it names no file and no value. */
+export function emptyValue(name: string): UsageError {
+  return new UsageError(`${name} must not be empty`);
+}
+
+/**
+ * Refuses an empty value (`--out ''`, `eval ''`) of any option or argument given to `cmd` on
+ * the command line: an empty path would mean the current folder to some calls and nothing to
+ * others. After `--` (the command `launch` runs), an empty value is named by the flag before it.
+ * @throws UsageError naming the option (`--out must not be empty`)
+ */
+export function refuseEmptyValues(cmd: Command): void {
+  for (const o of cmd.options) {
+    const key = o.attributeName();
+    const v: unknown = cmd.getOptionValue(key);
+    if (cmd.getOptionValueSource(key) !== 'cli') continue;
+    if (v === '' || (Array.isArray(v) && v.includes(''))) throw emptyValue(o.long ?? o.flags);
+  }
+  const args = cmd.args;
+  const declared = cmd.registeredArguments;
+  args.forEach((a, i) => {
+    if (a !== '') return;
+    const before = args[i - 1];
+    const arg = declared[Math.min(i, declared.length - 1)];
+    throw emptyValue(
+      before?.startsWith('-')
+        ? before
+        : `the ${arg ? `<${arg.name()}>` : `argument ${i + 1}`} of ${cmd.name()}`,
+    );
+  });
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { configFromFlags } from './train.js';
+import { configFromFlags, interruptLine, resumeCommand } from './train.js';
 
 /** `configFromFlags` with the common flags' defaults. */
 const flags = (f: Record<string, string>) => configFromFlags({ backend: 'auto', ...f });
@@ -74,4 +74,17 @@ test('train: a luminance image folder trains with the luminance of the RGB stati
   } finally {
     rmDir(root);
   }
+});
+
+test('interrupted: the line names the command that continues the run, the launch command for a data-parallel run', () => {
+  const info = { signal: 'SIGINT' as const, dir: '/r', checkpoint: { dir: '/r', epoch: 2 }, removed: false };
+  assert.equal(
+    interruptLine(info),
+    'stcsnn: interrupted; saved the checkpoint of epoch 3 in /r; continue with: stcsnn train --resume /r',
+  );
+  assert.equal(
+    interruptLine({ ...info, signal: 'SIGTERM' }, 2),
+    'stcsnn: stopped (SIGTERM); saved the checkpoint of epoch 3 in /r; continue with: stcsnn launch --nproc 2 -- train --resume /r',
+  );
+  assert.equal(resumeCommand('/r', 4), 'stcsnn launch --nproc 4 -- train --resume /r');
 });

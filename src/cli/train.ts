@@ -11,11 +11,18 @@ import type { ParallelMode } from '../distributed/runs.js';
 import { pct } from '../analysis/format.js';
 import { energySummaryOfRun } from '../run/energy.js';
 import { runRepeats } from '../run/repeats.js';
+import { RUN_FILES } from '../run/layout.js';
 import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printConfig } from './config-print.js';
-import { UsageError } from './errors.js';
-import { processGroupOptions, withDistFlags, type DistFlags } from './launch.js';
+import { KilledError, UsageError } from './errors.js';
+import {
+  deferredSignal,
+  deferSignalsToWriter,
+  processGroupOptions,
+  withDistFlags,
+  type DistFlags,
+} from './launch.js';
 import {
   addConfigOptions,
   configFromFlags,
@@ -63,6 +70,7 @@ export function trainCommand(): Command {
     let repeats: number;
     let runDir: string;
     let changes: ResumeChanges = {};
+    let lrOverride: number | undefined;
     const resume = flags.resume !== undefined;
     const dist = flags.printConfig ? undefined : processGroupOptions(flags);
     if (flags.printConfig && flags.force)
@@ -75,8 +83,11 @@ export function trainCommand(): Command {
         );
       runDir = resumableRunDir(flags.resume as string);
       config = readRunConfig(runDir);
-      // the fields a resume may change (RESUME_MAY_CHANGE): --epochs, --time-budget, --data-dir
-      changes = givenValues(flags, config.dataset) as ResumeChanges;
+      // the fields a resume may change (RESUME_MAY_CHANGE): --epochs, --time-budget, --data-dir;
+      // and override for the epochs it trains (RESUME_OVERRIDES): --lr
+      const { lr, ...resumable } = givenValues(flags, config.dataset);
+      changes = resumable as ResumeChanges;
+      lrOverride = lr;
       repeats = 1;
       if (flags.printConfig)
         return printConfig(resumedConfig({ ...config, ...changes }), flags.json === true, runDir);
@@ -101,6 +112,10 @@ export function trainCommand(): Command {
         config = plan.config;
         if (plan.finished && !json && writer)
           log(`stcsnn train: extending the finished run from ${plan.doneEpochs} to ${config.epochs} epochs`);
+        if (lrOverride !== undefined && writer)
+          notice(
+            `--lr ${lrOverride} overrides the run's lr ${config.lr} for the epochs this resume trains (recorded as lr_override in ${RUN_FILES.log}; the run's configuration keeps ${config.lr})`,
+          );
       }
       const info = await backendFor(flags);
       // Data-parallel: join the group and agree on the configuration before anything is written.
@@ -110,19 +125,38 @@ export function trainCommand(): Command {
           pg && parallel === 'runs'
             ? { group: pg, timeoutMs: dist?.timeoutMs ?? DEFAULT_TIMEOUT_MS }
             : undefined;
-        await trainAndReport(flags, config, repeats, runDir, resume, info, ranks ? undefined : pg, ranks);
+        await trainAndReport(
+          flags,
+          config,
+          repeats,
+          runDir,
+          resume,
+          info,
+          ranks ? undefined : pg,
+          ranks,
+          lrOverride,
+        );
       } finally {
         pg?.destroy();
       }
     };
-    if (!writer) return run();
+    if (!writer) {
+      if (parallel === 'data') deferSignalsToWriter(); // Ctrl-C: rank 0 saves first, then this rank ends
+      try {
+        return await run();
+      } catch (e) {
+        const signal = deferredSignal();
+        if (signal) throw new KilledError(`interrupted by ${signal}`, signal, true);
+        throw e;
+      }
+    }
     await withRunDir(
       runDir,
       {
         kind: resume ? 'resume' : 'new',
         force: flags.force === true,
         onNotice: notice,
-        onInterrupt: (i) => log(interruptLine(i)),
+        onInterrupt: (i) => log(interruptLine(i, dist?.worldSize)),
       },
       run,
     );
@@ -139,6 +173,7 @@ async function trainAndReport(
   info: Awaited<ReturnType<typeof backendFor>>,
   pg: ProcessGroup | undefined,
   ranks?: { group: ProcessGroup; timeoutMs: number },
+  lrOverride?: number,
 ): Promise<void> {
   // Rank 0 alone writes the run directory (runs over ranks: the group's) and reports.
   const writer = ((pg ?? ranks?.group)?.rank ?? 0) === 0;
@@ -154,6 +189,7 @@ async function trainAndReport(
     runDir,
     backend: info.name,
     resume,
+    lrOverride,
     processGroup: pg,
     runsOver: ranks && {
       ...ranks,
@@ -165,6 +201,7 @@ async function trainAndReport(
         }
       : undefined,
     hooks: (seed) => ({
+      onNotice: writer ? notice : undefined,
       onEpochStart: (e, n, batches) =>
         progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
       onBatch: (_e, b, s) =>
@@ -247,13 +284,23 @@ export function parallelMode(given: string | undefined, repeats: number): Parall
 }
 
 /**
- * The one line printed when training is interrupted (Ctrl-C): what was saved and the exact
- * command that continues the run.
+ * The command that continues the run in `dir`: `stcsnn train --resume DIR`, or for a
+ * data-parallel run (which must keep its world size) `stcsnn launch --nproc W -- train --resume DIR`.
  */
-export function interruptLine(i: InterruptInfo): string {
+export function resumeCommand(dir: string, worldSize = 1): string {
+  return worldSize > 1
+    ? `stcsnn launch --nproc ${worldSize} -- train --resume ${dir}`
+    : `stcsnn train --resume ${dir}`;
+}
+
+/**
+ * The one line printed when training is interrupted (Ctrl-C): what was saved and the exact
+ * command that continues the run (`worldSize`: the ranks of a data-parallel run).
+ */
+export function interruptLine(i: InterruptInfo, worldSize = 1): string {
   const what = i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`;
   if (i.checkpoint)
-    return `stcsnn: ${what}; saved the checkpoint of epoch ${i.checkpoint.epoch + 1} in ${i.checkpoint.dir}; continue with: stcsnn train --resume ${i.checkpoint.dir}`;
+    return `stcsnn: ${what}; saved the checkpoint of epoch ${i.checkpoint.epoch + 1} in ${i.checkpoint.dir}; continue with: ${resumeCommand(i.checkpoint.dir, worldSize)}`;
   return i.removed
     ? `stcsnn: ${what} before the first checkpoint; nothing was saved (removed ${i.dir})`
     : `stcsnn: ${what} before the first checkpoint; nothing was saved`;

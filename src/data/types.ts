@@ -54,6 +54,13 @@ export interface Normalization {
   readonly std: readonly number[];
 }
 
+/**
+ * The end of a reader's error when a strict reader finds fewer files or images than the official
+ * counts: how to accept a subset, as the `stcsnn` flag (`train`, `data info`, `data verify`) and
+ * as the readers' option.
+ */
+export const SUBSET_HINT = '(--subset accepts a subset; the option strict: false in the API)';
+
 /** A bad data file or directory; the message names the file (and byte offset where it applies). */
 export class DataError extends Error {
   constructor(message: string) {

@@ -105,6 +105,9 @@ function createExclusive(path: string, holder: LockHolder): boolean {
   try {
     writeSync(fd, `${JSON.stringify(holder)}\n`);
     fsyncSync(fd);
+  } catch (e) {
+    rmSync(tmp, { force: true }); // a full disk leaves no half-written lock behind
+    throw e;
   } finally {
     closeSync(fd);
   }

@@ -48,6 +48,8 @@ export interface RunRepeatsOptions {
   readonly backend: string;
   /** Continue the run in `runDir` from its last checkpoint (one run only). */
   readonly resume?: boolean;
+  /** With `resume`: the learning rate to continue with (see `TrainOptions.lrOverride`). */
+  readonly lrOverride?: number;
   /** Data-parallel training (one repeat only): this process's group; see `TrainOptions`. */
   readonly processGroup?: ProcessGroup;
   /**
@@ -157,6 +159,7 @@ async function repeatOne(
       runDir: dir,
       backend: opts.backend,
       resume: opts.resume === true,
+      lrOverride: opts.lrOverride,
       hooks: opts.hooks?.(seed),
       processGroup: opts.processGroup,
     },

@@ -5,6 +5,7 @@
  * is one atomic rename, so a checkpoint is either the old one or the new one.
  */
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Normalization } from '../data/types.js';
 import { decodeModel, encodeModel, EXTRA_TENSOR_PREFIX } from '../interop/model-file.js';
@@ -20,7 +21,13 @@ import type { Network } from '../nn/models.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { configHash } from './config-hash.js';
 import { ConfigError } from '../core/config.js';
-import { configChanges, RESUME_MAY_CHANGE, trainConfigSchema, type TrainConfig } from './config.js';
+import {
+  configChanges,
+  issueText,
+  RESUME_MAY_CHANGE,
+  trainConfigSchema,
+  type TrainConfig,
+} from './config.js';
 import type { Sgd } from './sgd.js';
 
 export { CheckpointError };
@@ -89,27 +96,49 @@ function decode(path: string) {
   return decodeModel(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
 }
 
-/** The run state stored in a checkpoint. */
+/**
+ * The schema of a checkpoint's run state (`stcsnn.run_state`): the last finished epoch (0-based),
+ * the best test accuracy and its epoch (at most the last one), the training seconds, and the
+ * world size of a data-parallel run.
+ */
+export const runStateSchema = z.object({
+  epoch: z.number().int().min(0),
+  bestAccuracy: z.number().min(0).max(1),
+  bestEpoch: z.number().int().min(0),
+  trainSeconds: z.number().min(0),
+  worldSize: z.number().int().min(1).optional(),
+});
+
+/**
+ * The run state stored in a checkpoint, validated by {@link runStateSchema} and against the
+ * configuration stored beside it (a last epoch below its `epochs`, a best epoch not after it).
+ * @throws CheckpointError naming the file, the metadata key and the field that is wrong
+ */
 export function readRunState(path: string): RunState {
   const mf = decode(path);
   const raw = mf.metadata[TRAIN_META.state];
-  let s: Partial<RunState> | undefined;
+  const where = `${path}: training state (metadata ${TRAIN_META.state})`;
+  if (raw === undefined) throw new CheckpointError(`${where} is missing`);
+  let parsed: unknown;
   try {
-    s = raw === undefined ? undefined : (JSON.parse(raw) as Partial<RunState>);
+    parsed = JSON.parse(raw);
   } catch {
-    s = undefined;
+    throw new CheckpointError(`${where} is not valid JSON`);
   }
-  if (
-    !s ||
-    ![s.epoch, s.bestAccuracy, s.bestEpoch, s.trainSeconds].every(
-      (v) => typeof v === 'number' && Number.isFinite(v),
-    )
-  ) {
-    throw new CheckpointError(`${path}: no valid training state (metadata ${TRAIN_META.state})`);
+  const r = runStateSchema.safeParse(parsed);
+  if (!r.success) {
+    const { path: field, message } = issueText(r.error);
+    throw new CheckpointError(`${where}: ${field}: ${message}`);
   }
-  if (s.worldSize !== undefined && !(Number.isInteger(s.worldSize) && s.worldSize >= 1))
-    throw new CheckpointError(`${path}: invalid world size ${s.worldSize} in its training state`);
-  return s as RunState;
+  const s = r.data;
+  if (s.bestEpoch > s.epoch)
+    throw new CheckpointError(`${where}: bestEpoch ${s.bestEpoch} is after the last epoch ${s.epoch}`);
+  const epochs = storedConfig(mf)?.epochs;
+  if (epochs !== undefined && s.epoch >= epochs)
+    throw new CheckpointError(
+      `${where}: epoch ${s.epoch} is past the run's last epoch (its configuration has epochs ${epochs}, so at most ${epochs - 1})`,
+    );
+  return s;
 }
 
 /**
@@ -142,6 +171,13 @@ export function loadCheckpoint(path: string, net: Network, sgd?: Sgd): void {
  */
 export function readCheckpointConfig(path: string): { config: TrainConfig; hash: string } | null {
   const mf = decode(path);
+  const config = storedConfig(mf);
+  if (!config) return null;
+  return { config, hash: mf.metadata[TRAIN_META.hash] ?? configHash(config) };
+}
+
+/** The valid training configuration in a decoded checkpoint's metadata; null when none. */
+function storedConfig(mf: ReturnType<typeof decode>): TrainConfig | null {
   const raw = mf.metadata[TRAIN_META.config];
   if (raw === undefined) return null;
   let parsed: unknown;
@@ -151,8 +187,7 @@ export function readCheckpointConfig(path: string): { config: TrainConfig; hash:
     return null;
   }
   const r = trainConfigSchema.safeParse(parsed);
-  if (!r.success) return null;
-  return { config: r.data, hash: mf.metadata[TRAIN_META.hash] ?? configHash(r.data) };
+  return r.success ? r.data : null;
 }
 
 /**

@@ -320,6 +320,13 @@ export function checkTrainConfig(value: unknown, source: string): TrainConfig {
 export const RESUME_MAY_CHANGE: readonly ConfigPath[] = ['epochs', 'timeBudget', 'dataDir'];
 
 /**
+ * Fields a resume may override for the epochs it trains without changing the run's
+ * configuration: `lr` (`--resume DIR --lr X` after a divergence). The run keeps its
+ * configuration and hash; the override is recorded in each epoch's `log.jsonl` line.
+ */
+export const RESUME_OVERRIDES: readonly ConfigPath[] = ['lr'];
+
+/**
  * The fields that define a run: every leaf of `config` by dotted path (absent optional fields
  * as `null`), except {@link RESUME_MAY_CHANGE} and fields at their {@link IDENTITY_OMITS_AT}
  * value, sorted by path.

@@ -50,7 +50,7 @@ import { readTidy } from '../util/read.js';
 import { runFile } from '../run/layout.js';
 import { LossWindows } from './loss-windows.js';
 import { acquireLock } from '../run/lock.js';
-import { makeDirs } from '../util/fs.js';
+import { FileSystemError, isFsError, makeDirs } from '../util/fs.js';
 import {
   CheckpointError,
   checkResumeConfig,
@@ -77,6 +77,8 @@ export interface EpochMetrics {
   readonly images_per_second: number;
   /** Data-parallel runs only: seconds this rank spent in the gradient all-reduce. */
   readonly allreduce_seconds?: number;
+  /** The base learning rate given with `--resume ... --lr` for this epoch, when one was. */
+  readonly lr_override?: number;
   /**
    * The training loss by batch window within the epoch, in order (see `loss-windows.ts`); absent
    * in logs written before it was recorded.
@@ -131,6 +133,8 @@ export interface TrainHooks {
   onEpochEnd?(m: EpochMetrics): void | 'stop';
   /** An evaluation begins: `'test'` after each epoch, `'spike statistics'` at the end. */
   onEvalStart?(what: string): void;
+  /** A one-line notice (a torn last line of `log.jsonl` dropped on resume). */
+  onNotice?(line: string): void;
 }
 
 /** A NaN or Infinity in the loss or the gradients. */
@@ -202,13 +206,51 @@ function removeStaleTemporaries(runDir: string): void {
   }
 }
 
-function readLog(runDir: string): EpochMetrics[] {
+/**
+ * The epochs of a run's `log.jsonl`. A last line that is not complete JSON and lacks its newline
+ * is torn (a crash during a write by hand or on a file system without atomic rename): it is
+ * dropped, with a notice, since the checkpoint and not the log says where the run stands.
+ * @throws CheckpointError naming the file and the line of any other line that is not an epoch
+ *   object (`{"epoch": <integer >= 0>, ...}`)
+ */
+export function readLog(runDir: string, onNotice?: (line: string) => void): EpochMetrics[] {
   const p = runFile(runDir, 'log');
   if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as EpochMetrics);
+  const text = readFileSync(p, 'utf8');
+  const lines = text.split('\n');
+  const out: EpochMetrics[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      const torn = i === lines.length - 1; // the last line, without its newline
+      if (torn) {
+        onNotice?.(
+          `${p}: line ${i + 1} is incomplete (a torn write); dropped it, the checkpoint says where the run stands`,
+        );
+        continue;
+      }
+      throw new CheckpointError(
+        `${p}: line ${i + 1} is not valid JSON (${(e as Error).message.split('\n')[0]})`,
+      );
+    }
+    const epoch = (value as { epoch?: unknown } | null)?.epoch;
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      Array.isArray(value) ||
+      !Number.isInteger(epoch) ||
+      (epoch as number) < 0
+    )
+      throw new CheckpointError(
+        `${p}: line ${i + 1} is not an epoch's metrics (an object with an integer "epoch" >= 0)`,
+      );
+    out.push(value as EpochMetrics);
+  }
+  return out;
 }
 
 function writeLog(runDir: string, log: readonly EpochMetrics[]): void {
@@ -254,6 +296,13 @@ export interface TrainOptions {
   readonly hooks?: TrainHooks;
   /** Continue the run in `runDir` from its last checkpoint. */
   readonly resume?: boolean;
+  /**
+   * With `resume`: the base learning rate of the epochs this call trains, instead of the run's
+   * `lr` (after a divergence: `stcsnn train --resume DIR --lr 0.01`). The run's configuration
+   * (`config.json`, the checkpoints, the hash) keeps its `lr`; every epoch trained with the
+   * override records it in its `log.jsonl` line (`lr_override`), and the schedule applies to it.
+   */
+  readonly lrOverride?: number;
   /**
    * Data-parallel training: this process's group (see the module doc). Default: one process.
    * Every rank calls {@link train} with the same configuration; only rank 0 writes `runDir`
@@ -301,7 +350,9 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
   const W = pg.worldSize;
   /** Only rank 0 writes the run directory. */
   const writer = pg.rank === 0;
-  await agreeOnConfig(pg, config);
+  const lrOverride = opts.resume ? opts.lrOverride : undefined;
+  // the ranks must also train with the same overridden rate
+  await agreeOnConfig(pg, lrOverride === undefined ? config : { ...config, lr: lrOverride });
   const {
     train: trainLoader,
     test: testLoader,
@@ -353,7 +404,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         startEpoch = state.epoch + 1;
         best = { accuracy: state.bestAccuracy, epoch: state.bestEpoch };
         trainSeconds = state.trainSeconds;
-        log = readLog(runDir).filter((m) => m.epoch <= state.epoch);
+        log = readLog(runDir, hooks?.onNotice).filter((m) => m.epoch <= state.epoch);
         if (writer) writeLog(runDir, log);
       } else {
         log = [];
@@ -373,7 +424,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
     const perEpoch = trainLoader.batchesPerEpoch;
     const schedule = {
       name: config.lrSchedule,
-      lr: config.lr,
+      lr: lrOverride ?? config.lr,
       stepEvery: config.stepEvery,
       stepGamma: config.stepGamma,
     };
@@ -463,6 +514,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         data_seconds: trainLoader.stats.waitMs / 1000,
         images_per_second: seen / Math.max(trainTime, 1e-9),
         ...(W > 1 ? { allreduce_seconds: syncMs / 1000 } : {}),
+        ...(lrOverride !== undefined ? { lr_override: lrOverride } : {}),
         train_loss_windows: windows.means(),
       };
       const isBest = m.test_accuracy > best.accuracy;
@@ -547,13 +599,18 @@ export function storedConfigHash(runDir: string): string | undefined {
   }
 }
 
-/** Reads and validates `config.json` of a run directory. */
+/**
+ * Reads and validates `config.json` of a run directory.
+ * @throws FileSystemError when it cannot be read (`PATH: permission denied (EACCES)`);
+ *   CheckpointError when it is not JSON; ConfigError for a bad configuration
+ */
 export function readRunConfig(runDir: string): TrainConfig {
   const p = runFile(runDir, 'config');
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(p, 'utf8'));
   } catch (e) {
+    if (isFsError(e)) throw FileSystemError.of(e);
     throw new CheckpointError(`${p}: ${(e as Error).message.split('\n')[0]}`);
   }
   return checkTrainConfig(raw, p);

@@ -5,7 +5,7 @@
  */
 import { closeSync, fsyncSync, openSync, promises as fsp, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { makeDirs } from './fs.js';
+import { makeDirs, naming, namingAsync } from './fs.js';
 
 let counter = 0;
 
@@ -31,14 +31,23 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   let fd = -1;
   try {
     fd = openSync(tmp, 'w');
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
+    // a write through the descriptor (ENOSPC, EIO) names no file: name the target
+    naming(path, () => {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+      closeSync(fd);
+    });
     fd = -1;
     renameSync(tmp, path);
   } catch (e) {
-    if (fd >= 0) closeSync(fd);
+    if (fd >= 0) {
+      try {
+        closeSync(fd);
+      } catch {
+        // the write's error matters more
+      }
+    }
     rmSync(tmp, { force: true });
     throw e;
   }
@@ -60,12 +69,14 @@ export async function writeFileAtomicAsync(path: string, data: Uint8Array | stri
   const tmp = tempSibling(path);
   try {
     const fh = await fsp.open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await namingAsync(path, async () => {
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    });
     await fsp.rename(tmp, path);
   } catch (e) {
     await fsp.rm(tmp, { force: true });

@@ -4,7 +4,7 @@
  * a writability probe that also fails for root where the kernel refuses the write, and the
  * one-line message of a failed file-system call (`PATH: permission denied (EACCES)`).
  */
-import { accessSync, constants, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 
 /** A failed file-system call (an `errno` error with a code and usually a path). */
@@ -70,6 +70,33 @@ export function fsErrorMessage(e: NodeJS.ErrnoException, fallbackPath?: string):
   return `${path ?? `(${e.syscall ?? 'file system'})`}: ${reason} (${code})`;
 }
 
+/**
+ * Runs `fn`, which works on the file `path` through a file descriptor: a failed call there
+ * (`write`, `fsync`, `close`: ENOSPC, EIO, EDQUOT) carries no path, so `path` is added to the
+ * error, and every file-system error names its file.
+ */
+export function naming<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw withPath(e, path);
+  }
+}
+
+/** {@link naming} for asynchronous work. */
+export async function namingAsync<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw withPath(e, path);
+  }
+}
+
+function withPath(e: unknown, path: string): unknown {
+  if (isFsError(e) && e.path === undefined) e.path = path;
+  return e;
+}
+
 /** An `errno` error as the file-system calls throw it (for checks done by hand). */
 function fsError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
   const e = new Error(`${code}: ${REASONS[code] ?? code}, ${syscall} '${path}'`) as NodeJS.ErrnoException;
@@ -82,7 +109,8 @@ function fsError(code: string, syscall: string, path: string): NodeJS.ErrnoExcep
 /**
  * Creates `dir` and its missing parents one component at a time (a bounded loop: at most one
  * `mkdir` per component), returning the directories it created, outermost first. A component
- * that exists and is not a directory fails with ENOTDIR naming it.
+ * that exists and is not a directory fails with ENOTDIR naming it. When a component cannot be
+ * created (ENAMETOOLONG, EACCES, ...), the directories this call created are removed again.
  * @throws NodeJS.ErrnoException of the first failing component
  */
 export function makeDirs(dir: string): string[] {
@@ -93,27 +121,46 @@ export function makeDirs(dir: string): string[] {
     if (dirname(p) === p) break;
   }
   const created: string[] = [];
-  for (const p of chain) {
-    let st: ReturnType<typeof statSync> | undefined;
-    try {
-      st = statSync(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  try {
+    for (const p of chain) {
+      let st: ReturnType<typeof statSync> | undefined;
+      try {
+        st = statSync(p);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      if (st) {
+        if (!st.isDirectory()) throw fsError('ENOTDIR', 'mkdir', p);
+        continue;
+      }
+      try {
+        mkdirSync(p);
+      } catch (e) {
+        // another process (a second rank, say) made it between the stat and the mkdir: not ours
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(p).isDirectory()) continue;
+        throw e;
+      }
+      created.push(p);
     }
-    if (st) {
-      if (!st.isDirectory()) throw fsError('ENOTDIR', 'mkdir', p);
-      continue;
-    }
-    try {
-      mkdirSync(p);
-    } catch (e) {
-      // another process (a second rank, say) made it between the stat and the mkdir: not ours
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && statSync(p).isDirectory()) continue;
-      throw e;
-    }
-    created.push(p);
+  } catch (e) {
+    removeCreatedDirs(created);
+    throw e;
   }
   return created;
+}
+
+/**
+ * Removes directories {@link makeDirs} created (outermost first), innermost first, while they
+ * are empty: `rmdir` only, so that nothing another process put there meanwhile is deleted.
+ */
+export function removeCreatedDirs(created: readonly string[]): void {
+  for (const p of [...created].reverse()) {
+    try {
+      rmdirSync(p);
+    } catch {
+      return; // not empty any more, or gone: keep it and its parents
+    }
+  }
 }
 
 /**

@@ -282,7 +282,10 @@ test('CIFAR strict mode: fewer records than the official count is an error, not 
     writeCifar10Folder(root, 2, 3);
     await assert.rejects(openCifar10({ dataDir: root, split: 'train' }), (e: unknown) => {
       assert.ok(e instanceof DataError);
-      assert.match(e.message, /data_batch_1\.bin: 2 records, expected the official 10000 \(strict: false/);
+      assert.match(
+        e.message,
+        /data_batch_1\.bin: 2 records, expected the official 10000 \(--subset accepts a subset/,
+      );
       return true;
     });
     writeCifar100Folder(root, 2, 1);

@@ -21,7 +21,7 @@
  * 0..255. The whole split is held in memory as bytes (CIFAR-10 train: 150 MiB).
  */
 import * as path from 'node:path';
-import { DataError, type Dataset } from '../types.js';
+import { DataError, SUBSET_HINT, type Dataset } from '../types.js';
 import { extractTarGzCached } from './archive.js';
 import { checkIndex, defaultCacheDir, isDir, isFile, readFileOrThrow, readNameList } from './util.js';
 
@@ -217,9 +217,7 @@ function readRecords(files: readonly string[], format: CifarFormat, expected: nu
   const parts = files.map((f) => {
     const r = parseCifarRecords(readFileOrThrow(f), f, format);
     if (expected !== null && r.count !== expected) {
-      throw new DataError(
-        `${f}: ${r.count} records, expected the official ${expected} (strict: false accepts a subset)`,
-      );
+      throw new DataError(`${f}: ${r.count} records, expected the official ${expected} ${SUBSET_HINT}`);
     }
     return r;
   });

@@ -251,7 +251,7 @@ test('CIFAR10-DVS strict mode: the official 10 classes of 1000 files are require
     writeDvsFolder(root, ['cat', 'dog'], 2, 3);
     await assert.rejects(
       openCifar10Dvs({ dataDir: root, split: 'train', cacheDir: root }),
-      /2 class folders, expected the official 10 \(strict: false/,
+      /2 class folders, expected the official 10 \(--subset accepts a subset/,
     );
   } finally {
     rmDir(root);

@@ -35,7 +35,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { DataError, type Dataset } from '../types.js';
+import { DataError, SUBSET_HINT, type Dataset } from '../types.js';
 import { DVS128_SIZE, integrateFrames, parseAedat } from './aedat.js';
 import { decodeFrameCache, encodeFrameCache } from './frame-cache.js';
 import { resizeHwc, type ResizeMode } from './image.js';
@@ -199,7 +199,7 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
   const root = locateRoot(opts.dataDir);
   const { classNames, files: perClass } = listDvsFiles(root);
   if (opts.strict !== false) {
-    const hint = '(strict: false accepts a subset)';
+    const hint = SUBSET_HINT;
     if (classNames.length !== 10) {
       throw new DataError(`${root}: ${classNames.length} class folders, expected the official 10 ${hint}`);
     }

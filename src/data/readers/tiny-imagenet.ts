@@ -21,7 +21,7 @@
  * decoded once; a smaller budget bounds memory and decodes evicted images again).
  */
 import * as path from 'node:path';
-import { DataError } from '../types.js';
+import { DataError, SUBSET_HINT } from '../types.js';
 import { ImageFilesDataset } from './image-files.js';
 import { direntIsFile, isDir, isFile, listDirSorted, readFileOrThrow, readNameList } from './util.js';
 
@@ -124,7 +124,7 @@ export async function openTinyImageNet(opts: TinyImageNetOptions): Promise<Image
     index.set(w, i);
   });
   const strict = opts.strict !== false;
-  const subsetHint = '(strict: false accepts a subset)';
+  const subsetHint = SUBSET_HINT;
   if (strict && wnids.length !== 200) {
     throw new DataError(
       `${path.join(root, 'wnids.txt')}: ${wnids.length} classes, expected the official 200 ${subsetHint}`,
