@@ -30,7 +30,7 @@ import { buildNetwork } from '../nn/models.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { crossEntropy } from '../train/evaluate.js';
 import { learningRate } from '../train/lr-schedule.js';
-import { Sgd } from '../train/sgd.js';
+import { sgdFor } from '../train/sgd.js';
 import { archFor, openLoaders, readRunConfig } from '../train/train.js';
 import { freePort } from '../cli/launch.js';
 import { distUnavailableReason } from './process-group.js';
@@ -84,7 +84,7 @@ test(
     const loaders = await Promise.all([0, 1].map((rank) => openLoaders(config, { rank, worldSize: W })));
     const net = buildNetwork(archFor(config, loaders[0].trainSet), config.seed);
     const vars = net.trainableVariables();
-    const sgd = new Sgd(vars, {
+    const sgd = sgdFor(net, {
       momentum: config.momentum,
       weightDecay: config.weightDecay,
       nesterov: config.nesterov,
