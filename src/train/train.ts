@@ -62,6 +62,7 @@ import { CONFIG_HASH_KEY, configHash } from './config-hash.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
 import { learningRate } from './lr-schedule.js';
+import { MONITOR_SAMPLES, findRunaway, runawayWarning, type StcbFigures } from './monitor.js';
 import { sgdFor } from './sgd.js';
 
 /** Metrics of one epoch (a line of `log.jsonl`). */
@@ -82,6 +83,17 @@ export interface EpochMetrics {
    * in logs written before it was recorded.
    */
   readonly train_loss_windows?: readonly number[];
+  /**
+   * STC runs: per STCB layer, the runaway monitor's figures of its STEB input on the first
+   * {@link MONITOR_SAMPLES} test samples at the end of the epoch (`monitor.ts`); absent in `ann`
+   * runs and in logs written before it was recorded.
+   */
+  readonly stcb?: readonly StcbFigures[];
+  /**
+   * The runaway warning (`runawayWarning`), on the first epoch whose figures meet the rule only:
+   * a run warns once.
+   */
+  readonly warning?: string;
 }
 
 /** What a finished run reports (also `result.json`). */
@@ -121,6 +133,8 @@ export interface TrainHooks {
   onBatch?(epoch: number, batch: number, info: { loss: number; imagesPerSecond: number }): void;
   onEpochEnd?(m: EpochMetrics): void;
   onEvalStart?(what: string): void;
+  /** A warning (a runaway, once per run); default: written to stderr. */
+  onWarning?(message: string): void;
 }
 
 /** A NaN or Infinity in the loss or the gradients. */
@@ -371,6 +385,8 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
     let lastEval: EvalResult | undefined;
     let lastLoss = NaN;
     let lastEpochSeconds = 0;
+    /** Whether the run has warned of a runaway (once per run, resumed runs included). */
+    let warned = log.some((m) => m.warning !== undefined);
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       if (
         config.timeBudget !== undefined &&
@@ -438,7 +454,11 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         if (!syncBn) await averageBuffers(pg, buffers); // synchronised: already equal
       }
       hooks?.onEvalStart?.('test');
-      lastEval = await evaluate(net, testLoader);
+      lastEval = await evaluate(net, testLoader, { monitorSamples: MONITOR_SAMPLES });
+      const runaway = lastEval.stcb && !warned ? findRunaway(lastEval.stcb) : null;
+      const warning = runaway
+        ? runawayWarning(runaway, epoch, { gradient: config.stc.gradient, learnTheta: config.stc.learnTheta })
+        : undefined;
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += trainTime;
       lastEpochSeconds = seconds;
@@ -454,6 +474,8 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         images_per_second: seen / Math.max(trainTime, 1e-9),
         ...(W > 1 ? { allreduce_seconds: syncMs / 1000 } : {}),
         train_loss_windows: windows.means(),
+        ...(lastEval.stcb ? { stcb: lastEval.stcb } : {}),
+        ...(warning ? { warning } : {}),
       };
       const isBest = m.test_accuracy > best.accuracy;
       if (isBest) best = { accuracy: m.test_accuracy, epoch };
@@ -472,6 +494,11 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         saveCheckpoint(lastPath, net, config, state, { ...meta, sgd }); // commit point
       }
       hooks?.onEpochEnd?.(m);
+      if (warning) {
+        warned = true;
+        if (writer)
+          (hooks?.onWarning ?? ((w: string) => process.stderr.write(`stcsnn: warning: ${w}\n`)))(warning);
+      }
     }
     hooks?.onEvalStart?.('spike statistics');
     const final = await evaluate(net, testLoader, { spikeStats: true });
