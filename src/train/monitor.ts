@@ -138,17 +138,18 @@ export class StcbMonitor implements SpikeStatsSink {
     const take = Math.min(x.shape[0], this.limit - (acc?.samples ?? 0));
     if (take <= 0) return;
     const neurons = x.size / x.shape[0];
-    const [values, spikes] = tf.tidy(() => {
-      const part = take === x.shape[0] ? x : tf.slice(x, 0, take);
-      return [part.dataSync() as Float32Array, readTidy(() => tf.sum(spikeCounts(part, cfg)))[0]];
-    });
+    // read outside tf.tidy: a scope walks a typed array it returns element by element (util/read.ts)
+    const part = take === x.shape[0] ? x : tf.slice(x, 0, take);
+    const values = part.dataSync().slice(); // a copy: the backend may own the array it returns
+    const spikes = readTidy(() => tf.sum(spikeCounts(part, cfg)))[0];
+    if (part !== x) part.dispose();
     if (!acc) {
       acc = { S: Math.fround(saturation(cfg)), T: cfg.T, samples: 0, spikes: 0, neurons, chunks: [] };
       this.layers.set(label, acc);
     }
     acc.samples += take;
     acc.spikes += spikes;
-    acc.chunks.push(Float32Array.from(values));
+    acc.chunks.push(values as Float32Array);
   }
 
   /**
