@@ -272,21 +272,23 @@ const num = (v: number) =>
 
 /**
  * The one-line warning for a runaway (in training epoch `epoch`, 0-based, when given): the layer,
- * its figures, and the flags that help that the run does not use yet (`--gradient clipped`,
- * `--learn-theta layer`).
+ * its figures, and the flags that help that the run does not use yet: `--gradient clipped` first,
+ * then `--learn-theta layer|channel` (with the clipped mask only: with the ReLU mask, learned
+ * thresholds diverged in docs/reliability.md's runs).
  */
 export function runawayWarning(r: Runaway, epoch: number | undefined, run: RunawayRemedies): string {
   const f = r.figures;
   const bn = f.bn
     ? `, ${f.bn.layer} |gamma| mean ${num(f.bn.gamma_abs_mean)}, max ${num(f.bn.gamma_abs_max)}`
     : '';
-  const flags: string[] = [];
-  if (run.gradient !== 'clipped') flags.push('--gradient clipped (no gradient where STEB saturates)');
-  if (run.learnTheta === 'off')
-    flags.push('--learn-theta layer (thresholds, and with them S, follow the input range)');
-  const help = flags.length
-    ? `try ${flags.join(' or ')}`
-    : 'the run already uses --gradient clipped and learned thresholds; try a lower --lr';
+  // measured (docs/reliability.md): the clipped mask keeps every layer below 3 S where the ReLU mask
+  // runs away; learned thresholds with the ReLU mask diverged within the first epoch
+  const help =
+    run.gradient !== 'clipped'
+      ? `try --gradient clipped (no gradient where STEB saturates)${run.learnTheta === 'off' ? ', alone or with --learn-theta layer|channel (thresholds, and with them S, follow the input range; not with the ReLU mask, where they diverged)' : ''}`
+      : run.learnTheta === 'off'
+        ? 'try --learn-theta layer|channel (thresholds, and with them S, follow the input range)'
+        : 'the run already uses --gradient clipped and learned thresholds; try a lower --lr';
   return (
     `STCB inputs run away in ${r.layer}${epoch === undefined ? '' : ` (epoch ${epoch + 1})`}: 99.9th percentile ${num(f.input_p999)} = ${num(r.factor)} x S ` +
     `(S = ${num(f.S)}, rule: >= ${RUNAWAY_P999_FACTOR} x S), max ${num(f.input_max)}, ` +
