@@ -12,6 +12,7 @@ import { encodeScalar } from '../core/stc.js';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { buildNetwork } from '../nn/models.js';
 import { planNetwork } from '../nn/plan.js';
+import { parseStcbEntry } from '../reproduce/measured.js';
 import {
   RUNAWAY_P999_FACTOR,
   StcbMonitor,
@@ -132,6 +133,13 @@ test('with learned thresholds the figures are in units of theta0 (x / theta0 aga
   });
   const [a, b] = figs;
   assert.equal(a.length, 7);
+  // what the trainer writes into log.jsonl is what the reproduce reports read
+  const read = parseStcbEntry(JSON.parse(JSON.stringify(a)));
+  assert.ok(read);
+  assert.deepEqual(
+    read.map((f) => [f.layer, f.input_p999, f.saturated_share, f.bn?.gamma_abs_max]),
+    a.map((f) => [f.layer, f.input_p999, f.saturated_share, f.bn?.gamma_abs_max]),
+  );
   assert.equal(a[0].bn?.layer, 'stem_bn');
   assert.equal(a[0].bn?.gamma_abs_mean, 1, 'batch norm starts at gamma = 1');
   assert.equal(b[0].S, Math.fround(saturation(stcConfig({ T: 6, theta0: 1 }))));
