@@ -263,6 +263,11 @@ describe('report of a repeat group', () => {
     const accs = [0.9, 0.8, 0.85];
     accs.forEach((a, i) => writeFixtureRun(join(dir, `seed-${i}`), { seed: i, accuracy: a, layers }));
     writeFixtureRun(join(dir, 'seed-3'), { seed: 3, accuracy: null });
+    // seed 1 warned of a runaway in its second epoch
+    const log1 = join(dir, 'seed-1', 'log.jsonl');
+    const lines = readFileSync(log1, 'utf8').trim().split('\n');
+    lines[1] = JSON.stringify({ ...JSON.parse(lines[1]), warning: 'STCB inputs run away in blocks.0.conv' });
+    writeFileSync(log1, lines.join('\n') + '\n');
     writeFileSync(join(dir, 'repeats.json'), JSON.stringify({ config: fixtureConfig({}) }));
     assert.equal(dirKind(dir), 'repeats');
     const r = await writeReport(dir, { png: false });
@@ -272,6 +277,10 @@ describe('report of a repeat group', () => {
     assert.match(md, /\| fashion-mnist-mini \| VGG11 \| 8 \| 85\.00 \| 5\.00 \| 90\.00 \| 3 of 4 \|/);
     assert.deepEqual(r.missing, [join(dir, 'seed-3')]);
     assert.match(md, /Unfinished seeds:\*\* `seed-3`/);
+    assert.match(
+      md,
+      /\*\*Runaway warnings\*\*.*\n\n- seed 1, epoch 2: STCB inputs run away in blocks\.0\.conv\n\n/,
+    );
   });
 });
 

@@ -431,6 +431,17 @@ function repeatsReport(b: Builder, dir: string, opts: ReportOptions): string[] {
     ]),
     '',
   );
+  const warned = runs.flatMap((r) => {
+    const w = r.log.find((m) => typeof m.warning === 'string');
+    return w ? [`- seed ${r.summary.seed}, epoch ${w.epoch + 1}: ${w.warning}`] : [];
+  });
+  if (warned.length)
+    b.push(
+      `**Runaway warnings** (log.jsonl; \`stcsnn report\` on a seed's directory shows its figures):`,
+      '',
+      ...warned,
+      '',
+    );
   const curves = runs.flatMap((r) => curvePoints(r.log, `seed ${r.summary.seed}`));
   if (curves.length) b.figure(trainingCurves(curves, describe(first)));
   const allStats = done
