@@ -49,7 +49,7 @@ export {
   type PlanConfig,
   type PlanParameter,
 } from './nn/plan.js';
-export { SpikeStatsRecorder, type LayerSpikeStats } from './nn/stats.js';
+export { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from './nn/stats.js';
 export { batchNormTrain } from './nn/kernels.js';
 export { train, readRunConfig, type TrainResult, type EpochMetrics, type TrainHooks } from './train/train.js';
 export {
@@ -70,6 +70,17 @@ export {
 } from './train/presets.js';
 export { resolveTrainConfig, type ConfigSource, type ResolvedConfig } from './train/resolve.js';
 export { evaluate, type EvalResult } from './train/evaluate.js';
+export {
+  MONITOR_SAMPLES,
+  RUNAWAY_P999_FACTOR,
+  StcbMonitor,
+  findRunaway,
+  runawayWarning,
+  stcbFigures,
+  type Runaway,
+  type StcbBnFigures,
+  type StcbFigures,
+} from './train/monitor.js';
 export { Sgd, sgdFor, type SgdOptions } from './train/sgd.js';
 export { openDataset, datasetInfo, DATASET_NAMES } from './data/registry.js';
 export { DataLoader } from './data/loader.js';
