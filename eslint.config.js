@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'packages/*/build/**', 'packages/*/dist/**'] },
+  { ignores: ['dist/**', 'examples/**/dist/**', 'node_modules/**', 'packages/*/build/**', 'packages/*/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,7 +10,8 @@ scriptArgs(import.meta.url, {
   usage: `Usage: node scripts/test.mjs   (npm test: build, lint, then this; no options)
 
 Runs node's test runner over dist/ and packages/libtorch/test/*.test.js on the wasm backend,
-then again on libtorch where its addon is built. One file: node --test dist/<path>.test.js
+then again on libtorch where its addon is built; scripts/*.test.mjs (the packed and installed
+package, the examples) run once, with the wasm pass. One file: node --test dist/<path>.test.js
 (STCSNN_TEST_BACKEND=wasm|libtorch selects the backend).`,
 });
 
@@ -23,8 +24,9 @@ const nativeTests = existsSync('packages/libtorch/test')
       .map((n) => `packages/libtorch/test/${n}`)
   : [];
 const paths = ['dist/', ...nativeTests];
-// The repository's own checks (the package's contents, the scripts' command lines) need no
-// backend: they run once, with the wasm pass.
+// The repository's own checks (the package's contents, the package installed from its tarball,
+// the examples, the scripts' command lines) choose no backend of the suite's: they run once,
+// with the wasm pass.
 const repoTests = readdirSync('scripts')
   .filter((n) => n.endsWith('.test.mjs'))
   .sort()

@@ -6,6 +6,8 @@
  * a bundle of this entry imports a `node:` module.
  *
  * What it adds: {@link initBrowserBackend} (WebGPU, WebGL, wasm, cpu) and {@link trainStep}.
+ *
+ * @module stcsnn/browser
  */
 export * from './core/index.js';
 export {
@@ -20,14 +22,18 @@ export {
   type BrowserBackendRequest,
 } from './browser/backend.js';
 export { registerGpuKernels } from './browser/gpu-kernels.js';
-export { trainStep, type TrainStepResult } from './browser/train-step.js';
-export { Module, type ForwardOptions, type NamedVariable } from './nn/module.js';
+export { trainStep, type Classifier, type TrainStepResult } from './browser/train-step.js';
+export { Module, type ForwardOptions, type NamedVariable, type ParamOptions } from './nn/module.js';
+export { SeedStream } from './nn/init.js';
+export type { BatchNormSync } from './nn/sync-bn.js';
 export {
   BatchNorm,
   Conv2d,
   Linear,
   StcConv2d,
   StcLinear,
+  NET_MODES,
+  type LearnedThreshold,
   type NetMode,
   type Activation,
   type ConvSpec,
@@ -47,7 +53,7 @@ export {
 export { SpikeStatsRecorder, type LayerSpikeStats } from './nn/stats.js';
 export { crossEntropy } from './train/evaluate.js';
 export { Sgd, sgdFor, type SgdOptions } from './train/sgd.js';
-export { learningRate } from './train/lr-schedule.js';
+export { learningRate, LR_SCHEDULES, type LrSchedule, type LrScheduleName } from './train/lr-schedule.js';
 export { valueAndGrads } from './engine/grads.js';
 export {
   computeEnergy,

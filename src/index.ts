@@ -3,6 +3,8 @@
  *
  * This entry is for Node (it includes backend selection, data sets and the trainer); the
  * browser-safe STC core alone is `stcsnn/core`.
+ *
+ * @module stcsnn
  */
 export * from './core/index.js';
 export {
@@ -10,17 +12,22 @@ export {
   activeBackend,
   parseBackend,
   BACKENDS,
+  type BackendOptions,
   type BackendRequest,
   type BackendName,
   type BackendInfo,
 } from './engine/backend.js';
-export { Module, type ForwardOptions, type NamedVariable } from './nn/module.js';
+export { Module, type ForwardOptions, type NamedVariable, type ParamOptions } from './nn/module.js';
+export { SeedStream } from './nn/init.js';
+export type { BatchNormSync } from './nn/sync-bn.js';
 export {
   BatchNorm,
   Conv2d,
   Linear,
   StcConv2d,
   StcLinear,
+  NET_MODES,
+  type LearnedThreshold,
   type NetMode,
   type Activation,
   type ConvSpec,
@@ -50,13 +57,21 @@ export {
   type PlanParameter,
 } from './nn/plan.js';
 export { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from './nn/stats.js';
-export { batchNormTrain } from './nn/kernels.js';
-export { train, readRunConfig, type TrainResult, type EpochMetrics, type TrainHooks } from './train/train.js';
+export { batchNormTrain, type BatchNormTrainResult } from './nn/kernels.js';
+export {
+  train,
+  readRunConfig,
+  type TrainResult,
+  type EpochMetrics,
+  type TrainHooks,
+  type TrainOptions,
+} from './train/train.js';
 export {
   AUGMENT_MODES,
   TRAIN_DEFAULTS,
   checkTrainConfig,
   trainConfigSchema,
+  type ConfigValue,
   type ConfigValues,
   type TrainConfig,
 } from './train/config.js';
@@ -65,11 +80,17 @@ export {
   PRESETS,
   PRESET_NAMES,
   presetValues,
+  type PaperDataset,
   type PaperProtocol,
   type PresetName,
 } from './train/presets.js';
-export { resolveTrainConfig, type ConfigSource, type ResolvedConfig } from './train/resolve.js';
-export { evaluate, type EvalResult } from './train/evaluate.js';
+export {
+  resolveTrainConfig,
+  type ConfigSource,
+  type ResolvedConfig,
+  type ResolveOptions,
+} from './train/resolve.js';
+export { evaluate, crossEntropy, type EvalResult } from './train/evaluate.js';
 export {
   MONITOR_SAMPLES,
   RUNAWAY_P999_FACTOR,
@@ -82,8 +103,18 @@ export {
   type StcbFigures,
 } from './train/monitor.js';
 export { Sgd, sgdFor, type SgdOptions } from './train/sgd.js';
-export { openDataset, datasetInfo, DATASET_NAMES } from './data/registry.js';
-export { DataLoader } from './data/loader.js';
+export { learningRate, LR_SCHEDULES, type LrSchedule, type LrScheduleName } from './train/lr-schedule.js';
+export { valueAndGrads } from './engine/grads.js';
+export { trainStep, type Classifier, type TrainStepResult } from './browser/train-step.js';
+export {
+  openDataset,
+  datasetInfo,
+  DATASET_NAMES,
+  type DatasetEntry,
+  type DatasetName,
+  type OpenOptions,
+} from './data/registry.js';
+export { DataLoader, type AugmentOptions, type LoaderOptions, type LoaderStats } from './data/loader.js';
 export type { Dataset, Batch, Normalization } from './data/types.js';
 export { DataError } from './data/types.js';
 export * from './analysis/index.js';

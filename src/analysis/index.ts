@@ -32,6 +32,7 @@ export {
   type DirKind,
   type EpochLog,
   type RunDir,
+  type RunResultFile,
   type RunSummary,
 } from './rundir.js';
 export { renderSvg, svgToPng, writeFigure, type Figure, type WrittenFigure } from './charts.js';

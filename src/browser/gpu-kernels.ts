@@ -56,7 +56,7 @@ function gpuKernel(
 
 /**
  * Registers the stcsnn kernels for a GPU backend: STEB/CAB and the spike count with ops (as
- * {@link stebOps}), and the ops kernels of batch norm and SGD that `cpu`/`wasm` use (they are
+ * `stebOps`), and the ops kernels of batch norm and SGD that `cpu`/`wasm` use (they are
  * backend-independent: ops run on the active backend). SGD's kernel exists once an `Sgd` was
  * made; without it `Sgd.step` uses the same ops.
  */

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { valueAndGrads } from '../engine/grads.js';
-import type { Network } from '../nn/models.js';
+import type { ForwardOptions } from '../nn/module.js';
 import { crossEntropy } from '../train/evaluate.js';
 import type { Sgd } from '../train/sgd.js';
 
@@ -21,13 +21,22 @@ export interface TrainStepResult {
 }
 
 /**
+ * What {@link trainStep} trains: a {@link Network}, or a module of your own with the same
+ * forward pass (`x: [N, H, W, C]` to logits `[N, classes]`).
+ */
+export interface Classifier {
+  /** Logits `[N, classes]` of a batch `x: [N, H, W, C]`; `opts.training` selects batch statistics. */
+  forward(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor2D;
+}
+
+/**
  * Trains `net` on one batch.
  * @param x inputs `[N, H, W, C]` (normalised)
  * @param y labels `[N]`, int32
  * @throws Error when the loss is not finite (nothing is updated then)
  */
 export function trainStep(
-  net: Network,
+  net: Classifier,
   sgd: Sgd,
   x: tf.Tensor4D,
   y: tf.Tensor1D,

@@ -6,13 +6,13 @@
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { pct } from '../analysis/format.js';
-import { GRADIENT_MASKS } from '../core/config.js';
+import { GRADIENT_MASKS, LEARN_THETA_MODES } from '../core/config.js';
 import { datasetInfo } from '../data/registry.js';
 import { duration, estimateCost, MEASURED_THROUGHPUTS } from '../reproduce/cost.js';
 import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '../reproduce/experiments.js';
 import { defaultOut, experimentDir, reportFile } from '../reproduce/layout.js';
 import { rerenderReport, writeExperimentReport, type ReportFile } from '../reproduce/report.js';
-import { runExperiment, sweepSource } from '../reproduce/runner.js';
+import { annFromReport, protocolOf, runExperiment, sweepSource } from '../reproduce/runner.js';
 import { withRunDir } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
@@ -27,6 +27,8 @@ interface ReproduceFlags extends CommonFlags {
   reportOnly?: boolean;
   png?: boolean;
   gradient?: string;
+  learnTheta?: string;
+  annFrom?: string;
   fromJson?: string;
 }
 
@@ -143,8 +145,16 @@ export function reproduceCommand(): Command {
       `equivalent-gradient mask of the STC runs: ${GRADIENT_MASKS.join(' or ')} (default: the experiment's: relu, the paper's, for Table 2; both for the Fig. 5 studies at cpu scale)`,
     )
     .option(
+      '--learn-theta <mode>',
+      `threshold mode of the STC runs: ${LEARN_THETA_MODES.join(', ')} (default: the experiment's: off, the paper's fixed thresholds)`,
+    )
+    .option(
       '--out <dir>',
-      'output directory (default: reproduce/<experiment>-<scale>[-<gradient>]); rerun to resume',
+      'output directory (default: reproduce/<experiment>-<scale>[-<gradient>][-theta-<mode>]); rerun to resume',
+    )
+    .option(
+      '--ann-from <report.json>',
+      'Table 2 rows: take the ANN twin from an earlier report.json of the same experiment and protocol instead of training it (the twin does not depend on --gradient or --learn-theta); the report says so',
     )
     .option('--report-only', 'train nothing: report the runs already under --out')
     .option(
@@ -169,6 +179,10 @@ export function reproduceCommand(): Command {
       printReport(report, dirname(path), json);
       return;
     }
+    if (flags.annFrom !== undefined && exp.kind !== 'twin')
+      throw new UsageError(
+        `--ann-from applies to the Table 2 rows only; ${exp.id} is a ${exp.kind} experiment`,
+      );
     const scale: Scale = parseChoice('--scale', flags.scale, SCALES);
     if (!exp.scales[scale]) {
       throw new UsageError(
@@ -177,12 +191,21 @@ export function reproduceCommand(): Command {
     }
     const gradient =
       flags.gradient === undefined ? undefined : parseChoice('--gradient', flags.gradient, GRADIENT_MASKS);
-    const out = flags.out === undefined ? defaultOut(exp.id, scale, gradient) : resolve(flags.out);
+    const learnTheta =
+      flags.learnTheta === undefined
+        ? undefined
+        : parseChoice('--learn-theta', flags.learnTheta, LEARN_THETA_MODES);
+    const method = {
+      ...(gradient === undefined ? {} : { gradient }),
+      ...(learnTheta === undefined ? {} : { learnTheta }),
+    };
+    const out = flags.out === undefined ? defaultOut(exp.id, scale, method) : resolve(flags.out);
     const t0 = performance.now();
     const log = (line: string) => process.stderr.write(`${line}\n`);
     // the data is checked before the backend starts, so that a missing data set fails at once
     const { resolveData } = await import('../reproduce/data.js');
     resolveData(exp, exp.scales[scale]!, flags.dataDir);
+    if (flags.annFrom !== undefined) annFromReport(flags.annFrom, exp, protocolOf(exp, scale, method));
     const expDir = experimentDir(out, exp.id);
     const interrupted = (i: { signal: string }) =>
       log(
@@ -204,7 +227,8 @@ export function reproduceCommand(): Command {
           dataDir: flags.dataDir,
           backend: info.name,
           reportOnly: flags.reportOnly === true,
-          ...(gradient === undefined ? {} : { gradient }),
+          method,
+          ...(flags.annFrom === undefined ? {} : { annFrom: flags.annFrom }),
           onEvent: (e) => {
             const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
             if (e.kind === 'skip') log(`${at}: finished before, kept`);

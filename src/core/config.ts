@@ -121,7 +121,8 @@ function oneOf<T extends string>(name: keyof StcConfig, v: unknown, choices: rea
  *
  * @throws ConfigError naming the parameter and its allowed range:
  *   T not an integer in 1..64, theta0 <= 0, tau <= 0 (`exp`) or tau <= 1 (`geometric`),
- *   an unknown schedule or firing test, NaN or Infinity anywhere.
+ *   an unknown schedule or firing test, NaN or Infinity anywhere, learned thresholds
+ *   (`learnTheta` not `off`) without the clipped gradient mask.
  */
 export function stcConfig(input: StcConfigInput = {}): StcConfig {
   const T = finite('T', input.T ?? DEFAULT_STC.T);
@@ -148,6 +149,12 @@ export function stcConfig(input: StcConfigInput = {}): StcConfig {
   const fire = oneOf('fire', input.fire ?? DEFAULT_STC.fire, FIRE_TESTS);
   const gradient = oneOf('gradient', input.gradient ?? DEFAULT_STC.gradient, GRADIENT_MASKS);
   const learnTheta = oneOf('learnTheta', input.learnTheta ?? DEFAULT_STC.learnTheta, LEARN_THETA_MODES);
+  if (learnTheta !== 'off' && gradient !== 'clipped') {
+    throw new ConfigError(
+      `learnTheta '${learnTheta}' needs the clipped gradient mask (gradient 'clipped'): under the ${gradient} mask a saturated input's threshold gradient, S - x/theta0, grows without bound (docs/semantics.md §1.5)`,
+      'learnTheta',
+    );
+  }
   return Object.freeze({ T, theta0, tau, schedule, fire, gradient, learnTheta });
 }
 

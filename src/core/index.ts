@@ -1,4 +1,8 @@
-/** The STC core: configuration, thresholds, STEB/CAB and the fused quantiser. Browser-safe. */
+/**
+ * The STC core: configuration, thresholds, STEB/CAB and the fused quantiser. Browser-safe.
+ *
+ * @module stcsnn/core
+ */
 export * from './config.js';
 export * from './stc.js';
 export { type StcKernelAttrs } from './kernels/stc-kernels.js';
@@ -11,7 +15,9 @@ export {
   type AttrType,
   type KernelAttrs,
   type KernelCallAttrs,
+  type KernelInputName,
   type KernelName,
+  type KernelOutputNames,
   type KernelSpec,
 } from './kernels/table.js';
 export {

@@ -3,3 +3,4 @@ export * from './process-group.js';
 export * from './sampler.js';
 export * from './grad-sync.js';
 export * from './handshake.js';
+export type { GatherOptions, ParallelMode } from './runs.js';

@@ -31,7 +31,7 @@ export interface ProcessGroupOptions {
 export interface ProcessGroup {
   readonly rank: number;
   readonly worldSize: number;
-  /** Sums (`sum`) or averages (`avg`) each float32 tensor over the ranks, in place; see {@link NativeProcessGroup.allReduce}. */
+  /** Sums (`sum`) or averages (`avg`) each float32 tensor over the ranks, in place; see `NativeProcessGroup.allReduce` (stcsnn-libtorch). */
   allReduce(tensors: tf.Tensor[], op: 'sum' | 'avg'): Promise<void>;
   /**
    * As {@link allReduce}, blocking this thread until every rank has contributed (or the
@@ -44,6 +44,7 @@ export interface ProcessGroup {
   barrier(): Promise<void>;
   /** Every rank's `value` for `key`, by rank. */
   exchange(key: string, value: string): Promise<string[]>;
+  /** Leaves the group and frees its connections (no collective may follow). */
   destroy(): void;
 }
 
@@ -55,8 +56,11 @@ export class DistError extends Error {
   }
 }
 
+/** The rendezvous address when the options give none. */
 export const DEFAULT_MASTER_ADDR = '127.0.0.1';
+/** The rendezvous port when the options give none (torchrun's default). */
 export const DEFAULT_MASTER_PORT = 29500;
+/** The collectives' timeout in ms when the options give none (5 minutes). */
 export const DEFAULT_TIMEOUT_MS = 300_000;
 
 function int(name: string, v: string): number {

@@ -3,7 +3,7 @@
  * of a process group share out whole, independent training runs (the seeds of `--repeats`, the
  * points of a sweep). Run `k` of a list (0-based) goes to rank `k mod W`; each rank trains its
  * runs one after the other, each alone (no collective inside a run), then the ranks exchange
- * their results through the rendezvous store ({@link gatherRuns}) and rank 0 writes the summary.
+ * their results through the rendezvous store (`gatherRuns`) and rank 0 writes the summary.
  */
 import type { ProcessGroup } from './process-group.js';
 import { DistError } from './process-group.js';
@@ -21,7 +21,7 @@ export function runsOfRank(count: number, rank: number, worldSize: number): numb
 /** What one rank publishes: its runs' results by index, or the error that stopped it. */
 type Published<T> = { ok: true; runs: [number, T][] } | { ok: false; error: string };
 
-/** Options of {@link gatherRuns}. */
+/** Options of `gatherRuns`. */
 export interface GatherOptions {
   /**
    * The group's collective timeout in ms. A rank that finished its runs waits for the others

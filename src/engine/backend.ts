@@ -17,6 +17,7 @@ import { registerNnKernels } from '../nn/kernels.js';
 import { registerForwardConvGradients } from './conv-grad.js';
 import { registerGradientsNode } from './gradients-node.js';
 
+/** The backends `initBackend` accepts (`auto`: libtorch when it loads, else wasm). */
 export const BACKENDS = ['auto', 'wasm', 'cpu', 'libtorch'] as const;
 /** A backend request. */
 export type BackendRequest = (typeof BACKENDS)[number];

@@ -29,4 +29,4 @@ export {
   type OnnxGraphKind,
   type OnnxExportOptions,
 } from './onnx.js';
-export { imageToInput, declaredChannels } from './image-input.js';
+export { imageToInput, declaredChannels, type ChannelConversion } from './image-input.js';

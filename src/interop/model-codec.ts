@@ -26,7 +26,7 @@ import { CheckpointError, stateDictOf } from './state-dict.js';
 
 /** The value of `stcsnn.format`. */
 export const MODEL_FORMAT = 'stcsnn-model/1';
-/** Metadata keys written by {@link saveModel}. */
+/** Metadata keys written by `saveModel` (Node). */
 export const META_KEYS = {
   format: 'stcsnn.format',
   config: 'stcsnn.config',
@@ -57,7 +57,7 @@ export interface ModelInfo {
   readonly classNames?: readonly string[];
 }
 
-/** Optional content of {@link saveModel}. */
+/** Optional content of `saveModel` (Node). */
 export interface SaveModelOptions {
   readonly normalization?: Normalization;
   readonly classNames?: readonly string[];
@@ -79,7 +79,7 @@ export interface ModelFile extends ModelInfo {
   readonly metadata: Record<string, string>;
 }
 
-/** The metadata {@link saveModel} writes for `info`. */
+/** The metadata `saveModel` (Node) writes for `info`. */
 export function modelMetadata(
   info: ModelInfo,
   extra: Readonly<Record<string, string>> = {},

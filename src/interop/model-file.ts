@@ -49,7 +49,7 @@ export function resolveModelPath(arg: string): string {
 }
 
 /**
- * Reads a model file (a safetensors file written by {@link saveModel} or the trainer).
+ * Reads a model file (a safetensors file written by `saveModel` or the trainer).
  * @throws CheckpointError when the file cannot be read or describes no model; FormatError when
  *   it is not valid safetensors
  */

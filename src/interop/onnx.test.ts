@@ -40,11 +40,11 @@ const CASES: { label: string; config: ArchConfig }[] = [
   { label: 'resnet18 ann', config: smallConfig({ arch: 'resnet18', mode: 'ann' }) },
   {
     label: 'vgg11 stc, thresholds learned per channel',
-    config: smallConfig({ arch: 'vgg11', stcInput: { learnTheta: 'channel' } }),
+    config: smallConfig({ arch: 'vgg11', stcInput: { gradient: 'clipped', learnTheta: 'channel' } }),
   },
   {
     label: 'resnet18 stc, thresholds learned per layer',
-    config: smallConfig({ arch: 'resnet18', stcInput: { learnTheta: 'layer' } }),
+    config: smallConfig({ arch: 'resnet18', stcInput: { gradient: 'clipped', learnTheta: 'layer' } }),
   },
 ];
 

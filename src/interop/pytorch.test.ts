@@ -12,7 +12,15 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
 import { saveModel } from './model-file.js';
-import { argmaxRows, evalLogits, smallConfig, testInputs, toNchw, trainedNetwork } from './testutil.js';
+import {
+  argmaxRows,
+  evalLogits,
+  randomizeThresholds,
+  smallConfig,
+  testInputs,
+  toNchw,
+  trainedNetwork,
+} from './testutil.js';
 import type { ArchConfig } from '../nn/models.js';
 
 /** Interpreters tried in order; the first that imports torch and numpy runs the tests. */
@@ -58,6 +66,14 @@ const CASES: { label: string; config: ArchConfig }[] = [
     }),
   },
   { label: 'resnet18 ann', config: smallConfig({ arch: 'resnet18', mode: 'ann' }) },
+  {
+    label: 'vgg11 stc, thresholds learned per channel',
+    config: smallConfig({ arch: 'vgg11', stcInput: { gradient: 'clipped', learnTheta: 'channel' } }),
+  },
+  {
+    label: 'resnet18 stc, thresholds learned per layer',
+    config: smallConfig({ arch: 'resnet18', stcInput: { gradient: 'clipped', learnTheta: 'layer' } }),
+  },
 ];
 
 for (const { label, config } of CASES) {
@@ -67,6 +83,7 @@ for (const { label, config } of CASES) {
     async (t) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stcsnn-torch-'));
       const net = trainedNetwork(config, 2, 5);
+      randomizeThresholds(net, 7);
       const x = testInputs(config.inputShape, 6, 11);
       const expected = evalLogits(net, x);
       const model = path.join(dir, 'model.safetensors');

@@ -20,7 +20,7 @@ import {
   stateDictSpec,
 } from './state-dict.js';
 import { decodeModel, encodeModel, loadModel, META_KEYS, saveModel } from './model-file.js';
-import { evalLogits } from './testutil.js';
+import { evalLogits, randomizeThresholds } from './testutil.js';
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
@@ -110,6 +110,35 @@ test('a model file round trips: same logits, same config, same metadata', async 
   net.dispose();
   back.dispose();
 });
+
+for (const learnTheta of ['layer', 'channel'] as const) {
+  test(`a model file with thresholds learned per ${learnTheta} round trips: log_theta, thresholds and logits`, async () => {
+    const config = cfg({ arch: 'vgg11', width: 0.125, stc: stcConfig({ gradient: 'clipped', learnTheta }) });
+    const net = buildNetwork(config, 5);
+    randomizeThresholds(net, 9);
+    const x = tf.randomNormal([3, 8, 8, 1], 0, 1, 'float32', 4) as tf.Tensor4D;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stcsnn-sd-'));
+    const file = path.join(dir, 'm.safetensors');
+    await saveModel(file, net);
+    const { net: back, file: mf } = await loadModel(file);
+    assert.equal(mf.config.stc.learnTheta, learnTheta);
+    const t = mf.tensors['blocks.0.conv.log_theta'];
+    assert.ok(t, 'blocks.0.conv.log_theta is in the file');
+    const cin = mf.tensors['blocks.0.conv.weight'].shape[1]; // PyTorch [Cout, Cin, kh, kw]
+    assert.deepEqual(t.shape, learnTheta === 'layer' ? [] : [cin]);
+    const layer = 'blocks.0.conv';
+    assert.deepEqual(back.learnedTheta0(layer), net.learnedTheta0(layer));
+    assert.ok(
+      net.learnedTheta0(layer)!.some((v) => Math.abs(v - config.stc.theta0) > 1e-3),
+      'thresholds moved from theta0',
+    );
+    assert.deepEqual(Array.from(evalLogits(back, x)), Array.from(evalLogits(net, x)));
+    fs.rmSync(dir, { recursive: true });
+    x.dispose();
+    net.dispose();
+    back.dispose();
+  });
+}
 
 test('loadStateDict names the first mismatches and their count in one short line, and assigns nothing', () => {
   const small = buildNetwork(cfg(), 1);

@@ -106,7 +106,7 @@ export const LOG_THETA = 'log_theta';
  * `log_theta` (`[]` or `[Cin]`, initialised to `log theta0`, no weight decay), so that
  * `theta0 = exp(log_theta)` stays positive. Null for fixed thresholds and in `ann` mode.
  */
-class LearnedThreshold {
+export class LearnedThreshold {
   readonly unit: StcConfig;
   constructor(
     readonly logTheta: tf.Variable,
@@ -160,6 +160,7 @@ export class Conv2d extends Module {
       uniform([spec.kernel, spec.kernel, spec.cin, spec.cout], 1 / Math.sqrt(fanIn), seeds.next()),
     );
   }
+  /** `x: [N,H,W,Cin] -> [N,Ho,Wo,Cout]`, `W * x` (no bias). */
   forward(x: tf.Tensor): tf.Tensor {
     return conv2d(x as tf.Tensor4D, this.weight as tf.Tensor4D, this.spec);
   }
@@ -188,6 +189,7 @@ export class StcConv2d extends Module {
     );
     this.threshold = learnedThreshold(act, spec.cin, (n, init, o) => this.param(n, init, o));
   }
+  /** `stc`: `CAB(W * STEB(x))` (one fused quantiser or T binary convolutions, by `act.path`); `ann`: `W * ReLU(x)`. */
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     const w = this.weight as tf.Tensor4D;
     const x4 = x as tf.Tensor4D;
@@ -216,6 +218,7 @@ export class Linear extends Module {
     this.weight = this.param('weight', uniform([inFeatures, outFeatures], bound, seeds.next()));
     this.bias = this.param('bias', uniform([outFeatures], bound, seeds.next()));
   }
+  /** `x: [N, in] -> [N, out]`, `x W + b`. */
   forward(x: tf.Tensor): tf.Tensor {
     return tf.add(tf.matMul(x as tf.Tensor2D, this.weight as tf.Tensor2D), this.bias);
   }
@@ -243,6 +246,7 @@ export class StcLinear extends Module {
     );
     this.threshold = learnedThreshold(act, inFeatures, (n, init, o) => this.param(n, init, o));
   }
+  /** `stc`: `CAB(STEB(x) W)` (fused or spike-train path, by `act.path`); `ann`: `ReLU(x) W`. */
   forward(x: tf.Tensor, opts: ForwardOptions): tf.Tensor {
     const w = this.weight as tf.Tensor2D;
     const x2 = x as tf.Tensor2D;

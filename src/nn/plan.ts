@@ -41,6 +41,7 @@ import { ConfigError, type StcConfig } from '../core/config.js';
 import { STC_PATHS, type StcPath } from '../core/stcb.js';
 import { NET_MODES, type ConvSpec, type NetMode } from './layers.js';
 
+/** The architectures {@link planNetwork} builds (each with its ANN twin). */
 export const ARCHS = ['vgg11', 'vgg16', 'resnet18'] as const;
 /** An architecture name. */
 export type Arch = (typeof ARCHS)[number];

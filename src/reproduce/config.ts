@@ -13,6 +13,7 @@ import type { Experiment, ScaleProtocol } from './experiments.js';
 /** What varies between the runs of one experiment. */
 export interface RunSpec {
   readonly mode: 'stc' | 'ann';
+  /** The STC run's mask (an ANN run keeps the trainer's default: the field does not act on it). */
   readonly gradient: GradientMask;
   /** Spike-train length; default 8 (the paper's T for Table 2 and the theta0 study). */
   readonly T?: number;
@@ -27,7 +28,9 @@ export const PAPER_T = 8;
  * The run configuration of `run` in experiment `exp` at protocol `p` on `data`. Fields the
  * protocol does not set keep the trainer's defaults (batch 32, SGD lr 0.1, momentum 0.9, weight
  * decay 5e-4, tau 2, the exp schedule, seed 0), exactly as `stcsnn train` with the same flags
- * would, so that runs made with `stcsnn train`/`sweep` can be adopted.
+ * would, so that runs made with `stcsnn train`/`sweep` can be adopted. The STC-only fields
+ * (mask, threshold mode) of an ANN run stay at the trainer's defaults, so that one ANN twin
+ * serves every training method of the STC runs.
  */
 export function trainConfigFor(
   exp: Experiment,
@@ -50,7 +53,7 @@ export function trainConfigFor(
       ...d.stc,
       T: run.T ?? PAPER_T,
       theta0: run.theta0 ?? datasetInfo(p.dataset).theta0,
-      gradient: run.gradient,
+      ...(run.mode === 'stc' ? { gradient: run.gradient, learnTheta: p.learnTheta ?? 'off' } : {}),
     },
     ...(p.limitTrain !== undefined ? { limitTrain: p.limitTrain } : {}),
     ...(p.limitTest !== undefined ? { limitTest: p.limitTest } : {}),

@@ -17,7 +17,7 @@
  *   grid of theta0 and T).
  * - `smoke`: seconds on the embedded Fashion-MNIST subset; what the tests run.
  */
-import type { GradientMask } from '../core/config.js';
+import type { GradientMask, LearnTheta } from '../core/config.js';
 
 /** What the paper's text gives for a figure's values. */
 export const NOT_IN_TEXT = 'not in the text';
@@ -58,6 +58,8 @@ export interface ScaleProtocol {
   readonly timeBudget?: number;
   /** Equivalent-gradient masks to run (the sweeps run both at CPU scale). */
   readonly gradients: readonly GradientMask[];
+  /** The STC runs' threshold mode (`stc.learnTheta`); absent: `off`, the paper's fixed thresholds. */
+  readonly learnTheta?: LearnTheta;
   /** The data set at this scale (`smoke` uses the embedded subset). */
   readonly dataset: ExperimentDataset | 'fashion-mnist-mini';
   /** The swept values at this scale, when fewer than the experiment's grid (smoke: 2 points). */

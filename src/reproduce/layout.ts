@@ -29,11 +29,18 @@ export const REPORT_FILES = {
 } as const;
 
 /**
- * Where `stcsnn reproduce` writes when no `--out` is given: `reproduce/<experiment>-<scale>/`, and
- * `...-<gradient>/` when `--gradient` picks a mask (its STC runs differ from the protocol's).
+ * Where `stcsnn reproduce` writes when no `--out` is given: `reproduce/<experiment>-<scale>/`,
+ * `...-<gradient>/` when `--gradient` picks a mask and `...-theta-<mode>/` when `--learn-theta`
+ * picks a threshold mode (its STC runs differ from the protocol's).
  */
-export function defaultOut(experiment: string, scale: string, gradient?: string): string {
-  return resolve('reproduce', `${experiment}-${scale}${gradient === undefined ? '' : `-${gradient}`}`);
+export function defaultOut(
+  experiment: string,
+  scale: string,
+  method: { readonly gradient?: string; readonly learnTheta?: string } = {},
+): string {
+  const g = method.gradient === undefined ? '' : `-${method.gradient}`;
+  const t = method.learnTheta === undefined ? '' : `-theta-${method.learnTheta}`;
+  return resolve('reproduce', `${experiment}-${scale}${g}${t}`);
 }
 
 /** The directory of an experiment under `out`. */

@@ -12,13 +12,11 @@
  * - `measured.points`: the result of every finished sweep point (fire rates, spikes, energy).
  * - `measured.protocol_diffs`: runs whose `config.json` differs from the protocol.
  */
+import type { LearnTheta } from '../core/config.js';
 import type { SweepPointResult } from '../run/sweep.js';
 
 /** How a run ended: finished, stopped by a non-finite loss or gradient, or not (yet) finished. */
 export type RunStatus = 'done' | 'diverged' | 'missing';
-
-/** The threshold mode of an STC run (`config.json` `stc.learnTheta`; absent means `off`). */
-export type LearnTheta = 'off' | 'layer' | 'channel';
 
 /** One run of an experiment, as `report.json` keeps it. */
 export interface ReportRun {
@@ -44,6 +42,8 @@ export interface ReportRun {
   readonly theta0: number | null;
   /** Why a diverged run stopped. */
   readonly error?: string;
+  /** The `report.json` a run was taken from, not retrained (`reproduce --ann-from`). */
+  readonly from?: string;
 }
 
 /** An STCB layer's inputs on the test set. */

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../core/config.js';
+import { ConfigError, LEARN_THETA_MODES } from '../core/config.js';
 import { issueText } from '../train/config.js';
 import type { ScaleProtocol } from './experiments.js';
 import type { Measured, ReportRun, StcbTestLayer } from './measured.js';
@@ -100,6 +100,7 @@ const runBase = {
   train_seconds: nullNum,
   backend: z.string().nullable(),
   error: z.string().optional(),
+  from: z.string().optional(),
 };
 const bn = z.object({ layer: z.string(), gamma_abs_mean: num, gamma_abs_max: num }).nullable();
 const stcbLayer = z.object({
@@ -154,7 +155,7 @@ const currentSchema = z.object({
       status: z.enum(['done', 'diverged', 'missing']),
       mode: z.enum(['stc', 'ann']).nullable(),
       gradient: z.string().nullable(),
-      learn_theta: z.enum(['off', 'layer', 'channel']).nullable(),
+      learn_theta: z.enum(LEARN_THETA_MODES).nullable(),
       T: nullNum,
       theta0: nullNum,
     }),

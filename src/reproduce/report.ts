@@ -24,14 +24,8 @@ import { makeDirs } from '../util/fs.js';
 import { findExperiment, NOT_IN_TEXT, PAPER_STCB_INPUT_RANGE, type Experiment } from './experiments.js';
 import { figures, pointResult } from './figures.js';
 import { REPORT_FILES, reportFile } from './layout.js';
-import {
-  stcbEpochs,
-  thresholdWords,
-  type LearnTheta,
-  type Measured,
-  type ReportRun,
-  type StcbEpoch,
-} from './measured.js';
+import type { LearnTheta } from '../core/config.js';
+import { stcbEpochs, thresholdWords, type Measured, type ReportRun, type StcbEpoch } from './measured.js';
 import { readReportFile, REPORT_FORMAT, type ReportFile, type ReportTable } from './report-file.js';
 import {
   aboveVerdict,
@@ -237,6 +231,16 @@ function twinRender(e: Experiment, r: RenderInput): Rendered {
     notes.push(
       `the STC runs used the ${mask} equivalent-gradient mask (--gradient ${mask}), not the paper's ReLU gradient (docs/semantics.md §1.4)`,
     );
+  const learned = r.protocol.learnTheta ?? 'off';
+  if (learned !== 'off')
+    notes.push(
+      `the STC runs learned their thresholds per ${learned} (--learn-theta ${learned}), not the paper's fixed theta0 (docs/semantics.md §1.5)`,
+    );
+  for (const run of r.runs)
+    if (run.from !== undefined)
+      notes.push(
+        `${run.label} was not trained for this report: it is the run of the same experiment and protocol in ${run.from} (--ann-from), measured there`,
+      );
   const logRun = r.measured.stcb_log;
   const noteRun = test?.run ?? logRun?.run;
   if (noteRun) {
@@ -551,6 +555,7 @@ export async function writeExperimentReport(d: ExperimentData, ctx: ReportContex
   const runs: ReportRun[] = rows.map(({ config: _c, ...r }) => ({
     ...r,
     dir: relative(d.dir, r.dir) || '.',
+    ...(r.from === undefined ? {} : { from: relative(d.dir, r.from) }),
   }));
   const input: RenderInput = { experiment: e.id, scale: d.scale, protocol: d.protocol, runs, measured };
   const { tables, verdicts, notes } = renderReport(input);

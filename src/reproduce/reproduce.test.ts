@@ -31,7 +31,8 @@ import {
   writeExperimentReport,
   type ReportFile,
 } from './report.js';
-import { runExperiment } from './runner.js';
+import { annFromReport, protocolOf, runExperiment } from './runner.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -236,7 +237,7 @@ test('reproduce killed after its first finished run resumes and ends with the sa
   assert.deepEqual(report.verdicts, want.verdicts);
 });
 
-test('--gradient clipped: a Table 2 row whose STC runs use the clipped mask, said in the report', async () => {
+test('--gradient clipped --learn-theta layer: a Table 2 row whose STC runs use that method, said in the report', async () => {
   const out = join(root, 'clipped');
   const r = await runCli([
     'reproduce',
@@ -245,6 +246,10 @@ test('--gradient clipped: a Table 2 row whose STC runs use the clipped mask, sai
     'smoke',
     '--gradient',
     'clipped',
+    '--learn-theta',
+    'layer',
+    '--ann-from',
+    reportFile(experimentDir(shared, 'table2-cifar10-vgg16'), 'json'),
     '--out',
     out,
     '--backend',
@@ -254,12 +259,31 @@ test('--gradient clipped: a Table 2 row whose STC runs use the clipped mask, sai
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as ReportFile;
   assert.deepEqual(report.protocol.gradients, ['clipped']);
+  assert.equal(report.protocol.learnTheta, 'layer');
   assert.ok(report.notes.some((n) => /the STC runs used the clipped equivalent-gradient mask/.test(n)));
+  assert.ok(report.notes.some((n) => /the STC runs learned their thresholds per layer/.test(n)));
   const dir = experimentDir(out, 'table2-cifar10-vgg16');
-  const stc = JSON.parse(readFileSync(join(dir, 'stc', 'config.json'), 'utf8')) as {
-    stc: { gradient: string };
-  };
-  assert.equal(stc.stc.gradient, 'clipped');
+  const configOf = (mode: string) =>
+    JSON.parse(readFileSync(join(dir, mode, 'config.json'), 'utf8')) as {
+      stc: { gradient: string; learnTheta: string };
+    };
+  assert.equal(configOf('stc').stc.gradient, 'clipped');
+  assert.equal(configOf('stc').stc.learnTheta, 'layer');
+  // the ANN twin was taken from the shared run's report, not trained, and the report says so
+  assert.ok(!existsSync(join(dir, 'ann')), 'no ANN run trained');
+  const ann = report.runs.find((x) => x.mode === 'ann');
+  assert.equal(ann?.from, join('..', '..', 'all', 'table2-cifar10-vgg16', 'report.json'));
+  assert.ok(report.notes.some((n) => /^ann seed-0 was not trained for this report/.test(n)));
+  // ... which is right, since an ANN twin is the same for every method: the trainer's defaults
+  // in its STC-only fields
+  const sharedAnn = JSON.parse(
+    readFileSync(join(experimentDir(shared, 'table2-cifar10-vgg16'), 'ann', 'config.json'), 'utf8'),
+  ) as { stc: { gradient: string; learnTheta: string } };
+  const { gradient, learnTheta } = sharedAnn.stc;
+  assert.deepEqual(
+    { gradient, learnTheta },
+    { gradient: TRAIN_DEFAULTS.stc.gradient, learnTheta: TRAIN_DEFAULTS.stc.learnTheta },
+  );
   // the paper's mask by default: the shared smoke run of the same row
   const dflt = JSON.parse(
     readFileSync(join(experimentDir(shared, 'table2-cifar10-vgg16'), 'stc', 'config.json'), 'utf8'),
@@ -280,6 +304,21 @@ test('bad input: unknown experiment, undefined scale, missing data: one line, ex
     ],
     [['reproduce', 'fig5-T-fmnist', '--scale', 'huge'], /--scale/],
     [['reproduce', 'fig5-T-fmnist', '--gradient', 'sideways'], /--gradient.*relu, clipped/],
+    [['reproduce', 'fig5-T-fmnist', '--learn-theta', 'sideways'], /--learn-theta.*off, layer, channel/],
+    [['reproduce', 'fig5-T-fmnist', '--ann-from', 'x.json'], /--ann-from applies to the Table 2 rows only/],
+    [
+      [
+        'reproduce',
+        'table2-cifar10-vgg16',
+        '--scale',
+        'smoke',
+        '--ann-from',
+        reportFile(experimentDir(shared, 'table2-fmnist-resnet18'), 'json'),
+        '--out',
+        join(root, 'ann-from-other'),
+      ],
+      /report.json is the report of table2-fmnist-resnet18, not of table2-cifar10-vgg16$/,
+    ],
   ];
   mkdirSync(join(root, 'empty'), { recursive: true });
   for (const [args, re] of cases) {
@@ -289,6 +328,16 @@ test('bad input: unknown experiment, undefined scale, missing data: one line, ex
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], re);
   }
+});
+
+test('--ann-from refuses a report of the same row at another protocol, naming the field', () => {
+  const exp = findExperiment('table2-cifar10-vgg16')!;
+  const smoke = reportFile(experimentDir(shared, exp.id), 'json');
+  assert.throws(
+    () => annFromReport(smoke, exp, protocolOf(exp, 'cpu')),
+    /^ConfigError: --ann-from .*report.json: protocol.arch is "vgg11" there, "vgg16" here$/,
+  );
+  assert.equal(annFromReport(smoke, exp, protocolOf(exp, 'smoke')).runs[0].from, smoke);
 });
 
 test('a JPEG folder copy of CIFAR-10 is read with the imagefolder reader and named in the report', () => {

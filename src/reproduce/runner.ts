@@ -8,8 +8,8 @@
  * adopted from elsewhere (see `layout.ts`) are reported the same way.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError, type GradientMask } from '../core/config.js';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, type GradientMask, type LearnTheta } from '../core/config.js';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { datasetInfo } from '../data/registry.js';
 import { runFile, seedDirName } from '../run/layout.js';
@@ -22,19 +22,34 @@ import { resolveData, type ResolvedData } from './data.js';
 import { findExperiment, type Experiment, type Scale, type ScaleProtocol } from './experiments.js';
 import { experimentDir, sweepDirOf, twinDir } from './layout.js';
 import { learnThetaOf, type ReportRun } from './measured.js';
+import { readReportFile } from './report-file.js';
 
 /**
- * The protocol of `exp` at `scale`; with `gradient`, its STC runs use that equivalent-gradient mask
- * only (`--gradient`: e.g. a Table 2 row with the clipped mask instead of the paper's ReLU one).
+ * A training method other than the protocol's for the STC runs (`--gradient`, `--learn-theta`):
+ * e.g. a Table 2 row with the clipped mask, or with learned thresholds.
+ */
+export interface MethodOverride {
+  /** Run the STC networks with this equivalent-gradient mask only. */
+  readonly gradient?: GradientMask;
+  /** The STC networks' threshold mode. */
+  readonly learnTheta?: LearnTheta;
+}
+
+/**
+ * The protocol of `exp` at `scale`, with `method`'s mask and threshold mode where given.
  * @throws ConfigError when the experiment does not define the scale
  */
-export function protocolOf(exp: Experiment, scale: Scale, gradient?: GradientMask): ScaleProtocol {
+export function protocolOf(exp: Experiment, scale: Scale, method: MethodOverride = {}): ScaleProtocol {
   const p = exp.scales[scale];
   if (!p) {
     const defined = Object.keys(exp.scales).join(', ');
     throw new ConfigError(`experiment ${exp.id} does not define scale '${scale}' (it defines: ${defined})`);
   }
-  return gradient === undefined ? p : { ...p, gradients: [gradient] };
+  return {
+    ...p,
+    ...(method.gradient === undefined ? {} : { gradients: [method.gradient] }),
+    ...(method.learnTheta === undefined ? {} : { learnTheta: method.learnTheta }),
+  };
 }
 
 /** The experiment whose sweeps a `stats-T` experiment reads (itself for the others). */
@@ -192,9 +207,9 @@ export function readExperiment(
   scale: Scale,
   out: string,
   data: ResolvedData,
-  gradient?: GradientMask,
+  method: MethodOverride = {},
 ): ExperimentData {
-  const p = protocolOf(exp, scale, gradient);
+  const p = protocolOf(exp, scale, method);
   const dir = experimentDir(out, exp.id);
   const base = { experiment: exp, scale, protocol: p, data, dir };
   if (exp.kind === 'twin') {
@@ -209,7 +224,7 @@ export function readExperiment(
   }
   const src = sweepSource(exp);
   const srcDir = experimentDir(out, src.id);
-  const grid = sweepGrid(src, protocolOf(src, scale, gradient));
+  const grid = sweepGrid(src, protocolOf(src, scale, method));
   return {
     ...base,
     sweeps: p.gradients.map((g) => readSweepData(sweepDirOf(srcDir, g), g, grid)),
@@ -240,8 +255,13 @@ export interface RunExperimentOptions {
   readonly backend: string;
   /** Only read what is there and report it (no training). */
   readonly reportOnly?: boolean;
-  /** Run the STC networks with this mask only (default: the protocol's masks). */
-  readonly gradient?: GradientMask;
+  /** The STC networks' mask and threshold mode where not the protocol's. */
+  readonly method?: MethodOverride;
+  /**
+   * A Table 2 row's ANN twin taken from this earlier `report.json` of the same experiment and
+   * protocol instead of trained (its twins do not depend on the STC runs' method).
+   */
+  readonly annFrom?: string;
   readonly onEvent?: (e: ReproduceEvent) => void;
   /** Progress hooks of a run's training. */
   readonly hooks?: (experiment: string, label: string) => TrainHooks | undefined;
@@ -253,14 +273,16 @@ export interface RunExperimentOptions {
  */
 export async function runExperiment(opts: RunExperimentOptions): Promise<ExperimentData> {
   const exp = opts.experiment;
-  const p = protocolOf(exp, opts.scale, opts.gradient);
+  const p = protocolOf(exp, opts.scale, opts.method);
   const data = resolveData(exp, p, opts.dataDir);
   const dir = experimentDir(opts.out, exp.id);
+  // checked before anything trains
+  const annFrom = opts.annFrom === undefined ? undefined : annFromReport(opts.annFrom, exp, p);
   if (!opts.reportOnly) {
-    if (exp.kind === 'twin') await runTwin(opts, p, data, dir);
+    if (exp.kind === 'twin') await runTwin(opts, p, data, dir, annFrom ? ['stc'] : ['stc', 'ann']);
     else {
       const src = sweepSource(exp);
-      const srcP = protocolOf(src, opts.scale, opts.gradient);
+      const srcP = protocolOf(src, opts.scale, opts.method);
       const srcDir = experimentDir(opts.out, src.id);
       const grid = sweepGrid(src, srcP);
       const complete = p.gradients.every((g) => sweepComplete(sweepDirOf(srcDir, g), grid));
@@ -270,7 +292,42 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
       }
     }
   }
-  return readExperiment(exp, opts.scale, opts.out, data, opts.gradient);
+  const read = readExperiment(exp, opts.scale, opts.out, data, opts.method);
+  return annFrom && read.twin ? { ...read, twin: { ...read.twin, ann: annFrom } } : read;
+}
+
+/** The protocol fields that make two runs of a Table 2 row comparable. */
+const TWIN_PROTOCOL = ['arch', 'width', 'epochs', 'lrSchedule', 'dataset', 'seeds'] as const;
+
+/**
+ * The ANN twin of a Table 2 row from an earlier `report.json` of the same experiment and protocol
+ * (`--ann-from`): its ANN runs as they were measured, marked with `from`.
+ * @throws ConfigError naming the file and the field when it is another experiment or protocol,
+ *   or holds no finished ANN run
+ */
+export function annFromReport(path: string, exp: Experiment, p: ScaleProtocol): GroupData {
+  const file = resolve(path);
+  const report = readReportFile(file, exp.id);
+  const theirs = report.protocol as unknown as Record<string, unknown>;
+  for (const k of TWIN_PROTOCOL)
+    if (theirs[k] !== p[k])
+      throw new ConfigError(
+        `--ann-from ${path}: protocol.${k} is ${JSON.stringify(theirs[k])} there, ${JSON.stringify(p[k])} here`,
+      );
+  const base = dirname(file);
+  const runs: RunRow[] = report.runs
+    .filter((r) => r.mode === 'ann')
+    .map((r) => ({ ...r, dir: resolve(base, r.dir), from: file, config: null }));
+  if (runs.length !== p.seeds || runs.some((r) => r.status !== 'done' || r.test_accuracy === null))
+    throw new ConfigError(
+      `--ann-from ${path}: it holds no finished ANN run for each of the ${p.seeds} seed(s)`,
+    );
+  return {
+    mode: 'ann',
+    dir: resolve(base, 'ann'),
+    runs,
+    summary: meanStdBest(runs.map((r) => r.test_accuracy as number)),
+  };
 }
 
 async function runTwin(
@@ -278,11 +335,12 @@ async function runTwin(
   p: ScaleProtocol,
   data: ResolvedData,
   dir: string,
+  modes: readonly ('stc' | 'ann')[],
 ): Promise<void> {
   const exp = opts.experiment;
-  const total = 2 * p.seeds;
+  const total = modes.length * p.seeds;
   let index = 0;
-  for (const mode of ['stc', 'ann'] as const) {
+  for (const mode of modes) {
     const config = trainConfigFor(exp, p, { mode, gradient: p.gradients[0] }, data);
     const group = twinDir(dir, mode);
     if (!existsSync(group)) prepareRunDir(group, false);

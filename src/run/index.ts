@@ -60,6 +60,7 @@ export {
   sweepCsv,
   sweepStatus,
   trainSweep,
+  type PointEnergy,
   type PointInfo,
   type SweepConfig,
   type SweepEvent,

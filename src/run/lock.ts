@@ -177,8 +177,8 @@ export function releaseAllLocks(): void {
 
 /**
  * Takes the lock of `dir` (which must exist).
- * @param command what to record as the holder's command (default: this process's command line)
- * @param onNotice receives the notice when a stale lock is taken over
+ * @param opts.command what to record as the holder's command (default: this process's command line)
+ * @param opts.onNotice receives the notice when a stale lock is taken over
  * @throws LockError naming the holder when a live process (or another host) holds it; an
  *   `errno` error when the lock cannot be written (e.g. EACCES, EROFS: a read-only directory)
  */

@@ -536,6 +536,7 @@ export interface TrainSweepOptions {
   readonly onPointStart?: (p: PointInfo) => void;
   /** Progress hooks for the training of a point. */
   readonly hooks?: (p: PointInfo) => TrainHooks | undefined;
+  /** Called when a point is skipped (finished before), restarted, or finished. */
   readonly onEvent?: (e: SweepEvent) => void;
   /** Train the points over the ranks of this group (see {@link runSweep}). */
   readonly runsOver?: GatherOptions & { readonly group: ProcessGroup };

@@ -18,6 +18,7 @@ import {
   stcConfig,
   THRESHOLD_SCHEDULES,
   type StcConfig,
+  type StcConfigInput,
 } from '../core/config.js';
 import { STC_PATHS } from '../core/stcb.js';
 import { DEFAULT_DATASET } from '../data/registry.js';
@@ -33,8 +34,27 @@ export type AugmentMode = (typeof AUGMENT_MODES)[number];
 /**
  * The trainer's STC defaults where they differ from the paper's (`DEFAULT_STC`, which the core
  * and `--preset paper` keep): chosen by measurement on CIFAR-10 (README, "Which training method").
+ * The threshold mode is the default only with the clipped mask (learned thresholds need it, see
+ * {@link trainerStc}): `--gradient relu` alone gives the paper's method.
  */
-export const TRAINER_STC_DEFAULTS: Readonly<Partial<StcConfig>> = Object.freeze({});
+export const TRAINER_STC_DEFAULTS: Readonly<Partial<StcConfig>> = Object.freeze({
+  gradient: 'clipped',
+  learnTheta: 'channel',
+});
+
+/**
+ * The STC configuration of a training run from the fields given: {@link TRAINER_STC_DEFAULTS}
+ * under them, except that the default threshold mode applies only where the mask is the clipped
+ * one (`{gradient: 'relu'}` gives fixed thresholds; an explicit `learnTheta` with the ReLU mask is
+ * refused by `stcConfig`).
+ * @throws ConfigError from `stcConfig`
+ */
+export function trainerStc(input: StcConfigInput): StcConfig {
+  const gradient = input.gradient ?? TRAINER_STC_DEFAULTS.gradient;
+  const learnTheta =
+    input.learnTheta ?? (gradient === 'clipped' ? TRAINER_STC_DEFAULTS.learnTheta : undefined);
+  return stcConfig({ ...TRAINER_STC_DEFAULTS, ...input, learnTheta });
+}
 
 /**
  * The STC block: its fields typed here, range-checked and completed (with `DEFAULT_STC`)
@@ -53,7 +73,7 @@ const stcSchema = z
   .prefault({})
   .transform((input, ctx): StcConfig => {
     try {
-      return stcConfig({ ...TRAINER_STC_DEFAULTS, ...input });
+      return trainerStc(input);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       ctx.issues.push({ code: 'custom', message: e.message, input, path: e.param ? [e.param] : [] });
@@ -246,7 +266,7 @@ export function issueText(error: z.ZodError): { path: string; message: string } 
 }
 
 /**
- * A copy of `value` with each {@link ADDED_LATER} field it lacks set to its legacy value. A field
+ * A copy of `value` with each `ADDED_LATER` field it lacks set to its legacy value. A field
  * whose parent is not a plain object (`"stc": 3`) is left for the schema to refuse; no other key
  * of `value` is touched, however odd.
  */
@@ -259,7 +279,10 @@ function withAddedLater(value: object, given: Readonly<Record<string, unknown>>)
     for (const k of keys.slice(0, -1)) {
       if (!Object.hasOwn(o, k)) o[k] = {};
       const next: unknown = o[k];
-      o = next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : undefined;
+      o =
+        next !== null && typeof next === 'object' && !Array.isArray(next)
+          ? (next as Record<string, unknown>)
+          : undefined;
       if (o === undefined) break;
     }
     if (o !== undefined) o[keys[keys.length - 1]] = legacy;
@@ -269,7 +292,7 @@ function withAddedLater(value: object, given: Readonly<Record<string, unknown>>)
 
 /**
  * Validates a complete configuration (e.g. read from `config.json`: every field with a default
- * must be present, see {@link ADDED_LATER}); `source` names it in errors.
+ * must be present, see `ADDED_LATER`); `source` names it in errors.
  * @throws ConfigError `source: path: message`
  */
 export function checkTrainConfig(value: unknown, source: string): TrainConfig {

@@ -12,10 +12,13 @@
  * `step` and `constant` do not depend on the total and simply continue.
  */
 export const LR_SCHEDULES = ['cosine', 'step', 'constant'] as const;
+/** The name of a learning-rate schedule. */
 export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 
+/** A learning-rate schedule: its name, the initial rate and the `step` schedule's parameters. */
 export interface LrSchedule {
   readonly name: LrScheduleName;
+  /** The initial learning rate `lr0`. */
   readonly lr: number;
   /** For `step`: epochs between decays and the factor. */
   readonly stepEvery: number;

@@ -123,8 +123,9 @@ test('with learned thresholds the figures are in units of theta0 (x / theta0 aga
     path: 'fused' as const,
   };
   const theta0 = 0.5;
-  const fixed = buildNetwork({ ...arch, stc: stcConfig({ T: 6, theta0 }) }, 3);
-  const learned = buildNetwork({ ...arch, stc: stcConfig({ T: 6, theta0, learnTheta: 'layer' }) }, 3);
+  const code = { T: 6, theta0, gradient: 'clipped' as const };
+  const fixed = buildNetwork({ ...arch, stc: stcConfig(code) }, 3);
+  const learned = buildNetwork({ ...arch, stc: stcConfig({ ...code, learnTheta: 'layer' }) }, 3);
   const x = tf.randomNormal([5, 16, 16, 1], 0, 2, 'float32', 11) as tf.Tensor4D;
   const figs = [fixed, learned].map((net) => {
     const mon = new StcbMonitor(5);

@@ -273,8 +273,7 @@ const num = (v: number) =>
 /**
  * The one-line warning for a runaway (in training epoch `epoch`, 0-based, when given): the layer,
  * its figures, and the flags that help that the run does not use yet: `--gradient clipped` first,
- * then `--learn-theta layer|channel` (with the clipped mask only: with the ReLU mask, learned
- * thresholds diverged in docs/reliability.md's runs).
+ * then `--learn-theta layer|channel` (with the clipped mask only, which learned thresholds need).
  */
 export function runawayWarning(r: Runaway, epoch: number | undefined, run: RunawayRemedies): string {
   const f = r.figures;
@@ -282,10 +281,10 @@ export function runawayWarning(r: Runaway, epoch: number | undefined, run: Runaw
     ? `, ${f.bn.layer} |gamma| mean ${num(f.bn.gamma_abs_mean)}, max ${num(f.bn.gamma_abs_max)}`
     : '';
   // measured (docs/reliability.md): the clipped mask keeps every layer below 3 S where the ReLU mask
-  // runs away; learned thresholds with the ReLU mask diverged within the first epoch
+  // runs away; learned thresholds need the clipped mask (stcConfig refuses them with the ReLU mask)
   const help =
     run.gradient !== 'clipped'
-      ? `try --gradient clipped (no gradient where STEB saturates)${run.learnTheta === 'off' ? ', alone or with --learn-theta layer|channel (thresholds, and with them S, follow the input range; not with the ReLU mask, where they diverged)' : ''}`
+      ? `try --gradient clipped (no gradient where STEB saturates)${run.learnTheta === 'off' ? ', alone or with --learn-theta layer|channel (thresholds, and with them S, follow the input range)' : ''}`
       : run.learnTheta === 'off'
         ? 'try --learn-theta layer|channel (thresholds, and with them S, follow the input range)'
         : 'the run already uses --gradient clipped and learned thresholds; try a lower --lr';

@@ -5,7 +5,7 @@
  * a preset over the data set's defaults (theta0), those over the schema's defaults
  * (`resolve.ts`).
  */
-import { ConfigError } from '../core/config.js';
+import { ConfigError, DEFAULT_STC } from '../core/config.js';
 import type { DatasetName } from '../data/registry.js';
 import type { AugmentMode, ConfigValues } from './config.js';
 import type { LrScheduleName } from './lr-schedule.js';
@@ -69,10 +69,19 @@ export const PAPER_PROTOCOL: Readonly<Record<PaperDataset, PaperProtocol>> = {
   'cifar10-dvs': { ...SHARED, epochs: 50, lrSchedule: 'cosine' },
 };
 
-/** A protocol as configuration values. */
+/**
+ * A protocol as configuration values, with the paper's training method: its ReLU equivalent
+ * gradient and fixed thresholds (the core's `DEFAULT_STC`), whatever the trainer's default.
+ */
 export function protocolValues(p: PaperProtocol): ConfigValues {
   const { T, tau, ...top } = p;
-  return { ...top, 'stc.T': T, 'stc.tau': tau };
+  return {
+    ...top,
+    'stc.T': T,
+    'stc.tau': tau,
+    'stc.gradient': DEFAULT_STC.gradient,
+    'stc.learnTheta': DEFAULT_STC.learnTheta,
+  };
 }
 
 /**
@@ -104,13 +113,15 @@ export interface Preset {
 export const PRESETS = {
   paper: {
     description:
-      "the paper's protocol for the data set: its epochs and lr schedule, batch 32, SGD, T 8, tau 2, width 1, 5 repeats",
+      "the paper's protocol for the data set: its epochs and lr schedule, batch 32, SGD, T 8, tau 2, width 1, 5 repeats, the ReLU equivalent gradient with fixed thresholds",
     datasets: Object.keys(PAPER_PROTOCOL),
+    /** The paper's protocol for `dataset` (a key of {@link PAPER_PROTOCOL}). */
     values: (dataset) => protocolValues(PAPER_PROTOCOL[dataset as PaperDataset]),
   },
   cpu: {
     description: 'a CPU budget: VGG11 width 0.25, 20 epochs, cosine, stop after 900 s, 1 run',
     datasets: 'all',
+    /** The CPU budget, the same for every data set. */
     values: () => CPU_BUDGET,
   },
 } as const satisfies Record<string, Preset>;

@@ -33,7 +33,7 @@ export interface ResolvedConfig {
   readonly repeats: number;
   /** The preset applied, if any. */
   readonly preset?: string;
-  /** Where each value came from, for every path of {@link configPaths} and `repeats`. */
+  /** Where each value came from, for every path of `configPaths` and `repeats`. */
   readonly sources: Readonly<Record<string, ConfigSource>>;
 }
 

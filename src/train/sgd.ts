@@ -99,6 +99,7 @@ export class Sgd {
     });
   }
 
+  /** Frees the momentum buffers (not the variables). */
   dispose(): void {
     tf.dispose(this.buffers);
   }

@@ -85,6 +85,28 @@ describe('train', () => {
     assert.equal(log[1].warning, undefined, 'once per run');
   });
 
+  test("onEpochEnd returning 'stop' ends training there and finishes the run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stcsnn-stop-'));
+    const seen: number[] = [];
+    const r = await train(
+      { ...tiny, epochs: 3, limitTrain: 64 },
+      {
+        runDir: dir,
+        backend,
+        hooks: {
+          onEpochEnd: (m) => {
+            seen.push(m.epoch);
+            return 'stop';
+          },
+        },
+      },
+    );
+    assert.deepEqual(seen, [0]);
+    assert.equal(r.epochs, 1);
+    assert.equal(readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').length, 1);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')).epochs, 1);
+  });
+
   test('resume after each epoch reproduces an uninterrupted run exactly', async () => {
     const full = mkdtempSync(join(tmpdir(), 'stcsnn-full-'));
     const parts = mkdtempSync(join(tmpdir(), 'stcsnn-parts-'));

@@ -127,11 +127,21 @@ export interface TrainResult {
   readonly confusion: number[][];
 }
 
-/** Progress callbacks. */
+/** Progress callbacks, and early stopping (`onEpochEnd` returning `'stop'`). */
 export interface TrainHooks {
+  /** Epoch `epoch` (from 0) of `epochs` begins; it has `batches` batches. */
   onEpochStart?(epoch: number, epochs: number, batches: number): void;
+  /** Batch `batch` (from 1) of `epoch` is done; `info.loss` is the epoch's mean training loss so far. */
   onBatch?(epoch: number, batch: number, info: { loss: number; imagesPerSecond: number }): void;
-  onEpochEnd?(m: EpochMetrics): void;
+  /**
+   * An epoch is done, evaluated on the test set and checkpointed (`m` is its line of
+   * `log.jsonl`). Returning `'stop'` ends training there (early stopping): the run finishes as
+   * after its last epoch (final evaluation with spike statistics, `result.json`), with
+   * `epochs` in the result counting the epochs trained; `--resume` with a larger `--epochs`
+   * continues it. In data-parallel training every rank must return the same.
+   */
+  onEpochEnd?(m: EpochMetrics): void | 'stop';
+  /** An evaluation begins: `'test'` after each epoch, `'spike statistics'` at the end. */
   onEvalStart?(what: string): void;
   /** A warning (a runaway, once per run); default: written to stderr. */
   onWarning?(message: string): void;
@@ -493,12 +503,13 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         writeLog(runDir, log);
         saveCheckpoint(lastPath, net, config, state, { ...meta, sgd }); // commit point
       }
-      hooks?.onEpochEnd?.(m);
+      const stop = hooks?.onEpochEnd?.(m) === 'stop';
       if (warning) {
         warned = true;
         if (writer)
           (hooks?.onWarning ?? ((w: string) => process.stderr.write(`stcsnn: warning: ${w}\n`)))(warning);
       }
+      if (stop) break;
     }
     hooks?.onEvalStart?.('spike statistics');
     const final = await evaluate(net, testLoader, { spikeStats: true });

@@ -99,7 +99,7 @@ for (const arch of ['vgg11', 'vgg16', 'resnet18']) {
           width: 0.125,
           inputShape: [HW, HW, 3],
           classes: 10,
-          stc: m.stcConfig(variant === 'stc-learned' ? { learnTheta: 'channel' } : {}),
+          stc: m.stcConfig(variant === 'stc-learned' ? { gradient: 'clipped', learnTheta: 'channel' } : {}),
           path: 'fused',
         };
         const res = {};

@@ -151,7 +151,7 @@ function wasmKernel<N extends KernelName>(spec: ArrayKernelSpec<N>): tf.KernelFu
   };
 }
 
-/** Registers `spec` for every backend in {@link ARRAY_BACKENDS} (once; later calls are no-ops). */
+/** Registers `spec` for every backend in `ARRAY_BACKENDS` (once; later calls are no-ops). */
 export function registerArrayKernel<N extends KernelName>(spec: ArrayKernelSpec<N>): void {
   for (const backendName of ARRAY_BACKENDS) {
     if (tf.getKernel(spec.name, backendName)) continue;

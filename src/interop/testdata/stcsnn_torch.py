@@ -41,14 +41,16 @@ def steb(x, th, strict=False):
 
 
 class StcQuantize(torch.autograd.Function):
-    """q(x) = sum_t theta(t) s(t) (STEB followed by CAB, fused); backward is ReLU's: dL/dx = dL/dq * [x > 0].
+    """q(x) = sum_t theta(t) s(t) (STEB followed by CAB, fused); backward is the equivalent gradient:
+    dL/dx = dL/dq * [0 < x < upper] (upper = inf: the paper's ReLU mask; sum(theta): the clipped one).
 
     The recurrence runs in float64 on one buffer updated in place, and q = x - V(T) (the residual
     membrane): one comparison and one in-place subtraction per time step."""
 
     @staticmethod
-    def forward(ctx, x, th, strict):
+    def forward(ctx, x, th, strict, upper):
         ctx.save_for_backward(x)
+        ctx.upper = upper
         v = x.detach().to(torch.float64, copy=True)
         for theta in th:
             s = v.gt(theta) if strict else v.ge(theta)
@@ -58,14 +60,18 @@ class StcQuantize(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * (x > 0).to(grad.dtype), None, None
+        return grad * ((x > 0) & (x < ctx.upper)).to(grad.dtype), None, None, None
 
 
 class STCB(nn.Module):
-    """STEB -> Conv (no bias) -> CAB, replacing ReLU -> Conv. Parameter: ``weight`` [Cout, Cin, k, k].
+    """STEB -> Conv (no bias) -> CAB, replacing ReLU -> Conv. Parameter: ``weight`` [Cout, Cin, k, k],
+    and ``log_theta`` ([] or [Cin]) when the thresholds are learned (stc "learnTheta" "layer"/"channel").
 
     forward: y = W * q(x) (fused; its gradient is that of ReLU -> Conv: the equivalent gradient).
     forward_spike_train: I(t) = W * s(t) on the T binary frames, y = sum_t theta(t) I(t) (same value).
+    Learned thresholds: theta0 = exp(log_theta), y = (W theta0) * q_1(x / theta0) with unit thresholds
+    (scale equivariance; theta0 on W's input-channel axis); autograd then gives log_theta the LSQ/PACT
+    gradient (stcsnn also scales it by 1 / sqrt(n Q_p), which this module leaves out).
     mode 'ann': ReLU -> Conv with the same parameter.
     """
 
@@ -74,19 +80,36 @@ class STCB(nn.Module):
         self.weight = nn.Parameter(torch.empty(cout, cin, kernel, kernel))
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         self.stride, self.pad, self.mode = stride, pad, mode
+        learn = stc.get("learnTheta", "off") if mode == "stc" else "off"
+        if learn != "off":
+            self.log_theta = nn.Parameter(torch.full([] if learn == "layer" else [cin], math.log(stc["theta0"])))
+            stc = {**stc, "theta0": 1.0}
+        else:
+            self.log_theta = None
         self.th = thresholds(stc)
         self.strict = stc.get("fire", ">=") == ">"
+        self.upper = sum(self.th) if stc.get("gradient", "relu") == "clipped" else math.inf
+
+    def _scaled(self, x):
+        """(x / theta0, W theta0) with learned thresholds, else (x, W)."""
+        if self.log_theta is None:
+            return x, self.weight
+        theta0 = torch.exp(self.log_theta)
+        return x / theta0.reshape(1, -1, 1, 1), self.weight * theta0.reshape(1, -1, 1, 1)
 
     def forward(self, x):
-        q = F.relu(x) if self.mode == "ann" else StcQuantize.apply(x, self.th, self.strict)
-        return F.conv2d(q, self.weight, stride=self.stride, padding=self.pad)
+        if self.mode == "ann":
+            return F.conv2d(F.relu(x), self.weight, stride=self.stride, padding=self.pad)
+        u, w = self._scaled(x)
+        return F.conv2d(StcQuantize.apply(u, self.th, self.strict, self.upper), w, stride=self.stride, padding=self.pad)
 
     def forward_spike_train(self, x):
         if self.mode == "ann":
             return self.forward(x)
-        s = steb(x, self.th, self.strict)  # [T, N, C, H, W]
+        u, w = self._scaled(x)
+        s = steb(u, self.th, self.strict)  # [T, N, C, H, W]
         T, N = s.shape[:2]
-        cur = F.conv2d(s.flatten(0, 1), self.weight, stride=self.stride, padding=self.pad)
+        cur = F.conv2d(s.flatten(0, 1), w, stride=self.stride, padding=self.pad)
         cur = cur.view(T, N, *cur.shape[1:])
         th = torch.tensor(self.th, dtype=x.dtype).view(T, 1, 1, 1, 1)
         return (cur * th).sum(0)
