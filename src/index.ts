@@ -56,7 +56,7 @@ export {
   type PlanConfig,
   type PlanParameter,
 } from './nn/plan.js';
-export { SpikeStatsRecorder, type LayerSpikeStats } from './nn/stats.js';
+export { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from './nn/stats.js';
 export { batchNormTrain, type BatchNormTrainResult } from './nn/kernels.js';
 export {
   train,
@@ -91,6 +91,17 @@ export {
   type ResolveOptions,
 } from './train/resolve.js';
 export { evaluate, crossEntropy, type EvalResult } from './train/evaluate.js';
+export {
+  MONITOR_SAMPLES,
+  RUNAWAY_P999_FACTOR,
+  StcbMonitor,
+  findRunaway,
+  runawayWarning,
+  stcbFigures,
+  type Runaway,
+  type StcbBnFigures,
+  type StcbFigures,
+} from './train/monitor.js';
 export { Sgd, sgdFor, type SgdOptions } from './train/sgd.js';
 export { learningRate, LR_SCHEDULES, type LrSchedule, type LrScheduleName } from './train/lr-schedule.js';
 export { valueAndGrads } from './engine/grads.js';

@@ -190,6 +190,47 @@ describe('report of a run directory', () => {
     }
   });
 
+  it("shows the runaway monitor's figures and warning from log.jsonl, and says when a log has none", async () => {
+    const dir = join(tmp, 'monitored');
+    writeFixtureRun(dir, { accuracy: 0.5, layers, epochs: 2 });
+    const old = readFileSync(join(dir, 'log.jsonl'), 'utf8');
+    const before = await writeReport(dir, { png: false });
+    assert.match(
+      readFileSync(before.report, 'utf8'),
+      /## Saturation of the STCB inputs \(runaway monitor\)\n\nNot recorded/,
+    );
+    const fig = (layer: string, p999: number, gamma: number) => ({
+      layer,
+      samples: 256,
+      S: 2,
+      input_max: 2 * p999,
+      input_p999: p999,
+      saturated_share: 0.25,
+      nonpositive_share: 0.5,
+      fire_rate: 0.125,
+      bn: { layer: `${layer}.bn`, gamma_abs_mean: gamma / 2, gamma_abs_max: gamma },
+    });
+    const lines = old
+      .trim()
+      .split('\n')
+      .map((l, e) => ({
+        ...JSON.parse(l),
+        stcb: [fig('blocks.0.conv', e === 0 ? 3 : 3e6, e === 0 ? 1 : 2e5), fig('blocks.1.conv', 40, 5)],
+        ...(e === 1 ? { warning: 'STCB inputs run away in blocks.0.conv (epoch 2): ...' } : {}),
+      }));
+    writeFileSync(join(dir, 'log.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const md = readFileSync((await writeReport(dir, { png: false })).report, 'utf8');
+    assert.match(md, /\*\*Warning \(epoch 2\):\*\* STCB inputs run away in blocks\.0\.conv/);
+    assert.match(md, /at the end of epoch 2, on the first 256 test samples/);
+    assert.match(
+      md,
+      /\| blocks\.0\.conv \| 2\.00 \| 6\.00e\+6 \| 3\.00e\+6 \| 1\.50e\+6 \| 25\.0% \| 50\.0% \| 0\.1250 \| blocks\.0\.conv\.bn \| 1\.00e\+5 \| 2\.00e\+5 \|/,
+    );
+    // per epoch the worst layer: blocks.1.conv (20 S) in epoch 1, blocks.0.conv in epoch 2
+    assert.match(md, /\| 1 \| blocks\.1\.conv \| 20\.0 \| 25\.0% \| blocks\.1\.conv\.bn \| 5\.00 \|/);
+    assert.match(md, /\| 2 \| blocks\.0\.conv \| 1\.50e\+6 \|/);
+  });
+
   it('statistics that do not fit the architecture leave a note instead of the energy section', async () => {
     const dir = join(tmp, 'mismatch');
     const wide = layersFor({ arch: 'vgg11', dataset: 'fashion-mnist-mini', width: 0.25, T: 8 });
@@ -222,6 +263,11 @@ describe('report of a repeat group', () => {
     const accs = [0.9, 0.8, 0.85];
     accs.forEach((a, i) => writeFixtureRun(join(dir, `seed-${i}`), { seed: i, accuracy: a, layers }));
     writeFixtureRun(join(dir, 'seed-3'), { seed: 3, accuracy: null });
+    // seed 1 warned of a runaway in its second epoch
+    const log1 = join(dir, 'seed-1', 'log.jsonl');
+    const lines = readFileSync(log1, 'utf8').trim().split('\n');
+    lines[1] = JSON.stringify({ ...JSON.parse(lines[1]), warning: 'STCB inputs run away in blocks.0.conv' });
+    writeFileSync(log1, lines.join('\n') + '\n');
     writeFileSync(join(dir, 'repeats.json'), JSON.stringify({ config: fixtureConfig({}) }));
     assert.equal(dirKind(dir), 'repeats');
     const r = await writeReport(dir, { png: false });
@@ -231,6 +277,10 @@ describe('report of a repeat group', () => {
     assert.match(md, /\| fashion-mnist-mini \| VGG11 \| 8 \| 85\.00 \| 5\.00 \| 90\.00 \| 3 of 4 \|/);
     assert.deepEqual(r.missing, [join(dir, 'seed-3')]);
     assert.match(md, /Unfinished seeds:\*\* `seed-3`/);
+    assert.match(
+      md,
+      /\*\*Runaway warnings\*\*.*\n\n- seed 1, epoch 2: STCB inputs run away in blocks\.0\.conv\n\n/,
+    );
   });
 });
 

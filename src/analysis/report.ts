@@ -2,8 +2,10 @@
  * Reports: `report.md` and figures (SVG, PNG where resvg loads) for a run directory, a repeat
  * group or a sweep directory.
  *
- * - run: configuration, results, training curves, spike statistics per STCB layer (fire rate,
- *   spikes, STEB input distribution) and energy against the ANN twin;
+ * - run: configuration, results, training curves, the runaway monitor's figures per STCB layer
+ *   (log.jsonl `stcb`: STEB input max and 99.9th percentile against `S`, saturated share, the
+ *   feeding batch norm's |gamma|, and the run's runaway warning), spike statistics per STCB layer
+ *   (fire rate, spikes, STEB input distribution) and energy against the ANN twin;
  * - repeat group: the paper's Table-2 row (mean, sample stddev, best of the final test
  *   accuracy), per-seed results, curves of every seed, fire rates and energy averaged over
  *   seeds;
@@ -17,6 +19,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { saturatedFraction, type LayerSpikeStats } from '../nn/stats.js';
+import { stcbTable, RUNAWAY_P999_FACTOR, type StcbFigures } from '../train/monitor.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { makeDirs } from '../util/fs.js';
 import {
@@ -299,6 +302,52 @@ function tryEnergySection(
   energySection(b, e, note, subtitle);
 }
 
+/**
+ * The runaway monitor's section of a run report (log.jsonl `stcb`, `warning`): the run's warning,
+ * the last epoch's figures per STCB layer, and per epoch the layer with the largest
+ * `p99.9 / S`; "not recorded" for logs written before the monitor.
+ */
+function monitorSection(b: Builder, run: RunDir): void {
+  b.push('## Saturation of the STCB inputs (runaway monitor)', '');
+  const epochs = run.log.filter(
+    (m): m is typeof m & { stcb: StcbFigures[] } => Array.isArray(m.stcb) && m.stcb.length > 0,
+  );
+  if (!epochs.length) {
+    b.push('Not recorded (the log predates the runaway monitor, or no epoch has finished).', '');
+    return;
+  }
+  const warned = run.log.find((m) => typeof m.warning === 'string');
+  b.push(
+    warned
+      ? `**Warning (epoch ${warned.epoch + 1}):** ${warned.warning}`
+      : `No runaway: no layer's STEB input reached ${RUNAWAY_P999_FACTOR} x S at its 99.9th percentile in any epoch.`,
+    '',
+  );
+  const last = epochs[epochs.length - 1];
+  b.push(
+    `Per STCB layer at the end of epoch ${last.epoch + 1}, on the first ${last.stcb[0].samples} test samples (docs/reliability.md, "Saturation runaway"): the STEB input's max and 99.9th percentile against the saturation level \`S = sum_t theta(t)\` (in units of theta0 for learned thresholds), its shares at or above S and at or below 0, the fire rate, and the batch norm that feeds the layer with its mean and max |gamma|.`,
+    '',
+    mdTable(stcbTable(last.stcb)),
+    '',
+  );
+  if (epochs.length > 1) {
+    const worst = (fs: readonly StcbFigures[]) =>
+      fs.reduce((a, f) => (!(f.input_p999 / f.S <= a.input_p999 / a.S) ? f : a));
+    b.push(
+      'Per epoch, the layer with the largest 99.9th percentile against S:',
+      '',
+      mdTable([
+        ['epoch', 'layer', 'p99.9 / S', 'x >= S', 'batch norm', 'gamma, max abs'],
+        ...epochs.map((m) => {
+          const row = stcbTable([worst(m.stcb)])[1];
+          return [String(m.epoch + 1), row[0], row[4], row[5], row[8], row[10]];
+        }),
+      ]),
+      '',
+    );
+  }
+}
+
 function runReport(b: Builder, run: RunDir, opts: ReportOptions): string[] {
   b.push(`# Run report`, '', `\`${run.dir}\`: ${describe(run)}`, '');
   b.push('## Configuration', '', configTable(run), '');
@@ -325,6 +374,7 @@ function runReport(b: Builder, run: RunDir, opts: ReportOptions): string[] {
     );
   }
   if (run.log.length) b.figure(trainingCurves(curvePoints(run.log, 'run'), describe(run)));
+  if (run.summary.mode === 'stc') monitorSection(b, run);
   const stats = run.result?.spike_stats;
   if (Array.isArray(stats) && stats.length) {
     spikeSection(b, stats, describe(run));
@@ -381,6 +431,17 @@ function repeatsReport(b: Builder, dir: string, opts: ReportOptions): string[] {
     ]),
     '',
   );
+  const warned = runs.flatMap((r) => {
+    const w = r.log.find((m) => typeof m.warning === 'string');
+    return w ? [`- seed ${r.summary.seed}, epoch ${w.epoch + 1}: ${w.warning}`] : [];
+  });
+  if (warned.length)
+    b.push(
+      `**Runaway warnings** (log.jsonl; \`stcsnn report\` on a seed's directory shows its figures):`,
+      '',
+      ...warned,
+      '',
+    );
   const curves = runs.flatMap((r) => curvePoints(r.log, `seed ${r.summary.seed}`));
   if (curves.length) b.figure(trainingCurves(curves, describe(first)));
   const allStats = done

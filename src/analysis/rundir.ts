@@ -25,6 +25,8 @@ export type EpochLog = Pick<
   | 'test_accuracy'
   | 'seconds'
   | 'train_loss_windows'
+  | 'stcb'
+  | 'warning'
 >;
 
 /** The fields of `result.json` the analysis reads. */

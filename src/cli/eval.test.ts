@@ -52,7 +52,19 @@ test("eval refuses a checkpoint of another network than its run's config.json, n
     copyFileSync(runFile(dir, 'best'), copy);
     const ok = run('eval', '--checkpoint', copy, '--limit', '8', '--json');
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal((JSON.parse(ok.stdout) as { arch: string }).arch, 'resnet18');
+    const out = JSON.parse(ok.stdout) as {
+      arch: string;
+      spike_stats: { layer: string }[];
+      stcb: { layer: string; samples: number; bn: { layer: string } | null }[];
+    };
+    assert.equal(out.arch, 'resnet18');
+    // the runaway monitor's figures: one per STCB layer, on the 8 samples, each fed by a batch norm
+    assert.deepEqual(
+      out.stcb.map((f) => f.layer),
+      out.spike_stats.map((s) => s.layer),
+    );
+    assert.ok(out.stcb.every((f) => f.samples === 8 && f.bn !== null));
+    assert.equal(out.stcb.find((f) => f.layer === 'layer2.0.shortcut')?.bn?.layer, 'layer2.0.bn1');
   } finally {
     rmSync(loose, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@ import { buildNetwork } from '../nn/models.js';
 import { TRAIN_META } from '../train/checkpoint.js';
 import { checkTrainConfig } from '../train/config.js';
 import { evaluate } from '../train/evaluate.js';
+import { MONITOR_SAMPLES, findRunaway, runawayWarning, stcbTable } from '../train/monitor.js';
 import { MODEL_FILES, RUN_FILES, runFile } from '../run/layout.js';
 import { readRunConfig } from '../train/train.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
@@ -131,7 +132,9 @@ export function evalCommand(): Command {
     });
     try {
       loadStateDict(net, mf.tensors, file);
-      const r = await evaluate(net, loader, { spikeStats: true });
+      const r = await evaluate(net, loader, { spikeStats: true, monitorSamples: MONITOR_SAMPLES });
+      const runaway = r.stcb ? findRunaway(r.stcb) : null;
+      const warning = runaway ? runawayWarning(runaway, undefined, cfg.stc) : undefined;
       const fireRates = (r.spikeStats ?? []).map((s) => ({ layer: s.layer, rate: s.fireRate }));
       const out = {
         checkpoint: file,
@@ -148,8 +151,11 @@ export function evalCommand(): Command {
         confusion: r.confusion,
         fire_rates: fireRates,
         spike_stats: r.spikeStats ?? [],
+        ...(r.stcb ? { stcb: r.stcb } : {}),
+        ...(warning ? { warning } : {}),
       };
       if (flags.json) {
+        if (warning) notice(`warning: ${warning}`);
         printJson(out);
         return;
       }
@@ -186,6 +192,13 @@ export function evalCommand(): Command {
           ]),
         );
       }
+      if (r.stcb?.length) {
+        console.log(
+          `\nSTEB inputs per STCB layer on the first ${r.stcb[0].samples} samples (the runaway monitor; docs/reliability.md):`,
+        );
+        console.log(table(stcbTable(r.stcb)));
+      }
+      if (warning) notice(`warning: ${warning}`);
     } finally {
       net.dispose();
       await loader.close();

@@ -4,7 +4,7 @@
  * switches batch norm between batch and running statistics.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { SpikeStatsRecorder } from './stats.js';
+import type { SpikeStatsSink } from './stats.js';
 import type { BatchNormSync } from './sync-bn.js';
 
 /** Options of a forward pass. */
@@ -12,7 +12,7 @@ export interface ForwardOptions {
   /** Training mode: batch statistics in batch norm (and running statistics updated). */
   readonly training: boolean;
   /** When given, spiking layers record spike statistics into it (slower; analysis only). */
-  readonly stats?: SpikeStatsRecorder;
+  readonly stats?: SpikeStatsSink;
   /**
    * Data-parallel training with synchronised batch norm: batch norm normalises with the
    * statistics of the global batch over all ranks (see `sync-bn.ts`). Training mode only.

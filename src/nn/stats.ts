@@ -63,8 +63,18 @@ interface Acc {
   saturated: number;
 }
 
+/**
+ * What a forward pass hands the STEB inputs of its STCB layers to (`ForwardOptions.stats`):
+ * `record(label, x, cfg)` with `x: [N, ...]` the layer's STEB input and `cfg` the spike code it
+ * is encoded with (for learned thresholds, `x / theta0` with the unit-threshold code, so that
+ * `S = saturation(cfg)` is the saturation level in `x`'s units).
+ */
+export interface SpikeStatsSink {
+  record(label: string, x: tf.Tensor, cfg: StcConfig): void;
+}
+
 /** Accumulates spike statistics per layer across batches. */
-export class SpikeStatsRecorder {
+export class SpikeStatsRecorder implements SpikeStatsSink {
   private readonly layers = new Map<string, Acc>();
 
   /** Records one batch of STEB inputs `x: [N, ...]` of layer `label`. */

@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataLoader } from '../data/loader.js';
 import type { Network } from '../nn/models.js';
-import { SpikeStatsRecorder, type LayerSpikeStats } from '../nn/stats.js';
+import { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from '../nn/stats.js';
+import { StcbMonitor, stcbFigures, type StcbFigures } from './monitor.js';
 
 /** What {@link evaluate} measures. */
 export interface EvalResult {
@@ -17,6 +18,8 @@ export interface EvalResult {
   readonly confusion: number[][];
   /** Per-STCB-layer spike statistics, when requested (and the network spikes). */
   readonly spikeStats?: LayerSpikeStats[];
+  /** The runaway monitor's figures per STCB layer on the first samples, when requested (`monitor.ts`). */
+  readonly stcb?: StcbFigures[];
 }
 
 /** Softmax cross-entropy of `logits: [N, K]` against integer labels, averaged over the batch. */
@@ -27,25 +30,42 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
   });
 }
 
-/** Evaluates `net` in inference mode over every batch of `loader` (epoch 0 order). */
+/**
+ * Evaluates `net` in inference mode over every batch of `loader` (epoch 0 order). `spikeStats`:
+ * spike statistics over every sample; `monitorSamples`: the runaway monitor's figures on the first
+ * that many samples (both only for a spiking network).
+ */
 export async function evaluate(
   net: Network,
   loader: DataLoader,
-  opts: { spikeStats?: boolean } = {},
+  opts: { spikeStats?: boolean; monitorSamples?: number } = {},
 ): Promise<EvalResult> {
   const classes = net.config.classes;
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
-  const recorder = opts.spikeStats && net.config.mode === 'stc' ? new SpikeStatsRecorder() : undefined;
+  const spiking = net.config.mode === 'stc';
+  const recorder = opts.spikeStats && spiking ? new SpikeStatsRecorder() : undefined;
+  const monitor = opts.monitorSamples && spiking ? new StcbMonitor(opts.monitorSamples) : undefined;
   let lossSum = 0;
   let count = 0;
   for await (const b of loader.epoch(0)) {
+    const watch = monitor?.wants() ? monitor : undefined;
+    const stats: SpikeStatsSink | undefined =
+      recorder && watch
+        ? {
+            record: (l, t, c) => {
+              recorder.record(l, t, c);
+              watch.record(l, t, c);
+            },
+          }
+        : (recorder ?? watch);
     const [lossValue, pred] = tf.tidy(() => {
       const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
       const y = tf.tensor1d(b.y, 'int32');
-      const logits = net.forward(x, { training: false, stats: recorder });
+      const logits = net.forward(x, { training: false, stats });
       const loss = crossEntropy(logits, y);
       return [loss.dataSync()[0], tf.argMax(logits, 1).dataSync()];
     });
+    watch?.batchDone(b.size);
     lossSum += lossValue * b.size;
     count += b.size;
     for (let i = 0; i < b.size; i++) confusion[b.y[i]][pred[i]]++;
@@ -63,5 +83,6 @@ export async function evaluate(
     perClass,
     confusion,
     spikeStats: recorder?.result(),
+    ...(monitor ? { stcb: stcbFigures(net, monitor) } : {}),
   };
 }

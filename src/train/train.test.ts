@@ -45,6 +45,16 @@ describe('train', () => {
     assert.ok(log[1].train_loss < log[0].train_loss, 'training loss decreases');
     assert.ok(r.test_accuracy > 0.15, `accuracy ${r.test_accuracy} above chance (0.1)`);
     assert.equal(r.fire_rates.length, 7, 'one fire rate per STCB of VGG11');
+    // the runaway monitor's figures in every epoch line, one per STCB, on the 50 test samples
+    for (const m of log) {
+      assert.deepEqual(
+        m.stcb.map((f: { layer: string }) => f.layer),
+        r.fire_rates.map((f) => f.layer),
+      );
+      assert.equal(m.stcb[0].samples, 50);
+      assert.equal(m.stcb[0].bn.layer, 'stem_bn');
+      assert.equal(m.warning, undefined, 'a healthy run does not warn');
+    }
     assert.ok(r.fire_rates.every((f) => f.rate >= 0 && f.rate <= 1));
     assert.equal(
       r.confusion.flat().reduce((a, b) => a + b, 0),
@@ -54,6 +64,25 @@ describe('train', () => {
       checkTrainConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json'),
       tiny,
     );
+  });
+
+  test('a run whose STCB inputs exceed 10 S warns once, in the log and through the hook', async () => {
+    // theta0 0.05: S = 0.11 (T 4), so the batch norm's unit-scale outputs sit far above 10 S
+    // (a tiny learning rate keeps them there, and keeps the gradients finite)
+    const dir = mkdtempSync(join(tmpdir(), 'stcsnn-warn-'));
+    const warnings: string[] = [];
+    await train(
+      { ...tiny, lr: 1e-6, stc: stcConfig({ T: 4, theta0: 0.05 }) },
+      { runDir: dir, backend, hooks: { onWarning: (w) => warnings.push(w) } },
+    );
+    const log = readFileSync(join(dir, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /STCB inputs run away in \S+ \(epoch 1\).*--gradient clipped/);
+    assert.equal(log[0].warning, warnings[0]);
+    assert.equal(log[1].warning, undefined, 'once per run');
   });
 
   test("onEpochEnd returning 'stop' ends training there and finishes the run", async () => {

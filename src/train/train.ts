@@ -62,6 +62,7 @@ import { CONFIG_HASH_KEY, configHash } from './config-hash.js';
 import { checkTrainConfig, type TrainConfig } from './config.js';
 import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
 import { learningRate } from './lr-schedule.js';
+import { MONITOR_SAMPLES, findRunaway, runawayWarning, type StcbFigures } from './monitor.js';
 import { sgdFor } from './sgd.js';
 
 /** Metrics of one epoch (a line of `log.jsonl`). */
@@ -84,6 +85,17 @@ export interface EpochMetrics {
    * in logs written before it was recorded.
    */
   readonly train_loss_windows?: readonly number[];
+  /**
+   * STC runs: per STCB layer, the runaway monitor's figures of its STEB input on the first
+   * {@link MONITOR_SAMPLES} test samples at the end of the epoch (`monitor.ts`); absent in `ann`
+   * runs and in logs written before it was recorded.
+   */
+  readonly stcb?: readonly StcbFigures[];
+  /**
+   * The runaway warning (`runawayWarning`), on the first epoch whose figures meet the rule only:
+   * a run warns once.
+   */
+  readonly warning?: string;
 }
 
 /** What a finished run reports (also `result.json`). */
@@ -135,6 +147,8 @@ export interface TrainHooks {
   onEvalStart?(what: string): void;
   /** A one-line notice (a torn last line of `log.jsonl` dropped on resume). */
   onNotice?(line: string): void;
+  /** A warning (a runaway, once per run); default: written to stderr. */
+  onWarning?(message: string): void;
 }
 
 /** A NaN or Infinity in the loss or the gradients. */
@@ -432,6 +446,8 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
     let lastEval: EvalResult | undefined;
     let lastLoss = NaN;
     let lastEpochSeconds = 0;
+    /** Whether the run has warned of a runaway (once per run, resumed runs included). */
+    let warned = log.some((m) => m.warning !== undefined);
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
       if (
         config.timeBudget !== undefined &&
@@ -499,7 +515,11 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         if (!syncBn) await averageBuffers(pg, buffers); // synchronised: already equal
       }
       hooks?.onEvalStart?.('test');
-      lastEval = await evaluate(net, testLoader);
+      lastEval = await evaluate(net, testLoader, { monitorSamples: MONITOR_SAMPLES });
+      const runaway = lastEval.stcb && !warned ? findRunaway(lastEval.stcb) : null;
+      const warning = runaway
+        ? runawayWarning(runaway, epoch, { gradient: config.stc.gradient, learnTheta: config.stc.learnTheta })
+        : undefined;
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += trainTime;
       lastEpochSeconds = seconds;
@@ -516,6 +536,8 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         ...(W > 1 ? { allreduce_seconds: syncMs / 1000 } : {}),
         ...(lrOverride !== undefined ? { lr_override: lrOverride } : {}),
         train_loss_windows: windows.means(),
+        ...(lastEval.stcb ? { stcb: lastEval.stcb } : {}),
+        ...(warning ? { warning } : {}),
       };
       const isBest = m.test_accuracy > best.accuracy;
       if (isBest) best = { accuracy: m.test_accuracy, epoch };
@@ -533,7 +555,13 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         writeLog(runDir, log);
         saveCheckpoint(lastPath, net, config, state, { ...meta, sgd }); // commit point
       }
-      if (hooks?.onEpochEnd?.(m) === 'stop') break;
+      const stop = hooks?.onEpochEnd?.(m) === 'stop';
+      if (warning) {
+        warned = true;
+        if (writer)
+          (hooks?.onWarning ?? ((w: string) => process.stderr.write(`stcsnn: warning: ${w}\n`)))(warning);
+      }
+      if (stop) break;
     }
     hooks?.onEvalStart?.('spike statistics');
     const final = await evaluate(net, testLoader, { spikeStats: true });
