@@ -27,7 +27,13 @@ import type { EnergyConstants, EnergyReport } from '../analysis/energy.js';
 import { readRunDir } from '../analysis/rundir.js';
 import { ConfigError, MAX_T } from '../core/config.js';
 import type { LayerSpikeStats } from '../nn/stats.js';
-import { ADDED_LATER, checkTrainConfig, TRAIN_DEFAULTS, unflattenConfig, type TrainConfig } from '../train/config.js';
+import {
+  ADDED_LATER,
+  checkTrainConfig,
+  TRAIN_DEFAULTS,
+  unflattenConfig,
+  type TrainConfig,
+} from '../train/config.js';
 import { train, type TrainHooks } from '../train/train.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { makeDirs } from '../util/fs.js';
