@@ -138,8 +138,9 @@ describe('examples (browser)', () => {
         const errors = [];
         page.on('pageerror', (e) => errors.push(String(e)));
         page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-        await page.goto(server.resolvedUrls.local[0]);
-        await page.waitForSelector('body[data-done="true"]', { timeout: 60_000 });
+        // generous limits: a loaded 2-core machine takes a while to start chromium and the page
+        await page.goto(server.resolvedUrls.local[0], { waitUntil: 'commit', timeout: 300_000 });
+        await page.waitForSelector('body[data-done="true"]', { timeout: 300_000 });
         assert.deepEqual(errors, []);
         assert.match(await page.textContent('#status'), /backend: wasm/);
         assert.match(await page.textContent('#trains'), /x = 0\.30 {2}\.\.\|\.\.\.\.\./);
