@@ -213,10 +213,7 @@ describe('stcsnn energy', () => {
 
 describe('stcsnn sweep and report', () => {
   it('bad input: empty value lists and a sweep directory of another configuration', async () => {
-    assert.match(
-      userError(run('sweep', '--T', '', '--out', join(tmp, 's0'))),
-      /--T must not be empty/,
-    );
+    assert.match(userError(run('sweep', '--T', '', '--out', join(tmp, 's0'))), /--T must not be empty/);
     assert.match(
       userError(run('sweep', '--theta0', ',', '--out', join(tmp, 's0'))),
       /--theta0 needs at least one value/,
