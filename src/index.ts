@@ -99,6 +99,7 @@ export {
   runawayWarning,
   stcbFigures,
   type Runaway,
+  type RunawayRemedies,
   type StcbBnFigures,
   type StcbFigures,
 } from './train/monitor.js';

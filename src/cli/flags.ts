@@ -151,7 +151,7 @@ export const CONFIG_FLAGS: readonly ConfigFlag[] = [
     flag: '--learn-theta',
     arg: '<mode>',
     path: 'stc.learnTheta',
-    help: 'train theta0: off (the paper: fixed), per STCB layer, or per input channel (theta0 = exp(log_theta), LSQ/PACT gradient)',
+    help: 'train theta0: off (the paper: fixed), per STCB layer, or per input channel (theta0 = exp(log_theta), LSQ/PACT gradient); needs the clipped mask, so --gradient relu alone means off',
     choices: LEARN_THETA_MODES,
     parse: choice('--learn-theta', LEARN_THETA_MODES),
   },

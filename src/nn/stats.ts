@@ -70,6 +70,7 @@ interface Acc {
  * `S = saturation(cfg)` is the saturation level in `x`'s units).
  */
 export interface SpikeStatsSink {
+  /** Takes one batch of STEB inputs `x: [N, ...]` of layer `label`, encoded with `cfg`. */
   record(label: string, x: tf.Tensor, cfg: StcConfig): void;
 }
 
