@@ -273,8 +273,12 @@ describe('learned thresholds (stcLinearLearned, stcConv2dLearned)', () => {
   });
 
   test('equals the fixed-threshold STCB at theta0 (conv, both paths), and theta0 on the weights keeps spikes binary', () => {
+    // theta0 a power of two: x / theta0 and theta0 theta_1(t) are then exact in float32, so both
+    // fire the same spikes (another theta0 may flip a spike that lies on a threshold by rounding:
+    // a CI run found x / 1.488 against 1 deciding otherwise than x against 1.488, T = 1)
     fc.assert(
-      fc.property(caseArb, (c) => {
+      fc.property(caseArb, fc.integer({ min: -3, max: 3 }), (arb, k) => {
+        const c = { ...arb, theta0: 2 ** k };
         const cfg = stcConfig({ T: c.T, theta0: c.theta0 });
         const unit = unitConfig(cfg);
         const [a, b] = tf.tidy(() => {
