@@ -49,8 +49,8 @@ const limitTrain = intArg('limit-train', opt['limit-train'], batch);
 const epochs = intArg('epochs', opt.epochs, 1);
 numberArg('width', opt.width);
 numberArg('T', opt.T);
-const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
-if (!existsSync(cli)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
+const cli = new URL('../dist/app/cli/main.js', import.meta.url).pathname;
+if (!existsSync(cli)) throw new Error('dist/app/cli/main.js is missing: run `npm run build` first');
 const common = [
   ...['--backend', 'libtorch', '--arch', 'vgg11', '--width', opt.width, '--T', opt.T],
   ...['--epochs', String(epochs), '--limit-train', String(limitTrain), '--limit-test', '100', '--json'],

@@ -39,8 +39,8 @@ const { values: opt } = scriptArgs(import.meta.url, {
 const budget = numberArg('budget', opt.budget, 20);
 choiceArg('gradient', opt.gradient, ['relu', 'clipped']);
 choiceArg('backend', opt.backend, ['auto', 'wasm', 'cpu', 'libtorch']);
-const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
-if (!existsSync(cli)) throw new Error('dist/cli/main.js is missing: run `npm run build` first');
+const cli = new URL('../dist/app/cli/main.js', import.meta.url).pathname;
+if (!existsSync(cli)) throw new Error('dist/app/cli/main.js is missing: run `npm run build` first');
 const common = ['--dataset', 'fashion-mnist', '--arch', 'vgg11', '--width', '0.25', '--T', '8', '--backend', opt.backend, '--json'];
 if (opt['data-dir']) common.push('--data-dir', opt['data-dir']);
 

@@ -62,7 +62,7 @@ function train([name, flags]) {
     : [...PROTOCOL, '--data-dir', resolve(opt['data-dir']), ...SUBSET, ...flags, '--out', dir];
   console.error(`method-compare: ${name}: stcsnn train ${args.join(' ')}`);
   return new Promise((ok) => {
-    const p = spawn(process.execPath, ['dist/cli/main.js', 'train', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const p = spawn(process.execPath, ['dist/app/cli/main.js', 'train', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
     p.on('close', () => ok());
   });
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times the PyTorch modules of docs/pytorch.md (src/interop/testdata/stcsnn_torch.py): the STC
+"""Times the PyTorch modules of docs/pytorch.md (src/lib/interop/testdata/stcsnn_torch.py): the STC
 quantiser as the docs had it before (q accumulated with torch.where in float64, six temporaries
 a step) against the in-place residual form (q = x - V(T)), alone on one activation and inside a
 ResNet18 (width 0.25, 28x28x1) evaluation. Prints a table and the ratio; --json for one object.
@@ -12,7 +12,7 @@ try:
 except ImportError:
     sys.exit("pytorch_module_bench: this script needs torch (python3 -c 'import torch' fails)")
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src", "interop", "testdata"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src", "lib", "interop", "testdata"))
 import stcsnn_torch as st  # noqa: E402
 
 

@@ -58,12 +58,12 @@ for (const [k, min] of [
 ])
   intArg(k, a[k], min);
 if (a.threads !== undefined) intArg('threads', a.threads, 1);
-const { initBackend } = await importBuilt('dist/engine/backend.js');
-const { buildNetwork } = await importBuilt('dist/nn/models.js');
-const { stcConfig } = await importBuilt('dist/core/config.js');
-const { Sgd } = await importBuilt('dist/train/sgd.js');
-const { valueAndGrads } = await importBuilt('dist/engine/grads.js');
-const { crossEntropy } = await importBuilt('dist/train/evaluate.js');
+const { initBackend } = await importBuilt('dist/lib/engine/backend.js');
+const { buildNetwork } = await importBuilt('dist/lib/nn/models.js');
+const { stcConfig } = await importBuilt('dist/lib/core/config.js');
+const { Sgd } = await importBuilt('dist/app/train/sgd.js');
+const { valueAndGrads } = await importBuilt('dist/lib/engine/grads.js');
+const { crossEntropy } = await importBuilt('dist/app/train/evaluate.js');
 const batch = Number(a.batch);
 const steps = Number(a.steps);
 const warmup = Number(a.warmup);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles TensorFlow.js's gradient registrations (`@tensorflow/tfjs-core/dist/register_all_gradients.js`,
 // ES modules whose relative imports have no file extension, which Node cannot load as they are)
-// into one module, dist/engine/tfjs-gradients.js, that src/engine/gradients-node.ts imports in Node.
+// into one module, dist/lib/engine/tfjs-gradients.js, that src/lib/engine/gradients-node.ts imports in Node.
 // The bundled code registers into the one global tfjs engine and gradient registry, as any copy
 // of tfjs-core does. Part of `npm run build`.
 import { mkdirSync } from 'node:fs';
@@ -12,14 +12,14 @@ import { scriptArgs } from './script-cli.mjs';
 scriptArgs(import.meta.url, {
   usage: `Usage: node scripts/bundle-gradients.mjs   (part of npm run build; no options)
 
-Bundles @tensorflow/tfjs-core's gradient registrations into dist/engine/tfjs-gradients.js.`,
+Bundles @tensorflow/tfjs-core's gradient registrations into dist/lib/engine/tfjs-gradients.js.`,
 });
 
 const require = createRequire(import.meta.url);
 const version = require('@tensorflow/tfjs-core/package.json').version;
 const entry = require.resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-const outfile = new URL('../dist/engine/tfjs-gradients.js', import.meta.url).pathname;
-mkdirSync(new URL('../dist/engine/', import.meta.url).pathname, { recursive: true });
+const outfile = new URL('../dist/lib/engine/tfjs-gradients.js', import.meta.url).pathname;
+mkdirSync(new URL('../dist/lib/engine/', import.meta.url).pathname, { recursive: true });
 await build({
   entryPoints: [entry],
   bundle: true,

@@ -50,9 +50,9 @@ const COMMON = {
 
 await build({
   entryPoints: {
-    stcsnn: join(root, 'dist', 'cli', 'main.js'),
+    stcsnn: join(root, 'dist', 'app', 'cli', 'main.js'),
     'run-stcsnn': join(root, 'bench', 'run-stcsnn.js'),
-    'loader-worker': join(root, 'dist', 'data', 'loader-worker.js'),
+    'loader-worker': join(root, 'dist', 'lib', 'data', 'loader-worker.js'),
   },
   outdir: out,
   ...COMMON,

@@ -86,7 +86,7 @@ test('the package ships the entry points, the embedded data set and the docs', (
   for (const f of [
     'dist/index.js',
     'dist/index.d.ts',
-    'dist/cli/main.js',
+    'dist/app/cli/main.js',
     'README.md',
     'docs/semantics.md',
     'assets/fashion-mnist-mini/train-images-idx3-ubyte.gz',

@@ -108,7 +108,7 @@ export function listArg(name, value, choices) {
 }
 
 /**
- * Imports a compiled module of stcsnn, e.g. `importBuilt('dist/nn/models.js')`.
+ * Imports a compiled module of stcsnn, e.g. `importBuilt('dist/lib/nn/models.js')`.
  * @throws Error (one line) when `dist/` has not been built
  */
 export async function importBuilt(path) {

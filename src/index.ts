@@ -6,7 +6,7 @@
  *
  * @module stcsnn
  */
-export * from './core/index.js';
+export * from './lib/core/index.js';
 export {
   initBackend,
   activeBackend,
@@ -16,10 +16,10 @@ export {
   type BackendRequest,
   type BackendName,
   type BackendInfo,
-} from './engine/backend.js';
-export { Module, type ForwardOptions, type NamedVariable, type ParamOptions } from './nn/module.js';
-export { SeedStream } from './nn/init.js';
-export type { BatchNormSync } from './nn/sync-bn.js';
+} from './lib/engine/backend.js';
+export { Module, type ForwardOptions, type NamedVariable, type ParamOptions } from './lib/nn/module.js';
+export { SeedStream } from './lib/nn/init.js';
+export type { BatchNormSync } from './lib/nn/sync-bn.js';
 export {
   BatchNorm,
   Conv2d,
@@ -31,7 +31,7 @@ export {
   type NetMode,
   type Activation,
   type ConvSpec,
-} from './nn/layers.js';
+} from './lib/nn/layers.js';
 export {
   ARCHS,
   buildNetwork,
@@ -43,7 +43,7 @@ export {
   type ArchConfig,
   type LayerInfo,
   type LayerKind,
-} from './nn/models.js';
+} from './lib/nn/models.js';
 export {
   planNetwork,
   planParameters,
@@ -55,9 +55,9 @@ export {
   type PlanLayer,
   type PlanConfig,
   type PlanParameter,
-} from './nn/plan.js';
-export { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from './nn/stats.js';
-export { batchNormTrain, type BatchNormTrainResult } from './nn/kernels.js';
+} from './lib/nn/plan.js';
+export { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from './lib/nn/stats.js';
+export { batchNormTrain, type BatchNormTrainResult } from './lib/nn/kernels.js';
 export {
   train,
   readRunConfig,
@@ -65,7 +65,7 @@ export {
   type EpochMetrics,
   type TrainHooks,
   type TrainOptions,
-} from './train/train.js';
+} from './app/train/train.js';
 export {
   AUGMENT_MODES,
   TRAIN_DEFAULTS,
@@ -74,7 +74,7 @@ export {
   type ConfigValue,
   type ConfigValues,
   type TrainConfig,
-} from './train/config.js';
+} from './app/config/config.js';
 export {
   PAPER_PROTOCOL,
   PRESETS,
@@ -83,14 +83,14 @@ export {
   type PaperDataset,
   type PaperProtocol,
   type PresetName,
-} from './train/presets.js';
+} from './app/config/presets.js';
 export {
   resolveTrainConfig,
   type ConfigSource,
   type ResolvedConfig,
   type ResolveOptions,
-} from './train/resolve.js';
-export { evaluate, crossEntropy, type EvalResult } from './train/evaluate.js';
+} from './app/config/resolve.js';
+export { evaluate, crossEntropy, type EvalResult } from './app/train/evaluate.js';
 export {
   MONITOR_SAMPLES,
   RUNAWAY_P999_FACTOR,
@@ -102,11 +102,16 @@ export {
   type RunawayRemedies,
   type StcbBnFigures,
   type StcbFigures,
-} from './train/monitor.js';
-export { Sgd, sgdFor, type SgdOptions } from './train/sgd.js';
-export { learningRate, LR_SCHEDULES, type LrSchedule, type LrScheduleName } from './train/lr-schedule.js';
-export { valueAndGrads } from './engine/grads.js';
-export { trainStep, type Classifier, type TrainStepResult } from './browser/train-step.js';
+} from './app/train/monitor.js';
+export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
+export {
+  learningRate,
+  LR_SCHEDULES,
+  type LrSchedule,
+  type LrScheduleName,
+} from './app/config/lr-schedule.js';
+export { valueAndGrads } from './lib/engine/grads.js';
+export { trainStep, type Classifier, type TrainStepResult } from './app/browser/train-step.js';
 export {
   openDataset,
   datasetInfo,
@@ -114,11 +119,11 @@ export {
   type DatasetEntry,
   type DatasetName,
   type OpenOptions,
-} from './data/registry.js';
-export { DataLoader, type AugmentOptions, type LoaderOptions, type LoaderStats } from './data/loader.js';
-export type { Dataset, Batch, Normalization } from './data/types.js';
-export { DataError } from './data/types.js';
-export * from './analysis/index.js';
-export * from './run/index.js';
-export * from './distributed/index.js';
-export * from './interop/index.js';
+} from './lib/data/registry.js';
+export { DataLoader, type AugmentOptions, type LoaderOptions, type LoaderStats } from './lib/data/loader.js';
+export type { Dataset, Batch, Normalization } from './lib/data/types.js';
+export { DataError } from './lib/data/types.js';
+export * from './app/analysis/index.js';
+export * from './app/run/index.js';
+export * from './lib/distributed/index.js';
+export * from './lib/interop/index.js';

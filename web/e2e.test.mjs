@@ -122,7 +122,7 @@ test('a test image gets the class and probabilities of `stcsnn predict` in Node'
   const out = execFileSync(
     process.execPath,
     [
-      path.join(ROOT, 'dist', 'cli', 'main.js'),
+      path.join(ROOT, 'dist', 'app', 'cli', 'main.js'),
       'predict',
       '--model',
       MODEL,

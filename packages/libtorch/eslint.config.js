@@ -1,5 +1,5 @@
 // Lint of the package's JavaScript: the repository's rules plus Node's globals. The kernel
-// table (lib/kernel-table.*) is generated from src/core/kernels/table.ts and linted there.
+// table (lib/kernel-table.*) is generated from src/lib/core/kernels/table.ts and linted there.
 import globals from 'globals';
 import root from '../../eslint.config.js';
 

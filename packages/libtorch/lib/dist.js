@@ -4,7 +4,7 @@
  * other ranks returns a Promise that settles when the collective is done, so JavaScript can
  * prepare the next bucket while Gloo's threads move this one.
  *
- * stcsnn's `src/distributed/` builds its process groups, samplers and gradient averaging on this.
+ * stcsnn's `src/lib/distributed/` builds its process groups, samplers and gradient averaging on this.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon } from './native.js';

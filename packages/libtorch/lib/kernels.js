@@ -8,7 +8,7 @@
  * serve; the registration wrapper then runs the cpu kernel (see `fallback.js`).
  *
  * stcsnn's own named kernels (`stcKernels`) are those of the kernel table, `kernel-table.js`
- * (generated from the main package's src/core/kernels/table.ts): one per name, attributes read
+ * (generated from the main package's src/lib/core/kernels/table.ts): one per name, attributes read
  * with the table's `readAttrs` (typed, defaults filled in).
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -1,6 +1,6 @@
 /**
  * The fused kernels follow the kernel table (lib/kernel-table.js, generated from stcsnn's
- * src/core/kernels/table.ts): one native kernel per name of the table and no other stcsnn
+ * src/lib/core/kernels/table.ts): one native kernel per name of the table and no other stcsnn
  * kernel, and the copy here is the table the compiled stcsnn (dist/ at the repository root)
  * uses.
  */
@@ -13,7 +13,7 @@ import { nativeKernelNames } from '../lib/index.js';
 import { KERNELS, KERNEL_NAMES } from '../lib/kernel-table.js';
 import { stcKernels } from '../lib/kernels.js';
 
-const distTable = fileURLToPath(new URL('../../../dist/core/kernels/table.js', import.meta.url));
+const distTable = fileURLToPath(new URL('../../../dist/lib/core/kernels/table.js', import.meta.url));
 
 test('stcKernels implements exactly the kernels of the table', () => {
   assert.deepEqual(Object.keys(stcKernels({})).sort(), [...KERNEL_NAMES].sort());

@@ -1,0 +1,114 @@
+/**
+ * Backend selection in a browser: `auto | webgpu | webgl | wasm | cpu`.
+ *
+ * `auto` takes the first of {@link BROWSER_BACKEND_ORDER} that initialises here, skipping WebGL
+ * on a software renderer ({@link softwareWebGl}). `wasm` and
+ * `cpu` come with this entry; `webgpu` and `webgl` are used when the page has imported
+ * `@tensorflow/tfjs-backend-webgpu` / `@tensorflow/tfjs-backend-webgl` (they are not
+ * dependencies of the library).
+ *
+ * The stcsnn kernels: `cpu` and `wasm` get the array kernels of `src/lib/core` (the same as in
+ * Node); a GPU backend gets the kernels written with TensorFlow.js ops ({@link registerGpuKernels}).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { ConfigError } from '../../lib/core/config.js';
+import { registerStcKernels } from '../../lib/core/kernels/stc-kernels.js';
+import { registerForwardConvGradients } from '../../lib/engine/conv-grad.js';
+import { registerNnKernels } from '../../lib/nn/kernels.js';
+import { registerGpuKernels } from './gpu-kernels.js';
+
+/** Backends a browser page can ask for. */
+export const BROWSER_BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
+/** A backend request in a browser. */
+export type BrowserBackendRequest = (typeof BROWSER_BACKENDS)[number];
+/** A backend that runs. */
+export type BrowserBackendName = Exclude<BrowserBackendRequest, 'auto'>;
+/** The order `auto` tries: fastest first. */
+export const BROWSER_BACKEND_ORDER: readonly BrowserBackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+/** Options of {@link initBrowserBackend}. */
+export interface BrowserBackendOptions {
+  /**
+   * Where the wasm backend finds its `.wasm` files: a URL prefix ending in `/`, or a map from
+   * file name (`tfjs-backend-wasm.wasm`, `tfjs-backend-wasm-simd.wasm`,
+   * `tfjs-backend-wasm-threaded-simd.wasm`) to URL. Default: tfjs's (next to the script).
+   */
+  readonly wasmPaths?: string | Record<string, string>;
+}
+
+/** Checks a backend request (e.g. from a URL parameter). */
+export function parseBrowserBackend(value: string): BrowserBackendRequest {
+  if ((BROWSER_BACKENDS as readonly string[]).includes(value)) return value as BrowserBackendRequest;
+  throw new ConfigError(`backend must be one of ${BROWSER_BACKENDS.join(', ')}; got ${value}`);
+}
+
+/**
+ * Whether WebGL here is a software rasteriser (SwiftShader, llvmpipe: headless or GPU-less
+ * browsers), where the wasm backend is several times faster; `auto` then skips WebGL.
+ */
+export function softwareWebGl(): boolean {
+  if (typeof document === 'undefined') return false;
+  const gl =
+    document.createElement('canvas').getContext('webgl2') ??
+    document.createElement('canvas').getContext('webgl');
+  if (!gl) return false;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return /swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+}
+
+let current: BrowserBackendName | undefined;
+
+/**
+ * Makes `request` the active TensorFlow.js backend with gradients and the stcsnn kernels.
+ * @returns the backend that runs
+ * @throws ConfigError for an unknown request; Error when a requested backend cannot start
+ */
+export async function initBrowserBackend(
+  request: BrowserBackendRequest = 'auto',
+  opts: BrowserBackendOptions = {},
+): Promise<BrowserBackendName> {
+  parseBrowserBackend(request);
+  if (current && (request === 'auto' || request === current) && tf.getBackend() === current) return current;
+  tf.enableProdMode();
+  registerStcKernels();
+  registerNnKernels();
+  if (opts.wasmPaths) setWasmPaths(opts.wasmPaths);
+  const order = request === 'auto' ? BROWSER_BACKEND_ORDER : [request];
+  const failures: string[] = [];
+  for (const name of order) {
+    if (!tf.findBackendFactory(name)) {
+      failures.push(`${name}: not loaded`);
+      continue;
+    }
+    if (request === 'auto' && name === 'webgl' && softwareWebGl()) {
+      failures.push('webgl: a software renderer');
+      continue;
+    }
+    if (name === 'wasm') registerForwardConvGradients('wasm');
+    if (name === 'webgl' || name === 'webgpu') registerGpuKernels(name);
+    let ok = false;
+    try {
+      ok = await tf.setBackend(name);
+      if (ok) await tf.ready();
+    } catch (e) {
+      failures.push(`${name}: ${(e as Error).message}`);
+      continue;
+    }
+    if (ok) {
+      current = name;
+      return name;
+    }
+    failures.push(`${name}: failed to initialise`);
+  }
+  throw new Error(`no backend could start (${failures.join('; ')})`);
+}
+
+/** The backend {@link initBrowserBackend} chose, or undefined before. */
+export function activeBrowserBackend(): BrowserBackendName | undefined {
+  return current;
+}

@@ -1,0 +1,245 @@
+/**
+ * `stcsnn energy`: operation counts and computation energy per layer of an STCSNN against its
+ * ANN twin (docs/semantics.md §3), from a finished run's spike statistics (`--checkpoint RUN_DIR`) or
+ * from an assumed firing rate for every STCB layer (`--fire-rate R`).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { Command } from 'commander';
+import { DEFAULT_ENERGY, energyToJson, type EnergyReport } from '../analysis/energy.js';
+import { joules, si, times } from '../analysis/format.js';
+import { archConfigFor, type NetworkSpec } from '../analysis/network.js';
+import { networkEnergy, specOfRun } from '../run/energy.js';
+import { modelSizeOverLimits } from '../../lib/interop/model-file.js';
+import { meanSpikeStats } from '../analysis/report.js';
+import { isRunDir, readRunDir, repeatRunDirs, runSpikeStats } from '../analysis/rundir.js';
+import type { LayerSpikeStats } from '../../lib/nn/stats.js';
+import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { rangeOf, TRAIN_DEFAULTS } from '../config/config.js';
+import { UsageError } from './errors.js';
+import { printJson, table } from './output.js';
+import { energyConstantsFrom, outOfRange, parseInteger, parseNumber, parseNumberList } from './options.js';
+
+interface EnergyFlags extends CommonFlags {
+  arch?: string;
+  dataset?: string;
+  T?: string;
+  width?: string;
+  checkpoint?: string;
+  fireRate?: string;
+  eMac: string;
+  eAc: string;
+  bnMacs: string;
+  inputShape?: string;
+  classes?: string;
+}
+
+/** The `--json` output of `stcsnn energy`. */
+export type EnergyCommandJson = ReturnType<typeof energyToJson> & {
+  arch: string;
+  dataset: string;
+  width: number;
+  /** Where the width came from: the checkpoint, `--width`, or the trainer's default. */
+  width_source: 'checkpoint' | 'flag' | 'default';
+  T: number;
+  /** Where the spike counts come from: the run's statistics, or an assumed rate (with the run's geometry). */
+  source: { checkpoint?: string; fire_rate?: number };
+  constants: { e_mac_pj: number; e_ac_pj: number; bn_macs_per_element: number };
+};
+
+/** The text table of an energy report. */
+export function energyTable(r: EnergyReport): string {
+  const rows: string[][] = [
+    ['layer', 'kind', 'ANN MACs', 'SNN ACs', 'SNN MACs', 'spikes/neuron', 'fire rate', 'SNN energy'],
+  ];
+  for (const l of r.layers) {
+    if (l.annMacs === 0 && l.snnMacs === 0 && l.snnAcs === 0) continue;
+    rows.push([
+      l.name,
+      l.kind,
+      si(l.annMacs),
+      l.kind === 'stcb-conv' ? si(l.snnAcs) : '-',
+      si(l.snnMacs),
+      l.spikesPerNeuron === null ? '-' : l.spikesPerNeuron.toFixed(3),
+      l.fireRate === null ? '-' : l.fireRate.toFixed(3),
+      joules(l.snnEnergyPj),
+    ]);
+  }
+  const t = r.total;
+  rows.push(['total', '', si(t.annMacs), si(t.snnAcs), si(t.snnMacs), '', '', joules(t.snnEnergyPj)]);
+  return table(rows);
+}
+
+/** The closing lines: ANN vs SNN energy and their ratio. */
+export function energySummary(r: EnergyReport): string {
+  const t = r.total;
+  const c = r.constants;
+  return [
+    `ANN twin: ${si(t.annMacs)} MACs = ${joules(t.annEnergyPj)} per image (E_MAC ${c.eMac} pJ)`,
+    `STCSNN (T=${r.T}): ${si(t.snnAcs)} ACs + ${si(t.snnMacs)} MACs = ${joules(t.snnEnergyPj)} per image (E_AC ${c.eAc} pJ)`,
+    `energy ratio ANN/SNN: ${times(t.ratio)}`,
+  ].join('\n');
+}
+
+function runDirOf(path: string): string {
+  if (!existsSync(path)) throw new UsageError(`--checkpoint ${path} does not exist`);
+  // a checkpoint file inside a run directory names the run
+  if (statSync(path).isFile() && basename(path).endsWith('.safetensors')) return dirname(path);
+  return path;
+}
+
+export function energyCommand(): Command {
+  const cmd = new Command('energy').description(
+    'operation counts and computation energy per layer of an STCSNN against its ANN twin',
+  );
+  cmd
+    .option('--arch <name>', 'architecture: vgg11, vgg16 or resnet18 (default: the checkpoint’s)')
+    .option('--dataset <name>', 'data set, for the input shape and classes (default: the checkpoint’s)')
+    .option(
+      '--T <n>',
+      `spike-train length (default: the checkpoint’s, else the trainer’s default, ${TRAIN_DEFAULTS.stc.T})`,
+    )
+    .option(
+      '--width <w>',
+      `channel multiplier (default: the checkpoint’s, else the trainer’s default, ${TRAIN_DEFAULTS.width})`,
+    )
+    .option(
+      '--checkpoint <run-dir>',
+      'a finished run directory (or repeat group: the mean over seeds): use its recorded spike statistics',
+    )
+    .option(
+      '--fire-rate <r>',
+      'assume every STCB layer fires at this rate (0..1); with --checkpoint, on that run’s network',
+    )
+    .option('--e-mac <pJ>', 'energy of one multiply-accumulate in pJ', String(DEFAULT_ENERGY.eMac))
+    .option('--e-ac <pJ>', 'energy of one accumulate in pJ', String(DEFAULT_ENERGY.eAc))
+    .option('--bn-macs <n>', 'MACs per batch-norm element', String(DEFAULT_ENERGY.bnMacsPerElement))
+    .option('--input-shape <H,W,C>', "override the data set's sample shape")
+    .option('--classes <n>', "override the data set's class count");
+  withCommon(cmd);
+  cmd.action(async (flags: EnergyFlags) => {
+    const constants = energyConstantsFrom(flags);
+    if (flags.checkpoint === undefined && flags.fireRate === undefined)
+      throw new UsageError('give --checkpoint RUN_DIR (recorded spike statistics) or --fire-rate R');
+    let inputShape: [number, number, number] | undefined;
+    if (flags.inputShape !== undefined) {
+      const v = parseNumberList('--input-shape', flags.inputShape);
+      if (v.length !== 3 || !v.every((d) => Number.isInteger(d) && d >= 1))
+        throw new UsageError(
+          `--input-shape must be three positive integers H,W,C, got '${flags.inputShape}'`,
+        );
+      inputShape = [v[0], v[1], v[2]];
+    }
+    const classes = flags.classes === undefined ? undefined : parseInteger('--classes', flags.classes, 2);
+    const T = flags.T === undefined ? undefined : parseInteger('--T', flags.T, 1, 64);
+    const width = flags.width === undefined ? undefined : parseNumber('--width', flags.width);
+    if (width !== undefined && !(width > 0 && width <= 4))
+      throw outOfRange('--width', rangeOf('width') ?? '', String(flags.width));
+
+    let spec: NetworkSpec;
+    let source: EnergyCommandJson['source'];
+    let run: ReturnType<typeof readRunDir> | undefined;
+    let fireRate: number | undefined;
+    if (flags.fireRate !== undefined) {
+      fireRate = parseNumber('--fire-rate', flags.fireRate);
+      if (!(fireRate >= 0 && fireRate <= 1)) throw outOfRange('--fire-rate', 'in [0, 1]', flags.fireRate);
+    }
+    let stats: LayerSpikeStats[] | undefined;
+    /** Where the width came from: the checkpoint, the flag, or the trainer's default. */
+    let widthFrom: 'checkpoint' | 'flag' | 'default' = 'checkpoint';
+    let statsFrom = '';
+    if (flags.checkpoint !== undefined) {
+      const target = runDirOf(flags.checkpoint);
+      const seeds = statSync(target).isDirectory() && !isRunDir(target) ? repeatRunDirs(target) : [];
+      if (seeds.length > 0) {
+        // a repeat group: the seeds' statistics averaged
+        const runs = seeds.map((d) => readRunDir(d));
+        const withStats = runs.filter((r) => (r.result?.spike_stats?.length ?? 0) > 0);
+        run = withStats[0] ?? runs[0];
+        if (fireRate === undefined) {
+          if (withStats.length === 0)
+            throw new UsageError(`${target}: no finished seed has spike statistics; pass --fire-rate R`);
+          stats = meanSpikeStats(withStats.map((r) => r.result!.spike_stats!));
+          statsFrom = `the mean over ${withStats.length} seed(s) of ${target}`;
+        }
+      } else {
+        run = readRunDir(target);
+      }
+      const s = run.summary;
+      // arch, data set, T and width are the run's: a flag may repeat them, not change them
+      const clash = (flag: string, given: unknown, have: unknown) => {
+        if (given !== undefined && given !== have)
+          throw new UsageError(
+            `${flag} ${String(given)} disagrees with the checkpoint: ${target} has ${flag.slice(2)} ${String(have)} (drop ${flag})`,
+          );
+      };
+      clash('--arch', flags.arch, s.arch);
+      clash('--dataset', flags.dataset, s.dataset);
+      clash('--T', T, s.T);
+      clash('--width', width, s.width);
+      // without --fire-rate the run must have recorded statistics: fail before building anything
+      if (fireRate === undefined && !stats) {
+        stats = runSpikeStats(run);
+        statsFrom = `${run.dir}/result.json`;
+      }
+      spec = {
+        ...specOfRun(s, run.dir),
+        ...(inputShape ? { inputShape } : {}),
+        ...(classes !== undefined ? { classes } : {}),
+      };
+      source = fireRate === undefined ? { checkpoint: target } : { checkpoint: target, fire_rate: fireRate };
+    } else {
+      if (flags.arch === undefined) throw new UsageError('--arch is required with --fire-rate');
+      if (flags.dataset === undefined) throw new UsageError('--dataset is required with --fire-rate');
+      spec = {
+        arch: flags.arch,
+        dataset: flags.dataset,
+        width: width ?? TRAIN_DEFAULTS.width,
+        T: T ?? TRAIN_DEFAULTS.stc.T,
+        inputShape,
+        classes,
+      };
+      widthFrom = width === undefined ? 'default' : 'flag';
+      source = { fire_rate: fireRate };
+    }
+    const arch = archConfigFor(spec);
+    const over = modelSizeOverLimits(arch.arch, arch.inputShape, arch.classes, arch.width);
+    if (over) throw new UsageError(`the network is too large: ${over}`);
+    await backendFor(flags);
+    const report = networkEnergy(
+      spec,
+      fireRate !== undefined ? { fireRate } : { stats: stats!, source: statsFrom },
+      constants,
+    );
+    if (flags.json) {
+      const j: EnergyCommandJson = {
+        arch: spec.arch,
+        dataset: spec.dataset,
+        width: spec.width,
+        width_source: widthFrom,
+        T: spec.T,
+        source,
+        constants: {
+          e_mac_pj: constants.eMac,
+          e_ac_pj: constants.eAc,
+          bn_macs_per_element: constants.bnMacsPerElement,
+        },
+        ...energyToJson(report),
+      };
+      printJson(j);
+      return;
+    }
+    const widthNote = widthFrom === 'default' ? ", the trainer's default; --width W for another" : '';
+    console.log(`${spec.arch} (width ${spec.width}${widthNote}) on ${spec.dataset}, T=${spec.T}, per image`);
+    console.log(
+      fireRate === undefined
+        ? `spike counts: recorded, from ${statsFrom}`
+        : `spike counts: ASSUMED — every STCB layer fires at rate ${fireRate} (${(fireRate! * spec.T).toFixed(3)} spikes per neuron; --fire-rate)`,
+    );
+    console.log('');
+    console.log(energyTable(report));
+    console.log('');
+    console.log(energySummary(report));
+  });
+  return cmd;
+}

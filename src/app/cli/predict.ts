@@ -1,0 +1,223 @@
+/** `stcsnn predict`: top-k classes of PNG/JPEG images with an ONNX model or a checkpoint. */
+import * as fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { Command } from 'commander';
+import { DataError } from '../../lib/data/types.js';
+import { conversionText, imageToInput, type ChannelConversion } from '../../lib/interop/image-input.js';
+import {
+  modelInfoFromMetadata,
+  readModelFile,
+  resolveModelPath,
+  type ModelFile,
+  type ModelInfo,
+} from '../../lib/interop/model-file.js';
+import { buildNetwork } from '../../lib/nn/models.js';
+import { onnxMetadata } from '../../lib/interop/onnx.js';
+import { CheckpointError, loadStateDict } from '../../lib/interop/state-dict.js';
+import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { UsageError } from './errors.js';
+import { notice, printJson, table } from './output.js';
+import { parseInteger } from './options.js';
+import { readTidy } from '../../lib/util/read.js';
+
+interface PredictFlags extends CommonFlags {
+  model: string;
+  input: string[];
+  top: string;
+}
+
+/** One image's prediction. */
+export interface Prediction {
+  input: string;
+  top: { class: number; name: string; probability: number }[];
+}
+
+/** An image that could not be predicted (unreadable, not a PNG/JPEG, corrupt): its own entry. */
+export interface PredictionError {
+  input: string;
+  error: string;
+}
+
+/** The result of `predict`, also its `--json` output. */
+export interface PredictResult {
+  model: string;
+  runtime: 'onnxruntime' | 'stcsnn';
+  /** One entry per `--input`, in order: a prediction, or the reason that image failed. */
+  predictions: (Prediction | PredictionError)[];
+}
+
+/** Softmax of each row of a flat `[n, k]` array (float64, max-subtracted). */
+export function softmaxRows(logits: ArrayLike<number>, k: number): number[][] {
+  const out: number[][] = [];
+  for (let r = 0; r < logits.length / k; r++) {
+    const row = Array.from({ length: k }, (_, j) => logits[r * k + j]);
+    const m = Math.max(...row);
+    const e = row.map((v) => Math.exp(v - m));
+    const s = e.reduce((a, b) => a + b, 0);
+    out.push(e.map((v) => v / s));
+  }
+  return out;
+}
+
+function readInput(file: string): Uint8Array {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new DataError(`cannot read image ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+/** Logits `[n, classes]` of NHWC inputs with onnxruntime-node (imported on demand). */
+async function onnxLogits(
+  bytes: Uint8Array,
+  info: ModelInfo,
+  x: Float32Array,
+  n: number,
+): Promise<Float32Array> {
+  let ort: typeof import('onnxruntime-node');
+  try {
+    ort = await import('onnxruntime-node');
+  } catch {
+    throw new UsageError(
+      'running an .onnx model needs the onnxruntime-node package (npm install onnxruntime-node); or pass the run directory',
+    );
+  }
+  const [h, w, c] = info.config.inputShape;
+  const nchw = new Float32Array(x.length);
+  for (let i = 0; i < n; i++)
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++)
+        for (let ch = 0; ch < c; ch++)
+          nchw[((i * c + ch) * h + y) * w + xx] = x[((i * h + y) * w + xx) * c + ch];
+  let session: import('onnxruntime-node').InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes);
+  } catch (e) {
+    throw new CheckpointError(`onnxruntime cannot load the model: ${(e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    const out = await session.run({ input: new ort.Tensor('float32', nchw, [n, c, h, w]) });
+    const logits = out.logits ?? Object.values(out)[0];
+    return Float32Array.from(logits.data as Float32Array);
+  } finally {
+    await session.release();
+  }
+}
+
+export function predictCommand(): Command {
+  const cmd = new Command('predict').description(
+    'top-k classes with probabilities for PNG/JPEG images, resized and normalised as in training; ' +
+      'colour images are converted to luminance for a greyscale model (and grey to three channels), said once on stderr. An image that cannot be read gets its own entry with the reason ({input, error} in --json) and the others are still predicted: exit 0 when at least one image was predicted, 2 when none was',
+  );
+  cmd
+    .requiredOption(
+      '--model <path>',
+      'an ONNX file from `stcsnn export`, a run directory or a .safetensors file',
+    )
+    .requiredOption('--input <images...>', 'PNG or JPEG files')
+    .option('--top <k>', 'classes to list per image', '5');
+  withCommon(cmd);
+  cmd.action(async (flags: PredictFlags) => {
+    const isOnnx = flags.model.toLowerCase().endsWith('.onnx');
+    let info: ModelInfo;
+    let onnxBytes: Uint8Array | undefined;
+    let modelFile = flags.model;
+    let mf: ModelFile | undefined;
+    if (isOnnx) {
+      try {
+        onnxBytes = fs.readFileSync(flags.model);
+      } catch (e) {
+        throw new CheckpointError(
+          `cannot read model ${flags.model} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
+      }
+      info = modelInfoFromMetadata(onnxMetadata(onnxBytes, flags.model), flags.model);
+    } else {
+      modelFile = resolveModelPath(flags.model);
+      mf = await readModelFile(modelFile);
+      info = mf;
+    }
+    const k = parseInteger('--top', flags.top, 1, info.config.classes);
+    const shape = info.config.inputShape;
+    if (!info.normalization) notice(`${modelFile} stores no normalisation; feeding raw 0..255 pixels`);
+    const per = shape[0] * shape[1] * shape[2];
+    // each image on its own: one that cannot be read is reported in its entry, the rest predicted
+    const told = new Set<ChannelConversion>();
+    const onConvert = (c: ChannelConversion) => {
+      if (!told.has(c)) notice(conversionText(c));
+      told.add(c);
+    };
+    const inputs: Float32Array[] = [];
+    const failed = new Map<number, string>();
+    flags.input.forEach((f, i) => {
+      try {
+        inputs.push(imageToInput(readInput(f), f, shape, info.normalization, onConvert));
+      } catch (e) {
+        if (!(e instanceof DataError)) throw e;
+        failed.set(i, e.message);
+      }
+    });
+    const n = inputs.length;
+    let probs: number[][] = [];
+    if (n > 0) {
+      const x = new Float32Array(per * n);
+      inputs.forEach((v, i) => x.set(v, i * per));
+      let logits: Float32Array;
+      if (onnxBytes) {
+        logits = await onnxLogits(onnxBytes, info, x, n);
+      } else {
+        await backendFor(flags);
+        const net = buildNetwork(info.config, 0);
+        try {
+          loadStateDict(net, mf!.tensors, modelFile);
+          logits = readTidy(() =>
+            net.forward(tf.tensor4d(x, [n, ...shape]), { training: false }),
+          ) as Float32Array;
+        } finally {
+          net.dispose();
+        }
+      }
+      probs = softmaxRows(logits, info.config.classes);
+    }
+    let next = 0;
+    const predictions: (Prediction | PredictionError)[] = flags.input.map((f, i) => {
+      const error = failed.get(i);
+      if (error !== undefined) return { input: f, error };
+      return {
+        input: f,
+        top: probs[next++]
+          .map((p, c) => ({ class: c, name: info.classNames?.[c] ?? String(c), probability: p }))
+          .sort((a, b) => b.probability - a.probability || a.class - b.class)
+          .slice(0, k),
+      };
+    });
+    const r: PredictResult = { model: modelFile, runtime: onnxBytes ? 'onnxruntime' : 'stcsnn', predictions };
+    const none = n === 0;
+    const allFailed = () =>
+      new DataError(
+        `no image could be predicted: ${failed.get(0)}${failed.size > 1 ? ` (and ${failed.size - 1} more; see each entry)` : ''}`,
+      );
+    if (failed.size > 0 && !none)
+      notice(`${failed.size} of ${flags.input.length} images could not be predicted (see their entries)`);
+    if (flags.json) {
+      printJson(r);
+      if (none) throw allFailed();
+      return;
+    }
+    for (const p of predictions) {
+      console.log(p.input);
+      if ('error' in p) {
+        console.log(`  not predicted: ${p.error}`);
+        continue;
+      }
+      console.log(
+        table([
+          ['rank', 'class', 'name', 'probability'],
+          ...p.top.map((t, j) => [String(j + 1), String(t.class), t.name, t.probability.toFixed(4)]),
+        ]),
+      );
+    }
+    if (none) throw allFailed();
+  });
+  return cmd;
+}

@@ -1,0 +1,264 @@
+/**
+ * `stcsnn reproduce EXPERIMENT [--scale paper|cpu|smoke]`: one of the paper's experiments as one
+ * command (runs resumably through `src/app/run/`, then writes the report beside the paper's
+ * numbers); `stcsnn reproduce --list`: every experiment, its cost per scale and its data.
+ */
+import { dirname, resolve } from 'node:path';
+import { Command } from 'commander';
+import { pct } from '../analysis/format.js';
+import { GRADIENT_MASKS, LEARN_THETA_MODES } from '../../lib/core/config.js';
+import { datasetInfo } from '../../lib/data/registry.js';
+import { duration, estimateCost, MEASURED_THROUGHPUTS } from '../reproduce/cost.js';
+import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '../reproduce/experiments.js';
+import { defaultOut, experimentDir, reportFile } from '../reproduce/layout.js';
+import { rerenderReport, writeExperimentReport, type ReportFile } from '../reproduce/report.js';
+import { annFromReport, protocolOf, runExperiment, sweepSource } from '../reproduce/runner.js';
+import { withRunDir } from '../run/rundir.js';
+import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { UsageError } from './errors.js';
+import { makeProgress, notice, printJson, table } from './output.js';
+import { parseChoice } from './options.js';
+
+interface ReproduceFlags extends CommonFlags {
+  scale: string;
+  list?: boolean;
+  dataDir?: string;
+  out?: string;
+  reportOnly?: boolean;
+  png?: boolean;
+  gradient?: string;
+  learnTheta?: string;
+  annFrom?: string;
+  fromJson?: string;
+}
+
+/** Prints a report's tables, verdicts and notes (or, with --json, the report). */
+function printReport(report: ReportFile, dir: string, json: boolean): void {
+  const md = reportFile(dir, 'markdown');
+  if (json) {
+    printJson({ dir, report: md, ...report });
+    return;
+  }
+  for (const t of report.tables) {
+    console.log(`\n${t.title}\n`);
+    console.log(table([[...t.header], ...t.rows.map((r) => [...r])]));
+  }
+  console.log('\nverdicts:');
+  for (const v of report.verdicts) console.log(`  - ${v.claim}: ${v.text}`);
+  for (const n of report.notes) console.log(`  note: ${n}`);
+  console.log(`\nreport: ${md}`);
+}
+
+function listExperiments(json: boolean, dataDir: string | undefined): void {
+  const rows = EXPERIMENTS.map((e) => {
+    const scales = SCALES.flatMap((s) => {
+      const p = e.scales[s];
+      if (!p) return [];
+      const c = estimateCost(e, p);
+      let found: boolean;
+      try {
+        found = datasetInfo(p.dataset).locate?.(dataDir) != null;
+      } catch {
+        found = false;
+      }
+      return [
+        {
+          scale: s,
+          dataset: p.dataset,
+          data_found: found,
+          runs: c.runs,
+          estimated_seconds: Math.round(c.seconds),
+          estimated_images_per_second: Math.round(c.imagesPerSecond),
+          protocol: p,
+        },
+      ];
+    });
+    const from = e.kind === 'stats-T' ? sweepSource(e).id : undefined;
+    return {
+      id: e.id,
+      title: e.title,
+      source: e.source,
+      kind: e.kind,
+      from,
+      data: DATA_SOURCES[e.dataset],
+      scales,
+    };
+  });
+  if (json) {
+    printJson({ measured_throughputs: MEASURED_THROUGHPUTS, experiments: rows });
+    return;
+  }
+  console.log(
+    table([
+      ['experiment', 'source', ...SCALES.map((s) => `${s} (runs, est. time)`), 'data'],
+      ...rows.map((r) => [
+        r.id,
+        r.source,
+        ...SCALES.map((s) => {
+          const x = r.scales.find((q) => q.scale === s);
+          if (!x) return '-';
+          const shared = r.from ? ` (runs of ${r.from})` : '';
+          return `${x.runs}, ~${duration(x.estimated_seconds)}${shared}`;
+        }),
+        [...new Set(r.scales.map((x) => `${x.dataset}${x.data_found ? ' (found)' : ''}`))].join(', '),
+      ]),
+    ]),
+  );
+  console.log('\ndata sets and where to get them:');
+  for (const d of [...new Set(EXPERIMENTS.flatMap((e) => Object.values(e.scales).map((p) => p.dataset)))])
+    console.log(`  ${d}: ${DATA_SOURCES[d]}`);
+  const how = new Set(MEASURED_THROUGHPUTS.map((r) => r.measured));
+  const shared = how.size === 1 ? ` (each: ${[...how][0]})` : '';
+  console.log(
+    `\ntimes are estimates, scaled by each network's MACs from these measured throughputs${shared}:`,
+  );
+  for (const r of MEASURED_THROUGHPUTS)
+    console.log(
+      `  ${r.arch} width ${r.width} on ${r.dataset} at T = ${r.T}: ${r.imagesPerSecond} training images/s${shared ? '' : ` (${r.measured})`}`,
+    );
+}
+
+/** The command line as typed, for the report. */
+function commandLine(argv: readonly string[]): string {
+  const i = argv.indexOf('reproduce');
+  const args = i >= 0 ? argv.slice(i) : argv.slice(2);
+  return [
+    'stcsnn',
+    ...args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)),
+  ].join(' ');
+}
+
+export function reproduceCommand(): Command {
+  const cmd = new Command('reproduce')
+    .description(
+      "run one of the paper's experiments (Table 2 rows, Fig. 5 studies, Fig. 6-9 statistics) at a scale, resumably, and write a report beside the paper's numbers; --list shows them all",
+    )
+    .argument('[experiment]', 'experiment id (see --list)')
+    .option('--list', 'list every experiment, its cost at each scale and the data it needs')
+    .option('--scale <scale>', `protocol scale: ${SCALES.join(', ')}`, 'cpu')
+    .option(
+      '--data-dir <dir>',
+      'where the data set is (for CIFAR-10 also a JPEG folder copy: train/<class>/, test/<class>/)',
+    )
+    .option(
+      '--gradient <mask>',
+      `equivalent-gradient mask of the STC runs: ${GRADIENT_MASKS.join(' or ')} (default: the experiment's: relu, the paper's, for Table 2; both for the Fig. 5 studies at cpu scale)`,
+    )
+    .option(
+      '--learn-theta <mode>',
+      `threshold mode of the STC runs: ${LEARN_THETA_MODES.join(', ')} (default: the experiment's: off, the paper's fixed thresholds)`,
+    )
+    .option(
+      '--out <dir>',
+      'output directory (default: reproduce/<experiment>-<scale>[-<gradient>][-theta-<mode>]); rerun to resume',
+    )
+    .option(
+      '--ann-from <report.json>',
+      'Table 2 rows: take the ANN twin from an earlier report.json of the same experiment and protocol instead of training it (the twin does not depend on --gradient or --learn-theta); the report says so',
+    )
+    .option('--report-only', 'train nothing: report the runs already under --out')
+    .option(
+      '--from-json <path>',
+      "render the report again from a report.json alone (the run directories may be gone): same measured data, current rules; rewrites report.md and report.json in that file's folder, keeps its figures (implies --report-only)",
+    )
+    .option('--png', 'also write PNG figures (where a renderer is available)');
+  withCommon(cmd);
+  cmd.action(async (id: string | undefined, flags: ReproduceFlags) => {
+    const json = flags.json === true;
+    if (flags.list) {
+      listExperiments(json, flags.dataDir === undefined ? undefined : resolve(flags.dataDir));
+      return;
+    }
+    if (id === undefined) throw new UsageError('name an experiment (stcsnn reproduce --list shows them)');
+    const exp = findExperiment(id);
+    if (!exp)
+      throw new UsageError(`unknown experiment '${id}'; known: ${EXPERIMENTS.map((e) => e.id).join(', ')}`);
+    if (flags.fromJson !== undefined) {
+      const path = resolve(flags.fromJson);
+      const report = rerenderReport(path, exp.id, commandLine(process.argv));
+      printReport(report, dirname(path), json);
+      return;
+    }
+    if (flags.annFrom !== undefined && exp.kind !== 'twin')
+      throw new UsageError(
+        `--ann-from applies to the Table 2 rows only; ${exp.id} is a ${exp.kind} experiment`,
+      );
+    const scale: Scale = parseChoice('--scale', flags.scale, SCALES);
+    if (!exp.scales[scale]) {
+      throw new UsageError(
+        `experiment ${exp.id} does not define scale '${scale}' (it defines: ${Object.keys(exp.scales).join(', ')})`,
+      );
+    }
+    const gradient =
+      flags.gradient === undefined ? undefined : parseChoice('--gradient', flags.gradient, GRADIENT_MASKS);
+    const learnTheta =
+      flags.learnTheta === undefined
+        ? undefined
+        : parseChoice('--learn-theta', flags.learnTheta, LEARN_THETA_MODES);
+    const method = {
+      ...(gradient === undefined ? {} : { gradient }),
+      ...(learnTheta === undefined ? {} : { learnTheta }),
+    };
+    const out = flags.out === undefined ? defaultOut(exp.id, scale, method) : resolve(flags.out);
+    const t0 = performance.now();
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    // the data is checked before the backend starts, so that a missing data set fails at once
+    const { resolveData } = await import('../reproduce/data.js');
+    resolveData(exp, exp.scales[scale]!, flags.dataDir);
+    if (flags.annFrom !== undefined) annFromReport(flags.annFrom, exp, protocolOf(exp, scale, method));
+    const expDir = experimentDir(out, exp.id);
+    const interrupted = (i: { signal: string }) =>
+      log(
+        `stcsnn: ${i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`}; finished runs are kept: rerun the same command to resume`,
+      );
+    const { data, report } = await withRunDir(
+      expDir,
+      { kind: 'keep', what: 'experiment directory', onNotice: notice, onInterrupt: interrupted },
+      async () => {
+        const info = flags.reportOnly ? { name: flags.backend } : await backendFor(flags);
+        log(
+          `stcsnn reproduce: ${exp.id} at ${scale} scale, backend ${info.name}, into ${experimentDir(out, exp.id)}`,
+        );
+        const progress = makeProgress();
+        const data = await runExperiment({
+          experiment: exp,
+          scale,
+          out,
+          dataDir: flags.dataDir,
+          backend: info.name,
+          reportOnly: flags.reportOnly === true,
+          method,
+          ...(flags.annFrom === undefined ? {} : { annFrom: flags.annFrom }),
+          onEvent: (e) => {
+            const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
+            if (e.kind === 'skip') log(`${at}: finished before, kept`);
+            else if (e.kind === 'start') log(`${at}: training`);
+            else if (e.kind === 'resume') log(`${at}: resuming from its last checkpoint`);
+            else if (e.kind === 'restart') log(`${at}: interrupted before, restarting`);
+            else if (e.kind === 'failed') log(`${at}: diverged (${e.error}); going on`);
+            else
+              log(`${at}: done, test accuracy ${e.test_accuracy === undefined ? '-' : pct(e.test_accuracy)}`);
+          },
+          hooks: (_x, label) => ({
+            onEpochStart: (ep, n, batches) => progress.start(batches, `${label} epoch ${ep + 1}/${n}`),
+            onBatch: (_e, b, s) =>
+              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+            onEpochEnd: (m) =>
+              progress.stop(
+                `${label} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
+              ),
+          }),
+        });
+        const report = await writeExperimentReport(data, {
+          command: commandLine(process.argv),
+          backend: info.name,
+          wallSeconds: (performance.now() - t0) / 1000,
+          png: flags.png === true,
+        });
+        return { data, report };
+      },
+    );
+    printReport(report, data.dir, json);
+  });
+  return cmd;
+}

@@ -1,0 +1,183 @@
+/**
+ * `stcsnn sweep`: the paper's threshold and spike-train-length studies (§4.4): one training
+ * run per (theta0, T) grid point, resumable, summarised in `sweep.json` and `sweep.csv`.
+ */
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { DEFAULT_ENERGY } from '../analysis/energy.js';
+import { pct, times } from '../analysis/format.js';
+import { withRunDir } from '../run/rundir.js';
+import { defaultSweepDir, sweepStatus, trainSweep } from '../run/sweep.js';
+import { DEFAULT_VALUES, type ConfigPath } from '../config/config.js';
+import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { UsageError } from './errors.js';
+import { processGroupOptions, withDistFlags, type DistFlags } from './launch.js';
+import { agreeOnConfig } from '../train/train.js';
+import { agreeOn, stableHash } from '../../lib/distributed/handshake.js';
+import {
+  DEFAULT_TIMEOUT_MS,
+  joinProcessGroup,
+  type ProcessGroup,
+} from '../../lib/distributed/process-group.js';
+import { makeProgress, notice, printJson, table } from './output.js';
+import { energyConstantsFrom, parseIntegerList, parseNumberList } from './options.js';
+import { addConfigOptions, configFromFlags, presetOption } from './flags.js';
+
+/** Configuration paths the sweep does not take over as `train` flags (its axes, and repeats). */
+const NOT_INHERITED: readonly ConfigPath[] = ['stc.T', 'stc.theta0', 'repeats'];
+
+type SweepFlags = CommonFlags &
+  DistFlags &
+  Record<string, string | boolean | undefined> & {
+    T?: string;
+    theta0?: string;
+    out?: string;
+    eMac: string;
+    eAc: string;
+    bnMacs: string;
+  };
+
+export function sweepCommand(): Command {
+  const cmd = new Command('sweep').description(
+    "rerun the paper's studies: train one network per initial threshold theta0 and/or spike-train length T (a grid), resumably",
+  );
+  cmd
+    .option(
+      '--theta0 <list>',
+      'initial thresholds, e.g. 0.1,0.2,0.4,0.6,0.8,1,2,4,8 (default: the data set’s)',
+    )
+    .option('--T <list>', `spike-train lengths, e.g. 2,4,6,8,12,16 (default: ${DEFAULT_VALUES['stc.T']})`)
+    .option(
+      '--out <dir>',
+      'sweep directory (default: sweeps/<dataset>-<arch>-<mode>-w<width>); rerun to resume',
+    )
+    .option('--e-mac <pJ>', 'energy of one multiply-accumulate in pJ', String(DEFAULT_ENERGY.eMac))
+    .option('--e-ac <pJ>', 'energy of one accumulate in pJ', String(DEFAULT_ENERGY.eAc))
+    .option('--bn-macs <n>', 'MACs per batch-norm element', String(DEFAULT_ENERGY.bnMacsPerElement));
+  // the usual training options, from the flag table `stcsnn train` uses
+  addConfigOptions(cmd, NOT_INHERITED).addOption(presetOption());
+  withCommon(cmd);
+  // a sweep over ranks shares its points out (one run per rank at a time), never data-parallel
+  withDistFlags(cmd, 'share the points out over N processes, each training its points alone');
+  cmd.action(async (flags: SweepFlags) => {
+    if (flags.theta0 === undefined && flags.T === undefined)
+      throw new UsageError('give --theta0 LIST and/or --T LIST (comma-separated values to sweep)');
+    const { config } = configFromFlags({ ...flags, T: undefined, theta0: undefined });
+    const grid = {
+      theta0: flags.theta0 === undefined ? [config.stc.theta0] : parseNumberList('--theta0', flags.theta0),
+      T: flags.T === undefined ? [config.stc.T] : parseIntegerList('--T', flags.T),
+    };
+    const constants = energyConstantsFrom(flags);
+    const dir = flags.out === undefined ? defaultSweepDir(config) : resolve(flags.out);
+    const json = flags.json === true;
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    const resumeHint = (i: { signal: string }) =>
+      log(
+        `stcsnn: ${i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`}; finished points are kept: rerun the same command to resume`,
+      );
+    // Runs over ranks: rank 0 alone owns (locks, writes) the sweep directory; each rank locks
+    // and writes the point directories it trains.
+    const dist = processGroupOptions(flags);
+    const writer = (dist?.rank ?? 0) === 0;
+    const work = async () => {
+      const info = await backendFor(flags);
+      const pg = dist
+        ? await joinProcessGroup(dist, info.name, async (g) => {
+            await agreeOnConfig(g, config);
+            await agreeOn(
+              g,
+              'sweep/grid',
+              stableHash({ grid, constants }),
+              'sweep grid',
+              'start every rank with the same --theta0, --T and energy flags',
+            );
+          })
+        : undefined;
+      try {
+        return await sweepOn(pg, info);
+      } finally {
+        pg?.destroy();
+      }
+    };
+    const sweepOn = async (pg: ProcessGroup | undefined, info: Awaited<ReturnType<typeof backendFor>>) => {
+      const progress = makeProgress({ quiet: !writer });
+      if (writer)
+        log(
+          `stcsnn sweep: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), theta0 in {${grid.theta0.join(', ')}} x T in {${grid.T.join(', ')}}, backend ${info.name}, into ${dir}`,
+        );
+      const sweep = await trainSweep({
+        dir,
+        config,
+        grid,
+        constants,
+        backend: info.name,
+        runsOver: pg && {
+          group: pg,
+          timeoutMs: dist?.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+          onWait: () => log(`stcsnn sweep: rank ${pg.rank}: waiting for the other ranks' points`),
+        },
+        onPointStart: (p) => log(`${rankTag}point ${p.index + 1}/${p.total} (${p.id}): training`),
+        hooks: (p) => ({
+          onEpochStart: (e, n, batches) => progress.start(batches, `${p.id} epoch ${e + 1}/${n}`),
+          onBatch: (_e, b, s) =>
+            progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+          onEpochEnd: (m) =>
+            progress.stop(
+              `${p.id} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
+            ),
+        }),
+        onEvent: (e) => {
+          if (e.kind === 'skip') log(`point ${e.id}: finished before, skipped`);
+          else if (e.kind === 'restart')
+            log(`${rankTag}point ${e.id}: interrupted before, restarting from scratch`);
+          else if (e.kind === 'failed')
+            log(`${rankTag}point ${e.id}: training diverged (${e.error}); going on`);
+          else if (e.result) log(`${rankTag}point ${e.id}: test accuracy ${pct(e.result.test_accuracy)}`);
+        },
+      });
+      return { sweep };
+    };
+    const rankTag = dist ? `rank ${dist.rank}: ` : '';
+    if (!writer) {
+      await work();
+      return;
+    }
+    const { sweep } = await withRunDir(
+      dir,
+      { kind: 'keep', what: 'sweep directory', onNotice: notice, onInterrupt: resumeHint },
+      work,
+    );
+    const { missing } = sweepStatus(dir, sweep);
+    if (missing.length) notice(`points not finished: ${missing.map((p) => p.id).join(', ')}`);
+    if (json) {
+      printJson({
+        dir,
+        grid: sweep.grid,
+        points: sweep.points.map((p) => ({
+          id: p.id,
+          theta0: p.theta0,
+          T: p.T,
+          status: p.status,
+          ...p.result,
+        })),
+      });
+      return;
+    }
+    console.log(
+      table([
+        ['point', 'theta0', 'T', 'test accuracy', 'mean fire rate', 'spikes/image', 'ANN/SNN energy'],
+        ...sweep.points.map((p) => [
+          p.id,
+          String(p.theta0),
+          String(p.T),
+          p.result ? pct(p.result.test_accuracy) : p.status,
+          p.result ? p.result.mean_fire_rate.toFixed(4) : '',
+          p.result ? p.result.spikes_per_image.toFixed(0) : '',
+          p.result?.energy ? times(p.result.energy.ratio) : '',
+        ]),
+      ]),
+    );
+    console.log(`\nsweep directory: ${dir} (sweep.json, sweep.csv); figures: stcsnn report ${dir}`);
+  });
+  return cmd;
+}

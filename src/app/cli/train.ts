@@ -1,0 +1,311 @@
+/** `stcsnn train`: train an STCSNN (or its ANN twin), with repeats, presets and resume. */
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { thresholdScaleWarning } from '../../lib/core/config.js';
+import type { TrainConfig } from '../config/config.js';
+import { resumedConfig } from '../config/resolve.js';
+import { agreeOnConfig, readRunConfig } from '../train/train.js';
+import { applyResume, planResume, type ResumeChanges } from '../run/resume.js';
+import {
+  DEFAULT_TIMEOUT_MS,
+  joinProcessGroup,
+  type ProcessGroup,
+} from '../../lib/distributed/process-group.js';
+import type { ParallelMode } from '../../lib/distributed/runs.js';
+import { pct } from '../analysis/format.js';
+import { energySummaryOfRun } from '../run/energy.js';
+import { runRepeats } from '../run/repeats.js';
+import { RUN_FILES } from '../run/layout.js';
+import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../run/rundir.js';
+import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { printConfig } from './config-print.js';
+import { KilledError, UsageError } from './errors.js';
+import {
+  deferredSignal,
+  deferSignalsToWriter,
+  processGroupOptions,
+  withDistFlags,
+  type DistFlags,
+} from './launch.js';
+import {
+  addConfigOptions,
+  configFromFlags,
+  givenValues,
+  presetOption,
+  RESUME_REFUSED,
+  type FlagValues,
+} from './flags.js';
+import { makeProgress, notice, printJson, table } from './output.js';
+
+interface TrainFlags extends CommonFlags, FlagValues, DistFlags {
+  parallel?: string;
+  preset?: string;
+  printConfig?: boolean;
+  out?: string;
+  resume?: string;
+  force?: boolean;
+}
+
+export { configFromFlags } from './flags.js';
+
+export function trainCommand(): Command {
+  const cmd = new Command('train').description(
+    'train an STCSNN (or its ANN twin) and evaluate it every epoch; without flags: VGG11 (width 0.25) on the embedded Fashion-MNIST subset',
+  );
+  addConfigOptions(cmd)
+    .addOption(presetOption())
+    .option(
+      '--print-config',
+      'print the resolved configuration, each value with its source (default, dataset, preset, flag, resumed run), and exit',
+    )
+    .option('--out <dir>', 'run directory (default: a fresh name under runs/)')
+    .option('--resume <dir>', 'continue the run in DIR from its last checkpoint with its saved configuration')
+    .option(
+      '--force',
+      "allow --out to name a non-empty directory (an earlier run's files there are removed first)",
+    );
+  withCommon(cmd);
+  withDistFlags(cmd).option(
+    '--parallel <how>',
+    'with --world-size > 1: data (one run, data-parallel over the ranks; the default for one run) or runs (the --repeats seeds shared out over the ranks, one run per rank at a time; the default with --repeats > 1)',
+  );
+  cmd.action(async (flags: TrainFlags, command: Command) => {
+    let config: TrainConfig;
+    let repeats: number;
+    let runDir: string;
+    let changes: ResumeChanges = {};
+    let lrOverride: number | undefined;
+    const resume = flags.resume !== undefined;
+    const dist = flags.printConfig ? undefined : processGroupOptions(flags);
+    if (flags.printConfig && flags.force)
+      throw new UsageError('--print-config neither trains nor writes anything; drop --force');
+    if (resume) {
+      const given = RESUME_REFUSED.filter((k) => command.getOptionValueSource(k) === 'cli');
+      if (given.length)
+        throw new UsageError(
+          `--resume reuses the saved configuration; drop ${given.map((k) => command.options.find((o) => o.attributeName() === k)?.long ?? k).join(', ')}`,
+        );
+      runDir = resumableRunDir(flags.resume as string);
+      config = readRunConfig(runDir);
+      // the fields a resume may change (RESUME_MAY_CHANGE): --epochs, --time-budget, --data-dir;
+      // and override for the epochs it trains (RESUME_OVERRIDES): --lr
+      const { lr, ...resumable } = givenValues(flags, config.dataset);
+      changes = resumable as ResumeChanges;
+      lrOverride = lr;
+      repeats = 1;
+      if (flags.printConfig)
+        return printConfig(resumedConfig({ ...config, ...changes }), flags.json === true, runDir);
+    } else {
+      const resolved = configFromFlags(flags);
+      const scale = thresholdScaleWarning(resolved.config.stc);
+      if (scale) notice(`warning: ${scale}`);
+      if (flags.printConfig) return printConfig(resolved, flags.json === true);
+      ({ config, repeats } = resolved);
+      runDir = flags.out ? resolve(flags.out) : freshRunDir(config);
+    }
+    const parallel = dist || flags.parallel !== undefined ? parallelMode(flags.parallel, repeats) : undefined;
+    // Rank 0 alone owns (locks, prepares, writes) the run directory (data-parallel: the other
+    // ranks only train; runs over ranks: each rank locks and writes the seed directories it trains).
+    const writer = (dist?.rank ?? 0) === 0;
+    const json = flags.json === true;
+    const log = (line: string) => process.stderr.write(`${line}\n`);
+    const run = async (): Promise<void> => {
+      if (resume) {
+        const plan = planResume(runDir, changes);
+        if (writer) applyResume(plan);
+        config = plan.config;
+        if (plan.finished && !json && writer)
+          log(`stcsnn train: extending the finished run from ${plan.doneEpochs} to ${config.epochs} epochs`);
+        if (lrOverride !== undefined && writer)
+          notice(
+            `--lr ${lrOverride} overrides the run's lr ${config.lr} for the epochs this resume trains (recorded as lr_override in ${RUN_FILES.log}; the run's configuration keeps ${config.lr})`,
+          );
+      }
+      const info = await backendFor(flags);
+      // Data-parallel: join the group and agree on the configuration before anything is written.
+      const pg = dist ? await joinProcessGroup(dist, info.name, (g) => agreeOnConfig(g, config)) : undefined;
+      try {
+        const ranks =
+          pg && parallel === 'runs'
+            ? { group: pg, timeoutMs: dist?.timeoutMs ?? DEFAULT_TIMEOUT_MS }
+            : undefined;
+        await trainAndReport(
+          flags,
+          config,
+          repeats,
+          runDir,
+          resume,
+          info,
+          ranks ? undefined : pg,
+          ranks,
+          lrOverride,
+        );
+      } finally {
+        pg?.destroy();
+      }
+    };
+    if (!writer) {
+      if (parallel === 'data') deferSignalsToWriter(); // Ctrl-C: rank 0 saves first, then this rank ends
+      try {
+        return await run();
+      } catch (e) {
+        const signal = deferredSignal();
+        if (signal) throw new KilledError(`interrupted by ${signal}`, signal, true);
+        throw e;
+      }
+    }
+    await withRunDir(
+      runDir,
+      {
+        kind: resume ? 'resume' : 'new',
+        force: flags.force === true,
+        onNotice: notice,
+        onInterrupt: (i) => log(interruptLine(i, dist?.worldSize)),
+      },
+      run,
+    );
+  });
+  return cmd;
+}
+
+async function trainAndReport(
+  flags: TrainFlags,
+  config: TrainConfig,
+  repeats: number,
+  runDir: string,
+  resume: boolean,
+  info: Awaited<ReturnType<typeof backendFor>>,
+  pg: ProcessGroup | undefined,
+  ranks?: { group: ProcessGroup; timeoutMs: number },
+  lrOverride?: number,
+): Promise<void> {
+  // Rank 0 alone writes the run directory (runs over ranks: the group's) and reports.
+  const writer = ((pg ?? ranks?.group)?.rank ?? 0) === 0;
+  const worldSize = pg?.worldSize ?? 1; // of each run
+  const json = flags.json === true;
+  const progress = makeProgress({ quiet: !writer });
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (!json && writer)
+    log(
+      `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}${worldSize > 1 ? `, ${worldSize} ranks (global batch ${config.batchSize * worldSize})` : ''}${ranks ? `, ${repeats} seeds over ${ranks.group.worldSize} ranks` : ''}, run ${runDir}`,
+    );
+  const { runs, summary } = await runRepeats(config, repeats, {
+    runDir,
+    backend: info.name,
+    resume,
+    lrOverride,
+    processGroup: pg,
+    runsOver: ranks && {
+      ...ranks,
+      onWait: () => log(`stcsnn train: rank ${ranks.group.rank}: waiting for the other ranks' seeds`),
+    },
+    onSeed: ranks
+      ? (seed, what) => {
+          if (what === 'start') log(`rank ${ranks.group.rank}: training seed ${seed}`);
+        }
+      : undefined,
+    hooks: (seed) => ({
+      onNotice: writer ? notice : undefined,
+      onEpochStart: (e, n, batches) =>
+        progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
+      onBatch: (_e, b, s) =>
+        progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+      onEpochEnd: (m) =>
+        progress.stop(
+          `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
+        ),
+    }),
+  });
+  const last = runs[runs.length - 1];
+  // the last run's result, less what a summary line has no room for (per-layer and per-class detail
+  // stays in the run directory's result.json)
+  const {
+    runDir: _dir,
+    seed: _seed,
+    spike_stats: _stats,
+    per_class_accuracy: _perClass,
+    confusion: _confusion,
+    ...result
+  } = last;
+  const out = {
+    ...result,
+    backend: info.name,
+    run_dir: runDir,
+    world_size: ranks?.group.worldSize ?? worldSize,
+    parallel: ranks ? 'runs' : worldSize > 1 ? 'data' : null,
+    batch_size: config.batchSize,
+    global_batch: config.batchSize * worldSize,
+    repeats: runs.map((r) => ({
+      seed: r.seed,
+      test_accuracy: r.test_accuracy,
+      best_test_accuracy: r.best_test_accuracy,
+    })),
+    ...(summary ? { mean: summary.mean, stddev: summary.stddev, best: summary.best } : {}),
+  };
+  if (!writer) return;
+  if (json) {
+    printJson(out);
+    return;
+  }
+  console.log(
+    `\n${config.arch} (${config.mode}) on ${config.dataset}: ${last.params.toLocaleString('en-US')} parameters, backend ${info.name}`,
+  );
+  console.log(
+    `test accuracy ${pct(last.test_accuracy)} (best ${pct(last.best_test_accuracy)}), ${last.train_seconds.toFixed(1)} s training, ${last.images_per_second.toFixed(0)} img/s, data wait ${pct(last.data_fraction, 1)} of step time`,
+  );
+  if (summary)
+    console.log(
+      `repeats: mean ${pct(summary.mean)}, stddev ${pct(summary.stddev)}, best ${pct(summary.best)} over ${runs.length} seeds`,
+    );
+  if (last.fire_rates.length) {
+    console.log('\nfire rates (spikes per neuron / T) on the test set:');
+    console.log(table([['layer', 'fire rate'], ...last.fire_rates.map((f) => [f.layer, f.rate.toFixed(4)])]));
+  }
+  console.log(`\nrun directory: ${runDir}`);
+  const energy = energySummaryOfRun(config, last.spike_stats, last.runDir);
+  if (energy) console.log(`\n${energy}`);
+  if (info.notice) notice(info.notice);
+}
+
+/**
+ * How `train` uses a process group: `--parallel` as given, else `runs` for several repeats and
+ * `data` for one run. `data` cannot train several seeds, `runs` needs several.
+ * @throws UsageError (one line)
+ */
+export function parallelMode(given: string | undefined, repeats: number): ParallelMode {
+  if (given !== undefined && given !== 'data' && given !== 'runs')
+    throw new UsageError(`--parallel must be data or runs, got ${given}`);
+  const mode: ParallelMode = (given as ParallelMode | undefined) ?? (repeats > 1 ? 'runs' : 'data');
+  if (mode === 'data' && repeats > 1)
+    throw new UsageError(
+      '--parallel data trains one run over the ranks; use --parallel runs to share the --repeats seeds out over the ranks',
+    );
+  if (mode === 'runs' && repeats < 2)
+    throw new UsageError(
+      '--parallel runs shares the --repeats seeds out over the ranks; it needs --repeats > 1',
+    );
+  return mode;
+}
+
+/**
+ * The command that continues the run in `dir`: `stcsnn train --resume DIR`, or for a
+ * data-parallel run (which must keep its world size) `stcsnn launch --nproc W -- train --resume DIR`.
+ */
+export function resumeCommand(dir: string, worldSize = 1): string {
+  return worldSize > 1
+    ? `stcsnn launch --nproc ${worldSize} -- train --resume ${dir}`
+    : `stcsnn train --resume ${dir}`;
+}
+
+/**
+ * The one line printed when training is interrupted (Ctrl-C): what was saved and the exact
+ * command that continues the run (`worldSize`: the ranks of a data-parallel run).
+ */
+export function interruptLine(i: InterruptInfo, worldSize = 1): string {
+  const what = i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`;
+  if (i.checkpoint)
+    return `stcsnn: ${what}; saved the checkpoint of epoch ${i.checkpoint.epoch + 1} in ${i.checkpoint.dir}; continue with: ${resumeCommand(i.checkpoint.dir, worldSize)}`;
+  return i.removed
+    ? `stcsnn: ${what} before the first checkpoint; nothing was saved (removed ${i.dir})`
+    : `stcsnn: ${what} before the first checkpoint; nothing was saved`;
+}

@@ -1,0 +1,359 @@
+/**
+ * The full configuration of a training run: ONE zod schema, {@link trainConfigSchema}, is its
+ * home. The type ({@link TrainConfig}), the defaults ({@link TRAIN_DEFAULTS}), the validation of
+ * `config.json` on `--resume` ({@link checkTrainConfig}) and of the command line all derive from
+ * it; the choice lists are the tuples of the modules that own them (`core/config.ts`,
+ * `core/stcb.ts`, `nn/`, `lr-schedule.ts`, {@link AUGMENT_MODES} here).
+ *
+ * The STC block (`stc`) is checked by {@link stcConfig} alone (the schema only types its fields),
+ * which also fills its defaults (`DEFAULT_STC`). Data-set-dependent defaults (theta0) come
+ * from the data-set registry, presets from `presets.ts`; `resolve.ts` layers them.
+ */
+import { z } from 'zod';
+import {
+  ConfigError,
+  FIRE_TESTS,
+  GRADIENT_MASKS,
+  LEARN_THETA_MODES,
+  stcConfig,
+  THRESHOLD_SCHEDULES,
+  type StcConfig,
+  type StcConfigInput,
+} from '../../lib/core/config.js';
+import { STC_PATHS } from '../../lib/core/stcb.js';
+import { DEFAULT_DATASET } from '../../lib/data/registry.js';
+import { NET_MODES } from '../../lib/nn/layers.js';
+import { ARCHS } from '../../lib/nn/models.js';
+import { LR_SCHEDULES } from './lr-schedule.js';
+
+/** Augmentation: the data set's default crop/flip (`auto`, none for DVS), or none. The default first. */
+export const AUGMENT_MODES = ['auto', 'none'] as const;
+/** An augmentation mode. */
+export type AugmentMode = (typeof AUGMENT_MODES)[number];
+
+/**
+ * The trainer's STC defaults where they differ from the paper's (`DEFAULT_STC`, which the core
+ * and `--preset paper` keep): chosen by measurement on CIFAR-10 (README, "Which training method").
+ * The threshold mode is the default only with the clipped mask (learned thresholds need it, see
+ * {@link trainerStc}): `--gradient relu` alone gives the paper's method.
+ */
+export const TRAINER_STC_DEFAULTS: Readonly<Partial<StcConfig>> = Object.freeze({
+  gradient: 'clipped',
+  learnTheta: 'channel',
+});
+
+/**
+ * The STC configuration of a training run from the fields given: {@link TRAINER_STC_DEFAULTS}
+ * under them, except that the default threshold mode applies only where the mask is the clipped
+ * one (`{gradient: 'relu'}` gives fixed thresholds; an explicit `learnTheta` with the ReLU mask is
+ * refused by `stcConfig`).
+ * @throws ConfigError from `stcConfig`
+ */
+export function trainerStc(input: StcConfigInput): StcConfig {
+  const gradient = input.gradient ?? TRAINER_STC_DEFAULTS.gradient;
+  const learnTheta =
+    input.learnTheta ?? (gradient === 'clipped' ? TRAINER_STC_DEFAULTS.learnTheta : undefined);
+  return stcConfig({ ...TRAINER_STC_DEFAULTS, ...input, learnTheta });
+}
+
+/**
+ * The STC block: its fields typed here, range-checked and completed (with `DEFAULT_STC`)
+ * once, by {@link stcConfig}; an error names the parameter (`stc.theta0`).
+ */
+const stcSchema = z
+  .object({
+    T: z.number().optional(),
+    theta0: z.number().optional(),
+    tau: z.number().optional(),
+    schedule: z.enum(THRESHOLD_SCHEDULES).optional(),
+    fire: z.enum(FIRE_TESTS).optional(),
+    gradient: z.enum(GRADIENT_MASKS).optional(),
+    learnTheta: z.enum(LEARN_THETA_MODES).optional(),
+  })
+  .prefault({})
+  .transform((input, ctx): StcConfig => {
+    try {
+      return trainerStc(input);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      ctx.issues.push({ code: 'custom', message: e.message, input, path: e.param ? [e.param] : [] });
+      return z.NEVER;
+    }
+  });
+
+/** The schema of a training run's configuration, with its defaults (`stcsnn train` without flags). */
+export const trainConfigSchema = z.object({
+  /** Data-set name (see `data/registry.ts`). */
+  dataset: z.string().min(1).default(DEFAULT_DATASET),
+  /** Where the data set's files are (each reader has its search order when absent). */
+  dataDir: z.string().optional(),
+  /** Extra data-set options (e.g. `labels: 'coarse'` for CIFAR-100, `frames` for DVS, `strict`). */
+  datasetOptions: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default(() => ({})),
+  arch: z.enum(ARCHS).default('vgg11'),
+  /** Spiking network or its ANN twin. */
+  mode: z.enum(NET_MODES).default('stc'),
+  /** Channel width multiplier (0.25: CPU-sized). */
+  width: z.number().positive().max(4).default(0.25),
+  stc: stcSchema,
+  /** STCB forward path. */
+  path: z.enum(STC_PATHS).default('fused'),
+  epochs: z.number().int().min(1).max(100000).default(5),
+  batchSize: z.number().int().min(1).max(65536).default(32),
+  /**
+   * Data-parallel training: batch norm normalises with the global batch's statistics over all
+   * ranks (synchronised batch norm) instead of each rank's shard. No effect on one process.
+   */
+  syncBn: z.boolean().default(false),
+  /** SGD: initial learning rate, momentum, weight decay, Nesterov. */
+  lr: z.number().positive().max(100).default(0.1),
+  momentum: z.number().min(0).max(1).default(0.9),
+  weightDecay: z.number().min(0).max(1).default(5e-4),
+  nesterov: z.boolean().default(false),
+  lrSchedule: z.enum(LR_SCHEDULES).default('cosine'),
+  /** `step` schedule: epochs between decays and the factor. */
+  stepEvery: z.number().int().min(1).default(20),
+  stepGamma: z.number().positive().max(1).default(0.5),
+  augment: z.enum(AUGMENT_MODES).default('auto'),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(0),
+  /** Use the first N training / test samples. */
+  limitTrain: z.number().int().min(1).optional(),
+  limitTest: z.number().int().min(1).optional(),
+  /** Seconds after which training stops at the end of the current epoch (a time budget). */
+  timeBudget: z.number().positive().optional(),
+});
+
+/** A training run's configuration (what `config.json` holds). */
+export type TrainConfig = Readonly<z.output<typeof trainConfigSchema>>;
+
+/** Options of a run around its trainings: `repeats` trains seeds `seed, seed+1, ...`. */
+export const runOptionsSchema = z.object({
+  repeats: z.number().int().min(1).default(1),
+});
+
+/** The defaults of `stcsnn train` (a few minutes on the embedded data): the schema's. */
+export const TRAIN_DEFAULTS: TrainConfig = Object.freeze(trainConfigSchema.parse({}));
+
+/** A configuration value at a leaf. */
+export type ConfigValue = string | number | boolean;
+
+type TopField = Exclude<keyof TrainConfig, 'stc' | 'datasetOptions'>;
+
+/**
+ * Configuration values by dotted path (`epochs`, `stc.theta0`, `datasetOptions.labels`,
+ * `repeats`): what presets, data sets and flags set.
+ */
+export type ConfigValues = { readonly [K in TopField]?: TrainConfig[K] } & {
+  readonly [K in keyof StcConfig as `stc.${K}`]?: StcConfig[K];
+} & { readonly [K in `datasetOptions.${string}`]?: ConfigValue } & { readonly repeats?: number };
+
+/** A dotted configuration path. */
+export type ConfigPath = keyof ConfigValues & string;
+
+/** The leaves of a configuration, by dotted path (plain objects are descended into). */
+export function flattenConfig(value: object, prefix = ''): Record<string, ConfigValue | undefined> {
+  const out: Record<string, ConfigValue | undefined> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      Object.assign(out, flattenConfig(v as object, `${prefix}${k}.`));
+    else out[`${prefix}${k}`] = v as ConfigValue | undefined;
+  }
+  return out;
+}
+
+/** The nested object of dotted-path values (the inverse of {@link flattenConfig}). */
+export function unflattenConfig(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [p, v] of Object.entries(values)) {
+    if (v === undefined) continue;
+    const keys = p.split('.');
+    let o = out;
+    for (const k of keys.slice(0, -1)) {
+      if (!Object.hasOwn(o, k)) o[k] = {};
+      o = o[k] as Record<string, unknown>;
+    }
+    o[keys[keys.length - 1]] = v;
+  }
+  return out;
+}
+
+/** The schemas' defaults by dotted path (the training configuration's and `repeats`). */
+export const DEFAULT_VALUES: Readonly<Record<string, ConfigValue | undefined>> = Object.freeze({
+  ...flattenConfig(TRAIN_DEFAULTS),
+  ...runOptionsSchema.parse({}),
+});
+
+/**
+ * Every field of a configuration in the schema's order, as dotted paths: the top-level fields
+ * (optional ones too), each `stc.*`, each data-set option `config` has.
+ */
+export function configPaths(config?: TrainConfig): ConfigPath[] {
+  const out: ConfigPath[] = [];
+  for (const k of Object.keys(trainConfigSchema.shape) as (keyof TrainConfig)[]) {
+    if (k === 'stc') for (const s of Object.keys(TRAIN_DEFAULTS.stc)) out.push(`stc.${s as keyof StcConfig}`);
+    else if (k === 'datasetOptions')
+      for (const o of Object.keys(config?.datasetOptions ?? {})) out.push(`datasetOptions.${o}`);
+    else out.push(k);
+  }
+  return out;
+}
+
+/**
+ * Fields a `config.json` may lack because they were added after such runs were written, with the
+ * value those runs had (not necessarily today's default: the trainer's gradient mask and
+ * threshold mode changed with `TRAINER_STC_DEFAULTS`). Every other field with a default must be
+ * there.
+ */
+export const ADDED_LATER: Readonly<Partial<Record<ConfigPath, ConfigValue>>> = Object.freeze({
+  'stc.gradient': 'relu',
+  syncBn: false,
+  'stc.learnTheta': 'off',
+});
+
+/**
+ * Fields added after the configuration hash (`config-hash.ts`), left out of a run's identity at
+ * the value earlier runs had, so that the hashes of those runs stay valid.
+ */
+const IDENTITY_OMITS_AT: Readonly<Partial<Record<ConfigPath, ConfigValue>>> = Object.freeze({
+  'stc.learnTheta': 'off',
+});
+
+interface CheckDef {
+  readonly check?: string;
+  readonly value?: number;
+  readonly inclusive?: boolean;
+  readonly format?: string;
+}
+
+/**
+ * The allowed range of a top-level number field of `schema`, read from it, as text: `in (0, 4]`,
+ * `an integer in 1..100000`, `> 0`; undefined for other fields.
+ */
+export function rangeOf(field: string, schema: z.ZodObject = trainConfigSchema): string | undefined {
+  if (!Object.hasOwn(schema.shape, field)) return undefined;
+  let s: z.core.$ZodType = schema.shape[field];
+  while ('innerType' in s._zod.def) s = s._zod.def.innerType as z.core.$ZodType;
+  if (s._zod.def.type !== 'number') return undefined;
+  const checks = ((s._zod.def as { checks?: { _zod: { def: CheckDef } }[] }).checks ?? []).map(
+    (c) => c._zod.def,
+  );
+  const int = checks.some((c) => c.format === 'safeint');
+  const lo = checks.find((c) => c.check === 'greater_than');
+  const hi = checks.find((c) => c.check === 'less_than');
+  if (int && lo && hi) return `an integer in ${lo.value}..${hi.value}`;
+  if (int && lo) return `an integer >= ${lo.value}`;
+  if (lo && hi) return `in ${lo.inclusive ? '[' : '('}${lo.value}, ${hi.value}${hi.inclusive ? ']' : ')'}`;
+  if (lo) return `${lo.inclusive ? '>=' : '>'} ${lo.value}`;
+  return undefined;
+}
+
+/**
+ * The one wording of an out-of-range value, for every numeric cap (flags, `config.json`,
+ * STC parameters): `--epochs must be an integer in 1..100000, got 0`.
+ */
+export function rangeMessage(name: string, range: string, got: string | number): string {
+  return `${name} must be ${range}, got ${got}`;
+}
+
+/** The first issue of a failed parse as `path: message`. */
+export function issueText(error: z.ZodError): { path: string; message: string } {
+  const issue = error.issues[0];
+  return { path: issue.path.length ? issue.path.join('.') : '(root)', message: issue.message };
+}
+
+/**
+ * A copy of `value` with each `ADDED_LATER` field it lacks set to its legacy value. A field
+ * whose parent is not a plain object (`"stc": 3`) is left for the schema to refuse; no other key
+ * of `value` is touched, however odd.
+ */
+function withAddedLater(value: object, given: Readonly<Record<string, unknown>>): object {
+  const out = structuredClone(value) as Record<string, unknown>;
+  for (const [path, legacy] of Object.entries(ADDED_LATER)) {
+    if (path in given) continue;
+    const keys = path.split('.');
+    let o: Record<string, unknown> | undefined = out;
+    for (const k of keys.slice(0, -1)) {
+      if (!Object.hasOwn(o, k)) o[k] = {};
+      const next: unknown = o[k];
+      o =
+        next !== null && typeof next === 'object' && !Array.isArray(next)
+          ? (next as Record<string, unknown>)
+          : undefined;
+      if (o === undefined) break;
+    }
+    if (o !== undefined) o[keys[keys.length - 1]] = legacy;
+  }
+  return out;
+}
+
+/**
+ * Validates a complete configuration (e.g. read from `config.json`: every field with a default
+ * must be present, see `ADDED_LATER`); `source` names it in errors.
+ * @throws ConfigError `source: path: message`
+ */
+export function checkTrainConfig(value: unknown, source: string): TrainConfig {
+  const isObject = value !== null && typeof value === 'object' && !Array.isArray(value);
+  const given = isObject ? flattenConfig(value) : {};
+  const r = trainConfigSchema.safeParse(isObject ? withAddedLater(value, given) : value);
+  if (!r.success) {
+    const { path, message } = issueText(r.error);
+    throw new ConfigError(`${source}: ${path}: ${message}`);
+  }
+  const missing = Object.keys(flattenConfig(TRAIN_DEFAULTS)).find(
+    (p) => !Object.hasOwn(ADDED_LATER, p) && !(p in given),
+  );
+  if (missing !== undefined) throw new ConfigError(`${source}: ${missing}: missing`);
+  return r.data;
+}
+
+/**
+ * Fields a resumed run may change (`--resume` compares the rest with the checkpoint's): `epochs`
+ * (extending a run: `--resume RUN --epochs N`), `timeBudget` (a limit of one invocation) and
+ * `dataDir` (where the same data set's files are found on this machine). Everything else (the
+ * network, the STC parameters, the optimiser, the data: `limitTrain`/`limitTest` included)
+ * defines the run; changing it would mix two runs in one directory.
+ */
+export const RESUME_MAY_CHANGE: readonly ConfigPath[] = ['epochs', 'timeBudget', 'dataDir'];
+
+/**
+ * Fields a resume may override for the epochs it trains without changing the run's
+ * configuration: `lr` (`--resume DIR --lr X` after a divergence). The run keeps its
+ * configuration and hash; the override is recorded in each epoch's `log.jsonl` line.
+ */
+export const RESUME_OVERRIDES: readonly ConfigPath[] = ['lr'];
+
+/**
+ * The fields that define a run: every leaf of `config` by dotted path (absent optional fields
+ * as `null`), except {@link RESUME_MAY_CHANGE} and fields at their {@link IDENTITY_OMITS_AT}
+ * value, sorted by path.
+ */
+export function runIdentity(config: TrainConfig): [string, ConfigValue | null][] {
+  const leaves = flattenConfig(config);
+  for (const p of configPaths(config)) if (!(p in leaves)) leaves[p] = undefined;
+  const omitted = IDENTITY_OMITS_AT as Readonly<Record<string, ConfigValue>>;
+  return Object.entries(leaves)
+    .filter(([p]) => !(RESUME_MAY_CHANGE as readonly string[]).includes(p))
+    .filter(([p, v]) => !Object.hasOwn(omitted, p) || omitted[p] !== v)
+    .map(([p, v]): [string, ConfigValue | null] => [p, v ?? null])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The fields of {@link runIdentity} that differ between `before` and `after`, as
+ * `path before -> after` (e.g. `stc.T 8 -> 4`), in path order.
+ */
+export function configChanges(before: TrainConfig, after: TrainConfig): string[] {
+  const a = new Map(runIdentity(before));
+  const b = new Map(runIdentity(after));
+  const out: string[] = [];
+  for (const p of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const x = a.get(p) ?? null;
+    const y = b.get(p) ?? null;
+    if (x !== y) out.push(`${p} ${JSON.stringify(x)} -> ${JSON.stringify(y)}`);
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+/**
+ * What a report's rules read: the measured data of an experiment's runs, as kept in
+ * `report.json` (`runs` and `measured`), so that a report can be rendered again from
+ * `report.json` alone when the run directories are gone (`stcsnn reproduce EXP --from-json`).
+ *
+ * - `runs`: one row per run (status, final and best-epoch test accuracy, its mode, mask,
+ *   threshold mode and grid point).
+ * - `measured.stcb_test`: per STCB layer of the twin's first finished STC run, its inputs on the
+ *   test set (`result.json` `spike_stats`).
+ * - `measured.stcb_log`: per epoch and STCB layer of that run, the training figures the trainer
+ *   writes into `log.jsonl` under `stcb` (null when its log has none: older runs).
+ * - `measured.points`: the result of every finished sweep point (fire rates, spikes, energy).
+ * - `measured.protocol_diffs`: runs whose `config.json` differs from the protocol.
+ */
+import type { LearnTheta } from '../../lib/core/config.js';
+import type { SweepPointResult } from '../run/sweep.js';
+
+/** How a run ended: finished, stopped by a non-finite loss or gradient, or not (yet) finished. */
+export type RunStatus = 'done' | 'diverged' | 'missing';
+
+/** One run of an experiment, as `report.json` keeps it. */
+export interface ReportRun {
+  /** `stc seed-0`, `sweep-relu T8_theta0-0.8`, ... */
+  readonly label: string;
+  /** Relative to the experiment's directory. */
+  readonly dir: string;
+  readonly status: RunStatus;
+  /** Final test accuracy (fraction); null unless done. */
+  readonly test_accuracy: number | null;
+  /** Test accuracy of the best epoch (fraction). */
+  readonly best_test_accuracy: number | null;
+  readonly epochs: number | null;
+  readonly train_seconds: number | null;
+  readonly backend: string | null;
+  /** `stc` or `ann` (null: the run has not started). */
+  readonly mode: 'stc' | 'ann' | null;
+  /** Equivalent-gradient mask of an STC run (null: ANN, or not started). */
+  readonly gradient: string | null;
+  /** Threshold mode of an STC run (null: ANN, or not started). */
+  readonly learn_theta: LearnTheta | null;
+  readonly T: number | null;
+  readonly theta0: number | null;
+  /** Why a diverged run stopped. */
+  readonly error?: string;
+  /** The `report.json` a run was taken from, not retrained (`reproduce --ann-from`). */
+  readonly from?: string;
+}
+
+/** An STCB layer's inputs on the test set. */
+export interface StcbTestLayer {
+  readonly layer: string;
+  readonly input_min: number;
+  readonly input_max: number;
+  /** Share of inputs at or above the saturation level S; null where it was not recorded. */
+  readonly saturated_share: number | null;
+  readonly fire_rate: number;
+  /**
+   * The range as an older report.json printed it, when the numbers above were read back from it
+   * (a printed `-0.00` reads back as 0; the report shows this text).
+   */
+  readonly printed_range?: string;
+}
+
+/** Batch-norm scale feeding an STCB layer (log.jsonl `stcb[].bn`). */
+export interface StcbBn {
+  readonly layer: string;
+  readonly gamma_abs_mean: number;
+  readonly gamma_abs_max: number;
+}
+
+/** An STCB layer's figures over one training epoch (one entry of log.jsonl `stcb`). */
+export interface StcbEpochLayer {
+  readonly layer: string;
+  readonly input_max: number;
+  readonly input_p999: number;
+  readonly saturated_share: number;
+  readonly nonpositive_share: number;
+  readonly fire_rate: number;
+  readonly bn: StcbBn | null;
+}
+
+/** The STCB figures of one epoch (`epoch`: 0-based, as in log.jsonl). */
+export interface StcbEpoch {
+  readonly epoch: number;
+  readonly layers: readonly StcbEpochLayer[];
+}
+
+/** The measured data of a report beyond its runs. */
+export interface Measured {
+  readonly stcb_test: { readonly run: string; readonly layers: readonly StcbTestLayer[] } | null;
+  readonly stcb_log: { readonly run: string; readonly epochs: readonly StcbEpoch[] } | null;
+  readonly points: readonly { readonly run: string; readonly result: SweepPointResult }[];
+  /** Runs whose configuration differs from the protocol (adopted runs), one line each. */
+  readonly protocol_diffs: readonly string[];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function parseBn(v: unknown): StcbBn | null | undefined {
+  if (v === null) return null;
+  if (!isRecord(v) || typeof v.layer !== 'string' || !finite(v.gamma_abs_mean) || !finite(v.gamma_abs_max))
+    return undefined;
+  return { layer: v.layer, gamma_abs_mean: v.gamma_abs_mean, gamma_abs_max: v.gamma_abs_max };
+}
+
+/**
+ * The `stcb` entry of a log.jsonl epoch line: `[{layer, input_max, input_p999, saturated_share,
+ * nonpositive_share, fire_rate, bn: {layer, gamma_abs_mean, gamma_abs_max} | null}]`. Null when
+ * absent (older logs) or not of that shape; `input_max` may be non-finite (a runaway) and is kept.
+ */
+export function parseStcbEntry(v: unknown): StcbEpochLayer[] | null {
+  if (!Array.isArray(v)) return null;
+  const out: StcbEpochLayer[] = [];
+  for (const e of v) {
+    if (!isRecord(e) || typeof e.layer !== 'string') return null;
+    const nums = ['input_max', 'input_p999', 'saturated_share', 'nonpositive_share', 'fire_rate'] as const;
+    if (!nums.every((k) => typeof e[k] === 'number')) return null;
+    const bn = parseBn(e.bn ?? null);
+    if (bn === undefined) return null;
+    out.push({
+      layer: e.layer,
+      input_max: e.input_max as number,
+      input_p999: e.input_p999 as number,
+      saturated_share: e.saturated_share as number,
+      nonpositive_share: e.nonpositive_share as number,
+      fire_rate: e.fire_rate as number,
+      bn,
+    });
+  }
+  return out;
+}
+
+/** The STCB figures of a run's epoch lines (`{epoch, stcb?}`), in epoch order; empty when none recorded. */
+export function stcbEpochs(lines: readonly Record<string, unknown>[]): StcbEpoch[] {
+  const out: StcbEpoch[] = [];
+  for (const l of lines) {
+    const layers = parseStcbEntry(l.stcb);
+    if (layers && finite(l.epoch)) out.push({ epoch: l.epoch, layers });
+  }
+  return out.sort((a, b) => a.epoch - b.epoch);
+}
+
+/** The threshold mode of a run configuration (`stc.learnTheta`; absent means `off`). */
+export function learnThetaOf(config: Record<string, unknown>): LearnTheta {
+  const stc = isRecord(config.stc) ? config.stc : {};
+  const v = stc.learnTheta;
+  return v === 'layer' || v === 'channel' ? v : 'off';
+}
+
+/** How a threshold mode reads in a report. */
+export function thresholdWords(m: LearnTheta): string {
+  return m === 'off' ? 'fixed thresholds (learnTheta off)' : `thresholds learned per ${m}`;
+}

@@ -1,0 +1,405 @@
+/**
+ * Running one of the paper's experiments at a scale (`stcsnn reproduce`): the Table 2 twins
+ * through the repeat loop (`runRepeats`, STC and ANN), the Fig. 5 studies through the sweep
+ * driver (`trainSweep`, one sweep per gradient mask), the Fig. 6-9 statistics from the T study's
+ * sweep (run first when missing). Everything is resumable: finished runs and sweep points are
+ * kept and skipped, an interrupted run continues from its last checkpoint (or restarts when it
+ * had none). Then the results are read back from disk ({@link readExperiment}), so that runs
+ * adopted from elsewhere (see `layout.ts`) are reported the same way.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError, type GradientMask, type LearnTheta } from '../../lib/core/config.js';
+import { DEFAULT_ENERGY } from '../analysis/energy.js';
+import { datasetInfo } from '../../lib/data/registry.js';
+import { runFile, seedDirName } from '../run/layout.js';
+import { meanStdBest, runRepeats, type RepeatSummary } from '../run/repeats.js';
+import { prepareRunDir } from '../run/rundir.js';
+import { readSweep, trainSweep, type SweepFile, type SweepGrid } from '../run/sweep.js';
+import type { TrainHooks } from '../train/train.js';
+import { trainConfigFor } from './config.js';
+import { resolveData, type ResolvedData } from './data.js';
+import { findExperiment, type Experiment, type Scale, type ScaleProtocol } from './experiments.js';
+import { experimentDir, sweepDirOf, twinDir } from './layout.js';
+import { learnThetaOf, type ReportRun } from './measured.js';
+import { readReportFile } from './report-file.js';
+
+/**
+ * A training method other than the protocol's for the STC runs (`--gradient`, `--learn-theta`):
+ * e.g. a Table 2 row with the clipped mask, or with learned thresholds.
+ */
+export interface MethodOverride {
+  /** Run the STC networks with this equivalent-gradient mask only. */
+  readonly gradient?: GradientMask;
+  /** The STC networks' threshold mode. */
+  readonly learnTheta?: LearnTheta;
+}
+
+/**
+ * The protocol of `exp` at `scale`, with `method`'s mask and threshold mode where given.
+ * @throws ConfigError when the experiment does not define the scale
+ */
+export function protocolOf(exp: Experiment, scale: Scale, method: MethodOverride = {}): ScaleProtocol {
+  const p = exp.scales[scale];
+  if (!p) {
+    const defined = Object.keys(exp.scales).join(', ');
+    throw new ConfigError(`experiment ${exp.id} does not define scale '${scale}' (it defines: ${defined})`);
+  }
+  return {
+    ...p,
+    ...(method.gradient === undefined ? {} : { gradients: [method.gradient] }),
+    ...(method.learnTheta === undefined ? {} : { learnTheta: method.learnTheta }),
+  };
+}
+
+/** The experiment whose sweeps a `stats-T` experiment reads (itself for the others). */
+export function sweepSource(exp: Experiment): Experiment {
+  if (exp.kind !== 'stats-T') return exp;
+  const from = exp.from === undefined ? undefined : findExperiment(exp.from);
+  if (!from) throw new ConfigError(`experiment ${exp.id}: its source experiment '${exp.from}' is unknown`);
+  return from;
+}
+
+/** The sweep grid of a sweep experiment at a protocol. */
+export function sweepGrid(exp: Experiment, p: ScaleProtocol): SweepGrid {
+  const values = [...(p.grid ?? exp.grid ?? [])];
+  if (exp.kind === 'sweep-theta0') return { theta0: values, T: [8] };
+  return { theta0: [datasetInfo(p.dataset).theta0], T: values };
+}
+
+/** How many training runs an experiment has at a protocol (its sweep source's for `stats-T`). */
+export function runCount(exp: Experiment, p: ScaleProtocol): number {
+  const src = sweepSource(exp);
+  if (src.kind === 'twin') return 2 * p.seeds;
+  const g = sweepGrid(src, p);
+  return p.gradients.length * g.theta0.length * g.T.length;
+}
+
+/** One run of an experiment, as read from disk (`report.json` keeps it without `config`). */
+export interface RunRow extends ReportRun {
+  /** The run's `config.json` (null when the run has not started). */
+  readonly config: Record<string, unknown> | null;
+}
+
+/** Where a run sits in its experiment (known from the layout, also for a run not yet started). */
+export interface RunPlace {
+  readonly mode: 'stc' | 'ann';
+  /** The STC run's equivalent-gradient mask (null for ANN). */
+  readonly gradient: string | null;
+  /** The sweep point's T and theta0 (null for a twin's runs). */
+  readonly T: number | null;
+  readonly theta0: number | null;
+}
+
+/** A twin's repeat group, read. */
+export interface GroupData {
+  readonly mode: 'stc' | 'ann';
+  readonly dir: string;
+  readonly runs: RunRow[];
+  /** Over the finished runs' final test accuracy (fractions); null when none finished. */
+  readonly summary: RepeatSummary | null;
+}
+
+/** A sweep, read. */
+export interface SweepData {
+  readonly gradient: string;
+  readonly dir: string;
+  /** `sweep.json`, or null when the sweep has not started. */
+  readonly sweep: SweepFile | null;
+  readonly grid: SweepGrid;
+  readonly runs: RunRow[];
+}
+
+/** Everything a report needs. */
+export interface ExperimentData {
+  readonly experiment: Experiment;
+  readonly scale: Scale;
+  readonly protocol: ScaleProtocol;
+  readonly data: ResolvedData;
+  readonly dir: string;
+  readonly twin?: { readonly stc: GroupData; readonly ann: GroupData };
+  readonly sweeps?: SweepData[];
+}
+
+function readJson(path: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** One run directory as a {@link RunRow}. */
+export function readRunRow(label: string, dir: string, place: RunPlace): RunRow {
+  const config = readJson(runFile(dir, 'config'));
+  const r = existsSync(runFile(dir, 'result')) ? readJson(runFile(dir, 'result')) : null;
+  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return {
+    label,
+    dir,
+    status: r && n(r.test_accuracy) !== null ? 'done' : 'missing',
+    test_accuracy: n(r?.test_accuracy),
+    best_test_accuracy: n(r?.best_test_accuracy),
+    epochs: n(r?.epochs),
+    train_seconds: n(r?.train_seconds),
+    backend: typeof r?.backend === 'string' ? r.backend : null,
+    ...place,
+    learn_theta: config && place.mode === 'stc' ? learnThetaOf(config) : null,
+    config,
+  };
+}
+
+/** The run directory of seed index `r` of a group of `seeds` (the group itself for one seed). */
+export function seedRunDir(group: string, seeds: number, seed: number): string {
+  return seeds > 1 ? join(group, seedDirName(seed)) : group;
+}
+
+function readGroup(
+  group: string,
+  mode: 'stc' | 'ann',
+  seeds: number,
+  baseSeed: number,
+  gradient: string,
+): GroupData {
+  const place: RunPlace = { mode, gradient: mode === 'stc' ? gradient : null, T: null, theta0: null };
+  const runs = Array.from({ length: seeds }, (_, r) =>
+    readRunRow(`${mode} seed-${baseSeed + r}`, seedRunDir(group, seeds, baseSeed + r), place),
+  );
+  const accs = runs.flatMap((r) => (r.test_accuracy === null ? [] : [r.test_accuracy]));
+  return { mode, dir: group, runs, summary: accs.length ? meanStdBest(accs) : null };
+}
+
+function readSweepData(dir: string, gradient: string, grid: SweepGrid): SweepData {
+  const sweep = existsSync(join(dir, 'sweep.json')) ? readSweep(dir) : null;
+  const byId = new Map((sweep?.points ?? []).map((p) => [p.id, p]));
+  const runs: RunRow[] = [];
+  for (const theta0 of grid.theta0) {
+    for (const T of grid.T) {
+      const id = `T${T}_theta0-${theta0}`;
+      const p = byId.get(id);
+      const row = readRunRow(`sweep-${gradient} ${id}`, join(dir, p?.dir ?? join('points', id)), {
+        mode: 'stc',
+        gradient,
+        T,
+        theta0,
+      });
+      runs.push(
+        p?.status === 'failed'
+          ? { ...row, status: 'diverged', ...(p.error !== undefined ? { error: p.error } : {}) }
+          : row,
+      );
+    }
+  }
+  return { gradient, dir, sweep, grid, runs };
+}
+
+/** Whether every point of `grid` in the sweep at `dir` is finished (done, or failed by divergence). */
+export function sweepComplete(dir: string, grid: SweepGrid): boolean {
+  if (!existsSync(join(dir, 'sweep.json'))) return false;
+  const s = readSweep(dir);
+  const ids = new Set(s.points.filter((p) => p.status === 'done' || p.status === 'failed').map((p) => p.id));
+  return grid.theta0.every((theta0) => grid.T.every((T) => ids.has(`T${T}_theta0-${theta0}`)));
+}
+
+/** Reads what the runs of an experiment left on disk (nothing trains). */
+export function readExperiment(
+  exp: Experiment,
+  scale: Scale,
+  out: string,
+  data: ResolvedData,
+  method: MethodOverride = {},
+): ExperimentData {
+  const p = protocolOf(exp, scale, method);
+  const dir = experimentDir(out, exp.id);
+  const base = { experiment: exp, scale, protocol: p, data, dir };
+  if (exp.kind === 'twin') {
+    const seed = 0;
+    return {
+      ...base,
+      twin: {
+        stc: readGroup(twinDir(dir, 'stc'), 'stc', p.seeds, seed, p.gradients[0]),
+        ann: readGroup(twinDir(dir, 'ann'), 'ann', p.seeds, seed, p.gradients[0]),
+      },
+    };
+  }
+  const src = sweepSource(exp);
+  const srcDir = experimentDir(out, src.id);
+  const grid = sweepGrid(src, protocolOf(src, scale, method));
+  return {
+    ...base,
+    sweeps: p.gradients.map((g) => readSweepData(sweepDirOf(srcDir, g), g, grid)),
+  };
+}
+
+/** Progress of a reproduction, one event per run. */
+export interface ReproduceEvent {
+  readonly kind: 'skip' | 'start' | 'resume' | 'restart' | 'done' | 'failed';
+  readonly experiment: string;
+  /** The run's label (`stc seed-0`, `sweep-relu T8_theta0-0.8`). */
+  readonly label: string;
+  /** 1-based position of the run among the experiment's runs, and their number. */
+  readonly index: number;
+  readonly total: number;
+  readonly test_accuracy?: number;
+  readonly error?: string;
+}
+
+/** Options of {@link runExperiment}. */
+export interface RunExperimentOptions {
+  readonly experiment: Experiment;
+  readonly scale: Scale;
+  /** The `--out` directory (experiments go into `<out>/<id>/`). */
+  readonly out: string;
+  readonly dataDir?: string;
+  /** The backend's name (initialised by the caller), recorded in each run. */
+  readonly backend: string;
+  /** Only read what is there and report it (no training). */
+  readonly reportOnly?: boolean;
+  /** The STC networks' mask and threshold mode where not the protocol's. */
+  readonly method?: MethodOverride;
+  /**
+   * A Table 2 row's ANN twin taken from this earlier `report.json` of the same experiment and
+   * protocol instead of trained (its twins do not depend on the STC runs' method).
+   */
+  readonly annFrom?: string;
+  readonly onEvent?: (e: ReproduceEvent) => void;
+  /** Progress hooks of a run's training. */
+  readonly hooks?: (experiment: string, label: string) => TrainHooks | undefined;
+}
+
+/**
+ * Runs (or resumes) an experiment at a scale and returns what is on disk afterwards.
+ * @throws ConfigError for a scale the experiment does not define; DataError for missing data
+ */
+export async function runExperiment(opts: RunExperimentOptions): Promise<ExperimentData> {
+  const exp = opts.experiment;
+  const p = protocolOf(exp, opts.scale, opts.method);
+  const data = resolveData(exp, p, opts.dataDir);
+  const dir = experimentDir(opts.out, exp.id);
+  // checked before anything trains
+  const annFrom = opts.annFrom === undefined ? undefined : annFromReport(opts.annFrom, exp, p);
+  if (!opts.reportOnly) {
+    if (exp.kind === 'twin') await runTwin(opts, p, data, dir, annFrom ? ['stc'] : ['stc', 'ann']);
+    else {
+      const src = sweepSource(exp);
+      const srcP = protocolOf(src, opts.scale, opts.method);
+      const srcDir = experimentDir(opts.out, src.id);
+      const grid = sweepGrid(src, srcP);
+      const complete = p.gradients.every((g) => sweepComplete(sweepDirOf(srcDir, g), grid));
+      if (!complete) {
+        if (src !== exp) await runExperiment({ ...opts, experiment: src });
+        else await runSweeps(opts, p, data, dir, grid);
+      }
+    }
+  }
+  const read = readExperiment(exp, opts.scale, opts.out, data, opts.method);
+  return annFrom && read.twin ? { ...read, twin: { ...read.twin, ann: annFrom } } : read;
+}
+
+/** The protocol fields that make two runs of a Table 2 row comparable. */
+const TWIN_PROTOCOL = ['arch', 'width', 'epochs', 'lrSchedule', 'dataset', 'seeds'] as const;
+
+/**
+ * The ANN twin of a Table 2 row from an earlier `report.json` of the same experiment and protocol
+ * (`--ann-from`): its ANN runs as they were measured, marked with `from`.
+ * @throws ConfigError naming the file and the field when it is another experiment or protocol,
+ *   or holds no finished ANN run
+ */
+export function annFromReport(path: string, exp: Experiment, p: ScaleProtocol): GroupData {
+  const file = resolve(path);
+  const report = readReportFile(file, exp.id);
+  const theirs = report.protocol as unknown as Record<string, unknown>;
+  for (const k of TWIN_PROTOCOL)
+    if (theirs[k] !== p[k])
+      throw new ConfigError(
+        `--ann-from ${path}: protocol.${k} is ${JSON.stringify(theirs[k])} there, ${JSON.stringify(p[k])} here`,
+      );
+  const base = dirname(file);
+  const runs: RunRow[] = report.runs
+    .filter((r) => r.mode === 'ann')
+    .map((r) => ({ ...r, dir: resolve(base, r.dir), from: file, config: null }));
+  if (runs.length !== p.seeds || runs.some((r) => r.status !== 'done' || r.test_accuracy === null))
+    throw new ConfigError(
+      `--ann-from ${path}: it holds no finished ANN run for each of the ${p.seeds} seed(s)`,
+    );
+  return {
+    mode: 'ann',
+    dir: resolve(base, 'ann'),
+    runs,
+    summary: meanStdBest(runs.map((r) => r.test_accuracy as number)),
+  };
+}
+
+async function runTwin(
+  opts: RunExperimentOptions,
+  p: ScaleProtocol,
+  data: ResolvedData,
+  dir: string,
+  modes: readonly ('stc' | 'ann')[],
+): Promise<void> {
+  const exp = opts.experiment;
+  const total = modes.length * p.seeds;
+  let index = 0;
+  for (const mode of modes) {
+    const config = trainConfigFor(exp, p, { mode, gradient: p.gradients[0] }, data);
+    const group = twinDir(dir, mode);
+    if (!existsSync(group)) prepareRunDir(group, false);
+    const label = (seed: number) => `${mode} seed-${seed}`;
+    await runRepeats(config, p.seeds, {
+      runDir: group,
+      backend: opts.backend,
+      keepFinished: true,
+      onSeed: (seed, what, result) => {
+        if (what !== 'done') index++;
+        opts.onEvent?.({
+          kind: what,
+          experiment: exp.id,
+          label: label(seed),
+          index,
+          total,
+          ...(result ? { test_accuracy: result.test_accuracy } : {}),
+        });
+      },
+      hooks: (seed) => opts.hooks?.(exp.id, label(seed)),
+    });
+  }
+}
+
+async function runSweeps(
+  opts: RunExperimentOptions,
+  p: ScaleProtocol,
+  data: ResolvedData,
+  dir: string,
+  grid: SweepGrid,
+): Promise<void> {
+  const exp = opts.experiment;
+  const perSweep = grid.theta0.length * grid.T.length;
+  const total = p.gradients.length * perSweep;
+  let index = 0;
+  for (const gradient of p.gradients) {
+    const sdir = sweepDirOf(dir, gradient);
+    const label = (id: string) => `sweep-${gradient} ${id}`;
+    const ev = (kind: ReproduceEvent['kind'], id: string, extra: Partial<ReproduceEvent> = {}) =>
+      opts.onEvent?.({ kind, experiment: exp.id, label: label(id), index, total, ...extra });
+    await trainSweep({
+      dir: sdir,
+      config: trainConfigFor(exp, p, { mode: 'stc', gradient, T: grid.T[0], theta0: grid.theta0[0] }, data),
+      grid,
+      constants: DEFAULT_ENERGY,
+      backend: opts.backend,
+      onPointStart: (pt) => {
+        index++;
+        ev('start', pt.id);
+      },
+      hooks: (pt) => opts.hooks?.(exp.id, label(pt.id)),
+      onEvent: (e) => {
+        if (e.kind === 'skip') {
+          index++;
+          ev('skip', e.id);
+        } else if (e.kind === 'restart') ev('restart', e.id);
+        else if (e.kind === 'failed') ev('failed', e.id, { error: e.error });
+        else ev('done', e.id, { test_accuracy: e.result?.test_accuracy });
+      },
+    });
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Repeats (the paper's protocol): train seeds `seed, seed+1, ...` of one configuration, each in
+ * its own `seed-<n>/` run directory, and summarise the final test accuracy as mean, sample
+ * standard deviation and best (`repeats.json`).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TrainConfig } from '../config/config.js';
+import { readRunConfig, train, type TrainHooks, type TrainResult } from '../train/train.js';
+import type { ProcessGroup } from '../../lib/distributed/process-group.js';
+import { gatherRuns, runsOfRank, type GatherOptions } from '../../lib/distributed/runs.js';
+import { writeJsonAtomic } from '../../lib/util/atomic.js';
+import { runFile, seedDirName } from './layout.js';
+import { acquireLock } from './lock.js';
+import { prepareRunDir } from './rundir.js';
+
+/** Mean, sample standard deviation and best of a list of values. */
+export interface RepeatSummary {
+  readonly mean: number;
+  /** Sample standard deviation (n - 1); 0 for one value. */
+  readonly stddev: number;
+  readonly best: number;
+  readonly count: number;
+}
+
+/**
+ * Mean, sample standard deviation `sqrt(sum (x - mean)^2 / (n - 1))` (0 for n = 1) and best
+ * (maximum) of `xs`; NaN for an empty list.
+ */
+export function meanStdBest(xs: readonly number[]): RepeatSummary {
+  const n = xs.length;
+  if (n === 0) return { mean: NaN, stddev: NaN, best: NaN, count: 0 };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const v = n > 1 ? xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1) : 0;
+  return { mean, stddev: Math.sqrt(v), best: Math.max(...xs), count: n };
+}
+
+/** Summarises the final test accuracy of each run. */
+export function summarizeRepeats(runs: readonly { test_accuracy: number }[]): RepeatSummary {
+  return meanStdBest(runs.map((r) => r.test_accuracy));
+}
+
+/** Options of {@link runRepeats}. */
+export interface RunRepeatsOptions {
+  /** The run directory (one run), or the repeat group's directory (several seeds). */
+  readonly runDir: string;
+  /** The backend's name, recorded in the result. */
+  readonly backend: string;
+  /** Continue the run in `runDir` from its last checkpoint (one run only). */
+  readonly resume?: boolean;
+  /** With `resume`: the learning rate to continue with (see `TrainOptions.lrOverride`). */
+  readonly lrOverride?: number;
+  /** Data-parallel training (one repeat only): this process's group; see `TrainOptions`. */
+  readonly processGroup?: ProcessGroup;
+  /**
+   * Runs over ranks (`--parallel runs`; not with `processGroup`): seed `seed + k` is trained by
+   * rank `k mod W` of this group, alone (its run directory locked and written by that rank
+   * only); then the ranks exchange their results and rank 0 alone locks the group directory
+   * and writes `repeats.json`. Every rank resolves with all seeds' results.
+   */
+  readonly runsOver?: GatherOptions & { readonly group: ProcessGroup };
+  /** Progress hooks for the run of `seed`. */
+  readonly hooks?: (seed: number) => TrainHooks | undefined;
+  /**
+   * Keep what earlier invocations finished (resumable after a kill): a seed whose run directory
+   * holds `result.json` is read, not retrained; one with a checkpoint continues from it; any
+   * other is started afresh. Without it every seed's directory is cleared and trained.
+   */
+  readonly keepFinished?: boolean;
+  /** Called per seed before it runs (skipped as finished before, resumed, started) and when it is done. */
+  readonly onSeed?: (seed: number, what: 'skip' | 'resume' | 'start' | 'done', result?: TrainResult) => void;
+}
+
+/** What {@link runRepeats} did. */
+export interface RepeatsResult {
+  /** Each seed's result, in seed order. */
+  readonly runs: TrainResult[];
+  /** Over the seeds, when there were several (also written to `repeats.json`). */
+  readonly summary?: RepeatSummary;
+}
+
+/**
+ * Trains `repeats` seeds of `config` (seed, seed+1, ...). One repeat runs in `opts.runDir`
+ * itself; several run in `runDir/seed-<n>/` each, after which `repeats.json` holds the
+ * configuration, the summary and the seeds' run directories. `runDir` must have been prepared
+ * (`prepareRunDir`) or, with `resume`, hold the run to continue. Holds the directory's lock
+ * (`lock.ts`) throughout; each seed's training locks its own run directory.
+ */
+export async function runRepeats(
+  config: TrainConfig,
+  repeats: number,
+  opts: RunRepeatsOptions,
+): Promise<RepeatsResult> {
+  if (opts.runsOver && opts.processGroup)
+    throw new Error('runRepeats: runsOver and processGroup exclude each other');
+  // only rank 0 of either kind of group owns the directory (the others may not even have it)
+  if ((opts.runsOver?.group ?? opts.processGroup)?.rank) return repeatsLocked(config, repeats, opts);
+  const lock = acquireLock(opts.runDir); // the group's lock, held over every seed (re-entrant)
+  try {
+    return await repeatsLocked(config, repeats, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function repeatsLocked(
+  config: TrainConfig,
+  repeats: number,
+  opts: RunRepeatsOptions,
+): Promise<RepeatsResult> {
+  const over = opts.runsOver;
+  const mine = over ? runsOfRank(repeats, over.group.rank, over.group.worldSize) : undefined;
+  const byIndex = new Map<number, TrainResult>();
+  let failure: Error | undefined;
+  try {
+    for (const k of mine ?? Array.from({ length: repeats }, (_, i) => i))
+      byIndex.set(k, await repeatOne(config, repeats, k, opts));
+  } catch (e) {
+    if (!over) throw e;
+    failure = e as Error; // published, so the other ranks stop with it
+  }
+  const all = over ? await gatherRuns(over.group, 'repeats/results', failure ?? byIndex, over) : byIndex;
+  const runs = Array.from({ length: repeats }, (_, k) => all.get(k) as TrainResult);
+  if (repeats <= 1) return { runs };
+  const summary = summarizeRepeats(runs);
+  if ((over?.group.rank ?? 0) === 0)
+    writeJsonAtomic(runFile(opts.runDir, 'repeats'), { config, ...summary, runs: runs.map((r) => r.runDir) });
+  return { runs, summary };
+}
+
+/** Trains (or, with `keepFinished`, reads or resumes) repeat `k`, seed `config.seed + k`. */
+async function repeatOne(
+  config: TrainConfig,
+  repeats: number,
+  k: number,
+  opts: RunRepeatsOptions,
+): Promise<TrainResult> {
+  const seed = config.seed + k;
+  const dir = repeats > 1 ? join(opts.runDir, seedDirName(seed)) : opts.runDir;
+  if (opts.keepFinished) {
+    if (existsSync(runFile(dir, 'result'))) {
+      const done = JSON.parse(readFileSync(runFile(dir, 'result'), 'utf8')) as TrainResult;
+      opts.onSeed?.(seed, 'skip', done);
+      return done;
+    }
+    const resume = existsSync(runFile(dir, 'last')) && existsSync(runFile(dir, 'config'));
+    if (!resume) prepareRunDir(dir, true);
+    opts.onSeed?.(seed, resume ? 'resume' : 'start');
+    const c = resume ? readRunConfig(dir) : { ...config, seed };
+    const r = await train(c, { runDir: dir, backend: opts.backend, resume, hooks: opts.hooks?.(seed) });
+    opts.onSeed?.(seed, 'done', r);
+    return r;
+  }
+  if (repeats > 1) prepareRunDir(dir, true);
+  opts.onSeed?.(seed, opts.resume === true ? 'resume' : 'start');
+  const r = await train(
+    { ...config, seed },
+    {
+      runDir: dir,
+      backend: opts.backend,
+      resume: opts.resume === true,
+      lrOverride: opts.lrOverride,
+      hooks: opts.hooks?.(seed),
+      processGroup: opts.processGroup,
+    },
+  );
+  opts.onSeed?.(seed, 'done', r);
+  return r;
+}

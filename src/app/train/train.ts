@@ -1,0 +1,647 @@
+/**
+ * The training loop: SGD on cross-entropy with the paper's equivalent gradient (built into the
+ * STCBs), evaluation every epoch, crash-safe checkpoints and logs in a run directory, resume.
+ *
+ * Run directory:
+ *
+ * | file                          | content                                                        |
+ * |-------------------------------|----------------------------------------------------------------|
+ * | `config.json`                 | the full {@link TrainConfig}                                   |
+ * | `log.jsonl`                   | one {@link EpochMetrics} object per finished epoch             |
+ * | `last.safetensors`            | weights, buffers, momentum and run state after the last epoch  |
+ * | `best.safetensors`            | the weights with the best test accuracy                        |
+ * | `result.json`                 | the final {@link TrainResult}                                  |
+ *
+ * Every file is written atomically; `last.safetensors` is the commit point of an epoch.
+ *
+ * Data-parallel training ({@link TrainOptions.processGroup}, world size `W`): every rank builds
+ * the same network from the seed and reads its shard of every global batch of `batchSize * W`
+ * samples (src/lib/distributed/sampler.ts); before each optimiser step the gradients are replaced by
+ * `sum_r w_r g_r` (bucketed all-reduce, `w_r` the shard's share of the global batch), so every
+ * rank takes the step one process would take on the global batch, except for batch norm: by
+ * default each rank normalises with its own shard's batch statistics (per-rank batch norm, as
+ * PyTorch's DDP without SyncBatchNorm), and the running statistics are averaged over the ranks
+ * at the end of every epoch; with `syncBn` every batch-norm layer normalises with the global
+ * batch's statistics (src/lib/nn/sync-bn.ts: synchronous all-reduces in the forward and backward
+ * passes), which makes the ranks one process on the global batch, running statistics included. Loss, accuracy and images/s are summed over the ranks. Every rank evaluates the
+ * whole test set (identical results). Only rank 0 writes the run directory; at start-up the
+ * ranks compare a hash of the configuration, and a resumed run must keep its world size.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { DataLoader } from '../../lib/data/loader.js';
+import { datasetInfo, normalizationFor, openDataset } from '../../lib/data/registry.js';
+import type { Dataset, Normalization } from '../../lib/data/types.js';
+import { valueAndGrads } from '../../lib/engine/grads.js';
+import { agreeOn, stableHash } from '../../lib/distributed/handshake.js';
+import { localProcessGroup, type ProcessGroup } from '../../lib/distributed/process-group.js';
+import {
+  allReduceGradients,
+  allReduceNumbers,
+  averageBuffers,
+  type SyncStats,
+} from '../../lib/distributed/grad-sync.js';
+import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
+import type { LayerSpikeStats } from '../../lib/nn/stats.js';
+import type { BatchNormSync } from '../../lib/nn/sync-bn.js';
+import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../../lib/util/atomic.js';
+import { readTidy } from '../../lib/util/read.js';
+import { runFile } from '../run/layout.js';
+import { LossWindows } from './loss-windows.js';
+import { acquireLock } from '../run/lock.js';
+import { FileSystemError, isFsError, makeDirs } from '../../lib/util/fs.js';
+import {
+  CheckpointError,
+  checkResumeConfig,
+  loadCheckpoint,
+  readRunState,
+  saveCheckpoint,
+} from './checkpoint.js';
+import { CONFIG_HASH_KEY, configHash } from '../config/config-hash.js';
+import { checkTrainConfig, type TrainConfig } from '../config/config.js';
+import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
+import { learningRate } from '../config/lr-schedule.js';
+import { MONITOR_SAMPLES, findRunaway, runawayWarning, type StcbFigures } from './monitor.js';
+import { sgdFor } from './sgd.js';
+
+/** Metrics of one epoch (a line of `log.jsonl`). */
+export interface EpochMetrics {
+  readonly epoch: number;
+  readonly lr: number;
+  readonly train_loss: number;
+  readonly train_accuracy: number;
+  readonly test_loss: number;
+  readonly test_accuracy: number;
+  readonly seconds: number;
+  readonly data_seconds: number;
+  readonly images_per_second: number;
+  /** Data-parallel runs only: seconds this rank spent in the gradient all-reduce. */
+  readonly allreduce_seconds?: number;
+  /** The base learning rate given with `--resume ... --lr` for this epoch, when one was. */
+  readonly lr_override?: number;
+  /**
+   * The training loss by batch window within the epoch, in order (see `loss-windows.ts`); absent
+   * in logs written before it was recorded.
+   */
+  readonly train_loss_windows?: readonly number[];
+  /**
+   * STC runs: per STCB layer, the runaway monitor's figures of its STEB input on the first
+   * {@link MONITOR_SAMPLES} test samples at the end of the epoch (`monitor.ts`); absent in `ann`
+   * runs and in logs written before it was recorded.
+   */
+  readonly stcb?: readonly StcbFigures[];
+  /**
+   * The runaway warning (`runawayWarning`), on the first epoch whose figures meet the rule only:
+   * a run warns once.
+   */
+  readonly warning?: string;
+}
+
+/** What a finished run reports (also `result.json`). */
+export interface TrainResult {
+  readonly runDir: string;
+  readonly dataset: string;
+  readonly arch: string;
+  readonly mode: string;
+  readonly T: number;
+  readonly theta0: number;
+  readonly tau: number;
+  readonly epochs: number;
+  readonly params: number;
+  readonly backend: string;
+  readonly seed: number;
+  /** Processes that trained the run (1 unless data-parallel). */
+  readonly world_size: number;
+  /** Samples per optimiser step over all ranks (`batchSize * world_size`). */
+  readonly global_batch: number;
+  readonly test_accuracy: number;
+  readonly best_test_accuracy: number;
+  readonly best_epoch: number;
+  readonly final_loss: number;
+  readonly train_seconds: number;
+  readonly images_per_second: number;
+  /** Fraction of step time spent waiting for data. */
+  readonly data_fraction: number;
+  readonly fire_rates: { layer: string; rate: number }[];
+  readonly spike_stats: LayerSpikeStats[];
+  readonly per_class_accuracy: number[];
+  readonly confusion: number[][];
+}
+
+/** Progress callbacks, and early stopping (`onEpochEnd` returning `'stop'`). */
+export interface TrainHooks {
+  /** Epoch `epoch` (from 0) of `epochs` begins; it has `batches` batches. */
+  onEpochStart?(epoch: number, epochs: number, batches: number): void;
+  /** Batch `batch` (from 1) of `epoch` is done; `info.loss` is the epoch's mean training loss so far. */
+  onBatch?(epoch: number, batch: number, info: { loss: number; imagesPerSecond: number }): void;
+  /**
+   * An epoch is done, evaluated on the test set and checkpointed (`m` is its line of
+   * `log.jsonl`). Returning `'stop'` ends training there (early stopping): the run finishes as
+   * after its last epoch (final evaluation with spike statistics, `result.json`), with
+   * `epochs` in the result counting the epochs trained; `--resume` with a larger `--epochs`
+   * continues it. In data-parallel training every rank must return the same.
+   */
+  onEpochEnd?(m: EpochMetrics): void | 'stop';
+  /** An evaluation begins: `'test'` after each epoch, `'spike statistics'` at the end. */
+  onEvalStart?(what: string): void;
+  /** A one-line notice (a torn last line of `log.jsonl` dropped on resume). */
+  onNotice?(line: string): void;
+  /** A warning (a runaway, once per run); default: written to stderr. */
+  onWarning?(message: string): void;
+}
+
+/** A NaN or Infinity in the loss or the gradients. */
+export class NumericalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NumericalError';
+  }
+}
+
+/** The network's architecture for a training configuration and data set. */
+export function archFor(config: TrainConfig, ds: Pick<Dataset, 'shape' | 'classes'>): ArchConfig {
+  return {
+    arch: config.arch,
+    mode: config.mode,
+    width: config.width,
+    inputShape: [...ds.shape],
+    classes: ds.classes,
+    stc: config.stc,
+    path: config.path,
+  };
+}
+
+/**
+ * Opens the train and test loaders of a configuration; `shard` (data-parallel training) makes
+ * the train loader read only this rank's shard of every epoch.
+ */
+export async function openLoaders(
+  config: TrainConfig,
+  shard?: { rank: number; worldSize: number },
+): Promise<{
+  train: DataLoader;
+  test: DataLoader;
+  trainSet: Dataset;
+  testSet: Dataset;
+  /** The normalisation the loaders apply (the data set's, for its channel count). */
+  normalization: Normalization;
+}> {
+  const info = datasetInfo(config.dataset);
+  const common = { dataDir: config.dataDir, ...config.datasetOptions };
+  const trainSet = await openDataset(config.dataset, { ...common, split: 'train', limit: config.limitTrain });
+  const testSet = await openDataset(config.dataset, { ...common, split: 'test', limit: config.limitTest });
+  const normalization = normalizationFor(info.normalization, trainSet.shape[2]);
+  const train = new DataLoader(trainSet, {
+    batchSize: config.batchSize,
+    shuffle: true,
+    augment: config.augment === 'none' ? null : info.augment,
+    normalization,
+    seed: config.seed,
+    limit: config.limitTrain,
+    workers: 'auto',
+    shard,
+  });
+  const test = new DataLoader(testSet, {
+    batchSize: Math.max(config.batchSize, 100),
+    shuffle: false,
+    augment: null,
+    normalization,
+    seed: config.seed,
+    limit: config.limitTest,
+  });
+  return { train, test, trainSet, testSet, normalization };
+}
+
+/** Removes the temporary files of writes a killed process left behind (`.<name>.<pid>.<n>.tmp`). */
+function removeStaleTemporaries(runDir: string): void {
+  for (const n of readdirSync(runDir)) {
+    if (isTempSibling(n)) rmSync(join(runDir, n), { force: true });
+  }
+}
+
+/**
+ * The epochs of a run's `log.jsonl`. A last line that is not complete JSON and lacks its newline
+ * is torn (a crash during a write by hand or on a file system without atomic rename): it is
+ * dropped, with a notice, since the checkpoint and not the log says where the run stands.
+ * @throws CheckpointError naming the file and the line of any other line that is not an epoch
+ *   object (`{"epoch": <integer >= 0>, ...}`)
+ */
+export function readLog(runDir: string, onNotice?: (line: string) => void): EpochMetrics[] {
+  const p = runFile(runDir, 'log');
+  if (!existsSync(p)) return [];
+  const text = readFileSync(p, 'utf8');
+  const lines = text.split('\n');
+  const out: EpochMetrics[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      const torn = i === lines.length - 1; // the last line, without its newline
+      if (torn) {
+        onNotice?.(
+          `${p}: line ${i + 1} is incomplete (a torn write); dropped it, the checkpoint says where the run stands`,
+        );
+        continue;
+      }
+      throw new CheckpointError(
+        `${p}: line ${i + 1} is not valid JSON (${(e as Error).message.split('\n')[0]})`,
+      );
+    }
+    const epoch = (value as { epoch?: unknown } | null)?.epoch;
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      Array.isArray(value) ||
+      !Number.isInteger(epoch) ||
+      (epoch as number) < 0
+    )
+      throw new CheckpointError(
+        `${p}: line ${i + 1} is not an epoch's metrics (an object with an integer "epoch" >= 0)`,
+      );
+    out.push(value as EpochMetrics);
+  }
+  return out;
+}
+
+function writeLog(runDir: string, log: readonly EpochMetrics[]): void {
+  writeFileAtomic(
+    runFile(runDir, 'log'),
+    log.map((m) => JSON.stringify(m)).join('\n') + (log.length ? '\n' : ''),
+  );
+}
+
+/**
+ * Throws a {@link NumericalError} naming the step and the first parameter (in network order)
+ * whose gradient holds a NaN or an Infinity, or whose squared norm overflows float32. One
+ * device read per step: the per-parameter squared norms.
+ */
+function checkGradients(
+  grads: tf.NamedTensorMap,
+  names: Map<string, string>,
+  step: number,
+  where: string,
+): void {
+  const entries = Object.entries(grads);
+  const norms = readTidy(() => tf.stack(entries.map(([, g]) => tf.sum(tf.square(g)))));
+  const badIdx: number[] = [];
+  norms.forEach((v, k) => {
+    if (!Number.isFinite(v)) badIdx.push(k);
+  });
+  if (badIdx.length === 0) return;
+  const [id, g] = entries[badIdx[0]];
+  const layer = names.get(id) ?? id;
+  const more = badIdx.length > 1 ? ` (and ${badIdx.length - 1} more parameters)` : '';
+  const nonFinite = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(g))).dataSync()[0]);
+  throw new NumericalError(
+    nonFinite
+      ? `non-finite gradient (NaN or Infinity) at step ${step} (${where}) in ${layer}${more}`
+      : `gradient overflow at step ${step} (${where}) in ${layer}${more}: its squared norm exceeds the float32 range`,
+  );
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  readonly runDir: string;
+  readonly backend: string;
+  readonly hooks?: TrainHooks;
+  /** Continue the run in `runDir` from its last checkpoint. */
+  readonly resume?: boolean;
+  /**
+   * With `resume`: the base learning rate of the epochs this call trains, instead of the run's
+   * `lr` (after a divergence: `stcsnn train --resume DIR --lr 0.01`). The run's configuration
+   * (`config.json`, the checkpoints, the hash) keeps its `lr`; every epoch trained with the
+   * override records it in its `log.jsonl` line (`lr_override`), and the schedule applies to it.
+   */
+  readonly lrOverride?: number;
+  /**
+   * Data-parallel training: this process's group (see the module doc). Default: one process.
+   * Every rank calls {@link train} with the same configuration; only rank 0 writes `runDir`
+   * (the others read it when resuming, so on several machines it must be shared storage).
+   */
+  readonly processGroup?: ProcessGroup;
+}
+
+/**
+ * Resolves when every rank of `pg` trains the same configuration (a hash of it, `dataDir`
+ * excepted: paths may differ between machines); otherwise throws a one-line `DistError`.
+ */
+export async function agreeOnConfig(pg: ProcessGroup, config: TrainConfig): Promise<void> {
+  const { dataDir: _paths, ...rest } = config;
+  await agreeOn(
+    pg,
+    'train/config',
+    stableHash(rest),
+    'configuration hash',
+    'start every rank with the same configuration and flags',
+  );
+}
+
+/**
+ * Trains a network as `config` says, writing the run directory; resolves with the final result
+ * (evaluated with spike statistics on the test set).
+ */
+export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  // Only the writing rank (rank 0; the only one without a process group) owns the run directory.
+  if (opts.processGroup && opts.processGroup.rank !== 0) return trainLocked(config, opts);
+  makeDirs(opts.runDir); // component by component (never hangs); a no-op when it exists
+  const lock = acquireLock(opts.runDir); // re-entrant: the CLI may hold it already
+  try {
+    if (opts.resume && existsSync(runFile(opts.runDir, 'last')))
+      checkResumeConfig(runFile(opts.runDir, 'last'), config, runFile(opts.runDir, 'config'));
+    return await trainLocked(config, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  const { runDir, hooks } = opts;
+  const pg = opts.processGroup ?? localProcessGroup();
+  const W = pg.worldSize;
+  /** Only rank 0 writes the run directory. */
+  const writer = pg.rank === 0;
+  const lrOverride = opts.resume ? opts.lrOverride : undefined;
+  // the ranks must also train with the same overridden rate
+  await agreeOnConfig(pg, lrOverride === undefined ? config : { ...config, lr: lrOverride });
+  const {
+    train: trainLoader,
+    test: testLoader,
+    trainSet,
+    normalization,
+  } = await openLoaders(config, W > 1 ? { rank: pg.rank, worldSize: W } : undefined);
+  const net = buildNetwork(archFor(config, trainSet), config.seed);
+  const vars = net.trainableVariables();
+  const buffers = net
+    .namedVariables()
+    .filter((e) => !e.trainable)
+    .map((e) => e.variable);
+  const sync: SyncStats = { ms: 0, buckets: 0, bytes: 0 };
+  const syncBn = config.syncBn && W > 1;
+  /** Synchronised batch norm's view of the group for a step whose shard weighs `weight`. */
+  const bnSync = (weight: number): BatchNormSync | undefined =>
+    syncBn
+      ? {
+          rank: pg.rank,
+          worldSize: W,
+          weight,
+          sum: (t) => {
+            pg.allReduceSync([t], 'sum');
+            return t;
+          },
+        }
+      : undefined;
+  const names = new Map(net.namedVariables().map((e) => [e.variable.name, e.name]));
+  const sgd = sgdFor(net, {
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    nesterov: config.nesterov,
+  });
+  let startEpoch = 0;
+  let best = { accuracy: -1, epoch: -1 };
+  let trainSeconds = 0;
+  let log: EpochMetrics[] = [];
+  try {
+    const lastPath = runFile(runDir, 'last');
+    if (opts.resume) {
+      if (writer) removeStaleTemporaries(runDir);
+      if (existsSync(lastPath)) {
+        const state = readRunState(lastPath);
+        if ((state.worldSize ?? 1) !== W)
+          throw new CheckpointError(
+            `${lastPath} was trained with world size ${state.worldSize ?? 1}; resume it with the same world size (got ${W})`,
+          );
+        loadCheckpoint(lastPath, net, sgd);
+        startEpoch = state.epoch + 1;
+        best = { accuracy: state.bestAccuracy, epoch: state.bestEpoch };
+        trainSeconds = state.trainSeconds;
+        log = readLog(runDir, hooks?.onNotice).filter((m) => m.epoch <= state.epoch);
+        if (writer) writeLog(runDir, log);
+      } else {
+        log = [];
+        if (writer) writeLog(runDir, log);
+      }
+      await agreeOn(
+        pg,
+        'train/resume-epoch',
+        String(startEpoch),
+        'resume epoch',
+        'every rank must read the same run directory (shared storage across machines)',
+      );
+    } else if (writer) {
+      writeRunConfig(runDir, config);
+      writeLog(runDir, log);
+    }
+    const perEpoch = trainLoader.batchesPerEpoch;
+    const schedule = {
+      name: config.lrSchedule,
+      lr: lrOverride ?? config.lr,
+      stepEvery: config.stepEvery,
+      stepGamma: config.stepGamma,
+    };
+    let step = startEpoch * perEpoch;
+    let lastEval: EvalResult | undefined;
+    let lastLoss = NaN;
+    let lastEpochSeconds = 0;
+    /** Whether the run has warned of a runaway (once per run, resumed runs included). */
+    let warned = log.some((m) => m.warning !== undefined);
+    for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
+      if (
+        config.timeBudget !== undefined &&
+        epoch > startEpoch &&
+        trainSeconds + lastEpochSeconds > config.timeBudget
+      )
+        break;
+      hooks?.onEpochStart?.(epoch, config.epochs, perEpoch);
+      trainLoader.resetStats();
+      const t0 = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let i = 0;
+      let lr = 0;
+      let syncMs = 0;
+      const windows = new LossWindows(perEpoch);
+      for await (const b of trainLoader.epoch(epoch)) {
+        lr = learningRate(schedule, epoch, i, perEpoch, config.epochs);
+        const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
+        const y = tf.tensor1d(b.y, 'int32');
+        let logits: tf.Tensor | undefined;
+        const { value, grads: localGrads } = valueAndGrads(() => {
+          const out = net.forward(x as tf.Tensor4D, { training: true, syncBn: bnSync(b.weight ?? 1) });
+          logits = tf.keep(out);
+          return crossEntropy(out, y);
+        }, vars);
+        const loss = value.dataSync()[0];
+        if (!Number.isFinite(loss)) {
+          tf.dispose([x, y, value, logits as tf.Tensor]);
+          tf.dispose(localGrads);
+          throw new NumericalError(`loss is ${loss} at step ${step} (epoch ${epoch + 1}, batch ${i + 1})`);
+        }
+        let grads = localGrads;
+        try {
+          checkGradients(grads, names, step, `epoch ${epoch + 1}, batch ${i + 1}`);
+          grads = await allReduceGradients(pg, vars, grads, b.weight ?? 1, { stats: sync });
+          if (W > 1) syncMs += sync.ms;
+        } catch (e) {
+          tf.dispose([x, y, value, logits as tf.Tensor]);
+          tf.dispose(grads);
+          throw e;
+        }
+        sgd.step(grads, lr);
+        const hits = tf.tidy(
+          () => tf.sum(tf.cast(tf.equal(tf.argMax(logits as tf.Tensor, 1), y), 'int32')).dataSync()[0],
+        );
+        tf.dispose([x, y, value, logits as tf.Tensor]);
+        tf.dispose(grads);
+        lossSum += loss * b.size;
+        windows.add(i, loss, b.size);
+        correct += hits;
+        seen += b.size;
+        i++;
+        step++;
+        lastLoss = loss;
+        const secs = (performance.now() - t0) / 1000;
+        hooks?.onBatch?.(epoch, i, { loss: lossSum / seen, imagesPerSecond: seen / Math.max(secs, 1e-9) });
+        // let the event loop turn (signals: Ctrl-C's handler; in-memory data never leaves the microtask queue)
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      const trainTime = (performance.now() - t0) / 1000;
+      if (W > 1) {
+        [lossSum, correct, seen] = await allReduceNumbers(pg, [lossSum, correct, seen]);
+        if (!syncBn) await averageBuffers(pg, buffers); // synchronised: already equal
+      }
+      hooks?.onEvalStart?.('test');
+      lastEval = await evaluate(net, testLoader, { monitorSamples: MONITOR_SAMPLES });
+      const runaway = lastEval.stcb && !warned ? findRunaway(lastEval.stcb) : null;
+      const warning = runaway
+        ? runawayWarning(runaway, epoch, { gradient: config.stc.gradient, learnTheta: config.stc.learnTheta })
+        : undefined;
+      const seconds = (performance.now() - t0) / 1000;
+      trainSeconds += trainTime;
+      lastEpochSeconds = seconds;
+      const m: EpochMetrics = {
+        epoch,
+        lr,
+        train_loss: lossSum / Math.max(1, seen),
+        train_accuracy: correct / Math.max(1, seen),
+        test_loss: lastEval.loss,
+        test_accuracy: lastEval.accuracy,
+        seconds,
+        data_seconds: trainLoader.stats.waitMs / 1000,
+        images_per_second: seen / Math.max(trainTime, 1e-9),
+        ...(W > 1 ? { allreduce_seconds: syncMs / 1000 } : {}),
+        ...(lrOverride !== undefined ? { lr_override: lrOverride } : {}),
+        train_loss_windows: windows.means(),
+        ...(lastEval.stcb ? { stcb: lastEval.stcb } : {}),
+        ...(warning ? { warning } : {}),
+      };
+      const isBest = m.test_accuracy > best.accuracy;
+      if (isBest) best = { accuracy: m.test_accuracy, epoch };
+      const state = {
+        epoch,
+        bestAccuracy: best.accuracy,
+        bestEpoch: best.epoch,
+        trainSeconds,
+        ...(W > 1 ? { worldSize: W } : {}),
+      };
+      const meta = { normalization, classNames: trainSet.classNames };
+      log.push(m);
+      if (writer) {
+        if (isBest) saveCheckpoint(runFile(runDir, 'best'), net, config, state, meta);
+        writeLog(runDir, log);
+        saveCheckpoint(lastPath, net, config, state, { ...meta, sgd }); // commit point
+      }
+      const stop = hooks?.onEpochEnd?.(m) === 'stop';
+      if (warning) {
+        warned = true;
+        if (writer)
+          (hooks?.onWarning ?? ((w: string) => process.stderr.write(`stcsnn: warning: ${w}\n`)))(warning);
+      }
+      if (stop) break;
+    }
+    hooks?.onEvalStart?.('spike statistics');
+    const final = await evaluate(net, testLoader, { spikeStats: true });
+    const dataSeconds = log.reduce((a, m) => a + m.data_seconds, 0);
+    const ips = log.length ? log.reduce((a, m) => a + m.images_per_second, 0) / log.length : 0;
+    const result: TrainResult = {
+      runDir,
+      dataset: config.dataset,
+      arch: config.arch,
+      mode: config.mode,
+      T: config.stc.T,
+      theta0: config.stc.theta0,
+      tau: config.stc.tau,
+      epochs: log.length,
+      params: net.parameterCount(),
+      backend: opts.backend,
+      seed: config.seed,
+      world_size: W,
+      global_batch: config.batchSize * W,
+      test_accuracy: final.accuracy,
+      best_test_accuracy: Math.max(best.accuracy, final.accuracy),
+      best_epoch: best.epoch,
+      final_loss: log.length ? log[log.length - 1].train_loss : lastLoss,
+      train_seconds: trainSeconds,
+      images_per_second: ips,
+      data_fraction: trainSeconds > 0 ? dataSeconds / trainSeconds : 0,
+      fire_rates: (final.spikeStats ?? []).map((s) => ({ layer: s.layer, rate: s.fireRate })),
+      spike_stats: final.spikeStats ?? [],
+      per_class_accuracy: final.perClass,
+      confusion: final.confusion,
+    };
+    if (writer) writeJsonAtomic(runFile(runDir, 'result'), result);
+    return result;
+  } catch (e) {
+    if (e instanceof NumericalError) {
+      const lastPath = runFile(runDir, 'last');
+      e.message += existsSync(lastPath)
+        ? `; training stopped, the last good checkpoint ${lastPath} (epoch ${readRunState(lastPath).epoch + 1}) is intact`
+        : '; training stopped before the first checkpoint';
+    }
+    throw e;
+  } finally {
+    sgd.dispose();
+    net.dispose();
+    await trainLoader.close();
+    await testLoader.close();
+  }
+}
+
+/** Writes `config.json` of a run directory: the configuration and its hash (`config_hash`). */
+export function writeRunConfig(runDir: string, config: TrainConfig): void {
+  writeJsonAtomic(runFile(runDir, 'config'), { ...config, [CONFIG_HASH_KEY]: configHash(config) });
+}
+
+/** The `config_hash` stored in a run's `config.json` (undefined for runs written before it). */
+export function storedConfigHash(runDir: string): string | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(runFile(runDir, 'config'), 'utf8')) as Record<string, unknown>;
+    const h = raw[CONFIG_HASH_KEY];
+    return typeof h === 'string' ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads and validates `config.json` of a run directory.
+ * @throws FileSystemError when it cannot be read (`PATH: permission denied (EACCES)`);
+ *   CheckpointError when it is not JSON; ConfigError for a bad configuration
+ */
+export function readRunConfig(runDir: string): TrainConfig {
+  const p = runFile(runDir, 'config');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    if (isFsError(e)) throw FileSystemError.of(e);
+    throw new CheckpointError(`${p}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return checkTrainConfig(raw, p);
+}
+
+export type { Network };

@@ -1,0 +1,165 @@
+/**
+ * The one table of stcsnn's named kernels: each kernel's name, inputs, outputs and typed
+ * attributes. Every other place derives from it: the `cpu`/`wasm` implementations
+ * (`registerArrayKernel`, `registerOpsKernel`), the gradient registrations, the callers
+ * (`runKernel`) and the native libtorch backend, whose `lib/kernel-table.js` is this module's
+ * compiled output, copied there by `scripts/emit-kernel-table.mjs` (part of `npm run build`;
+ * a test fails when the copy is stale). This module therefore imports nothing.
+ *
+ * The equations are in each kernel's `doc` below and, with the shapes, beside its implementation
+ * (`stc-kernels.ts`, `src/lib/nn/kernels.ts`, `src/app/train/sgd.ts`).
+ */
+
+/** The type of one attribute's value: `number`, `boolean` or `number[]`. */
+export type AttrType = 'number' | 'boolean' | 'number[]';
+
+/** One attribute: its type and, when a caller may leave it out, its default. */
+export interface AttrSpec {
+  readonly type: AttrType;
+  readonly default?: number | boolean;
+  readonly doc: string;
+}
+
+/** One named kernel: input and output names in order, attributes by name. */
+export interface KernelSpec {
+  readonly doc: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attrs: { readonly [name: string]: AttrSpec };
+}
+
+const thresholds = { type: 'number[]', doc: 'theta(0..T-1), the threshold schedule' } as const;
+const strict = {
+  type: 'boolean',
+  default: false,
+  doc: 'fire on V > theta instead of V >= theta',
+} as const;
+const upper = {
+  type: 'number',
+  default: Infinity,
+  doc: "the gradient is zero where x >= upper (+inf: the paper's ReLU gradient; sum theta with gradient 'clipped')",
+} as const;
+
+/**
+ * Every named kernel of stcsnn. The STC recurrence of the first four, per element:
+ * `V(0) = x; s(t) = 1[V(t) >= theta(t)] (> when strict); V(t+1) = V(t) - s(t) theta(t)`.
+ */
+export const KERNELS = {
+  StcQuantize: {
+    doc: 'q(x) = sum_t theta(t) s(t), shape of x: STEB followed by CAB in one pass; its gradient is StcQuantizeGrad (upper passed on)',
+    inputs: ['x'],
+    outputs: ['q'],
+    attrs: { thresholds, strict, upper },
+  },
+  StcQuantizeGrad: {
+    doc: 'dy * 1[0 < x < upper], shape of x: the equivalent gradient of StcQuantize',
+    inputs: ['dy', 'x'],
+    outputs: ['dx'],
+    attrs: { upper },
+  },
+  StcEncode: {
+    doc: 'the spike train s, shape [T, ...x.shape], values 0/1',
+    inputs: ['x'],
+    outputs: ['s'],
+    attrs: { thresholds, strict },
+  },
+  StcSpikeCount: {
+    doc: 'sum_t s(t), shape of x: the spikes each element fires',
+    inputs: ['x'],
+    outputs: ['count'],
+    attrs: { thresholds, strict },
+  },
+  StcBatchNormTrain: {
+    doc: 'training-mode batch norm over all axes but the last (C): mean, biased var, invstd = 1 / sqrt(var + eps), y = gamma (x - mean) invstd + beta',
+    inputs: ['x', 'gamma', 'beta'],
+    outputs: ['y', 'mean', 'invstd'],
+    attrs: { eps: { type: 'number', doc: 'added to the variance' } },
+  },
+  StcBatchNormTrainGrad: {
+    doc: 'the gradient of StcBatchNormTrain: dbeta = sum dy, dgamma = sum dy xhat, dx = gamma invstd / M (M dy - dbeta - xhat dgamma)',
+    inputs: ['dy', 'x', 'gamma', 'mean', 'invstd'],
+    outputs: ['dx', 'dgamma', 'dbeta'],
+    attrs: {},
+  },
+  StcSgdStep: {
+    doc: "one SGD step with momentum (PyTorch's): g = grad + weightDecay p; b' = momentum b + g; d = nesterov ? g + momentum b' : b'; p' = p - lr d",
+    inputs: ['p', 'b', 'grad'],
+    outputs: ['p', 'b'],
+    attrs: {
+      lr: { type: 'number', doc: 'learning rate' },
+      momentum: { type: 'number', doc: 'momentum factor' },
+      weightDecay: { type: 'number', doc: 'L2 weight decay' },
+      nesterov: { type: 'boolean', default: false, doc: 'Nesterov momentum' },
+    },
+  },
+} as const satisfies { readonly [name: string]: KernelSpec };
+
+/** The name of a kernel in {@link KERNELS}. */
+export type KernelName = keyof typeof KERNELS;
+
+/** Every kernel name, in table order. */
+export const KERNEL_NAMES = Object.keys(KERNELS) as KernelName[];
+
+type AttrsOf<N extends KernelName> = (typeof KERNELS)[N]['attrs'];
+type ValueOf<T extends AttrType> = T extends 'number' ? number : T extends 'boolean' ? boolean : number[];
+type AttrValue<N extends KernelName, A extends keyof AttrsOf<N>> = AttrsOf<N>[A] extends {
+  readonly type: infer T extends AttrType;
+}
+  ? ValueOf<T>
+  : never;
+type Defaulted<N extends KernelName> = {
+  [A in keyof AttrsOf<N>]: AttrsOf<N>[A] extends { readonly default: unknown } ? A : never;
+}[keyof AttrsOf<N>];
+
+/** The attributes of kernel `N` as its implementation reads them: all present (defaults filled in). */
+export type KernelAttrs<N extends KernelName> = { [A in keyof AttrsOf<N>]: AttrValue<N, A> };
+
+/** The attributes a caller passes to kernel `N`: those with a default may be left out. */
+export type KernelCallAttrs<N extends KernelName> = {
+  [A in Exclude<keyof AttrsOf<N>, Defaulted<N>>]: AttrValue<N, A>;
+} & { [A in Defaulted<N>]?: AttrValue<N, A> };
+
+/** The input names of kernel `N`. */
+export type KernelInputName<N extends KernelName> = (typeof KERNELS)[N]['inputs'][number];
+
+/** The output names of kernel `N`, in order (a tuple). */
+export type KernelOutputNames<N extends KernelName> = (typeof KERNELS)[N]['outputs'];
+
+/** Whether `name` is a kernel of the table. */
+export function isKernelName(name: string): name is KernelName {
+  return Object.prototype.hasOwnProperty.call(KERNELS, name);
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((e) => typeof e).join(', ')}]`;
+  return v === null ? 'null' : typeof v;
+}
+
+function hasType(v: unknown, type: AttrType): boolean {
+  if (type === 'number[]') return Array.isArray(v) && v.every((e) => typeof e === 'number');
+  return typeof v === type;
+}
+
+/**
+ * The attributes of a call of kernel `name`, checked against the table: each attribute of the
+ * kernel's type, a missing one replaced by its default. Values are passed through unchanged.
+ *
+ * @param attrs as TensorFlow.js passes them (`undefined` when the caller gave none)
+ * @throws TypeError (one line) for a missing attribute without default or one of the wrong type
+ */
+export function readAttrs<N extends KernelName>(name: N, attrs: object | undefined): KernelAttrs<N> {
+  const given = (attrs ?? {}) as Record<string, unknown>;
+  const specs: { readonly [a: string]: AttrSpec } = KERNELS[name].attrs;
+  const out: Record<string, unknown> = {};
+  for (const [a, spec] of Object.entries(specs)) {
+    const v = given[a];
+    if (v === undefined && spec.default !== undefined) {
+      out[a] = spec.default;
+    } else if (hasType(v, spec.type)) {
+      out[a] = v;
+    } else {
+      throw new TypeError(`kernel ${name}: attribute ${a} must be ${spec.type}, got ${describe(v)}`);
+    }
+  }
+  return out as KernelAttrs<N>;
+}
