@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Which training method keeps an STCSNN at its ANN twin, measured cheaply: VGG16 (width 0.25,
+// Which training method keeps an STCSNN at its ANN twin, measured cheaply: VGG16 or ResNet18 (width 0.25,
 // T = 8) on a class-balanced 10,000-image subset of CIFAR-10 (2,000 test images), 6 epochs with
 // the cosine schedule, one run per method at --threads 1 (two side by side on 2 cores). The
 // methods: the ANN twin, the clipped mask with fixed thresholds, and the clipped mask with
@@ -7,10 +7,11 @@
 // ReLU mask with fixed thresholds is the known failure (docs/results/table2-cifar10-vgg16) and
 // the ReLU mask cannot learn thresholds (stcConfig refuses it), so neither is run here.
 //
-// Writes docs/results/method-short/summary.md and, per method, the run's config.json,
-// log.jsonl and result.json (the figures' source); runs that finished before are kept.
+// Writes docs/results/method-short/summary.md (VGG16; method-short-resnet18/ for ResNet18) and,
+// per method, the run's config.json, log.jsonl and result.json (the figures' source); runs that
+// finished before are kept.
 //
-//   node bench/method-compare.mjs --data-dir DIR [--out DIR] [--jobs 2] [--json]
+//   node bench/method-compare.mjs --data-dir DIR [--arch vgg16|resnet18] [--out DIR] [--jobs 2] [--json]
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,12 +19,14 @@ import { numberArg, scriptArgs } from '../scripts/script-cli.mjs';
 
 const USAGE = `Usage: node bench/method-compare.mjs --data-dir DIR [options]   (after npm run build)
 
-Trains VGG16 w0.25 on 10k CIFAR-10 images for 6 epochs with each training method and writes
-docs/results/method-short/ (summary.md and each run's config.json, log.jsonl, result.json).
+Trains VGG16 (or ResNet18) w0.25 on 10k CIFAR-10 images for 6 epochs with each training method
+and writes docs/results/method-short/ (ResNet18: method-short-resnet18/): summary.md and each
+run's config.json, log.jsonl, result.json.
 
 Options:
   --data-dir DIR   CIFAR-10 as a JPEG folder copy (train/<class>/, test/<class>/)
-  --out DIR        where the runs go (default runs/method-compare)
+  --arch A         vgg16 (default) or resnet18
+  --out DIR        where the runs go (default runs/method-compare[-resnet18])
   --jobs N         runs side by side, each at --threads 1 (default 2)
   --json           the summary as one JSON object on stdout
   --debug, -h/--help`;
@@ -31,7 +34,8 @@ const { values: opt } = scriptArgs(import.meta.url, {
   usage: USAGE,
   options: {
     'data-dir': { type: 'string' },
-    out: { type: 'string', default: 'runs/method-compare' },
+    arch: { type: 'string', default: 'vgg16' },
+    out: { type: 'string' },
     jobs: { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
   },
@@ -41,6 +45,13 @@ if (opt['data-dir'] === undefined) {
   process.exit(2);
 }
 const jobs = numberArg('jobs', opt.jobs, 1);
+const ARCH_NAMES = { vgg16: 'VGG16', resnet18: 'ResNet18' };
+if (!Object.hasOwn(ARCH_NAMES, opt.arch)) {
+  console.error(`bench/method-compare.mjs: error: --arch must be vgg16 or resnet18, got '${opt.arch}'`);
+  process.exit(2);
+}
+/** The folder suffix of an architecture other than the first comparison's (VGG16). */
+const suffix = opt.arch === 'vgg16' ? '' : `-${opt.arch}`;
 
 /** The methods compared, by name: the flags that select each. */
 const METHODS = [
@@ -49,10 +60,10 @@ const METHODS = [
   ['clipped, thresholds per layer', ['--gradient', 'clipped', '--learn-theta', 'layer']],
   ['clipped, thresholds per channel', ['--gradient', 'clipped', '--learn-theta', 'channel']],
 ];
-const PROTOCOL = ['--dataset', 'imagefolder', '--arch', 'vgg16', '--width', '0.25', '--epochs', '6'];
+const PROTOCOL = ['--dataset', 'imagefolder', '--arch', opt.arch, '--width', '0.25', '--epochs', '6'];
 const SUBSET = ['--lr-schedule', 'cosine', '--limit-train', '10000', '--limit-test', '2000', '--threads', '1'];
 const slug = (name) => name.replace(/[^a-z]+/g, '-').replace(/-$/, '');
-const out = resolve(opt.out);
+const out = resolve(opt.out ?? `runs/method-compare${suffix}`);
 
 function train([name, flags]) {
   const dir = join(out, slug(name));
@@ -89,7 +100,7 @@ const results = METHODS.map(([name, flags]) => {
 });
 const ann = results[0].final_test_accuracy;
 const pct = (v) => (v === undefined ? '-' : `${(100 * v).toFixed(2)} %`);
-const dest = resolve('docs/results/method-short');
+const dest = resolve(`docs/results/method-short${suffix}`);
 mkdirSync(dest, { recursive: true });
 for (const [name] of METHODS) {
   const dir = join(out, slug(name));
@@ -98,9 +109,9 @@ for (const [name] of METHODS) {
     if (existsSync(join(dir, file))) copyFileSync(join(dir, file), join(dest, slug(name), file));
 }
 const md = [
-  '# Training methods on a CIFAR-10 subset (VGG16 w0.25, 6 epochs)',
+  `# Training methods on a CIFAR-10 subset (${ARCH_NAMES[opt.arch]} w0.25, 6 epochs)`,
   '',
-  `Computed by \`node bench/method-compare.mjs --data-dir DIR\` from each run's result.json (beside this file).`,
+  `Computed by \`node bench/method-compare.mjs --data-dir DIR${suffix ? ` --arch ${opt.arch}` : ''}\` from each run's result.json (beside this file).`,
   `Protocol: \`stcsnn train ${PROTOCOL.join(' ')} ${SUBSET.join(' ')}\` plus each method's flags; seed 0, one run each.`,
   '',
   '| method | flags | final test accuracy | minus the ANN twin (points) |',

@@ -5,7 +5,8 @@
  * `stcsnn`, or import `stcsnn/browser` directly. `src/app/browser/browser.test.ts` fails when
  * a bundle of this entry imports a `node:` module.
  *
- * What it adds: {@link initBrowserBackend} (WebGPU, WebGL, wasm, cpu) and {@link trainStep}.
+ * What it adds: {@link initBrowserBackend} (WebGPU, WebGL, wasm, cpu), {@link trainStep} and the
+ * runaway monitor ({@link StcbMonitor}, {@link stcbFigures}, {@link findRunaway}).
  *
  * @module stcsnn/browser
  */
@@ -52,6 +53,16 @@ export {
 } from './lib/nn/models.js';
 export { SpikeStatsRecorder, type LayerSpikeStats } from './lib/nn/stats.js';
 export { crossEntropy } from './app/train/evaluate.js';
+export {
+  findRunaway,
+  MONITOR_SAMPLES,
+  RUNAWAY_P999_FACTOR,
+  StcbMonitor,
+  stcbFigures,
+  stcbTable,
+  type Runaway,
+  type StcbFigures,
+} from './app/train/monitor.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
 export {
   learningRate,

@@ -9,7 +9,8 @@
  * - the prediction for a test image has the class and, within 1e-4, the probabilities that
  *   `stcsnn predict --backend wasm` prints for the same model and image (written as a PNG);
  * - a file that is not a model gives a readable message and keeps the previous model;
- * - a one-epoch in-page training run on 512 images finishes with a decreasing loss;
+ * - a one-epoch in-page training run on 512 images finishes with a decreasing loss and shows the
+ *   runaway monitor's figures per STCB layer;
  * - screenshots at desktop and 375 px width are written to web/test-artifacts/.
  *
  * STCSNN_CHROMIUM overrides the browser (default /usr/bin/chromium).
@@ -183,6 +184,9 @@ test('one in-page epoch on 512 images finishes and its loss decreases', { timeou
     `losses ${losses.map((l) => l.toFixed(3)).join(' ')}`,
   );
   assert.equal(await page.getAttribute('#train-progress', 'value'), '1');
+  // the runaway monitor's table: one row per STCB layer of VGG11 (7), and the rule's verdict
+  assert.equal(await page.getAttribute('#train-monitor', 'data-layers'), '7');
+  assert.match((await page.textContent('#train-monitor-verdict')) ?? '', /^(No layer runs away|Runaway: )/);
 });
 
 test('screenshots at desktop and phone width; nothing overflows at 375 px', async () => {

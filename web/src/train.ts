@@ -12,7 +12,8 @@ import {
   type Normalization,
 } from '../../src/browser.js';
 import { Chart } from './charts.js';
-import { trainSet } from './data.js';
+import { testSet, trainSet } from './data.js';
+import { showMonitor } from './monitor.js';
 import { currentModel } from './model.js';
 
 /** Hyper-parameters of the in-page run (SGD with momentum, constant rate, batch 32). */
@@ -142,6 +143,7 @@ export function setupTrain(): void {
       }
       const secs = (performance.now() - t0) / 1000;
       el('train').dataset.imagesPerSecond = String(seen / secs);
+      if (seen > 0) showMonitor(net, await testSet(), norm, el('train-monitor'));
       status.textContent = `${stopping ? 'Stopped' : 'Done'}: ${seen} images in ${secs.toFixed(1)} s (${(seen / secs).toFixed(1)} images/s on ${tf.getBackend()}), training accuracy ${((100 * correct) / Math.max(1, seen)).toFixed(1)} %, last loss ${losses[losses.length - 1]?.toFixed(3)}.`;
     } finally {
       sgd.dispose();

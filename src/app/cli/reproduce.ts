@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { pct } from '../analysis/format.js';
 import { GRADIENT_MASKS, LEARN_THETA_MODES } from '../../lib/core/config.js';
 import { datasetInfo } from '../../lib/data/registry.js';
+import { trainConfigSchema } from '../config/config.js';
 import { duration, estimateCost, MEASURED_THROUGHPUTS } from '../reproduce/cost.js';
 import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '../reproduce/experiments.js';
 import { defaultOut, experimentDir, reportFile } from '../reproduce/layout.js';
@@ -17,7 +18,10 @@ import { withRunDir } from '../run/rundir.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
-import { parseChoice } from './options.js';
+import { parseChoice, parseInteger } from './options.js';
+
+/** The schema's bound on a run's epochs. */
+const MAX_EPOCHS = trainConfigSchema.shape.epochs.removeDefault().maxValue ?? Number.MAX_SAFE_INTEGER;
 
 interface ReproduceFlags extends CommonFlags {
   scale: string;
@@ -28,6 +32,8 @@ interface ReproduceFlags extends CommonFlags {
   png?: boolean;
   gradient?: string;
   learnTheta?: string;
+  epochs?: string;
+  seeds?: string;
   annFrom?: string;
   fromJson?: string;
 }
@@ -149,8 +155,16 @@ export function reproduceCommand(): Command {
       `threshold mode of the STC runs: ${LEARN_THETA_MODES.join(', ')} (default: the experiment's: off, the paper's fixed thresholds)`,
     )
     .option(
+      '--epochs <n>',
+      "epochs of every run, STC and ANN (default: the protocol's at --scale; see --list)",
+    )
+    .option(
+      '--seeds <n>',
+      "seeds per configuration (default: the protocol's; Table 2 rows: STC and ANN each)",
+    )
+    .option(
       '--out <dir>',
-      'output directory (default: reproduce/<experiment>-<scale>[-<gradient>][-theta-<mode>]); rerun to resume',
+      'output directory (default: reproduce/<experiment>-<scale>[-<gradient>][-theta-<mode>][-e<epochs>][-s<seeds>]); rerun to resume',
     )
     .option(
       '--ann-from <report.json>',
@@ -195,17 +209,22 @@ export function reproduceCommand(): Command {
       flags.learnTheta === undefined
         ? undefined
         : parseChoice('--learn-theta', flags.learnTheta, LEARN_THETA_MODES);
-    const method = {
+    const epochs =
+      flags.epochs === undefined ? undefined : parseInteger('--epochs', flags.epochs, 1, MAX_EPOCHS);
+    const seeds = flags.seeds === undefined ? undefined : parseInteger('--seeds', flags.seeds, 1);
+    const override = {
       ...(gradient === undefined ? {} : { gradient }),
       ...(learnTheta === undefined ? {} : { learnTheta }),
+      ...(epochs === undefined ? {} : { epochs }),
+      ...(seeds === undefined ? {} : { seeds }),
     };
-    const out = flags.out === undefined ? defaultOut(exp.id, scale, method) : resolve(flags.out);
+    const out = flags.out === undefined ? defaultOut(exp.id, scale, override) : resolve(flags.out);
     const t0 = performance.now();
     const log = (line: string) => process.stderr.write(`${line}\n`);
     // the data is checked before the backend starts, so that a missing data set fails at once
     const { resolveData } = await import('../reproduce/data.js');
     resolveData(exp, exp.scales[scale]!, flags.dataDir);
-    if (flags.annFrom !== undefined) annFromReport(flags.annFrom, exp, protocolOf(exp, scale, method));
+    if (flags.annFrom !== undefined) annFromReport(flags.annFrom, exp, protocolOf(exp, scale, override));
     const expDir = experimentDir(out, exp.id);
     const interrupted = (i: { signal: string }) =>
       log(
@@ -227,7 +246,7 @@ export function reproduceCommand(): Command {
           dataDir: flags.dataDir,
           backend: info.name,
           reportOnly: flags.reportOnly === true,
-          method,
+          override,
           ...(flags.annFrom === undefined ? {} : { annFrom: flags.annFrom }),
           onEvent: (e) => {
             const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;

@@ -30,17 +30,25 @@ export const REPORT_FILES = {
 
 /**
  * Where `stcsnn reproduce` writes when no `--out` is given: `reproduce/<experiment>-<scale>/`,
- * `...-<gradient>/` when `--gradient` picks a mask and `...-theta-<mode>/` when `--learn-theta`
- * picks a threshold mode (its STC runs differ from the protocol's).
+ * `...-<gradient>/` when `--gradient` picks a mask, `...-theta-<mode>/` when `--learn-theta`
+ * picks a threshold mode (its STC runs differ from the protocol's), `...-e<epochs>/` and
+ * `...-s<seeds>/` when `--epochs` and `--seeds` change the budget.
  */
 export function defaultOut(
   experiment: string,
   scale: string,
-  method: { readonly gradient?: string; readonly learnTheta?: string } = {},
+  over: {
+    readonly gradient?: string;
+    readonly learnTheta?: string;
+    readonly epochs?: number;
+    readonly seeds?: number;
+  } = {},
 ): string {
-  const g = method.gradient === undefined ? '' : `-${method.gradient}`;
-  const t = method.learnTheta === undefined ? '' : `-theta-${method.learnTheta}`;
-  return resolve('reproduce', `${experiment}-${scale}${g}${t}`);
+  const g = over.gradient === undefined ? '' : `-${over.gradient}`;
+  const t = over.learnTheta === undefined ? '' : `-theta-${over.learnTheta}`;
+  const e = over.epochs === undefined ? '' : `-e${over.epochs}`;
+  const s = over.seeds === undefined ? '' : `-s${over.seeds}`;
+  return resolve('reproduce', `${experiment}-${scale}${g}${t}${e}${s}`);
 }
 
 /** The directory of an experiment under `out`. */

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { EXPERIMENTS, findExperiment, PAPER_STCB_INPUT_RANGE } from './experiments.js';
 import { isImageFolderCopy, resolveData } from './data.js';
-import { experimentDir, reportFile } from './layout.js';
+import { defaultOut, experimentDir, reportFile } from './layout.js';
 import {
   NOT_IN_TEXT,
   RUNAWAY_FACTOR,
@@ -322,6 +322,11 @@ test('bad input: unknown experiment, undefined scale, missing data: one line, ex
     [['reproduce', 'fig5-T-fmnist', '--learn-theta', 'sideways'], /--learn-theta.*off, layer, channel/],
     [['reproduce', 'fig5-T-fmnist', '--ann-from', 'x.json'], /--ann-from applies to the Table 2 rows only/],
     [
+      ['reproduce', 'fig5-T-fmnist', '--epochs', '0'],
+      /^stcsnn: error: --epochs must be an integer in 1\.\.100000, got 0$/,
+    ],
+    [['reproduce', 'fig5-T-fmnist', '--seeds', 'two'], /^stcsnn: error: --seeds .*two/],
+    [
       [
         'reproduce',
         'table2-cifar10-vgg16',
@@ -353,6 +358,45 @@ test('--ann-from refuses a report of the same row at another protocol, naming th
     /^ConfigError: --ann-from .*report.json: protocol.arch is "vgg11" there, "vgg16" here$/,
   );
   assert.equal(annFromReport(smoke, exp, protocolOf(exp, 'smoke')).runs[0].from, smoke);
+});
+
+test('--epochs and --seeds change the protocol (and so what --ann-from accepts) and the default output folder', async () => {
+  const exp = findExperiment('table2-cifar10-vgg16')!;
+  const p = protocolOf(exp, 'cpu', { epochs: 8, seeds: 3, gradient: 'clipped' });
+  assert.deepEqual([p.epochs, p.seeds, p.gradients], [8, 3, ['clipped']]);
+  assert.equal(p.arch, protocolOf(exp, 'cpu').arch);
+  assert.match(
+    defaultOut(exp.id, 'cpu', { gradient: 'clipped', epochs: 8, seeds: 3 }),
+    /table2-cifar10-vgg16-cpu-clipped-e8-s3$/,
+  );
+  const smoke = reportFile(experimentDir(shared, exp.id), 'json');
+  assert.throws(
+    () => annFromReport(smoke, exp, protocolOf(exp, 'smoke', { seeds: 2 })),
+    /protocol.seeds is 1 there, 2 here$/,
+  );
+  const out = join(root, 'two-seeds');
+  const r = await runCli([
+    'reproduce',
+    exp.id,
+    '--scale',
+    'smoke',
+    '--seeds',
+    '2',
+    '--out',
+    out,
+    '--backend',
+    backend,
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as ReportFile;
+  assert.equal(report.protocol.seeds, 2);
+  assert.deepEqual(report.runs.map((x) => `${x.mode} ${x.dir}`).sort(), [
+    'ann ann/seed-0',
+    'ann ann/seed-1',
+    'stc stc/seed-0',
+    'stc stc/seed-1',
+  ]);
 });
 
 test('a JPEG folder copy of CIFAR-10 is read with the imagefolder reader and named in the report', () => {

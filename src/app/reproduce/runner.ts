@@ -25,21 +25,27 @@ import { learnThetaOf, type ReportRun } from './measured.js';
 import { readReportFile } from './report-file.js';
 
 /**
- * A training method other than the protocol's for the STC runs (`--gradient`, `--learn-theta`):
- * e.g. a Table 2 row with the clipped mask, or with learned thresholds.
+ * What a `reproduce` invocation changes of the protocol: the STC runs' training method
+ * (`--gradient`, `--learn-theta`: e.g. a Table 2 row with the clipped mask, or with learned
+ * thresholds) and the budget (`--epochs`, `--seeds`: e.g. a Table 2 row over 3 seeds of 8 epochs).
+ * The report's `protocol` records the result.
  */
-export interface MethodOverride {
+export interface ProtocolOverride {
   /** Run the STC networks with this equivalent-gradient mask only. */
   readonly gradient?: GradientMask;
   /** The STC networks' threshold mode. */
   readonly learnTheta?: LearnTheta;
+  /** Epochs of every run (STC and ANN). */
+  readonly epochs?: number;
+  /** Seeds per configuration (Table 2 rows: of the STC and of the ANN twin). */
+  readonly seeds?: number;
 }
 
 /**
- * The protocol of `exp` at `scale`, with `method`'s mask and threshold mode where given.
+ * The protocol of `exp` at `scale`, with `over`'s mask, threshold mode, epochs and seeds where given.
  * @throws ConfigError when the experiment does not define the scale
  */
-export function protocolOf(exp: Experiment, scale: Scale, method: MethodOverride = {}): ScaleProtocol {
+export function protocolOf(exp: Experiment, scale: Scale, over: ProtocolOverride = {}): ScaleProtocol {
   const p = exp.scales[scale];
   if (!p) {
     const defined = Object.keys(exp.scales).join(', ');
@@ -47,8 +53,10 @@ export function protocolOf(exp: Experiment, scale: Scale, method: MethodOverride
   }
   return {
     ...p,
-    ...(method.gradient === undefined ? {} : { gradients: [method.gradient] }),
-    ...(method.learnTheta === undefined ? {} : { learnTheta: method.learnTheta }),
+    ...(over.gradient === undefined ? {} : { gradients: [over.gradient] }),
+    ...(over.learnTheta === undefined ? {} : { learnTheta: over.learnTheta }),
+    ...(over.epochs === undefined ? {} : { epochs: over.epochs }),
+    ...(over.seeds === undefined ? {} : { seeds: over.seeds }),
   };
 }
 
@@ -207,9 +215,9 @@ export function readExperiment(
   scale: Scale,
   out: string,
   data: ResolvedData,
-  method: MethodOverride = {},
+  over: ProtocolOverride = {},
 ): ExperimentData {
-  const p = protocolOf(exp, scale, method);
+  const p = protocolOf(exp, scale, over);
   const dir = experimentDir(out, exp.id);
   const base = { experiment: exp, scale, protocol: p, data, dir };
   if (exp.kind === 'twin') {
@@ -224,7 +232,7 @@ export function readExperiment(
   }
   const src = sweepSource(exp);
   const srcDir = experimentDir(out, src.id);
-  const grid = sweepGrid(src, protocolOf(src, scale, method));
+  const grid = sweepGrid(src, protocolOf(src, scale, over));
   return {
     ...base,
     sweeps: p.gradients.map((g) => readSweepData(sweepDirOf(srcDir, g), g, grid)),
@@ -255,8 +263,8 @@ export interface RunExperimentOptions {
   readonly backend: string;
   /** Only read what is there and report it (no training). */
   readonly reportOnly?: boolean;
-  /** The STC networks' mask and threshold mode where not the protocol's. */
-  readonly method?: MethodOverride;
+  /** The STC networks' mask and threshold mode, the epochs and seeds, where not the protocol's. */
+  readonly override?: ProtocolOverride;
   /**
    * A Table 2 row's ANN twin taken from this earlier `report.json` of the same experiment and
    * protocol instead of trained (its twins do not depend on the STC runs' method).
@@ -273,7 +281,7 @@ export interface RunExperimentOptions {
  */
 export async function runExperiment(opts: RunExperimentOptions): Promise<ExperimentData> {
   const exp = opts.experiment;
-  const p = protocolOf(exp, opts.scale, opts.method);
+  const p = protocolOf(exp, opts.scale, opts.override);
   const data = resolveData(exp, p, opts.dataDir);
   const dir = experimentDir(opts.out, exp.id);
   // checked before anything trains
@@ -282,7 +290,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
     if (exp.kind === 'twin') await runTwin(opts, p, data, dir, annFrom ? ['stc'] : ['stc', 'ann']);
     else {
       const src = sweepSource(exp);
-      const srcP = protocolOf(src, opts.scale, opts.method);
+      const srcP = protocolOf(src, opts.scale, opts.override);
       const srcDir = experimentDir(opts.out, src.id);
       const grid = sweepGrid(src, srcP);
       const complete = p.gradients.every((g) => sweepComplete(sweepDirOf(srcDir, g), grid));
@@ -292,7 +300,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
       }
     }
   }
-  const read = readExperiment(exp, opts.scale, opts.out, data, opts.method);
+  const read = readExperiment(exp, opts.scale, opts.out, data, opts.override);
   return annFrom && read.twin ? { ...read, twin: { ...read.twin, ann: annFrom } } : read;
 }
 
