@@ -79,6 +79,7 @@ export {
   PAPER_PROTOCOL,
   PRESETS,
   PRESET_NAMES,
+  presetDescription,
   presetValues,
   type PaperDataset,
   type PaperProtocol,

@@ -10,6 +10,7 @@ import { DEFAULT_ENERGY, energyToJson, type EnergyReport } from '../analysis/ene
 import { joules, si, times } from '../analysis/format.js';
 import { archConfigFor, type NetworkSpec } from '../analysis/network.js';
 import { networkEnergy, specOfRun } from '../run/energy.js';
+import { MAX_T } from '../../lib/core/config.js';
 import { modelSizeOverLimits } from '../../lib/interop/model-file.js';
 import { meanSpikeStats } from '../analysis/report.js';
 import { isRunDir, readRunDir, repeatRunDirs, runSpikeStats } from '../analysis/rundir.js';
@@ -131,7 +132,7 @@ export function energyCommand(): Command {
       inputShape = [v[0], v[1], v[2]];
     }
     const classes = flags.classes === undefined ? undefined : parseInteger('--classes', flags.classes, 2);
-    const T = flags.T === undefined ? undefined : parseInteger('--T', flags.T, 1, 64);
+    const T = flags.T === undefined ? undefined : parseInteger('--T', flags.T, 1, MAX_T);
     const width = flags.width === undefined ? undefined : parseNumber('--width', flags.width);
     if (width !== undefined && !(width > 0 && width <= 4))
       throw outOfRange('--width', rangeOf('width') ?? '', String(flags.width));

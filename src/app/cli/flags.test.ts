@@ -29,6 +29,17 @@ test('commander fills no defaults for configuration flags; --help shows the sche
   assert.match(epochs?.description ?? '', new RegExp(`\\(default: ${DEFAULT_VALUES.epochs}\\)`));
   assert.match(opts.find((o) => o.long === '--theta0')?.description ?? '', /0\.8; 2 for cifar10-dvs/);
   assert.match(opts.find((o) => o.long === '--schedule')?.description ?? '', /\(choices: exp, geometric\)/);
+  // ranges from the schema (the STC block's from the core, data-set options' from their schema)
+  const ranges: [string, string][] = [
+    ['--T', '(an integer in 1..64)'],
+    ['--width', '(in (0, 4])'],
+    ['--epochs', '(an integer in 1..100000)'],
+    ['--frames', '(an integer in 1..64)'],
+    ['--resize', '(an integer in 4..1024)'],
+    ['--test-fraction', '(in (0, 1))'],
+  ];
+  for (const [flag, range] of ranges)
+    assert.ok(opts.find((o) => o.long === flag)?.description.includes(range), `${flag} ${range}`);
   assert.equal(cmd.options.find((o) => o.long === '--preset')?.defaultValue, undefined);
 });
 

@@ -1,34 +1,21 @@
 /**
- * The one table of `stcsnn train`'s configuration flags: each flag as typed, the configuration
- * path it sets, its parser, help text, choices and (for data-set options) the data sets it
- * applies to. Commander's options (for `train` and the options `sweep` inherits), the
- * `--resume` refusal list, the data-set-flag check and the flags-to-values step derive from it.
+ * The configuration flags of `stcsnn train`, built from the fields' table (`config/fields.ts`:
+ * flag, placeholder, help, data sets) and the schema (type, range, choices, default): each
+ * flag's parser and `--help` text. Commander's options (for `train` and the options `sweep`
+ * inherits), the `--resume` refusal list, the data-set-flag check and the flags-to-values step
+ * derive from {@link CONFIG_FLAGS}.
  *
  * Commander fills no defaults for these flags (a preset could never apply otherwise) and checks
- * no choices (the parsers do, with one message style); `--help` shows the choices and the
- * schema's defaults in the help text. Ranges of configuration fields live in the
- * schema (`train/config.ts`), ranges of data-set options here.
+ * no choices (the parsers do, with one message style); `--help` shows the range, the choices and
+ * the schema's default of each. A configuration field's range is checked when the configuration
+ * is resolved (`config/resolve.ts`); a data-set option's here, since a configuration's
+ * `datasetOptions` is an open record.
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { DATASET_NAMES, datasetInfo } from '../../lib/data/registry.js';
 import {
-  ALWAYS_SATURATES_BELOW,
-  FIRE_TESTS,
-  GRADIENT_MASKS,
-  LEARN_THETA_MODES,
-  NEVER_SPIKES_ABOVE,
-  THRESHOLD_SCHEDULES,
-} from '../../lib/core/config.js';
-import { STC_PATHS } from '../../lib/core/stcb.js';
-import { CIFAR100_LABELS, STRICT_READERS } from '../../lib/data/readers/index.js';
-import { DATASET_NAMES, dataDirDatasets, datasetInfo, type DatasetName } from '../../lib/data/registry.js';
-import { NET_MODES } from '../../lib/nn/layers.js';
-import { ARCHS } from '../../lib/nn/models.js';
-import {
-  AUGMENT_MODES,
   DEFAULT_VALUES,
-  rangeOf,
-  runOptionsSchema,
   TRAIN_DEFAULTS,
   type ConfigPath,
   type ConfigValue,
@@ -36,265 +23,79 @@ import {
   RESUME_MAY_CHANGE,
   RESUME_OVERRIDES,
 } from '../config/config.js';
-import { LR_SCHEDULES } from '../config/lr-schedule.js';
-import { PRESET_NAMES, PRESETS } from '../config/presets.js';
+import {
+  FIELD_FLAGS,
+  fieldAccepts,
+  fieldChoices,
+  fieldRange,
+  fieldSchema,
+  type FieldFlag,
+  type FlaggedPath,
+} from '../config/fields.js';
+import { PRESET_NAMES, presetDescription } from '../config/presets.js';
 import { resolveTrainConfig, type ResolvedConfig } from '../config/resolve.js';
 import { UsageError } from './errors.js';
-import { outOfRange, parseChoice, parseDecimalInteger, parseInteger, parseNumber } from './options.js';
+import { outOfRange, parseChoice, parseDecimalInteger, parseNumber } from './options.js';
 
-/** One configuration flag. */
-export interface ConfigFlag {
-  /** As typed, e.g. `--batch-size`. */
-  readonly flag: `--${string}`;
-  /** The value's placeholder (`<n>`); absent for a switch. */
-  readonly arg?: `<${string}>`;
+/** One configuration flag: a field's entry of `FIELD_FLAGS`, with what the schema says of it. */
+export interface ConfigFlag extends FieldFlag {
   /** The configuration path it sets. */
-  readonly path: ConfigPath;
-  readonly help: string;
+  readonly path: FlaggedPath;
+  /** The values it takes, where they are a list (the schema's enum or literals). */
   readonly choices?: readonly string[];
-  /** The data sets a data-set option applies to (absent: every data set). */
-  readonly datasets?: readonly DatasetName[];
+  /** Its range as text (`an integer in 1..64`), for a number field with one. */
+  readonly range?: string;
   /** The value from the typed text (`true` for a switch). @throws UsageError naming the flag */
   readonly parse: (raw: string | true) => ConfigValue;
 }
 
+/** Flags whose value is a path, recorded absolute (the run may be resumed elsewhere). */
+const ABSOLUTE_PATHS: readonly FlaggedPath[] = ['datasetOptions.cacheDir'];
+
 const text = (raw: string | true): string => (raw === true ? '' : raw);
-const num = (flag: string) => (raw: string | true) => parseNumber(flag, text(raw));
+
 /**
- * Whether a configuration path holds an integer (the schema says so; `stc.T` is checked by
- * `stcConfig`, an integer in 1..MAX_T): its flag takes decimal digits only, so that `--T 0x10`
- * or `--epochs 1e1` is refused rather than read by `Number()`.
+ * The parser of a field's flag, by its schema: a switch sets its value; a list takes one of its
+ * choices; a number is finite, an integer one in decimal digits only (so that `--T 0x10` or
+ * `--epochs 1e1` is refused rather than read by `Number()`), and a data-set option's is in its
+ * range; a text is taken as typed.
  */
-function isIntegerPath(path: ConfigPath): boolean {
-  if (path === 'stc.T') return true;
-  const range = rangeOf(path) ?? rangeOf(path, runOptionsSchema);
-  return range !== undefined && range.startsWith('an integer');
+function parserOf(path: FlaggedPath, f: FieldFlag): ConfigFlag['parse'] {
+  if (f.arg === undefined) {
+    const value = f.sets ?? true;
+    return () => value;
+  }
+  const choices = fieldChoices(path);
+  if (choices) {
+    const labels = choices.map(String);
+    return (raw) => choices[labels.indexOf(parseChoice(f.flag, text(raw), labels))];
+  }
+  const schema = fieldSchema(path);
+  if (schema._zod.def.type === 'number') {
+    const range = fieldRange(path);
+    const integer = range?.startsWith('an integer') === true;
+    const checked = path.startsWith('datasetOptions.');
+    return (raw) => {
+      const t = text(raw);
+      const v = integer ? parseDecimalInteger(f.flag, t) : parseNumber(f.flag, t);
+      if (checked && range !== undefined && !fieldAccepts(path, v)) throw outOfRange(f.flag, range, t);
+      return v;
+    };
+  }
+  if (ABSOLUTE_PATHS.includes(path)) return (raw) => resolve(text(raw));
+  return text;
 }
-const choice = (flag: string, choices: readonly string[]) => (raw: string | true) =>
-  parseChoice(flag, text(raw), choices);
 
 /** The configuration flags of `stcsnn train`, in `--help` order. */
-export const CONFIG_FLAGS: readonly ConfigFlag[] = [
-  {
-    flag: '--dataset',
-    arg: '<name>',
-    path: 'dataset',
-    help: 'data set',
-    choices: DATASET_NAMES,
-    parse: choice('--dataset', DATASET_NAMES),
-  },
-  {
-    flag: '--data-dir',
-    arg: '<dir>',
-    path: 'dataDir',
-    help: 'where the data set files are',
-    datasets: dataDirDatasets(),
-    parse: text,
-  },
-  {
-    flag: '--arch',
-    arg: '<name>',
-    path: 'arch',
-    help: 'architecture',
-    choices: ARCHS,
-    parse: choice('--arch', ARCHS),
-  },
-  {
-    flag: '--mode',
-    arg: '<mode>',
-    path: 'mode',
-    help: 'stc (spiking) or ann (the ReLU twin)',
-    choices: NET_MODES,
-    parse: choice('--mode', NET_MODES),
-  },
-  {
-    flag: '--width',
-    arg: '<w>',
-    path: 'width',
-    help: 'channel width multiplier in (0, 4], e.g. 0.25 for CPU-sized runs',
-    parse: num('--width'),
-  },
-  { flag: '--T', arg: '<n>', path: 'stc.T', help: 'spike-train length T (1..64)', parse: num('--T') },
-  {
-    flag: '--theta0',
-    arg: '<v>',
-    path: 'stc.theta0',
-    help: `initial threshold (a warning when no batch-normalised input could spike, theta(T-1) > ${NEVER_SPIKES_ABOVE}, or all would saturate, sum theta < ${ALWAYS_SATURATES_BELOW})`,
-    parse: num('--theta0'),
-  },
-  { flag: '--tau', arg: '<v>', path: 'stc.tau', help: 'threshold time constant', parse: num('--tau') },
-  {
-    flag: '--schedule',
-    arg: '<name>',
-    path: 'stc.schedule',
-    help: 'threshold schedule',
-    choices: THRESHOLD_SCHEDULES,
-    parse: choice('--schedule', THRESHOLD_SCHEDULES),
-  },
-  {
-    flag: '--fire',
-    arg: '<test>',
-    path: 'stc.fire',
-    help: 'firing test',
-    choices: FIRE_TESTS,
-    parse: choice('--fire', FIRE_TESTS),
-  },
-  {
-    flag: '--gradient',
-    arg: '<mask>',
-    path: 'stc.gradient',
-    help: 'equivalent-gradient mask: relu (the paper: 1[x>0]) or clipped (1[0<x<sum theta], zero where STEB saturates)',
-    choices: GRADIENT_MASKS,
-    parse: choice('--gradient', GRADIENT_MASKS),
-  },
-  {
-    flag: '--learn-theta',
-    arg: '<mode>',
-    path: 'stc.learnTheta',
-    help: 'train theta0: off (the paper: fixed), per STCB layer, or per input channel (theta0 = exp(log_theta), LSQ/PACT gradient); needs the clipped mask, so --gradient relu alone means off',
-    choices: LEARN_THETA_MODES,
-    parse: choice('--learn-theta', LEARN_THETA_MODES),
-  },
-  {
-    flag: '--path',
-    arg: '<path>',
-    path: 'path',
-    help: 'STCB forward path',
-    choices: STC_PATHS,
-    parse: choice('--path', STC_PATHS),
-  },
-  { flag: '--epochs', arg: '<n>', path: 'epochs', help: 'epochs', parse: num('--epochs') },
-  { flag: '--batch-size', arg: '<n>', path: 'batchSize', help: 'batch size', parse: num('--batch-size') },
-  {
-    flag: '--sync-bn',
-    path: 'syncBn',
-    help: "data-parallel runs: batch norm with the global batch's statistics over all ranks (synchronised)",
-    parse: () => true,
-  },
-  { flag: '--lr', arg: '<v>', path: 'lr', help: 'initial learning rate', parse: num('--lr') },
-  { flag: '--momentum', arg: '<v>', path: 'momentum', help: 'SGD momentum', parse: num('--momentum') },
-  {
-    flag: '--weight-decay',
-    arg: '<v>',
-    path: 'weightDecay',
-    help: 'weight decay',
-    parse: num('--weight-decay'),
-  },
-  { flag: '--nesterov', path: 'nesterov', help: 'Nesterov momentum', parse: () => true },
-  {
-    flag: '--lr-schedule',
-    arg: '<name>',
-    path: 'lrSchedule',
-    help: `cosine (per step, to 0), step (x${TRAIN_DEFAULTS.stepGamma} every ${TRAIN_DEFAULTS.stepEvery} epochs) or constant`,
-    choices: LR_SCHEDULES,
-    parse: choice('--lr-schedule', LR_SCHEDULES),
-  },
-  {
-    flag: '--augment',
-    arg: '<mode>',
-    path: 'augment',
-    help: "auto (the data set's crop/flip) or none",
-    choices: AUGMENT_MODES,
-    parse: choice('--augment', AUGMENT_MODES),
-  },
-  {
-    flag: '--seed',
-    arg: '<n>',
-    path: 'seed',
-    help: 'seed for initialisation, shuffling and augmentation',
-    parse: num('--seed'),
-  },
-  {
-    flag: '--repeats',
-    arg: '<n>',
-    path: 'repeats',
-    help: 'train N seeds (seed, seed+1, ...) and report mean, stddev and best',
-    parse: num('--repeats'),
-  },
-  {
-    flag: '--limit-train',
-    arg: '<n>',
-    path: 'limitTrain',
-    help: 'use the first N training samples',
-    parse: num('--limit-train'),
-  },
-  {
-    flag: '--limit-test',
-    arg: '<n>',
-    path: 'limitTest',
-    help: 'use the first N test samples',
-    parse: num('--limit-test'),
-  },
-  {
-    flag: '--time-budget',
-    arg: '<s>',
-    path: 'timeBudget',
-    help: 'stop at the end of the epoch that would exceed this many seconds',
-    parse: num('--time-budget'),
-  },
-  // data-set options
-  {
-    flag: '--labels',
-    arg: '<kind>',
-    path: 'datasetOptions.labels',
-    help: 'CIFAR-100 labels',
-    choices: CIFAR100_LABELS,
-    datasets: ['cifar100'],
-    parse: choice('--labels', CIFAR100_LABELS),
-  },
-  {
-    flag: '--frames',
-    arg: '<F>',
-    path: 'datasetOptions.frames',
-    help: 'CIFAR10-DVS: frames per sample (stacked as channels), 1..64',
-    datasets: ['cifar10-dvs'],
-    parse: (raw) => parseInteger('--frames', text(raw), 1, 64),
-  },
-  {
-    flag: '--resize',
-    arg: '<n>',
-    path: 'datasetOptions.size',
-    help: 'CIFAR10-DVS frames or imagefolder images: resize to n x n (4..1024)',
-    datasets: ['cifar10-dvs', 'imagefolder'],
-    parse: (raw) => parseInteger('--resize', text(raw), 4, 1024),
-  },
-  {
-    flag: '--channels',
-    arg: '<n>',
-    path: 'datasetOptions.channels',
-    help: 'imagefolder: 3 (RGB) or 1 (BT.601 luminance)',
-    choices: ['1', '3'],
-    datasets: ['imagefolder'],
-    parse: (raw) => Number(parseChoice('--channels', text(raw), ['1', '3'])),
-  },
-  {
-    flag: '--test-fraction',
-    arg: '<f>',
-    path: 'datasetOptions.testFraction',
-    help: 'imagefolder, CIFAR10-DVS: share of each class in the test split (no train/test folders), in (0, 1)',
-    datasets: ['cifar10-dvs', 'imagefolder'],
-    parse: (raw) => {
-      const v = parseNumber('--test-fraction', text(raw));
-      if (!(v > 0 && v < 1)) throw outOfRange('--test-fraction', 'in (0, 1)', text(raw));
-      return v;
-    },
-  },
-  {
-    flag: '--cache-dir',
-    arg: '<dir>',
-    path: 'datasetOptions.cacheDir',
-    help: 'CIFAR archives extracted, CIFAR10-DVS frames: where (default $STCSNN_CACHE or ~/.cache/stcsnn)',
-    datasets: ['cifar10', 'cifar100', 'cifar10-dvs'],
-    parse: (raw) => resolve(text(raw)),
-  },
-  {
-    flag: '--subset',
-    path: 'datasetOptions.strict',
-    help: 'accept a subset of the data set (fewer files or images than the official counts, same format); refused otherwise',
-    datasets: STRICT_READERS,
-    parse: () => false,
-  },
-];
+export const CONFIG_FLAGS: readonly ConfigFlag[] = (
+  Object.entries(FIELD_FLAGS) as [FlaggedPath, FieldFlag][]
+).map(([path, f]) => ({
+  ...f,
+  path,
+  choices: fieldChoices(path)?.map(String),
+  range: fieldRange(path),
+  parse: parserOf(path, f),
+}));
 
 /** Commander's attribute name of a flag (`--batch-size` -> `batchSize`, `--T` -> `T`). */
 export function attributeOf(f: ConfigFlag): string {
@@ -318,20 +119,24 @@ function defaultText(path: ConfigPath): string | undefined {
   return d === undefined || typeof d === 'boolean' ? undefined : String(d);
 }
 
-/** The commander option of a table entry: help with applicability, choices and default; no default filled. */
+/**
+ * The commander option of a flag: its help with its range, applicability, choices and default;
+ * no default filled.
+ */
 export function optionOf(f: ConfigFlag): Option {
   const dflt = defaultText(f.path);
+  const range = f.range ? ` (${f.range})` : '';
   const only = f.datasets ? ` [${f.datasets.join(', ')} only]` : '';
   const choices = f.choices ? ` (choices: ${f.choices.join(', ')})` : '';
   return new Option(
     `${f.flag}${f.arg ? ` ${f.arg}` : ''}`,
-    `${f.help}${only}${choices}${dflt ? ` (default: ${dflt})` : ''}`,
+    `${f.help}${range}${only}${choices}${dflt ? ` (default: ${dflt})` : ''}`,
   );
 }
 
 /** The `--preset` option. */
 export function presetOption(): Option {
-  const list = PRESET_NAMES.map((n) => `${n}: ${PRESETS[n].description}`).join('; ');
+  const list = PRESET_NAMES.map((n) => `${n}: ${presetDescription(n)}`).join('; ');
   return new Option(
     '--preset <name>',
     `set values of a named preset (a flag given beside it wins): ${list}`,
@@ -389,7 +194,6 @@ export function givenValues(flags: FlagValues, datasetOfRun?: string): ConfigVal
   for (const f of CONFIG_FLAGS) {
     const raw = given(f);
     if (raw === undefined) continue;
-    if (isIntegerPath(f.path)) parseDecimalInteger(f.flag, text(raw));
     out[f.path] = f.parse(raw);
   }
   return out as ConfigValues;

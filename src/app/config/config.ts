@@ -7,7 +7,9 @@
  *
  * The STC block (`stc`) is checked by {@link stcConfig} alone (the schema only types its fields),
  * which also fills its defaults (`DEFAULT_STC`). Data-set-dependent defaults (theta0) come
- * from the data-set registry, presets from `presets.ts`; `resolve.ts` layers them.
+ * from the data-set registry, presets from `presets.ts`; `resolve.ts` layers them. Each
+ * field's flag and help text are in `fields.ts`, which `--help` joins with the ranges, choices
+ * and defaults read from here.
  */
 import { z } from 'zod';
 import {
@@ -21,6 +23,7 @@ import {
   type StcConfigInput,
 } from '../../lib/core/config.js';
 import { STC_PATHS } from '../../lib/core/stcb.js';
+import { CIFAR100_LABELS } from '../../lib/data/readers/index.js';
 import { DEFAULT_DATASET } from '../../lib/data/registry.js';
 import { NET_MODES } from '../../lib/nn/layers.js';
 import { ARCHS } from '../../lib/nn/models.js';
@@ -57,29 +60,57 @@ export function trainerStc(input: StcConfigInput): StcConfig {
 }
 
 /**
- * The STC block: its fields typed here, range-checked and completed (with `DEFAULT_STC`)
- * once, by {@link stcConfig}; an error names the parameter (`stc.theta0`).
+ * The fields of the STC block, typed here; range-checked and completed (with `DEFAULT_STC`)
+ * once, by {@link stcConfig} (see {@link trainConfigSchema}'s `stc`).
  */
-const stcSchema = z
+export const stcFieldsSchema = z.object({
+  T: z.number().optional(),
+  theta0: z.number().optional(),
+  tau: z.number().optional(),
+  schedule: z.enum(THRESHOLD_SCHEDULES).optional(),
+  fire: z.enum(FIRE_TESTS).optional(),
+  gradient: z.enum(GRADIENT_MASKS).optional(),
+  learnTheta: z.enum(LEARN_THETA_MODES).optional(),
+});
+
+/**
+ * The STC block: {@link stcFieldsSchema}, range-checked and completed by {@link stcConfig};
+ * an error names the parameter (`stc.theta0`).
+ */
+const stcSchema = stcFieldsSchema.prefault({}).transform((input, ctx): StcConfig => {
+  try {
+    return trainerStc(input);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    ctx.issues.push({ code: 'custom', message: e.message, input, path: e.param ? [e.param] : [] });
+    return z.NEVER;
+  }
+});
+
+/**
+ * The data-set options the application sets (`datasetOptions.*`, each reader's own in
+ * `data/readers/index.ts`), with the ranges the command line accepts. A configuration's
+ * `datasetOptions` stays an open record (the readers check what they read); the flags check
+ * their values against this schema.
+ */
+export const datasetOptionsSchema = z
   .object({
-    T: z.number().optional(),
-    theta0: z.number().optional(),
-    tau: z.number().optional(),
-    schedule: z.enum(THRESHOLD_SCHEDULES).optional(),
-    fire: z.enum(FIRE_TESTS).optional(),
-    gradient: z.enum(GRADIENT_MASKS).optional(),
-    learnTheta: z.enum(LEARN_THETA_MODES).optional(),
+    /** CIFAR-100: fine or coarse labels. */
+    labels: z.enum(CIFAR100_LABELS),
+    /** CIFAR10-DVS: frames per sample, stacked as channels. */
+    frames: z.number().int().min(1).max(64),
+    /** CIFAR10-DVS frames or imagefolder images: resized to `size` x `size`. */
+    size: z.number().int().min(4).max(1024),
+    /** imagefolder: RGB (3) or BT.601 luminance (1). */
+    channels: z.literal([1, 3]),
+    /** imagefolder, CIFAR10-DVS: each class's share of the test split. */
+    testFraction: z.number().gt(0).lt(1),
+    /** Where archives are extracted and frames cached. */
+    cacheDir: z.string(),
+    /** `false`: accept a subset of the data set. */
+    strict: z.boolean(),
   })
-  .prefault({})
-  .transform((input, ctx): StcConfig => {
-    try {
-      return trainerStc(input);
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      ctx.issues.push({ code: 'custom', message: e.message, input, path: e.param ? [e.param] : [] });
-      return z.NEVER;
-    }
-  });
+  .partial();
 
 /** The schema of a training run's configuration, with its defaults (`stcsnn train` without flags). */
 export const trainConfigSchema = z.object({
@@ -135,13 +166,17 @@ export const runOptionsSchema = z.object({
   repeats: z.number().int().min(1).default(1),
 });
 
+/** The options of a run around its trainings. */
+export type RunOptions = Readonly<z.output<typeof runOptionsSchema>>;
+
 /** The defaults of `stcsnn train` (a few minutes on the embedded data): the schema's. */
 export const TRAIN_DEFAULTS: TrainConfig = Object.freeze(trainConfigSchema.parse({}));
 
 /** A configuration value at a leaf. */
 export type ConfigValue = string | number | boolean;
 
-type TopField = Exclude<keyof TrainConfig, 'stc' | 'datasetOptions'>;
+/** A top-level field of the configuration that holds a value (not a block of fields). */
+export type TopField = Exclude<keyof TrainConfig, 'stc' | 'datasetOptions'>;
 
 /**
  * Configuration values by dotted path (`epochs`, `stc.theta0`, `datasetOptions.labels`,
@@ -235,8 +270,18 @@ interface CheckDef {
  */
 export function rangeOf(field: string, schema: z.ZodObject = trainConfigSchema): string | undefined {
   if (!Object.hasOwn(schema.shape, field)) return undefined;
-  let s: z.core.$ZodType = schema.shape[field];
+  return rangeOfType(schema.shape[field]);
+}
+
+/** `s` without its optional, default and prefault wrappers. */
+export function unwrapped(s: z.core.$ZodType): z.core.$ZodType {
   while ('innerType' in s._zod.def) s = s._zod.def.innerType as z.core.$ZodType;
+  return s;
+}
+
+/** The range of a number schema as text (see {@link rangeOf}); undefined for other schemas. */
+export function rangeOfType(schema: z.core.$ZodType): string | undefined {
+  const s = unwrapped(schema);
   if (s._zod.def.type !== 'number') return undefined;
   const checks = ((s._zod.def as { checks?: { _zod: { def: CheckDef } }[] }).checks ?? []).map(
     (c) => c._zod.def,

@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import { ConfigError } from '../../lib/core/config.js';
 import { DATASET_NAMES } from '../../lib/data/registry.js';
 import { flattenConfig } from './config.js';
-import { CPU_BUDGET, PAPER_PROTOCOL, PRESET_NAMES, presetValues, type PaperDataset } from './presets.js';
+import {
+  CPU_BUDGET,
+  PAPER_PROTOCOL,
+  presetDescription,
+  PRESET_NAMES,
+  presetValues,
+  type PaperDataset,
+} from './presets.js';
 import { resolveTrainConfig } from './resolve.js';
 
 /** A resolved configuration's values by dotted path, with `repeats`. */
@@ -96,4 +103,26 @@ test('without a preset: schema defaults, the data set theta0, every field with a
     () => resolveTrainConfig({ given: { 'stc.theta0': -1 }, nameOf: () => '--theta0' }),
     /^ConfigError: --theta0 must be > 0, got -1$/,
   );
+});
+
+test('a preset’s description is rendered from its values, by flag, per data set where they differ', () => {
+  assert.equal(
+    presetDescription('cpu'),
+    'a CPU budget: --arch vgg11, --width 0.25, --epochs 20, --lr-schedule cosine, --time-budget 900, --repeats 1',
+  );
+  const paper = presetDescription('paper');
+  assert.match(
+    paper,
+    /--epochs 100 \(fashion-mnist-mini, fashion-mnist\) \/ 300 \(cifar10, cifar100\) \/ 200 \(tinyimagenet\) \/ 50 \(cifar10-dvs\)/,
+  );
+  for (const part of [
+    '--T 8',
+    '--tau 2',
+    '--batch-size 32',
+    '--gradient relu',
+    '--learn-theta off',
+    'no --nesterov',
+    'stepEvery 20',
+  ])
+    assert.ok(paper.includes(part), part);
 });

@@ -5,38 +5,41 @@
  * a preset over the data set's defaults (theta0), those over the schema's defaults
  * (`resolve.ts`).
  */
-import { ConfigError, DEFAULT_STC } from '../../lib/core/config.js';
-import type { DatasetName } from '../../lib/data/registry.js';
-import type { AugmentMode, ConfigValues } from './config.js';
-import type { LrScheduleName } from './lr-schedule.js';
+import { ConfigError, DEFAULT_STC, type StcConfig } from '../../lib/core/config.js';
+import { DATASET_NAMES, type DatasetName } from '../../lib/data/registry.js';
+import type { ConfigValue, ConfigValues, RunOptions, TrainConfig } from './config.js';
+import { FIELD_PATHS, flagOf, type FieldPath } from './fields.js';
 
 /**
- * The paper's training protocol for one data set (§4.2 and Table 1). Its theta0 is the data
- * set's default in the registry (0.8 for static images, 2 for CIFAR10-DVS), not repeated here.
+ * The paper's training protocol for one data set (§4.2 and Table 1): configuration fields.
+ * Its theta0 is the data set's default in the registry (0.8 for static images, 2 for
+ * CIFAR10-DVS), not repeated here.
+ *
+ * - `epochs` (Table 1): Fashion-MNIST 100, CIFAR-10/100 300, TinyImageNet 200, CIFAR10-DVS 50
+ *   (§4.3 confirms 50; the rest is read from a damaged table);
+ * - SGD: the paper's learning rate, momentum and weight decay are lost: 0.1, 0.9, 5e-4 assumed;
+ * - `lrSchedule` `step`: x `stepGamma` every `stepEvery` epochs (Fashion-MNIST: halved every
+ *   20); else cosine to 0;
+ * - `T`, `tau`: spike-train length and threshold time constant; `width`: the networks at their
+ *   published width; `augment` `auto`: the data set's random crop + flip (none for CIFAR10-DVS);
+ * - `repeats`: runs (seeds) reported as mean, standard deviation and best.
  */
-export interface PaperProtocol {
-  /** Table 1: Fashion-MNIST 100, CIFAR-10/100 300, TinyImageNet 200, CIFAR10-DVS 50 (§4.3 confirms 50; the rest is read from a damaged table). */
-  readonly epochs: number;
-  readonly batchSize: number;
-  /** SGD; the paper's learning rate, momentum and weight decay are lost: 0.1, 0.9, 5e-4 assumed. */
-  readonly lr: number;
-  readonly momentum: number;
-  readonly weightDecay: number;
-  readonly nesterov: boolean;
-  /** `step`: x `stepGamma` every `stepEvery` epochs (Fashion-MNIST: halved every 20); else cosine to 0. */
-  readonly lrSchedule: LrScheduleName;
-  readonly stepEvery: number;
-  readonly stepGamma: number;
-  /** Spike-train length and threshold time constant. */
-  readonly T: number;
-  readonly tau: number;
-  /** The networks at their published width. */
-  readonly width: number;
-  /** `auto`: the data set's random crop + flip (none for CIFAR10-DVS). */
-  readonly augment: AugmentMode;
-  /** Runs (seeds) reported as mean, standard deviation and best. */
-  readonly repeats: number;
-}
+export type PaperProtocol = Pick<
+  TrainConfig,
+  | 'epochs'
+  | 'batchSize'
+  | 'lr'
+  | 'momentum'
+  | 'weightDecay'
+  | 'nesterov'
+  | 'lrSchedule'
+  | 'stepEvery'
+  | 'stepGamma'
+  | 'width'
+  | 'augment'
+> &
+  Pick<StcConfig, 'T' | 'tau'> &
+  Pick<RunOptions, 'repeats'>;
 
 /** What every data set of the paper shares. */
 const SHARED = {
@@ -101,8 +104,8 @@ export const CPU_BUDGET: ConfigValues = {
 
 /** A named preset. */
 export interface Preset {
-  /** One line for `--help`. */
-  readonly description: string;
+  /** What it is, in words; `--help` adds its values ({@link presetDescription}). */
+  readonly summary: string;
   /** The data sets it covers (`all`: every one). */
   readonly datasets: readonly string[] | 'all';
   /** The configuration values for a data set it covers. */
@@ -112,14 +115,13 @@ export interface Preset {
 /** The presets by name. */
 export const PRESETS = {
   paper: {
-    description:
-      "the paper's protocol for the data set: its epochs and lr schedule, batch 32, SGD, T 8, tau 2, width 1, 5 repeats, the ReLU equivalent gradient with fixed thresholds",
+    summary: "the paper's protocol for the data set (SGD)",
     datasets: Object.keys(PAPER_PROTOCOL),
     /** The paper's protocol for `dataset` (a key of {@link PAPER_PROTOCOL}). */
     values: (dataset) => protocolValues(PAPER_PROTOCOL[dataset as PaperDataset]),
   },
   cpu: {
-    description: 'a CPU budget: VGG11 width 0.25, 20 epochs, cosine, stop after 900 s, 1 run',
+    summary: 'a CPU budget',
     datasets: 'all',
     /** The CPU budget, the same for every data set. */
     values: () => CPU_BUDGET,
@@ -146,4 +148,40 @@ export function presetValues(name: string, dataset: string): ConfigValues {
     );
   }
   return preset.values(dataset);
+}
+
+/** A value in a description: `--epochs 100`, `--nesterov`, `no --nesterov`, `stepEvery 20`. */
+function valueText(path: string, v: ConfigValue): string {
+  const name = flagOf(path)?.flag ?? path;
+  if (typeof v === 'boolean') return v ? name : `no ${name}`;
+  return `${name} ${String(v)}`;
+}
+
+/**
+ * A preset for `--help`: its summary and the values it sets, by flag (by path where a field has
+ * none), in the schema's order; a value that differs between data sets with the data sets of
+ * each: `--epochs 100 (fashion-mnist-mini, fashion-mnist) / 300 (cifar10, cifar100) / ...`.
+ */
+export function presetDescription(name: PresetName): string {
+  const preset: Preset = PRESETS[name];
+  const datasets = preset.datasets === 'all' ? DATASET_NAMES : preset.datasets;
+  const values = datasets.map((d) => preset.values(d) as Readonly<Record<string, ConfigValue>>);
+  const order = (p: string) => {
+    const i = FIELD_PATHS.indexOf(p as FieldPath);
+    return i < 0 ? FIELD_PATHS.length : i;
+  };
+  const paths = [...new Set(values.flatMap((v) => Object.keys(v)))].sort((a, b) => order(a) - order(b));
+  const parts = paths.map((path) => {
+    const groups = new Map<ConfigValue, string[]>();
+    datasets.forEach((d, i) => {
+      const v = values[i][path];
+      if (v !== undefined) groups.set(v, [...(groups.get(v) ?? []), d]);
+    });
+    const entries = [...groups.entries()];
+    if (entries.length === 1 && entries[0][1].length === datasets.length)
+      return valueText(path, entries[0][0]);
+    const name = flagOf(path)?.flag ?? path;
+    return `${name} ${entries.map(([v, ds]) => `${String(v)} (${ds.join(', ')})`).join(' / ')}`;
+  });
+  return `${preset.summary}: ${parts.join(', ')}`;
 }
