@@ -50,9 +50,19 @@ export {
   type LayerInfo,
   type LayerKind,
 } from './lib/nn/models.js';
+export {
+  ARCH_DEFAULTS,
+  ARCH_FIELDS,
+  archConfigSchema,
+  parseArchConfig,
+  planConfigSchema,
+  MAX_WIDTH,
+  MIN_INPUT_SIDE,
+} from './lib/nn/arch-config.js';
 export { SpikeStatsRecorder, type LayerSpikeStats } from './lib/nn/stats.js';
 export { crossEntropy } from './app/train/evaluate.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
+export { SGD_DEFAULTS } from './app/config/sgd-defaults.js';
 export {
   learningRate,
   LR_SCHEDULES,

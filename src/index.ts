@@ -45,6 +45,15 @@ export {
   type LayerKind,
 } from './lib/nn/models.js';
 export {
+  ARCH_DEFAULTS,
+  ARCH_FIELDS,
+  archConfigSchema,
+  parseArchConfig,
+  planConfigSchema,
+  MAX_WIDTH,
+  MIN_INPUT_SIDE,
+} from './lib/nn/arch-config.js';
+export {
   planNetwork,
   planParameters,
   checkPlanConfig,
@@ -104,6 +113,7 @@ export {
   type StcbFigures,
 } from './app/train/monitor.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
+export { SGD_DEFAULTS } from './app/config/sgd-defaults.js';
 export {
   learningRate,
   LR_SCHEDULES,

@@ -203,7 +203,7 @@ export function energyCommand(): Command {
       source = { fire_rate: fireRate };
     }
     const arch = archConfigFor(spec);
-    const over = modelSizeOverLimits(arch.arch, arch.inputShape, arch.classes, arch.width);
+    const over = modelSizeOverLimits(arch);
     if (over) throw new UsageError(`the network is too large: ${over}`);
     await backendFor(flags);
     const report = networkEnergy(
