@@ -3,7 +3,14 @@
  * library's own training step (`trainStep`: forward, cross-entropy, gradients, SGD).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { buildNetwork, normalizeInPlace, SGD_DEFAULTS, sgdFor, trainStep, type Normalization } from '../../src/browser.js';
+import {
+  buildNetwork,
+  normalizeInPlace,
+  SGD_DEFAULTS,
+  sgdFor,
+  trainStep,
+  type Normalization,
+} from '../../src/browser.js';
 import { Chart } from './charts.js';
 import { trainSet } from './data.js';
 import { currentModel, PAGE_ARCH } from './model.js';

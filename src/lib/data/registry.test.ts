@@ -99,7 +99,7 @@ test("registry: normalisation for the samples' channel count (luminance of RGB s
   assert.throws(() => normalizationFor({ scale: 1, mean: [0, 0], std: [1, 1] }, 3), DataError);
 });
 
-test('registry: the sample shape under a data set\'s options (CIFAR10-DVS frames and size), nothing opened', () => {
+test("registry: the sample shape under a data set's options (CIFAR10-DVS frames and size), nothing opened", () => {
   assert.deepEqual(sampleShape('cifar10'), [32, 32, 3]);
   assert.deepEqual(sampleShape('cifar10', { frames: 4 }), [32, 32, 3]);
   assert.deepEqual(sampleShape('cifar10-dvs'), [128, 128, 2]);

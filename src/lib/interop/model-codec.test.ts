@@ -5,7 +5,12 @@ import { ARCHS, type PlanConfig } from '../nn/arch-config.js';
 import { planNetwork, planParameters } from '../nn/plan.js';
 import {
   CheckpointError,
-  META_KEYS, MODEL_FORMAT, MODEL_LIMITS, modelInfoFromMetadata, modelSizeOverLimits } from './model-codec.js';
+  META_KEYS,
+  MODEL_FORMAT,
+  MODEL_LIMITS,
+  modelInfoFromMetadata,
+  modelSizeOverLimits,
+} from './model-codec.js';
 
 test('the classifier limit is the weight count of the plan classifier', () => {
   for (const arch of ARCHS) {
@@ -17,7 +22,9 @@ test('the classifier limit is the weight count of the plan classifier', () => {
     const classes = Math.floor(MODEL_LIMITS.maxClassifierWeights / (weights / 100)) + 1;
     assert.match(
       modelSizeOverLimits({ ...c, classes }) ?? '',
-      new RegExp(`^a classifier of ${weights / 100}x${classes} weights exceeds ${MODEL_LIMITS.maxClassifierWeights}$`),
+      new RegExp(
+        `^a classifier of ${weights / 100}x${classes} weights exceeds ${MODEL_LIMITS.maxClassifierWeights}$`,
+      ),
       arch,
     );
   }
@@ -25,8 +32,14 @@ test('the classifier limit is the weight count of the plan classifier', () => {
 
 test('the input limits come first, on the numbers alone', () => {
   const c: PlanConfig = { arch: 'vgg11', width: 0.25, inputShape: [8, 8, 1], classes: 10 };
-  assert.match(modelSizeOverLimits({ ...c, inputShape: [2 ** 31, 8, 1] }) ?? '', /^input 2147483648x8 exceeds/);
-  assert.match(modelSizeOverLimits({ ...c, inputShape: [8, 8, 2048] }) ?? '', /^2048 input channels exceed 1024$/);
+  assert.match(
+    modelSizeOverLimits({ ...c, inputShape: [2 ** 31, 8, 1] }) ?? '',
+    /^input 2147483648x8 exceeds/,
+  );
+  assert.match(
+    modelSizeOverLimits({ ...c, inputShape: [8, 8, 2048] }) ?? '',
+    /^2048 input channels exceed 1024$/,
+  );
   assert.match(modelSizeOverLimits({ ...c, classes: 2 ** 31 }) ?? '', /^2147483648 classes exceed 100000$/);
 });
 

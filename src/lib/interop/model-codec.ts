@@ -191,7 +191,8 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
     config = parseArchConfig({ ...raw, path: raw.path ?? 'fused' });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    if (e.param === 'arch') return bad(`metadata ${META_KEYS.config}: unknown arch ${JSON.stringify(raw.arch)}`);
+    if (e.param === 'arch')
+      return bad(`metadata ${META_KEYS.config}: unknown arch ${JSON.stringify(raw.arch)}`);
     return bad(`metadata ${META_KEYS.config}: ${e.message}`);
   }
   const over = modelSizeOverLimits(config);

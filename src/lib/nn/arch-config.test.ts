@@ -22,7 +22,13 @@ const ok: ArchConfig = {
 
 describe('the architecture configuration schema', () => {
   it('parses untrusted values into a complete configuration (the STC block by stcConfig)', () => {
-    const c = parseArchConfig({ ...ARCH_DEFAULTS, inputShape: [28, 28, 1], classes: 10, stc: { T: 4 }, extra: 1 });
+    const c = parseArchConfig({
+      ...ARCH_DEFAULTS,
+      inputShape: [28, 28, 1],
+      classes: 10,
+      stc: { T: 4 },
+      extra: 1,
+    });
     assert.deepEqual(c, {
       arch: 'vgg11',
       mode: 'stc',
@@ -47,7 +53,11 @@ describe('the architecture configuration schema', () => {
       [{ width: 0 }, /^width must be in \(0, 4\], got 0$/, 'width'],
       [{ width: Number.NaN }, /^width must be in \(0, 4\], got NaN$/, 'width'],
       [{ path: 'x' }, /^path must be fused or spike-train; got x$/, 'path'],
-      [{ inputShape: [3, 32, 3] }, /^input shape must be \[H>=4, W>=4, C>=1\] integers, got \[3,32,3\]$/, 'inputShape'],
+      [
+        { inputShape: [3, 32, 3] },
+        /^input shape must be \[H>=4, W>=4, C>=1\] integers, got \[3,32,3\]$/,
+        'inputShape',
+      ],
       [{ inputShape: [32, 32] }, /^input shape must be/, 'inputShape'],
       [{ classes: 1.5 }, /^classes must be an integer >= 2, got 1.5$/, 'classes'],
       [{ stc: { T: 0 } }, /^T must be an integer in 1\.\.64, got 0$/, 'T'],

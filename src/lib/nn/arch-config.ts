@@ -79,7 +79,12 @@ export type ArchConfig = Readonly<z.output<typeof archConfigSchema>>;
 export type PlanConfig = Pick<ArchConfig, 'arch' | 'width' | 'inputShape' | 'classes'>;
 
 /** The schema of a {@link PlanConfig}. */
-export const planConfigSchema = archConfigSchema.pick({ arch: true, width: true, inputShape: true, classes: true });
+export const planConfigSchema = archConfigSchema.pick({
+  arch: true,
+  width: true,
+  inputShape: true,
+  classes: true,
+});
 
 /**
  * The default network (the trainer's, the web page's): VGG11, spiking, width 0.25 (CPU-sized),

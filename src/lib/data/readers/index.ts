@@ -172,7 +172,10 @@ export const READERS: Readonly<
       return dir && isDir(dir) ? path.resolve(dir) : null;
     },
     shape: (o) =>
-      cifar10DvsShape({ frames: opt(o, 'frames', isNum, 'an integer'), size: opt(o, 'size', isSize, 'a size') }),
+      cifar10DvsShape({
+        frames: opt(o, 'frames', isNum, 'an integer'),
+        size: opt(o, 'size', isSize, 'a size'),
+      }),
   },
   imagefolder: {
     open: (o) =>
