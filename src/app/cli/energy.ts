@@ -11,6 +11,7 @@ import { joules, si, times } from '../analysis/format.js';
 import { archConfigFor, type NetworkSpec } from '../analysis/network.js';
 import { networkEnergy, specOfRun } from '../run/energy.js';
 import { modelSizeOverLimits } from '../../lib/interop/model-file.js';
+import { ARCH_FIELDS } from '../../lib/nn/arch-config.js';
 import { meanSpikeStats } from '../analysis/report.js';
 import { isRunDir, readRunDir, repeatRunDirs, runSpikeStats } from '../analysis/rundir.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
@@ -133,7 +134,7 @@ export function energyCommand(): Command {
     const classes = flags.classes === undefined ? undefined : parseInteger('--classes', flags.classes, 2);
     const T = flags.T === undefined ? undefined : parseInteger('--T', flags.T, 1, 64);
     const width = flags.width === undefined ? undefined : parseNumber('--width', flags.width);
-    if (width !== undefined && !(width > 0 && width <= 4))
+    if (width !== undefined && !ARCH_FIELDS.width.safeParse(width).success)
       throw outOfRange('--width', rangeOf('width') ?? '', String(flags.width));
 
     let spec: NetworkSpec;
