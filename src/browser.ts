@@ -50,15 +50,7 @@ export {
   type LayerInfo,
   type LayerKind,
 } from './lib/nn/models.js';
-export {
-  ARCH_DEFAULTS,
-  ARCH_FIELDS,
-  archConfigSchema,
-  parseArchConfig,
-  planConfigSchema,
-  MAX_WIDTH,
-  MIN_INPUT_SIDE,
-} from './lib/nn/arch-config.js';
+export * from './lib/nn/arch-config.js';
 export { SpikeStatsRecorder, type LayerSpikeStats } from './lib/nn/stats.js';
 export { crossEntropy } from './app/train/evaluate.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';

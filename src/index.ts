@@ -44,15 +44,7 @@ export {
   type LayerInfo,
   type LayerKind,
 } from './lib/nn/models.js';
-export {
-  ARCH_DEFAULTS,
-  ARCH_FIELDS,
-  archConfigSchema,
-  parseArchConfig,
-  planConfigSchema,
-  MAX_WIDTH,
-  MIN_INPUT_SIDE,
-} from './lib/nn/arch-config.js';
+export * from './lib/nn/arch-config.js';
 export {
   planNetwork,
   planParameters,
