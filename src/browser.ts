@@ -51,6 +51,7 @@ export {
   type LayerInfo,
   type LayerKind,
 } from './lib/nn/models.js';
+export * from './lib/nn/arch-config.js';
 export { SpikeStatsRecorder, type LayerSpikeStats } from './lib/nn/stats.js';
 export { crossEntropy } from './app/train/evaluate.js';
 export {
@@ -64,6 +65,7 @@ export {
   type StcbFigures,
 } from './app/train/monitor.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
+export { SGD_DEFAULTS } from './app/config/sgd-defaults.js';
 export {
   learningRate,
   LR_SCHEDULES,

@@ -44,6 +44,7 @@ export {
   type LayerInfo,
   type LayerKind,
 } from './lib/nn/models.js';
+export * from './lib/nn/arch-config.js';
 export {
   planNetwork,
   planParameters,
@@ -105,6 +106,7 @@ export {
   type StcbFigures,
 } from './app/train/monitor.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
+export { SGD_DEFAULTS } from './app/config/sgd-defaults.js';
 export {
   learningRate,
   LR_SCHEDULES,

@@ -3,7 +3,8 @@
  * the active backend, for `bench/browser.mjs` (speed is measured there, never in tests).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { buildNetwork, sgdFor, stcConfig, trainStep } from '../../src/browser.js';
+import { buildNetwork, SGD_DEFAULTS, sgdFor, trainStep } from '../../src/browser.js';
+import { PAGE_ARCH, PAGE_INPUT } from './model.js';
 
 /** Images per second of inference and training, batch 32, after one warm-up batch. */
 export interface BenchResult {
@@ -25,22 +26,11 @@ export function installBench(): void {
     batches = 4,
   ) => {
     const batch = 32;
-    const net = buildNetwork(
-      {
-        arch: 'vgg11',
-        mode: 'stc',
-        width: 0.25,
-        inputShape: [28, 28, 1],
-        classes: 10,
-        stc: stcConfig(),
-        path: 'fused',
-      },
-      1,
-    );
-    const sgd = sgdFor(net, { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
-    const x = tf.randomNormal([batch, 28, 28, 1]) as tf.Tensor4D;
+    const net = buildNetwork(PAGE_ARCH, 1);
+    const sgd = sgdFor(net, SGD_DEFAULTS);
+    const x = tf.randomNormal([batch, ...PAGE_INPUT]) as tf.Tensor4D;
     const y = tf.tensor1d(
-      Array.from({ length: batch }, (_, i) => i % 10),
+      Array.from({ length: batch }, (_, i) => i % PAGE_ARCH.classes),
       'int32',
     );
     try {

@@ -2,10 +2,31 @@
  * The page's current model: decoded from a safetensors file's bytes with the library's own
  * reader (`decodeModel` + `loadStateDict`), swapped in only when everything checks out.
  */
-import { buildNetwork, decodeModel, loadStateDict, type ModelFile, type Network } from '../../src/browser.js';
+import {
+  ARCH_DEFAULTS,
+  buildNetwork,
+  decodeModel,
+  loadStateDict,
+  parseArchConfig,
+  type ArchConfig,
+  type ModelFile,
+  type Network,
+} from '../../src/browser.js';
 
 /** The input the page draws and samples: 28x28 grey. */
 export const PAGE_INPUT: readonly [number, number, number] = [28, 28, 1];
+
+/**
+ * The network the page trains and benchmarks: the library's default network (`ARCH_DEFAULTS`:
+ * VGG11, width 0.25) on the page's input and the 10 Fashion-MNIST classes, with the paper's STC
+ * parameters (`DEFAULT_STC`: T 8, theta0 0.8).
+ */
+export const PAGE_ARCH: ArchConfig = parseArchConfig({
+  ...ARCH_DEFAULTS,
+  inputShape: PAGE_INPUT,
+  classes: 10,
+  stc: {},
+});
 
 /** A loaded model. */
 export interface LoadedModel {

@@ -6,18 +6,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   buildNetwork,
   normalizeInPlace,
+  SGD_DEFAULTS,
   sgdFor,
-  stcConfig,
   trainStep,
   type Normalization,
 } from '../../src/browser.js';
 import { Chart } from './charts.js';
 import { testSet, trainSet } from './data.js';
 import { showMonitor } from './monitor.js';
-import { currentModel } from './model.js';
+import { currentModel, PAGE_ARCH } from './model.js';
 
-/** Hyper-parameters of the in-page run (SGD with momentum, constant rate, batch 32). */
-export const PAGE_TRAINING = { batch: 32, lr: 0.05, momentum: 0.9, weightDecay: 5e-4, seed: 1 } as const;
+/**
+ * Hyper-parameters of the in-page run (SGD with the library's momentum and weight decay,
+ * `SGD_DEFAULTS`, at a constant rate, batch 32).
+ */
+export const PAGE_TRAINING = { batch: 32, lr: 0.05, seed: 1 } as const;
 
 function el<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
@@ -88,23 +91,8 @@ export function setupTrain(): void {
     const set = await trainSet();
     const count = Math.min(n, set.count);
     const norm: Normalization = currentModel()?.file.normalization ?? { scale: 255, mean: [0], std: [1] };
-    const net = buildNetwork(
-      {
-        arch: 'vgg11',
-        mode: 'stc',
-        width: 0.25,
-        inputShape: [28, 28, 1],
-        classes: 10,
-        stc: stcConfig({ T: 8, theta0: 0.8 }),
-        path: 'fused',
-      },
-      PAGE_TRAINING.seed,
-    );
-    const sgd = sgdFor(net, {
-      momentum: PAGE_TRAINING.momentum,
-      weightDecay: PAGE_TRAINING.weightDecay,
-      nesterov: false,
-    });
+    const net = buildNetwork(PAGE_ARCH, PAGE_TRAINING.seed);
+    const sgd = sgdFor(net, SGD_DEFAULTS);
     const order = shuffled(set.count, PAGE_TRAINING.seed).slice(0, count);
     const per = set.rows * set.cols;
     const points: { images: number; value: number; metric: string }[] = [];

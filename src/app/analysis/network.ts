@@ -6,9 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, DEFAULT_STC, stcConfig } from '../../lib/core/config.js';
-import { datasetInfo } from '../../lib/data/registry.js';
-import { ARCHS, planNetwork, type Arch, type ArchConfig, type LayerInfo } from '../../lib/nn/plan.js';
+import { ConfigError, DEFAULT_STC } from '../../lib/core/config.js';
+import { datasetInfo, sampleShape } from '../../lib/data/registry.js';
+import { ARCH_DEFAULTS, parseArchConfig, type ArchConfig } from '../../lib/nn/arch-config.js';
+import { planNetwork, type LayerInfo } from '../../lib/nn/plan.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 import { readModelInfo } from '../../lib/interop/model-file.js';
 import { CHECKPOINT_FILES } from '../run/layout.js';
@@ -27,30 +28,26 @@ export interface NetworkSpec {
   readonly datasetOptions?: Readonly<Record<string, unknown>>;
 }
 
-/** The architecture configuration of a spec (the STC parameters do not change the layers). */
+/**
+ * The architecture configuration of a spec (the STC parameters do not change the layers): the
+ * input shape is the data set's under the run's options (`sampleShape`) unless the spec gives one.
+ * @throws ConfigError for a bad arch, width, shape or class count; DataError for an unknown data set
+ */
 export function archConfigFor(spec: NetworkSpec): ArchConfig {
-  if (!(ARCHS as readonly string[]).includes(spec.arch)) {
-    throw new ConfigError(`arch must be one of ${ARCHS.join(', ')}; got ${spec.arch}`);
-  }
   const info = datasetInfo(spec.dataset);
-  let shape: [number, number, number] = spec.inputShape ? [...spec.inputShape] : [...info.shape];
-  const frames = spec.datasetOptions?.frames;
-  if (!spec.inputShape && spec.dataset === 'cifar10-dvs' && typeof frames === 'number' && frames > 1) {
-    shape = [shape[0], shape[1], shape[2] * frames]; // docs/semantics.md §4: F frames stack their channels
-  }
   const classes = spec.classes ?? info.classes;
   if (!(Number.isInteger(classes) && classes >= 2)) {
     throw new ConfigError(`data set ${spec.dataset} has no fixed class count; pass --classes N`);
   }
-  return {
-    arch: spec.arch as Arch,
+  return parseArchConfig({
+    arch: spec.arch,
     mode: 'stc',
     width: spec.width,
-    inputShape: shape,
+    inputShape: spec.inputShape ?? sampleShape(spec.dataset, spec.datasetOptions),
     classes,
-    stc: stcConfig({ ...DEFAULT_STC, T: spec.T }),
-    path: 'fused',
-  };
+    stc: { ...DEFAULT_STC, T: spec.T },
+    path: ARCH_DEFAULTS.path,
+  });
 }
 
 /** Every layer of the network of `spec`, in forward order (its plan's layers; no backend). */

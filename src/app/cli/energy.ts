@@ -12,6 +12,7 @@ import { archConfigFor, type NetworkSpec } from '../analysis/network.js';
 import { networkEnergy, specOfRun } from '../run/energy.js';
 import { MAX_T } from '../../lib/core/config.js';
 import { modelSizeOverLimits } from '../../lib/interop/model-file.js';
+import { ARCH_FIELDS } from '../../lib/nn/arch-config.js';
 import { meanSpikeStats } from '../analysis/report.js';
 import { isRunDir, readRunDir, repeatRunDirs, runSpikeStats } from '../analysis/rundir.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
@@ -134,7 +135,7 @@ export function energyCommand(): Command {
     const classes = flags.classes === undefined ? undefined : parseInteger('--classes', flags.classes, 2);
     const T = flags.T === undefined ? undefined : parseInteger('--T', flags.T, 1, MAX_T);
     const width = flags.width === undefined ? undefined : parseNumber('--width', flags.width);
-    if (width !== undefined && !(width > 0 && width <= 4))
+    if (width !== undefined && !ARCH_FIELDS.width.safeParse(width).success)
       throw outOfRange('--width', rangeOf('width') ?? '', String(flags.width));
 
     let spec: NetworkSpec;
@@ -204,7 +205,7 @@ export function energyCommand(): Command {
       source = { fire_rate: fireRate };
     }
     const arch = archConfigFor(spec);
-    const over = modelSizeOverLimits(arch.arch, arch.inputShape, arch.classes, arch.width);
+    const over = modelSizeOverLimits(arch);
     if (over) throw new UsageError(`the network is too large: ${over}`);
     await backendFor(flags);
     const report = networkEnergy(

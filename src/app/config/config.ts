@@ -3,7 +3,9 @@
  * home. The type ({@link TrainConfig}), the defaults ({@link TRAIN_DEFAULTS}), the validation of
  * `config.json` on `--resume` ({@link checkTrainConfig}) and of the command line all derive from
  * it; the choice lists are the tuples of the modules that own them (`core/config.ts`,
- * `core/stcb.ts`, `nn/`, `lr-schedule.ts`, {@link AUGMENT_MODES} here).
+ * `lr-schedule.ts`, {@link AUGMENT_MODES} here); the network's fields (`arch`, `mode`, `width`,
+ * `path`) and their defaults are those of the architecture schema (`nn/arch-config.ts`), the
+ * optimiser's defaults `SGD_DEFAULTS` (`sgd-defaults.ts`, shared with the web page).
  *
  * The STC block (`stc`) is checked by {@link stcConfig} alone (the schema only types its fields),
  * which also fills its defaults (`DEFAULT_STC`). Data-set-dependent defaults (theta0) come
@@ -22,12 +24,11 @@ import {
   type StcConfig,
   type StcConfigInput,
 } from '../../lib/core/config.js';
-import { STC_PATHS } from '../../lib/core/stcb.js';
 import { CIFAR100_LABELS } from '../../lib/data/readers/index.js';
 import { DEFAULT_DATASET } from '../../lib/data/registry.js';
-import { NET_MODES } from '../../lib/nn/layers.js';
-import { ARCHS } from '../../lib/nn/models.js';
+import { ARCH_DEFAULTS, ARCH_FIELDS } from '../../lib/nn/arch-config.js';
 import { LR_SCHEDULES } from './lr-schedule.js';
+import { SGD_DEFAULTS } from './sgd-defaults.js';
 
 /** Augmentation: the data set's default crop/flip (`auto`, none for DVS), or none. The default first. */
 export const AUGMENT_MODES = ['auto', 'none'] as const;
@@ -120,14 +121,14 @@ export const trainConfigSchema = z.object({
   dataDir: z.string().optional(),
   /** Extra data-set options (e.g. `labels: 'coarse'` for CIFAR-100, `frames` for DVS, `strict`). */
   datasetOptions: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default(() => ({})),
-  arch: z.enum(ARCHS).default('vgg11'),
+  arch: ARCH_FIELDS.arch.default(ARCH_DEFAULTS.arch),
   /** Spiking network or its ANN twin. */
-  mode: z.enum(NET_MODES).default('stc'),
+  mode: ARCH_FIELDS.mode.default(ARCH_DEFAULTS.mode),
   /** Channel width multiplier (0.25: CPU-sized). */
-  width: z.number().positive().max(4).default(0.25),
+  width: ARCH_FIELDS.width.default(ARCH_DEFAULTS.width),
   stc: stcSchema,
   /** STCB forward path. */
-  path: z.enum(STC_PATHS).default('fused'),
+  path: ARCH_FIELDS.path.default(ARCH_DEFAULTS.path),
   epochs: z.number().int().min(1).max(100000).default(5),
   batchSize: z.number().int().min(1).max(65536).default(32),
   /**
@@ -137,9 +138,9 @@ export const trainConfigSchema = z.object({
   syncBn: z.boolean().default(false),
   /** SGD: initial learning rate, momentum, weight decay, Nesterov. */
   lr: z.number().positive().max(100).default(0.1),
-  momentum: z.number().min(0).max(1).default(0.9),
-  weightDecay: z.number().min(0).max(1).default(5e-4),
-  nesterov: z.boolean().default(false),
+  momentum: z.number().min(0).max(1).default(SGD_DEFAULTS.momentum),
+  weightDecay: z.number().min(0).max(1).default(SGD_DEFAULTS.weightDecay),
+  nesterov: z.boolean().default(SGD_DEFAULTS.nesterov),
   lrSchedule: z.enum(LR_SCHEDULES).default('cosine'),
   /** `step` schedule: epochs between decays and the factor. */
   stepEvery: z.number().int().min(1).default(20),

@@ -12,13 +12,14 @@
  */
 import { layersFor } from '../analysis/network.js';
 import { datasetInfo } from '../../lib/data/registry.js';
+import type { Arch } from '../../lib/nn/arch-config.js';
 import { weightMacs } from '../../lib/nn/plan.js';
 import type { Experiment, ScaleProtocol } from './experiments.js';
 import { runCount } from './runner.js';
 
 /** A measured training throughput. */
 export interface Throughput {
-  readonly arch: 'vgg11' | 'vgg16' | 'resnet18';
+  readonly arch: Arch;
   readonly width: number;
   readonly dataset: string;
   readonly T: number;

@@ -18,6 +18,7 @@
  * - `smoke`: seconds on the embedded Fashion-MNIST subset; what the tests run.
  */
 import type { GradientMask, LearnTheta } from '../../lib/core/config.js';
+import type { Arch } from '../../lib/nn/arch-config.js';
 
 /** What the paper's text gives for a figure's values. */
 export const NOT_IN_TEXT = 'not in the text';
@@ -45,7 +46,7 @@ export type ExperimentKind =
 
 /** The training budget of one scale. */
 export interface ScaleProtocol {
-  readonly arch: 'vgg11' | 'vgg16' | 'resnet18';
+  readonly arch: Arch;
   readonly width: number;
   readonly epochs: number;
   readonly lrSchedule: 'cosine' | 'step';

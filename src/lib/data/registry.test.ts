@@ -9,6 +9,7 @@ import {
   normalizationFor,
   openDataset,
   registerDataset,
+  sampleShape,
 } from './registry.js';
 import { DataError } from './types.js';
 
@@ -96,4 +97,15 @@ test("registry: normalisation for the samples' channel count (luminance of RGB s
   assert.deepEqual(y.std, [luma(rgb.std)]);
   assert.ok(Math.abs(y.mean[0] - 0.459) < 1e-3 && Math.abs(y.std[0] - 0.2256) < 1e-3);
   assert.throws(() => normalizationFor({ scale: 1, mean: [0, 0], std: [1, 1] }, 3), DataError);
+});
+
+test("registry: the sample shape under a data set's options (CIFAR10-DVS frames and size), nothing opened", () => {
+  assert.deepEqual(sampleShape('cifar10'), [32, 32, 3]);
+  assert.deepEqual(sampleShape('cifar10', { frames: 4 }), [32, 32, 3]);
+  assert.deepEqual(sampleShape('cifar10-dvs'), [128, 128, 2]);
+  assert.deepEqual(sampleShape('cifar10-dvs', { frames: 4 }), [128, 128, 8]);
+  assert.deepEqual(sampleShape('cifar10-dvs', { frames: 2, size: 48 }), [48, 48, 4]);
+  assert.throws(() => sampleShape('cifar10-dvs', { frames: 0 }), DataError);
+  assert.throws(() => sampleShape('cifar10-dvs', { frames: '2' }), DataError);
+  assert.throws(() => sampleShape('nope'), DataError);
 });

@@ -78,6 +78,11 @@ export interface DatasetEntry {
   readonly theta0: number;
   /** True for a data set shipped inside the package: it reads no data directory (`--data-dir`). */
   readonly embedded?: boolean;
+  /**
+   * The sample shape under a data set's options (`frames` and `size` of CIFAR10-DVS), where
+   * they change it; absent: always {@link DatasetEntry.shape}. Nothing is opened.
+   */
+  sampleShape?(options: Readonly<Record<string, unknown>>): [number, number, number];
   /** Opens one split. @throws DataError on missing or malformed files */
   open(opts: OpenOptions): Dataset | Promise<Dataset>;
   /** Where the data would be read from (`embedded`, a path) or null when not found. */
@@ -173,6 +178,7 @@ const ENTRIES: DatasetEntry[] = [
     theta0: 2,
     open: READERS['cifar10-dvs'].open,
     locate: READERS['cifar10-dvs'].locate,
+    sampleShape: READERS['cifar10-dvs'].shape,
   },
   {
     name: 'imagefolder',
@@ -224,6 +230,19 @@ export function datasetInfo(name: string): DatasetEntry {
   const e = TABLE.get(name);
   if (!e) throw new DataError(`unknown data set '${name}'; known: ${registeredNames().join(', ')}`);
   return e;
+}
+
+/**
+ * The sample shape `[H, W, C]` of data set `name` opened with `options` (e.g. `frames: 4` of
+ * CIFAR10-DVS stacks 2 channels per frame: docs/semantics.md §4), without opening it.
+ * @throws DataError for an unknown name or a bad option
+ */
+export function sampleShape(
+  name: string,
+  options: Readonly<Record<string, unknown>> = {},
+): [number, number, number] {
+  const e = datasetInfo(name);
+  return e.sampleShape ? e.sampleShape(options) : [...e.shape];
 }
 
 /** A view of the first `limit` samples of `ds`. */

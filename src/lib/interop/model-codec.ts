@@ -7,7 +7,7 @@
  * | key                    | value |
  * | ---------------------- | ----- |
  * | `stcsnn.format`        | `stcsnn-model/1` |
- * | `stcsnn.config`        | JSON `{"arch","mode","width","inputShape":[H,W,C],"classes","path","stc":{"T","theta0","tau","schedule","fire","gradient","learnTheta"}}` (an `ArchConfig`; `gradient` absent: `relu`, `learnTheta` absent: `off`) |
+ * | `stcsnn.config`        | JSON `{"arch","mode","width","inputShape":[H,W,C],"classes","path","stc":{"T","theta0","tau","schedule","fire","gradient","learnTheta"}}` (an `ArchConfig`, checked by its schema, `nn/arch-config.ts`; `path` absent: `fused`; `gradient` absent: `relu`, `learnTheta` absent: `off`) |
  * | `stcsnn.normalization` | JSON `{"scale","mean":[..C],"std":[..C]}`, `x' = (x / scale - mean[c]) / std[c]` on raw 0..255 pixels (optional) |
  * | `stcsnn.class_names`   | JSON array of `classes` strings (optional) |
  * | anything else          | the writer's (e.g. the trainer's epoch and accuracy), kept as is |
@@ -18,8 +18,10 @@
  * This module is the format itself, on bytes (no file system; the browser build uses it);
  * `model-file.ts` reads and writes files.
  */
-import { checkArchConfig, ARCHS, type ArchConfig, type Network } from '../nn/models.js';
-import { stcConfig } from '../core/config.js';
+import { ConfigError } from '../core/config.js';
+import { parseArchConfig, type ArchConfig, type PlanConfig } from '../nn/arch-config.js';
+import type { Network } from '../nn/models.js';
+import { planNetwork, weightMacs } from '../nn/plan.js';
 import type { Normalization } from '../data/types.js';
 import { decodeSafetensors, encodeSafetensors, FormatError, type SafeTensor } from './safetensors.js';
 import { CheckpointError, stateDictOf } from './state-dict.js';
@@ -37,7 +39,7 @@ export const META_KEYS = {
  * Loading caps on the model a file (or ONNX metadata) describes, checked before any network or
  * input buffer is allocated, so that a lying description (a dimension of 2^31) is refused:
  * input sides at most 4096, channels at most 1024, one input at most 2^26 values, at most
- * 100,000 classes, and a classifier of at most 2^26 weights.
+ * 100,000 classes, and a classifier (the plan's last layer) of at most 2^26 weights.
  */
 export const MODEL_LIMITS = {
   maxSide: 4096,
@@ -146,31 +148,22 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Why a model of this architecture, input shape, class count and width exceeds
- * {@link MODEL_LIMITS}, or null (non-numbers are left to `checkArchConfig`). Cheap: nothing is
- * built. Callers that build networks from untrusted numbers check this first.
+ * Why the model of `c` exceeds {@link MODEL_LIMITS}, or null. Cheap: the input is checked on
+ * its numbers, the classifier on the network's plan (`planNetwork`: shapes only, nothing is
+ * built). Callers that build networks from untrusted numbers check this first.
+ * @throws ConfigError when `c` is not a valid plan configuration (`checkPlanConfig`)
  */
-export function modelSizeOverLimits(
-  arch: string,
-  shape: readonly number[],
-  classes: unknown,
-  width: unknown,
-): string | null {
+export function modelSizeOverLimits(c: PlanConfig): string | null {
   const L = MODEL_LIMITS;
-  const [h, w, c] = shape;
+  const [h, w, ch] = c.inputShape;
   if (h > L.maxSide || w > L.maxSide) return `input ${h}x${w} exceeds ${L.maxSide}x${L.maxSide}`;
-  if (c > L.maxChannels) return `${c} input channels exceed ${L.maxChannels}`;
-  if (h * w * c > L.maxInputValues) return `input [${shape.join(',')}] exceeds ${L.maxInputValues} values`;
-  if (typeof classes === 'number' && classes > L.maxClasses)
-    return `${classes} classes exceed ${L.maxClasses}`;
-  if (typeof classes === 'number' && typeof width === 'number' && width > 0 && width <= 4) {
-    // Upper bound of the classifier's inputs: VGG flattens the last map (at most 5 halvings),
-    // ResNet18 pools globally.
-    const last = Math.ceil(512 * width);
-    const features = arch === 'resnet18' ? last : Math.ceil(h / 32) * Math.ceil(w / 32) * last;
-    if (features * classes > L.maxClassifierWeights)
-      return `a classifier of ${features}x${classes} weights exceeds ${L.maxClassifierWeights}`;
-  }
+  if (ch > L.maxChannels) return `${ch} input channels exceed ${L.maxChannels}`;
+  if (h * w * ch > L.maxInputValues)
+    return `input [${c.inputShape.join(',')}] exceeds ${L.maxInputValues} values`;
+  if (c.classes > L.maxClasses) return `${c.classes} classes exceed ${L.maxClasses}`;
+  const classifier = planNetwork(c).layers.at(-1)!;
+  if (weightMacs(classifier) > L.maxClassifierWeights)
+    return `a classifier of ${classifier.inShape.join('x')}x${c.classes} weights exceeds ${L.maxClassifierWeights}`;
   return null;
 }
 
@@ -193,38 +186,17 @@ export function modelInfoFromMetadata(meta: Record<string, string>, source: stri
   const raw = parseJsonMeta(meta, META_KEYS.config, source);
   if (!isObject(raw) || !isObject(raw.stc))
     return bad(`metadata ${META_KEYS.config} is not a model configuration object`);
-  const shape = raw.inputShape;
-  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((d) => typeof d === 'number')) {
-    return bad(`metadata ${META_KEYS.config}: inputShape must be [H, W, C]`);
-  }
-  if (!(ARCHS as readonly unknown[]).includes(raw.arch)) {
-    return bad(`metadata ${META_KEYS.config}: unknown arch ${JSON.stringify(raw.arch)}`);
-  }
-  const over = modelSizeOverLimits(raw.arch as string, shape as number[], raw.classes, raw.width);
-  if (over) return bad(`metadata ${META_KEYS.config}: ${over} (loading caps, see MODEL_LIMITS)`);
   let config: ArchConfig;
   try {
-    const s = raw.stc as Record<string, unknown>;
-    config = checkArchConfig({
-      arch: raw.arch as ArchConfig['arch'],
-      mode: raw.mode as ArchConfig['mode'],
-      width: raw.width as number,
-      inputShape: [shape[0], shape[1], shape[2]] as [number, number, number],
-      classes: raw.classes as number,
-      path: (raw.path ?? 'fused') as ArchConfig['path'],
-      stc: stcConfig({
-        T: s.T as number,
-        theta0: s.theta0 as number,
-        tau: s.tau as number,
-        schedule: s.schedule as 'exp',
-        fire: s.fire as '>=',
-        gradient: (s.gradient ?? 'relu') as 'relu',
-        learnTheta: (s.learnTheta ?? 'off') as 'off',
-      }),
-    });
+    config = parseArchConfig({ ...raw, path: raw.path ?? 'fused' });
   } catch (e) {
-    return bad(`metadata ${META_KEYS.config}: ${(e as Error).message}`);
+    if (!(e instanceof ConfigError)) throw e;
+    if (e.param === 'arch')
+      return bad(`metadata ${META_KEYS.config}: unknown arch ${JSON.stringify(raw.arch)}`);
+    return bad(`metadata ${META_KEYS.config}: ${e.message}`);
   }
+  const over = modelSizeOverLimits(config);
+  if (over) return bad(`metadata ${META_KEYS.config}: ${over} (loading caps, see MODEL_LIMITS)`);
   let normalization: Normalization | undefined;
   if (meta[META_KEYS.normalization] !== undefined) {
     const n = parseJsonMeta(meta, META_KEYS.normalization, source);

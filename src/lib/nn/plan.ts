@@ -1,7 +1,8 @@
 /**
  * Network plans: the one description of every architecture's structure. A plan is the ordered
  * list of a network's layers (name, kind, shapes, convolution geometry, which values each layer
- * reads), computed from the {@link ArchConfig} alone: no tensors, no backend. Everything else
+ * reads), computed from the `PlanConfig` part of an `ArchConfig` alone (`arch-config.ts`, the
+ * one schema of a network's configuration): no tensors, no backend. Everything else
  * is derived from it:
  *
  * - the module tree and the forward pass (`Network` in `models.ts` builds one module per
@@ -10,7 +11,8 @@
  * - the ONNX graph, fused and spike-train (`interop/onnx.ts` walks the plan);
  * - the energy table (`analysis/energy.ts` counts operations per plan layer).
  *
- * Adding an architecture is adding its name to {@link ARCHS} and its plan to `PLANS` below.
+ * Adding an architecture is adding its name to `ARCHS` (`arch-config.ts`) and its plan to `PLANS`
+ * below.
  *
  * Conventions: shapes are per sample, NHWC `[H, W, C]` (or `[features]`); a layer's name is its
  * module path, the prefix of its parameter names (`layer1.0.conv1` owns `layer1.0.conv1.weight`);
@@ -37,31 +39,17 @@
  * Channels are `max(1, round(c * width))`. A max pool is skipped where the feature map is
  * already smaller than 2x2, so that small inputs (28x28) keep a 1x1 map at the end.
  */
-import { ConfigError, type StcConfig } from '../core/config.js';
-import { STC_PATHS, type StcPath } from '../core/stcb.js';
-import { NET_MODES, type ConvSpec, type NetMode } from './layers.js';
+import { checkPlanConfig, type Arch, type PlanConfig } from './arch-config.js';
+import type { ConvSpec } from './layers.js';
 
-/** The architectures {@link planNetwork} builds (each with its ANN twin). */
-export const ARCHS = ['vgg11', 'vgg16', 'resnet18'] as const;
-/** An architecture name. */
-export type Arch = (typeof ARCHS)[number];
-
-/** Everything that fixes a network's structure. */
-export interface ArchConfig {
-  readonly arch: Arch;
-  readonly mode: NetMode;
-  /** Channel multiplier (e.g. 0.25 for CPU-sized runs); channels are `max(1, round(c * width))`. */
-  readonly width: number;
-  /** Input `[H, W, C]`. */
-  readonly inputShape: readonly [number, number, number];
-  readonly classes: number;
-  readonly stc: StcConfig;
-  /** Forward path of the STCBs (`fused` for training). */
-  readonly path: StcPath;
-}
-
-/** The part of an {@link ArchConfig} that fixes the layers (mode, STC and path do not). */
-export type PlanConfig = Pick<ArchConfig, 'arch' | 'width' | 'inputShape' | 'classes'>;
+export {
+  ARCHS,
+  checkArchConfig,
+  checkPlanConfig,
+  type Arch,
+  type ArchConfig,
+  type PlanConfig,
+} from './arch-config.js';
 
 /** What a layer is, for statistics and energy. */
 export type LayerKind = 'conv' | 'stcb-conv' | 'bn' | 'maxpool' | 'avgpool' | 'linear' | 'add' | 'relu';
@@ -106,36 +94,6 @@ export interface PlanParameter {
   readonly name: string;
   readonly shape: readonly number[];
   readonly trainable: boolean;
-}
-
-/** Validates the structural part of an architecture configuration. */
-export function checkPlanConfig(cfg: PlanConfig): void {
-  if (!(ARCHS as readonly string[]).includes(cfg.arch)) {
-    throw new ConfigError(`arch must be one of ${ARCHS.join(', ')}; got ${cfg.arch}`);
-  }
-  if (!(cfg.width > 0 && cfg.width <= 4)) throw new ConfigError(`width must be in (0, 4], got ${cfg.width}`);
-  const [h, w, c] = cfg.inputShape;
-  if (![h, w, c].every((d) => Number.isInteger(d) && d >= 1) || h < 4 || w < 4) {
-    throw new ConfigError(`input shape must be [H>=4, W>=4, C>=1] integers, got [${cfg.inputShape}]`);
-  }
-  if (!(Number.isInteger(cfg.classes) && cfg.classes >= 2)) {
-    throw new ConfigError(`classes must be an integer >= 2, got ${cfg.classes}`);
-  }
-}
-
-/** Validates an architecture configuration. */
-export function checkArchConfig(cfg: ArchConfig): ArchConfig {
-  if (!(ARCHS as readonly string[]).includes(cfg.arch)) {
-    throw new ConfigError(`arch must be one of ${ARCHS.join(', ')}; got ${cfg.arch}`);
-  }
-  if (!(NET_MODES as readonly string[]).includes(cfg.mode))
-    throw new ConfigError(`mode must be ${NET_MODES.join(' or ')}; got ${cfg.mode}`);
-  if (!(cfg.width > 0 && cfg.width <= 4)) throw new ConfigError(`width must be in (0, 4], got ${cfg.width}`);
-  if (!(STC_PATHS as readonly string[]).includes(cfg.path)) {
-    throw new ConfigError(`path must be ${STC_PATHS.join(' or ')}; got ${cfg.path}`);
-  }
-  checkPlanConfig(cfg);
-  return cfg;
 }
 
 function scaled(c: number, width: number): number {

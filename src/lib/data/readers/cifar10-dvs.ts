@@ -180,14 +180,26 @@ function normSize(size: Cifar10DvsOptions['size']): [number, number] | null {
 }
 
 /**
- * Opens a CIFAR10-DVS split (see the module doc). Lists and splits the files; frames are built on
- * first read (or by {@link verifyDataset}, which reads every sample).
+ * The sample shape `[H, W, 2F]` of the options' `frames` (F, default 1) and `size` (default
+ * 128x128), what {@link openCifar10Dvs} reads; nothing is opened.
+ * @throws DataError for a bad frame count or size
  */
-export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10DvsDataset> {
+export function cifar10DvsShape(opts: Pick<Cifar10DvsOptions, 'frames' | 'size'>): [number, number, number] {
   const frames = opts.frames ?? 1;
   if (!Number.isInteger(frames) || frames < 1 || frames > 1024) {
     throw new DataError(`CIFAR10-DVS: frames must be an integer in 1..1024, got ${frames}`);
   }
+  const size = normSize(opts.size);
+  return [size?.[0] ?? DVS128_SIZE, size?.[1] ?? DVS128_SIZE, 2 * frames];
+}
+
+/**
+ * Opens a CIFAR10-DVS split (see the module doc). Lists and splits the files; frames are built on
+ * first read (or by {@link verifyDataset}, which reads every sample).
+ */
+export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10DvsDataset> {
+  const shape = cifar10DvsShape(opts);
+  const frames = opts.frames ?? 1;
   const size = normSize(opts.size);
   const resizeMode = opts.resizeMode ?? 'area';
   const testFraction = opts.testFraction ?? 0.1;
@@ -220,7 +232,6 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
     }
   });
   if (files.length === 0) throw new DataError(`${root}: the ${opts.split} split of CIFAR10-DVS is empty`);
-  const shape: [number, number, number] = [size?.[0] ?? DVS128_SIZE, size?.[1] ?? DVS128_SIZE, 2 * frames];
   const cacheRoot = path.join(opts.cacheDir ?? defaultCacheDir(), 'cifar10-dvs');
   const lru = new ByteLru<Float32Array>(Math.max(0, opts.memoryBudgetMB ?? 2048) * 1024 * 1024);
   const stats: FrameCacheStats = { memoryHits: 0, diskHits: 0, builds: 0, rebuilds: 0 };

@@ -19,14 +19,14 @@
 import * as path from 'node:path';
 import { DataError, type Dataset } from '../types.js';
 import { CIFAR100_LABELS, openCifar10, openCifar100, type Cifar100Labels } from './cifar.js';
-import { openCifar10Dvs } from './cifar10-dvs.js';
+import { cifar10DvsShape, openCifar10Dvs } from './cifar10-dvs.js';
 import { openImageFolder } from './image-folder.js';
 import { findTinyImageNet, openTinyImageNet } from './tiny-imagenet.js';
 import { isDir, isFile } from './util.js';
 
 export { CIFAR100_LABELS, openCifar10, openCifar100, parseCifarRecords } from './cifar.js';
 export type { CifarOptions, Cifar100Labels, Cifar100Options } from './cifar.js';
-export { openCifar10Dvs, listDvsFiles } from './cifar10-dvs.js';
+export { cifar10DvsShape, openCifar10Dvs, listDvsFiles } from './cifar10-dvs.js';
 export type { Cifar10DvsOptions, Cifar10DvsDataset, DvsSplitRule, FrameCacheStats } from './cifar10-dvs.js';
 export { parseAedat, integrateFrames, aedatDataOffset } from './aedat.js';
 export { encodeFrameCache, decodeFrameCache } from './frame-cache.js';
@@ -59,6 +59,8 @@ export interface ReaderGlue {
   open(opts: ReaderOpenOptions): Promise<Dataset>;
   /** Where the data would be read from, or null when not found. */
   locate(dataDir?: string): string | null;
+  /** The sample shape `[H, W, C]` under these options, where they change it (nothing is opened). */
+  shape?(opts: Readonly<Record<string, unknown>>): [number, number, number];
 }
 
 function dataDirOf(name: string, o: { dataDir?: string }): string {
@@ -69,7 +71,7 @@ function dataDirOf(name: string, o: { dataDir?: string }): string {
 }
 
 function opt<T>(
-  o: ReaderOpenOptions,
+  o: Readonly<Record<string, unknown>>,
   key: string,
   check: (v: unknown) => v is T,
   what: string,
@@ -169,6 +171,11 @@ export const READERS: Readonly<
       const dir = d ?? process.env.STCSNN_DATA;
       return dir && isDir(dir) ? path.resolve(dir) : null;
     },
+    shape: (o) =>
+      cifar10DvsShape({
+        frames: opt(o, 'frames', isNum, 'an integer'),
+        size: opt(o, 'size', isSize, 'a size'),
+      }),
   },
   imagefolder: {
     open: (o) =>
