@@ -16,7 +16,7 @@
  *
  * Data-parallel training ({@link TrainOptions.processGroup}, world size `W`): every rank builds
  * the same network from the seed and reads its shard of every global batch of `batchSize * W`
- * samples (src/lib/distributed/sampler.ts); before each optimiser step the gradients are replaced by
+ * samples (src/lib/data/sampler.ts); before each optimiser step the gradients are replaced by
  * `sum_r w_r g_r` (bucketed all-reduce, `w_r` the shard's share of the global batch), so every
  * rank takes the step one process would take on the global batch, except for batch norm: by
  * default each rank normalises with its own shard's batch statistics (per-rank batch norm, as
