@@ -21,7 +21,7 @@ export {
   type BrowserBackendOptions,
   type BrowserBackendRequest,
 } from './app/browser/backend.js';
-export { registerGpuKernels } from './app/browser/gpu-kernels.js';
+export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernels.js';
 export { trainStep, type Classifier, type StepOptions, type TrainStepResult } from './app/train/step.js';
 export { Module, type ForwardOptions, type NamedVariable, type ParamOptions } from './lib/nn/module.js';
 export { SeedStream } from './lib/nn/init.js';
