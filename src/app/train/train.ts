@@ -63,7 +63,7 @@ import { evaluate, type EvalResult } from './evaluate.js';
 import { learningRate } from '../config/lr-schedule.js';
 import { MONITOR_SAMPLES, findRunaway, runawayWarning, type StcbFigures } from './monitor.js';
 import { sgdFor } from './sgd.js';
-import { NumericalError, trainStepReduced, type TrainStepResult } from './step.js';
+import { NumericalError, trainStepReduced } from './step.js';
 
 /** Metrics of one epoch (a line of `log.jsonl`). */
 export interface EpochMetrics {
@@ -462,22 +462,16 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
         const y = tf.tensor1d(b.y, 'int32');
         const where = `epoch ${epoch + 1}, batch ${i + 1}`;
-        let result: TrainStepResult;
-        try {
-          result = await trainStepReduced(net, sgd, x, y, lr, {
-            forward: { syncBn: bnSync(b.weight ?? 1) },
-            where: `at step ${step} (${where})`,
-            reduce: async (grads) => {
-              checkGradients(grads, names, step, where);
-              const reduced = await allReduceGradients(pg, vars, grads, b.weight ?? 1, { stats: sync });
-              if (W > 1) syncMs += sync.ms;
-              return reduced;
-            },
-          });
-        } finally {
-          tf.dispose([x, y]);
-        }
-        const { loss, correct: hits } = result;
+        const { loss, correct: hits } = await trainStepReduced(net, sgd, x, y, lr, {
+          forward: { syncBn: bnSync(b.weight ?? 1) },
+          where: `at step ${step} (${where})`,
+          reduce: async (grads) => {
+            checkGradients(grads, names, step, where);
+            const reduced = await allReduceGradients(pg, vars, grads, b.weight ?? 1, { stats: sync });
+            if (W > 1) syncMs += sync.ms;
+            return reduced;
+          },
+        }).finally(() => tf.dispose([x, y]));
         lossSum += loss * b.size;
         windows.add(i, loss, b.size);
         correct += hits;
