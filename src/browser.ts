@@ -22,7 +22,13 @@ export {
   type BrowserBackendRequest,
 } from './app/browser/backend.js';
 export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernels.js';
-export { trainStep, type Classifier, type StepOptions, type TrainStepResult } from './app/train/step.js';
+export {
+  NumericalError,
+  trainStep,
+  type Classifier,
+  type StepOptions,
+  type TrainStepResult,
+} from './app/train/step.js';
 export { Module, type ForwardOptions, type NamedVariable, type ParamOptions } from './lib/nn/module.js';
 export { SeedStream } from './lib/nn/init.js';
 export type { BatchNormSync } from './lib/nn/sync-bn.js';

@@ -112,7 +112,13 @@ export {
 } from './app/config/lr-schedule.js';
 export { valueAndGrads } from './lib/engine/grads.js';
 export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernels.js';
-export { trainStep, type Classifier, type StepOptions, type TrainStepResult } from './app/train/step.js';
+export {
+  NumericalError,
+  trainStep,
+  type Classifier,
+  type StepOptions,
+  type TrainStepResult,
+} from './app/train/step.js';
 export {
   openDataset,
   datasetInfo,
