@@ -4,12 +4,12 @@
  * registers them at backend start-up: `initBackend` in Node (`backend.ts`), `initBrowserBackend`
  * in a browser (`src/app/browser/backend.ts`). Nothing else registers a kernel.
  *
- * | backend            | named kernels (`src/lib/core/kernels/table.ts`)             | replaced TensorFlow.js kernels |
- * |--------------------|-------------------------------------------------------------|--------------------------------|
- * | `cpu`              | STC over plain arrays; batch norm and SGD with ops          |                                |
- * | `wasm`             | the same, over the wasm heap                                | both convolution gradients     |
- * | `libtorch`         | none here: the native package registers its own             |                                |
- * | any other (WebGL, WebGPU) | all with ops                                         |                                |
+ * | backend                   | named kernels (`src/lib/core/kernels/table.ts`)     | replaced TensorFlow.js kernels |
+ * |---------------------------|-----------------------------------------------------|--------------------------------|
+ * | `cpu`                     | STC over plain arrays; batch norm and SGD with ops  |                                |
+ * | `wasm`                    | the same, over the wasm heap                        | both convolution gradients     |
+ * | `libtorch`                | none here: the native package registers its own     |                                |
+ * | any other (WebGL, WebGPU) | all with ops                                        |                                |
  *
  * The libtorch backend runs a kernel it lacks on `cpu`, so Node's start-up registers `cpu`'s
  * list first.
