@@ -28,7 +28,7 @@ async function nodeWasm() {
   const s = await import(path.join(ROOT, 'dist', 'index.js'));
   const tf = await import('@tensorflow/tfjs-core');
   await s.initBackend('wasm');
-  const { trainStep } = await import(path.join(ROOT, 'dist', 'app', 'browser', 'train-step.js'));
+  const { trainStep } = s;
   const net = s.buildNetwork(
     {
       arch: 'vgg11',

@@ -22,8 +22,14 @@ export {
   type BrowserBackendOptions,
   type BrowserBackendRequest,
 } from './app/browser/backend.js';
-export { registerGpuKernels } from './app/browser/gpu-kernels.js';
-export { trainStep, type Classifier, type TrainStepResult } from './app/browser/train-step.js';
+export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernels.js';
+export {
+  NumericalError,
+  trainStep,
+  type Classifier,
+  type StepOptions,
+  type TrainStepResult,
+} from './app/train/step.js';
 export { Module, type ForwardOptions, type NamedVariable, type ParamOptions } from './lib/nn/module.js';
 export { SeedStream } from './lib/nn/init.js';
 export type { BatchNormSync } from './lib/nn/sync-bn.js';

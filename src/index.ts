@@ -114,7 +114,14 @@ export {
   type LrScheduleName,
 } from './app/config/lr-schedule.js';
 export { valueAndGrads } from './lib/engine/grads.js';
-export { trainStep, type Classifier, type TrainStepResult } from './app/browser/train-step.js';
+export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernels.js';
+export {
+  NumericalError,
+  trainStep,
+  type Classifier,
+  type StepOptions,
+  type TrainStepResult,
+} from './app/train/step.js';
 export {
   openDataset,
   datasetInfo,

@@ -2,14 +2,15 @@
 // Type-checked and linted at its source; the package's tsconfig and eslint skip this copy.
 /**
  * The one table of stcsnn's named kernels: each kernel's name, inputs, outputs and typed
- * attributes. Every other place derives from it: the `cpu`/`wasm` implementations
- * (`registerArrayKernel`, `registerOpsKernel`), the gradient registrations, the callers
+ * attributes. Every other place derives from it: the implementations (`arrayKernel` for
+ * `cpu`/`wasm`, `opsKernel` for any backend), the gradients, the callers
  * (`runKernel`) and the native libtorch backend, whose `lib/kernel-table.js` is this module's
  * compiled output, copied there by `scripts/emit-kernel-table.mjs` (part of `npm run build`;
  * a test fails when the copy is stale). This module therefore imports nothing.
  *
  * The equations are in each kernel's `doc` below and, with the shapes, beside its implementation
- * (`stc-kernels.ts`, `src/lib/nn/kernels.ts`, `src/app/train/sgd.ts`).
+ * (`stc-kernels.ts`, `batch-norm.ts`, `sgd-step.ts`); the engine's `registerAll`
+ * (`src/lib/engine/kernels.ts`) registers them, one list per backend.
  */
 const thresholds = { type: 'number[]', doc: 'theta(0..T-1), the threshold schedule' };
 const strict = {

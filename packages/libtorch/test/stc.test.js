@@ -1,7 +1,7 @@
 /**
  * The fused STC and batch-norm kernels against reference implementations written here from
  * docs/semantics.md §1 (the recurrence in float64, as stcsnn's JavaScript kernels run it) and the
- * batch-norm equations of stcsnn's src/lib/nn/kernels.ts (with TensorFlow.js ops on the cpu backend).
+ * batch-norm equations of stcsnn's src/lib/core/kernels/batch-norm.ts (with TensorFlow.js ops on the cpu backend).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -7,18 +7,16 @@
  * `@tensorflow/tfjs-backend-webgpu` / `@tensorflow/tfjs-backend-webgl` (they are not
  * dependencies of the library).
  *
- * The stcsnn kernels: `cpu` and `wasm` get the array kernels of `src/lib/core` (the same as in
- * Node); a GPU backend gets the kernels written with TensorFlow.js ops ({@link registerGpuKernels}).
+ * The stcsnn kernels come from the engine's `registerAll` (`src/lib/engine/kernels.ts`), as in
+ * Node: `cpu` and `wasm` get the array kernels of `src/lib/core`, a GPU backend the kernels
+ * written with TensorFlow.js ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { ConfigError } from '../../lib/core/config.js';
-import { registerStcKernels } from '../../lib/core/kernels/stc-kernels.js';
-import { registerForwardConvGradients } from '../../lib/engine/conv-grad.js';
-import { registerNnKernels } from '../../lib/nn/kernels.js';
-import { registerGpuKernels } from './gpu-kernels.js';
+import { registerAll } from '../../lib/engine/kernels.js';
 
 /** Backends a browser page can ask for. */
 export const BROWSER_BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -75,8 +73,6 @@ export async function initBrowserBackend(
   parseBrowserBackend(request);
   if (current && (request === 'auto' || request === current) && tf.getBackend() === current) return current;
   tf.enableProdMode();
-  registerStcKernels();
-  registerNnKernels();
   if (opts.wasmPaths) setWasmPaths(opts.wasmPaths);
   const order = request === 'auto' ? BROWSER_BACKEND_ORDER : [request];
   const failures: string[] = [];
@@ -89,8 +85,7 @@ export async function initBrowserBackend(
       failures.push('webgl: a software renderer');
       continue;
     }
-    if (name === 'wasm') registerForwardConvGradients('wasm');
-    if (name === 'webgl' || name === 'webgpu') registerGpuKernels(name);
+    registerAll(name);
     let ok = false;
     try {
       ok = await tf.setBackend(name);

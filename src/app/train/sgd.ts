@@ -15,31 +15,13 @@
  * momentum, weightDecay, nesterov`, outputs `[p', b']`; see the kernel table,
  * `src/lib/core/kernels/table.ts`), so that a native backend can do it in
  * one pass over memory (the libtorch backend writes `p'` and `b'` into `p`'s and `b`'s own
- * buffers when nothing else holds them); `cpu` and `wasm` run the same ops as below.
+ * buffers when nothing else holds them); other backends run its ops (`sgdStepOps`,
+ * `src/lib/core/kernels/sgd-step.ts`), as does `step` where no kernel is registered.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ARRAY_BACKENDS, registerOpsKernel, runKernel } from '../../lib/core/kernels/array-kernel.js';
+import { runKernel } from '../../lib/core/kernels/array-kernel.js';
+import { sgdStepOps } from '../../lib/core/kernels/sgd-step.js';
 import type { Module } from '../../lib/nn/module.js';
-
-/** Reference of `StcSgdStep` with TensorFlow.js ops: `[p', b']`. */
-export function sgdStepOps(
-  p: tf.Tensor,
-  b: tf.Tensor,
-  grad: tf.Tensor,
-  lr: number,
-  opts: SgdOptions,
-): [tf.Tensor, tf.Tensor] {
-  const g = opts.weightDecay !== 0 ? tf.add(grad, tf.mul(p, opts.weightDecay)) : grad;
-  const nb = tf.add(tf.mul(b, opts.momentum), g);
-  const d = opts.nesterov ? tf.add(g, tf.mul(nb, opts.momentum)) : nb;
-  return [tf.sub(p, tf.mul(d, lr)), nb];
-}
-
-function registerSgdKernel(): void {
-  registerOpsKernel('StcSgdStep', ARRAY_BACKENDS, (i, { lr, ...opts }) =>
-    sgdStepOps(i.p, i.b, i.grad, lr, opts),
-  );
-}
 
 /** Optimiser hyper-parameters (the learning rate comes per step from the schedule). */
 export interface SgdOptions {
@@ -70,7 +52,6 @@ export class Sgd {
       zeros.dispose();
       return b;
     });
-    registerSgdKernel();
   }
 
   /** One update with learning rate `lr`; `grads` maps variable names to gradients. */

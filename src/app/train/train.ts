@@ -16,7 +16,7 @@
  *
  * Data-parallel training ({@link TrainOptions.processGroup}, world size `W`): every rank builds
  * the same network from the seed and reads its shard of every global batch of `batchSize * W`
- * samples (src/lib/distributed/sampler.ts); before each optimiser step the gradients are replaced by
+ * samples (src/lib/data/sampler.ts); before each optimiser step the gradients are replaced by
  * `sum_r w_r g_r` (bucketed all-reduce, `w_r` the shard's share of the global batch), so every
  * rank takes the step one process would take on the global batch, except for batch norm: by
  * default each rank normalises with its own shard's batch statistics (per-rank batch norm, as
@@ -33,7 +33,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader } from '../../lib/data/loader.js';
 import { datasetInfo, normalizationFor, openDataset } from '../../lib/data/registry.js';
 import type { Dataset, Normalization } from '../../lib/data/types.js';
-import { valueAndGrads } from '../../lib/engine/grads.js';
 import { agreeOn, stableHash } from '../../lib/distributed/handshake.js';
 import { localProcessGroup, type ProcessGroup } from '../../lib/distributed/process-group.js';
 import {
@@ -60,10 +59,11 @@ import {
 } from './checkpoint.js';
 import { CONFIG_HASH_KEY, configHash } from '../config/config-hash.js';
 import { checkTrainConfig, type TrainConfig } from '../config/config.js';
-import { crossEntropy, evaluate, type EvalResult } from './evaluate.js';
+import { evaluate, type EvalResult } from './evaluate.js';
 import { learningRate } from '../config/lr-schedule.js';
 import { MONITOR_SAMPLES, findRunaway, runawayWarning, type StcbFigures } from './monitor.js';
 import { sgdFor } from './sgd.js';
+import { NumericalError, trainStepReduced } from './step.js';
 
 /** Metrics of one epoch (a line of `log.jsonl`). */
 export interface EpochMetrics {
@@ -149,14 +149,6 @@ export interface TrainHooks {
   onNotice?(line: string): void;
   /** A warning (a runaway, once per run); default: written to stderr. */
   onWarning?(message: string): void;
-}
-
-/** A NaN or Infinity in the loss or the gradients. */
-export class NumericalError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NumericalError';
-  }
 }
 
 /** The network's architecture for a training configuration and data set. */
@@ -469,34 +461,17 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         lr = learningRate(schedule, epoch, i, perEpoch, config.epochs);
         const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
         const y = tf.tensor1d(b.y, 'int32');
-        let logits: tf.Tensor | undefined;
-        const { value, grads: localGrads } = valueAndGrads(() => {
-          const out = net.forward(x as tf.Tensor4D, { training: true, syncBn: bnSync(b.weight ?? 1) });
-          logits = tf.keep(out);
-          return crossEntropy(out, y);
-        }, vars);
-        const loss = value.dataSync()[0];
-        if (!Number.isFinite(loss)) {
-          tf.dispose([x, y, value, logits as tf.Tensor]);
-          tf.dispose(localGrads);
-          throw new NumericalError(`loss is ${loss} at step ${step} (epoch ${epoch + 1}, batch ${i + 1})`);
-        }
-        let grads = localGrads;
-        try {
-          checkGradients(grads, names, step, `epoch ${epoch + 1}, batch ${i + 1}`);
-          grads = await allReduceGradients(pg, vars, grads, b.weight ?? 1, { stats: sync });
-          if (W > 1) syncMs += sync.ms;
-        } catch (e) {
-          tf.dispose([x, y, value, logits as tf.Tensor]);
-          tf.dispose(grads);
-          throw e;
-        }
-        sgd.step(grads, lr);
-        const hits = tf.tidy(
-          () => tf.sum(tf.cast(tf.equal(tf.argMax(logits as tf.Tensor, 1), y), 'int32')).dataSync()[0],
-        );
-        tf.dispose([x, y, value, logits as tf.Tensor]);
-        tf.dispose(grads);
+        const where = `epoch ${epoch + 1}, batch ${i + 1}`;
+        const { loss, correct: hits } = await trainStepReduced(net, sgd, x, y, lr, {
+          forward: { syncBn: bnSync(b.weight ?? 1) },
+          where: `at step ${step} (${where})`,
+          reduce: async (grads) => {
+            checkGradients(grads, names, step, where);
+            const reduced = await allReduceGradients(pg, vars, grads, b.weight ?? 1, { stats: sync });
+            if (W > 1) syncMs += sync.ms;
+            return reduced;
+          },
+        }).finally(() => tf.dispose([x, y]));
         lossSum += loss * b.size;
         windows.add(i, loss, b.size);
         correct += hits;
@@ -645,3 +620,4 @@ export function readRunConfig(runDir: string): TrainConfig {
 }
 
 export type { Network };
+export { NumericalError };

@@ -21,8 +21,11 @@ export {
   type KernelSpec,
 } from './kernels/table.js';
 export {
-  registerArrayKernel,
-  registerOpsKernel,
+  ARRAY_BACKENDS,
+  arrayKernel,
+  isArrayBackend,
+  opsKernel,
+  type ArrayBackend,
   runKernel,
   type ArrayKernelSpec,
   type KernelInputs,

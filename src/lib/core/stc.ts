@@ -7,10 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientUpper, thresholds, type StcConfig } from './config.js';
 import { runKernel } from './kernels/array-kernel.js';
-import { registerStcKernels } from './kernels/stc-kernels.js';
 import type { KernelAttrs } from './kernels/table.js';
-
-registerStcKernels();
 
 /** The attributes of the STC recurrence for `cfg` (`StcEncode`'s and `StcSpikeCount`'s). */
 function kernelAttrs(cfg: StcConfig): KernelAttrs<'StcEncode'> {

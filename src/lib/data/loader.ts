@@ -22,7 +22,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { shardEpoch, stepsPerEpoch, type Shard } from '../distributed/sampler.js';
+import { shardEpoch, stepsPerEpoch, type Shard } from './sampler.js';
 import { mixSeed, permutation, Rng } from './random.js';
 import type { Batch, Dataset, Normalization } from './types.js';
 import { checkNormalization, normalizeInPlace } from './normalize.js';
@@ -65,7 +65,7 @@ export interface LoaderOptions {
   /**
    * Data-parallel training: this process is rank `rank` of `worldSize` and reads only its shard
    * of every global batch of `batchSize * worldSize` samples (the distributed sampler,
-   * `src/lib/distributed/sampler.ts`: the same seeded order on every rank, contiguous slices, the
+   * `src/lib/data/sampler.ts`: the same seeded order on every rank, contiguous slices, the
    * remainder split as evenly as possible and dropped when smaller than the world size). Each
    * batch carries its {@link Batch.weight}. Default: rank 0 of 1 (every sample, weight 1).
    */

@@ -42,7 +42,7 @@ export interface Batch {
   readonly shape: readonly [number, number, number];
   /**
    * This batch's share of its global batch in data-parallel training (`n_r / R`, see
-   * `src/lib/distributed/sampler.ts`); 1 in a single process. Absent means 1.
+   * `src/lib/data/sampler.ts`); 1 in a single process. Absent means 1.
    */
   readonly weight?: number;
 }

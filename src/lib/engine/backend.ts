@@ -3,6 +3,8 @@
  *
  * - `wasm`: TensorFlow.js's WebAssembly backend with SIMD, single-threaded in Node, with both
  *   convolution gradients computed as forward convolutions (see `conv-grad.ts`).
+ *
+ * Each backend gets stcsnn's kernels from `registerAll` (`kernels.ts`) as it starts.
  * - `cpu`: TensorFlow.js's plain JavaScript backend (slow; a numerical reference).
  * - `libtorch`: the native backend of the `stcsnn-libtorch` package, where it is installed and
  *   built.
@@ -12,10 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { ConfigError } from '../core/config.js';
-import { registerStcKernels } from '../core/kernels/stc-kernels.js';
-import { registerNnKernels } from '../nn/kernels.js';
-import { registerForwardConvGradients } from './conv-grad.js';
 import { registerGradientsNode } from './gradients-node.js';
+import { registerAll } from './kernels.js';
 
 /** The backends `initBackend` accepts (`auto`: libtorch when it loads, else wasm). */
 export const BACKENDS = ['auto', 'wasm', 'cpu', 'libtorch'] as const;
@@ -89,8 +89,8 @@ export async function initBackend(
   // Production mode: no debug checks, and no console advice about tfjs-node.
   tf.enableProdMode();
   await registerGradientsNode();
-  registerStcKernels();
-  registerNnKernels();
+  // the reference backend, and where libtorch runs a kernel it lacks (its fallbacks copy cpu's)
+  registerAll('cpu');
   let notice: string | undefined;
   let name: BackendName;
   if (request === 'libtorch' || request === 'auto') {
@@ -111,7 +111,7 @@ export async function initBackend(
   if (opts.device === 'cuda' && name !== 'libtorch') {
     throw new ConfigError(`device cuda needs the libtorch backend; the ${name} backend runs on the CPU`);
   }
-  if (name === 'wasm') registerForwardConvGradients('wasm');
+  registerAll(name);
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`the ${name} backend failed to initialise`);
   await tf.ready();

@@ -15,7 +15,7 @@
  *   `dy` as `[Ho, Wo, N, Cout]` at dilation `s`, then the first `kh x kw` outputs.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerOpsKernel } from '../core/kernels/array-kernel.js';
+import { opsKernel } from '../core/kernels/array-kernel.js';
 
 type Pair = [number, number];
 
@@ -140,28 +140,27 @@ export function conv2dFilterGrad(
 }
 
 /**
- * Registers `Conv2DBackpropInput` and `Conv2DBackpropFilter` as forward convolutions for the
- * given backend, replacing what it had. NHWC only (what stcsnn uses).
+ * `Conv2DBackpropInput` and `Conv2DBackpropFilter` as forward convolutions for `backendName`,
+ * to replace the backend's own (`registerAll` does, on `wasm`). NHWC only (what stcsnn uses).
  */
-export function registerForwardConvGradients(backendName: string): void {
-  for (const name of [tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter]) {
-    if (tf.getKernel(name, backendName)) tf.unregisterKernel(name, backendName);
-  }
+export function forwardConvGradientKernels(backendName: string): tf.KernelConfig[] {
   // TensorFlow.js's own kernels (not in stcsnn's kernel table): attributes as tfjs declares them.
-  registerOpsKernel(tf.Conv2DBackpropInput, [backendName], (inputs, named) => {
-    const attrs = named as unknown as tf.Conv2DBackpropInputAttrs;
-    const dy = inputs.dy as tf.Tensor4D;
-    const filter = inputs.filter as tf.Tensor4D;
-    const strides = pair(attrs.strides);
-    const { pad } = padInfo(attrs.inputShape, filter.shape, strides, attrs);
-    return conv2dInputGrad(dy, filter, attrs.inputShape, strides, pad);
-  });
-  registerOpsKernel(tf.Conv2DBackpropFilter, [backendName], (inputs, named) => {
-    const attrs = named as unknown as tf.Conv2DBackpropFilterAttrs;
-    const x = inputs.x as tf.Tensor4D;
-    const dy = inputs.dy as tf.Tensor4D;
-    const strides = pair(attrs.strides);
-    const { pad } = padInfo(x.shape, attrs.filterShape, strides, attrs);
-    return conv2dFilterGrad(x, dy, attrs.filterShape, strides, pad);
-  });
+  return [
+    opsKernel(tf.Conv2DBackpropInput, backendName, (inputs, named) => {
+      const attrs = named as unknown as tf.Conv2DBackpropInputAttrs;
+      const dy = inputs.dy as tf.Tensor4D;
+      const filter = inputs.filter as tf.Tensor4D;
+      const strides = pair(attrs.strides);
+      const { pad } = padInfo(attrs.inputShape, filter.shape, strides, attrs);
+      return conv2dInputGrad(dy, filter, attrs.inputShape, strides, pad);
+    }),
+    opsKernel(tf.Conv2DBackpropFilter, backendName, (inputs, named) => {
+      const attrs = named as unknown as tf.Conv2DBackpropFilterAttrs;
+      const x = inputs.x as tf.Tensor4D;
+      const dy = inputs.dy as tf.Tensor4D;
+      const strides = pair(attrs.strides);
+      const { pad } = padInfo(x.shape, attrs.filterShape, strides, attrs);
+      return conv2dFilterGrad(x, dy, attrs.filterShape, strides, pad);
+    }),
+  ];
 }

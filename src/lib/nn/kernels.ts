@@ -1,80 +1,10 @@
 /**
- * The batch-norm named kernels (training mode), so that a native backend can fuse them:
- * `StcBatchNormTrain` (`x, gamma, beta`, attr `eps` -> `y, mean, invstd`) and
- * `StcBatchNormTrainGrad` (`dy, x, gamma, mean, invstd` -> `dx, dgamma, dbeta`); their names,
- * inputs, outputs and attributes are in the kernel table (`src/lib/core/kernels/table.ts`).
- *
- * The channel axis is the last one (`[N, H, W, C]` or `[N, C]`); statistics are taken over
- * all other axes, `M` elements per channel:
- *
- * ```
- * mean = sum x / M;  var = sum (x - mean)^2 / M  (biased, as PyTorch normalises);  invstd = 1 / sqrt(var + eps)
- * xhat = (x - mean) invstd;  y = gamma xhat + beta
- * dbeta = sum dy;  dgamma = sum dy xhat;  dx = gamma invstd / M (M dy - dbeta - xhat dgamma)
- * ```
+ * Training-mode batch norm through the named kernel `StcBatchNormTrain` (its equations, the
+ * kernels and the gradient are in `src/lib/core/kernels/batch-norm.ts`; the engine registers
+ * them at backend start-up), so that a native backend can fuse it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ARRAY_BACKENDS, registerOpsKernel, runKernel } from '../core/kernels/array-kernel.js';
-
-function reduceAxes(rank: number): number[] {
-  return Array.from({ length: rank - 1 }, (_, i) => i);
-}
-
-/** Reference implementation of `StcBatchNormTrain` with TensorFlow.js ops. */
-export function batchNormTrainOps(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor[] {
-  const axes = reduceAxes(x.rank);
-  const mean = tf.mean(x, axes);
-  const centered = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centered), axes);
-  const invstd = tf.rsqrt(tf.add(variance, eps));
-  const y = tf.add(tf.mul(centered, tf.mul(invstd, gamma)), beta);
-  return [y, mean, invstd];
-}
-
-/** Reference implementation of `StcBatchNormTrainGrad` with TensorFlow.js ops. */
-export function batchNormTrainGradOps(
-  dy: tf.Tensor,
-  x: tf.Tensor,
-  gamma: tf.Tensor,
-  mean: tf.Tensor,
-  invstd: tf.Tensor,
-): tf.Tensor[] {
-  const axes = reduceAxes(x.rank);
-  const m = x.size / x.shape[x.rank - 1];
-  const xhat = tf.mul(tf.sub(x, mean), invstd);
-  const dbeta = tf.sum(dy, axes);
-  const dgamma = tf.sum(tf.mul(dy, xhat), axes);
-  const inner = tf.sub(tf.sub(tf.mul(dy, m), dbeta), tf.mul(xhat, dgamma));
-  const dx = tf.mul(inner, tf.div(tf.mul(gamma, invstd), m));
-  return [dx, dgamma, dbeta];
-}
-
-let registered = false;
-
-/** Registers the batch-norm kernels for `cpu` and `wasm`, and the gradient of `StcBatchNormTrain`. */
-export function registerNnKernels(): void {
-  if (registered) return;
-  registered = true;
-  registerOpsKernel('StcBatchNormTrain', ARRAY_BACKENDS, (i, a) =>
-    batchNormTrainOps(i.x, i.gamma, i.beta, a.eps),
-  );
-  registerOpsKernel('StcBatchNormTrainGrad', ARRAY_BACKENDS, (i) =>
-    batchNormTrainGradOps(i.dy, i.x, i.gamma, i.mean, i.invstd),
-  );
-  tf.registerGradient({
-    kernelName: 'StcBatchNormTrain',
-    inputsToSave: ['x', 'gamma'],
-    outputsToSave: [false, true, true], // y, mean, invstd
-    gradFunc: (dys, saved) => {
-      const dy = Array.isArray(dys) ? dys[0] : dys;
-      const [x, gamma, mean, invstd] = saved;
-      // Computed eagerly: the engine runs each input's gradient thunk in its own tidy, which
-      // would free the other two outputs of a shared lazy call.
-      const [dx, dgamma, dbeta] = runKernel('StcBatchNormTrainGrad', { dy, x, gamma, mean, invstd });
-      return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
-    },
-  });
-}
+import { runKernel } from '../core/kernels/array-kernel.js';
 
 /** Output of {@link batchNormTrain}. */
 export interface BatchNormTrainResult {
@@ -99,7 +29,6 @@ export function batchNormTrain(
   beta: tf.Tensor1D,
   eps: number,
 ): BatchNormTrainResult {
-  registerNnKernels();
   const [y, mean, invstd] = runKernel('StcBatchNormTrain', { x, gamma, beta }, { eps });
   return { y, mean: mean as tf.Tensor1D, invstd: invstd as tf.Tensor1D };
 }

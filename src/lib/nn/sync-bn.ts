@@ -34,7 +34,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { runKernel } from '../core/kernels/array-kernel.js';
-import { registerNnKernels } from './kernels.js';
 
 /** What synchronised batch norm needs of the process group during one training step. */
 export interface BatchNormSync {
@@ -72,7 +71,6 @@ export function syncBatchNormTrain(
   eps: number,
   sync: BatchNormSync,
 ): SyncBatchNormResult {
-  registerNnKernels();
   const C = x.shape[x.rank - 1];
   const m = x.size / C;
   const { rank, worldSize: W, weight } = sync;

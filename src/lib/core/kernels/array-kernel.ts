@@ -1,9 +1,11 @@
 /**
- * Kernels written once over plain `Float32Array`s and registered for the TensorFlow.js backends
- * whose tensors live in JavaScript-visible memory (`cpu`, and `wasm` through its heap).
+ * The kernel configs of the named kernels: written once over plain `Float32Array`s for the
+ * TensorFlow.js backends whose tensors live in JavaScript-visible memory (`cpu`, and `wasm`
+ * through its heap), or with TensorFlow.js ops for any backend.
  *
  * This is one half of the engine seam: a named kernel of the table (`KERNELS` in `table.ts`,
- * e.g. `StcQuantize`) has a gradient registered once, and one implementation per backend. A
+ * e.g. `StcQuantize`) has a gradient registered once, and one implementation per backend, all
+ * registered at backend start-up by the engine's `registerAll` (`src/lib/engine/kernels.ts`). A
  * native backend registers its own implementation under the same name; nothing above the seam
  * changes. Inputs are taken in the table's order and attributes are read through `readAttrs`,
  * so an implementation sees them typed (`KernelAttrs<N>`), defaults filled in.
@@ -62,8 +64,15 @@ export interface ArrayKernelSpec<N extends KernelName> {
   ): void;
 }
 
-/** The backends whose memory `registerArrayKernel` knows how to reach. */
+/** The backends whose memory an {@link arrayKernel} knows how to reach. */
 export const ARRAY_BACKENDS = ['cpu', 'wasm'] as const;
+/** One of {@link ARRAY_BACKENDS}. */
+export type ArrayBackend = (typeof ARRAY_BACKENDS)[number];
+
+/** Whether `backendName` is one of {@link ARRAY_BACKENDS}. */
+export function isArrayBackend(backendName: string): backendName is ArrayBackend {
+  return (ARRAY_BACKENDS as readonly string[]).includes(backendName);
+}
 
 interface CpuLike {
   data: { get(dataId: object): { values?: unknown } };
@@ -151,66 +160,67 @@ function wasmKernel<N extends KernelName>(spec: ArrayKernelSpec<N>): tf.KernelFu
   };
 }
 
-/** Registers `spec` for every backend in `ARRAY_BACKENDS` (once; later calls are no-ops). */
-export function registerArrayKernel<N extends KernelName>(spec: ArrayKernelSpec<N>): void {
-  for (const backendName of ARRAY_BACKENDS) {
-    if (tf.getKernel(spec.name, backendName)) continue;
-    tf.registerKernel({
-      kernelName: spec.name,
-      backendName,
-      kernelFunc: backendName === 'cpu' ? cpuKernel(spec) : wasmKernel(spec),
-    });
-  }
+/**
+ * The kernel config of `spec` for `backendName`, one of {@link ARRAY_BACKENDS} (registered by
+ * the engine's `registerAll`).
+ */
+export function arrayKernel<N extends KernelName>(
+  spec: ArrayKernelSpec<N>,
+  backendName: ArrayBackend,
+): tf.KernelConfig {
+  return {
+    kernelName: spec.name,
+    backendName,
+    kernelFunc: backendName === 'cpu' ? cpuKernel(spec) : wasmKernel(spec),
+  };
 }
 
 /**
- * Registers a kernel written with TensorFlow.js ops for the given backends. The ops run on the
- * same backend inside the kernel; intermediates are freed and only the outputs survive.
+ * The kernel config of a kernel written with TensorFlow.js ops, for any backend (registered by
+ * the engine's `registerAll`). The ops run on the same backend inside the kernel;
+ * intermediates are freed and only the outputs survive.
  *
  * For a kernel of the table, `fn` gets its inputs by the table's names and its attributes
  * typed (through `readAttrs`). Any other name (a TensorFlow.js kernel replaced on a backend,
  * see `src/lib/engine/conv-grad.ts`) gets TensorFlow.js's untyped inputs and attributes.
  */
-export function registerOpsKernel<N extends KernelName>(
+export function opsKernel<N extends KernelName>(
   name: N,
-  backends: readonly string[],
+  backendName: string,
   fn: (inputs: KernelInputs<N>, attrs: KernelAttrs<N>) => tf.Tensor | tf.Tensor[],
-): void;
-export function registerOpsKernel(
+): tf.KernelConfig;
+export function opsKernel(
   name: string,
-  backends: readonly string[],
+  backendName: string,
   fn: (inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap) => tf.Tensor | tf.Tensor[],
-): void;
-export function registerOpsKernel(
+): tf.KernelConfig;
+export function opsKernel(
   name: string,
-  backends: readonly string[],
+  backendName: string,
   fn: (inputs: never, attrs: never) => tf.Tensor | tf.Tensor[],
-): void {
+): tf.KernelConfig {
   // Either signature: the inputs and attributes below are those of `name` (checked for a
   // kernel of the table).
   const run = fn as (inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap) => tf.Tensor | tf.Tensor[];
-  for (const backendName of backends) {
-    if (tf.getKernel(name, backendName)) continue;
-    tf.registerKernel({
-      kernelName: name,
-      backendName,
-      kernelFunc: ({ inputs, attrs }) => {
-        const a = (isKernelName(name) ? readAttrs(name, attrs) : (attrs ?? {})) as tf.NamedAttrMap;
-        if (isKernelName(name)) tableInputs(name, inputs);
-        const named: tf.NamedTensorMap = {};
-        const made: tf.Tensor[] = [];
-        for (const [k, v] of Object.entries(inputs)) {
-          if (v instanceof tf.Tensor) named[k] = v;
-          else {
-            const t = tf.engine().makeTensorFromTensorInfo(v as tf.TensorInfo);
-            made.push(t);
-            named[k] = t;
-          }
+  return {
+    kernelName: name,
+    backendName,
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = (isKernelName(name) ? readAttrs(name, attrs) : (attrs ?? {})) as tf.NamedAttrMap;
+      if (isKernelName(name)) tableInputs(name, inputs);
+      const named: tf.NamedTensorMap = {};
+      const made: tf.Tensor[] = [];
+      for (const [k, v] of Object.entries(inputs)) {
+        if (v instanceof tf.Tensor) named[k] = v;
+        else {
+          const t = tf.engine().makeTensorFromTensorInfo(v as tf.TensorInfo);
+          made.push(t);
+          named[k] = t;
         }
-        const out = tf.tidy(() => run(named, a));
-        tf.dispose(made);
-        return out;
-      },
-    });
-  }
+      }
+      const out = tf.tidy(() => run(named, a));
+      tf.dispose(made);
+      return out;
+    },
+  };
 }

@@ -1,6 +1,7 @@
 /**
  * The STC kernels (`StcQuantize`, `StcQuantizeGrad`, `StcEncode`, `StcSpikeCount`; names,
- * inputs and attributes in `table.ts`) over plain arrays, and the gradient of `StcQuantize`.
+ * inputs and attributes in `table.ts`) over plain arrays (`cpu`, `wasm`) or with ops (other
+ * backends), and the gradient of `StcQuantize`; the engine's `registerAll` registers them.
  *
  * `thresholds` is `theta(0..T-1)` (a `number[]`), `strict` selects the firing test `V > theta`
  * instead of `V >= theta`. The recurrence (docs/semantics.md §1), per element of `x`:
@@ -22,7 +23,7 @@
  * `S = sum theta`, and the mask `1[0 < x < S]` is also zero where q saturates.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { registerArrayKernel, runKernel } from './array-kernel.js';
+import { arrayKernel, isArrayBackend, opsKernel, runKernel } from './array-kernel.js';
 import { KERNELS, readAttrs, type KernelAttrs } from './table.js';
 
 /** The attributes of the STC recurrence (`StcEncode`'s, a part of `StcQuantize`'s). */
@@ -86,40 +87,84 @@ export function spikeCountArray(x: Float32Array, out: Float32Array, a: StcKernel
   }
 }
 
-let registered = false;
-
-/** Registers the STC kernels for the JavaScript-memory backends and the gradient of `StcQuantize`. */
-export function registerStcKernels(): void {
-  if (registered) return;
-  registered = true;
-  registerArrayKernel({
-    name: 'StcQuantize',
-    outputShapes: (s) => [[...s[0]]],
-    compute: (ins, outs, _s, attrs) => quantizeArray(ins[0], outs[0], attrs),
-  });
-  registerArrayKernel({
-    name: 'StcQuantizeGrad',
-    outputShapes: (s) => [[...s[0]]],
-    compute: ([dy, x], [out], _s, { upper }) => {
-      for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 && x[i] < upper ? dy[i] : 0;
-    },
-  });
-  registerArrayKernel({
-    name: 'StcEncode',
-    outputShapes: (s, attrs) => [[attrs.thresholds.length, ...s[0]]],
-    compute: (ins, outs, _s, attrs) => encodeArray(ins[0], outs[0], attrs),
-  });
-  registerArrayKernel({
-    name: 'StcSpikeCount',
-    outputShapes: (s) => [[...s[0]]],
-    compute: (ins, outs, _s, attrs) => spikeCountArray(ins[0], outs[0], attrs),
-  });
-  tf.registerGradient({
-    kernelName: 'StcQuantize',
-    inputsToSave: [...KERNELS.StcQuantize.inputs],
-    gradFunc: (dy, [x], attrs) => {
-      const { upper } = readAttrs('StcQuantize', attrs);
-      return { x: () => runKernel('StcQuantizeGrad', { dy: dy as tf.Tensor, x }, { upper }) };
-    },
-  });
+/**
+ * STEB on one tensor with ops, for backends whose memory the array kernels cannot reach (WebGL,
+ * WebGPU): the recurrence above in float32. Returns the spike train `[T, ...shape]` and `q`.
+ */
+function stebOps(x: tf.Tensor, a: StcKernelAttrs): { spikes: tf.Tensor[]; q: tf.Tensor } {
+  let v = x;
+  let q = tf.zerosLike(x);
+  const spikes: tf.Tensor[] = [];
+  for (const theta of a.thresholds) {
+    const s = tf.cast(a.strict ? tf.greater(v, theta) : tf.greaterEqual(v, theta), 'float32');
+    const fired = tf.mul(s, theta);
+    v = tf.sub(v, fired);
+    q = tf.add(q, fired);
+    spikes.push(s);
+  }
+  return { spikes, q };
 }
+
+/**
+ * The STC kernels for `backendName`: over plain arrays for `cpu` and `wasm`, with ops (float32;
+ * `stebOps`) for any other backend. `stc-kernels.test.ts` checks that both agree.
+ */
+export function stcKernels(backendName: string): tf.KernelConfig[] {
+  if (!isArrayBackend(backendName)) {
+    return [
+      opsKernel('StcQuantize', backendName, (i, a) => stebOps(i.x, a).q),
+      opsKernel('StcQuantizeGrad', backendName, (i, { upper }) => {
+        const mask = tf.logicalAnd(tf.greater(i.x, 0), tf.less(i.x, upper));
+        return tf.where(mask, i.dy, tf.zerosLike(i.dy));
+      }),
+      opsKernel('StcEncode', backendName, (i, a) => tf.stack(stebOps(i.x, a).spikes)),
+      opsKernel('StcSpikeCount', backendName, (i, a) => tf.addN(stebOps(i.x, a).spikes)),
+    ];
+  }
+  return [
+    arrayKernel(
+      {
+        name: 'StcQuantize',
+        outputShapes: (s) => [[...s[0]]],
+        compute: (ins, outs, _s, attrs) => quantizeArray(ins[0], outs[0], attrs),
+      },
+      backendName,
+    ),
+    arrayKernel(
+      {
+        name: 'StcQuantizeGrad',
+        outputShapes: (s) => [[...s[0]]],
+        compute: ([dy, x], [out], _s, { upper }) => {
+          for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 && x[i] < upper ? dy[i] : 0;
+        },
+      },
+      backendName,
+    ),
+    arrayKernel(
+      {
+        name: 'StcEncode',
+        outputShapes: (s, attrs) => [[attrs.thresholds.length, ...s[0]]],
+        compute: (ins, outs, _s, attrs) => encodeArray(ins[0], outs[0], attrs),
+      },
+      backendName,
+    ),
+    arrayKernel(
+      {
+        name: 'StcSpikeCount',
+        outputShapes: (s) => [[...s[0]]],
+        compute: (ins, outs, _s, attrs) => spikeCountArray(ins[0], outs[0], attrs),
+      },
+      backendName,
+    ),
+  ];
+}
+
+/** The gradient of `StcQuantize`: `StcQuantizeGrad` with its `upper`. */
+export const stcQuantizeGradient: tf.GradConfig = {
+  kernelName: 'StcQuantize',
+  inputsToSave: [...KERNELS.StcQuantize.inputs],
+  gradFunc: (dy, [x], attrs) => {
+    const { upper } = readAttrs('StcQuantize', attrs);
+    return { x: () => runKernel('StcQuantizeGrad', { dy: dy as tf.Tensor, x }, { upper }) };
+  },
+};

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendRequest } from '../../engine/backend.js';
-import { Sgd } from '../../../app/train/sgd.js';
 import { ARRAY_BACKENDS, runKernel, type KernelInputs } from './array-kernel.js';
 import {
   KERNELS,
@@ -19,8 +18,6 @@ const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
-  // The SGD kernel is registered by the first optimiser.
-  new Sgd([], { momentum: 0.9, weightDecay: 0, nesterov: false }).dispose();
 });
 
 /** One call of every kernel: small inputs of consistent shapes and every attribute. */

@@ -1,17 +1,17 @@
 /**
  * The ops kernels of GPU backends give what the array kernels give: checked on `cpu-ops`, a
  * copy of the cpu backend with every cpu kernel except stcsnn's, and stcsnn's from
- * `registerGpuKernels`.
+ * `registerAll` (which gives a backend other than cpu, wasm and libtorch the ops kernels).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { initBackend } from '../../lib/engine/backend.js';
-import { stcConfig, type StcConfig } from '../../lib/core/config.js';
-import { encode, spikeCounts, stcQuantize } from '../../lib/core/stc.js';
-import { registerGpuKernels } from './gpu-kernels.js';
+import { initBackend } from '../../engine/backend.js';
+import { registerAll } from '../../engine/kernels.js';
+import { stcConfig, type StcConfig } from '../config.js';
+import { encode, spikeCounts, stcQuantize } from '../stc.js';
 
 const OPS = 'cpu-ops';
 const STCSNN_KERNELS = /^Stc/;
@@ -28,7 +28,7 @@ test('STEB, CAB, spike counts and the quantiser gradient: ops kernels = array ke
     for (const k of tf.getKernelsForBackend('cpu')) {
       if (!STCSNN_KERNELS.test(k.kernelName)) tf.registerKernel({ ...k, backendName: OPS });
     }
-    registerGpuKernels(OPS);
+    registerAll(OPS);
   }
   const run = (cfg: StcConfig, xs: number[]) => {
     const x = tf.tensor1d(xs);
