@@ -11,7 +11,7 @@ import { joules, si, times } from '../analysis/format.js';
 import { archConfigFor, type NetworkSpec } from '../analysis/network.js';
 import { networkEnergy, specOfRun } from '../run/energy.js';
 import { modelSizeOverLimits } from '../../lib/interop/model-file.js';
-import { meanSpikeStats } from '../analysis/report.js';
+import { meanSpikeStats } from '../analysis/summary.js';
 import { isRunDir, readRunDir, repeatRunDirs, runSpikeStats } from '../analysis/rundir.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
