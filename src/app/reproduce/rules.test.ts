@@ -10,13 +10,12 @@ import { parseStcbEntry, stcbEpochs, type StcbEpoch } from './measured.js';
 import {
   aboveVerdict,
   collapseVerdict,
-  meanStd,
   paperAccuracyVerdict,
   runawayNote,
   statsVerdicts,
   twinGapVerdict,
-  type AxisPoint,
 } from './rules.js';
+import { meanStd, type AxisPoint } from './summary.js';
 
 const paperFmnist = {
   stc: { mean: 95.05, stddev: 0.26, best: 95.32 },
