@@ -24,16 +24,18 @@ import { writeFileAtomic } from '../../lib/util/atomic.js';
 import { makeDirs } from '../../lib/util/fs.js';
 import { writeFigure, type WrittenFigure } from './charts.js';
 import { MarkdownDoc } from './markdown.js';
-import type { EnergyOptions } from './report-sections.js';
+import type { EnergyConstants } from './energy.js';
 import { repeatsReport } from './report-repeats.js';
 import { runReport } from './report-run.js';
 import { sweepReport } from './report-sweep.js';
 import { dirKind, readRunDir, type DirKind } from './rundir.js';
 
 /** Options of {@link writeReport}. */
-export interface ReportOptions extends EnergyOptions {
+export interface ReportOptions {
   /** Also write PNGs (where a renderer is available; default true). */
   readonly png?: boolean;
+  /** Energy constants of the energy sections (`report-sections.ts`). */
+  readonly constants?: Partial<EnergyConstants>;
 }
 
 /** What {@link writeReport} wrote. */

@@ -5,8 +5,7 @@
  * its axis and the T study's finished points. Accuracies here are in percent.
  */
 import type { SweepPointResult } from '../run/sweep.js';
-import type { ReportRun } from './measured.js';
-import type { RenderInput } from './report-file.js';
+import type { Measured, ReportRun } from './measured.js';
 
 /** Mean and sample standard deviation (n - 1; 0 for one value). */
 export function meanStd(xs: readonly number[]): { mean: number; std: number; n: number } {
@@ -70,7 +69,10 @@ export interface TStudyRun {
 }
 
 /** The T study's runs of one mask, in the runs' order, each with its result where it has one. */
-export function tStudyRuns(r: Pick<RenderInput, 'runs' | 'measured'>, gradient: string): TStudyRun[] {
+export function tStudyRuns(
+  r: { readonly runs: readonly ReportRun[]; readonly measured: Pick<Measured, 'points'> },
+  gradient: string,
+): TStudyRun[] {
   const results = new Map(r.measured.points.map((p) => [p.run, p.result]));
   return r.runs
     .filter((x) => x.mode === 'stc' && x.gradient === gradient && x.T !== null)
