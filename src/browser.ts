@@ -66,10 +66,10 @@ export {
   RUNAWAY_P999_FACTOR,
   StcbMonitor,
   stcbFigures,
-  stcbTable,
   type Runaway,
   type StcbFigures,
 } from './app/train/monitor.js';
+export { stcbTable } from './app/analysis/stcb-rows.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
 export { SGD_DEFAULTS } from './app/config/sgd-defaults.js';
 export {

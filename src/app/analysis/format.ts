@@ -62,8 +62,20 @@ export function microjoules(pj: number, digits = 4): string {
  * where a runaway scale would print a dozen digits).
  */
 export function inputRange(min: number, max: number): string {
-  const f = (v: number) => (Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toFixed(2));
-  return `${f(min)} .. ${f(max)}`;
+  return `${decimal(min)} .. ${decimal(max)}`;
+}
+
+/**
+ * A measured figure for tables and notes: two decimals (`12.35`), `e` notation from 1e4 on
+ * (`1.58e+10`, where a runaway would print a dozen digits); `Infinity`, `NaN` as such.
+ */
+export function decimal(v: number): string {
+  return Math.abs(v) >= 1e4 || !Number.isFinite(v) ? v.toExponential(2) : v.toFixed(2);
+}
+
+/** A difference in points with its sign and two decimals (`+0.15`, `-0.92`). */
+export function signed(v: number): string {
+  return `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
 }
 
 /** A fraction that may not have been recorded (older results): {@link pct}, else `-`. */

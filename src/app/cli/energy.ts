@@ -13,7 +13,7 @@ import { networkEnergy, specOfRun } from '../run/energy.js';
 import { MAX_T } from '../../lib/core/config.js';
 import { modelSizeOverLimits } from '../../lib/interop/model-file.js';
 import { ARCH_FIELDS } from '../../lib/nn/arch-config.js';
-import { meanSpikeStats } from '../analysis/report.js';
+import { meanSpikeStats } from '../analysis/summary.js';
 import { isRunDir, readRunDir, repeatRunDirs, runSpikeStats } from '../analysis/rundir.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';

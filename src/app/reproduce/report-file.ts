@@ -52,6 +52,12 @@ export interface ReportFile {
   readonly notes: string[];
 }
 
+/**
+ * What the tables, verdicts and notes of a report are computed from: report.json's identifying
+ * fields and its measured data (`summary.ts`, `verdicts.ts`, `tables.ts`, `render.ts`).
+ */
+export type RenderInput = Pick<ReportFile, 'experiment' | 'scale' | 'protocol' | 'runs' | 'measured'>;
+
 const num = z.number();
 const nullNum = z.number().nullable();
 const table = z.object({

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { renderReport, rerenderReport, type ReportFile } from './report.js';
+import { renderReport } from './render.js';
+import { rerenderReport, type ReportFile } from './report.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-rerender-'));

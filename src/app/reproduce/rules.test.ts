@@ -2,21 +2,33 @@
  * The report rules, each alone on hand-made data: the Table 2 gap against the paper's gap and the
  * seeds' spread; the paper's accuracy; a diverged run is `diverged`, never a collapse; the
  * claims above the reference; the Fig. 6-9 claims; the runaway note states only what was measured.
+ * Then the rules applied to report.json's data alone (`verdicts.ts`): hand-made runs, and every
+ * committed report, whose verdicts and notes they give again.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseStcbEntry, stcbEpochs, type StcbEpoch } from './measured.js';
+import { findExperiment } from './experiments.js';
+import {
+  parseStcbEntry,
+  stcbEpochs,
+  type Measured,
+  type ReportRun,
+  type RunStatus,
+  type StcbEpoch,
+} from './measured.js';
+import { REPORT_FORMAT, type RenderInput, type ReportFile } from './report-file.js';
 import {
   aboveVerdict,
   collapseVerdict,
-  meanStd,
   paperAccuracyVerdict,
   runawayNote,
   statsVerdicts,
   twinGapVerdict,
-  type AxisPoint,
 } from './rules.js';
+import { meanStd, type AxisPoint } from './summary.js';
+import { experimentNotes, experimentVerdicts } from './verdicts.js';
 
 const paperFmnist = {
   stc: { mean: 95.05, stddev: 0.26, best: 95.32 },
@@ -286,4 +298,120 @@ test('log.jsonl `stcb` entries: parsed when of the shape, null (not recorded) ot
     eps.map((e) => e.epoch),
     [0, 1],
   );
+});
+
+/** A report.json's runs and measured data, hand-made: what `verdicts.ts` reads and nothing else. */
+const reportRun = (label: string, over: Partial<ReportRun>): ReportRun => ({
+  label,
+  dir: label,
+  status: 'done',
+  test_accuracy: null,
+  best_test_accuracy: null,
+  epochs: 2,
+  train_seconds: 1,
+  backend: 'wasm',
+  mode: 'stc',
+  gradient: 'relu',
+  learn_theta: 'off',
+  T: null,
+  theta0: null,
+  ...over,
+});
+const noMeasured: Measured = { stcb_test: null, stcb_log: null, points: [], protocol_diffs: [] };
+const protocolOf = (gradients: string[], extra: Record<string, unknown> = {}) =>
+  ({
+    arch: 'vgg11',
+    width: 0.25,
+    epochs: 2,
+    lrSchedule: 'cosine',
+    seeds: 3,
+    gradients,
+    dataset: 'fashion-mnist',
+    ...extra,
+  }) as unknown as RenderInput['protocol'];
+
+test('report.json data -> verdicts and notes: a Table 2 row is judged by the gap rule from its runs alone', () => {
+  const e = findExperiment('table2-fmnist-resnet18')!;
+  const accs: [string, 'stc' | 'ann', number | null, RunStatus][] = [
+    ['stc seed-0', 'stc', 0.8887, 'done'],
+    ['stc seed-1', 'stc', 0.8916, 'done'],
+    ['stc seed-2', 'stc', null, 'diverged'],
+    ['ann seed-0', 'ann', 0.9016, 'done'],
+    ['ann seed-1', 'ann', 0.9021, 'done'],
+    ['ann seed-2', 'ann', null, 'missing'],
+  ];
+  const r: RenderInput = {
+    experiment: e.id,
+    scale: 'cpu',
+    protocol: protocolOf(['clipped'], { learnTheta: 'channel' }),
+    runs: accs.map(([label, mode, acc, status]) =>
+      reportRun(label, { mode, test_accuracy: acc, status, gradient: mode === 'stc' ? 'clipped' : null }),
+    ),
+    measured: {
+      ...noMeasured,
+      protocol_diffs: ['ann seed-0 (ann/seed-0) differs from the protocol: epochs 3 (protocol: 2)'],
+    },
+  };
+  const v = experimentVerdicts(e, r);
+  const direct = twinGapVerdict({
+    claim: e.claim,
+    stc: [88.87, 89.16],
+    ann: [90.16, 90.21],
+    paper: e.paper!,
+  });
+  assert.equal(v[0].outcome, direct.outcome);
+  assert.ok(Math.abs(Number(/STC - ANN = ([-+\d.]+)/.exec(v[0].text)![1]) - -1.17) < 1e-9);
+  assert.deepEqual(
+    v.map((x) => x.outcome),
+    [direct.outcome, 'cannot say'],
+  ); // the paper's accuracy is judged at paper scale only
+  const notes = experimentNotes(e, r);
+  assert.match(notes[0], /^ann seed-0 .* differs from the protocol/);
+  assert.match(notes[1], /used the clipped equivalent-gradient mask/);
+  assert.match(notes[2], /learned their thresholds per channel/);
+  assert.match(notes[3], /^1 of 6 runs diverged .*: stc seed-2$/);
+  assert.match(notes[4], /^1 of 6 runs have not finished: ann seed-2$/);
+});
+
+test('report.json data -> verdicts: a T study per mask, a diverged point never an accuracy', () => {
+  const e = findExperiment('fig5-T-fmnist')!;
+  const pts: [string, number, number | null, RunStatus][] = [
+    ['relu', 2, null, 'diverged'],
+    ['relu', 8, 0.87, 'done'],
+    ['relu', 16, 0.89, 'done'],
+    ['clipped', 2, 0.84, 'done'],
+    ['clipped', 8, 0.885, 'done'],
+  ];
+  const r: RenderInput = {
+    experiment: e.id,
+    scale: 'cpu',
+    protocol: protocolOf(['relu', 'clipped']),
+    runs: pts.map(([g, T, acc, status]) =>
+      reportRun(`sweep-${g} T${T}_theta0-0.8`, { gradient: g, T, theta0: 0.8, test_accuracy: acc, status }),
+    ),
+    measured: noMeasured,
+  };
+  assert.deepEqual(
+    experimentVerdicts(e, r).map((v) => v.text.split(':')[0]),
+    ['diverged (relu mask)', 'disagrees (relu mask)', 'disagrees (clipped mask)'],
+  );
+  assert.deepEqual(experimentNotes(e, r), [
+    '1 of 5 runs diverged (stopped on a non-finite loss or gradient; no accuracy): sweep-relu T2_theta0-0.8',
+  ]);
+});
+
+test('the committed reports: verdicts and notes are a function of their report.json data alone', () => {
+  const results = new URL('../../../docs/results/', import.meta.url);
+  let judged = 0;
+  for (const dir of readdirSync(results)) {
+    const path = new URL(`${dir}/report.json`, results);
+    if (!existsSync(path)) continue;
+    const r = JSON.parse(readFileSync(path, 'utf8')) as ReportFile;
+    if (r.format !== REPORT_FORMAT) continue; // an older report keeps its first rendering
+    const e = findExperiment(r.experiment)!;
+    assert.deepEqual(experimentVerdicts(e, r), r.verdicts, dir);
+    assert.deepEqual(experimentNotes(e, r), r.notes, dir);
+    judged++;
+  }
+  assert.ok(judged >= 9, `${judged} reports of the current format`);
 });

@@ -1,6 +1,7 @@
 /**
  * The verdict rules of the reproduction reports: pure functions of measured data (accuracies in
- * percent, sweep points, STCB figures), each tested alone (`rules.test.ts`). A verdict's text
+ * percent, sweep points, STCB figures; `summary.ts` derives them from report.json, `verdicts.ts`
+ * applies these rules to a whole report.json), each tested alone (`rules.test.ts`). A verdict's text
  * starts with its outcome: `agrees`, `disagrees`, `diverged` (a run stopped on a non-finite loss
  * or gradient: a training failure, never counted as an accuracy) or `cannot say`.
  *
@@ -28,10 +29,11 @@
  *   gives (§4.4.1), on the test set or, where recorded, in the last training epoch; the note
  *   states only the measured figures.
  */
-import { inputRange, pct, si } from '../analysis/format.js';
+import { decimal, inputRange, pct, si, signed } from '../analysis/format.js';
 import type { SweepPointResult } from '../run/sweep.js';
 import type { ExperimentKind, PaperAccuracy } from './experiments.js';
 import type { StcbEpoch, StcbTestLayer } from './measured.js';
+import { meanStd, type AxisPoint } from './summary.js';
 
 /** Significant accuracy drop, in points (theta0 and T collapses). */
 export const COLLAPSE_POINTS = 5;
@@ -82,17 +84,6 @@ export interface Verdict {
 export function verdict(claim: string, outcome: Outcome, rest: string): Verdict {
   const agrees = outcome === 'agrees' ? true : outcome === 'disagrees' ? false : null;
   return { claim, outcome, agrees, text: `${outcome}${rest}` };
-}
-
-/** Signed points with two decimals (`+0.15`, `-0.92`). */
-export const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(2)}`;
-
-/** Mean and sample standard deviation (n - 1; 0 for one value). */
-export function meanStd(xs: readonly number[]): { mean: number; std: number; n: number } {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const std = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, std, n };
 }
 
 /** Our spread of one network: its seeds' std, or the paper's std when it has one seed. */
@@ -170,14 +161,6 @@ export function paperAccuracyVerdict(i: {
   const tol = GAP_STANDARD_ERRORS * Math.sqrt(sd.std ** 2 / o.n + i.paper.stddev ** 2 / PAPER_RUNS);
   const ok = Math.abs(o.mean - p) <= tol;
   return verdict(claim, ok ? 'agrees' : 'disagrees', `: ${where} (tolerance ${tol.toFixed(2)} points)`);
-}
-
-/** A point of a Fig. 5 sweep along its axis. */
-export interface AxisPoint {
-  readonly value: number;
-  readonly status: 'done' | 'diverged' | 'missing';
-  /** Final test accuracy in percent (done only). */
-  readonly accuracy: number | null;
 }
 
 /** Which study, and the reference value and edge of its claims. */
@@ -338,10 +321,6 @@ export interface RunawayInput {
   readonly how: string;
 }
 
-const frac = (v: number) => pct(v);
-const big = (v: number) =>
-  Number.isFinite(v) ? (Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toFixed(2)) : String(v);
-
 /**
  * A note when an STCB layer's inputs reached {@link RUNAWAY_FACTOR} times the paper's range, on
  * the test set or in the last recorded training epoch; null otherwise. It states the measured
@@ -364,20 +343,20 @@ export function runawayNote(i: RunawayInput): string | null {
   const t = i.test.find((l) => l.layer === layer);
   if (t)
     parts.push(
-      `on the test set its inputs reached ${t.printed_range ?? inputRange(t.input_min, t.input_max)}, share at or above S ${t.saturated_share === null ? 'not recorded' : frac(t.saturated_share)}, fire rate ${t.fire_rate.toFixed(4)}`,
+      `on the test set its inputs reached ${t.printed_range ?? inputRange(t.input_min, t.input_max)}, share at or above S ${t.saturated_share === null ? 'not recorded' : pct(t.saturated_share)}, fire rate ${t.fire_rate.toFixed(4)}`,
     );
   const e = last?.layers.find((l) => l.layer === layer);
   if (last && e) {
     const bn = e.bn
-      ? `; ${e.bn.layer} mean |gamma| ${big(e.bn.gamma_abs_mean)}, max ${big(e.bn.gamma_abs_max)}`
+      ? `; ${e.bn.layer} mean |gamma| ${decimal(e.bn.gamma_abs_mean)}, max ${decimal(e.bn.gamma_abs_max)}`
       : '';
     const firstBn = i.epochs[0].layers.find((l) => l.layer === layer)?.bn;
     const course =
       e.bn && firstBn && i.epochs.length > 1
-        ? ` (epoch ${i.epochs[0].epoch + 1}: mean |gamma| ${big(firstBn.gamma_abs_mean)})`
+        ? ` (epoch ${i.epochs[0].epoch + 1}: mean |gamma| ${decimal(firstBn.gamma_abs_mean)})`
         : '';
     parts.push(
-      `in training epoch ${last.epoch + 1} (log.jsonl): input max ${big(e.input_max)}, 99.9th percentile ${big(e.input_p999)}, ${frac(e.saturated_share)} at or above S, ${frac(e.nonpositive_share)} at or below 0, fire rate ${e.fire_rate.toFixed(4)}${bn}${course}`,
+      `in training epoch ${last.epoch + 1} (log.jsonl): input max ${decimal(e.input_max)}, 99.9th percentile ${decimal(e.input_p999)}, ${pct(e.saturated_share)} at or above S, ${pct(e.nonpositive_share)} at or below 0, fire rate ${e.fire_rate.toFixed(4)}${bn}${course}`,
     );
   } else parts.push('per-epoch training figures (log.jsonl `stcb`): not recorded');
   return `the STCB inputs of ${i.run} (${i.how}) ran away: ${layer} reached ${RUNAWAY_FACTOR}x or more the paper's range ${lo} .. ${hi}; ${parts.join('; ')}. (docs/semantics.md §1.4 describes saturated inputs and \`--gradient clipped\`.)`;

@@ -267,8 +267,13 @@ export interface RunawayRemedies {
   readonly learnTheta: string;
 }
 
-const num = (v: number) =>
+/**
+ * How the monitor writes a figure (its warning, and its tables: `src/app/analysis/stcb-rows.ts`):
+ * three significant digits, `e` notation from 1e4 on; `Infinity`, `NaN` as such.
+ */
+export const monitorNumber = (v: number): string =>
   Number.isFinite(v) ? (Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toPrecision(3)) : String(v);
+const num = monitorNumber;
 
 /**
  * The one-line warning for a runaway (in training epoch `epoch`, 0-based, when given): the layer,
@@ -293,41 +298,4 @@ export function runawayWarning(r: Runaway, epoch: number | undefined, run: Runaw
     `(S = ${num(f.S)}, rule: >= ${RUNAWAY_P999_FACTOR} x S), max ${num(f.input_max)}, ` +
     `${(100 * f.saturated_share).toFixed(1)} % at or above S${bn}; ${help} (docs/reliability.md)`
   );
-}
-
-/**
- * The monitor's figures as a table (header first), for `stcsnn eval` and `report.md`: per layer
- * `S`, the input's max, 99.9th percentile and its ratio to `S`, the shares `x >= S` and `x <= 0`,
- * the fire rate, and the feeding batch norm with its mean and max `|gamma|` (`-` where none).
- */
-export function stcbTable(figures: readonly StcbFigures[]): string[][] {
-  const share = (v: number) => `${(100 * v).toFixed(1)}%`;
-  return [
-    [
-      'layer',
-      'S',
-      'input max',
-      'p99.9',
-      'p99.9 / S',
-      'x >= S',
-      'x <= 0',
-      'fire rate',
-      'batch norm',
-      'gamma, mean abs',
-      'gamma, max abs',
-    ],
-    ...figures.map((f) => [
-      f.layer,
-      num(f.S),
-      num(f.input_max),
-      num(f.input_p999),
-      num(f.input_p999 / f.S),
-      share(f.saturated_share),
-      share(f.nonpositive_share),
-      f.fire_rate.toFixed(4),
-      f.bn?.layer ?? '-',
-      f.bn ? num(f.bn.gamma_abs_mean) : '-',
-      f.bn ? num(f.bn.gamma_abs_max) : '-',
-    ]),
-  ];
 }

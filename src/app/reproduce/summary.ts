@@ -1,0 +1,83 @@
+/**
+ * The numbers an experiment report states, from report.json's data alone (`runs`, `measured`),
+ * apart from how they are judged (`rules.ts`, `verdicts.ts`) and written (`tables.ts`): test
+ * accuracies per network, their mean, spread and best, the STC - ANN gap, a sweep's points along
+ * its axis and the T study's finished points. Accuracies here are in percent.
+ */
+import type { SweepPointResult } from '../run/sweep.js';
+import type { Measured, ReportRun } from './measured.js';
+
+/** Mean and sample standard deviation (n - 1; 0 for one value). */
+export function meanStd(xs: readonly number[]): { mean: number; std: number; n: number } {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, n };
+}
+
+/** The final test accuracies (percent) of the finished runs of one mode, in the runs' order. */
+export function accuracies(runs: readonly ReportRun[], mode: 'stc' | 'ann'): number[] {
+  return runs.flatMap((r) =>
+    r.mode === mode && r.status === 'done' && r.test_accuracy !== null ? [100 * r.test_accuracy] : [],
+  );
+}
+
+/** A network's accuracy over its seeds (null where it has no finished seed; `stddev` needs two). */
+export interface SeedSummary {
+  readonly mean: number | null;
+  readonly stddev: number | null;
+  /** Best over seeds: the highest final test accuracy. */
+  readonly best: number | null;
+}
+
+/** Mean, sample std (two seeds or more) and best over seeds of `xs`. */
+export function seedSummary(xs: readonly number[]): SeedSummary {
+  if (!xs.length) return { mean: null, stddev: null, best: null };
+  const m = meanStd(xs);
+  return { mean: m.mean, stddev: m.n > 1 ? m.std : null, best: Math.max(...xs) };
+}
+
+/** STC - ANN of the means over the finished seeds, in points; null unless both have one. */
+export function twinGap(stc: readonly number[], ann: readonly number[]): number | null {
+  return stc.length && ann.length ? meanStd(stc).mean - meanStd(ann).mean : null;
+}
+
+/** A point of a Fig. 5 sweep along its axis. */
+export interface AxisPoint {
+  readonly value: number;
+  readonly status: 'done' | 'diverged' | 'missing';
+  /** Final test accuracy in percent (done only). */
+  readonly accuracy: number | null;
+}
+
+/** A sweep's points along its axis, for one mask, in the runs' order. */
+export function axisPoints(runs: readonly ReportRun[], gradient: string, axis: 'theta0' | 'T'): AxisPoint[] {
+  return runs
+    .filter((r) => r.mode === 'stc' && r.gradient === gradient && r[axis] !== null)
+    .map((r) => ({
+      value: r[axis]!,
+      status: r.status,
+      accuracy: r.status === 'done' && r.test_accuracy !== null ? 100 * r.test_accuracy : null,
+    }));
+}
+
+/** A run of the T study (Fig. 6-9) with its measured result (null unless finished and measured). */
+export interface TStudyRun {
+  readonly run: ReportRun;
+  readonly T: number;
+  readonly result: SweepPointResult | null;
+}
+
+/** The T study's runs of one mask, in the runs' order, each with its result where it has one. */
+export function tStudyRuns(
+  r: { readonly runs: readonly ReportRun[]; readonly measured: Pick<Measured, 'points'> },
+  gradient: string,
+): TStudyRun[] {
+  const results = new Map(r.measured.points.map((p) => [p.run, p.result]));
+  return r.runs
+    .filter((x) => x.mode === 'stc' && x.gradient === gradient && x.T !== null)
+    .map((x) => {
+      const res = results.get(x.label);
+      return { run: x, T: x.T!, result: res && x.status === 'done' ? res : null };
+    });
+}
