@@ -59,7 +59,7 @@ export {
 } from './lib/nn/models.js';
 export * from './lib/nn/arch-config.js';
 export { SpikeStatsRecorder, type LayerSpikeStats } from './lib/nn/stats.js';
-export { crossEntropy } from './app/train/evaluate.js';
+export { crossEntropy } from './app/train/step.js';
 export {
   findRunaway,
   MONITOR_SAMPLES,

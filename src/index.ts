@@ -92,7 +92,7 @@ export {
   type ResolvedConfig,
   type ResolveOptions,
 } from './app/config/resolve.js';
-export { evaluate, crossEntropy, type EvalResult } from './app/train/evaluate.js';
+export { evaluate, type EvalResult } from './app/train/evaluate.js';
 export {
   MONITOR_SAMPLES,
   RUNAWAY_P999_FACTOR,
@@ -116,6 +116,7 @@ export {
 export { valueAndGrads } from './lib/engine/grads.js';
 export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernels.js';
 export {
+  crossEntropy,
   NumericalError,
   trainStep,
   type Classifier,

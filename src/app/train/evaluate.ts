@@ -4,6 +4,7 @@ import type { DataLoader } from '../../lib/data/loader.js';
 import type { Network } from '../../lib/nn/models.js';
 import { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from '../../lib/nn/stats.js';
 import { StcbMonitor, stcbFigures, type StcbFigures } from './monitor.js';
+import { crossEntropy } from './step.js';
 
 /** What {@link evaluate} measures. */
 export interface EvalResult {
@@ -20,14 +21,6 @@ export interface EvalResult {
   readonly spikeStats?: LayerSpikeStats[];
   /** The runaway monitor's figures per STCB layer on the first samples, when requested (`monitor.ts`). */
   readonly stcb?: StcbFigures[];
-}
-
-/** Softmax cross-entropy of `logits: [N, K]` against integer labels, averaged over the batch. */
-export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => {
-    const onehot = tf.oneHot(labels, logits.shape[1]);
-    return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
-  });
 }
 
 /**

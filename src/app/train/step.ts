@@ -13,8 +13,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { valueAndGrads } from '../../lib/engine/grads.js';
 import type { ForwardOptions } from '../../lib/nn/module.js';
-import { crossEntropy } from './evaluate.js';
 import type { Sgd } from './sgd.js';
+
+/** Softmax cross-entropy of `logits: [N, K]` against integer labels, averaged over the batch. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const onehot = tf.oneHot(labels, logits.shape[1]);
+    return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
+  });
+}
 
 /** A NaN or Infinity in the loss or the gradients. */
 export class NumericalError extends Error {

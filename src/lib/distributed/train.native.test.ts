@@ -28,7 +28,7 @@ import { initBackend } from '../engine/backend.js';
 import { valueAndGrads } from '../engine/grads.js';
 import { buildNetwork } from '../nn/models.js';
 import { loadCheckpoint } from '../../app/train/checkpoint.js';
-import { crossEntropy } from '../../app/train/evaluate.js';
+import { crossEntropy } from '../../app/train/step.js';
 import { learningRate } from '../../app/config/lr-schedule.js';
 import { sgdFor } from '../../app/train/sgd.js';
 import { archFor, openLoaders, readRunConfig } from '../../app/train/train.js';
