@@ -7,13 +7,14 @@ import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import type { LayerInfo } from '../../lib/nn/models.js';
 import { renderSvg, svgToPng, trainingCurves } from './charts.js';
 import { computeEnergy } from './energy.js';
-import { energyOfRun, energySummaryOfRun } from '../run/energy.js';
-import { meanStdBest } from '../run/repeats.js';
-import { runSweep, type SweepOptions } from '../run/sweep.js';
+import { energyOfRun, energySummaryOfRun } from './run-energy.js';
+import { meanStdBest } from '../rundir/repeats-file.js';
+import { runSweep, type SweepOptions } from '../runs/sweep.js';
 import { checkpointGeometry, layersFor } from './network.js';
 import { leftOutNote, writeReport } from './report.js';
 import { LOSS_WINDOWS, LossWindows } from '../train/loss-windows.js';
-import { dirKind, readRunDir } from './rundir.js';
+import { readRunDir } from './rundir.js';
+import { dirKind } from '../rundir/dirs.js';
 import { fixtureConfig, fixtureStats, writeFixtureRun } from './testing.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'stcsnn-report-'));

@@ -19,7 +19,8 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { saturatedFraction, type LayerSpikeStats } from '../../lib/nn/stats.js';
-import { stcbTable, RUNAWAY_P999_FACTOR, type StcbFigures } from '../train/monitor.js';
+import { stcbTable, RUNAWAY_P999_FACTOR } from '../train/monitor.js';
+import type { StcbFigures } from '../rundir/log-file.js';
 import { writeFileAtomic } from '../../lib/util/atomic.js';
 import { makeDirs } from '../../lib/util/fs.js';
 import {
@@ -34,12 +35,13 @@ import {
   type WrittenFigure,
   type XYPoint,
 } from './charts.js';
-import { networkEnergy, specOfRun } from '../run/energy.js';
-import { meanStdBest } from '../run/repeats.js';
-import { readSweep, sweepStatus, type SweepFile, type SweepPointResult } from '../run/sweep.js';
+import { networkEnergy, specOfRun } from './run-energy.js';
+import { dirKind, repeatRunDirs, type DirKind } from '../rundir/dirs.js';
+import { meanStdBest } from '../rundir/repeats-file.js';
+import { readSweep, sweepStatus, type SweepFile, type SweepPointResult } from '../rundir/sweep-file.js';
 import type { EnergyConstants, EnergyReport } from './energy.js';
 import { inputRange, microjoules, pct, pctOrDash, readable, siCount, times } from './format.js';
-import { dirKind, readRunDir, repeatRunDirs, type DirKind, type RunDir } from './rundir.js';
+import { readRunDir, type RunDir } from './rundir.js';
 
 /** Options of {@link writeReport}. */
 export interface ReportOptions {
@@ -467,7 +469,7 @@ const thetaLabel = (t: number) => `theta0=${t}`;
 
 function sweepReport(b: Builder, dir: string): string[] {
   const sweep: SweepFile = readSweep(dir);
-  const { done, missing } = sweepStatus(dir, sweep);
+  const { done, missing } = sweepStatus(sweep);
   const base = sweep.base;
   const what = `${base.arch} (width ${base.width}) on ${base.dataset}`;
   b.push('# Sweep report', '', `\`${dir}\`: ${what}`, '');

@@ -29,7 +29,7 @@
  *   states only the measured figures.
  */
 import { inputRange, pct, si } from '../analysis/format.js';
-import type { SweepPointResult } from '../run/sweep.js';
+import type { SweepPointResult } from '../rundir/sweep-file.js';
 import type { ExperimentKind, PaperAccuracy } from './experiments.js';
 import type { StcbEpoch, StcbTestLayer } from './measured.js';
 

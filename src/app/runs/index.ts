@@ -1,86 +1,20 @@
 /**
- * Running experiments: the run-directory layout, creating and clearing run directories,
- * repeats, sweeps and the energy of a run. Node-only.
+ * Runs on top of the trainer: repeats, sweeps and resumes. Node-only. The run directories
+ * themselves (layout, locks, preparing them, their files) are `src/app/rundir/`.
  */
-export {
-  CHECKPOINT_FILES,
-  LOCK_FILE,
-  MODEL_FILES,
-  pointDir,
-  RUN_FILE_NAMES,
-  RUN_FILES,
-  runFile,
-  seedDirName,
-  seedOfDirName,
-  SWEEP_FILES,
-  SWEEP_POINTS,
-  sweepFile,
-  type RunFile,
-} from './layout.js';
-export {
-  clearRunFiles,
-  freshRunDir,
-  hasCheckpoint,
-  latestCheckpoint,
-  prepareRunDir,
-  resumableRunDir,
-  RUNS_ROOT,
-  withRunDir,
-  type InterruptInfo,
-  type RunDirKind,
-  type RunDirOptions,
-} from './rundir.js';
-export {
-  acquireLock,
-  commandLine,
-  describeHolder,
-  LockError,
-  onInterrupt,
-  releaseAllLocks,
-  type LockHolder,
-  type RunLock,
-} from './lock.js';
 export { applyResume, planResume, type ResumeChanges, type ResumePlan } from './resume.js';
-export {
-  meanStdBest,
-  runRepeats,
-  summarizeRepeats,
-  type RepeatsResult,
-  type RepeatSummary,
-  type RunRepeatsOptions,
-} from './repeats.js';
+export { runRepeats, type RepeatsResult, type RunRepeatsOptions } from './repeats.js';
 export {
   checkGrid,
   defaultSweepDir,
   gridPoints,
-  pointId,
   prepareSweepDir,
-  readSweep,
   runSweep,
-  sweepCsv,
-  sweepStatus,
   trainSweep,
-  type PointEnergy,
   type PointInfo,
   type SweepConfig,
   type SweepEvent,
-  type SweepFile,
-  type SweepGrid,
   type SweepOptions,
-  type SweepPoint,
-  type SweepPointResult,
   type TrainPoint,
   type TrainSweepOptions,
 } from './sweep.js';
-export {
-  energyAtFireRate,
-  energyOfRun,
-  energySummaryOfRun,
-  formatEnergySummary,
-  networkEnergy,
-  specOfConfig,
-  specOfRun,
-  type RunNetwork,
-  type SpikeSource,
-  type SummaryConfig,
-} from './energy.js';
