@@ -116,7 +116,8 @@ export function sweepStatus(sweep: SweepFile): { done: SweepPoint[]; missing: Sw
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const quote = s.includes('"') || s.includes(',') || s.includes('\n');
+  return quote ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /** `sweep.csv`: one row per point; per-layer fire rates as `fire_rate:<layer>` columns. */
