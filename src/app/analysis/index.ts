@@ -24,13 +24,7 @@ export {
   type NetworkSpec,
 } from './network.js';
 export { joules, microjoules, pct, readable, si, siCount, times } from './format.js';
-export {
-  readRunDir,
-  runSpikeStats,
-  summarizeConfig,
-  type RunDir,
-  type RunSummary,
-} from './rundir.js';
+export { readRunDir, runSpikeStats, summarizeConfig, type RunDir, type RunSummary } from './rundir.js';
 export {
   energyAtFireRate,
   energyOfRun,

@@ -143,7 +143,10 @@ const currentSchema = z.object({
       })
       .nullable(),
     stcb_log: z
-      .object({ run: z.string(), epochs: z.array(z.object({ epoch: num, layers: z.array(stcbEpochLayerSchema) })) })
+      .object({
+        run: z.string(),
+        epochs: z.array(z.object({ epoch: num, layers: z.array(stcbEpochLayerSchema) })),
+      })
       .nullable(),
     points: z.array(z.object({ run: z.string(), result: pointResult })),
     protocol_diffs: z.array(z.string()),

@@ -21,7 +21,15 @@ import {
   makeDirs,
 } from '../../lib/util/fs.js';
 import { readRunState } from './checkpoint.js';
-import { LOCK_FILE, RUN_FILE_NAMES, RUN_FILES, runFile, seedOfDirName, sweepFile, SWEEP_FILES } from './layout.js';
+import {
+  LOCK_FILE,
+  RUN_FILE_NAMES,
+  RUN_FILES,
+  runFile,
+  seedOfDirName,
+  sweepFile,
+  SWEEP_FILES,
+} from './layout.js';
 import { acquireLock, onInterrupt } from './lock.js';
 
 /** What a directory holds: a run, a repeat group, a sweep. */

@@ -122,7 +122,9 @@ export function writeLog(runDir: string, log: readonly EpochMetrics[]): void {
 function logLines(p: string): { line: string; n: number; last: boolean }[] | null {
   if (!existsSync(p)) return null;
   const lines = readFileSync(p, 'utf8').split('\n');
-  return lines.flatMap((line, i) => (line.trim() === '' ? [] : [{ line, n: i + 1, last: i === lines.length - 1 }]));
+  return lines.flatMap((line, i) =>
+    line.trim() === '' ? [] : [{ line, n: i + 1, last: i === lines.length - 1 }],
+  );
 }
 
 /**
@@ -142,7 +144,9 @@ export function readLog(runDir: string, onNotice?: (line: string) => void): Epoc
       value = JSON.parse(line);
     } catch (e) {
       if (last) {
-        onNotice?.(`${p}: line ${n} is incomplete (a torn write); dropped it, the checkpoint says where the run stands`);
+        onNotice?.(
+          `${p}: line ${n} is incomplete (a torn write); dropped it, the checkpoint says where the run stands`,
+        );
         continue;
       }
       throw new CheckpointError(`${p}: line ${n} is not valid JSON (${(e as Error).message.split('\n')[0]})`);

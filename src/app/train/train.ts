@@ -43,7 +43,6 @@ import {
   type SyncStats,
 } from '../../lib/distributed/grad-sync.js';
 import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
-import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 import type { BatchNormSync } from '../../lib/nn/sync-bn.js';
 import { readTidy } from '../../lib/util/read.js';
 import { runFile } from '../rundir/layout.js';
