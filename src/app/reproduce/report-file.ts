@@ -9,11 +9,11 @@
  * figures; the Fig. 6-9 figures only rounded (a stats-T report of that age cannot be re-rendered:
  * its per-layer spikes are not in it).
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, LEARN_THETA_MODES } from '../../lib/core/config.js';
 import { issueText } from '../config/config.js';
 import type { ScaleProtocol } from './experiments.js';
+import { readJsonFile } from '../rundir/json.js';
 import { sweepPointResultSchema } from '../rundir/sweep-file.js';
 import { stcbEpochLayerSchema, type Measured, type ReportRun, type StcbTestLayer } from './measured.js';
 import type { Verdict } from './rules.js';
@@ -218,20 +218,7 @@ function legacyRuns(r: Legacy, where: string): ReportRun[] {
  *   experiment than `experiment`, not a report, or an older stats-T report
  */
 export function readReportFile(path: string, experiment: string): ReportFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(
-      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const value = readJsonFile(path);
   const id = (value as { experiment?: unknown } | null)?.experiment;
   if (typeof id === 'string' && id !== experiment)
     throw new ConfigError(`${path} is the report of ${id}, not of ${experiment}`);

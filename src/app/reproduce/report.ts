@@ -84,7 +84,7 @@ export function measureExperiment(d: ExperimentData): { runs: RunRow[]; measured
           fire_rate: s.fireRate,
         })),
       };
-    const epochs = stcbEpochs(readEpochLog(stc.dir) as unknown as Record<string, unknown>[]);
+    const epochs = stcbEpochs(readEpochLog(stc.dir));
     if (epochs.length) stcbLog = { run: stc.label, epochs };
   }
   const points = (d.experiment.kind === 'stats-T' ? (d.sweeps ?? []) : []).flatMap((s) =>
