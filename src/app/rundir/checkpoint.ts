@@ -1,9 +1,10 @@
 /**
  * Training checkpoints (`last.safetensors`, `best.safetensors` of a run directory): one
- * safetensors model file (see `interop/model-file.ts`) holding the
- * PyTorch-layout state dict, the momentum buffers as `optimizer.<parameter name>` tensors, the
- * run configuration (`stcsnn.train_config`) and the run state (`stcsnn.run_state`). One file
- * is one atomic rename, so a checkpoint is either the old one or the new one.
+ * safetensors model file (see `interop/model-file.ts`) holding the PyTorch-layout state dict,
+ * the momentum buffers as `optimizer.<parameter name>` tensors, the run configuration
+ * (`stcsnn.train_config`) and the run state (`stcsnn.run_state`). One file is one atomic rename,
+ * so a checkpoint is either the old one or the new one. Also which file of a run directory is
+ * its model ({@link resolveModelPath}).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';

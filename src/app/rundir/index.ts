@@ -64,6 +64,7 @@ export {
 export {
   layerSpikeStatsSchema,
   readResult,
+  resultFileSchema,
   trainResultSchema,
   writeResult,
   type RunResultFile,
@@ -79,10 +80,13 @@ export {
   type RepeatSummary,
 } from './repeats-file.js';
 export {
+  pointEnergySchema,
   readSweep,
   sweepCsv,
   sweepFileSchema,
+  sweepGridSchema,
   sweepPointResultSchema,
+  sweepPointSchema,
   sweepStatus,
   writeSweep,
   type PointEnergy,

@@ -65,9 +65,9 @@ export type TrainResult = Readonly<z.output<typeof trainResultSchema>>;
  * `result.json` as the readers take it: `test_accuracy` required, every other field of
  * {@link trainResultSchema} checked where present (runs of any age, fixtures), other keys kept.
  */
-const resultFileSchema = trainResultSchema.partial().required({ test_accuracy: true }).loose();
+export const resultFileSchema = trainResultSchema.partial().required({ test_accuracy: true }).loose();
 
-/** The fields of `result.json` a reader may rely on (see `resultFileSchema`). */
+/** The fields of `result.json` a reader may rely on (see {@link resultFileSchema}). */
 export type RunResultFile = Readonly<z.output<typeof resultFileSchema>>;
 
 /** Writes `result.json` of a run directory, atomically. */
