@@ -67,8 +67,8 @@ export {
   StcbMonitor,
   stcbFigures,
   type Runaway,
-  type StcbFigures,
 } from './app/train/monitor.js';
+export type { StcbFigures } from './app/rundir/log-file.js';
 export { stcbTable } from './app/analysis/stcb-rows.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
 export { SGD_DEFAULTS } from './app/config/sgd-defaults.js';

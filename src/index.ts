@@ -59,14 +59,7 @@ export {
 } from './lib/nn/plan.js';
 export { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from './lib/nn/stats.js';
 export { batchNormTrain, type BatchNormTrainResult } from './lib/nn/kernels.js';
-export {
-  train,
-  readRunConfig,
-  type TrainResult,
-  type EpochMetrics,
-  type TrainHooks,
-  type TrainOptions,
-} from './app/train/train.js';
+export { train, type TrainHooks, type TrainOptions } from './app/train/train.js';
 export {
   AUGMENT_MODES,
   TRAIN_DEFAULTS,
@@ -102,8 +95,6 @@ export {
   stcbFigures,
   type Runaway,
   type RunawayRemedies,
-  type StcbBnFigures,
-  type StcbFigures,
 } from './app/train/monitor.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
 export { SGD_DEFAULTS } from './app/config/sgd-defaults.js';
@@ -135,6 +126,7 @@ export { DataLoader, type AugmentOptions, type LoaderOptions, type LoaderStats }
 export type { Dataset, Batch, Normalization } from './lib/data/types.js';
 export { DataError } from './lib/data/types.js';
 export * from './app/analysis/index.js';
-export * from './app/run/index.js';
+export * from './app/rundir/index.js';
+export * from './app/runs/index.js';
 export * from './lib/distributed/index.js';
 export * from './lib/interop/index.js';

@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../../lib/util/atomic.js';
-import type { EpochLog } from './rundir.js';
+import type { EpochLog } from '../rundir/log-file.js';
 
 /** A figure: a file stem, a caption and its Vega-Lite specification. */
 export interface Figure {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import type { LayerInfo } from '../../lib/nn/models.js';
 import { computeEnergy } from './energy.js';
-import { runSweep } from '../run/sweep.js';
+import { runSweep } from '../runs/sweep.js';
 import { layersFor } from './network.js';
 import { fixtureConfig, writeFixtureRun } from './testing.js';
 import { TRAIN_DEFAULTS } from '../config/config.js';

@@ -1,7 +1,8 @@
 /**
- * The analysis API: energy (pure), layer descriptions, run readers, formatting, figures and
- * reports. Node-only where files are involved; `energy.ts` and `format.ts` are pure. Running
- * experiments (run directories, repeats, sweeps, the energy of a run) is `src/app/run/`.
+ * The analysis API: energy (pure), the energy of a run, layer descriptions, run readers,
+ * formatting, figures and reports. Node-only where files are involved; `energy.ts` and
+ * `format.ts` are pure. The files of run directories are `src/app/rundir/`; running
+ * experiments (repeats, sweeps) is `src/app/runs/`.
  */
 export {
   computeEnergy,
@@ -23,17 +24,18 @@ export {
   type NetworkSpec,
 } from './network.js';
 export { joules, microjoules, pct, readable, si, siCount, times } from './format.js';
+export { readRunDir, runSpikeStats, summarizeConfig, type RunDir, type RunSummary } from './rundir.js';
 export {
-  dirKind,
-  readEpochLog,
-  readRunDir,
-  repeatRunDirs,
-  runSpikeStats,
-  type DirKind,
-  type EpochLog,
-  type RunDir,
-  type RunResultFile,
-  type RunSummary,
-} from './rundir.js';
+  energyAtFireRate,
+  energyOfRun,
+  energySummaryOfRun,
+  formatEnergySummary,
+  networkEnergy,
+  specOfConfig,
+  specOfRun,
+  type RunNetwork,
+  type SpikeSource,
+  type SummaryConfig,
+} from './run-energy.js';
 export { renderSvg, svgToPng, writeFigure, type Figure, type WrittenFigure } from './charts.js';
 export { writeReport, type ReportOptions, type ReportResult } from './report.js';

@@ -1,7 +1,7 @@
 /**
  * From names to layer descriptions: the architecture of a data set + arch + width (its plan,
  * `nn/plan.ts`), the input geometry of a run's checkpoint, and zeta per layer from spike
- * statistics (the energy of a run is `src/app/run/energy.ts`). Nothing here builds a network or
+ * statistics (the energy of a run is `run-energy.ts`). Nothing here builds a network or
  * needs a TensorFlow.js backend.
  */
 import { existsSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { ARCH_DEFAULTS, parseArchConfig, type ArchConfig } from '../../lib/nn/ar
 import { planNetwork, type LayerInfo } from '../../lib/nn/plan.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 import { readModelInfo } from '../../lib/interop/model-file.js';
-import { CHECKPOINT_FILES } from '../run/layout.js';
+import { CHECKPOINT_FILES } from '../rundir/layout.js';
 
 /** What the energy of a network depends on. */
 export interface NetworkSpec {

@@ -1,12 +1,13 @@
 /** The report of a repeat group: the Table 2 row over its seeds, per-seed results, curves, spikes, energy. */
 import { relative } from 'node:path';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
-import { meanStdBest } from '../run/repeats.js';
+import { meanStdBest } from '../rundir/repeats-file.js';
 import { curvePoints, trainingCurves } from './charts.js';
 import { pct } from './format.js';
 import { mdTable, type MarkdownDoc } from './markdown.js';
 import { describe, spikeSection, tryEnergySection, type EnergyOptions } from './report-sections.js';
-import { readRunDir, repeatRunDirs } from './rundir.js';
+import { repeatRunDirs } from '../rundir/dirs.js';
+import { readRunDir } from './rundir.js';
 import { meanSpikeStats } from './summary.js';
 
 /**

@@ -1,5 +1,6 @@
 /** The report of one run directory: configuration, results, curves, the runaway monitor, spikes, energy. */
-import { RUNAWAY_P999_FACTOR, type StcbFigures } from '../train/monitor.js';
+import type { StcbFigures } from '../rundir/log-file.js';
+import { RUNAWAY_P999_FACTOR } from '../train/monitor.js';
 import { curvePoints, trainingCurves } from './charts.js';
 import { pct } from './format.js';
 import { mdTable, type MarkdownDoc } from './markdown.js';

@@ -3,7 +3,7 @@
  * per STCB layer with their figures, and the energy against the ANN twin.
  */
 import { saturatedFraction, type LayerSpikeStats } from '../../lib/nn/stats.js';
-import { networkEnergy, specOfRun } from '../run/energy.js';
+import { networkEnergy, specOfRun } from './run-energy.js';
 import { inputHistogram, perLayerChart } from './charts.js';
 import type { EnergyConstants, EnergyReport } from './energy.js';
 import { inputRange, microjoules, pctOrDash, readable, siCount, times } from './format.js';

@@ -4,7 +4,7 @@
  * finished are listed as missing.
  */
 import { join } from 'node:path';
-import { readSweep, sweepStatus, type SweepFile, type SweepPointResult } from '../run/sweep.js';
+import { readSweep, sweepStatus, type SweepFile, type SweepPointResult } from '../rundir/sweep-file.js';
 import {
   curvePoints,
   lineChart,
@@ -26,7 +26,7 @@ const thetaLabel = (t: number) => `theta0=${t}`;
  */
 export function sweepReport(b: MarkdownDoc, dir: string): string[] {
   const sweep: SweepFile = readSweep(dir);
-  const { done, missing } = sweepStatus(dir, sweep);
+  const { done, missing } = sweepStatus(sweep);
   const base = sweep.base;
   const what = `${base.arch} (width ${base.width}) on ${base.dataset}`;
   b.push('# Sweep report', '', `\`${dir}\`: ${what}`, '');

@@ -28,7 +28,8 @@ import type { EnergyConstants } from './energy.js';
 import { repeatsReport } from './report-repeats.js';
 import { runReport } from './report-run.js';
 import { sweepReport } from './report-sweep.js';
-import { dirKind, readRunDir, type DirKind } from './rundir.js';
+import { dirKind, type DirKind } from '../rundir/dirs.js';
+import { readRunDir } from './rundir.js';
 
 /** Options of {@link writeReport}. */
 export interface ReportOptions {

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { LayerInfo } from '../../lib/nn/models.js';
 import { HIST_BINS, HIST_MAX, HIST_MIN, type LayerSpikeStats } from '../../lib/nn/stats.js';
-import { runFile } from '../run/layout.js';
+import { runFile } from '../rundir/layout.js';
 import { TRAIN_DEFAULTS } from '../config/config.js';
 
 /** What a fixture run looks like. */

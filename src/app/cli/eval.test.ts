@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { buildNetwork } from '../../lib/nn/models.js';
 import { archFor } from '../train/train.js';
-import { saveCheckpoint } from '../train/checkpoint.js';
+import { saveCheckpoint } from '../rundir/checkpoint.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
-import { runFile } from '../run/layout.js';
+import { runFile } from '../rundir/layout.js';
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';

@@ -9,13 +9,13 @@ import { datasetInfo, normalizationFor, openDataset, DATASET_NAMES } from '../..
 import { readModelFile } from '../../lib/interop/model-file.js';
 import { identityMismatch, identityOf, loadStateDict } from '../../lib/interop/state-dict.js';
 import { buildNetwork } from '../../lib/nn/models.js';
-import { TRAIN_META } from '../train/checkpoint.js';
+import { TRAIN_META } from '../rundir/checkpoint.js';
 import { checkTrainConfig } from '../config/config.js';
 import { evaluate } from '../train/evaluate.js';
 import { stcbTable } from '../analysis/stcb-rows.js';
 import { MONITOR_SAMPLES, findRunaway, runawayWarning } from '../train/monitor.js';
-import { MODEL_FILES, RUN_FILES, runFile } from '../run/layout.js';
-import { readRunConfig } from '../train/train.js';
+import { MODEL_FILES, RUN_FILES, runFile } from '../rundir/layout.js';
+import { readRunConfig } from '../rundir/config-file.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { notice, printJson, table } from './output.js';

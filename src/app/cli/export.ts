@@ -1,7 +1,8 @@
 /** `stcsnn export`: a checkpoint as an ONNX model (or a plain safetensors model file). */
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { loadModel, resolveModelPath, saveModel } from '../../lib/interop/model-file.js';
+import { loadModel, saveModel } from '../../lib/interop/model-file.js';
+import { resolveModelPath } from '../rundir/checkpoint.js';
 import { exportOnnx, ONNX_GRAPH_KINDS, ONNX_OPSET, type OnnxGraphKind } from '../../lib/interop/onnx.js';
 import { describeNetwork } from '../../lib/interop/state-dict.js';
 import { writeFileAtomic } from '../../lib/util/atomic.js';

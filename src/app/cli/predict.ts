@@ -7,11 +7,11 @@ import { conversionText, imageToInput, type ChannelConversion } from '../../lib/
 import {
   modelInfoFromMetadata,
   readModelFile,
-  resolveModelPath,
   type ModelFile,
   type ModelInfo,
 } from '../../lib/interop/model-file.js';
 import { buildNetwork } from '../../lib/nn/models.js';
+import { resolveModelPath } from '../rundir/checkpoint.js';
 import { onnxMetadata } from '../../lib/interop/onnx.js';
 import { CheckpointError, loadStateDict } from '../../lib/interop/state-dict.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';

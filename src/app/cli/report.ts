@@ -3,7 +3,7 @@ import { relative, resolve } from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { writeReport } from '../analysis/report.js';
-import { dirKind } from '../analysis/rundir.js';
+import { dirKind } from '../rundir/dirs.js';
 import { assertWritable } from '../../lib/util/fs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { notice, printJson } from './output.js';

@@ -1,6 +1,6 @@
 /**
  * `stcsnn reproduce EXPERIMENT [--scale paper|cpu|smoke]`: one of the paper's experiments as one
- * command (runs resumably through `src/app/run/`, then writes the report beside the paper's
+ * command (runs resumably through `src/app/runs/`, then writes the report beside the paper's
  * numbers); `stcsnn reproduce --list`: every experiment, its cost per scale and its data.
  */
 import { dirname, resolve } from 'node:path';
@@ -14,7 +14,7 @@ import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '.
 import { defaultOut, experimentDir, reportFile } from '../reproduce/layout.js';
 import { rerenderReport, writeExperimentReport, type ReportFile } from '../reproduce/report.js';
 import { annFromReport, protocolOf, runExperiment, sweepSource } from '../reproduce/runner.js';
-import { withRunDir } from '../run/rundir.js';
+import { withRunDir } from '../rundir/dirs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';

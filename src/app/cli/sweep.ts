@@ -6,8 +6,9 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
 import { pct, times } from '../analysis/format.js';
-import { withRunDir } from '../run/rundir.js';
-import { defaultSweepDir, sweepStatus, trainSweep } from '../run/sweep.js';
+import { withRunDir } from '../rundir/dirs.js';
+import { sweepStatus } from '../rundir/sweep-file.js';
+import { defaultSweepDir, trainSweep } from '../runs/sweep.js';
 import { DEFAULT_VALUES, type ConfigPath } from '../config/config.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
@@ -147,7 +148,7 @@ export function sweepCommand(): Command {
       { kind: 'keep', what: 'sweep directory', onNotice: notice, onInterrupt: resumeHint },
       work,
     );
-    const { missing } = sweepStatus(dir, sweep);
+    const { missing } = sweepStatus(sweep);
     if (missing.length) notice(`points not finished: ${missing.map((p) => p.id).join(', ')}`);
     if (json) {
       printJson({

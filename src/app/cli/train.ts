@@ -4,8 +4,9 @@ import { Command } from 'commander';
 import { thresholdScaleWarning } from '../../lib/core/config.js';
 import type { TrainConfig } from '../config/config.js';
 import { resumedConfig } from '../config/resolve.js';
-import { agreeOnConfig, readRunConfig } from '../train/train.js';
-import { applyResume, planResume, type ResumeChanges } from '../run/resume.js';
+import { agreeOnConfig } from '../train/train.js';
+import { readRunConfig } from '../rundir/config-file.js';
+import { applyResume, planResume, type ResumeChanges } from '../runs/resume.js';
 import {
   DEFAULT_TIMEOUT_MS,
   joinProcessGroup,
@@ -13,10 +14,10 @@ import {
 } from '../../lib/distributed/process-group.js';
 import type { ParallelMode } from '../../lib/distributed/runs.js';
 import { pct } from '../analysis/format.js';
-import { energySummaryOfRun } from '../run/energy.js';
-import { runRepeats } from '../run/repeats.js';
-import { RUN_FILES } from '../run/layout.js';
-import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../run/rundir.js';
+import { energySummaryOfRun } from '../analysis/run-energy.js';
+import { runRepeats } from '../runs/repeats.js';
+import { RUN_FILES } from '../rundir/layout.js';
+import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../rundir/dirs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printConfig } from './config-print.js';
 import { KilledError, UsageError } from './errors.js';

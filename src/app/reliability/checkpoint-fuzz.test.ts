@@ -19,10 +19,10 @@ import { decodeModel, loadModel } from '../../lib/interop/model-file.js';
 import { decodeSafetensors, encodeSafetensors, FormatError } from '../../lib/interop/safetensors.js';
 import { CheckpointError } from '../../lib/interop/state-dict.js';
 import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
-import { loadCheckpoint, readRunState, saveCheckpoint, TRAIN_META } from '../train/checkpoint.js';
+import { loadCheckpoint, readRunState, saveCheckpoint, TRAIN_META } from '../rundir/checkpoint.js';
 import { checkTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
 import { Sgd } from '../train/sgd.js';
-import { readRunConfig } from '../train/train.js';
+import { readRunConfig } from '../rundir/config-file.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-ckfuzz-'));

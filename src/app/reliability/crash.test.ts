@@ -14,8 +14,10 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { decodeSafetensors } from '../../lib/interop/safetensors.js';
-import { readRunState } from '../train/checkpoint.js';
-import { readRunConfig, train, type EpochMetrics } from '../train/train.js';
+import { readRunState } from '../rundir/checkpoint.js';
+import { readRunConfig } from '../rundir/config-file.js';
+import type { EpochMetrics } from '../rundir/log-file.js';
+import { train } from '../train/train.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));

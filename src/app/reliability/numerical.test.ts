@@ -15,7 +15,7 @@ import { stcConfig } from '../../lib/core/config.js';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { buildNetwork } from '../../lib/nn/models.js';
 import { decodeSafetensors, encodeSafetensors } from '../../lib/interop/safetensors.js';
-import { loadCheckpoint, readRunState, TRAIN_META } from '../train/checkpoint.js';
+import { loadCheckpoint, readRunState, TRAIN_META } from '../rundir/checkpoint.js';
 import { configHash } from '../config/config-hash.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
 import { Sgd } from '../train/sgd.js';

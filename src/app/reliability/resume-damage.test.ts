@@ -23,8 +23,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI, cli } from '../../lib/distributed/testing.js';
 import { decodeSafetensors, encodeSafetensors } from '../../lib/interop/safetensors.js';
-import { runFile } from '../run/layout.js';
-import { TRAIN_META } from '../train/checkpoint.js';
+import { runFile } from '../rundir/layout.js';
+import { TRAIN_META } from '../rundir/checkpoint.js';
 
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-damage-'));

@@ -4,8 +4,8 @@
  * theta0 or T (Fig. 5), fire rate, spikes, FLOPs and energy against T (Fig. 6-9).
  */
 import { curvePoints, lineChart, perLayerChart, trainingCurves, type Figure } from '../analysis/charts.js';
-import { readEpochLog } from '../analysis/rundir.js';
-import type { SweepPointResult } from '../run/sweep.js';
+import { readEpochLog } from '../rundir/log-file.js';
+import type { SweepPointResult } from '../rundir/sweep-file.js';
 import { NOT_IN_TEXT } from './experiments.js';
 import type { ExperimentData, SweepData } from './runner.js';
 

@@ -1,7 +1,7 @@
 /**
  * The layout of a reproduction, written once (every reader and writer of `stcsnn reproduce`
  * takes its paths from here; the run, repeat-group and sweep directories inside follow
- * `src/app/run/layout.ts`):
+ * `src/app/rundir/layout.ts`):
  *
  * ```
  * <out>/                              --out (default reproduce/<experiment>-<scale>/)

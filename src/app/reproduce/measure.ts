@@ -3,7 +3,8 @@
  * `measured`, see `measured.ts`): read from `result.json`, `log.jsonl` and the sweeps' results.
  */
 import { relative } from 'node:path';
-import { readEpochLog, readRunDir } from '../analysis/rundir.js';
+import { readRunDir } from '../analysis/rundir.js';
+import { readEpochLog } from '../rundir/log-file.js';
 import { saturatedFraction } from '../../lib/nn/stats.js';
 import { pointResult } from './figures.js';
 import { stcbEpochs, type Measured } from './measured.js';
@@ -28,7 +29,7 @@ export function measureExperiment(d: ExperimentData): { runs: RunRow[]; measured
           fire_rate: s.fireRate,
         })),
       };
-    const epochs = stcbEpochs(readEpochLog(stc.dir) as unknown as Record<string, unknown>[]);
+    const epochs = stcbEpochs(readEpochLog(stc.dir));
     if (epochs.length) stcbLog = { run: stc.label, epochs };
   }
   const points = (d.experiment.kind === 'stats-T' ? (d.sweeps ?? []) : []).flatMap((s) =>

@@ -12,8 +12,10 @@
  * - `measured.points`: the result of every finished sweep point (fire rates, spikes, energy).
  * - `measured.protocol_diffs`: runs whose `config.json` differs from the protocol.
  */
+import { z } from 'zod';
 import type { LearnTheta } from '../../lib/core/config.js';
-import type { SweepPointResult } from '../run/sweep.js';
+import { stcbFiguresSchema, type StcbFigures } from '../rundir/log-file.js';
+import type { SweepPointResult } from '../rundir/sweep-file.js';
 
 /** How a run ended: finished, stopped by a non-finite loss or gradient, or not (yet) finished. */
 export type RunStatus = 'done' | 'diverged' | 'missing';
@@ -61,23 +63,14 @@ export interface StcbTestLayer {
   readonly printed_range?: string;
 }
 
-/** Batch-norm scale feeding an STCB layer (log.jsonl `stcb[].bn`). */
-export interface StcbBn {
-  readonly layer: string;
-  readonly gamma_abs_mean: number;
-  readonly gamma_abs_max: number;
-}
+/**
+ * An STCB layer's figures over one training epoch as `report.json` keeps them: the log's
+ * {@link StcbFigures} without the sample count and the saturation level.
+ */
+export type StcbEpochLayer = Omit<StcbFigures, 'samples' | 'S'>;
 
-/** An STCB layer's figures over one training epoch (one entry of log.jsonl `stcb`). */
-export interface StcbEpochLayer {
-  readonly layer: string;
-  readonly input_max: number;
-  readonly input_p999: number;
-  readonly saturated_share: number;
-  readonly nonpositive_share: number;
-  readonly fire_rate: number;
-  readonly bn: StcbBn | null;
-}
+/** The schema of {@link StcbEpochLayer}: the log's, less `samples` and `S` (`report.json` reads with it too). */
+export const stcbEpochLayerSchema = stcbFiguresSchema.omit({ samples: true, S: true });
 
 /** The STCB figures of one epoch (`epoch`: 0-based, as in log.jsonl). */
 export interface StcbEpoch {
@@ -100,38 +93,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-function parseBn(v: unknown): StcbBn | null | undefined {
-  if (v === null) return null;
-  if (!isRecord(v) || typeof v.layer !== 'string' || !finite(v.gamma_abs_mean) || !finite(v.gamma_abs_max))
-    return undefined;
-  return { layer: v.layer, gamma_abs_mean: v.gamma_abs_mean, gamma_abs_max: v.gamma_abs_max };
-}
-
 /**
- * The `stcb` entry of a log.jsonl epoch line: `[{layer, input_max, input_p999, saturated_share,
- * nonpositive_share, fire_rate, bn: {layer, gamma_abs_mean, gamma_abs_max} | null}]`. Null when
- * absent (older logs) or not of that shape; `input_max` may be non-finite (a runaway) and is kept.
+ * The `stcb` entry of a log.jsonl epoch line (`stcbFiguresSchema` of `rundir/log-file.ts`), less
+ * `samples` and `S`. Null when absent (older logs) or not of that shape; a non-finite figure (a
+ * runaway; null in the JSON) is kept as NaN.
  */
 export function parseStcbEntry(v: unknown): StcbEpochLayer[] | null {
-  if (!Array.isArray(v)) return null;
-  const out: StcbEpochLayer[] = [];
-  for (const e of v) {
-    if (!isRecord(e) || typeof e.layer !== 'string') return null;
-    const nums = ['input_max', 'input_p999', 'saturated_share', 'nonpositive_share', 'fire_rate'] as const;
-    if (!nums.every((k) => typeof e[k] === 'number')) return null;
-    const bn = parseBn(e.bn ?? null);
-    if (bn === undefined) return null;
-    out.push({
-      layer: e.layer,
-      input_max: e.input_max as number,
-      input_p999: e.input_p999 as number,
-      saturated_share: e.saturated_share as number,
-      nonpositive_share: e.nonpositive_share as number,
-      fire_rate: e.fire_rate as number,
-      bn,
-    });
-  }
-  return out;
+  const r = z.array(stcbEpochLayerSchema).safeParse(v);
+  return r.success ? r.data : null;
 }
 
 /** The STCB figures of a run's epoch lines (`{epoch, stcb?}`), in epoch order; empty when none recorded. */

@@ -9,12 +9,13 @@
  * figures; the Fig. 6-9 figures only rounded (a stats-T report of that age cannot be re-rendered:
  * its per-layer spikes are not in it).
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, LEARN_THETA_MODES } from '../../lib/core/config.js';
 import { issueText } from '../config/config.js';
 import type { ScaleProtocol } from './experiments.js';
-import type { Measured, ReportRun, StcbTestLayer } from './measured.js';
+import { readJsonFile } from '../rundir/json.js';
+import { sweepPointResultSchema } from '../rundir/sweep-file.js';
+import { stcbEpochLayerSchema, type Measured, type ReportRun, type StcbTestLayer } from './measured.js';
 import type { Verdict } from './rules.js';
 
 /** A table of the report: a header and rows of cells (already formatted). */
@@ -108,43 +109,8 @@ const runBase = {
   error: z.string().optional(),
   from: z.string().optional(),
 };
-const bn = z.object({ layer: z.string(), gamma_abs_mean: num, gamma_abs_max: num }).nullable();
-const stcbLayer = z.object({
-  layer: z.string(),
-  input_max: num,
-  input_p999: num,
-  saturated_share: num,
-  nonpositive_share: num,
-  fire_rate: num,
-  bn,
-});
-const pointResult = z
-  .object({
-    test_accuracy: num,
-    best_test_accuracy: num,
-    mean_fire_rate: num,
-    spikes_per_image: num,
-    layers: z.array(
-      z.object({
-        layer: z.string(),
-        neurons: num,
-        fire_rate: num,
-        spikes_per_neuron: num,
-        spikes_per_image: num,
-      }),
-    ),
-    energy: z
-      .object({
-        ann_macs: num,
-        snn_acs: num,
-        snn_macs: num,
-        ann_energy_pj: num,
-        snn_energy_pj: num,
-        ratio: num,
-      })
-      .nullable(),
-  })
-  .loose();
+/** A sweep point's result as `sweep.json` holds it (other keys kept). */
+const pointResult = sweepPointResultSchema.loose();
 const verdictSchema = z.object({
   claim: z.string(),
   outcome: z.enum(['agrees', 'disagrees', 'diverged', 'cannot say']),
@@ -183,7 +149,10 @@ const currentSchema = z.object({
       })
       .nullable(),
     stcb_log: z
-      .object({ run: z.string(), epochs: z.array(z.object({ epoch: num, layers: z.array(stcbLayer) })) })
+      .object({
+        run: z.string(),
+        epochs: z.array(z.object({ epoch: num, layers: z.array(stcbEpochLayerSchema) })),
+      })
       .nullable(),
     points: z.array(z.object({ run: z.string(), result: pointResult })),
     protocol_diffs: z.array(z.string()),
@@ -255,20 +224,7 @@ function legacyRuns(r: Legacy, where: string): ReportRun[] {
  *   experiment than `experiment`, not a report, or an older stats-T report
  */
 export function readReportFile(path: string, experiment: string): ReportFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(
-      `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const value = readJsonFile(path);
   const id = (value as { experiment?: unknown } | null)?.experiment;
   if (typeof id === 'string' && id !== experiment)
     throw new ConfigError(`${path} is the report of ${id}, not of ${experiment}`);

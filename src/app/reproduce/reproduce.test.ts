@@ -196,6 +196,8 @@ test('a twin whose STC inputs ran away gets a note naming the layer and only its
   const stcb = (gamma: number) => [
     {
       layer: 'blocks.0.conv',
+      samples: 256,
+      S: 2.5,
       input_max: 5e5,
       input_p999: 4e4,
       saturated_share: 0.25,

@@ -30,7 +30,7 @@
  *   states only the measured figures.
  */
 import { decimal, inputRange, pct, si, signed } from '../analysis/format.js';
-import type { SweepPointResult } from '../run/sweep.js';
+import type { SweepPointResult } from '../rundir/sweep-file.js';
 import type { ExperimentKind, PaperAccuracy } from './experiments.js';
 import type { StcbEpoch, StcbTestLayer } from './measured.js';
 import { meanStd, type AxisPoint } from './summary.js';

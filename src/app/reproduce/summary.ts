@@ -4,7 +4,7 @@
  * accuracies per network, their mean, spread and best, the STC - ANN gap, a sweep's points along
  * its axis and the T study's finished points. Accuracies here are in percent.
  */
-import type { SweepPointResult } from '../run/sweep.js';
+import type { SweepPointResult } from '../rundir/sweep-file.js';
 import type { Measured, ReportRun } from './measured.js';
 
 /** Mean and sample standard deviation (n - 1; 0 for one value). */

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataLoader } from '../../lib/data/loader.js';
 import type { Network } from '../../lib/nn/models.js';
 import { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from '../../lib/nn/stats.js';
-import { StcbMonitor, stcbFigures, type StcbFigures } from './monitor.js';
+import type { StcbFigures } from '../rundir/log-file.js';
+import { StcbMonitor, stcbFigures } from './monitor.js';
 import { crossEntropy } from './step.js';
 
 /** What {@link evaluate} measures. */

@@ -13,6 +13,7 @@ import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { buildNetwork } from '../../lib/nn/models.js';
 import { planNetwork } from '../../lib/nn/plan.js';
 import { parseStcbEntry } from '../reproduce/measured.js';
+import { stcbFiguresSchema, type StcbFigures } from '../rundir/log-file.js';
 import {
   RUNAWAY_P999_FACTOR,
   StcbMonitor,
@@ -21,7 +22,6 @@ import {
   nearestRankQuantile,
   runawayWarning,
   stcbFigures,
-  type StcbFigures,
 } from './monitor.js';
 
 before(async () => {
@@ -134,7 +134,9 @@ test('with learned thresholds the figures are in units of theta0 (x / theta0 aga
   });
   const [a, b] = figs;
   assert.equal(a.length, 7);
-  // what the trainer writes into log.jsonl is what the reproduce reports read
+  // what the trainer writes into log.jsonl reads back as the same figures (the log's schema) and
+  // is what the reproduce reports read
+  assert.deepEqual(stcbFiguresSchema.array().parse(JSON.parse(JSON.stringify(a))), a);
   const read = parseStcbEntry(JSON.parse(JSON.stringify(a)));
   assert.ok(read);
   assert.deepEqual(

@@ -16,7 +16,8 @@
  *
  * With learned thresholds (`--learn-theta layer|channel`) the layers hand over `x / theta0` and the
  * unit-threshold code, so every figure is in units of `theta0` and `S` is the unit code's
- * saturation level (`S` is recorded with each layer).
+ * saturation level (`S` is recorded with each layer). The figures' type, as `log.jsonl` holds
+ * them, is `StcbFigures` (`src/app/rundir/log-file.ts`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { saturation, type StcConfig } from '../../lib/core/config.js';
@@ -25,36 +26,10 @@ import type { Network } from '../../lib/nn/models.js';
 import type { NetworkPlan } from '../../lib/nn/plan.js';
 import type { SpikeStatsSink } from '../../lib/nn/stats.js';
 import { readTidy } from '../../lib/util/read.js';
+import type { StcbBnFigures, StcbFigures } from '../rundir/log-file.js';
 
 /** Test samples the monitor measures on (the first ones, in the test loader's fixed order). */
 export const MONITOR_SAMPLES = 256;
-
-/** Mean and max `|gamma|` of the batch norm `layer` (its `weight`). */
-export interface StcbBnFigures {
-  readonly layer: string;
-  readonly gamma_abs_mean: number;
-  readonly gamma_abs_max: number;
-}
-
-/** The monitor's figures of one STCB layer (one entry of a log.jsonl line's `stcb`). */
-export interface StcbFigures {
-  readonly layer: string;
-  /** Samples measured. */
-  readonly samples: number;
-  /** The saturation level `S = sum_t theta(t)` of the code the figures are in (float32). */
-  readonly S: number;
-  readonly input_max: number;
-  /** 99.9th percentile of the STEB input: the value at rank `ceil(0.999 n)` of the `n` sorted inputs. */
-  readonly input_p999: number;
-  /** Share of inputs `x >= S`. */
-  readonly saturated_share: number;
-  /** Share of inputs `x <= 0`. */
-  readonly nonpositive_share: number;
-  /** Spikes per neuron per sample over the train, divided by `T` (0..1). */
-  readonly fire_rate: number;
-  /** The batch norm feeding the layer; null where none does. */
-  readonly bn: StcbBnFigures | null;
-}
 
 /**
  * The `q`-quantile (nearest rank) of `values`: the `ceil(q n)`-th smallest (1-based, at least the

@@ -9,7 +9,7 @@ import { stcConfig } from '../../lib/core/config.js';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { TRAIN_DEFAULTS, checkTrainConfig, type TrainConfig } from '../config/config.js';
 import { learningRate } from '../config/lr-schedule.js';
-import { summarizeRepeats } from '../run/repeats.js';
+import { summarizeRepeats } from '../rundir/repeats-file.js';
 import { train } from './train.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;

@@ -12,7 +12,8 @@
  * | `best.safetensors`            | the weights with the best test accuracy                        |
  * | `result.json`                 | the final {@link TrainResult}                                  |
  *
- * Every file is written atomically; `last.safetensors` is the commit point of an epoch.
+ * Every file is written atomically, through `src/app/rundir/` (its layout and file formats);
+ * `last.safetensors` is the commit point of an epoch.
  *
  * Data-parallel training ({@link TrainOptions.processGroup}, world size `W`): every rank builds
  * the same network from the seed and reads its shard of every global batch of `batchSize * W`
@@ -27,8 +28,7 @@
  * whole test set (identical results). Only rank 0 writes the run directory; at start-up the
  * ranks compare a hash of the configuration, and a resumed run must keep its world size.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { DataLoader } from '../../lib/data/loader.js';
 import { datasetInfo, normalizationFor, openDataset } from '../../lib/data/registry.js';
@@ -42,92 +42,29 @@ import {
   type SyncStats,
 } from '../../lib/distributed/grad-sync.js';
 import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
-import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 import type { BatchNormSync } from '../../lib/nn/sync-bn.js';
-import { isTempSibling, writeFileAtomic, writeJsonAtomic } from '../../lib/util/atomic.js';
 import { readTidy } from '../../lib/util/read.js';
-import { runFile } from '../run/layout.js';
+import { runFile } from '../rundir/layout.js';
 import { LossWindows } from './loss-windows.js';
-import { acquireLock } from '../run/lock.js';
-import { FileSystemError, isFsError, makeDirs } from '../../lib/util/fs.js';
+import { acquireLock } from '../rundir/lock.js';
+import { makeDirs } from '../../lib/util/fs.js';
 import {
   CheckpointError,
   checkResumeConfig,
   loadCheckpoint,
   readRunState,
   saveCheckpoint,
-} from './checkpoint.js';
-import { CONFIG_HASH_KEY, configHash } from '../config/config-hash.js';
-import { checkTrainConfig, type TrainConfig } from '../config/config.js';
+} from '../rundir/checkpoint.js';
+import { writeRunConfig } from '../rundir/config-file.js';
+import { removeStaleTemporaries } from '../rundir/dirs.js';
+import { readLog, writeLog, type EpochMetrics } from '../rundir/log-file.js';
+import { writeResult, type TrainResult } from '../rundir/result-file.js';
+import type { TrainConfig } from '../config/config.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { learningRate } from '../config/lr-schedule.js';
-import { MONITOR_SAMPLES, findRunaway, runawayWarning, type StcbFigures } from './monitor.js';
+import { MONITOR_SAMPLES, findRunaway, runawayWarning } from './monitor.js';
 import { sgdFor } from './sgd.js';
 import { NumericalError, trainStepReduced } from './step.js';
-
-/** Metrics of one epoch (a line of `log.jsonl`). */
-export interface EpochMetrics {
-  readonly epoch: number;
-  readonly lr: number;
-  readonly train_loss: number;
-  readonly train_accuracy: number;
-  readonly test_loss: number;
-  readonly test_accuracy: number;
-  readonly seconds: number;
-  readonly data_seconds: number;
-  readonly images_per_second: number;
-  /** Data-parallel runs only: seconds this rank spent in the gradient all-reduce. */
-  readonly allreduce_seconds?: number;
-  /** The base learning rate given with `--resume ... --lr` for this epoch, when one was. */
-  readonly lr_override?: number;
-  /**
-   * The training loss by batch window within the epoch, in order (see `loss-windows.ts`); absent
-   * in logs written before it was recorded.
-   */
-  readonly train_loss_windows?: readonly number[];
-  /**
-   * STC runs: per STCB layer, the runaway monitor's figures of its STEB input on the first
-   * {@link MONITOR_SAMPLES} test samples at the end of the epoch (`monitor.ts`); absent in `ann`
-   * runs and in logs written before it was recorded.
-   */
-  readonly stcb?: readonly StcbFigures[];
-  /**
-   * The runaway warning (`runawayWarning`), on the first epoch whose figures meet the rule only:
-   * a run warns once.
-   */
-  readonly warning?: string;
-}
-
-/** What a finished run reports (also `result.json`). */
-export interface TrainResult {
-  readonly runDir: string;
-  readonly dataset: string;
-  readonly arch: string;
-  readonly mode: string;
-  readonly T: number;
-  readonly theta0: number;
-  readonly tau: number;
-  readonly epochs: number;
-  readonly params: number;
-  readonly backend: string;
-  readonly seed: number;
-  /** Processes that trained the run (1 unless data-parallel). */
-  readonly world_size: number;
-  /** Samples per optimiser step over all ranks (`batchSize * world_size`). */
-  readonly global_batch: number;
-  readonly test_accuracy: number;
-  readonly best_test_accuracy: number;
-  readonly best_epoch: number;
-  readonly final_loss: number;
-  readonly train_seconds: number;
-  readonly images_per_second: number;
-  /** Fraction of step time spent waiting for data. */
-  readonly data_fraction: number;
-  readonly fire_rates: { layer: string; rate: number }[];
-  readonly spike_stats: LayerSpikeStats[];
-  readonly per_class_accuracy: number[];
-  readonly confusion: number[][];
-}
 
 /** Progress callbacks, and early stopping (`onEpochEnd` returning `'stop'`). */
 export interface TrainHooks {
@@ -203,67 +140,6 @@ export async function openLoaders(
     limit: config.limitTest,
   });
   return { train, test, trainSet, testSet, normalization };
-}
-
-/** Removes the temporary files of writes a killed process left behind (`.<name>.<pid>.<n>.tmp`). */
-function removeStaleTemporaries(runDir: string): void {
-  for (const n of readdirSync(runDir)) {
-    if (isTempSibling(n)) rmSync(join(runDir, n), { force: true });
-  }
-}
-
-/**
- * The epochs of a run's `log.jsonl`. A last line that is not complete JSON and lacks its newline
- * is torn (a crash during a write by hand or on a file system without atomic rename): it is
- * dropped, with a notice, since the checkpoint and not the log says where the run stands.
- * @throws CheckpointError naming the file and the line of any other line that is not an epoch
- *   object (`{"epoch": <integer >= 0>, ...}`)
- */
-export function readLog(runDir: string, onNotice?: (line: string) => void): EpochMetrics[] {
-  const p = runFile(runDir, 'log');
-  if (!existsSync(p)) return [];
-  const text = readFileSync(p, 'utf8');
-  const lines = text.split('\n');
-  const out: EpochMetrics[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (e) {
-      const torn = i === lines.length - 1; // the last line, without its newline
-      if (torn) {
-        onNotice?.(
-          `${p}: line ${i + 1} is incomplete (a torn write); dropped it, the checkpoint says where the run stands`,
-        );
-        continue;
-      }
-      throw new CheckpointError(
-        `${p}: line ${i + 1} is not valid JSON (${(e as Error).message.split('\n')[0]})`,
-      );
-    }
-    const epoch = (value as { epoch?: unknown } | null)?.epoch;
-    if (
-      typeof value !== 'object' ||
-      value === null ||
-      Array.isArray(value) ||
-      !Number.isInteger(epoch) ||
-      (epoch as number) < 0
-    )
-      throw new CheckpointError(
-        `${p}: line ${i + 1} is not an epoch's metrics (an object with an integer "epoch" >= 0)`,
-      );
-    out.push(value as EpochMetrics);
-  }
-  return out;
-}
-
-function writeLog(runDir: string, log: readonly EpochMetrics[]): void {
-  writeFileAtomic(
-    runFile(runDir, 'log'),
-    log.map((m) => JSON.stringify(m)).join('\n') + (log.length ? '\n' : ''),
-  );
 }
 
 /**
@@ -568,7 +444,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
       per_class_accuracy: final.perClass,
       confusion: final.confusion,
     };
-    if (writer) writeJsonAtomic(runFile(runDir, 'result'), result);
+    if (writer) writeResult(runDir, result);
     return result;
   } catch (e) {
     if (e instanceof NumericalError) {
@@ -584,39 +460,6 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
     await trainLoader.close();
     await testLoader.close();
   }
-}
-
-/** Writes `config.json` of a run directory: the configuration and its hash (`config_hash`). */
-export function writeRunConfig(runDir: string, config: TrainConfig): void {
-  writeJsonAtomic(runFile(runDir, 'config'), { ...config, [CONFIG_HASH_KEY]: configHash(config) });
-}
-
-/** The `config_hash` stored in a run's `config.json` (undefined for runs written before it). */
-export function storedConfigHash(runDir: string): string | undefined {
-  try {
-    const raw = JSON.parse(readFileSync(runFile(runDir, 'config'), 'utf8')) as Record<string, unknown>;
-    const h = raw[CONFIG_HASH_KEY];
-    return typeof h === 'string' ? h : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Reads and validates `config.json` of a run directory.
- * @throws FileSystemError when it cannot be read (`PATH: permission denied (EACCES)`);
- *   CheckpointError when it is not JSON; ConfigError for a bad configuration
- */
-export function readRunConfig(runDir: string): TrainConfig {
-  const p = runFile(runDir, 'config');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    if (isFsError(e)) throw FileSystemError.of(e);
-    throw new CheckpointError(`${p}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  return checkTrainConfig(raw, p);
 }
 
 export type { Network };

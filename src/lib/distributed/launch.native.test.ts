@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { LOCK_FILE, runFile } from '../../app/run/layout.js';
+import { LOCK_FILE, runFile } from '../../app/rundir/layout.js';
 import { distUnavailableReason } from './process-group.js';
 import { CLI, type Ran } from './testing.js';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../app/cli/launch.js';
-import { LOCK_FILE } from '../../app/run/layout.js';
+import { LOCK_FILE } from '../../app/rundir/layout.js';
 import { distUnavailableReason } from './process-group.js';
 import { cli, type Ran } from './testing.js';
 

@@ -13,8 +13,6 @@ export {
   readModelFile,
   readModelInfo,
   loadModel,
-  resolveModelPath,
-  RUN_DIR_MODELS,
   type ModelInfo,
   type SaveModelOptions,
   type ModelFile,

@@ -1,12 +1,11 @@
 /**
- * Model files on disk: reading, writing and resolving run directories. The format (metadata keys,
- * encoding, decoding) is `model-codec.ts`, re-exported here.
+ * Model files on disk: reading and writing. The format (metadata keys, encoding, decoding) is
+ * `model-codec.ts`, re-exported here. Which file of a run directory is its model is the
+ * application's layout (`app/rundir/checkpoint.ts`, `resolveModelPath`).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { buildNetwork, type Network } from '../nn/models.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { MODEL_FILES } from '../../app/run/layout.js';
 import { decodeSafetensorsHeader, FormatError, MAX_HEADER_BYTES } from './safetensors.js';
 import {
   decodeModel,
@@ -23,29 +22,6 @@ export * from './model-codec.js';
 /** Writes `net` as a safetensors model file at `file`, atomically (temporary file, fsync, rename). */
 export async function saveModel(file: string, net: Network, opts: SaveModelOptions = {}): Promise<void> {
   writeFileAtomic(file, encodeModel(net, opts));
-}
-
-/** Checkpoint file names in a run directory, in order of preference (the run layout's). */
-export const RUN_DIR_MODELS = MODEL_FILES;
-
-/**
- * The model file a `--checkpoint`/`--model` argument names: the file itself, or in a run
- * directory `best.safetensors`, else `last.safetensors`.
- * @throws CheckpointError when the path does not exist or the directory holds neither file
- */
-export function resolveModelPath(arg: string): string {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(arg);
-  } catch {
-    throw new CheckpointError(`${arg} does not exist (expected a run directory or a .safetensors file)`);
-  }
-  if (!st.isDirectory()) return arg;
-  for (const name of RUN_DIR_MODELS) {
-    const p = path.join(arg, name);
-    if (fs.existsSync(p)) return p;
-  }
-  throw new CheckpointError(`run directory ${arg} has no ${RUN_DIR_MODELS.join(' or ')}`);
 }
 
 /**

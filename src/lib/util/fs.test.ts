@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, mock } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { acquireLock } from '../../app/run/lock.js';
+import { acquireLock } from '../../app/rundir/lock.js';
 import { writeFileAtomic, writeFileAtomicAsync } from './atomic.js';
 import { FileSystemError, fsErrorMessage } from './fs.js';
 

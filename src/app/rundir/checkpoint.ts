@@ -1,10 +1,13 @@
 /**
- * Training checkpoints: one safetensors model file (see `interop/model-file.ts`) holding the
- * PyTorch-layout state dict, the momentum buffers as `optimizer.<parameter name>` tensors, the
- * run configuration (`stcsnn.train_config`) and the run state (`stcsnn.run_state`). One file
- * is one atomic rename, so a checkpoint is either the old one or the new one.
+ * Training checkpoints (`last.safetensors`, `best.safetensors` of a run directory): one
+ * safetensors model file (see `interop/model-file.ts`) holding the PyTorch-layout state dict,
+ * the momentum buffers as `optimizer.<parameter name>` tensors, the run configuration
+ * (`stcsnn.train_config`) and the run state (`stcsnn.run_state`). One file is one atomic rename,
+ * so a checkpoint is either the old one or the new one. Also which file of a run directory is
+ * its model ({@link resolveModelPath}).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Normalization } from '../../lib/data/types.js';
@@ -28,9 +31,38 @@ import {
   trainConfigSchema,
   type TrainConfig,
 } from '../config/config.js';
-import type { Sgd } from './sgd.js';
+import { MODEL_FILES } from './layout.js';
 
 export { CheckpointError };
+
+/**
+ * The optimiser state a checkpoint keeps: one momentum buffer per trained variable, in the same
+ * order (the trainer's `Sgd` is one).
+ */
+export interface MomentumState {
+  readonly variables: readonly tf.Variable[];
+  readonly buffers: readonly tf.Variable[];
+}
+
+/**
+ * The model file a `--checkpoint`/`--model` argument names: the file itself, or in a run
+ * directory `best.safetensors`, else `last.safetensors` (`MODEL_FILES`).
+ * @throws CheckpointError when the path does not exist or the directory holds neither file
+ */
+export function resolveModelPath(arg: string): string {
+  let isDir: boolean;
+  try {
+    isDir = statSync(arg).isDirectory();
+  } catch {
+    throw new CheckpointError(`${arg} does not exist (expected a run directory or a .safetensors file)`);
+  }
+  if (!isDir) return arg;
+  for (const name of MODEL_FILES) {
+    const p = join(arg, name);
+    if (existsSync(p)) return p;
+  }
+  throw new CheckpointError(`run directory ${arg} has no ${MODEL_FILES.join(' or ')}`);
+}
 
 /** Metadata keys of the trainer. */
 export const TRAIN_META = {
@@ -57,7 +89,7 @@ export function saveCheckpoint(
   net: Network,
   config: TrainConfig,
   state: RunState,
-  extra: { sgd?: Sgd; normalization?: Normalization; classNames?: readonly string[] } = {},
+  extra: { sgd?: MomentumState; normalization?: Normalization; classNames?: readonly string[] } = {},
 ): void {
   const extraTensors: Record<string, SafeTensor> = {};
   if (extra.sgd) {
@@ -147,7 +179,7 @@ export function readRunState(path: string): RunState {
  *   `net` (`X is a resnet18 checkpoint (width 1, T 8), this run is vgg11 (width 0.25, T 8)`),
  *   or the first tensor mismatches of a damaged file
  */
-export function loadCheckpoint(path: string, net: Network, sgd?: Sgd): void {
+export function loadCheckpoint(path: string, net: Network, sgd?: MomentumState): void {
   const mf = decode(path);
   const other = identityMismatch(path, identityOf(mf.config), identityOf(net.config));
   if (other) throw new CheckpointError(other);

@@ -6,10 +6,10 @@
  * all go through it. Building the layer description needs an initialised TensorFlow.js backend;
  * the arithmetic itself (`analysis/energy.ts`) needs none.
  */
-import { checkpointGeometry, layersFor, spikesFromStats, type NetworkSpec } from '../analysis/network.js';
-import { runSpikeStats, type RunDir } from '../analysis/rundir.js';
-import { computeEnergy, uniformSpikes, type EnergyConstants, type EnergyReport } from '../analysis/energy.js';
-import { microjoules, si, times } from '../analysis/format.js';
+import { checkpointGeometry, layersFor, spikesFromStats, type NetworkSpec } from './network.js';
+import { runSpikeStats, type RunDir } from './rundir.js';
+import { computeEnergy, uniformSpikes, type EnergyConstants, type EnergyReport } from './energy.js';
+import { microjoules, si, times } from './format.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 
 /**

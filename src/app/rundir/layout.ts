@@ -1,12 +1,12 @@
 /**
  * The layout of run, repeat-group and sweep directories, written once: every reader and
- * writer (the trainer, the checkpoint code, `stcsnn train`/`sweep`/`report`/`energy`, the
- * analysis readers) takes its file names and sub-folder rules from here.
+ * writer (the file formats beside this file, the trainer, `stcsnn train`/`sweep`/`report`/
+ * `energy`, the analysis readers) takes its file names and sub-folder rules from here.
  *
  * ```
  * <run>/                     one training run
  *   config.json              the resolved TrainConfig (written first; --resume reads it)
- *   log.jsonl                one EpochMetrics line per finished epoch
+ *   log.jsonl                one EpochMetrics line per finished epoch (log-file.ts)
  *   last.safetensors         the latest epoch's checkpoint (weights + optimizer; the commit point)
  *   best.safetensors         the checkpoint of the best test accuracy so far
  *   result.json              the final result (written last: its presence means "finished")

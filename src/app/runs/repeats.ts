@@ -1,44 +1,20 @@
 /**
  * Repeats (the paper's protocol): train seeds `seed, seed+1, ...` of one configuration, each in
  * its own `seed-<n>/` run directory, and summarise the final test accuracy as mean, sample
- * standard deviation and best (`repeats.json`).
+ * standard deviation and best (`repeats.json`, `rundir/repeats-file.ts`).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '../config/config.js';
-import { readRunConfig, train, type TrainHooks, type TrainResult } from '../train/train.js';
+import { train, type TrainHooks } from '../train/train.js';
 import type { ProcessGroup } from '../../lib/distributed/process-group.js';
 import { gatherRuns, runsOfRank, type GatherOptions } from '../../lib/distributed/runs.js';
-import { writeJsonAtomic } from '../../lib/util/atomic.js';
-import { runFile, seedDirName } from './layout.js';
-import { acquireLock } from './lock.js';
-import { prepareRunDir } from './rundir.js';
-
-/** Mean, sample standard deviation and best of a list of values. */
-export interface RepeatSummary {
-  readonly mean: number;
-  /** Sample standard deviation (n - 1); 0 for one value. */
-  readonly stddev: number;
-  readonly best: number;
-  readonly count: number;
-}
-
-/**
- * Mean, sample standard deviation `sqrt(sum (x - mean)^2 / (n - 1))` (0 for n = 1) and best
- * (maximum) of `xs`; NaN for an empty list.
- */
-export function meanStdBest(xs: readonly number[]): RepeatSummary {
-  const n = xs.length;
-  if (n === 0) return { mean: NaN, stddev: NaN, best: NaN, count: 0 };
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const v = n > 1 ? xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1) : 0;
-  return { mean, stddev: Math.sqrt(v), best: Math.max(...xs), count: n };
-}
-
-/** Summarises the final test accuracy of each run. */
-export function summarizeRepeats(runs: readonly { test_accuracy: number }[]): RepeatSummary {
-  return meanStdBest(runs.map((r) => r.test_accuracy));
-}
+import { readRunConfig } from '../rundir/config-file.js';
+import { prepareRunDir } from '../rundir/dirs.js';
+import { runFile, seedDirName } from '../rundir/layout.js';
+import { acquireLock } from '../rundir/lock.js';
+import { summarizeRepeats, writeRepeats, type RepeatSummary } from '../rundir/repeats-file.js';
+import { readResult, type TrainResult } from '../rundir/result-file.js';
 
 /** Options of {@link runRepeats}. */
 export interface RunRepeatsOptions {
@@ -124,7 +100,7 @@ async function repeatsLocked(
   if (repeats <= 1) return { runs };
   const summary = summarizeRepeats(runs);
   if ((over?.group.rank ?? 0) === 0)
-    writeJsonAtomic(runFile(opts.runDir, 'repeats'), { config, ...summary, runs: runs.map((r) => r.runDir) });
+    writeRepeats(opts.runDir, { config, ...summary, runs: runs.map((r) => r.runDir) });
   return { runs, summary };
 }
 
@@ -138,8 +114,10 @@ async function repeatOne(
   const seed = config.seed + k;
   const dir = repeats > 1 ? join(opts.runDir, seedDirName(seed)) : opts.runDir;
   if (opts.keepFinished) {
-    if (existsSync(runFile(dir, 'result'))) {
-      const done = JSON.parse(readFileSync(runFile(dir, 'result'), 'utf8')) as TrainResult;
+    const finished = readResult(dir);
+    if (finished) {
+      // a result.json of any age: the fields it lacks are not read of a finished seed
+      const done = finished as TrainResult;
       opts.onSeed?.(seed, 'skip', done);
       return done;
     }

@@ -5,15 +5,14 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LayerInfo } from '../../lib/nn/models.js';
 import { computeEnergy } from '../analysis/energy.js';
-import { LOCK_FILE } from './layout.js';
+import { LOCK_FILE } from '../rundir/layout.js';
+import { readSweep, sweepCsv } from '../rundir/sweep-file.js';
 import {
   baseDifference,
   baseOf,
   checkGrid,
   gridPoints,
-  readSweep,
   runSweep,
-  sweepCsv,
   type SweepOptions,
   type TrainPoint,
 } from './sweep.js';

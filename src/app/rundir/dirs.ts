@@ -1,5 +1,6 @@
 /**
- * Creating, preparing and guarding run directories (the layout is in `layout.ts`): a fresh name
+ * Creating, preparing, guarding and recognising run directories (the layout is in `layout.ts`):
+ * what a directory is (a run, a repeat group, a sweep), a fresh name
  * under `runs/`, the checks before a run writes a directory, removing an earlier run's files for
  * `--force`, and {@link withRunDir}, the frame every writer runs in: the directory created
  * component by component (no path can hang), its lock held for the whole command (`lock.ts`),
@@ -9,7 +10,6 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../lib/core/config.js';
 import type { TrainConfig } from '../config/config.js';
-import { readRunState } from '../train/checkpoint.js';
 import { isTempSibling } from '../../lib/util/atomic.js';
 import {
   assertWritable,
@@ -20,8 +20,44 @@ import {
   isFsError,
   makeDirs,
 } from '../../lib/util/fs.js';
-import { LOCK_FILE, RUN_FILE_NAMES, RUN_FILES, runFile, seedOfDirName } from './layout.js';
+import { readRunState } from './checkpoint.js';
+import {
+  LOCK_FILE,
+  RUN_FILE_NAMES,
+  RUN_FILES,
+  runFile,
+  seedOfDirName,
+  sweepFile,
+  SWEEP_FILES,
+} from './layout.js';
 import { acquireLock, onInterrupt } from './lock.js';
+
+/** What a directory holds: a run, a repeat group, a sweep. */
+export type DirKind = 'run' | 'repeats' | 'sweep';
+
+/** True when `dir` holds a run (`config.json`). */
+export function isRunDir(dir: string): boolean {
+  return existsSync(runFile(dir, 'config'));
+}
+
+/** The run directories of a repeat group: `seed-<n>/` sub-folders, by seed. */
+export function repeatRunDirs(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((n) => seedOfDirName(n) !== null && statSync(join(dir, n)).isDirectory())
+    .sort((a, b) => (seedOfDirName(a) ?? 0) - (seedOfDirName(b) ?? 0))
+    .map((n) => join(dir, n));
+}
+
+/** What kind of directory `dir` is. @throws ConfigError when it is none of them */
+export function dirKind(dir: string): DirKind {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a directory`);
+  if (existsSync(sweepFile(dir, 'sweep'))) return 'sweep';
+  if (existsSync(runFile(dir, 'repeats')) || repeatRunDirs(dir).length > 0) return 'repeats';
+  if (isRunDir(dir)) return 'run';
+  throw new ConfigError(
+    `${dir} is not a run, repeat group or sweep directory (no ${RUN_FILES.config}, ${RUN_FILES.repeats} or ${SWEEP_FILES.sweep})`,
+  );
+}
 
 /** Where runs go when no directory is named. */
 export const RUNS_ROOT = 'runs';
@@ -54,6 +90,13 @@ export function clearRunFiles(dir: string): void {
       clearRunFiles(p);
       if (readdirSync(p).length === 0) rmSync(p, { recursive: true });
     }
+  }
+}
+
+/** Removes the temporary files of writes a killed process left behind (`.<name>.<pid>.<n>.tmp`). */
+export function removeStaleTemporaries(runDir: string): void {
+  for (const n of readdirSync(runDir)) {
+    if (isTempSibling(n)) rmSync(join(runDir, n), { force: true });
   }
 }
 

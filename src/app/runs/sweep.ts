@@ -19,11 +19,12 @@
  *
  * The driver ({@link runSweep}) takes the trainer and the energy model as functions, so it is
  * tested with fakes; {@link trainSweep} runs it with the real trainer and `networkEnergy`.
- * File and folder names come from `layout.ts`.
+ * File and folder names come from `rundir/layout.ts`, the files' formats from `rundir/sweep-file.ts`.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EnergyConstants, EnergyReport } from '../analysis/energy.js';
+import { networkEnergy, specOfConfig } from '../analysis/run-energy.js';
 import { readRunDir } from '../analysis/rundir.js';
 import { ConfigError, MAX_T } from '../../lib/core/config.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
@@ -35,80 +36,19 @@ import {
   type TrainConfig,
 } from '../config/config.js';
 import { train, type TrainHooks } from '../train/train.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../lib/util/atomic.js';
 import { makeDirs } from '../../lib/util/fs.js';
 import type { ProcessGroup } from '../../lib/distributed/process-group.js';
 import { gatherRuns, runsOfRank, type GatherOptions } from '../../lib/distributed/runs.js';
-import { acquireLock } from './lock.js';
-import { networkEnergy, specOfConfig } from './energy.js';
-import { pointDir, pointId, runFile, sweepFile, SWEEP_FILES } from './layout.js';
-
-export { pointId };
-
-/** The swept values. */
-export interface SweepGrid {
-  readonly theta0: readonly number[];
-  readonly T: readonly number[];
-}
-
-/** Energy totals of a point, per image (snake_case, as in `stcsnn energy --json`). */
-export interface PointEnergy {
-  readonly ann_macs: number;
-  readonly snn_acs: number;
-  readonly snn_macs: number;
-  readonly ann_energy_pj: number;
-  readonly snn_energy_pj: number;
-  readonly ratio: number;
-}
-
-/** What a finished point measured. */
-export interface SweepPointResult {
-  readonly test_accuracy: number;
-  readonly best_test_accuracy: number;
-  /** Overall firing rate: all spikes / (all STEB neurons * images * T). */
-  readonly mean_fire_rate: number;
-  /** Spikes per image summed over the STCB layers. */
-  readonly spikes_per_image: number;
-  readonly layers: {
-    readonly layer: string;
-    readonly neurons: number;
-    readonly fire_rate: number;
-    readonly spikes_per_neuron: number;
-    readonly spikes_per_image: number;
-  }[];
-  readonly energy: PointEnergy | null;
-}
-
-/** One grid point. */
-export interface SweepPoint {
-  /** `T<T>_theta0-<theta0>`, also its directory name under `points/`. */
-  readonly id: string;
-  readonly theta0: number;
-  readonly T: number;
-  /** Run directory relative to the sweep directory. */
-  readonly dir: string;
-  /**
-   * `failed`: training diverged (a NaN or infinite loss or gradient); the sweep goes on with
-   * the next point and retries this one when rerun.
-   */
-  readonly status: 'pending' | 'done' | 'failed';
-  readonly result: SweepPointResult | null;
-  /** Why a `failed` point failed. */
-  readonly error?: string;
-}
-
-/** `sweep.json`. */
-export interface SweepFile {
-  readonly version: 1;
-  /**
-   * The base run configuration (the trainer's `config.json` layout) with the swept
-   * `stc.T`/`stc.theta0` set to null; it identifies the sweep.
-   */
-  readonly base: Record<string, unknown> & { arch: string; dataset: string; width: number };
-  readonly grid: SweepGrid;
-  readonly energy: { e_mac_pj: number; e_ac_pj: number; bn_macs_per_element: number };
-  readonly points: SweepPoint[];
-}
+import { pointDir, pointId, runFile, sweepFile } from '../rundir/layout.js';
+import { acquireLock } from '../rundir/lock.js';
+import {
+  readSweep,
+  writeSweep,
+  type SweepFile,
+  type SweepGrid,
+  type SweepPoint,
+  type SweepPointResult,
+} from '../rundir/sweep-file.js';
 
 /** Checks and normalises a grid: non-empty lists, T integers in 1..64, theta0 > 0; duplicates dropped. */
 export function checkGrid(grid: SweepGrid): SweepGrid {
@@ -182,39 +122,6 @@ export function baseDifference(a: unknown, b: unknown, path = ''): string | null
     : `${path || '(root)'}: ${JSON.stringify(a) ?? 'unset'} vs ${JSON.stringify(b) ?? 'unset'}`;
 }
 
-/** Reads `sweep.json`. @throws ConfigError when missing or malformed */
-export function readSweep(dir: string): SweepFile {
-  const p = sweepFile(dir, 'sweep');
-  if (!existsSync(p)) throw new ConfigError(`${dir} is not a sweep directory (no ${SWEEP_FILES.sweep})`);
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(p, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(`${p} is not valid JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const s = v as Partial<SweepFile>;
-  if (
-    !s ||
-    s.version !== 1 ||
-    typeof s.base !== 'object' ||
-    !s.grid ||
-    !Array.isArray(s.grid.T) ||
-    !Array.isArray(s.grid.theta0) ||
-    !Array.isArray(s.points) ||
-    !s.energy
-  ) {
-    throw new ConfigError(`${p} is not a version-1 sweep file`);
-  }
-  return s as SweepFile;
-}
-
-/** Finished and missing points of a sweep (a point is finished when its `result` is recorded). */
-export function sweepStatus(_dir: string, sweep: SweepFile): { done: SweepPoint[]; missing: SweepPoint[] } {
-  const done = sweep.points.filter((p) => p.status === 'done' && p.result);
-  const missing = sweep.points.filter((p) => !(p.status === 'done' && p.result));
-  return { done, missing };
-}
-
 /** Summarises a finished run's result for the sweep. */
 export function pointResult(
   result: { test_accuracy: number; best_test_accuracy?: number; spike_stats?: readonly LayerSpikeStats[] },
@@ -252,64 +159,6 @@ export function pointResult(
         }
       : null,
   };
-}
-
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** `sweep.csv`: one row per point; per-layer fire rates as `fire_rate:<layer>` columns. */
-export function sweepCsv(sweep: SweepFile): string {
-  const layerNames: string[] = [];
-  for (const p of sweep.points)
-    for (const l of p.result?.layers ?? []) if (!layerNames.includes(l.layer)) layerNames.push(l.layer);
-  const head = [
-    'id',
-    'theta0',
-    'T',
-    'status',
-    'test_accuracy',
-    'best_test_accuracy',
-    'mean_fire_rate',
-    'spikes_per_image',
-    'ann_macs',
-    'snn_acs',
-    'snn_macs',
-    'ann_energy_pj',
-    'snn_energy_pj',
-    'energy_ratio',
-    ...layerNames.map((l) => `fire_rate:${l}`),
-  ];
-  const rows = sweep.points.map((p) => {
-    const r = p.result;
-    const e = r?.energy;
-    const rate = new Map((r?.layers ?? []).map((l) => [l.layer, l.fire_rate]));
-    return [
-      p.id,
-      p.theta0,
-      p.T,
-      p.status,
-      r?.test_accuracy,
-      r?.best_test_accuracy,
-      r?.mean_fire_rate,
-      r?.spikes_per_image,
-      e?.ann_macs,
-      e?.snn_acs,
-      e?.snn_macs,
-      e?.ann_energy_pj,
-      e?.snn_energy_pj,
-      e?.ratio,
-      ...layerNames.map((l) => rate.get(l)),
-    ];
-  });
-  return [head, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
-}
-
-function writeSweep(dir: string, sweep: SweepFile): void {
-  writeJsonAtomic(sweepFile(dir, 'sweep'), sweep);
-  writeFileAtomic(sweepFile(dir, 'csv'), sweepCsv(sweep));
 }
 
 /**

@@ -12,11 +12,11 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { ConfigError } from '../../lib/core/config.js';
-import { checkResumeConfig, readRunState } from '../train/checkpoint.js';
 import { configHash } from '../config/config-hash.js';
 import type { TrainConfig } from '../config/config.js';
-import { readRunConfig, storedConfigHash, writeRunConfig } from '../train/train.js';
-import { runFile, RUN_FILES } from './layout.js';
+import { checkResumeConfig, readRunState } from '../rundir/checkpoint.js';
+import { readRunConfig, storedConfigHash, writeRunConfig } from '../rundir/config-file.js';
+import { runFile, RUN_FILES } from '../rundir/layout.js';
 
 /** What a resume will do. */
 export interface ResumePlan {

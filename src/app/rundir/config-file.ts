@@ -1,0 +1,60 @@
+/**
+ * A run's `config.json`: the resolved {@link TrainConfig} (the schema of `config/config.ts`) and
+ * its hash under `config_hash` (what a resume compares it with). Written first by the trainer,
+ * rewritten by a resume that changes a resumable field, read by `--resume`, the CLI and the
+ * analysis.
+ */
+import { readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../../lib/util/atomic.js';
+import { FileSystemError, isFsError } from '../../lib/util/fs.js';
+import { CheckpointError } from '../../lib/interop/state-dict.js';
+import { CONFIG_HASH_KEY, configHash } from '../config/config-hash.js';
+import { checkTrainConfig, type TrainConfig } from '../config/config.js';
+import { ConfigError } from '../../lib/core/config.js';
+import { isRecord, readJsonFile } from './json.js';
+import { runFile } from './layout.js';
+
+/** Writes `config.json` of a run directory: the configuration and its hash (`config_hash`). */
+export function writeRunConfig(runDir: string, config: TrainConfig): void {
+  writeJsonAtomic(runFile(runDir, 'config'), { ...config, [CONFIG_HASH_KEY]: configHash(config) });
+}
+
+/** The `config_hash` stored in a run's `config.json` (undefined for runs written before it). */
+export function storedConfigHash(runDir: string): string | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(runFile(runDir, 'config'), 'utf8')) as Record<string, unknown>;
+    const h = raw[CONFIG_HASH_KEY];
+    return typeof h === 'string' ? h : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads and validates `config.json` of a run directory.
+ * @throws FileSystemError when it cannot be read (`PATH: permission denied (EACCES)`);
+ *   CheckpointError when it is not JSON; ConfigError for a bad configuration
+ */
+export function readRunConfig(runDir: string): TrainConfig {
+  const p = runFile(runDir, 'config');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(p, 'utf8'));
+  } catch (e) {
+    if (isFsError(e)) throw FileSystemError.of(e);
+    throw new CheckpointError(`${p}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return checkTrainConfig(raw, p);
+}
+
+/**
+ * `config.json` of a run directory as written, unvalidated (the analysis reads configurations
+ * of any age, and flat ones, leniently).
+ * @throws ConfigError when it is missing, not JSON or not an object
+ */
+export function readConfigJson(runDir: string): Record<string, unknown> {
+  const p = runFile(runDir, 'config');
+  const config = readJsonFile(p);
+  if (!isRecord(config)) throw new ConfigError(`${p}: expected a JSON object`);
+  return config;
+}
