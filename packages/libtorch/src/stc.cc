@@ -15,7 +15,7 @@
 // which lets the compiler turn the comparisons into masks); thresholds are positive,
 // so x <= 0 (and NaN) never fires.
 //
-// Batch norm, channel axis last, M elements per channel (see src/lib/nn/kernels.ts of stcsnn):
+// Batch norm, channel axis last, M elements per channel (see src/lib/core/kernels/batch-norm.ts of stcsnn):
 //   StcBatchNormTrain:     [y, mean, invstd], biased variance
 //   StcBatchNormTrainGrad: [dx, dgamma, dbeta]
 //   StcSgdStep:            [p', b'], SGD with momentum in one pass (see sgdStep below)
