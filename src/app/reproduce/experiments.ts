@@ -18,7 +18,7 @@
  * - `smoke`: seconds on the embedded Fashion-MNIST subset; what the tests run.
  */
 import type { GradientMask, LearnTheta } from '../../lib/core/config.js';
-import type { Arch } from '../../lib/nn/arch-config.js';
+import type { TrainConfig } from '../config/config.js';
 
 /** What the paper's text gives for a figure's values. */
 export const NOT_IN_TEXT = 'not in the text';
@@ -44,19 +44,18 @@ export type ExperimentKind =
   /** Fire rate, spikes, FLOPs and energy per layer against T, from a `sweep-T` run (Fig. 6-9). */
   | 'stats-T';
 
-/** The training budget of one scale. */
-export interface ScaleProtocol {
-  readonly arch: Arch;
-  readonly width: number;
-  readonly epochs: number;
-  readonly lrSchedule: 'cosine' | 'step';
+/**
+ * The training budget of one scale: the run configuration's fields that a scale sets (their
+ * meaning is the schema's, `TrainConfig`: `limitTrain`/`limitTest` the first N images,
+ * `timeBudget` seconds per run, `lrSchedule` cosine or step here), and what an experiment adds.
+ */
+export interface ScaleProtocol extends Pick<
+  TrainConfig,
+  'arch' | 'width' | 'epochs' | 'limitTrain' | 'limitTest' | 'timeBudget'
+> {
+  readonly lrSchedule: Exclude<TrainConfig['lrSchedule'], 'constant'>;
   /** Seeds per configuration (Table 2 rows; the sweeps use one). */
   readonly seeds: number;
-  /** Use only the first N training / test images (undefined: all). */
-  readonly limitTrain?: number;
-  readonly limitTest?: number;
-  /** Seconds per run after which training stops at the end of an epoch. */
-  readonly timeBudget?: number;
   /** Equivalent-gradient masks to run (the sweeps run both at CPU scale). */
   readonly gradients: readonly GradientMask[];
   /** The STC runs' threshold mode (`stc.learnTheta`); absent: `off`, the paper's fixed thresholds. */
