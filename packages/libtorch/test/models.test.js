@@ -17,7 +17,7 @@ import { rand, skipReason, tf } from './helpers.js';
 import { setStrict, fallbackCounts, resetFallbackCounts } from '../lib/index.js';
 
 const dist = fileURLToPath(new URL('../../../dist/', import.meta.url));
-const noDist = existsSync(`${dist}nn/models.js`)
+const noDist = existsSync(`${dist}lib/nn/models.js`)
   ? undefined
   : 'stcsnn is not compiled (run npx tsc -p . at the root)';
 const skip = skipReason ?? noDist;
@@ -26,11 +26,11 @@ const TOL = 1e-4;
 
 async function load() {
   const [{ initBackend }, { buildNetwork }, { stcConfig }, { crossEntropy }, Sgd] = await Promise.all([
-    import(`${dist}engine/backend.js`),
-    import(`${dist}nn/models.js`),
-    import(`${dist}core/config.js`),
-    import(`${dist}train/evaluate.js`),
-    import(`${dist}train/sgd.js`),
+    import(`${dist}lib/engine/backend.js`),
+    import(`${dist}lib/nn/models.js`),
+    import(`${dist}lib/core/config.js`),
+    import(`${dist}app/train/step.js`),
+    import(`${dist}app/train/sgd.js`),
   ]);
   return { initBackend, buildNetwork, stcConfig, crossEntropy, sgdFor: Sgd.sgdFor };
 }
