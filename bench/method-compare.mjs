@@ -44,7 +44,11 @@ if (opt['data-dir'] === undefined) {
   console.error('bench/method-compare.mjs: error: --data-dir is required');
   process.exit(2);
 }
-const jobs = numberArg('jobs', opt.jobs, 1);
+const jobs = numberArg('jobs', opt.jobs);
+if (!Number.isInteger(jobs)) {
+  console.error(`bench/method-compare.mjs: error: --jobs must be a whole number, got '${opt.jobs}'`);
+  process.exit(2);
+}
 const ARCH_NAMES = { vgg16: 'VGG16', resnet18: 'ResNet18' };
 if (!Object.hasOwn(ARCH_NAMES, opt.arch)) {
   console.error(`bench/method-compare.mjs: error: --arch must be vgg16 or resnet18, got '${opt.arch}'`);
