@@ -69,7 +69,7 @@ export {
   type Runaway,
 } from './app/train/monitor.js';
 export type { StcbFigures } from './app/rundir/log-file.js';
-export { stcbTable } from './app/analysis/stcb-rows.js';
+export { stcbTable, type StcbRowFigures } from './app/analysis/stcb-rows.js';
 export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
 export { SGD_DEFAULTS } from './app/config/sgd-defaults.js';
 export {

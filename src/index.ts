@@ -64,9 +64,11 @@ export {
   AUGMENT_MODES,
   TRAIN_DEFAULTS,
   checkTrainConfig,
+  runOptionsSchema,
   trainConfigSchema,
   type ConfigValue,
   type ConfigValues,
+  type RunOptions,
   type TrainConfig,
 } from './app/config/config.js';
 export {
