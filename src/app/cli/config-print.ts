@@ -1,5 +1,5 @@
 /** `stcsnn train --print-config`: the resolved configuration, every field with its source. */
-import { flattenConfig } from '../config/config.js';
+import { DERIVED_DEFAULTS, flattenConfig, type ConfigPath } from '../config/config.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { printJson, table } from './output.js';
 
@@ -21,12 +21,18 @@ export function printConfig(r: ResolvedConfig, json: boolean, resumedFrom?: stri
     return;
   }
   const values: Record<string, unknown> = { ...flattenConfig(r.config), repeats: r.repeats };
-  const sourceText = (s: string) =>
-    s === 'preset' ? `preset ${r.preset}` : s === 'dataset' ? `dataset ${r.config.dataset}` : s;
+  const sourceText = (path: string, s: string) =>
+    s === 'preset'
+      ? `preset ${r.preset}`
+      : s === 'dataset'
+        ? `dataset ${r.config.dataset}`
+        : s === 'derived'
+          ? `derived from ${DERIVED_DEFAULTS[path as ConfigPath] ?? '?'}`
+          : s;
   const rows = Object.entries(r.sources).map(([path, s]) => [
     path,
     values[path] === undefined ? '-' : String(values[path]),
-    sourceText(s),
+    sourceText(path, s),
   ]);
   console.log(table([['field', 'value', 'source'], ...rows]));
   if (resumedFrom) console.log(`\n(resumed from ${resumedFrom})`);

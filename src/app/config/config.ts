@@ -217,11 +217,28 @@ export function unflattenConfig(values: Readonly<Record<string, unknown>>): Reco
   return out;
 }
 
-/** The schemas' defaults by dotted path (the training configuration's and `repeats`). */
-export const DEFAULT_VALUES: Readonly<Record<string, ConfigValue | undefined>> = Object.freeze({
-  ...flattenConfig(TRAIN_DEFAULTS),
-  ...runOptionsSchema.parse({}),
+/**
+ * The fields whose default is derived from another field's value, by dotted path: the field it
+ * is derived from. `stc.learnTheta` defaults to `TRAINER_STC_DEFAULTS.learnTheta` under the
+ * clipped mask and to `off` under the ReLU mask ({@link trainerStc}), so `--gradient relu` alone
+ * gives fixed thresholds; `--print-config` names the source `derived from stc.gradient`.
+ */
+export const DERIVED_DEFAULTS: Readonly<Partial<Record<ConfigPath, ConfigPath>>> = Object.freeze({
+  'stc.learnTheta': 'stc.gradient',
 });
+
+/**
+ * The schemas' defaults by dotted path (the training configuration's and `repeats`), without
+ * the derived ones ({@link DERIVED_DEFAULTS}): the schema fills those from the fields they
+ * derive from.
+ */
+export const DEFAULT_VALUES: Readonly<Record<string, ConfigValue | undefined>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries({ ...flattenConfig(TRAIN_DEFAULTS), ...runOptionsSchema.parse({}) }).filter(
+      ([p]) => !Object.hasOwn(DERIVED_DEFAULTS, p),
+    ),
+  ),
+);
 
 /**
  * Every field of a configuration in the schema's order, as dotted paths: the top-level fields

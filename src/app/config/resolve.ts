@@ -10,6 +10,7 @@ import { datasetInfo } from '../../lib/data/registry.js';
 import {
   configPaths,
   DEFAULT_VALUES,
+  DERIVED_DEFAULTS,
   rangeMessage,
   rangeOf,
   runOptionsSchema,
@@ -23,8 +24,11 @@ import {
 } from './config.js';
 import { presetValues, type PresetName } from './presets.js';
 
-/** Where a configuration value came from. */
-export type ConfigSource = 'default' | 'dataset' | 'preset' | 'flag' | 'resumed';
+/**
+ * Where a configuration value came from: `derived` is a default that follows another field's
+ * value (`DERIVED_DEFAULTS` in `config.ts`).
+ */
+export type ConfigSource = 'default' | 'derived' | 'dataset' | 'preset' | 'flag' | 'resumed';
 
 /** A resolved configuration. */
 export interface ResolvedConfig {
@@ -108,7 +112,8 @@ export function resolveTrainConfig(opts: ResolveOptions = {}): ResolvedConfig {
   }
   const config = r.data;
   const all: Record<string, ConfigSource> = {};
-  for (const p of [...configPaths(config), 'repeats']) all[p] = sources[p] ?? 'default';
+  for (const p of [...configPaths(config), 'repeats'])
+    all[p] = sources[p] ?? (Object.hasOwn(DERIVED_DEFAULTS, p) ? 'derived' : 'default');
   return { config, repeats: run.data.repeats, preset: opts.preset, sources: all };
 }
 

@@ -15,6 +15,53 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number; n: 
   return { mean, std, n };
 }
 
+/**
+ * The two-sided 95 % quantile of Student's t with `df` degrees of freedom (`t_{0.975, df}`),
+ * tabulated for df 1..30 and 1.96 (the normal's) above.
+ */
+export function t975(df: number): number {
+  const TABLE = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+    2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+  ];
+  if (!Number.isInteger(df) || df < 1)
+    throw new RangeError(`t975: df must be a whole number >= 1, got ${df}`);
+  return df <= TABLE.length ? TABLE[df - 1] : 1.96;
+}
+
+/**
+ * Paired differences `d_s = a_s - b_s` over the seeds both have: their mean, the standard error
+ * `se = sd(d) / sqrt(n)` and the 95 % interval `mean +- t975(n - 1) * se` (null for fewer than
+ * two pairs: one pair has no spread to judge it by).
+ */
+export interface PairedDifference {
+  readonly n: number;
+  readonly mean: number | null;
+  readonly se: number | null;
+  readonly low: number | null;
+  readonly high: number | null;
+  /** The differences, by seed, in the seeds' order. */
+  readonly diffs: readonly { readonly seed: number; readonly d: number }[];
+}
+
+/** {@link PairedDifference} of `a - b`, paired by seed (seeds only one side has are left out). */
+export function pairedDifference(
+  a: ReadonlyMap<number, number>,
+  b: ReadonlyMap<number, number>,
+): PairedDifference {
+  const diffs = [...a.keys()]
+    .filter((s) => b.has(s))
+    .sort((x, y) => x - y)
+    .map((seed) => ({ seed, d: a.get(seed)! - b.get(seed)! }));
+  const n = diffs.length;
+  if (n === 0) return { n, mean: null, se: null, low: null, high: null, diffs };
+  const m = meanStd(diffs.map((x) => x.d));
+  if (n < 2) return { n, mean: m.mean, se: null, low: null, high: null, diffs };
+  const se = m.std / Math.sqrt(n);
+  const h = t975(n - 1) * se;
+  return { n, mean: m.mean, se, low: m.mean - h, high: m.mean + h, diffs };
+}
+
 /** The final test accuracies (percent) of the finished runs of one mode, in the runs' order. */
 export function accuracies(runs: readonly ReportRun[], mode: 'stc' | 'ann'): number[] {
   return runs.flatMap((r) =>

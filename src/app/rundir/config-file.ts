@@ -13,10 +13,28 @@ import { checkTrainConfig, type TrainConfig } from '../config/config.js';
 import { ConfigError } from '../../lib/core/config.js';
 import { isRecord, readJsonFile } from './json.js';
 import { runFile } from './layout.js';
+import { provenanceChanges, provenanceOf, type Provenance } from './provenance.js';
 
-/** Writes `config.json` of a run directory: the configuration and its hash (`config_hash`). */
-export function writeRunConfig(runDir: string, config: TrainConfig): void {
-  writeJsonAtomic(runFile(runDir, 'config'), { ...config, [CONFIG_HASH_KEY]: configHash(config) });
+/**
+ * Writes `config.json` of a run directory: the configuration, its hash (`config_hash`) and the
+ * run's provenance at its start (`provenance.ts`): the one given, else the one the file already
+ * holds (a resume that rewrites the configuration keeps it). The schema of the configuration
+ * ignores both keys when reading.
+ */
+export function writeRunConfig(runDir: string, config: TrainConfig, given?: Provenance): void {
+  let provenance = given;
+  if (provenance === undefined) {
+    try {
+      provenance = provenanceOf(readConfigJson(runDir));
+    } catch {
+      // no readable config.json yet: nothing to keep
+    }
+  }
+  writeJsonAtomic(runFile(runDir, 'config'), {
+    ...config,
+    [CONFIG_HASH_KEY]: configHash(config),
+    ...(provenance ? { provenance } : {}),
+  });
 }
 
 /** The `config_hash` stored in a run's `config.json` (undefined for runs written before it). */
@@ -57,4 +75,19 @@ export function readConfigJson(runDir: string): Record<string, unknown> {
   const config = readJsonFile(p);
   if (!isRecord(config)) throw new ConfigError(`${p}: expected a JSON object`);
   return config;
+}
+
+/**
+ * `now` (the finishing invocation's provenance) with `changed_since_start`: the fields that
+ * differ from the provenance `config.json` recorded at the run's start (empty when the run
+ * started without one recorded: then nothing is known to have changed, and nothing is claimed).
+ */
+export function withChangesSinceStart(runDir: string, now: Provenance): Provenance {
+  let start: Provenance | undefined;
+  try {
+    start = provenanceOf(readConfigJson(runDir));
+  } catch {
+    start = undefined;
+  }
+  return { ...now, changed_since_start: start ? provenanceChanges(start, now) : [] };
 }

@@ -48,7 +48,24 @@ export {
   type LockHolder,
   type RunLock,
 } from './lock.js';
-export { readConfigJson, readRunConfig, storedConfigHash, writeRunConfig } from './config-file.js';
+export {
+  readConfigJson,
+  readRunConfig,
+  storedConfigHash,
+  withChangesSinceStart,
+  writeRunConfig,
+} from './config-file.js';
+export {
+  codeVersionSchema,
+  currentMachine,
+  currentProvenance,
+  dataFingerprintSchema,
+  machineSchema,
+  provenanceChanges,
+  provenanceOf,
+  provenanceSchema,
+} from './provenance.js';
+export type { Machine, Provenance } from './provenance.js';
 export {
   epochMetricsSchema,
   readEpochLog,

@@ -9,6 +9,7 @@ import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 import { writeJsonAtomic } from '../../lib/util/atomic.js';
 import { checked, jsonNumber, readJsonFile } from './json.js';
 import { runFile } from './layout.js';
+import { provenanceSchema } from './provenance.js';
 
 /** One STCB layer's spike statistics (`lib/nn/stats.ts`'s {@link LayerSpikeStats}) as `result.json` holds them. */
 export const layerSpikeStatsSchema = z.object({
@@ -56,6 +57,8 @@ export const trainResultSchema = z.object({
   spike_stats: z.array(layerSpikeStatsSchema),
   per_class_accuracy: z.array(jsonNumber),
   confusion: z.array(z.array(jsonNumber)),
+  /** Code version, machine and data of the invocation that finished the run (`provenance.ts`). */
+  provenance: provenanceSchema.optional(),
 });
 
 /** What a finished run reports (also `result.json`; see {@link trainResultSchema}). */

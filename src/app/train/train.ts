@@ -55,7 +55,10 @@ import {
   readRunState,
   saveCheckpoint,
 } from '../rundir/checkpoint.js';
-import { writeRunConfig } from '../rundir/config-file.js';
+import { withChangesSinceStart, writeRunConfig } from '../rundir/config-file.js';
+import { currentProvenance } from '../rundir/provenance.js';
+import { dataFingerprint } from '../../lib/data/fingerprint.js';
+import { activeBackend } from '../../lib/engine/backend.js';
 import { removeStaleTemporaries } from '../rundir/dirs.js';
 import { readLog, writeLog, type EpochMetrics } from '../rundir/log-file.js';
 import { writeResult, type TrainResult } from '../rundir/result-file.js';
@@ -239,8 +242,14 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
     train: trainLoader,
     test: testLoader,
     trainSet,
+    testSet,
     normalization,
   } = await openLoaders(config, W > 1 ? { rank: pg.rank, worldSize: W } : undefined);
+  // what this invocation trains with: the code, this machine, the data read (config.json at the
+  // start, result.json at the end)
+  const provenance = writer
+    ? currentProvenance(opts.backend, activeBackend()?.threads, dataFingerprint(trainSet, testSet))
+    : undefined;
   const net = buildNetwork(archFor(config, trainSet), config.seed);
   const vars = net.trainableVariables();
   const buffers = net
@@ -300,7 +309,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         'every rank must read the same run directory (shared storage across machines)',
       );
     } else if (writer) {
-      writeRunConfig(runDir, config);
+      writeRunConfig(runDir, config, provenance);
       writeLog(runDir, log);
     }
     const perEpoch = trainLoader.batchesPerEpoch;
@@ -443,6 +452,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
       spike_stats: final.spikeStats ?? [],
       per_class_accuracy: final.perClass,
       confusion: final.confusion,
+      ...(provenance ? { provenance: withChangesSinceStart(runDir, provenance) } : {}),
     };
     if (writer) writeResult(runDir, result);
     return result;

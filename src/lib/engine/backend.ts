@@ -10,6 +10,7 @@
  *   built.
  * - `auto`: `libtorch` when it loads, else `wasm` (with a one-line notice saying why).
  */
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -38,6 +39,8 @@ export interface BackendOptions {
 export interface BackendInfo {
   readonly name: BackendName;
   readonly notice?: string;
+  /** The native backend's thread count (asked for, or every core); undefined for the others. */
+  readonly threads?: number;
 }
 
 /** Checks a `--backend` value. */
@@ -116,7 +119,11 @@ export async function initBackend(
   if (!ok) throw new Error(`the ${name} backend failed to initialise`);
   await tf.ready();
   if (notice) opts.onNotice?.(notice);
-  current = { name, notice };
+  current = {
+    name,
+    notice,
+    threads: name === 'libtorch' ? (opts.threads ?? availableParallelism()) : undefined,
+  };
   return current;
 }
 

@@ -1,0 +1,334 @@
+#!/usr/bin/env node
+// The comparison that sets the trainer's default training method, stated before it is run.
+//
+// Three settings (data set, network, budget), three methods (the ANN twin, the clipped mask with
+// fixed thresholds, the clipped mask with thresholds learned per channel), seeds 0, 1, 2, every
+// run by `stcsnn train` of ONE build (--stcsnn points at it) at --threads 1, JOBS side by side.
+// The rule (RULE below, rendered into rule.md and summary.md) decides from the runs' final test
+// accuracies, paired by seed. The paper's ReLU mask is not a candidate (it runs away on CIFAR-10:
+// docs/results/table2-cifar10-vgg16); per-layer thresholds stay an option, not a candidate.
+//
+//   node bench/method-choice.mjs rule                          writes docs/results/method-choice/rule.md
+//   node bench/method-choice.mjs run --cifar10 DIR --fmnist DIR [--stcsnn MAIN_JS] [--out DIR] [--jobs 2] [--only SETTING]
+//   node bench/method-choice.mjs summary [--out DIR] [--json]  writes docs/results/method-choice/
+//
+// `run` is resumable: a finished run (result.json) is kept, a started one resumed.
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { numberArg, scriptArgs, UsageError } from '../scripts/script-cli.mjs';
+
+const USAGE = `Usage: node bench/method-choice.mjs rule|run|summary [options]   (after npm run build)
+
+  rule      write the decision rule (docs/results/method-choice/rule.md)
+  run       train every setting x method x seed that has not finished (resumable)
+  summary   the runs table, paired differences, the rule and the decision
+            (docs/results/method-choice/summary.md, summary.json, each run's config/result/log)
+
+Options:
+  --cifar10 DIR    CIFAR-10 as a JPEG folder copy (train/<class>/, test/<class>/)  (run)
+  --fmnist DIR     the Fashion-MNIST IDX files                                    (run)
+  --stcsnn FILE    the stcsnn CLI to train with (default dist/app/cli/main.js): a frozen build
+  --out DIR        where the runs are (default runs/method-choice)
+  --jobs N         runs side by side, each at --threads 1 (default 2)
+  --only NAME      one setting (${'fmnist-vgg11, cifar10-vgg16, cifar10-resnet18'})
+  --json           summary: one JSON object on stdout`;
+
+const { values: opt, positionals } = scriptArgs(import.meta.url, {
+  usage: USAGE,
+  positionals: 1,
+  options: {
+    cifar10: { type: 'string' },
+    fmnist: { type: 'string' },
+    stcsnn: { type: 'string' },
+    out: { type: 'string' },
+    jobs: { type: 'string', default: '2' },
+    only: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+/** Seeds of every setting and method. */
+const SEEDS = [0, 1, 2];
+/** The methods, by name, with the flags that select each (the ANN twin first). */
+const METHODS = [
+  { id: 'ann', name: 'ANN twin', flags: ['--mode', 'ann'] },
+  {
+    id: 'clipped-off',
+    name: 'clipped mask, fixed thresholds',
+    flags: ['--gradient', 'clipped', '--learn-theta', 'off'],
+  },
+  {
+    id: 'clipped-channel',
+    name: 'clipped mask, thresholds per channel',
+    flags: ['--gradient', 'clipped', '--learn-theta', 'channel'],
+  },
+];
+/** The settings: data set, network, budget (width 0.25, T 8, cosine schedule, full training sets). */
+const SETTINGS = [
+  {
+    id: 'fmnist-vgg11',
+    name: 'Fashion-MNIST, VGG11 w0.25, 2 epochs',
+    data: 'fmnist',
+    flags: [
+      '--dataset',
+      'fashion-mnist',
+      '--arch',
+      'vgg11',
+      '--width',
+      '0.25',
+      '--epochs',
+      '2',
+      '--lr-schedule',
+      'cosine',
+    ],
+  },
+  {
+    id: 'cifar10-vgg16',
+    name: 'CIFAR-10, VGG16 w0.25, 4 epochs',
+    data: 'cifar10',
+    flags: [
+      '--dataset',
+      'imagefolder',
+      '--arch',
+      'vgg16',
+      '--width',
+      '0.25',
+      '--epochs',
+      '4',
+      '--lr-schedule',
+      'cosine',
+    ],
+  },
+  {
+    id: 'cifar10-resnet18',
+    name: 'CIFAR-10, ResNet18 w0.25, 3 epochs',
+    data: 'cifar10',
+    flags: [
+      '--dataset',
+      'imagefolder',
+      '--arch',
+      'resnet18',
+      '--width',
+      '0.25',
+      '--epochs',
+      '3',
+      '--lr-schedule',
+      'cosine',
+    ],
+  },
+];
+/** The candidate (learned per-channel thresholds) and what it must beat (fixed thresholds). */
+const CANDIDATE = 'clipped-channel';
+const BASELINE = 'clipped-off';
+/** Standard errors the mean paired gain must exceed. */
+const SE_FACTOR = 2;
+/** Settings (of SETTINGS.length) in which it must. */
+const SETTINGS_NEEDED = 2;
+/** The most a learned-threshold step may cost over a fixed-threshold step (npm run bench). */
+const MAX_STEP_COST = 1.05;
+
+const RULE = [
+  `For each setting, d_s = accuracy(${CANDIDATE}) - accuracy(${BASELINE}) on seed s (final test accuracy, points),`,
+  `mean d, standard error se = sd(d) / sqrt(n), 95 % interval mean +- t(0.975, n-1) se.`,
+  `Thresholds learned per channel are the trainer's default only if (a) the mean gain exceeds ${SE_FACTOR} se in at`,
+  `least ${SETTINGS_NEEDED} of the ${SETTINGS.length} settings and falls below -${SE_FACTOR} se in none, and (b) \`npm run bench\``,
+  `measures their step at most ${MAX_STEP_COST}x the fixed-threshold step on VGG16 and ResNet18. Otherwise the default is`,
+  `the clipped mask with fixed thresholds (fewer parameters, the cheaper step). Every setting needs ${SEEDS.length} seeds of`,
+  `both methods for a decision; with fewer the decision is "not decided".`,
+];
+
+const out = resolve(opt.out ?? 'runs/method-choice');
+const dest = resolve('docs/results/method-choice');
+const runDir = (s, m, seed) => join(out, s.id, m.id, `seed-${seed}`);
+const settings = opt.only === undefined ? SETTINGS : SETTINGS.filter((s) => s.id === opt.only);
+if (settings.length === 0)
+  throw new UsageError(`--only must be one of ${SETTINGS.map((s) => s.id).join(', ')}, got '${opt.only}'`);
+
+function writeAtomic(file, text) {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+function ruleMarkdown() {
+  return [
+    '# The rule that sets the default training method (stated before the runs)',
+    '',
+    `Written by \`node bench/method-choice.mjs rule\` (its constants are the rule's one home).`,
+    '',
+    `Settings (width 0.25, T 8, cosine schedule, full training sets, batch 32, lr 0.1, seeds ${SEEDS.join(', ')}):`,
+    ...SETTINGS.map((s) => `- ${s.name}: \`stcsnn train ${s.flags.join(' ')} --seed S --threads 1\``),
+    '',
+    'Methods:',
+    ...METHODS.map((m) => `- ${m.name}: \`${m.flags.join(' ')}\``),
+    '',
+    ...RULE,
+    '',
+  ].join('\n');
+}
+
+function train(s, m, seed) {
+  const dir = runDir(s, m, seed);
+  if (existsSync(join(dir, 'result.json'))) return Promise.resolve();
+  const dataDir = opt[s.data];
+  if (dataDir === undefined) throw new UsageError(`--${s.data} is required for ${s.id}`);
+  const args = existsSync(join(dir, 'last.safetensors'))
+    ? ['--resume', dir, '--threads', '1', '--backend', 'libtorch']
+    : [
+        ...s.flags,
+        ...m.flags,
+        '--data-dir',
+        resolve(dataDir),
+        '--seed',
+        String(seed),
+        '--threads',
+        '1',
+        '--backend',
+        'libtorch',
+        '--out',
+        dir,
+        '--force',
+      ];
+  const cli = resolve(opt.stcsnn ?? 'dist/app/cli/main.js');
+  console.error(`method-choice: ${new Date().toISOString()} start ${s.id}/${m.id}/seed-${seed}`);
+  return new Promise((ok) => {
+    const p = spawn(process.execPath, [cli, 'train', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    p.on('close', (code) => {
+      console.error(
+        `method-choice: ${new Date().toISOString()} end ${s.id}/${m.id}/seed-${seed} (exit ${code})`,
+      );
+      ok();
+    });
+  });
+}
+
+function readJson(file) {
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+}
+
+async function summary() {
+  const { pairedDifference } = await import('../dist/app/reproduce/summary.js');
+  const rows = [];
+  const decisions = [];
+  for (const s of SETTINGS) {
+    const acc = {};
+    for (const m of METHODS) {
+      acc[m.id] = new Map();
+      for (const seed of SEEDS) {
+        const r = readJson(join(runDir(s, m, seed), 'result.json'));
+        if (r) acc[m.id].set(seed, 100 * r.test_accuracy);
+        rows.push({
+          setting: s.id,
+          method: m.id,
+          seed,
+          status: r ? 'done' : 'missing',
+          test_accuracy: r ? 100 * r.test_accuracy : null,
+          train_seconds: r ? r.train_seconds : null,
+          commit: r?.provenance?.code?.commit ?? null,
+          dist_sha256: r?.provenance?.code?.dist_sha256 ?? null,
+          cpu: r?.provenance?.machine?.cpu ?? null,
+          data: r?.provenance?.data?.files_sha256 ?? null,
+        });
+      }
+    }
+    const gain = pairedDifference(acc[CANDIDATE], acc[BASELINE]);
+    const gap = Object.fromEntries(METHODS.slice(1).map((m) => [m.id, pairedDifference(acc[m.id], acc.ann)]));
+    decisions.push({ setting: s.id, name: s.name, gain, gap_to_ann: gap });
+  }
+  const complete = decisions.every((d) => d.gain.n === SEEDS.length);
+  const above = decisions.filter((d) => d.gain.se !== null && d.gain.mean > SE_FACTOR * d.gain.se).length;
+  const below = decisions.filter((d) => d.gain.se !== null && d.gain.mean < -SE_FACTOR * d.gain.se).length;
+  const accuracyPart = above >= SETTINGS_NEEDED && below === 0;
+  const decision = !complete
+    ? 'not decided: a setting lacks seeds'
+    : accuracyPart
+      ? `accuracy part (a) holds (${above} of ${SETTINGS.length} settings above ${SE_FACTOR} se, ${below} below); per-channel thresholds are the default if (b), the bench's step cost, holds too`
+      : `(a) fails (${above} of ${SETTINGS.length} settings above ${SE_FACTOR} se, ${below} below -${SE_FACTOR} se): the default is the clipped mask with fixed thresholds`;
+  const f = (v, d = 2) => (v === null || v === undefined ? '-' : v.toFixed(d));
+  const builds = [
+    ...new Set(
+      rows.filter((r) => r.dist_sha256).map((r) => `${r.commit?.slice(0, 7)} ${r.dist_sha256.slice(7, 19)}`),
+    ),
+  ];
+  const cpus = [...new Set(rows.filter((r) => r.cpu).map((r) => r.cpu))];
+  const datas = [...new Set(rows.filter((r) => r.data).map((r) => r.data.slice(7, 19)))];
+  const md = [
+    '# Which training method is the default: the comparison',
+    '',
+    "Computed by `node bench/method-choice.mjs summary` from the runs' result.json (copied beside this file with",
+    'config.json and log.jsonl). The rule was committed before the runs started (rule.md).',
+    '',
+    `Build of every run (commit, dist hash): ${builds.join('; ') || 'not recorded'}. Processor: ${cpus.join('; ') || 'not recorded'}.`,
+    `Data (files hash): ${datas.join('; ') || 'not recorded'}. Two runs side by side at --threads 1 each.`,
+    '',
+    '## The rule',
+    '',
+    ...RULE,
+    '',
+    '## Paired differences (points; 95 % interval, t with n - 1 degrees of freedom)',
+    '',
+    '| setting | per-channel - fixed: mean | se | 95 % interval | fixed - ANN | per-channel - ANN |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...decisions.map((d) => {
+      const g = d.gain;
+      const iv = (p) => (p.mean === null ? '-' : `${f(p.mean)} [${f(p.low)}, ${f(p.high)}]`);
+      return `| ${d.name} | ${f(g.mean)} | ${f(g.se)} | ${g.low === null ? '-' : `[${f(g.low)}, ${f(g.high)}]`} | ${iv(d.gap_to_ann[BASELINE])} | ${iv(d.gap_to_ann[CANDIDATE])} |`;
+    }),
+    '',
+    `**Decision (computed):** ${decision}.`,
+    '',
+    '## Runs',
+    '',
+    '| setting | method | seed | test accuracy (%) | train seconds |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) => `| ${r.setting} | ${r.method} | ${r.seed} | ${f(r.test_accuracy)} | ${f(r.train_seconds, 0)} |`,
+    ),
+    '',
+  ].join('\n');
+  mkdirSync(dest, { recursive: true });
+  for (const r of rows) {
+    const s = SETTINGS.find((x) => x.id === r.setting);
+    const m = METHODS.find((x) => x.id === r.method);
+    const from = runDir(s, m, r.seed);
+    const to = join(dest, 'runs', s.id, m.id, `seed-${r.seed}`);
+    for (const file of ['config.json', 'log.jsonl', 'result.json'])
+      if (existsSync(join(from, file))) {
+        mkdirSync(to, { recursive: true });
+        copyFileSync(join(from, file), join(to, file));
+      }
+  }
+  const json = {
+    rule: RULE.join(' '),
+    decision,
+    accuracy_part_holds: complete ? accuracyPart : null,
+    settings: decisions,
+    runs: rows,
+  };
+  writeAtomic(join(dest, 'summary.json'), `${JSON.stringify(json, null, 2)}\n`);
+  writeAtomic(join(dest, 'summary.md'), md);
+  if (opt.json) console.log(JSON.stringify(json));
+  else console.log(md);
+}
+
+const command = positionals[0];
+if (command === 'rule') {
+  mkdirSync(dest, { recursive: true });
+  writeAtomic(join(dest, 'rule.md'), ruleMarkdown());
+  console.log(ruleMarkdown());
+} else if (command === 'run') {
+  const jobs = numberArg('jobs', opt.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new UsageError(`--jobs must be a whole number >= 1, got '${opt.jobs}'`);
+  // seed-major, so that an interrupted session leaves whole seeds of every method
+  const queue = settings.flatMap((s) => SEEDS.flatMap((seed) => METHODS.map((m) => [s, m, seed])));
+  await Promise.all(
+    Array.from({ length: jobs }, async () => {
+      for (let q = queue.shift(); q; q = queue.shift()) await train(...q);
+    }),
+  );
+} else if (command === 'summary') {
+  await summary();
+} else {
+  throw new UsageError(`the command must be rule, run or summary, got '${command ?? ''}'`);
+}
