@@ -85,7 +85,7 @@ const SETTINGS = [
   },
   {
     id: 'cifar10-vgg16',
-    name: 'CIFAR-10, VGG16 w0.25, 4 epochs',
+    name: 'CIFAR-10, VGG16 w0.25, 5 epochs',
     data: 'cifar10',
     flags: [
       '--dataset',
@@ -102,7 +102,7 @@ const SETTINGS = [
   },
   {
     id: 'cifar10-resnet18',
-    name: 'CIFAR-10, ResNet18 w0.25, 3 epochs',
+    name: 'CIFAR-10, ResNet18 w0.25, 4 epochs',
     data: 'cifar10',
     flags: [
       '--dataset',
