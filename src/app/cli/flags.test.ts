@@ -7,7 +7,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { STRICT_READERS } from '../../lib/data/readers/index.js';
 import { DATASET_NAMES } from '../../lib/data/registry.js';
-import { DEFAULT_VALUES, RESUME_MAY_CHANGE, RESUME_OVERRIDES, TRAIN_DEFAULTS } from '../config/config.js';
+import {
+  DEFAULT_VALUES,
+  RESUME_MAY_CHANGE,
+  RESUME_OVERRIDES,
+  TRAIN_DEFAULTS,
+  TRAINER_STC_DEFAULTS,
+} from '../config/config.js';
 import { attributeOf, CONFIG_FLAGS, configFromFlags, RESUME_REFUSED } from './flags.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
@@ -95,6 +101,31 @@ test('--subset sets strict: false for the readers with a strict mode, and is ref
       );
   }
   assert.match(trainCommand().helpInformation(), /--subset\s+accept a subset/);
+});
+
+test('stcsnn train --gradient relu: --learn-theta derives off from the mask (the clipped default, channel, otherwise), and --print-config names the source', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'stcsnn-derived-'));
+  try {
+    const of = (...args: string[]) => {
+      const r = run(cwd, 'train', ...args, '--print-config', '--json');
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      const out = JSON.parse(r.stdout) as {
+        config: { stc: { gradient: string; learnTheta: string } };
+        sources: Record<string, string>;
+      };
+      return [out.config.stc.gradient, out.config.stc.learnTheta, out.sources['stc.learnTheta']];
+    };
+    assert.deepEqual(of('--gradient', 'relu'), ['relu', 'off', 'derived']);
+    assert.deepEqual(of(), [TRAINER_STC_DEFAULTS.gradient, TRAINER_STC_DEFAULTS.learnTheta, 'derived']);
+    assert.deepEqual(of('--gradient', 'clipped', '--learn-theta', 'off'), ['clipped', 'off', 'flag']);
+    const table = run(cwd, 'train', '--gradient', 'relu', '--print-config');
+    assert.match(table.stdout, /stc\.learnTheta\s+off\s+derived from stc\.gradient/);
+    const refused = run(cwd, 'train', '--gradient', 'relu', '--learn-theta', 'channel', '--print-config');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /^stcsnn: error: --learn-theta 'channel' needs the clipped gradient mask/);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
 });
 
 test('stcsnn train --print-config: the resolved configuration with sources, no run directory; bad presets exit 2', () => {

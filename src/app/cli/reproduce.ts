@@ -35,6 +35,7 @@ interface ReproduceFlags extends CommonFlags {
   epochs?: string;
   seeds?: string;
   annFrom?: string;
+  acceptTwinMismatch?: boolean;
   fromJson?: string;
 }
 
@@ -168,7 +169,11 @@ export function reproduceCommand(): Command {
     )
     .option(
       '--ann-from <report.json>',
-      'Table 2 rows: take the ANN twin from an earlier report.json of the same experiment and protocol instead of training it (the twin does not depend on --gradient or --learn-theta); the report says so',
+      'Table 2 rows: take the ANN twin from an earlier report.json of the same experiment and protocol instead of training it (the twin does not depend on --gradient or --learn-theta); refused, naming the field, when its runs differ in a training option (lr, batch, momentum, weight decay, schedule, augmentation, limits, epochs), the code build or the data read; the report says where the twin came from',
+    )
+    .option(
+      '--accept-twin-mismatch',
+      'with --ann-from: take a twin that differs in training options, code or data; the report lists what differs in its first lines',
     )
     .option('--report-only', 'train nothing: report the runs already under --out')
     .option(
@@ -224,7 +229,11 @@ export function reproduceCommand(): Command {
     // the data is checked before the backend starts, so that a missing data set fails at once
     const { resolveData } = await import('../reproduce/data.js');
     resolveData(exp, exp.scales[scale]!, flags.dataDir);
-    if (flags.annFrom !== undefined) annFromReport(flags.annFrom, exp, protocolOf(exp, scale, override));
+    if (flags.annFrom !== undefined)
+      await annFromReport(flags.annFrom, exp, protocolOf(exp, scale, override), {
+        dataDir: flags.dataDir,
+        acceptMismatch: flags.acceptTwinMismatch === true,
+      });
     const expDir = experimentDir(out, exp.id);
     const interrupted = (i: { signal: string }) =>
       log(
@@ -247,7 +256,9 @@ export function reproduceCommand(): Command {
           backend: info.name,
           reportOnly: flags.reportOnly === true,
           override,
-          ...(flags.annFrom === undefined ? {} : { annFrom: flags.annFrom }),
+          ...(flags.annFrom === undefined
+            ? {}
+            : { annFrom: flags.annFrom, acceptTwinMismatch: flags.acceptTwinMismatch === true }),
           onEvent: (e) => {
             const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
             if (e.kind === 'skip') log(`${at}: finished before, kept`);

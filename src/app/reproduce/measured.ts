@@ -46,6 +46,50 @@ export interface ReportRun {
   readonly error?: string;
   /** The `report.json` a run was taken from, not retrained (`reproduce --ann-from`). */
   readonly from?: string;
+  /**
+   * What made the run (its `result.json`'s provenance, else its `config.json`'s; see
+   * `rundir/provenance.ts`), compacted; null where the run recorded none, absent in older
+   * report.json files.
+   */
+  readonly provenance?: RunProvenance | null;
+  /**
+   * The run's training options (its `config.json`, dotted paths, {@link TWIN_EXCLUDED} left
+   * out): what `--ann-from` compares between a twin and the runs it joins. Absent in older
+   * report.json files.
+   */
+  readonly training?: Readonly<Record<string, unknown>> | null;
+  /**
+   * A twin taken by `--ann-from --accept-twin-mismatch` although it differs: what differs, one
+   * line each (the report states them first).
+   */
+  readonly twin_mismatch?: readonly string[];
+}
+
+/** A run's provenance as a report keeps it (see `rundir/provenance.ts`). */
+export interface RunProvenance {
+  readonly commit: string | null;
+  readonly modified: boolean | null;
+  readonly dist_sha256: string | null;
+  readonly cpu: string;
+  readonly backend: string;
+  readonly threads: number | null;
+  readonly data_files_sha256: string | null;
+  readonly labels_sha256: string;
+  /** What a resume changed (`code`, `machine.cpu`, `data`, ...); empty when nothing did. */
+  readonly changed_since_start: readonly string[];
+}
+
+/**
+ * The configuration fields a twin may differ in from the runs it joins: what makes it the ANN
+ * (`mode`, the STC block, the STCB path), where the files are (`dataDir`), the per-invocation
+ * time limit, and the seed (twins are paired by seed). Every other field is a training option
+ * that must be equal.
+ */
+export const TWIN_EXCLUDED: readonly string[] = ['mode', 'path', 'dataDir', 'timeBudget', 'seed'];
+
+/** Whether `path` (dotted) is a training option a twin must share (see {@link TWIN_EXCLUDED}). */
+export function isTwinField(path: string): boolean {
+  return !TWIN_EXCLUDED.includes(path) && !path.startsWith('stc.') && path !== 'stc';
 }
 
 /** An STCB layer's inputs on the test set. */

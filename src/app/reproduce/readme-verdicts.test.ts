@@ -1,7 +1,8 @@
 /**
- * README.md and docs/results/README.md quote the committed reports' verdicts, never reword them:
- * every outcome in a verdict cell (`claim: agrees (relu mask), disagrees (clipped mask); ...`)
- * is the text before the colon of one of the verdicts in that experiment's report.json.
+ * README.md and docs/results/README.md quote the committed reports' verdicts whole, never reword
+ * or shorten them: a verdict cell holds one or more items `<short claim>: <verdict>`, separated
+ * by `<br>`, and each item's `<verdict>` is the whole computed text of one of the verdicts in the
+ * report.json of the experiment that row links (not of any other row's report).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -35,21 +36,25 @@ function verdictCells(md: string): { experiment: string; cell: string }[] {
 }
 
 for (const doc of ['README.md', 'docs/results/README.md']) {
-  test(`${doc}: the verdict column quotes the reports' computed verdicts`, () => {
+  test(`${doc}: the verdict column quotes its row's report's computed verdicts whole`, () => {
     const rows = verdictCells(read(doc));
     assert.ok(rows.length >= 6, `${doc}: rows linking a report`);
     for (const { experiment, cell } of rows) {
       const report = JSON.parse(read(`docs/results/${experiment}/report.json`)) as {
         verdicts: { text: string }[];
       };
-      const said = new Set(report.verdicts.map((v) => v.text.split(':')[0]));
-      const quoted = cell.split('; ').flatMap((part) => {
-        const i = part.indexOf(': ');
-        assert.ok(i > 0, `${doc} ${experiment}: '${part}' is 'claim: verdict, ...'`);
-        return part.slice(i + 2).split(', ');
-      });
-      for (const q of quoted)
-        assert.ok(said.has(q), `${doc} ${experiment}: '${q}' is not a verdict of its report`);
+      const texts = new Set(report.verdicts.map((v) => v.text));
+      const items = cell.split('<br>').map((x) => x.trim());
+      assert.ok(items.length > 0 && items[0] !== '', `${doc} ${experiment}: an empty verdict cell`);
+      for (const item of items) {
+        const i = item.indexOf(': ');
+        assert.ok(i > 0, `${doc} ${experiment}: '${item}' is '<short claim>: <verdict>'`);
+        const quoted = item.slice(i + 2);
+        assert.ok(
+          texts.has(quoted),
+          `${doc} ${experiment}: '${quoted}' is not, whole, a verdict of ${experiment}/report.json`,
+        );
+      }
     }
   });
 }

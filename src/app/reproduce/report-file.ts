@@ -108,6 +108,22 @@ const runBase = {
   backend: z.string().nullable(),
   error: z.string().optional(),
   from: z.string().optional(),
+  provenance: z
+    .object({
+      commit: z.string().nullable(),
+      modified: z.boolean().nullable(),
+      dist_sha256: z.string().nullable(),
+      cpu: z.string(),
+      backend: z.string(),
+      threads: z.number().nullable(),
+      data_files_sha256: z.string().nullable(),
+      labels_sha256: z.string(),
+      changed_since_start: z.array(z.string()),
+    })
+    .nullable()
+    .optional(),
+  training: z.record(z.string(), z.unknown()).nullable().optional(),
+  twin_mismatch: z.array(z.string()).optional(),
 };
 /** A sweep point's result as `sweep.json` holds it (other keys kept). */
 const pointResult = sweepPointResultSchema.loose();

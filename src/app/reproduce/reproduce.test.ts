@@ -32,6 +32,8 @@ import {
   type ReportFile,
 } from './report.js';
 import { annFromReport, protocolOf, runExperiment } from './runner.js';
+import { reportMarkdown } from './markdown.js';
+import { experimentCautions } from './verdicts.js';
 import { TRAIN_DEFAULTS } from '../config/config.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
@@ -352,14 +354,70 @@ test('bad input: unknown experiment, undefined scale, missing data: one line, ex
   }
 });
 
-test('--ann-from refuses a report of the same row at another protocol, naming the field', () => {
+test('--ann-from refuses a report of the same row at another protocol, naming the field', async () => {
   const exp = findExperiment('table2-cifar10-vgg16')!;
   const smoke = reportFile(experimentDir(shared, exp.id), 'json');
-  assert.throws(
+  await assert.rejects(
     () => annFromReport(smoke, exp, protocolOf(exp, 'cpu')),
     /^ConfigError: --ann-from .*report.json: protocol.arch is "vgg11" there, "vgg16" here$/,
   );
-  assert.equal(annFromReport(smoke, exp, protocolOf(exp, 'smoke')).runs[0].from, smoke);
+  assert.equal((await annFromReport(smoke, exp, protocolOf(exp, 'smoke'))).runs[0].from, smoke);
+});
+
+test('--ann-from refuses a twin trained with another lr, by another build or on other data, naming the field; --accept-twin-mismatch takes it and the report says so first', async () => {
+  const exp = findExperiment('table2-cifar10-vgg16')!;
+  const smoke = reportFile(experimentDir(shared, exp.id), 'json');
+  const p = protocolOf(exp, 'smoke');
+  const edit = (name: string, f: (run: Record<string, unknown>) => void): string => {
+    const r = JSON.parse(readFileSync(smoke, 'utf8')) as { runs: Record<string, unknown>[] };
+    for (const run of r.runs) if (run.mode === 'ann') f(run);
+    const dir = join(root, `twin-${name}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'report.json'), JSON.stringify(r));
+    return join(dir, 'report.json');
+  };
+  const lr = edit('lr', (run) => ((run.training as Record<string, unknown>).lr = 0.05));
+  await assert.rejects(
+    () => annFromReport(lr, exp, p),
+    /: ann seed-0: lr is 0\.05 there, 0\.1 here; --accept-twin-mismatch/,
+  );
+  const code = edit(
+    'code',
+    (run) => ((run.provenance as Record<string, unknown>).dist_sha256 = 'sha256:other'),
+  );
+  await assert.rejects(
+    () => annFromReport(code, exp, p),
+    /: ann seed-0: code is build sha256:other \(commit /,
+  );
+  const data = edit(
+    'data',
+    (run) => ((run.provenance as Record<string, unknown>).labels_sha256 = 'sha256:other'),
+  );
+  await assert.rejects(
+    () => annFromReport(data, exp, p),
+    /: ann seed-0: data labels \(samples in reader order\) are sha256:other there/,
+  );
+  const old = edit('old', (run) => {
+    delete run.training;
+    delete run.provenance;
+  });
+  await assert.rejects(
+    () => annFromReport(old, exp, p),
+    /: ann seed-0: training options not recorded .* \(and 1 more\)/,
+  );
+  const taken = await annFromReport(lr, exp, p, { acceptMismatch: true });
+  assert.deepEqual(taken.runs[0].twin_mismatch, ['ann seed-0: lr is 0.05 there, 0.1 here']);
+  const cautions = experimentCautions('twin', taken.runs);
+  assert.match(
+    cautions[0],
+    /^the ANN twin was taken although it differs \(--accept-twin-mismatch\): ann seed-0: lr is 0\.05 there/,
+  );
+  const md = reportMarkdown({
+    ...reports.get(exp.id)!,
+    runs: [...reports.get(exp.id)!.runs.filter((r) => r.mode === 'stc'), ...taken.runs],
+  });
+  const firstLines = md.split('\n').slice(0, 6).join('\n');
+  assert.match(firstLines, /> \*\*Caution:\*\* the ANN twin was taken although it differs/);
 });
 
 test('--epochs and --seeds change the protocol (and so what --ann-from accepts) and the default output folder', async () => {
@@ -372,7 +430,7 @@ test('--epochs and --seeds change the protocol (and so what --ann-from accepts) 
     /table2-cifar10-vgg16-cpu-clipped-e8-s3$/,
   );
   const smoke = reportFile(experimentDir(shared, exp.id), 'json');
-  assert.throws(
+  await assert.rejects(
     () => annFromReport(smoke, exp, protocolOf(exp, 'smoke', { seeds: 2 })),
     /protocol.seeds is 1 there, 2 here$/,
   );

@@ -6,14 +6,13 @@
  * or gradient: a training failure, never counted as an accuracy) or `cannot say`.
  *
  * Rules (points are percentage points of test accuracy):
- * - Table 2 gap: with `g = mean(STC) - mean(ANN)` over our finished seeds and `g_p` the paper's,
- *   STC reaches its twin as the paper claims when `g >= g_p - 2 * sqrt(se^2 + se_p^2)`: our
- *   STC falls short of the paper's gap by at most two standard errors, where
- *   `se = sqrt(s_stc^2 / n_stc + s_ann^2 / n_ann)` over our seeds (sample std `s`; a network
- *   with one seed has no spread of its own and takes the paper's std) and
- *   `se_p = sqrt(sp_stc^2 / 5 + sp_ann^2 / 5)` over the paper's 5 runs. Above the paper's gap
- *   agrees. Cannot say when a std the rule needs is not in the paper's text.
- * - The paper's STC accuracy (paper scale only): `|mean - p| <= 2 * sqrt(s^2 / n + sp^2 / 5)`.
+ * - Table 2 gap: `d_s = STC_s - ANN_s` over the seeds both finished (paired by seed), mean `d`,
+ *   95 % interval `d +- t(0.975, n - 1) * sd(d) / sqrt(n)`. STC reaches its twin (agrees) when
+ *   the whole interval lies above `-TWIN_TOLERANCE` (1 point), disagrees when it lies below;
+ *   otherwise, and always with one seed (no spread of its own: the paper's is never borrowed),
+ *   cannot say. The paper's gap is stated beside ours, not judged against.
+ * - The paper's STC accuracy (paper scale only): `|mean - p| <= 2 * sqrt(s^2 / n + sp^2 / 5)`
+ *   with our seeds' std `s` (cannot say with one seed).
  * - Collapse below an edge (theta0 < 0.8, T < 4): the highest accuracy of the finished runs
  *   below the edge is >= {@link COLLAPSE_POINTS} under the run at the reference (0.8, T = 8).
  *   When a run below the edge diverged, the outcome is `diverged` (the finished runs' figure is
@@ -33,14 +32,16 @@ import { decimal, inputRange, pct, si, signed } from '../analysis/format.js';
 import type { SweepPointResult } from '../rundir/sweep-file.js';
 import type { ExperimentKind, PaperAccuracy } from './experiments.js';
 import type { StcbEpoch, StcbTestLayer } from './measured.js';
-import { meanStd, type AxisPoint } from './summary.js';
+import { meanStd, pairedDifference, type AxisPoint } from './summary.js';
 
 /** Significant accuracy drop, in points (theta0 and T collapses). */
 export const COLLAPSE_POINTS = 5;
 /** A significant gain above T = 8, in points. */
 export const GAIN_POINTS = 1;
-/** Standard errors a gap may fall short by (Table 2). */
+/** Standard errors an absolute accuracy may differ by (the paper's STC accuracy, paper scale). */
 export const GAP_STANDARD_ERRORS = 2;
+/** Table 2: STC reaches its twin when the paired gap's 95 % interval lies above minus this many points. */
+export const TWIN_TOLERANCE = 1;
 /** Runs behind each of the paper's Table 2 figures. */
 export const PAPER_RUNS = 5;
 /** An STCB input beyond this many times the paper's range is a runaway. */
@@ -49,8 +50,8 @@ export const RUNAWAY_FACTOR = 100;
 /** The rules of each kind of experiment in words, as `report.md` states them under its verdicts. */
 export const RULES: Readonly<Record<ExperimentKind, readonly string[]>> = {
   twin: [
-    `STC reaches its ANN twin as the paper claims when STC - ANN (means over our seeds) >= the paper's STC - ANN - ${GAP_STANDARD_ERRORS} * sqrt(se^2 + se_p^2), with se = sqrt(s_stc^2 / n_stc + s_ann^2 / n_ann) over our seeds (sample std; a network with one seed takes the paper's std) and se_p the same over the paper's ${PAPER_RUNS} runs; above the paper's gap agrees`,
-    `the paper's STC accuracy is judged at paper scale only: |ours - paper| <= ${GAP_STANDARD_ERRORS} * sqrt(s^2 / n + s_p^2 / ${PAPER_RUNS})`,
+    `STC reaches its ANN twin when the 95 % interval of STC - ANN, paired by seed (mean +- t(0.975, n-1) * sd / sqrt(n)), lies wholly above -${TWIN_TOLERANCE} point (agrees) or wholly below it (disagrees); otherwise, and with one seed, cannot say; the paper's gap is stated beside ours`,
+    `the paper's STC accuracy is judged at paper scale only: |ours - paper| <= ${GAP_STANDARD_ERRORS} * sqrt(s^2 / n + s_p^2 / ${PAPER_RUNS}) (cannot say with one seed)`,
     `a runaway: an STCB layer's inputs reach ${RUNAWAY_FACTOR}x the paper's range (test set, or the last epoch in log.jsonl)`,
   ],
   'sweep-theta0': [
@@ -86,54 +87,54 @@ export function verdict(claim: string, outcome: Outcome, rest: string): Verdict 
   return { claim, outcome, agrees, text: `${outcome}${rest}` };
 }
 
-/** Our spread of one network: its seeds' std, or the paper's std when it has one seed. */
-function spread(xs: readonly number[], paperStd: number | null): { std: number; from: string } | null {
-  if (xs.length > 1) return { std: meanStd(xs).std, from: `${xs.length} seeds` };
-  return paperStd === null ? null : { std: paperStd, from: "1 seed: the paper's std" };
-}
-
-/** Inputs of the Table 2 gap rule: final test accuracies in percent, one per finished seed. */
+/** Inputs of the Table 2 gap rule: final test accuracies in percent by seed, of finished runs. */
 export interface GapInput {
   readonly claim: string;
-  readonly stc: readonly number[];
-  readonly ann: readonly number[];
+  readonly stc: ReadonlyMap<number, number>;
+  readonly ann: ReadonlyMap<number, number>;
   readonly paper: { readonly stc: PaperAccuracy; readonly ann: PaperAccuracy } | undefined;
+}
+
+/** The paper's STC - ANN, `(the paper's: -0.22)`, or that it is not in its text. */
+function paperGapText(p: GapInput['paper']): string {
+  return p?.stc.mean == null || p.ann.mean == null
+    ? "the paper's gap is not in its text"
+    : `the paper's: ${signed(p.stc.mean - p.ann.mean)}`;
 }
 
 /** The Table 2 gap rule (see the module's doc). */
 export function twinGapVerdict(i: GapInput): Verdict {
-  if (i.stc.length === 0 || i.ann.length === 0)
-    return verdict(i.claim, 'cannot say', ': the STC or the ANN runs have not finished');
-  const s = meanStd(i.stc);
-  const a = meanStd(i.ann);
-  const g = s.mean - a.mean;
-  const p = i.paper;
-  if (p?.stc.mean == null || p.ann.mean == null)
+  const d = pairedDifference(i.stc, i.ann);
+  if (d.n === 0 || d.mean === null)
     return verdict(
       i.claim,
       'cannot say',
-      `: STC - ANN = ${signed(g)} points; the paper's gap is not in the text`,
+      i.stc.size && i.ann.size
+        ? ': the STC and ANN runs share no seed to pair'
+        : ': the STC or the ANN runs have not finished',
     );
-  const gp = p.stc.mean - p.ann.mean;
-  const ss = spread(i.stc, p.stc.stddev);
-  const sa = spread(i.ann, p.ann.stddev);
-  if (!ss || !sa || p.stc.stddev == null || p.ann.stddev == null)
+  const paper = paperGapText(i.paper);
+  if (d.low === null || d.high === null)
     return verdict(
       i.claim,
       'cannot say',
-      `: STC - ANN = ${signed(g)} points against the paper's ${signed(gp)}; a spread the rule needs is not in the paper's text`,
+      `: STC - ANN = ${signed(d.mean)} points on one seed (seed ${d.diffs[0].seed}; ${paper}); one seed cannot tell a gap from seed-to-seed noise`,
     );
-  const se = Math.sqrt(ss.std ** 2 / s.n + sa.std ** 2 / a.n);
-  const seP = Math.sqrt((p.stc.stddev ** 2 + p.ann.stddev ** 2) / PAPER_RUNS);
-  const tol = GAP_STANDARD_ERRORS * Math.sqrt(se ** 2 + seP ** 2);
-  const short = gp - g;
-  const ok = short <= tol;
-  const basis = `tolerance ${GAP_STANDARD_ERRORS} standard errors of the gap = ${tol.toFixed(2)} points (ours: std ${ss.std.toFixed(2)} STC over ${ss.from}, ${sa.std.toFixed(2)} ANN over ${sa.from}; paper: std ${p.stc.stddev.toFixed(2)} and ${p.ann.stddev.toFixed(2)} over ${PAPER_RUNS} runs)`;
+  const iv = `STC - ANN = ${signed(d.mean)} points, 95 % interval [${signed(d.low)}, ${signed(d.high)}] over ${d.n} seeds paired by seed (${paper})`;
+  if (d.low >= -TWIN_TOLERANCE)
+    return verdict(i.claim, 'agrees', `: ${iv}; the whole interval is above -${TWIN_TOLERANCE} point`);
+  if (d.high < -TWIN_TOLERANCE)
+    return verdict(i.claim, 'disagrees', `: ${iv}; the whole interval is below -${TWIN_TOLERANCE} point`);
   return verdict(
     i.claim,
-    ok ? 'agrees' : 'disagrees',
-    `: STC - ANN = ${signed(g)} points against the paper's ${signed(gp)}; ${short > 0 ? `short of the paper's gap by ${short.toFixed(2)}` : `at or above the paper's gap by ${(-short).toFixed(2)}`}, ${ok ? 'within' : 'beyond'} the ${basis}`,
+    'cannot say',
+    `: ${iv}; the interval reaches both sides of -${TWIN_TOLERANCE} point, so ${d.n} seeds cannot tell`,
   );
+}
+
+/** Our spread of one network: its seeds' std; null for one seed (it has none of its own). */
+function spread(xs: readonly number[]): { std: number; from: string } | null {
+  return xs.length > 1 ? { std: meanStd(xs).std, from: `${xs.length} seeds` } : null;
 }
 
 /** The paper's absolute STC accuracy: judged at paper scale only (see the module's doc). */
@@ -155,9 +156,13 @@ export function paperAccuracyVerdict(i: {
       'cannot say',
       ` at ${i.scale} scale (${i.budget}: the absolute accuracy is not expected to match; the STC - ANN gap is the comparison): ${where}`,
     );
-  const sd = spread(i.stc, i.paper.stddev);
+  const sd = spread(i.stc);
   if (!sd || i.paper.stddev === null)
-    return verdict(claim, 'cannot say', `: ${where}; no spread to judge it by`);
+    return verdict(
+      claim,
+      'cannot say',
+      `: ${where}; ${sd ? "the paper's spread is not in its text" : 'one seed has no spread to judge it by'}`,
+    );
   const tol = GAP_STANDARD_ERRORS * Math.sqrt(sd.std ** 2 / o.n + i.paper.stddev ** 2 / PAPER_RUNS);
   const ok = Math.abs(o.mean - p) <= tol;
   return verdict(claim, ok ? 'agrees' : 'disagrees', `: ${where} (tolerance ${tol.toFixed(2)} points)`);

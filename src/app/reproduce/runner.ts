@@ -23,7 +23,13 @@ import { trainConfigFor } from './config.js';
 import { resolveData, type ResolvedData } from './data.js';
 import { findExperiment, type Experiment, type Scale, type ScaleProtocol } from './experiments.js';
 import { experimentDir, sweepDirOf, twinDir } from './layout.js';
-import { learnThetaOf, type ReportRun } from './measured.js';
+import { isTwinField, learnThetaOf, type ReportRun, type RunProvenance } from './measured.js';
+import { flattenConfig, trainConfigSchema } from '../config/config.js';
+import { provenanceOf } from '../rundir/provenance.js';
+import { buildInfo } from '../../lib/util/build-info.js';
+import { dataFingerprint } from '../../lib/data/fingerprint.js';
+import { openDataset } from '../../lib/data/registry.js';
+import type { TrainConfig } from '../config/config.js';
 import { readReportFile } from './report-file.js';
 
 /**
@@ -155,8 +161,39 @@ export function readRunRow(label: string, dir: string, place: RunPlace): RunRow 
     backend: typeof r?.backend === 'string' ? r.backend : null,
     ...place,
     learn_theta: config && place.mode === 'stc' ? learnThetaOf(config) : null,
+    provenance: runProvenance(r, config),
+    training: config ? twinTraining(config) : null,
     config,
   };
+}
+
+/** The provenance of a run as a report keeps it: `result.json`'s, else `config.json`'s; null if none. */
+export function runProvenance(
+  result: Record<string, unknown> | null,
+  config: Record<string, unknown> | null,
+): RunProvenance | null {
+  const p = (result && provenanceOf(result)) ?? (config && provenanceOf(config)) ?? undefined;
+  if (!p) return null;
+  return {
+    commit: p.code.commit,
+    modified: p.code.modified,
+    dist_sha256: p.code.dist_sha256,
+    cpu: p.machine.cpu,
+    backend: p.machine.backend,
+    threads: p.machine.threads,
+    data_files_sha256: p.data.files_sha256,
+    labels_sha256: p.data.labels_sha256,
+    changed_since_start: p.changed_since_start ?? [],
+  };
+}
+
+/** A run configuration's training options that a twin must share, by dotted path (see `isTwinField`). */
+export function twinTraining(config: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const fields = new Set(Object.keys(trainConfigSchema.shape));
+  const flat = flattenConfig(
+    Object.fromEntries(Object.entries(config).filter(([k]) => fields.has(k) && k !== 'stc')),
+  );
+  return Object.fromEntries(Object.entries(flat).filter(([k, v]) => v !== undefined && isTwinField(k)));
 }
 
 /** The run directory of seed index `r` of a group of `seeds` (the group itself for one seed). */
@@ -272,6 +309,8 @@ export interface RunExperimentOptions {
    * protocol instead of trained (its twins do not depend on the STC runs' method).
    */
   readonly annFrom?: string;
+  /** Take an `annFrom` twin that differs in training options, code or data (see `annFromReport`). */
+  readonly acceptTwinMismatch?: boolean;
   readonly onEvent?: (e: ReproduceEvent) => void;
   /** Progress hooks of a run's training. */
   readonly hooks?: (experiment: string, label: string) => TrainHooks | undefined;
@@ -287,7 +326,13 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
   const data = resolveData(exp, p, opts.dataDir);
   const dir = experimentDir(opts.out, exp.id);
   // checked before anything trains
-  const annFrom = opts.annFrom === undefined ? undefined : annFromReport(opts.annFrom, exp, p);
+  const annFrom =
+    opts.annFrom === undefined
+      ? undefined
+      : await annFromReport(opts.annFrom, exp, p, {
+          dataDir: opts.dataDir,
+          acceptMismatch: opts.acceptTwinMismatch === true,
+        });
   if (!opts.reportOnly) {
     if (exp.kind === 'twin') await runTwin(opts, p, data, dir, annFrom ? ['stc'] : ['stc', 'ann']);
     else {
@@ -309,13 +354,74 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<Experim
 /** The protocol fields that make two runs of a Table 2 row comparable. */
 const TWIN_PROTOCOL = ['arch', 'width', 'epochs', 'lrSchedule', 'dataset', 'seeds'] as const;
 
+/** Options of {@link annFromReport}. */
+export interface AnnFromOptions {
+  /** Where this invocation's data set is (`--data-dir`). */
+  readonly dataDir?: string;
+  /** Take a twin that differs in training options, code or data; the report then says so first. */
+  readonly acceptMismatch?: boolean;
+}
+
+/**
+ * What differs between an adopted twin's runs and the runs this build would train beside them:
+ * each training option (`isTwinField`), the code (the build's `dist_sha256`) and the data read
+ * (files and labels fingerprints), one `field: theirs there, ours here` line each, in that order.
+ */
+export async function twinMismatches(runs: readonly ReportRun[], config: TrainConfig): Promise<string[]> {
+  const ours = twinTraining(config as unknown as Record<string, unknown>);
+  const here = buildInfo();
+  const common = { dataDir: config.dataDir, ...config.datasetOptions };
+  const [train, test] = await Promise.all([
+    openDataset(config.dataset, { ...common, split: 'train', limit: config.limitTrain }),
+    openDataset(config.dataset, { ...common, split: 'test', limit: config.limitTest }),
+  ]);
+  const data = dataFingerprint(train, test);
+  const out: string[] = [];
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  for (const r of runs) {
+    if (!r.training)
+      out.push(`${r.label}: training options not recorded (a report.json written before they were)`);
+    else
+      for (const k of [...new Set([...Object.keys(ours), ...Object.keys(r.training)])])
+        if (JSON.stringify(r.training[k]) !== JSON.stringify(ours[k]))
+          out.push(`${r.label}: ${k} is ${show(r.training[k])} there, ${show(ours[k])} here`);
+    const p = r.provenance;
+    if (!p) {
+      out.push(`${r.label}: code version and data not recorded (a run made before they were)`);
+      continue;
+    }
+    if (p.dist_sha256 !== here.dist_sha256)
+      out.push(
+        `${r.label}: code is build ${p.dist_sha256 ?? 'unknown'} (commit ${p.commit ?? 'unknown'}) there, build ${here.dist_sha256 ?? 'unknown'} (commit ${here.commit ?? 'unknown'}) here`,
+      );
+    if (p.data_files_sha256 !== data.files_sha256)
+      out.push(
+        `${r.label}: data files are ${p.data_files_sha256 ?? 'none'} there, ${data.files_sha256 ?? 'none'} here`,
+      );
+    if (p.labels_sha256 !== data.labels_sha256)
+      out.push(
+        `${r.label}: data labels (samples in reader order) are ${p.labels_sha256} there, ${data.labels_sha256} here`,
+      );
+  }
+  return out;
+}
+
 /**
  * The ANN twin of a Table 2 row from an earlier `report.json` of the same experiment and protocol
- * (`--ann-from`): its ANN runs as they were measured, marked with `from`.
+ * (`--ann-from`): its ANN runs as they were measured, marked with `from`. It must have been
+ * trained with this row's training options, by this build, on the same data
+ * ({@link twinMismatches}); with `acceptMismatch` a twin that was not is taken, each run marked
+ * with what differs (`twin_mismatch`), which the report states in its first lines.
  * @throws ConfigError naming the file and the field when it is another experiment or protocol,
- *   or holds no finished ANN run
+ *   holds no finished ANN run, or (without `acceptMismatch`) differs in a training option, the
+ *   code or the data
  */
-export function annFromReport(path: string, exp: Experiment, p: ScaleProtocol): GroupData {
+export async function annFromReport(
+  path: string,
+  exp: Experiment,
+  p: ScaleProtocol,
+  opts: AnnFromOptions = {},
+): Promise<GroupData> {
   const file = resolve(path);
   const report = readReportFile(file, exp.id);
   const theirs = report.protocol as unknown as Record<string, unknown>;
@@ -325,13 +431,29 @@ export function annFromReport(path: string, exp: Experiment, p: ScaleProtocol): 
         `--ann-from ${path}: protocol.${k} is ${JSON.stringify(theirs[k])} there, ${JSON.stringify(p[k])} here`,
       );
   const base = dirname(file);
-  const runs: RunRow[] = report.runs
-    .filter((r) => r.mode === 'ann')
-    .map((r) => ({ ...r, dir: resolve(base, r.dir), from: file, config: null }));
-  if (runs.length !== p.seeds || runs.some((r) => r.status !== 'done' || r.test_accuracy === null))
+  const adopted = report.runs.filter((r) => r.mode === 'ann');
+  if (adopted.length !== p.seeds || adopted.some((r) => r.status !== 'done' || r.test_accuracy === null))
     throw new ConfigError(
       `--ann-from ${path}: it holds no finished ANN run for each of the ${p.seeds} seed(s)`,
     );
+  const config = trainConfigFor(
+    exp,
+    p,
+    { mode: 'ann', gradient: p.gradients[0] },
+    resolveData(exp, p, opts.dataDir),
+  );
+  const mismatches = await twinMismatches(adopted, config);
+  if (mismatches.length && !opts.acceptMismatch)
+    throw new ConfigError(
+      `--ann-from ${path}: ${mismatches[0]}${mismatches.length > 1 ? ` (and ${mismatches.length - 1} more)` : ''}; --accept-twin-mismatch takes it anyway, and the report says so first`,
+    );
+  const runs: RunRow[] = adopted.map((r) => ({
+    ...r,
+    dir: resolve(base, r.dir),
+    from: file,
+    config: null,
+    ...(mismatches.length ? { twin_mismatch: mismatches.filter((m) => m.startsWith(`${r.label}: `)) } : {}),
+  }));
   return {
     mode: 'ann',
     dir: resolve(base, 'ann'),

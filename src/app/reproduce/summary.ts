@@ -84,6 +84,23 @@ export function seedSummary(xs: readonly number[]): SeedSummary {
   return { mean: m.mean, stddev: m.n > 1 ? m.std : null, best: Math.max(...xs) };
 }
 
+/** The seed of a twin's run, from its label (`stc seed-2` -> 2); null where the label has none. */
+export function seedOfLabel(label: string): number | null {
+  const m = /seed-(\d+)/.exec(label);
+  return m ? Number(m[1]) : null;
+}
+
+/** The final test accuracies (percent) of the finished runs of one mode, by seed (from the labels). */
+export function accuraciesBySeed(runs: readonly ReportRun[], mode: 'stc' | 'ann'): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const r of runs) {
+    const seed = seedOfLabel(r.label);
+    if (r.mode === mode && r.status === 'done' && r.test_accuracy !== null && seed !== null)
+      out.set(seed, 100 * r.test_accuracy);
+  }
+  return out;
+}
+
 /** STC - ANN of the means over the finished seeds, in points; null unless both have one. */
 export function twinGap(stc: readonly number[], ann: readonly number[]): number | null {
   return stc.length && ann.length ? meanStd(stc).mean - meanStd(ann).mean : null;

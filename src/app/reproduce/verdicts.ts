@@ -16,14 +16,21 @@ import {
   twinGapVerdict,
   type Verdict,
 } from './rules.js';
-import { accuracies, axisPoints, tStudyRuns } from './summary.js';
+import { accuracies, accuraciesBySeed, axisPoints, tStudyRuns } from './summary.js';
 
 /** A Table 2 row: STC reaches its twin (the gap rule), and the paper's accuracy where it applies. */
 function twinVerdicts(e: Experiment, r: RenderInput): Verdict[] {
   const paper = e.paper;
   const stc = accuracies(r.runs, 'stc');
   const ann = accuracies(r.runs, 'ann');
-  const verdicts = [twinGapVerdict({ claim: e.claim, stc, ann, paper: paper ?? undefined })];
+  const verdicts = [
+    twinGapVerdict({
+      claim: e.claim,
+      stc: accuraciesBySeed(r.runs, 'stc'),
+      ann: accuraciesBySeed(r.runs, 'ann'),
+      paper: paper ?? undefined,
+    }),
+  ];
   if (paper) {
     const v = paperAccuracyVerdict({
       stc,
@@ -128,4 +135,33 @@ export function experimentNotes(e: Experiment, r: RenderInput): string[] {
       `${missing.length} of ${r.runs.length} runs have not finished: ${missing.map((x) => x.label).join(', ')}`,
     );
   return notes;
+}
+
+/**
+ * What a reader must know before a Table 2 row's figures, stated in the report's first lines:
+ * a twin taken although it differs (`--accept-twin-mismatch`, each difference), runs made by
+ * more than one build, on more than one processor or from different data, and runs that
+ * recorded none of this (so that one build cannot be shown). Empty for other experiments.
+ */
+export function experimentCautions(kind: string | undefined, runs: readonly ReportRun[]): string[] {
+  if (kind !== 'twin') return [];
+  const out: string[] = [];
+  const mismatched = runs.flatMap((r) => r.twin_mismatch ?? []);
+  if (mismatched.length)
+    out.push(`the ANN twin was taken although it differs (--accept-twin-mismatch): ${mismatched.join('; ')}`);
+  const started = runs.filter((r) => r.status !== 'missing');
+  const unrecorded = started.filter((r) => !r.provenance);
+  if (unrecorded.length)
+    out.push(
+      `${unrecorded.length} of ${started.length} runs recorded no code version, machine or data (${unrecorded.map((r) => r.label).join(', ')}): that STC and ANN were trained by one build on the same data cannot be shown`,
+    );
+  const recorded = started.filter((r) => r.provenance);
+  const kinds = (f: (r: ReportRun) => string) => new Set(recorded.map(f)).size;
+  if (kinds((r) => r.provenance!.dist_sha256 ?? 'unknown') > 1)
+    out.push('the runs were trained by more than one build (see "code of the runs" below)');
+  if (kinds((r) => `${r.provenance!.data_files_sha256} ${r.provenance!.labels_sha256}`) > 1)
+    out.push('the runs read different data (see "data the runs read" below)');
+  if (kinds((r) => r.provenance!.cpu) > 1)
+    out.push('the runs were trained on more than one processor: their training times do not compare');
+  return out;
 }

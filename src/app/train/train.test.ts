@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { TRAIN_DEFAULTS, checkTrainConfig, type TrainConfig } from '../config/co
 import { learningRate } from '../config/lr-schedule.js';
 import { summarizeRepeats } from '../rundir/repeats-file.js';
 import { train } from './train.js';
+import type { Provenance } from '../rundir/provenance.js';
+import { buildInfo } from '../../lib/util/build-info.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -55,6 +57,18 @@ describe('train', () => {
       assert.equal(m.stcb[0].bn.layer, 'stem_bn');
       assert.equal(m.warning, undefined, 'a healthy run does not warn');
     }
+    // what made it: this build, this machine, the data read (config.json at the start, result.json at the end)
+    const started = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).provenance as Provenance;
+    assert.deepEqual(started.code, buildInfo());
+    assert.equal(started.machine.backend, backend);
+    assert.equal(started.machine.cores, availableParallelism());
+    assert.deepEqual(
+      [started.data.source, started.data.train_samples, started.data.test_samples],
+      ['embedded', 320, 50],
+    );
+    assert.match(started.data.labels_sha256, /^sha256:[0-9a-f]{64}$/);
+    assert.deepEqual(r.provenance?.data, started.data);
+    assert.deepEqual(r.provenance?.changed_since_start, []);
     assert.ok(r.fire_rates.every((f) => f.rate >= 0 && f.rate <= 1));
     assert.equal(
       r.confusion.flat().reduce((a, b) => a + b, 0),
