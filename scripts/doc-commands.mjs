@@ -109,7 +109,11 @@ export function inlineCommands(text) {
   const span = /(`+)([^`][\s\S]*?)\1(?!`)/g;
   for (const m of text.matchAll(span)) {
     if (/\n\s*\n/.test(m[2])) continue; // not a span: a paragraph break
-    const code = m[2].replace(/\s+/g, ' ').trim();
+    // a leading `VAR=value` (an environment variable for the command) is dropped
+    const code = m[2]
+      .replace(/\s+/g, ' ')
+      .trim()
+      .replace(/^(?:[A-Z_][A-Z0-9_]*=\S*\s+)+/, '');
     if (!isCommand(code)) continue;
     out.push({ line: text.slice(0, m.index).split('\n').length, text: code, inline: true });
   }

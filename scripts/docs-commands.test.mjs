@@ -255,12 +255,14 @@ function checkConfigFlags(args, report, where) {
   if (preset !== undefined) assert.equal(report.preset, preset, `${where}: --preset`);
 }
 
+/** The flags that make a line print its configuration as JSON (those it does not give). */
+const dryMode = (args) => ['--print-config', '--json'].filter((f) => !args.includes(f));
+
 const numbers = (list) => list.split(',').map(Number);
 
 const CHECKS = {
   async train(args, where) {
-    const extra = ['--print-config', '--json'].filter((f) => !args.includes(f));
-    const r = await expectExit([...args, ...extra], 0, where);
+    const r = await expectExit([...args, ...dryMode(args)], 0, where);
     const report = JSON.parse(r.out);
     if (args.includes('--resume'))
       assert.equal(report.resumed_from, resolve(work, valueOf(args, '--resume')), `${where}: --resume`);
@@ -269,7 +271,7 @@ const CHECKS = {
   },
   async sweep(args, where) {
     if (!args.includes('--theta0') && !args.includes('--T')) return help(args, where, 'a mention: no grid');
-    const r = await expectExit([...args, '--print-config', '--json'], 0, where);
+    const r = await expectExit([...args, ...dryMode(args)], 0, where);
     const report = JSON.parse(r.out);
     checkConfigFlags(args, report, where);
     for (const axis of ['theta0', 'T']) {
@@ -291,7 +293,7 @@ const CHECKS = {
       return 'run (on a copy of docs/results)';
     }
     if (args.length < 2 || args[1].startsWith('-')) return help(args, where);
-    const r = await expectExit([...args, '--print-config', '--json'], 0, where);
+    const r = await expectExit([...args, ...dryMode(args)], 0, where);
     const plan = JSON.parse(r.out);
     assert.equal(plan.experiment, args[1], `${where}: experiment`);
     assert.equal(plan.scale, valueOf(args, '--scale') ?? 'cpu', `${where}: --scale`);
