@@ -56,11 +56,15 @@ const TEXT_SUBSTITUTIONS = [
   [/\bEXPERIMENT\b|\bEXP\b/g, EXPERIMENT, 'an experiment id (its report.json is in docs/results)'],
 ];
 
-/** Placeholders replaced where they are the value of a flag (or the argument of `report`). */
+/**
+ * Placeholders replaced where they are the value of a flag (or the argument of `report`). The
+ * run directories the docs name (RUN_DIR, DIR, /tmp/mon-relu, t2-cifar10-vgg16-stc-1h: runs made
+ * by the documented trainings, not on this machine) are the fixture run; `--gradient g` (docs:
+ * "per mask g in relu, clipped") is checked with both masks.
+ */
 const VALUE_SUBSTITUTIONS = {
   '--checkpoint': {
     RUN_DIR: RUN,
-    RUN,
     '/tmp/mon-relu': RUN,
     't2-cifar10-vgg16-stc-1h': RUN,
   },
@@ -224,10 +228,23 @@ async function expectExit(argv, code, where) {
   return r;
 }
 
-/** The long options a command's --help lists. */
+/** The long options a command's --help lists: option -> its choices (or null). */
 async function optionsOf(path, where) {
   const r = await expectExit([...path, '--help'], 0, where);
-  return new Set([...r.out.matchAll(/^\s+(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]));
+  // an option's entry: its line and the more-indented lines that continue its description
+  const entries = r.out.split(/\n(?=\s{2}(?:-\w, )?--)/);
+  const options = new Map();
+  for (const e of entries) {
+    const flag = e.match(/^\s+(?:-\w, )?(--[\w-]+)/)?.[1];
+    if (!flag) continue;
+    const choices = e
+      .replace(/\s+/g, ' ')
+      .match(/\(choices: (.*?)(?:, default: .*)?\)/)?.[1]
+      .split(', ')
+      .map((c) => c.replace(/^"(.*)"$/, '$1'));
+    options.set(flag, choices ?? null);
+  }
+  return options;
 }
 
 /** The flags (`--x`) a command line names, before any `--`. */
@@ -339,8 +356,13 @@ async function help(args, where, why) {
   const path =
     args[0] === 'data' && args[1] && !args[1].startsWith('-') ? args.slice(0, 2) : args.slice(0, 1);
   const known = await optionsOf(path, where);
-  for (const f of flagsOf(args))
+  for (const f of flagsOf(args)) {
     assert.ok(known.has(f), `${where}: stcsnn ${path.join(' ')} has no option ${f} (see its --help)`);
+    const v = valueOf(args, f);
+    const choices = known.get(f);
+    if (choices && v !== undefined)
+      assert.ok(choices.includes(v), `${where}: ${f} ${v} is none of ${choices.join(', ')} (see --help)`);
+  }
   return `parsed: --help and its flags${why ? ` (${why})` : ''}`;
 }
 
@@ -492,6 +514,9 @@ test('the substitutions and expansions are used (a table entry no line needs is 
       [...used].some((u) => u === String(re)),
       `TEXT_SUBSTITUTIONS ${re} is used by no line`,
     );
+  for (const [before, table] of Object.entries(VALUE_SUBSTITUTIONS))
+    for (const value of Object.keys(table))
+      assert.ok(used.has(`${before} ${value}`), `VALUE_SUBSTITUTIONS ${before} ${value} is used by no line`);
   for (const line of Object.keys(EXPECTED_FAILURES))
     assert.ok(
       commands.some((c) => c.text === line),
