@@ -333,7 +333,7 @@ const CHECKS = {
   async launch(args, where) {
     const end = args.indexOf('--');
     const own = end < 0 ? args : args.slice(0, end);
-    const how = await help(own, where);
+    const how = await help(own, where, HELP_ONLY.launch);
     if (end < 0) return how;
     const inner = await checkArgs(args.slice(end + 1), `${where} (the command after --)`);
     return `${how}; the command after --: ${inner}`;
