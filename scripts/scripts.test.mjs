@@ -13,6 +13,7 @@ const SCRIPTS = [
   'bench/fmnist-target.mjs',
   'scripts/make-embedded-fmnist.mjs',
   'scripts/bundle-gradients.mjs',
+  'scripts/doc-commands.mjs',
   'scripts/test.mjs',
 ];
 

@@ -11,8 +11,8 @@ scriptArgs(import.meta.url, {
 
 Runs node's test runner over dist/ and packages/libtorch/test/*.test.js on the wasm backend,
 then again on libtorch where its addon is built; scripts/*.test.mjs (the packed and installed
-package, the examples) run once, with the wasm pass. One file: node --test dist/<path>.test.js
-(STCSNN_TEST_BACKEND=wasm|libtorch selects the backend).`,
+package, the examples, the documented command lines) run once, with the wasm pass. One file:
+node --test dist/<path>.test.js (STCSNN_TEST_BACKEND=wasm|libtorch selects the backend).`,
 });
 
 // The native backend's test files by name: node's runner would take every .js file under a
@@ -25,8 +25,8 @@ const nativeTests = existsSync('packages/libtorch/test')
   : [];
 const paths = ['dist/', ...nativeTests];
 // The repository's own checks (the package's contents, the package installed from its tarball,
-// the examples, the scripts' command lines) choose no backend of the suite's: they run once,
-// with the wasm pass.
+// the examples, the scripts' command lines, the documented command lines) choose no backend of
+// the suite's: they run once, with the wasm pass.
 const repoTests = readdirSync('scripts')
   .filter((n) => n.endsWith('.test.mjs'))
   .sort()

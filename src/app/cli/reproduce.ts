@@ -16,7 +16,7 @@ import { rerenderReport, writeExperimentReport, type ReportFile } from '../repro
 import { annFromReport, protocolOf, runExperiment, sweepSource } from '../reproduce/runner.js';
 import { withRunDir } from '../rundir/dirs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
-import { UsageError } from './errors.js';
+import { isUserError, UsageError } from './errors.js';
 import { makeProgress, notice, printJson, table } from './output.js';
 import { parseChoice, parseInteger } from './options.js';
 
@@ -37,6 +37,7 @@ interface ReproduceFlags extends CommonFlags {
   annFrom?: string;
   acceptTwinMismatch?: boolean;
   fromJson?: string;
+  printConfig?: boolean;
 }
 
 /** Prints a report's tables, verdicts and notes (or, with --json, the report). */
@@ -180,7 +181,11 @@ export function reproduceCommand(): Command {
       '--from-json <path>',
       "render the report again from a report.json alone (the run directories may be gone): same measured data, current rules; rewrites report.md and report.json in that file's folder, keeps its figures (implies --report-only)",
     )
-    .option('--png', 'also write PNG figures (where a renderer is available)');
+    .option('--png', 'also write PNG figures (where a renderer is available)')
+    .option(
+      '--print-config',
+      'print what the command would run (the protocol after the flags, runs and estimated time, output directory, where the data is) and exit; trains and writes nothing',
+    );
   withCommon(cmd);
   cmd.action(async (id: string | undefined, flags: ReproduceFlags) => {
     const json = flags.json === true;
@@ -193,6 +198,8 @@ export function reproduceCommand(): Command {
     if (!exp)
       throw new UsageError(`unknown experiment '${id}'; known: ${EXPERIMENTS.map((e) => e.id).join(', ')}`);
     if (flags.fromJson !== undefined) {
+      if (flags.printConfig)
+        throw new UsageError('--from-json renders a report and trains nothing; drop --print-config');
       const path = resolve(flags.fromJson);
       const report = rerenderReport(path, exp.id, commandLine(process.argv));
       printReport(report, dirname(path), json);
@@ -228,6 +235,47 @@ export function reproduceCommand(): Command {
     const log = (line: string) => process.stderr.write(`${line}\n`);
     // the data is checked before the backend starts, so that a missing data set fails at once
     const { resolveData } = await import('../reproduce/data.js');
+    if (flags.printConfig) {
+      const protocol = protocolOf(exp, scale, override);
+      const cost = estimateCost(exp, protocol);
+      let data: string;
+      try {
+        data = resolveData(exp, exp.scales[scale]!, flags.dataDir).copy;
+      } catch (e) {
+        if (!isUserError(e)) throw e;
+        data = `not found: ${e.message}`;
+      }
+      const plan = {
+        experiment: exp.id,
+        kind: exp.kind,
+        scale,
+        protocol,
+        runs: cost.runs,
+        estimated_seconds: Math.round(cost.seconds),
+        out: experimentDir(out, exp.id),
+        report_only: flags.reportOnly === true,
+        ann_from: flags.annFrom === undefined ? null : resolve(flags.annFrom),
+        data,
+      };
+      if (json) {
+        printJson(plan);
+        return;
+      }
+      const text = (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v));
+      console.log(
+        table([
+          ['field', 'value'],
+          ['experiment', `${exp.id} (${exp.kind}) at ${scale} scale`],
+          ...Object.entries(protocol).map(([k, v]) => [k, text(v)]),
+          ['runs', `${cost.runs}, ~${duration(cost.seconds)} (estimated)`],
+          ['out', plan.out],
+          ...(plan.report_only ? [['report only', 'yes: trains nothing']] : []),
+          ...(plan.ann_from === null ? [] : [['ann from', plan.ann_from]]),
+          ['data', data],
+        ]),
+      );
+      return;
+    }
     resolveData(exp, exp.scales[scale]!, flags.dataDir);
     if (flags.annFrom !== undefined)
       await annFromReport(flags.annFrom, exp, protocolOf(exp, scale, override), {

@@ -21,6 +21,8 @@ import {
   type ProcessGroup,
 } from '../../lib/distributed/process-group.js';
 import { makeProgress, notice, printJson, table } from './output.js';
+import { configReport, printConfig } from './config-print.js';
+import type { ResolvedConfig } from '../config/resolve.js';
 import { energyConstantsFrom, parseIntegerList, parseNumberList } from './options.js';
 import { addConfigOptions, configFromFlags, presetOption } from './flags.js';
 
@@ -33,6 +35,7 @@ type SweepFlags = CommonFlags &
     T?: string;
     theta0?: string;
     out?: string;
+    printConfig?: boolean;
     eMac: string;
     eAc: string;
     bnMacs: string;
@@ -54,7 +57,11 @@ export function sweepCommand(): Command {
     )
     .option('--e-mac <pJ>', 'energy of one multiply-accumulate in pJ', String(DEFAULT_ENERGY.eMac))
     .option('--e-ac <pJ>', 'energy of one accumulate in pJ', String(DEFAULT_ENERGY.eAc))
-    .option('--bn-macs <n>', 'MACs per batch-norm element', String(DEFAULT_ENERGY.bnMacsPerElement));
+    .option('--bn-macs <n>', 'MACs per batch-norm element', String(DEFAULT_ENERGY.bnMacsPerElement))
+    .option(
+      '--print-config',
+      "print the grid, the sweep directory and every point's configuration, each value with its source, and exit",
+    );
   // the usual training options, from the flag table `stcsnn train` uses
   addConfigOptions(cmd, NOT_INHERITED).addOption(presetOption());
   withCommon(cmd);
@@ -63,7 +70,8 @@ export function sweepCommand(): Command {
   cmd.action(async (flags: SweepFlags) => {
     if (flags.theta0 === undefined && flags.T === undefined)
       throw new UsageError('give --theta0 LIST and/or --T LIST (comma-separated values to sweep)');
-    const { config } = configFromFlags({ ...flags, T: undefined, theta0: undefined });
+    const resolved = configFromFlags({ ...flags, T: undefined, theta0: undefined });
+    const { config } = resolved;
     const grid = {
       theta0: flags.theta0 === undefined ? [config.stc.theta0] : parseNumberList('--theta0', flags.theta0),
       T: flags.T === undefined ? [config.stc.T] : parseIntegerList('--T', flags.T),
@@ -71,6 +79,7 @@ export function sweepCommand(): Command {
     const constants = energyConstantsFrom(flags);
     const dir = flags.out === undefined ? defaultSweepDir(config) : resolve(flags.out);
     const json = flags.json === true;
+    if (flags.printConfig) return printSweepConfig(resolved, grid, dir, json);
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const resumeHint = (i: { signal: string }) =>
       log(
@@ -181,4 +190,30 @@ export function sweepCommand(): Command {
     console.log(`\nsweep directory: ${dir} (sweep.json, sweep.csv); figures: stcsnn report ${dir}`);
   });
   return cmd;
+}
+
+/**
+ * `stcsnn sweep --print-config`: the grid, the sweep directory and the configuration every point
+ * shares (its T and theta0 are the point's: the rows of `stc.T` and `stc.theta0` are left out).
+ */
+function printSweepConfig(
+  r: ResolvedConfig,
+  grid: { theta0: number[]; T: number[] },
+  dir: string,
+  json: boolean,
+): void {
+  const sources = Object.fromEntries(
+    Object.entries(r.sources).filter(([path]) => !(NOT_INHERITED as readonly string[]).includes(path)),
+  );
+  const shared: ResolvedConfig = { ...r, sources };
+  const points = grid.theta0.length * grid.T.length;
+  if (json) {
+    printJson({ ...configReport(shared), grid, points, dir });
+    return;
+  }
+  printConfig(shared, false);
+  console.log(
+    `\ngrid: theta0 in {${grid.theta0.join(', ')}} x T in {${grid.T.join(', ')}}: ${points} point${points === 1 ? '' : 's'}, one run each`,
+  );
+  console.log(`sweep directory: ${dir}`);
 }
