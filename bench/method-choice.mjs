@@ -11,19 +11,35 @@
 //   node bench/method-choice.mjs rule                          writes docs/results/method-choice/rule.md
 //   node bench/method-choice.mjs run --cifar10 DIR --fmnist DIR [--stcsnn MAIN_JS] [--out DIR] [--jobs 2] [--only SETTING]
 //   node bench/method-choice.mjs summary [--out DIR] [--json]  writes docs/results/method-choice/
+//   node bench/method-choice.mjs table2 --cifar10 DIR --learn-theta MODE [--out DIR]
+//       the CIFAR-10 settings as Table 2 rows: the MODE runs (the chosen default) and their ANN twins
+//       linked into `stcsnn reproduce`'s layout and reported there (--report-only), the reports
+//       copied to docs/results/table2-cifar10-<arch>-clipped-theta-<MODE>-e<epochs>-s<seeds>/
 //
 // `run` is resumable: a finished run (result.json) is kept, a started one resumed.
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { numberArg, scriptArgs, UsageError } from '../scripts/script-cli.mjs';
 
-const USAGE = `Usage: node bench/method-choice.mjs rule|run|summary [options]   (after npm run build)
+const USAGE = `Usage: node bench/method-choice.mjs rule|run|summary|table2 [options]   (after npm run build)
 
   rule      write the decision rule (docs/results/method-choice/rule.md)
   run       train every setting x method x seed that has not finished (resumable)
   summary   the runs table, paired differences, the rule and the decision
             (docs/results/method-choice/summary.md, summary.json, each run's config/result/log)
+  table2    the CIFAR-10 settings as Table 2 rows (STC with --learn-theta M, and the ANN twins),
+            reported by stcsnn reproduce --report-only into docs/results/
 
 Options:
   --cifar10 DIR    CIFAR-10 as a JPEG folder copy (train/<class>/, test/<class>/)  (run)
@@ -32,6 +48,7 @@ Options:
   --out DIR        where the runs are (default runs/method-choice)
   --jobs N         runs side by side, each at --threads 1 (default 2)
   --only NAME      one setting (${'fmnist-vgg11, cifar10-vgg16, cifar10-resnet18'})
+  --learn-theta M  table2: the threshold mode of the STC runs reported (off or channel)
   --json           summary: one JSON object on stdout`;
 
 const { values: opt, positionals } = scriptArgs(import.meta.url, {
@@ -45,6 +62,7 @@ const { values: opt, positionals } = scriptArgs(import.meta.url, {
     jobs: { type: 'string', default: '2' },
     only: { type: 'string' },
     json: { type: 'boolean', default: false },
+    'learn-theta': { type: 'string' },
   },
 });
 
@@ -302,6 +320,49 @@ async function summary() {
   else console.log(md);
 }
 
+/** The CIFAR-10 settings as Table 2 rows, reported by `stcsnn reproduce --report-only` (see the usage). */
+async function table2() {
+  const mode = opt['learn-theta'];
+  const method = METHODS.find((m) => m.id === `clipped-${mode}`);
+  if (!method) throw new UsageError(`--learn-theta must be off or channel, got '${mode ?? ''}'`);
+  if (opt.cifar10 === undefined) throw new UsageError('--cifar10 is required for table2');
+  const ann = METHODS.find((m) => m.id === 'ann');
+  const reportOut = join(out, 'table2');
+  for (const s of SETTINGS.filter((x) => x.data === 'cifar10')) {
+    const exp = `table2-cifar10-${s.arch}`;
+    for (const [m, side] of [
+      [method, 'stc'],
+      [ann, 'ann'],
+    ]) {
+      const group = join(reportOut, exp, side);
+      mkdirSync(group, { recursive: true });
+      for (const seed of SEEDS) {
+        const link = join(group, `seed-${seed}`);
+        rmSync(link, { force: true, recursive: false });
+        symlinkSync(runDir(s, m, seed), link);
+      }
+    }
+    const cli = resolve('dist/app/cli/main.js');
+    const args = [
+      ...['reproduce', exp, '--scale', 'cpu', '--gradient', 'clipped', '--learn-theta', mode],
+      ...['--epochs', String(s.epochs), '--seeds', String(SEEDS.length), '--data-dir', resolve(opt.cifar10)],
+      ...['--out', reportOut, '--report-only'],
+    ];
+    await new Promise((ok, fail) => {
+      const p = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+      p.on('close', (code) =>
+        code === 0 ? ok() : fail(new Error(`stcsnn ${args.join(' ')}: exit ${code}`)),
+      );
+    });
+    const to = resolve(`docs/results/${exp}-clipped-theta-${mode}-e${s.epochs}-s${SEEDS.length}`);
+    rmSync(to, { recursive: true, force: true });
+    mkdirSync(to, { recursive: true });
+    for (const f of ['report.md', 'report.json', 'figures'])
+      cpSync(join(reportOut, exp, f), join(to, f), { recursive: true });
+    console.log(`method-choice: ${exp}: ${to}`);
+  }
+}
+
 const command = positionals[0];
 if (command === 'rule') {
   mkdirSync(dest, { recursive: true });
@@ -320,6 +381,8 @@ if (command === 'rule') {
   );
 } else if (command === 'summary') {
   await summary();
+} else if (command === 'table2') {
+  await table2();
 } else {
-  throw new UsageError(`the command must be rule, run or summary, got '${command ?? ''}'`);
+  throw new UsageError(`the command must be rule, run, summary or table2, got '${command ?? ''}'`);
 }

@@ -11,6 +11,8 @@ const SCRIPTS = [
   'bench/bench.js',
   'bench/run-stcsnn.js',
   'bench/fmnist-target.mjs',
+  'bench/method-choice.mjs',
+  'bench/method-compare.mjs',
   'scripts/make-embedded-fmnist.mjs',
   'scripts/bundle-gradients.mjs',
   'scripts/doc-commands.mjs',
@@ -48,6 +50,8 @@ test('malformed values are refused in one line, exit 2', () => {
       /--gradient must be one of relu, clipped/,
     ],
     ['scripts/make-embedded-fmnist.mjs', ['a', 'b'], /unexpected argument 'b'/],
+    ['bench/method-choice.mjs', ['frobnicate'], /the command must be rule, run, summary or table2, got 'frobnicate'/],
+    ['bench/method-choice.mjs', ['table2', '--learn-theta', 'layer'], /--learn-theta must be off or channel, got 'layer'/],
   ]) {
     const r = run(script, args);
     assert.equal(r.status, 2, `${script} ${args.join(' ')}: ${r.stderr}`);
