@@ -22,7 +22,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceArg, importBuilt, intArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
+// static imports of the built modules, so that `npm run bundle` bundles them (bundle/run-stcsnn.mjs)
+import { resolveTrainConfig } from '../dist/app/config/resolve.js';
+import { trainerModel, trainerStep } from '../dist/app/train/train.js';
+import { initBackend } from '../dist/lib/engine/backend.js';
+import { choiceArg, intArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
 
 const USAGE = `Usage: node bench/run-stcsnn.js [options]   (one measurement; bench/bench.js runs the set)
 
@@ -82,9 +86,6 @@ for (const [k, min] of [
   intArg(k, a[k], min);
 numberArg('width', a.width, 0);
 if (a.threads !== undefined) intArg('threads', a.threads, 1);
-const { initBackend } = await importBuilt('dist/lib/engine/backend.js');
-const { resolveTrainConfig } = await importBuilt('dist/app/config/resolve.js');
-const { trainerModel, trainerStep } = await importBuilt('dist/app/train/train.js');
 const batch = Number(a.batch);
 const steps = Number(a.steps);
 const warmup = Number(a.warmup);
