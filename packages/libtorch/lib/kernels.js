@@ -407,7 +407,9 @@ export function stcKernels(/** @type {Record<string, any>} */ A) {
       const a = readAttrs('StcQuantizeScaledGrad', attrs);
       const args = [be.id(inputs.dy), be.id(inputs.x), be.id(inputs.theta0), a.thresholds, a.strict];
       return be.outputs(
-        Number.isFinite(a.upper) ? A.stcQuantizeScaledGrad(...args, a.upper) : A.stcQuantizeScaledGrad(...args),
+        Number.isFinite(a.upper)
+          ? A.stcQuantizeScaledGrad(...args, a.upper)
+          : A.stcQuantizeScaledGrad(...args),
       );
     },
     StcEncode: ({ inputs, attrs, backend: be }) => {
