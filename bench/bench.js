@@ -8,20 +8,28 @@
  * - STC training step <= 1.05 x PyTorch's ANN training step of the same network;
  * - STC training step faster than PyTorch's STC (T elementwise passes) training step;
  * - STC inference >= 0.9 x PyTorch ANN images/s;
- * - peak RSS of STC training <= PyTorch ANN training's.
+ * - peak RSS of STC training <= PyTorch ANN training's;
+ * - learned thresholds (`layer`, `channel`) <= 1.05 x the fixed ones (`clipped`) per step.
+ *
+ * stcsnn's STC training is measured for each training method (`--variants`): `relu` (the
+ * paper's ReLU mask, fixed thresholds), `clipped` (clipped mask, fixed thresholds), `layer` and
+ * `channel` (clipped mask, thresholds learned per layer / per channel); the trainer's default
+ * (`trainerStc({})`, src/app/config/config.ts) is always among them and is the one inference
+ * is measured for. Each measurement is the trainer's own network and step
+ * (bench/run-stcsnn.js).
  *
  * Every measurement runs in its own process (peak RSS is per configuration) and reports the
- * median step after warm-up. The whole set is measured `--rounds` times, engines alternating
- * which goes first, and a figure is the median over rounds. A ratio is computed within each
- * round (measurements minutes apart, under the same load) and the median over rounds is what
- * is compared with the target; the range over rounds is printed beside it. On a shared virtual
- * machine a reference's speed can move by 1.5x between runs minutes apart, which a single
- * round cannot tell from a difference between engines.
+ * median step after warm-up. The whole set is measured `--rounds` times, engines (and the
+ * variants within an engine) alternating which goes first; a figure is the median over rounds.
+ * A ratio is computed within each round (measurements minutes apart, under the same load) and
+ * the median over rounds is what is compared with the target; the range over rounds is printed
+ * beside it. On a shared virtual machine a reference's speed can move by 1.5x between runs
+ * minutes apart, which a single round cannot tell from a difference between engines.
  *
- * Options: --json (one JSON object), --engines libtorch,wasm,pytorch, --archs resnet18,vgg16,
- * --modes stc,ann, --phases train,infer, --batch 32, --steps 10, --warmup 3, --rounds 3,
- * --threads N (default: all cores), --python /usr/bin/python3, --out FILE (also write the JSON
- * object there), --stat median|min (the step time each process reports).
+ * `--smoke` runs one step of every configuration on tiny networks (width 0.125, batch 2, one
+ * round) and checks that each ran and that its figures are finite (exit code 1 otherwise): a
+ * check that the benchmark works, for CI, not a timing.
+ *
  * `npm run -s bench -- --json` keeps npm's script banner off stdout, leaving only the object.
  */
 import { spawnSync } from 'node:child_process';
@@ -29,40 +37,53 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { choiceArg, intArg, listArg, scriptArgs } from '../scripts/script-cli.mjs';
+import { choiceArg, importBuilt, intArg, listArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const USAGE = `Usage: npm run bench [-- options]   (or: node bench/bench.js [options] after npm run build)
 
 Training steps and inference of ResNet18/VGG16 (batch 32, 32x32x3) in stc and ann mode, on
-stcsnn's backends and PyTorch, each measurement in its own process; prints figures and the
-ratios the native backend targets (see bench/README.md).
+stcsnn's backends and PyTorch, each measurement in its own process; stcsnn's STC training for
+each training method (the trainer's default among them); prints figures and the ratios the
+native backend targets (see bench/README.md).
 
 Options:
   --engines LIST    libtorch, wasm, pytorch (default: libtorch,pytorch)
   --archs LIST      resnet18, vgg16, vgg11 (default: resnet18,vgg16)
   --modes LIST      stc, ann (default: stc,ann)
+  --variants LIST   stcsnn's STC training methods: relu (ReLU mask, fixed thresholds),
+                    clipped (clipped mask, fixed), layer, channel (clipped, thresholds learned
+                    per layer / channel) (default: all); the trainer's default is always
+                    measured, and inference only for it
   --phases LIST     train, infer (default: train,infer)
   --batch N         batch size (default 32)
+  --width X         channel multiplier (default 1)
   --steps N         measured steps per process (default 10)
   --warmup N        warm-up steps (default 3)
-  --rounds N        rounds, engines alternating which goes first (default 3)
+  --rounds N        rounds, engines and variants alternating which goes first (default 3)
   --threads N       threads per engine (default: all cores)
   --python PATH     Python with torch (default /usr/bin/python3)
   --stat median|min the step time each process reports (default median)
   --out FILE        also write the JSON object, with every round's figures, to FILE
   --json            one JSON object on stdout (progress goes to stderr)
+  --smoke           one step of every configuration on tiny networks (width 0.125, batch 2,
+                    no warm-up, one round; --batch, --width, --steps, --warmup, --rounds are
+                    ignored): checks that each runs and that its figures are finite (exit 1
+                    otherwise), not how fast; PyTorch where its torch is there
   --debug           stack traces on errors
   -h, --help        this text`;
 const { values: a } = scriptArgs(import.meta.url, {
   usage: USAGE,
   options: {
     json: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
     engines: { type: 'string' },
     archs: { type: 'string', default: 'resnet18,vgg16' },
     modes: { type: 'string', default: 'stc,ann' },
+    variants: { type: 'string', default: 'relu,clipped,layer,channel' },
     phases: { type: 'string', default: 'train,infer' },
     batch: { type: 'string', default: '32' },
+    width: { type: 'string', default: '1' },
     steps: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '3' },
@@ -72,7 +93,9 @@ const { values: a } = scriptArgs(import.meta.url, {
     stat: { type: 'string', default: 'median' },
   },
 });
+if (a.smoke) Object.assign(a, { batch: '2', width: '0.125', steps: '1', warmup: '0', rounds: '1' });
 intArg('batch', a.batch, 1);
+numberArg('width', a.width, 0);
 intArg('steps', a.steps, 1);
 intArg('warmup', a.warmup, 0);
 intArg('rounds', a.rounds, 1);
@@ -91,6 +114,34 @@ const log = (line) => {
   if (!a.json) process.stdout.write(`${line}\n`);
   else process.stderr.write(`${line}\n`);
 };
+
+/**
+ * stcsnn's STC training methods: a name, the gradient mask and the threshold mode (the flags
+ * `--gradient`, `--learn-theta` of `stcsnn train`).
+ */
+const VARIANTS = {
+  relu: { gradient: 'relu', learnTheta: 'off' },
+  clipped: { gradient: 'clipped', learnTheta: 'off' },
+  layer: { gradient: 'clipped', learnTheta: 'layer' },
+  channel: { gradient: 'clipped', learnTheta: 'channel' },
+};
+listArg('variants', a.variants, Object.keys(VARIANTS));
+/** The variant of a mask and threshold mode. */
+const variantOf = (gradient, learnTheta) =>
+  Object.keys(VARIANTS).find(
+    (k) => VARIANTS[k].gradient === gradient && VARIANTS[k].learnTheta === learnTheta,
+  );
+/** The trainer's default method: `stcsnn train` without --gradient or --learn-theta. */
+const { trainerStc } = await importBuilt('dist/app/config/config.js');
+const trainerDefault = trainerStc({});
+const DEFAULT_VARIANT = variantOf(trainerDefault.gradient, trainerDefault.learnTheta);
+if (!DEFAULT_VARIANT)
+  throw new Error(
+    `the trainer's default method (gradient ${trainerDefault.gradient}, learnTheta ${trainerDefault.learnTheta}) is none of bench/bench.js's variants: add it to VARIANTS`,
+  );
+const variants = [...new Set([...list(a.variants), DEFAULT_VARIANT])];
+/** A variant's name as printed: `channel (default)`. */
+const shown = (v) => (v === DEFAULT_VARIANT ? `${v} (default)` : v);
 
 function libtorchOk() {
   const probe =
@@ -131,9 +182,16 @@ const machine = {
   date: new Date().toISOString(),
   stat: a.stat,
   rounds: Number(a.rounds),
+  batch: Number(a.batch),
+  width: Number(a.width),
+  smoke: a.smoke,
+  default_variant: DEFAULT_VARIANT,
 };
 log(
   `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.threads} threads, load ${machine.loadavg_at_start.join(' ')}`,
+);
+log(
+  `trainer's default method: ${DEFAULT_VARIANT} (gradient ${trainerDefault.gradient}, learnTheta ${trainerDefault.learnTheta}); batch ${a.batch}, width ${a.width}${a.smoke ? '; smoke: one step each, figures checked, not timings' : ''}`,
 );
 
 // PyTorch runs with the same OpenMP idle policy the libtorch backend sets for itself
@@ -143,7 +201,14 @@ if (pyEnv.OMP_WAIT_POLICY === undefined && pyEnv.GOMP_SPINCOUNT === undefined) p
 machine.gomp_spincount = pyEnv.GOMP_SPINCOUNT ?? null;
 machine.omp_wait_policy = pyEnv.OMP_WAIT_POLICY ?? null;
 
-function measure(engine, arch, mode, phase) {
+/** Why measurements failed (a failed one is left out of the figures). */
+const failures = [];
+
+/**
+ * One measurement in its own process. `variant`: stcsnn's STC method (null in ann mode and
+ * for PyTorch, whose STC is the ReLU mask with fixed thresholds: `relu`).
+ */
+function measure(engine, arch, mode, variant, phase) {
   const common = [
     '--arch',
     arch,
@@ -153,6 +218,8 @@ function measure(engine, arch, mode, phase) {
     phase,
     '--batch',
     a.batch,
+    '--width',
+    a.width,
     '--steps',
     a.steps,
     '--warmup',
@@ -162,25 +229,46 @@ function measure(engine, arch, mode, phase) {
     '--stat',
     a.stat,
   ];
+  const method = variant
+    ? ['--gradient', VARIANTS[variant].gradient, '--learn-theta', VARIANTS[variant].learnTheta]
+    : [];
   const r =
     engine === 'pytorch'
       ? spawnSync(a.python, [join(here, 'pytorch_bench.py'), ...common], { encoding: 'utf8', env: pyEnv })
-      : spawnSync(process.execPath, [join(here, 'run-stcsnn.js'), '--backend', engine, ...common], {
-          encoding: 'utf8',
-          cwd: join(here, '..'),
-        });
-  const line = r.stdout.trim().split('\n').pop() ?? '';
+      : spawnSync(
+          process.execPath,
+          [join(here, 'run-stcsnn.js'), '--backend', engine, ...common, ...method],
+          {
+            encoding: 'utf8',
+            cwd: join(here, '..'),
+          },
+        );
+  const what = `${engine} ${arch} ${mode}${variant ? ` ${variant}` : ''} ${phase}`;
+  const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  let m;
   try {
-    return JSON.parse(line);
+    m = JSON.parse(line);
   } catch {
-    const err =
-      (r.stderr || r.stdout)
-        .trim()
-        .split('\n')
-        .filter((l) => /error/i.test(l))[0] ?? `exit ${r.status}`;
-    log(`  ${engine} ${arch} ${mode} ${phase}: failed (${err})`);
+    const lines = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.trim().split('\n');
+    const err = lines.find((l) => /error/i.test(l)) ?? lines[0] ?? `exit ${r.status}`;
+    log(`  ${what}: failed (${err || `exit ${r.status}`})`);
+    failures.push(`${what}: ${err || `exit ${r.status}`}`);
     return undefined;
   }
+  const bad = [
+    'ms_per_step',
+    'images_per_second',
+    'peak_rss_mb',
+    ...(phase === 'train' ? ['loss'] : []),
+  ].filter((k) => !(typeof m[k] === 'number' && Number.isFinite(m[k]) && (k === 'loss' || m[k] > 0)));
+  if (r.status !== 0 || bad.length) {
+    const why =
+      r.status !== 0 ? `exit ${r.status}` : `not finite: ${bad.map((k) => `${k} ${m[k]}`).join(', ')}`;
+    log(`  ${what}: failed (${why})`);
+    failures.push(`${what}: ${why}`);
+    return undefined;
+  }
+  return { ...m, variant: variant ?? (engine === 'pytorch' && mode === 'stc' ? 'relu' : null) };
 }
 
 const median = (xs) => {
@@ -188,11 +276,34 @@ const median = (xs) => {
   const m = Math.floor(v.length / 2);
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 };
-const key = (engine, arch, mode, phase) => `${engine}/${arch}/${mode}/${phase}`;
+const key = (engine, arch, mode, variant, phase) => `${engine}/${arch}/${mode}/${variant ?? '-'}/${phase}`;
+const label = (r) => `${r.mode}${r.variant ? ` ${shown(r.variant)}` : ''}`;
+const row = (r) =>
+  `${r.engine.padEnd(16)} ${r.arch.padEnd(9)} ${label(r).padEnd(22)} ${r.phase.padEnd(5)} ${String(r.ms_per_step).padStart(9)} ms/step ${String(r.images_per_second).padStart(8)} img/s  peak RSS ${r.peak_rss_mb} MB`;
+
+/**
+ * The configurations of one engine in one round: `[mode, variant, phase]`. stcsnn's STC
+ * training runs each variant (their order reversed on odd rounds), its STC inference the
+ * default's; PyTorch has one STC (`relu`).
+ */
+function configurations(engine, round) {
+  const out = [];
+  for (const mode of list(a.modes)) {
+    for (const phase of list(a.phases)) {
+      if (mode === 'ann') out.push([mode, null, phase]);
+      else if (engine === 'pytorch') out.push([mode, null, phase]);
+      else if (phase === 'infer') out.push([mode, DEFAULT_VARIANT, phase]);
+      else for (const v of round % 2 === 0 ? variants : [...variants].reverse()) out.push([mode, v, phase]);
+    }
+  }
+  return out;
+}
+
 /** @type {Map<string, any[]>} every round's measurement per configuration */
 const byConfig = new Map();
 /** @type {Map<string, any>[]} per round: configuration -> measurement */
 const rounds = [];
+const t0 = Date.now();
 for (let round = 0; round < machine.rounds; round++) {
   const seen = new Map();
   rounds.push(seen);
@@ -200,17 +311,13 @@ for (let round = 0; round < machine.rounds; round++) {
   const order = round % 2 === 0 ? engines : [...engines].reverse();
   for (const arch of list(a.archs)) {
     for (const engine of order) {
-      for (const mode of list(a.modes)) {
-        for (const phase of list(a.phases)) {
-          const r = measure(engine, arch, mode, phase);
-          if (!r) continue;
-          const k = key(r.engine, arch, mode, phase);
-          seen.set(k, r);
-          byConfig.set(k, [...(byConfig.get(k) ?? []), r]);
-          log(
-            `  round ${round + 1}/${machine.rounds}  ${r.engine.padEnd(16)} ${arch.padEnd(9)} ${mode} ${phase.padEnd(5)} ${String(r.ms_per_step).padStart(9)} ms/step ${String(r.images_per_second).padStart(8)} img/s  peak RSS ${r.peak_rss_mb} MB`,
-          );
-        }
+      for (const [mode, variant, phase] of configurations(engine, round)) {
+        const r = measure(engine, arch, mode, variant, phase);
+        if (!r) continue;
+        const k = key(r.engine, arch, mode, r.variant, phase);
+        seen.set(k, r);
+        byConfig.set(k, [...(byConfig.get(k) ?? []), r]);
+        log(`  round ${round + 1}/${machine.rounds}  ${row(r)}`);
       }
     }
   }
@@ -230,93 +337,155 @@ const results = [...byConfig.values()].map((rs) => {
 });
 if (machine.rounds > 1) {
   log(`median over ${machine.rounds} rounds:`);
-  for (const r of results) {
-    log(
-      `  ${r.engine.padEnd(16)} ${r.arch.padEnd(9)} ${r.mode} ${r.phase.padEnd(5)} ${String(r.ms_per_step).padStart(9)} ms/step ${String(r.images_per_second).padStart(8)} img/s  peak RSS ${r.peak_rss_mb} MB`,
-    );
-  }
+  for (const r of results) log(`  ${row(r)}`);
 }
 
 const native = engines.includes('libtorch') ? 'stcsnn-libtorch' : 'stcsnn-wasm';
-/** The targets: [name, numerator, denominator, value of a pair, target text, test]. */
-const targets = [
+const ms = (n, d) => n.ms_per_step / d.ms_per_step;
+/**
+ * The ratios: [name, variant, numerator, denominator, value of a pair, target text or null,
+ * test]; a side is [engine, mode, variant, phase].
+ */
+const targets = [];
+for (const v of variants) {
+  const stc = [native, 'stc', v, 'train'];
+  targets.push(
+    [
+      `stc ${shown(v)} train ms / stcsnn ann train ms`,
+      v,
+      stc,
+      [native, 'ann', null, 'train'],
+      ms,
+      null,
+      null,
+    ],
+    [
+      `stc ${shown(v)} train ms / pytorch ann train ms`,
+      v,
+      stc,
+      ['pytorch', 'ann', null, 'train'],
+      ms,
+      '<= 1.05',
+      (x) => x <= 1.05,
+    ],
+  );
+  if (VARIANTS[v].learnTheta !== 'off')
+    targets.push([
+      `stc ${shown(v)} train ms / stc clipped (fixed) train ms`,
+      v,
+      stc,
+      [native, 'stc', 'clipped', 'train'],
+      ms,
+      '<= 1.05',
+      (x) => x <= 1.05,
+    ]);
+}
+targets.push(
   [
-    'stc train ms / pytorch ann train ms',
-    [native, 'stc', 'train'],
-    ['pytorch', 'ann', 'train'],
-    (n, d) => n.ms_per_step / d.ms_per_step,
-    '<= 1.05',
-    (v) => v <= 1.05,
-  ],
-  [
-    'stc train ms / pytorch stc train ms',
-    [native, 'stc', 'train'],
-    ['pytorch', 'stc', 'train'],
-    (n, d) => n.ms_per_step / d.ms_per_step,
+    'stc relu train ms / pytorch stc (relu) train ms',
+    'relu',
+    [native, 'stc', 'relu', 'train'],
+    ['pytorch', 'stc', 'relu', 'train'],
+    ms,
     '< 1',
-    (v) => v < 1,
+    (x) => x < 1,
   ],
   [
-    'stc infer img/s / pytorch ann infer img/s',
-    [native, 'stc', 'infer'],
-    ['pytorch', 'ann', 'infer'],
+    `stc ${shown(DEFAULT_VARIANT)} infer img/s / pytorch ann infer img/s`,
+    DEFAULT_VARIANT,
+    [native, 'stc', DEFAULT_VARIANT, 'infer'],
+    ['pytorch', 'ann', null, 'infer'],
     (n, d) => n.images_per_second / d.images_per_second,
     '>= 0.9',
-    (v) => v >= 0.9,
+    (x) => x >= 0.9,
   ],
   [
-    'stc train peak RSS / pytorch ann train peak RSS',
-    [native, 'stc', 'train'],
-    ['pytorch', 'ann', 'train'],
+    `stc ${shown(DEFAULT_VARIANT)} train peak RSS / pytorch ann train peak RSS`,
+    DEFAULT_VARIANT,
+    [native, 'stc', DEFAULT_VARIANT, 'train'],
+    ['pytorch', 'ann', null, 'train'],
     (n, d) => n.peak_rss_mb / d.peak_rss_mb,
     '<= 1',
-    (v) => v <= 1,
+    (x) => x <= 1,
   ],
-];
+);
 const ratios = [];
 for (const arch of list(a.archs)) {
-  for (const [name, [ne, nm, np], [de, dm, dp], value, target, ok] of targets) {
+  for (const [name, variant, [ne, nm, nv, np], [de, dm, dv, dp], value, target, ok] of targets) {
     const perRound = rounds
-      .map((seen) => [seen.get(key(ne, arch, nm, np)), seen.get(key(de, arch, dm, dp))])
+      .map((seen) => [seen.get(key(ne, arch, nm, nv, np)), seen.get(key(de, arch, dm, dv, dp))])
       .filter(([n, d]) => n && d)
       .map(([n, d]) => value(n, d));
     if (perRound.length === 0) continue;
     const v = median(perRound);
+    if (!Number.isFinite(v)) failures.push(`${arch} ${name}: not finite (${v})`);
     ratios.push({
       arch,
       name,
+      variant,
       value: Number(v.toFixed(3)),
       min: Number(Math.min(...perRound).toFixed(3)),
       max: Number(Math.max(...perRound).toFixed(3)),
       rounds: perRound.length,
       target,
-      ok: ok(v),
+      ok: ok ? ok(v) : null,
     });
   }
 }
 if (ratios.length) {
-  log(`ratios (${native} vs pytorch, within each round; median over rounds, [min, max]):`);
+  log(
+    `ratios (${native}${engines.includes('pytorch') ? ' vs pytorch' : ''}, within each round; median over rounds, [min, max])${a.smoke ? ' (smoke: not timings)' : ''}:`,
+  );
+  const width = Math.max(...ratios.map((r) => r.name.length));
   for (const r of ratios)
     log(
-      `  ${r.arch.padEnd(9)} ${r.name.padEnd(48)} ${String(r.value).padStart(7)}  [${r.min}, ${r.max}]  target ${r.target}  ${r.ok ? 'met' : 'NOT met'}`,
+      `  ${r.arch.padEnd(9)} ${r.name.padEnd(width)} ${String(r.value).padStart(7)}  [${r.min}, ${r.max}]${r.target && !a.smoke ? `  target ${r.target}  ${r.ok ? 'met' : 'NOT met'}` : ''}`,
     );
 }
 machine.loadavg_at_end = loadavg().map((v) => Number(v.toFixed(2)));
+machine.seconds = Number(((Date.now() - t0) / 1000).toFixed(1));
 if (a.json) {
-  const strip = ({ engine, arch, mode, phase, batch, ms_per_step, images_per_second, peak_rss_mb }) => ({
+  const strip = ({
     engine,
     arch,
     mode,
+    variant,
+    gradient,
+    learn_theta,
     phase,
     batch,
+    width,
+    ms_per_step,
+    images_per_second,
+    peak_rss_mb,
+  }) => ({
+    engine,
+    arch,
+    mode,
+    variant,
+    gradient: gradient ?? (variant ? VARIANTS[variant].gradient : null),
+    learn_theta: learn_theta ?? (variant ? VARIANTS[variant].learnTheta : null),
+    phase,
+    batch,
+    width,
     ms_per_step,
     images_per_second,
     peak_rss_mb,
   });
-  process.stdout.write(JSON.stringify({ machine, results: results.map(strip), ratios }) + '\n');
+  process.stdout.write(JSON.stringify({ machine, results: results.map(strip), ratios, failures }) + '\n');
 }
 if (a.out) {
   const tmp = `${a.out}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify({ machine, results, ratios }, null, 2) + '\n');
+  writeFileSync(tmp, JSON.stringify({ machine, results, ratios, failures }, null, 2) + '\n');
   renameSync(tmp, a.out);
 }
+if (a.smoke) {
+  const ran = results.length;
+  if (failures.length === 0 && ran === 0) failures.push('no configuration ran');
+  log(
+    failures.length
+      ? `smoke: FAILED (${failures.length}): ${failures.join('; ')}`
+      : `smoke: ${ran} configurations ran one step each in ${machine.seconds} s, every figure finite${engines.includes('pytorch') ? '' : ` (PyTorch not measured: ${torch ? 'not among --engines' : `no torch for ${a.python}`})`}`,
+  );
+} else if (failures.length) log(`${failures.length} measurement(s) failed: ${failures.join('; ')}`);
+if (failures.length) process.exitCode = 1;

@@ -4,7 +4,7 @@
 One measurement per process (so that peak RSS is this configuration's):
 
     python3 bench/pytorch_bench.py --arch resnet18|vgg16|vgg11 --mode ann|stc --phase train|infer
-        [--batch 32] [--steps 10] [--warmup 3] [--threads 2] [--layout nchw|channels_last]
+        [--batch 32] [--steps 10] [--warmup 3] [--threads 2] [--width 1] [--layout nchw|channels_last]
 
 The networks are stcsnn's (docs/semantics.md §2): VGG = stem conv+BN, then per layer
 [maxpool] -> (ReLU | STC quantiser) -> conv (no bias) -> BN, final maxpool, ReLU, linear;
@@ -15,6 +15,7 @@ q(x) = sum_t theta(t) s(t) (T = 8, theta0 = 0.8, tau = 2, exp schedule, V >= the
 T elementwise passes, with the equivalent (ReLU) gradient: the best plain-PyTorch STC.
 train = forward + cross entropy + backward + SGD(momentum 0.9, weight decay 5e-4);
 infer = eval-mode forward + argmax, under torch.inference_mode.
+`--width` multiplies every layer's channels (max(1, round(c * width)), as stcsnn's `width`).
 Prints one JSON line like bench/run-stcsnn.js.
 """
 import argparse
@@ -61,6 +62,11 @@ class Act(nn.Module):
         return F.relu(x) if self.mode == 'ann' else StcQuantize.apply(x, self.th)
 
 
+def scaled(c, width):
+    """Channels at a width multiplier, rounded as stcsnn rounds them (half away from zero)."""
+    return max(1, int(math.floor(c * width + 0.5)))
+
+
 VGG_CFG = {
     'vgg11': [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
     'vgg16': [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 'M', 512, 512, 512, 'M', 512, 512, 512, 'M'],
@@ -68,9 +74,9 @@ VGG_CFG = {
 
 
 class Vgg(nn.Module):
-    def __init__(self, arch, mode, classes=10, size=32):
+    def __init__(self, arch, mode, classes=10, size=32, width=1.0):
         super().__init__()
-        cfg = VGG_CFG[arch]
+        cfg = [v if v == 'M' else scaled(v, width) for v in VGG_CFG[arch]]
         self.stem = nn.Conv2d(3, cfg[0], 3, 1, 1, bias=False)
         self.stem_bn = nn.BatchNorm2d(cfg[0])
         layers, c, hw, pending = [], cfg[0], size, False
@@ -116,16 +122,18 @@ class PreActBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    def __init__(self, mode, classes=10):
+    def __init__(self, mode, classes=10, width=1.0):
         super().__init__()
-        self.stem = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
-        blocks, cin = [], 64
-        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+        c0 = scaled(64, width)
+        self.stem = nn.Conv2d(3, c0, 3, 1, 1, bias=False)
+        blocks, cin = [], c0
+        for c, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+            cout = scaled(c, width)
             blocks += [PreActBlock(cin, cout, stride, mode), PreActBlock(cout, cout, 1, mode)]
             cin = cout
         self.blocks = nn.Sequential(*blocks)
-        self.bn = nn.BatchNorm2d(512)
-        self.linear = nn.Linear(512, classes)
+        self.bn = nn.BatchNorm2d(cin)
+        self.linear = nn.Linear(cin, classes)
 
     def forward(self, x):
         h = F.relu(self.bn(self.blocks(self.stem(x))))
@@ -142,6 +150,7 @@ def main():
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--size', type=int, default=32)
+    p.add_argument('--width', type=float, default=1.0, help='channel multiplier (as stcsnn\'s width)')
     p.add_argument('--layout', default='channels_last', choices=['channels_last', 'nchw'])
     p.add_argument('--stat', default='median', choices=['median', 'min'])
     p.add_argument('--device', default='cpu', help='cpu or cuda (cuda[:N])')
@@ -153,7 +162,11 @@ def main():
     dev = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    net = ResNet18(a.mode) if a.arch == 'resnet18' else Vgg(a.arch, a.mode, size=a.size)
+    if not (a.width > 0):
+        print(f'pytorch_bench.py: --width must be > 0, got {a.width}', file=sys.stderr)
+        sys.exit(2)
+    net = (ResNet18(a.mode, width=a.width) if a.arch == 'resnet18'
+           else Vgg(a.arch, a.mode, size=a.size, width=a.width))
     fmt = torch.channels_last if a.layout == 'channels_last' else torch.contiguous_format
     net = net.to(device=dev, memory_format=fmt)
     x = torch.randn(a.batch, 3, a.size, a.size).contiguous(memory_format=fmt).to(dev)
@@ -171,15 +184,17 @@ def main():
     def infer_step():
         net.eval()
         with torch.inference_mode():
-            return int(net(x).argmax(1)[0])
+            int(net(x).argmax(1)[0])
+        return None
 
     step = train_step if a.phase == 'train' else infer_step
+    loss = None
     for _ in range(a.warmup):
-        step()
+        loss = step()
     times = []
     for _ in range(a.steps):
         t0 = time.perf_counter()
-        step()
+        loss = step()
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     ms = times[0] if a.stat == 'min' else times[len(times) // 2]
@@ -189,9 +204,11 @@ def main():
         'mode': a.mode,
         'phase': a.phase,
         'batch': a.batch,
+        'width': a.width,
         'ms_per_step': round(ms, 2),
         'images_per_second': round(a.batch * 1000 / ms, 1),
         'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        'loss': loss,
         'steps': a.steps,
         'threads': torch.get_num_threads(),
         'layout': a.layout,

@@ -2,43 +2,67 @@
 /**
  * One benchmark measurement of stcsnn in its own process (so that peak RSS is this
  * configuration's): `node bench/run-stcsnn.js --backend libtorch|wasm --arch resnet18|vgg16|vgg11
- * --mode stc|ann --phase train|infer --batch 32 --steps 10 --warmup 3 [--threads N] [--device cpu|cuda]`.
+ * --mode stc|ann --phase train|infer [--gradient relu|clipped] [--learn-theta off|layer|channel]
+ * --batch 32 --steps 10 --warmup 3 [--width 1] [--threads N] [--device cpu|cuda]`.
  *
- * train: forward in training mode, softmax cross entropy, gradients of every trainable variable
- * and one SGD step (momentum 0.9, weight decay 5e-4), as `stcsnn train` runs them; infer:
- * forward in eval mode and argmax. Inputs are random 32x32x3 images (seeded), 10 classes.
- * Prints one JSON line: {engine, arch, mode, phase, batch, ms_per_step, images_per_second,
- * peak_rss_mb, steps, threads, fallbacks}.
+ * The network, its optimiser and its training step are the trainer's own: the configuration is
+ * resolved as `stcsnn train --dataset cifar10 --arch A --mode M --width W --batch-size B
+ * [--gradient G] [--learn-theta L]` resolves it (`resolveTrainConfig`: the trainer's STC
+ * defaults, `trainerStc`, where no gradient or threshold mode is given), the network and SGD
+ * (momentum, weight decay, no decay on learned thresholds) come from `trainerModel`, and a
+ * training step is `trainerStep` (src/app/train/train.ts): forward in training mode, softmax
+ * cross entropy, gradients, the gradient check, the (one-process) all-reduce, the SGD update
+ * and the batch's correct count, exactly what `stcsnn train` runs for every batch (learning
+ * rate 0.01, constant). infer: forward in eval mode and argmax. Inputs are random 32x32x3
+ * images (seeded), 10 classes.
+ *
+ * Prints one JSON line: {engine, arch, mode, gradient, learn_theta, phase, batch, width,
+ * ms_per_step, images_per_second, peak_rss_mb, loss, steps, threads, fallbacks} (`gradient`
+ * and `learn_theta` null in ann mode; `loss` the last training step's, null for infer).
  */
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
-import { choiceArg, importBuilt, intArg, scriptArgs } from '../scripts/script-cli.mjs';
+// static imports of the built modules, so that `npm run bundle` bundles them (bundle/run-stcsnn.mjs)
+import { resolveTrainConfig } from '../dist/app/config/resolve.js';
+import { trainerModel, trainerStep } from '../dist/app/train/train.js';
+import { initBackend } from '../dist/lib/engine/backend.js';
+import { choiceArg, intArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
 
 const USAGE = `Usage: node bench/run-stcsnn.js [options]   (one measurement; bench/bench.js runs the set)
+
+The network and training step are the trainer's (trainerModel, trainerStep in
+src/app/train/train.ts), configured as 'stcsnn train --dataset cifar10' with these flags.
 
 Options:
   --backend libtorch|wasm          (default libtorch)
   --arch resnet18|vgg16|vgg11      (default resnet18)
   --mode stc|ann                   (default stc)
+  --gradient relu|clipped          STC gradient mask (default: the trainer's)
+  --learn-theta off|layer|channel  learned thresholds (default: the trainer's for the mask)
   --phase train|infer              (default train)
   --batch N --steps N --warmup N   (defaults 32, 10, 3)
+  --width X                        channel multiplier (default 1)
   --size N                         input height and width (default 32)
   --threads N                      libtorch threads (default: its own)
+  --device cpu|cuda                libtorch device (default cpu)
   --stat median|min                the step time reported (default median)
   --debug, -h/--help
 
-Prints one JSON line: {engine, arch, mode, phase, batch, ms_per_step, images_per_second,
-peak_rss_mb, steps, threads, fallbacks}.`;
+Prints one JSON line: {engine, arch, mode, gradient, learn_theta, phase, batch, width,
+ms_per_step, images_per_second, peak_rss_mb, loss, steps, threads, fallbacks}.`;
 const { values: a } = scriptArgs(import.meta.url, {
   usage: USAGE,
   options: {
     backend: { type: 'string', default: 'libtorch' },
     arch: { type: 'string', default: 'resnet18' },
     mode: { type: 'string', default: 'stc' },
+    gradient: { type: 'string' },
+    'learn-theta': { type: 'string' },
     phase: { type: 'string', default: 'train' },
     batch: { type: 'string', default: '32' },
     steps: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
+    width: { type: 'string', default: '1' },
     threads: { type: 'string' },
     device: { type: 'string', default: 'cpu' },
     size: { type: 'string', default: '32' },
@@ -50,6 +74,9 @@ choiceArg('arch', a.arch, ['resnet18', 'vgg16', 'vgg11']);
 choiceArg('mode', a.mode, ['stc', 'ann']);
 choiceArg('phase', a.phase, ['train', 'infer']);
 choiceArg('stat', a.stat, ['median', 'min']);
+choiceArg('device', a.device, ['cpu', 'cuda']);
+if (a.gradient !== undefined) choiceArg('gradient', a.gradient, ['relu', 'clipped']);
+if (a['learn-theta'] !== undefined) choiceArg('learn-theta', a['learn-theta'], ['off', 'layer', 'channel']);
 for (const [k, min] of [
   ['batch', 1],
   ['steps', 1],
@@ -57,18 +84,26 @@ for (const [k, min] of [
   ['size', 4],
 ])
   intArg(k, a[k], min);
+numberArg('width', a.width, 0);
 if (a.threads !== undefined) intArg('threads', a.threads, 1);
-const { initBackend } = await importBuilt('dist/lib/engine/backend.js');
-const { buildNetwork } = await importBuilt('dist/lib/nn/models.js');
-const { stcConfig } = await importBuilt('dist/lib/core/config.js');
-const { Sgd } = await importBuilt('dist/app/train/sgd.js');
-const { valueAndGrads } = await importBuilt('dist/lib/engine/grads.js');
-const { crossEntropy } = await importBuilt('dist/app/train/evaluate.js');
 const batch = Number(a.batch);
 const steps = Number(a.steps);
 const warmup = Number(a.warmup);
 const size = Number(a.size);
 const threads = a.threads ? Number(a.threads) : undefined;
+
+/** What `stcsnn train --dataset cifar10 --arch ... [--gradient ...] [--learn-theta ...]` trains. */
+const { config } = resolveTrainConfig({
+  given: {
+    dataset: 'cifar10',
+    arch: /** @type {any} */ (a.arch),
+    mode: /** @type {any} */ (a.mode),
+    width: Number(a.width),
+    batchSize: batch,
+    ...(a.gradient !== undefined ? { 'stc.gradient': /** @type {any} */ (a.gradient) } : {}),
+    ...(a['learn-theta'] !== undefined ? { 'stc.learnTheta': /** @type {any} */ (a['learn-theta']) } : {}),
+  },
+});
 
 const device = /** @type {'cpu' | 'cuda'} */ (a.device);
 await initBackend(/** @type {any} */ (a.backend), { threads, device });
@@ -76,46 +111,43 @@ if (a.backend === 'libtorch') {
   const lt = await import('stcsnn-libtorch');
   await lt.registerLibtorchBackend({ threads, device });
 }
-const net = buildNetwork({
-  arch: /** @type {any} */ (a.arch),
-  mode: /** @type {any} */ (a.mode),
-  width: 1,
-  inputShape: [size, size, 3],
-  classes: 10,
-  stc: stcConfig({}),
-  path: 'fused',
-});
-const vars = net.trainableVariables();
-const sgd = new Sgd(vars, { momentum: 0.9, weightDecay: 5e-4, nesterov: false });
+const { net, sgd } = trainerModel(config, { shape: [size, size, 3], classes: 10 });
+const step = trainerStep(net, sgd);
+const LR = 0.01;
 
 let seed = 12345;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
 const xs = Float32Array.from({ length: batch * size * size * 3 }, rnd);
 const ys = Int32Array.from({ length: batch }, (_, i) => i % 10);
 
-function trainStep() {
+let n = 0;
+async function trainStep() {
   const x = tf.tensor4d(xs, [batch, size, size, 3]);
   const y = tf.tensor1d(ys, 'int32');
-  const { value, grads } = valueAndGrads(() => crossEntropy(net.forward(x, { training: true }), y), vars);
-  sgd.step(grads, 0.01);
-  const loss = value.dataSync()[0];
-  tf.dispose([x, y, value, grads]);
-  return loss;
+  try {
+    const r = await step(x, y, LR, { weight: 1, step: n, where: `bench step ${n + 1}` });
+    n++;
+    return r.loss;
+  } finally {
+    tf.dispose([x, y]);
+  }
 }
 
-function inferStep() {
-  return tf.tidy(() => {
+async function inferStep() {
+  tf.tidy(() => {
     const x = tf.tensor4d(xs, [batch, size, size, 3]);
     return tf.argMax(net.forward(x, { training: false }), 1).dataSync()[0];
   });
+  return null;
 }
 
-const step = a.phase === 'train' ? trainStep : inferStep;
-for (let i = 0; i < warmup; i++) step();
+const run = a.phase === 'train' ? trainStep : inferStep;
+let loss = null;
+for (let i = 0; i < warmup; i++) loss = await run();
 const times = [];
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
-  step();
+  loss = await run();
   times.push(performance.now() - t0);
 }
 times.sort((p, q) => p - q);
@@ -127,16 +159,21 @@ if (a.backend === 'libtorch') {
   fallbacks = lt.fallbackCounts();
   usedThreads = lt.libtorchInfo().threads;
 }
+const stc = config.mode === 'stc';
 process.stdout.write(
   JSON.stringify({
     engine: `stcsnn-${a.backend}`,
     arch: a.arch,
     mode: a.mode,
+    gradient: stc ? config.stc.gradient : null,
+    learn_theta: stc ? config.stc.learnTheta : null,
     phase: a.phase,
     batch,
+    width: config.width,
     ms_per_step: Number(median.toFixed(2)),
     images_per_second: Number(((batch * 1000) / median).toFixed(1)),
     peak_rss_mb: Number((process.resourceUsage().maxRSS / 1024).toFixed(1)),
+    loss,
     steps,
     threads: usedThreads,
     fallbacks,

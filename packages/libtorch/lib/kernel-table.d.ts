@@ -30,7 +30,7 @@ export interface KernelSpec {
   };
 }
 /**
- * Every named kernel of stcsnn. The STC recurrence of the first four, per element:
+ * Every named kernel of stcsnn. The STC recurrence of the first six, per element:
  * `V(0) = x; s(t) = 1[V(t) >= theta(t)] (> when strict); V(t+1) = V(t) - s(t) theta(t)`.
  */
 export declare const KERNELS: {
@@ -60,6 +60,48 @@ export declare const KERNELS: {
     readonly inputs: readonly ['dy', 'x'];
     readonly outputs: readonly ['dx'];
     readonly attrs: {
+      readonly upper: {
+        readonly type: 'number';
+        readonly default: number;
+        readonly doc: "the gradient is zero where x >= upper (+inf: the paper's ReLU gradient; sum theta with gradient 'clipped')";
+      };
+    };
+  };
+  readonly StcQuantizeScaled: {
+    readonly doc: 'q = theta0 q_1(x / theta0), shape of x, float32 at each step (u = x / theta0, q_1(u) with the thresholds of theta0 = 1, q = theta0 q_1): StcQuantize with learned thresholds, theta0 of shape [] (one per layer) or [C] (per channel, the last axis of x); its gradient is StcQuantizeScaledGrad (upper passed on)';
+    readonly inputs: readonly ['x', 'theta0'];
+    readonly outputs: readonly ['q'];
+    readonly attrs: {
+      readonly thresholds: {
+        readonly type: 'number[]';
+        readonly doc: 'theta(0..T-1), the threshold schedule';
+      };
+      readonly strict: {
+        readonly type: 'boolean';
+        readonly default: false;
+        readonly doc: 'fire on V > theta instead of V >= theta';
+      };
+      readonly upper: {
+        readonly type: 'number';
+        readonly default: number;
+        readonly doc: "the gradient is zero where x >= upper (+inf: the paper's ReLU gradient; sum theta with gradient 'clipped')";
+      };
+    };
+  };
+  readonly StcQuantizeScaledGrad: {
+    readonly doc: 'the gradient of StcQuantizeScaled in one pass, with u = x / theta0, m = 1[0 < u < upper]: dx = dy m, dtheta0 = sum dy (q_1(u) - u m) over every axis of x but theta0 own (the last, for [C]; every axis for []), summed in float64; and q, the forward value (for the weight gradient of the layer it feeds)';
+    readonly inputs: readonly ['dy', 'x', 'theta0'];
+    readonly outputs: readonly ['dx', 'dtheta0', 'q'];
+    readonly attrs: {
+      readonly thresholds: {
+        readonly type: 'number[]';
+        readonly doc: 'theta(0..T-1), the threshold schedule';
+      };
+      readonly strict: {
+        readonly type: 'boolean';
+        readonly default: false;
+        readonly doc: 'fire on V > theta instead of V >= theta';
+      };
       readonly upper: {
         readonly type: 'number';
         readonly default: number;

@@ -399,6 +399,19 @@ export function stcKernels(/** @type {Record<string, any>} */ A) {
           : A.stcQuantizeGrad(be.id(inputs.dy), be.id(inputs.x)),
       );
     },
+    StcQuantizeScaled: ({ inputs, attrs, backend: be }) => {
+      const a = readAttrs('StcQuantizeScaled', attrs);
+      return be.output(A.stcQuantizeScaled(be.id(inputs.x), be.id(inputs.theta0), a.thresholds, a.strict));
+    },
+    StcQuantizeScaledGrad: ({ inputs, attrs, backend: be }) => {
+      const a = readAttrs('StcQuantizeScaledGrad', attrs);
+      const args = [be.id(inputs.dy), be.id(inputs.x), be.id(inputs.theta0), a.thresholds, a.strict];
+      return be.outputs(
+        Number.isFinite(a.upper)
+          ? A.stcQuantizeScaledGrad(...args, a.upper)
+          : A.stcQuantizeScaledGrad(...args),
+      );
+    },
     StcEncode: ({ inputs, attrs, backend: be }) => {
       const a = readAttrs('StcEncode', attrs);
       return be.output(A.stcEncode(be.id(inputs.x), a.thresholds, a.strict));

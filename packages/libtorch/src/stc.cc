@@ -9,6 +9,13 @@
 //   StcSpikeCount:   sum_t s(t)                            (shape of x)
 //   StcQuantizeGrad: dy * 1[0 < x < upper] (upper = +inf: the paper's ReLU gradient)
 //
+// Learned thresholds (theta0 of shape [] or [C], C the last axis of x; thresholds those of
+// theta0 = 1), float32 at each step as the JavaScript reference (stc-kernels.ts):
+//   StcQuantizeScaled:     u = x / theta0;  q = theta0 q_1(u)
+//   StcQuantizeScaledGrad: m = 1[0 < u < upper];  dx = dy m;  dtheta0 = sum dy (q_1(u) - u m)
+//                          (each term in float32, summed in float64 over fixed chunks of rows, in
+//                          order: the same result for any thread count);  q (for the weight gradient)
+//
 // The recurrence runs in float64, as the JavaScript reference does, so that both agree bit for
 // bit (a float32 recurrence would move some membranes across a threshold). Elements are
 // processed in blocks so that the inner loop over a block vectorises (with -fno-trapping-math,
@@ -148,6 +155,158 @@ Napi::Value Encode(const Napi::CallbackInfo &info) {
 Napi::Value SpikeCount(const Napi::CallbackInfo &info) {
   return guard(info, "StcSpikeCount", [&]() -> Napi::Value {
     return emit1(info.Env(), runRecurrence(Mode::Count, T(info, 0), thresholdsOf(info, 1), B(info, 2)));
+  });
+}
+
+// ---- learned thresholds -------------------------------------------------------------------------
+
+// One block of `m` elements starting at flat index b0 (channel c0 = b0 % C): u = x / theta0[c],
+// q1 = q_1(u) by the recurrence in float64 (as recurrenceBlock), then per element either q only
+// (Grad = false) or q, dx and the threshold term dy (q1 - u m) (Grad = true), the terms added in
+// float64 to acc[c] in element order.
+template <bool Strict, bool Grad>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void scaledBlock(
+    const float *__restrict x, const float *__restrict dy, const float *__restrict theta, int64_t C, int64_t b0,
+    int64_t m, const double *__restrict th, int T, float upper, float *__restrict q, float *__restrict dx,
+    double *__restrict acc) {
+  alignas(64) float u[kBlock];
+  alignas(64) float t0[kBlock];
+  alignas(64) double v[kBlock];
+  alignas(64) double a[kBlock];
+  int64_t c = C == 1 ? 0 : b0 % C;
+  for (int64_t i = 0; i < m; ++i) {
+    t0[i] = theta[c];
+    if (C != 1 && ++c == C) c = 0;
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    u[i] = x[b0 + i] / t0[i];
+    v[i] = static_cast<double>(u[i]);
+    a[i] = 0.0;
+  }
+  for (int t = 0; t < T; ++t) {
+    const double h = th[t];
+    for (int64_t i = 0; i < m; ++i) {
+      const bool fire = Strict ? v[i] > h : v[i] >= h;
+      v[i] -= fire ? h : 0.0;
+      a[i] += fire ? h : 0.0;
+    }
+  }
+  if (!Grad) {
+    for (int64_t i = 0; i < m; ++i) q[b0 + i] = t0[i] * static_cast<float>(a[i]);
+    return;
+  }
+  alignas(64) float term[kBlock];
+  for (int64_t i = 0; i < m; ++i) {
+    const float q1 = static_cast<float>(a[i]);
+    const float ui = u[i];
+    const bool inside = (ui > 0.0f) & (ui < upper);
+    const float g = dy[b0 + i];
+    dx[b0 + i] = inside ? g : 0.0f;
+    term[i] = g * (q1 - (inside ? ui : 0.0f));
+    q[b0 + i] = t0[i] * q1;
+  }
+  c = C == 1 ? 0 : b0 % C;
+  for (int64_t i = 0; i < m; ++i) {
+    acc[c] += static_cast<double>(term[i]);
+    if (C != 1 && ++c == C) c = 0;
+  }
+}
+
+// The channel count of theta0 against x: 1 for [] (one threshold), C for [C] = x's last axis.
+int64_t thetaChannels(const at::Tensor &x, const at::Tensor &theta) {
+  if (theta.dim() == 0) return 1;
+  if (theta.dim() == 1 && x.dim() >= 1 && theta.size(0) == x.size(-1)) return theta.size(0);
+  throw std::runtime_error("theta0 must be [] or [C] with C the last axis of x");
+}
+
+// The ops version (CUDA, or dtypes other than float32): the same formulas with ATen ops (float32
+// steps, the recurrence in float64 as recurrenceOps; the sum in float64).
+std::vector<at::Tensor> scaledOps(const at::Tensor *dy, const at::Tensor &x, const at::Tensor &theta,
+                                  const std::vector<double> &th, bool strict, float upper) {
+  at::Tensor u = at::div(x, theta);
+  at::Tensor q1 = recurrenceOps(Mode::Quantize, u, th, strict);
+  at::Tensor q = at::mul(theta, q1);
+  if (dy == nullptr) return {q};
+  at::Tensor m = at::logical_and(at::gt(u, 0), at::lt(u, upper));
+  at::Tensor zero = at::zeros({}, x.options());
+  at::Tensor dx = at::where(m, *dy, zero);
+  at::Tensor term = at::mul(*dy, at::sub(q1, at::where(m, u, zero))).to(at::kDouble);
+  at::Tensor dth = theta.dim() == 0 ? term.sum() : term.reshape({-1, theta.size(0)}).sum(0);
+  return {dx, dth.to(theta.scalar_type()), q};
+}
+
+// StcQuantizeScaled / StcQuantizeScaledGrad on the CPU (dy null: the forward value only).
+std::vector<at::Tensor> runScaled(const at::Tensor *dyIn, const at::Tensor &xIn, const at::Tensor &thetaIn,
+                                  const std::vector<double> &th, bool strict, float upper) {
+  const int64_t C = thetaChannels(xIn, thetaIn);
+  if (dyIn && dyIn->sizes() != xIn.sizes()) throw std::runtime_error("dy and x must have the same shape");
+  const bool cpuF32 = xIn.device().is_cpu() && thetaIn.device().is_cpu() && xIn.scalar_type() == at::kFloat &&
+                      thetaIn.scalar_type() == at::kFloat &&
+                      (dyIn == nullptr || (dyIn->device().is_cpu() && dyIn->scalar_type() == at::kFloat));
+  if (!cpuF32) return scaledOps(dyIn, xIn, thetaIn, th, strict, upper);
+  at::Tensor x = xIn.contiguous(), theta = thetaIn.contiguous();
+  at::Tensor dy = dyIn ? dyIn->contiguous() : at::Tensor();
+  const int64_t n = x.numel();
+  at::Tensor q = at::empty(x.sizes(), x.options());
+  at::Tensor dx = dyIn ? at::empty(x.sizes(), x.options()) : at::Tensor();
+  const float *px = x.data_ptr<float>(), *pt = theta.data_ptr<float>();
+  const float *pdy = dyIn ? dy.data_ptr<float>() : nullptr;
+  float *pq = q.data_ptr<float>(), *pdx = dyIn ? dx.data_ptr<float>() : nullptr;
+  const int T = static_cast<int>(th.size());
+  // chunks of whole rows (C elements), about kGrain elements each: fixed by the shape alone, so
+  // that the threshold gradient's sum is the same for any number of threads
+  const int64_t rows = C == 0 ? 0 : n / C;
+  const int64_t rowsPerChunk = std::max<int64_t>(1, kGrain / std::max<int64_t>(C, 1));
+  const int64_t chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
+  std::vector<double> partial(dyIn ? static_cast<size_t>(chunks * C) : 0, 0.0);
+  auto run = [&](auto strictTag, auto gradTag) {
+    constexpr bool S = decltype(strictTag)::value, G = decltype(gradTag)::value;
+    at::parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
+      for (int64_t k = cb; k < ce; ++k) {
+        const int64_t begin = k * rowsPerChunk * C, end = std::min(n, (k + 1) * rowsPerChunk * C);
+        double *acc = G ? partial.data() + k * C : nullptr;
+        for (int64_t b0 = begin; b0 < end; b0 += kBlock)
+          scaledBlock<S, G>(px, pdy, pt, C, b0, std::min(kBlock, end - b0), th.data(), T, upper, pq, pdx, acc);
+      }
+    });
+  };
+  if (strict) {
+    if (dyIn) run(std::true_type{}, std::true_type{});
+    else run(std::true_type{}, std::false_type{});
+  } else {
+    if (dyIn) run(std::false_type{}, std::true_type{});
+    else run(std::false_type{}, std::false_type{});
+  }
+  if (!dyIn) return {q};
+  at::Tensor dth = at::empty(theta.sizes(), theta.options());
+  float *pdth = dth.data_ptr<float>();
+  for (int64_t c = 0; c < C; ++c) {
+    double s = 0.0;
+    for (int64_t k = 0; k < chunks; ++k) s += partial[static_cast<size_t>(k * C + c)];
+    pdth[c] = static_cast<float>(s);
+  }
+  return {dx, dth, q};
+}
+
+float upperOf(const Napi::CallbackInfo &info, size_t k) {
+  return info.Length() > k && info[k].IsNumber() ? static_cast<float>(D(info, k))
+                                                 : std::numeric_limits<float>::infinity();
+}
+
+// stcQuantizeScaled(x, theta0, thresholds[], strict) -> q
+Napi::Value QuantizeScaled(const Napi::CallbackInfo &info) {
+  return guard(info, "StcQuantizeScaled", [&]() -> Napi::Value {
+    auto outs = runScaled(nullptr, T(info, 0), T(info, 1), thresholdsOf(info, 2), B(info, 3),
+                          std::numeric_limits<float>::infinity());
+    return emit1(info.Env(), outs[0]);
+  });
+}
+
+// stcQuantizeScaledGrad(dy, x, theta0, thresholds[], strict, upper = +inf) -> [dx, dtheta0, q]
+Napi::Value QuantizeScaledGrad(const Napi::CallbackInfo &info) {
+  return guard(info, "StcQuantizeScaledGrad", [&]() -> Napi::Value {
+    const at::Tensor &dy = T(info, 0);
+    return emit(info.Env(), runScaled(&dy, T(info, 1), T(info, 2), thresholdsOf(info, 3), B(info, 4), upperOf(info, 5)));
   });
 }
 
@@ -355,6 +514,8 @@ Napi::Value SgdStepInPlace(const Napi::CallbackInfo &info) {
 void registerStc(Napi::Env env, Napi::Object exports) {
   exports.Set("stcQuantize", Napi::Function::New(env, Quantize));
   exports.Set("stcQuantizeGrad", Napi::Function::New(env, QuantizeGrad));
+  exports.Set("stcQuantizeScaled", Napi::Function::New(env, QuantizeScaled));
+  exports.Set("stcQuantizeScaledGrad", Napi::Function::New(env, QuantizeScaledGrad));
   exports.Set("stcEncode", Napi::Function::New(env, Encode));
   exports.Set("stcSpikeCount", Napi::Function::New(env, SpikeCount));
   exports.Set("bnTrain", Napi::Function::New(env, BnTrain));

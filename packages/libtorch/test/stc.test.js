@@ -230,3 +230,111 @@ for (const opts of [
     },
   );
 }
+
+/**
+ * StcQuantizeScaled(Grad) per element, as stcsnn's array kernels compute them (stc-kernels.ts):
+ * u = fround(x / theta0), q_1(u) by the recurrence in float64, float32 at each step; the
+ * threshold's terms in float32, summed in float64 in element order.
+ */
+function scaledReference(x, dy, theta, th, strict, upper) {
+  const n = x.length;
+  const C = theta.length;
+  const q = new Float32Array(n);
+  const dx = new Float32Array(n);
+  const acc = new Float64Array(C);
+  const mag = new Float64Array(C);
+  for (let i = 0; i < n; i++) {
+    const c = C === 1 ? 0 : i % C;
+    const u = Math.fround(x[i] / theta[c]);
+    let v = u;
+    let a = 0;
+    if (u > 0) {
+      for (const h of th) {
+        if (strict ? v > h : v >= h) {
+          v -= h;
+          a += h;
+        }
+      }
+    }
+    const q1 = Math.fround(a);
+    const inside = u > 0 && u < upper;
+    dx[i] = inside ? dy[i] : 0;
+    const term = Math.fround(dy[i] * Math.fround(q1 - (inside ? u : 0)));
+    acc[c] += term;
+    mag[c] += Math.abs(term);
+    q[i] = Math.fround(theta[c] * q1);
+  }
+  return { q, dx, dtheta: Float32Array.from(acc), mag };
+}
+
+for (const c of [
+  {
+    name: 'per channel, several chunks of rows',
+    shape: [4, 16, 16, 64],
+    perChannel: true,
+    strict: false,
+    upper: 2.5,
+  },
+  {
+    name: 'per channel, rows across blocks (C 24), >',
+    shape: [3, 9, 11, 24],
+    perChannel: true,
+    strict: true,
+    upper: 2.5,
+  },
+  {
+    name: 'per layer, the ReLU mask',
+    shape: [5, 7, 7, 13],
+    perChannel: false,
+    strict: false,
+    upper: Infinity,
+  },
+  {
+    name: 'per channel, a linear layer [N, in]',
+    shape: [6, 37],
+    perChannel: true,
+    strict: false,
+    upper: 1.7,
+  },
+]) {
+  test(
+    `StcQuantizeScaled(Grad): q and dx bit for bit, dtheta0 to float64 summation order: ${c.name}`,
+    { skip: skipReason },
+    async () => {
+      await setup();
+      await tf.setBackend('libtorch');
+      const n = c.shape.reduce((p, q) => p * q, 1);
+      const C = c.perChannel ? c.shape[c.shape.length - 1] : 1;
+      const xs = rand(n, 7, -1, 4);
+      const dys = rand(n, 8, -1, 1);
+      const thetas = rand(C, 9, 0.3, 2);
+      xs[0] = thetas[0]; // exactly on theta0 (u = 1 = theta_1(0))
+      xs[1] = 0;
+      const th = expSchedule(1, 2, 8);
+      const ref = scaledReference(xs, dys, thetas, th, c.strict, c.upper);
+      const x = tf.tensor(xs, c.shape);
+      const dy = tf.tensor(dys, c.shape);
+      const theta0 = c.perChannel ? tf.tensor1d(thetas) : tf.scalar(thetas[0]);
+      const attrs = { thresholds: th, strict: c.strict, upper: c.upper };
+      const q = tf.engine().runKernel('StcQuantizeScaled', { x, theta0 }, attrs);
+      const [dx, dtheta, q2] = tf.engine().runKernel('StcQuantizeScaledGrad', { dy, x, theta0 }, attrs);
+      assert.deepEqual(q.shape, c.shape);
+      assert.deepEqual(dtheta.shape, theta0.shape);
+      if (testDevice === 'cpu') {
+        assert.deepEqual(Array.from(q.dataSync()), Array.from(ref.q), 'q');
+        assert.deepEqual(Array.from(q2.dataSync()), Array.from(ref.q), 'q of the gradient');
+        assert.deepEqual(Array.from(dx.dataSync()), Array.from(ref.dx), 'dx');
+      } else {
+        assert.ok(maxRelDiff(ref.q, q.dataSync()) < 1e-6, 'q');
+        assert.ok(maxRelDiff(ref.dx, dx.dataSync()) < 1e-6, 'dx');
+      }
+      const got = dtheta.dataSync();
+      for (let k = 0; k < C; k++)
+        assert.ok(
+          Math.abs(got[k] - ref.dtheta[k]) <= 1e-6 * (ref.mag[k] + 1e-6),
+          `dtheta0[${k}] ${got[k]} vs ${ref.dtheta[k]}`,
+        );
+      tf.dispose([x, dy, theta0, q, dx, dtheta, q2]);
+    },
+  );
+}

@@ -66,8 +66,8 @@ import type { TrainConfig } from '../config/config.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { learningRate } from '../config/lr-schedule.js';
 import { MONITOR_SAMPLES, findRunaway, runawayWarning } from './monitor.js';
-import { sgdFor } from './sgd.js';
-import { NumericalError, trainStepReduced } from './step.js';
+import { sgdFor, type Sgd } from './sgd.js';
+import { NumericalError, trainStepReduced, type TrainStepResult } from './step.js';
 
 /** Progress callbacks, and early stopping (`onEpochEnd` returning `'stop'`). */
 export interface TrainHooks {
@@ -174,6 +174,86 @@ function checkGradients(
   );
 }
 
+/**
+ * The network and optimiser the trainer builds for `config` on a data set of `ds`'s shape and
+ * classes: `buildNetwork(archFor(config, ds), config.seed)`, SGD with the configuration's
+ * momentum, weight decay and Nesterov flag (none on learned thresholds). `bench/run-stcsnn.js`
+ * builds its networks here, so that it measures what `stcsnn train` trains.
+ */
+export function trainerModel(
+  config: TrainConfig,
+  ds: Pick<Dataset, 'shape' | 'classes'>,
+): { net: Network; sgd: Sgd } {
+  const net = buildNetwork(archFor(config, ds), config.seed);
+  const sgd = sgdFor(net, {
+    momentum: config.momentum,
+    weightDecay: config.weightDecay,
+    nesterov: config.nesterov,
+  });
+  return { net, sgd };
+}
+
+/** Where {@link trainerStep}'s steps run: the process group and synchronised batch norm. */
+export interface TrainerStepOptions {
+  /** The group whose gradients are all-reduced (default: this process alone). */
+  readonly processGroup?: ProcessGroup;
+  /** `config.syncBn` (synchronised batch norm; no effect on one process). */
+  readonly syncBn?: boolean;
+  /** Filled by each step's gradient all-reduce (its time, buckets, bytes). */
+  readonly stats?: SyncStats;
+}
+
+/** The batch a {@link trainerStep} step trains on, beside its tensors. */
+export interface TrainerBatch {
+  /** The shard's share of the global batch (data-parallel training; 1 on one process). */
+  readonly weight: number;
+  /** The global step number (from 0), named in a {@link NumericalError}. */
+  readonly step: number;
+  /** Where the batch is (`epoch 1, batch 4`), named in a {@link NumericalError}. */
+  readonly where: string;
+}
+
+/**
+ * The trainer's step on one batch, the one {@link train} takes for every batch: `trainStepReduced`
+ * with the gradient check (a non-finite or overflowing gradient throws a {@link NumericalError}
+ * naming the layer) and the gradient all-reduce over the group, synchronised batch norm when
+ * asked. `bench/run-stcsnn.js` times this step.
+ */
+export function trainerStep(
+  net: Network,
+  sgd: Sgd,
+  opts: TrainerStepOptions = {},
+): (x: tf.Tensor4D, y: tf.Tensor1D, lr: number, batch: TrainerBatch) => Promise<TrainStepResult> {
+  const pg = opts.processGroup ?? localProcessGroup();
+  const W = pg.worldSize;
+  const syncBn = (opts.syncBn ?? false) && W > 1;
+  const sync = opts.stats ?? { ms: 0, buckets: 0, bytes: 0 };
+  const vars = net.trainableVariables();
+  const names = new Map(net.namedVariables().map((e) => [e.variable.name, e.name]));
+  /** Synchronised batch norm's view of the group for a step whose shard weighs `weight`. */
+  const bnSync = (weight: number): BatchNormSync | undefined =>
+    syncBn
+      ? {
+          rank: pg.rank,
+          worldSize: W,
+          weight,
+          sum: (t) => {
+            pg.allReduceSync([t], 'sum');
+            return t;
+          },
+        }
+      : undefined;
+  return (x, y, lr, batch) =>
+    trainStepReduced(net, sgd, x, y, lr, {
+      forward: { syncBn: bnSync(batch.weight) },
+      where: `at step ${batch.step} (${batch.where})`,
+      reduce: async (grads) => {
+        checkGradients(grads, names, batch.step, batch.where);
+        return allReduceGradients(pg, vars, grads, batch.weight, { stats: sync });
+      },
+    });
+}
+
 /** Options of {@link train}. */
 export interface TrainOptions {
   readonly runDir: string;
@@ -250,33 +330,13 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
   const provenance = writer
     ? currentProvenance(opts.backend, activeBackend()?.threads, dataFingerprint(trainSet, testSet))
     : undefined;
-  const net = buildNetwork(archFor(config, trainSet), config.seed);
-  const vars = net.trainableVariables();
+  const { net, sgd } = trainerModel(config, trainSet);
   const buffers = net
     .namedVariables()
     .filter((e) => !e.trainable)
     .map((e) => e.variable);
   const sync: SyncStats = { ms: 0, buckets: 0, bytes: 0 };
-  const syncBn = config.syncBn && W > 1;
-  /** Synchronised batch norm's view of the group for a step whose shard weighs `weight`. */
-  const bnSync = (weight: number): BatchNormSync | undefined =>
-    syncBn
-      ? {
-          rank: pg.rank,
-          worldSize: W,
-          weight,
-          sum: (t) => {
-            pg.allReduceSync([t], 'sum');
-            return t;
-          },
-        }
-      : undefined;
-  const names = new Map(net.namedVariables().map((e) => [e.variable.name, e.name]));
-  const sgd = sgdFor(net, {
-    momentum: config.momentum,
-    weightDecay: config.weightDecay,
-    nesterov: config.nesterov,
-  });
+  const batchStep = trainerStep(net, sgd, { processGroup: pg, syncBn: config.syncBn, stats: sync });
   let startEpoch = 0;
   let best = { accuracy: -1, epoch: -1 };
   let trainSeconds = 0;
@@ -347,16 +407,12 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
         const y = tf.tensor1d(b.y, 'int32');
         const where = `epoch ${epoch + 1}, batch ${i + 1}`;
-        const { loss, correct: hits } = await trainStepReduced(net, sgd, x, y, lr, {
-          forward: { syncBn: bnSync(b.weight ?? 1) },
-          where: `at step ${step} (${where})`,
-          reduce: async (grads) => {
-            checkGradients(grads, names, step, where);
-            const reduced = await allReduceGradients(pg, vars, grads, b.weight ?? 1, { stats: sync });
-            if (W > 1) syncMs += sync.ms;
-            return reduced;
-          },
+        const { loss, correct: hits } = await batchStep(x, y, lr, {
+          weight: b.weight ?? 1,
+          step,
+          where,
         }).finally(() => tf.dispose([x, y]));
+        if (W > 1) syncMs += sync.ms;
         lossSum += loss * b.size;
         windows.add(i, loss, b.size);
         correct += hits;
@@ -372,7 +428,7 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
       const trainTime = (performance.now() - t0) / 1000;
       if (W > 1) {
         [lossSum, correct, seen] = await allReduceNumbers(pg, [lossSum, correct, seen]);
-        if (!syncBn) await averageBuffers(pg, buffers); // synchronised: already equal
+        if (!config.syncBn) await averageBuffers(pg, buffers); // synchronised: already equal
       }
       hooks?.onEvalStart?.('test');
       lastEval = await evaluate(net, testLoader, { monitorSamples: MONITOR_SAMPLES });

@@ -3,10 +3,13 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
-import { saturation, stcConfig, unitConfig } from './config.js';
+import { gradientUpper, saturation, stcConfig, thresholds, unitConfig } from './config.js';
+import { runKernel } from './kernels/array-kernel.js';
+import { quantizeScaledGradOps, quantizeScaledOps } from './kernels/stc-kernels.js';
 import { encodeScalar, stcQuantize } from './stc.js';
 import {
   conv2d,
+  explicitPad,
   reluConv2d,
   reluLinear,
   stcConv2d,
@@ -301,6 +304,135 @@ describe('learned thresholds (stcLinearLearned, stcConv2dLearned)', () => {
         assert.ok(maxRelErr(b, a) < 1e-3, `rel err ${maxRelErr(b, a)}`);
       }),
       { numRuns: 40 },
+    );
+  });
+});
+
+describe('learned thresholds: the fused kernels against the pure TensorFlow.js reference', () => {
+  const fusedArb = fc.record({
+    n: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 1, max: 6 }),
+    w: fc.integer({ min: 1, max: 6 }),
+    c: fc.integer({ min: 1, max: 9 }),
+    T: fc.integer({ min: 1, max: 10 }),
+    tau: fc.double({ min: 1.2, max: 4, noNaN: true }),
+    schedule: fc.constantFrom('exp' as const, 'geometric' as const),
+    fire: fc.constantFrom('>=' as const, '>' as const),
+    gradient: fc.constantFrom('relu' as const, 'clipped' as const),
+    mode: fc.constantFrom('layer' as const, 'channel' as const),
+    seed: fc.integer({ min: 0, max: 1e6 }),
+  });
+
+  test('StcQuantizeScaled(Grad) = tf.div, StcQuantize, tf.mul, tf.sum: q and dL/dx bit for bit, dL/dtheta0 to float32 summation (layer and channel)', () => {
+    fc.assert(
+      fc.property(fusedArb, (c) => {
+        const unit = stcConfig({
+          T: c.T,
+          tau: c.tau,
+          schedule: c.schedule,
+          fire: c.fire,
+          gradient: c.gradient,
+          theta0: 1,
+        });
+        const attrs = { thresholds: thresholds(unit), strict: unit.fire === '>', upper: gradientUpper(unit) };
+        const rnd = mulberry(c.seed);
+        const shape = [c.n, c.h, c.w, c.c];
+        const size = c.n * c.h * c.w * c.c;
+        const xs = Array.from({ length: size }, () => (rnd() - 0.3) * 6);
+        const dys = Array.from({ length: size }, () => rnd() * 2 - 1);
+        const th = Array.from({ length: c.mode === 'channel' ? c.c : 1 }, () => 0.2 + rnd() * 2);
+        tf.tidy(() => {
+          const x = tf.tensor(xs, shape);
+          const dy = tf.tensor(dys, shape);
+          const theta0 = c.mode === 'channel' ? tf.tensor1d(th) : tf.scalar(th[0]);
+          const quantize = (u: tf.Tensor) => stcQuantize(u, unit);
+          const qRef = quantizeScaledOps(x, theta0, quantize);
+          const [dxRef, dthRef, q2Ref] = quantizeScaledGradOps(dy, x, theta0, attrs.upper, quantize);
+          const q = runKernel('StcQuantizeScaled', { x, theta0 }, attrs);
+          const [dx, dth, q2] = runKernel('StcQuantizeScaledGrad', { dy, x, theta0 }, attrs);
+          assert.deepEqual(Array.from(q.dataSync()), Array.from(qRef.dataSync()), 'q');
+          assert.deepEqual(Array.from(q2.dataSync()), Array.from(q2Ref.dataSync()), 'q of the gradient');
+          assert.deepEqual(Array.from(dx.dataSync()), Array.from(dxRef.dataSync()), 'dL/dx');
+          assert.deepEqual(dth.shape, theta0.shape);
+          // the same float32 terms, summed in another order (float64 in the kernels): within
+          // float32 rounding of the sum of their magnitudes
+          const u = tf.div(x, theta0);
+          const m = tf.logicalAnd(tf.greater(u, 0), tf.less(u, attrs.upper));
+          const terms = tf.abs(tf.mul(dy, tf.sub(quantize(u), tf.where(m, u, tf.zerosLike(u)))));
+          const axes = c.mode === 'channel' ? [0, 1, 2] : [0, 1, 2, 3];
+          const scale = tf.sum(terms, axes).dataSync();
+          const [got, want] = [dth.dataSync(), dthRef.dataSync()];
+          got.forEach((g, k) =>
+            assert.ok(
+              Math.abs(g - want[k]) <= 1e-5 * (scale[k] + 1e-6),
+              `dL/dtheta0[${k}] ${g} vs ${want[k]}`,
+            ),
+          );
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test('stcConv2dLearned (fused kernels) has the value and gradients of the composition with the weights scaled, (W theta0) * q_1(x / theta0)', () => {
+    fc.assert(
+      fc.property(
+        caseArb,
+        fc.constantFrom('layer' as const, 'channel' as const),
+        fc.boolean(),
+        (c, mode, clipped) => {
+          const unit = stcConfig({ T: c.T, theta0: 1, gradient: clipped ? 'clipped' : 'relu' });
+          const rnd = mulberry(c.seed);
+          const th = Array.from({ length: mode === 'channel' ? c.cin : 1 }, () => 0.3 + rnd() * 1.5);
+          const pad = c.g.pad === 0 ? 'valid' : explicitPad(c.g.pad);
+          const [got, want] = tf.tidy(() => {
+            const x = tf.randomNormal([c.n, c.h, c.w, c.cin], 0, 1.5, 'float32', c.seed) as tf.Tensor4D;
+            const w = tf.randomNormal(
+              [c.g.k, c.g.k, c.cin, c.cout],
+              0,
+              0.5,
+              'float32',
+              c.seed + 1,
+            ) as tf.Tensor4D;
+            const theta0 = mode === 'channel' ? tf.tensor1d(th) : tf.scalar(th[0]);
+            const cs = tf.randomNormal(conv2d(x, w, c.g).shape, 0, 1, 'float32', c.seed + 2);
+            // the reference: tfjs ops and their gradients, the weights absorbing theta0
+            const reference = (xv: tf.Tensor, wv: tf.Tensor, tv: tf.Tensor) => {
+              const scale = tv.rank === 0 ? tv : tf.reshape(tv, [1, 1, -1, 1]);
+              const u = tf.div(xv, tv);
+              const q1 = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+                const [v, save] = args as [tf.Tensor, tf.GradSaveFunc];
+                save([v]);
+                return {
+                  value: stcQuantize(v, unit),
+                  gradFunc: (d: tf.Tensor, [sv]: tf.Tensor[]) =>
+                    tf.where(
+                      tf.logicalAnd(tf.greater(sv, 0), tf.less(sv, gradientUpper(unit))),
+                      d,
+                      tf.zerosLike(d),
+                    ),
+                };
+              })(u);
+              return tf.sum(
+                tf.mul(tf.conv2d(q1 as tf.Tensor4D, tf.mul(wv, scale) as tf.Tensor4D, c.g.stride, pad), cs),
+              );
+            };
+            const fused = (xv: tf.Tensor, wv: tf.Tensor, tv: tf.Tensor) =>
+              tf.sum(
+                tf.mul(stcConv2dLearned(xv as tf.Tensor4D, wv as tf.Tensor4D, tv, unit, c.g, 'fused'), cs),
+              );
+            const run = (f: typeof fused) => {
+              const vg = tf.valueAndGrads(f)([x, w, theta0]);
+              return [vg.value, ...vg.grads].map((t) => t.dataSync());
+            };
+            return [run(fused), run(reference)];
+          });
+          ['value', 'dL/dx', 'dL/dw', 'dL/dtheta0'].forEach((name, k) =>
+            assert.ok(maxRelErr(got[k], want[k]) < 1e-4, `${name}: rel err ${maxRelErr(got[k], want[k])}`),
+          );
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });

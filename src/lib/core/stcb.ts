@@ -97,31 +97,91 @@ function actOp<X extends tf.Tensor, Y extends tf.Tensor>(
   return (x, w) => f(x, w) as Y;
 }
 
+/** The two gradients of a linear map `y = f(a, w)`: its input's and its weight's. */
+interface LinearMapGrads<A extends tf.Tensor, Y extends tf.Tensor> {
+  /** `dL/da` (of shape `shape`) from `dL/dy` and `w`. */
+  input(dy: Y, ws: tf.Tensor, shape: A['shape']): tf.Tensor;
+  /** `dL/dw` from `dL/dy` and the input `a`. */
+  weight(dy: Y, a: A, ws: tf.Tensor): tf.Tensor;
+}
+
 /** The input and filter gradients of a convolution with geometry `g` (NHWC, HWIO). */
-function conv2dBackward(g: Conv2dGeometry) {
+function conv2dGrads(g: Conv2dGeometry): LinearMapGrads<tf.Tensor4D, tf.Tensor4D> {
   const strides: [number, number] = [g.stride, g.stride];
   const pad = g.pad === 0 ? 'valid' : explicitPad(g.pad);
-  return (dy: tf.Tensor4D, a: tf.Tensor4D, ws: tf.Tensor): [tf.Tensor, tf.Tensor] => [
-    tf
-      .engine()
-      .runKernel(
-        tf.Conv2DBackpropInput,
-        { dy, filter: ws },
-        { strides, pad, dataFormat: 'NHWC', inputShape: a.shape },
-      ) as tf.Tensor,
-    tf
-      .engine()
-      .runKernel(
-        tf.Conv2DBackpropFilter,
-        { x: a, dy },
-        { strides, pad, dataFormat: 'NHWC', filterShape: ws.shape },
-      ) as tf.Tensor,
-  ];
+  return {
+    input: (dy, ws, shape) =>
+      tf
+        .engine()
+        .runKernel(
+          tf.Conv2DBackpropInput,
+          { dy, filter: ws },
+          { strides, pad, dataFormat: 'NHWC', inputShape: shape },
+        ) as tf.Tensor,
+    weight: (dy, a, ws) =>
+      tf
+        .engine()
+        .runKernel(
+          tf.Conv2DBackpropFilter,
+          { x: a, dy },
+          { strides, pad, dataFormat: 'NHWC', filterShape: ws.shape },
+        ) as tf.Tensor,
+  };
 }
 
 /** The input and weight gradients of `y = a w`. */
-function linearBackward(dy: tf.Tensor2D, a: tf.Tensor2D, ws: tf.Tensor): [tf.Tensor, tf.Tensor] {
-  return [tf.matMul(dy, ws as tf.Tensor2D, false, true), tf.matMul(a, dy, true, false)];
+const linearGrads: LinearMapGrads<tf.Tensor2D, tf.Tensor2D> = {
+  input: (dy, ws) => tf.matMul(dy, ws as tf.Tensor2D, false, true),
+  weight: (dy, a) => tf.matMul(a, dy, true, false),
+};
+
+/** Both gradients of a linear map at once (input first), for {@link actOp}. */
+function backwardOf<A extends tf.Tensor, Y extends tf.Tensor>(grads: LinearMapGrads<A, Y>) {
+  return (dy: Y, a: A, ws: tf.Tensor): [tf.Tensor, tf.Tensor] => [
+    grads.input(dy, ws, a.shape),
+    grads.weight(dy, a, ws),
+  ];
+}
+
+/** The input and filter gradients of a convolution with geometry `g` (NHWC, HWIO). */
+function conv2dBackward(g: Conv2dGeometry) {
+  return backwardOf(conv2dGrads(g));
+}
+
+/** The input and weight gradients of `y = a w`. */
+const linearBackward = backwardOf(linearGrads);
+
+/**
+ * An STCB with learned thresholds on the fused path, as one differentiable op of `x`, `w` and
+ * `theta0`: `y = map(q, w)`, `q = theta0 q_1(x / theta0)` (`StcQuantizeScaled`). The backward
+ * pass takes the map's input gradient `g = dL/dq`, then one pass of `StcQuantizeScaledGrad`
+ * over `g` and `x` gives `dL/dx = g m(u)`, `dL/dtheta0 = sum g (q_1(u) - u m(u))` and `q` again
+ * (for the weight gradient), so it keeps `x`, `w` and `theta0` only and costs what a fixed
+ * STCB's backward pass costs (there: recompute `q`, mask `g`), plus the threshold's reduction.
+ */
+function learnedOp<X extends tf.Tensor, Y extends tf.Tensor>(
+  map: (q: X, w: tf.Tensor) => Y,
+  grads: LinearMapGrads<X, Y>,
+  unit: StcConfig,
+): (x: X, w: tf.Tensor, theta0: tf.Tensor) => Y {
+  const attrs = { thresholds: thresholds(unit), strict: unit.fire === '>', upper: gradientUpper(unit) };
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, w, theta0, save] = args as [X, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([x, w, theta0]);
+    return {
+      value: map(runKernel('StcQuantizeScaled', { x, theta0 }, attrs) as X, w),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw, st] = saved as [X, tf.Tensor, tf.Tensor];
+        const g = grads.input(dy as Y, sw, sx.shape);
+        const [dx, dtheta0, q] = runKernel('StcQuantizeScaledGrad', { dy: g, x: sx, theta0: st }, attrs);
+        g.dispose();
+        const dw = grads.weight(dy as Y, q as X, sw);
+        q.dispose();
+        return [dx, dw, dtheta0];
+      },
+    };
+  });
+  return (x, w, theta0) => f(x, w, theta0) as Y;
 }
 
 /**
@@ -177,10 +237,14 @@ export function stcLinear(
  * (`[1, 1, Cin, 1]` for a convolution, `[Cin, 1]` for a linear layer).
  */
 function inputAxisScale(theta0: tf.Tensor, wRank: number): tf.Tensor {
+  checkTheta0(theta0);
   if (theta0.rank === 0) return theta0;
-  if (theta0.rank !== 1)
-    throw new RangeError(`theta0 must be a scalar or [Cin], got shape [${theta0.shape}]`);
   return wRank === 4 ? tf.reshape(theta0, [1, 1, -1, 1]) : tf.reshape(theta0, [-1, 1]);
+}
+
+/** @throws RangeError unless `theta0` is a scalar or a vector (`[Cin]`) */
+function checkTheta0(theta0: tf.Tensor): void {
+  if (theta0.rank > 1) throw new RangeError(`theta0 must be a scalar or [Cin], got shape [${theta0.shape}]`);
 }
 
 /**
@@ -188,12 +252,16 @@ function inputAxisScale(theta0: tf.Tensor, wRank: number): tf.Tensor {
  * a tensor (one per layer, `[]`, or per input channel, `[Cin]`). By the STEB's scale
  * equivariance, `q(x; theta0) = theta0 q_1(x / theta0)` (`q_1`: the quantiser of `unit`, whose
  * `theta0` is 1; the spike trains of `x` with thresholds `theta0 theta_1(t)` and of `x / theta0`
- * with `theta_1(t)` are the same), and the weights absorb `theta0` (a binary spike train stays
- * binary; spiking hardware keeps additions only):
+ * with `theta_1(t)` are the same), and on the spike-train path the weights absorb `theta0` (a
+ * binary spike train stays binary; spiking hardware keeps additions only):
  *
  * ```
  * u = x / theta0,   y = W * (theta0 q_1(u)) = (W theta0) * q_1(u)      (theta0 on W's Cin axis)
  * ```
+ *
+ * The fused path computes the left form, `W * q` with `q = theta0 q_1(u)` from one kernel
+ * (`StcQuantizeScaled`), and its backward pass is one kernel too (`StcQuantizeScaledGrad`, see
+ * `learnedOp`): the weights are left as they are. Both forms agree to float rounding.
  *
  * The gradients are those of this composition with {@link stcConv2d}'s equivalent gradient
  * (`m(u)` its mask, `1[u > 0]` or `1[0 < u < S_1]`, `S_1 = sum_t theta_1(t)`; `g = W^T dy`, the
@@ -222,6 +290,14 @@ export function stcConv2dLearned(
   g: Conv2dGeometry,
   path: StcPath = 'fused',
 ): tf.Tensor4D {
+  if (path === 'fused') {
+    checkTheta0(theta0);
+    return learnedOp((q: tf.Tensor4D, ws) => conv2d(q, ws as tf.Tensor4D, g), conv2dGrads(g), unit)(
+      x,
+      w,
+      theta0,
+    );
+  }
   const u = tf.div(x, theta0) as tf.Tensor4D;
   return stcConv2d(u, tf.mul(w, inputAxisScale(theta0, 4)) as tf.Tensor4D, unit, g, path);
 }
@@ -237,6 +313,14 @@ export function stcLinearLearned(
   unit: StcConfig,
   path: StcPath = 'fused',
 ): tf.Tensor2D {
+  if (path === 'fused') {
+    checkTheta0(theta0);
+    return learnedOp((q: tf.Tensor2D, ws) => tf.matMul(q, ws as tf.Tensor2D), linearGrads, unit)(
+      x,
+      w,
+      theta0,
+    );
+  }
   const u = tf.div(x, theta0) as tf.Tensor2D;
   return stcLinear(u, tf.mul(w, inputAxisScale(theta0, 2)) as tf.Tensor2D, unit, path);
 }

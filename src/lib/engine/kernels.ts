@@ -17,14 +17,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormKernels, batchNormTrainGradient } from '../core/kernels/batch-norm.js';
 import { sgdStepKernels } from '../core/kernels/sgd-step.js';
-import { stcKernels, stcQuantizeGradient } from '../core/kernels/stc-kernels.js';
+import { stcKernels, stcQuantizeGradient, stcQuantizeScaledGradient } from '../core/kernels/stc-kernels.js';
 import { forwardConvGradientKernels } from './conv-grad.js';
 
 /** The backend whose kernels a native package brings (`stcsnn-libtorch`). */
 const NATIVE = 'libtorch';
 
 /** The gradients of the named kernels (backend-independent: they call named kernels). */
-export const GRADIENTS: readonly tf.GradConfig[] = [stcQuantizeGradient, batchNormTrainGradient];
+export const GRADIENTS: readonly tf.GradConfig[] = [
+  stcQuantizeGradient,
+  stcQuantizeScaledGradient,
+  batchNormTrainGradient,
+];
 
 /** Every kernel stcsnn registers for `backendName` (see the table above). */
 export function kernelConfigs(backendName: string): tf.KernelConfig[] {

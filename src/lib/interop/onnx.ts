@@ -35,7 +35,9 @@
  * exp(log_theta)` (a scalar or `[Cin]`, computed in float32 by stcsnn) first divides its input by
  * `theta0` (`Div`, `theta0` as `[1, Cin, 1, 1]`), runs the recurrence above with the thresholds of
  * `theta0 = 1`, and convolves with the weights scaled by `theta0` on their input axis (`W theta0`,
- * float32), exactly as stcsnn computes it (`stcConv2dLearned`); each STCB encodes its own input
+ * float32), as stcsnn's spike-train path computes it (its fused path scales the quantised input
+ * instead, `W * (theta0 q_1)`: the same spikes, values equal to float rounding; see
+ * `stcConv2dLearned`); each STCB encodes its own input
  * then (a ResNet's `conv1` and `shortcut` have their own thresholds).
  *
  * In `ann` mode an STCB is `Relu -> Conv` in both graphs.

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../engine/backend.js';
 import { registerAll } from '../../engine/kernels.js';
+import { runKernel } from './array-kernel.js';
 import { stcConfig, type StcConfig } from '../config.js';
 import { encode, spikeCounts, stcQuantize } from '../stc.js';
 
@@ -65,6 +66,58 @@ test('STEB, CAB, spike counts and the quantiser gradient: ops kernels = array ke
       },
     ),
     { numRuns: 60, seed: 18 },
+  );
+  await tf.setBackend('cpu');
+});
+
+test('learned thresholds (StcQuantizeScaled, StcQuantizeScaledGrad): ops kernels = array kernels', async () => {
+  await initBackend('cpu');
+  if (!tf.findBackendFactory(OPS)) {
+    tf.registerBackend(OPS, () => new MathBackendCPU());
+    for (const k of tf.getKernelsForBackend('cpu')) {
+      if (!STCSNN_KERNELS.test(k.kernelName)) tf.registerKernel({ ...k, backendName: OPS });
+    }
+    registerAll(OPS);
+  }
+  const run = (xs: number[], dys: number[], th: number[], perChannel: boolean, upper: number) => {
+    const shape = perChannel ? [xs.length / th.length, th.length] : [xs.length];
+    const x = tf.tensor(xs, shape);
+    const dy = tf.tensor(dys, shape);
+    const theta0 = perChannel ? tf.tensor1d(th) : tf.scalar(th[0]);
+    const attrs = { thresholds: [1, 0.6, 0.36, 0.2], upper };
+    const q = runKernel('StcQuantizeScaled', { x, theta0 }, attrs);
+    const outs = runKernel('StcQuantizeScaledGrad', { dy, x, theta0 }, attrs);
+    const r = [q, ...outs].map((t) => Array.from(t.dataSync()));
+    tf.dispose([x, dy, theta0, q, ...outs]);
+    return r;
+  };
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.boolean(),
+      fc.constantFrom(Infinity, 2.16),
+      fc.integer({ min: 0, max: 1e6 }),
+      async (c, rows, perChannel, upper, seed) => {
+        let s = seed + 1;
+        const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
+        const n = c * rows;
+        const xs = Array.from({ length: n }, () => rnd() * 6 - 1);
+        const dys = Array.from({ length: n }, () => rnd() * 2 - 1);
+        const th = Array.from({ length: perChannel ? c : 1 }, () => 0.3 + rnd() * 1.5);
+        const ref = await on('cpu', () => run(xs, dys, th, perChannel, upper));
+        const got = await on(OPS, () => run(xs, dys, th, perChannel, upper));
+        // float32 recurrence (ops) against float64 (arrays): equal but within rounding of a threshold
+        for (const k of [0, 1, 2, 3])
+          got[k].forEach((v, i) =>
+            assert.ok(
+              Math.abs(v - ref[k][i]) <= 1e-5 * Math.max(1, Math.abs(ref[k][i])),
+              `output ${k}[${i}]`,
+            ),
+          );
+      },
+    ),
+    { numRuns: 40, seed: 3 },
   );
   await tf.setBackend('cpu');
 });

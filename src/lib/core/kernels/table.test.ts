@@ -25,6 +25,18 @@ before(async () => {
 const calls: { [N in KernelName]: { inputs: () => KernelInputs<N>; attrs: KernelCallAttrs<N> } } = {
   StcQuantize: { inputs: () => ({ x: tf.tensor([0.9, 0.3, -1]) }), attrs: { thresholds: [0.8, 0.4] } },
   StcQuantizeGrad: { inputs: () => ({ dy: tf.tensor([1, 2, 3]), x: tf.tensor([0.9, 0.3, -1]) }), attrs: {} },
+  StcQuantizeScaled: {
+    inputs: () => ({ x: tf.tensor([0.9, 0.3, -1, 2], [2, 2]), theta0: tf.tensor([0.8, 1.5]) }),
+    attrs: { thresholds: [1, 0.5] },
+  },
+  StcQuantizeScaledGrad: {
+    inputs: () => ({
+      dy: tf.tensor([1, 2, 3, 4], [2, 2]),
+      x: tf.tensor([0.9, 0.3, -1, 2], [2, 2]),
+      theta0: tf.scalar(0.8),
+    }),
+    attrs: { thresholds: [1, 0.5], upper: 1.5 },
+  },
   StcEncode: {
     inputs: () => ({ x: tf.tensor([0.9, 0.3, -1]) }),
     attrs: { thresholds: [0.8, 0.4], strict: true },

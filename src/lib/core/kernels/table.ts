@@ -42,7 +42,7 @@ const upper = {
 } as const;
 
 /**
- * Every named kernel of stcsnn. The STC recurrence of the first four, per element:
+ * Every named kernel of stcsnn. The STC recurrence of the first six, per element:
  * `V(0) = x; s(t) = 1[V(t) >= theta(t)] (> when strict); V(t+1) = V(t) - s(t) theta(t)`.
  */
 export const KERNELS = {
@@ -57,6 +57,18 @@ export const KERNELS = {
     inputs: ['dy', 'x'],
     outputs: ['dx'],
     attrs: { upper },
+  },
+  StcQuantizeScaled: {
+    doc: 'q = theta0 q_1(x / theta0), shape of x, float32 at each step (u = x / theta0, q_1(u) with the thresholds of theta0 = 1, q = theta0 q_1): StcQuantize with learned thresholds, theta0 of shape [] (one per layer) or [C] (per channel, the last axis of x); its gradient is StcQuantizeScaledGrad (upper passed on)',
+    inputs: ['x', 'theta0'],
+    outputs: ['q'],
+    attrs: { thresholds, strict, upper },
+  },
+  StcQuantizeScaledGrad: {
+    doc: 'the gradient of StcQuantizeScaled in one pass, with u = x / theta0, m = 1[0 < u < upper]: dx = dy m, dtheta0 = sum dy (q_1(u) - u m) over every axis of x but theta0 own (the last, for [C]; every axis for []), summed in float64; and q, the forward value (for the weight gradient of the layer it feeds)',
+    inputs: ['dy', 'x', 'theta0'],
+    outputs: ['dx', 'dtheta0', 'q'],
+    attrs: { thresholds, strict, upper },
   },
   StcEncode: {
     doc: 'the spike train s, shape [T, ...x.shape], values 0/1',
