@@ -18,6 +18,7 @@ import { UsageError } from './errors.js';
 import { notice, printJson, table } from './output.js';
 import { parseInteger } from './options.js';
 import { readTidy } from '../../lib/util/read.js';
+import { escapeControl } from '../../lib/util/text.js';
 import { IMAGE_LIMITS } from '../../lib/core/limits.js';
 import { FileSystemError, MAX_MODEL_FILE_BYTES, readRegularFile } from '../../lib/util/fs.js';
 
@@ -232,9 +233,9 @@ export function predictCommand(): Command {
       return;
     }
     for (const p of predictions) {
-      console.log(p.input);
+      console.log(escapeControl(p.input));
       if ('error' in p) {
-        console.log(`  not predicted: ${p.error}`);
+        console.log(`  not predicted: ${escapeControl(p.error)}`);
         continue;
       }
       console.log(
