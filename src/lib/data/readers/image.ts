@@ -58,9 +58,9 @@ export function readImageHeader(buf: Uint8Array, file: string): ImageHeader {
   if (kind === null) throw new DataError(`${file}: not a PNG or JPEG file (byte 0: unknown signature)`);
   if (kind === 'png') {
     // signature (8), length (4), "IHDR" (4), width, height (8), depth (1), colour type (1)
-    if (buf.length < 26) throw new DataError(`${file}: truncated PNG header`);
+    if (buf.length < 26) throw new DataError(`${file}: corrupt or truncated PNG (the header is cut short)`);
     if (String.fromCharCode(buf[12], buf[13], buf[14], buf[15]) !== 'IHDR')
-      throw new DataError(`${file}: corrupt PNG (the first chunk is not IHDR)`);
+      throw new DataError(`${file}: corrupt or truncated PNG (the first chunk is not IHDR)`);
     const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     return {
       kind,
@@ -73,7 +73,7 @@ export function readImageHeader(buf: Uint8Array, file: string): ImageHeader {
   }
   // walk the markers to the frame header: length (2), precision (1), height (2), width (2), Nf
   for (let at = 2; at + 9 < buf.length;) {
-    if (buf[at] !== 0xff) throw new DataError(`${file}: corrupt JPEG marker at byte ${at}`);
+    if (buf[at] !== 0xff) throw new DataError(`${file}: corrupt or truncated JPEG (no marker at byte ${at})`);
     const marker = buf[at + 1];
     if (marker === 0xff) {
       at++;
@@ -91,10 +91,10 @@ export function readImageHeader(buf: Uint8Array, file: string): ImageHeader {
         at: at + 10,
       };
     }
-    if (len < 2) throw new DataError(`${file}: corrupt JPEG segment at byte ${at}`);
+    if (len < 2) throw new DataError(`${file}: corrupt or truncated JPEG (a segment of length ${len} at byte ${at})`);
     at += 2 + len;
   }
-  throw new DataError(`${file}: JPEG without a frame header`);
+  throw new DataError(`${file}: corrupt or truncated JPEG (no frame header)`);
 }
 
 /**
