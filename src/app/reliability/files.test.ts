@@ -182,11 +182,17 @@ describe('the CLI on paths that are not regular files (issue 33.2)', { timeout: 
     }
   });
 
+  /** The parts of a decoded ModelProto the edits below change. */
+  interface OnnxObject {
+    metadataProps: { key: string; value: string }[];
+    graph: { input: { type: { tensorType: { shape: { dim: object[] } } } }[] };
+  }
+
   /** `model.onnx` with its ModelProto changed by `edit`, written as `name`. */
-  function editedOnnx(name: string, edit: (m: Record<string, any>) => void): string {
+  function editedOnnx(name: string, edit: (m: OnnxObject) => void): string {
     const T = modelProtoType();
     const bytes = readRegularFile(join(root, 'model.onnx'), { maxBytes: 1e9 });
-    const m = T.toObject(T.decode(bytes)) as Record<string, any>;
+    const m = T.toObject(T.decode(bytes)) as OnnxObject;
     edit(m);
     const file = join(root, name);
     writeFileSync(file, T.encode(T.fromObject(m)).finish());

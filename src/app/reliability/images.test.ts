@@ -157,7 +157,10 @@ test('decoding is bounded before it starts: 16-bit 8192x8192 PNG, 8000x8000 JPEG
   ];
   for (const [bytes, file, re] of cases) {
     const before = process.memoryUsage().rss;
-    assert.throws(() => decodeImage(bytes, file), (e: unknown) => e instanceof DataError && re.test(e.message));
+    assert.throws(
+      () => decodeImage(bytes, file),
+      (e: unknown) => e instanceof DataError && re.test(e.message),
+    );
     // nothing the size of the image was allocated (the cases would take 0.5 to 1.1 GiB)
     assert.ok(process.memoryUsage().rss - before < 128 * 2 ** 20);
   }
@@ -175,8 +178,15 @@ test('the first image of an image folder sets the model input: held to the loadi
     const dir = join(root, name);
     for (const c of ['a', 'b']) mkdirSync(join(dir, c), { recursive: true });
     writeFileSync(join(dir, 'a', '0.png'), first);
-    writeFileSync(join(dir, 'a', '1.png'), pngBytes(4, 4, 0, () => [1, 1, 1, 255]));
-    for (const k of [0, 1]) writeFileSync(join(dir, 'b', `${k}.png`), pngBytes(4, 4, 0, () => [2, 2, 2, 255]));
+    writeFileSync(
+      join(dir, 'a', '1.png'),
+      pngBytes(4, 4, 0, () => [1, 1, 1, 255]),
+    );
+    for (const k of [0, 1])
+      writeFileSync(
+        join(dir, 'b', `${k}.png`),
+        pngBytes(4, 4, 0, () => [2, 2, 2, 255]),
+      );
     const file = join(dir, 'a', '0.png');
     await assert.rejects(openImageFolder({ dataDir: dir, split: 'train' }), (e: unknown) => {
       assert.ok(e instanceof DataError);
@@ -198,7 +208,10 @@ test('the first image of an image folder sets the model input: held to the loadi
     ...['--limit-train', '4', '--out', out, '--backend', process.env.STCSNN_TEST_BACKEND ?? 'wasm'],
   ]);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /stcsnn: error: .*0\.png: the first image, 4100 wide and 2 high, sets the model's input/);
+  assert.match(
+    r.stderr,
+    /stcsnn: error: .*0\.png: the first image, 4100 wide and 2 high, sets the model's input/,
+  );
   assert.ok(!existsSync(out), 'no run is made that could not be loaded');
 });
 

@@ -431,7 +431,9 @@ test('--ann-from refuses a report whose ANN test accuracy is outside [0, 1] (iss
     writeFileSync(join(dir, 'report.json'), JSON.stringify(r));
     await assert.rejects(
       () => annFromReport(join(dir, 'report.json'), exp, protocolOf(exp, 'smoke')),
-      new RegExp(`^ConfigError: --ann-from .*report\\.json: run ann seed-0 has test_accuracy ${acc}, outside \\[0, 1\\]$`),
+      new RegExp(
+        `^ConfigError: --ann-from .*report\\.json: run ann seed-0 has test_accuracy ${acc}, outside \\[0, 1\\]$`,
+      ),
     );
   }
 });

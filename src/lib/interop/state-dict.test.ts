@@ -248,7 +248,12 @@ test('learned thresholds whose thresholds leave float32 (log_theta -1000 or 100)
       (tensors[name].data as Float32Array).fill(v);
       const problems = stateDictMismatches(net, tensors);
       assert.equal(problems.length, 1, problems.join('; '));
-      assert.match(problems[0], new RegExp(`^${name.replace(/\./g, '\\.')} holds ${v} at index 0: thresholds outside \\[1e-30, 1e\\+38\\] \\(float32\\)`));
+      assert.match(
+        problems[0],
+        new RegExp(
+          `^${name.replace(/\./g, '\\.')} holds ${v} at index 0: thresholds outside \\[1e-30, 1e\\+38\\] \\(float32\\)`,
+        ),
+      );
       assert.throws(() => loadStateDict(net, tensors, 'm.safetensors'), CheckpointError);
     }
     assert.deepEqual(stateDictMismatches(net, stateDictOf(net)), [], 'its own thresholds load');

@@ -91,7 +91,8 @@ export function readImageHeader(buf: Uint8Array, file: string): ImageHeader {
         at: at + 10,
       };
     }
-    if (len < 2) throw new DataError(`${file}: corrupt or truncated JPEG (a segment of length ${len} at byte ${at})`);
+    if (len < 2)
+      throw new DataError(`${file}: corrupt or truncated JPEG (a segment of length ${len} at byte ${at})`);
     at += 2 + len;
   }
   throw new DataError(`${file}: corrupt or truncated JPEG (no frame header)`);
