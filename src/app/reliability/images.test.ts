@@ -28,7 +28,8 @@ import { decodeImageAsync } from '../../lib/data/readers/image-decode.js';
 import { openImageFolder } from '../../lib/data/readers/image-folder.js';
 import { MODEL_LIMITS, modelSizeOverLimits } from '../../lib/interop/model-codec.js';
 import { smallConfig } from '../../lib/interop/testutil.js';
-import { cli } from '../../lib/distributed/testing.js';
+import { spawn } from 'node:child_process';
+import { CLI, cli } from '../../lib/distributed/testing.js';
 import { greyJpeg, pngBytes } from '../../lib/data/readers/testing.js';
 import { crc32 } from '../../lib/data/readers/util.js';
 
@@ -230,4 +231,44 @@ test('a large image is decoded on a worker thread: the event loop keeps turning 
   assert.ok(turns > 3, `the event loop turned ${turns} times while the image decoded`);
   assert.deepEqual(img, decodeImage(bytes, 'large.png'));
   await assert.rejects(decodeImageAsync(pngOfSize(8192, 8192, 16, 0, 140_000), 'deep.png'), /\(header\)$/);
+});
+
+test('SIGTERM while training decodes large images: the run stops within seconds, exit 143 (issue 33.1)', async () => {
+  const dir = join(root, 'slow');
+  const big = pngBytes(3000, 3000, 0, () => [3, 3, 3, 255]);
+  for (const c of ['a', 'b']) {
+    mkdirSync(join(dir, c), { recursive: true });
+    writeFileSync(
+      join(dir, c, '0.png'),
+      pngBytes(16, 16, 0, () => [1, 1, 1, 255]),
+    );
+    for (let k = 1; k < 6; k++) writeFileSync(join(dir, c, `${k}.png`), big);
+  }
+  const out = join(root, 'run-slow');
+  const child = spawn(
+    process.execPath,
+    [
+      ...[CLI, 'train', '--dataset', 'imagefolder', '--data-dir', dir, '--epochs', '1', '--width', '0.125'],
+      ...['--T', '2', '--limit-train', '12', '--limit-test', '2', '--out', out],
+      ...['--backend', process.env.STCSNN_TEST_BACKEND ?? 'wasm'],
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  const started = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('stcsnn train:')) resolve();
+    }),
+  );
+  const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  await started;
+  await new Promise((r) => setTimeout(r, 500)); // the ten 3000x3000 images are being decoded
+  const t0 = Date.now();
+  child.kill('SIGTERM');
+  const code = await ended;
+  const seconds = (Date.now() - t0) / 1000;
+  assert.equal(code, 143, stderr);
+  assert.ok(seconds < 5, `stopped ${seconds.toFixed(1)} s after SIGTERM`);
+  assert.match(stderr, /stcsnn: stopped \(SIGTERM\)/);
 });
