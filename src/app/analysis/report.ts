@@ -21,6 +21,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/util/atomic.js';
+import { escapeControl } from '../../lib/util/text.js';
 import { makeDirs } from '../../lib/util/fs.js';
 import { writeFigure, type WrittenFigure } from './charts.js';
 import { MarkdownDoc } from './markdown.js';
@@ -68,6 +69,7 @@ export async function writeReport(dir: string, opts: ReportOptions = {}): Promis
   for (const f of b.figures) figures.push(await writeFigure(figDir, f, { png: opts.png }));
   b.push('---', '', `Written by \`stcsnn report\` on ${new Date().toISOString()}.`, '');
   const report = join(dir, 'report.md');
-  writeFileAtomic(report, b.text());
+  // text from the run's files (class names, a log's warning) with its control bytes escaped
+  writeFileAtomic(report, escapeControl(b.text(), '\n'));
   return { kind, report, figures, missing };
 }

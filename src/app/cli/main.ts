@@ -9,6 +9,7 @@ import { reportCommand } from './report.js';
 import { reproduceCommand } from './reproduce.js';
 import { sweepCommand } from './sweep.js';
 import { FileSystemError, isFsError } from '../../lib/util/fs.js';
+import { escapeControl } from '../../lib/util/text.js';
 import { isUserError, KilledError } from './errors.js';
 import { jsonPrinted } from './output.js';
 import { refuseEmptyValues } from './options.js';
@@ -100,20 +101,21 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     const debug = debugRequested(argv);
     if (e instanceof KilledError) {
       if (e.reported) return e.exitCode;
-      process.stderr.write(`stcsnn: error: ${e.message}\n`);
+      process.stderr.write(`stcsnn: error: ${escapeControl(e.message)}\n`);
       printJsonError(argv, e.message, 'killed');
       if (debug) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
     }
     if (isUserError(e)) {
-      process.stderr.write(`stcsnn: error: ${e.message}\n`);
+      // one line, whatever the file it quotes holds (control bytes escaped)
+      process.stderr.write(`stcsnn: error: ${escapeControl(e.message)}\n`);
       printJsonError(argv, e.message, errorCode(e));
       if (debug) process.stderr.write(`${e.stack}\n`);
       return 2;
     }
     const err = e as Error;
     const message = err?.message ?? String(e);
-    process.stderr.write(`stcsnn: internal error: ${message}\n`);
+    process.stderr.write(`stcsnn: internal error: ${escapeControl(message, '\n')}\n`);
     printJsonError(argv, message, 'internal');
     if (debug) process.stderr.write(`${err?.stack}\n`);
     else process.stderr.write('stcsnn: (run with --debug for a stack trace)\n');

@@ -1,5 +1,6 @@
 /** Printing helpers shared by the commands: JSON, tables, progress. */
 import cliProgress from 'cli-progress';
+import { escapeControl } from '../../lib/util/text.js';
 
 let printedJson = false;
 
@@ -17,8 +18,10 @@ export function jsonPrinted(): boolean {
   return printedJson;
 }
 
-/** Formats rows as an aligned text table (first row is the header). */
-export function table(rows: readonly (readonly string[])[]): string {
+/** Formats rows as an aligned text table (first row is the header; control bytes escaped). */
+export function table(cells: readonly (readonly string[])[]): string {
+  // cells may come from files (class names): their control bytes are escaped
+  const rows = cells.map((r) => r.map((c) => escapeControl(c)));
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows
@@ -96,7 +99,7 @@ export function makeProgress(opts: { quiet?: boolean } = {}): Progress {
   };
 }
 
-/** A one-line notice on stderr. */
+/** A one-line notice on stderr (control bytes escaped: it may quote a file). */
 export function notice(line: string): void {
-  process.stderr.write(`stcsnn: ${line}\n`);
+  process.stderr.write(`stcsnn: ${escapeControl(line)}\n`);
 }

@@ -1,5 +1,4 @@
 /** `stcsnn predict`: top-k classes of PNG/JPEG images with an ONNX model or a checkpoint. */
-import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { DataError } from '../../lib/data/types.js';
@@ -12,13 +11,16 @@ import {
 } from '../../lib/interop/model-file.js';
 import { buildNetwork } from '../../lib/nn/models.js';
 import { resolveModelPath } from '../rundir/checkpoint.js';
-import { onnxMetadata } from '../../lib/interop/onnx.js';
+import { onnxInputMismatch, readOnnxHeader, type OnnxInput } from '../../lib/interop/onnx.js';
 import { CheckpointError, loadStateDict } from '../../lib/interop/state-dict.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { UsageError } from './errors.js';
 import { notice, printJson, table } from './output.js';
 import { parseInteger } from './options.js';
 import { readTidy } from '../../lib/util/read.js';
+import { escapeControl } from '../../lib/util/text.js';
+import { IMAGE_LIMITS } from '../../lib/core/limits.js';
+import { FileSystemError, MAX_MODEL_FILE_BYTES, readRegularFile } from '../../lib/util/fs.js';
 
 interface PredictFlags extends CommonFlags {
   model: string;
@@ -59,10 +61,12 @@ export function softmaxRows(logits: ArrayLike<number>, k: number): number[][] {
   return out;
 }
 
+/** An image file's bytes: a regular file of at most `IMAGE_LIMITS.maxFileBytes`. @throws DataError */
 function readInput(file: string): Uint8Array {
   try {
-    return fs.readFileSync(file);
+    return readRegularFile(file, { maxBytes: IMAGE_LIMITS.maxFileBytes, what: 'image' });
   } catch (e) {
+    if (e instanceof FileSystemError) throw new DataError(e.message);
     throw new DataError(`cannot read image ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
@@ -73,6 +77,7 @@ async function onnxLogits(
   info: ModelInfo,
   x: Float32Array,
   n: number,
+  source: string,
 ): Promise<Float32Array> {
   let ort: typeof import('onnxruntime-node');
   try {
@@ -96,8 +101,21 @@ async function onnxLogits(
     throw new CheckpointError(`onnxruntime cannot load the model: ${(e as Error).message.split('\n')[0]}`);
   }
   try {
-    const out = await session.run({ input: new ort.Tensor('float32', nchw, [n, c, h, w]) });
+    let out: import('onnxruntime-node').InferenceSession.OnnxValueMapType;
+    try {
+      out = await session.run({ input: new ort.Tensor('float32', nchw, [n, c, h, w]) });
+    } catch (e) {
+      // the graph refused what its metadata describes (an edited file): one line, bad input
+      throw new CheckpointError(
+        `${source}: onnxruntime cannot run the model on input [${n},${c},${h},${w}] (its metadata's inputShape [${h},${w},${c}]): ${(e as Error).message.split('\n')[0]}`,
+      );
+    }
     const logits = out.logits ?? Object.values(out)[0];
+    const k = info.config.classes;
+    if (!logits || logits.data.length !== n * k)
+      throw new CheckpointError(
+        `${source}: the graph's output has ${logits?.data.length ?? 0} values, not ${n} x ${k} classes (its metadata's classes)`,
+      );
     return Float32Array.from(logits.data as Float32Array);
   } finally {
     await session.release();
@@ -123,15 +141,23 @@ export function predictCommand(): Command {
     let onnxBytes: Uint8Array | undefined;
     let modelFile = flags.model;
     let mf: ModelFile | undefined;
+    let onnxInputs: readonly OnnxInput[] = [];
     if (isOnnx) {
       try {
-        onnxBytes = fs.readFileSync(flags.model);
+        onnxBytes = readRegularFile(flags.model, { maxBytes: MAX_MODEL_FILE_BYTES, what: 'model file' });
       } catch (e) {
+        if (e instanceof FileSystemError) throw new CheckpointError(e.message);
         throw new CheckpointError(
           `cannot read model ${flags.model} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
         );
       }
-      info = modelInfoFromMetadata(onnxMetadata(onnxBytes, flags.model), flags.model);
+      const header = readOnnxHeader(onnxBytes, flags.model);
+      info = modelInfoFromMetadata(header.metadata, flags.model);
+      onnxInputs = header.inputs;
+      // the graph must take what the metadata describes (both can be edited apart): checked
+      // here for any batch, and again for the batch fed below
+      const mismatch = onnxInputMismatch(onnxInputs, info.config.inputShape);
+      if (mismatch) throw new CheckpointError(`${flags.model}: ${mismatch}`);
     } else {
       modelFile = resolveModelPath(flags.model);
       mf = await readModelFile(modelFile);
@@ -164,7 +190,9 @@ export function predictCommand(): Command {
       inputs.forEach((v, i) => x.set(v, i * per));
       let logits: Float32Array;
       if (onnxBytes) {
-        logits = await onnxLogits(onnxBytes, info, x, n);
+        const mismatch = onnxInputMismatch(onnxInputs, info.config.inputShape, n);
+        if (mismatch) throw new CheckpointError(`${flags.model}: ${mismatch}`);
+        logits = await onnxLogits(onnxBytes, info, x, n, flags.model);
       } else {
         await backendFor(flags);
         const net = buildNetwork(info.config, 0);
@@ -205,9 +233,9 @@ export function predictCommand(): Command {
       return;
     }
     for (const p of predictions) {
-      console.log(p.input);
+      console.log(escapeControl(p.input));
       if ('error' in p) {
-        console.log(`  not predicted: ${p.error}`);
+        console.log(`  not predicted: ${escapeControl(p.error)}`);
         continue;
       }
       console.log(

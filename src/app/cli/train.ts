@@ -111,12 +111,19 @@ export function trainCommand(): Command {
     const json = flags.json === true;
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const run = async (): Promise<void> => {
+      let beforeWrite: (() => void) | undefined;
       if (resume) {
         const plan = planResume(runDir, changes);
-        if (writer) applyResume(plan);
+        // applied once the trainer has checked everything (data, checkpoint, log.jsonl): a
+        // refused resume changes no file of the run
+        beforeWrite = () => {
+          applyResume(plan);
+          if (plan.finished && !json)
+            log(
+              `stcsnn train: extending the finished run from ${plan.doneEpochs} to ${plan.config.epochs} epochs`,
+            );
+        };
         config = plan.config;
-        if (plan.finished && !json && writer)
-          log(`stcsnn train: extending the finished run from ${plan.doneEpochs} to ${config.epochs} epochs`);
         if (lrOverride !== undefined && writer)
           notice(
             `--lr ${lrOverride} overrides the run's lr ${config.lr} for the epochs this resume trains (recorded as lr_override in ${RUN_FILES.log}; the run's configuration keeps ${config.lr})`,
@@ -140,6 +147,7 @@ export function trainCommand(): Command {
           ranks ? undefined : pg,
           ranks,
           lrOverride,
+          writer ? beforeWrite : undefined,
         );
       } finally {
         pg?.destroy();
@@ -179,6 +187,7 @@ async function trainAndReport(
   pg: ProcessGroup | undefined,
   ranks?: { group: ProcessGroup; timeoutMs: number },
   lrOverride?: number,
+  beforeWrite?: () => void,
 ): Promise<void> {
   // Rank 0 alone writes the run directory (runs over ranks: the group's) and reports.
   const writer = ((pg ?? ranks?.group)?.rank ?? 0) === 0;
@@ -195,6 +204,7 @@ async function trainAndReport(
     backend: info.name,
     resume,
     lrOverride,
+    beforeWrite,
     processGroup: pg,
     runsOver: ranks && {
       ...ranks,

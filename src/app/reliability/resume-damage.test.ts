@@ -4,7 +4,9 @@
  * its checkpoint; any other damaged line is one line naming the file and the line, exit 2; a
  * checkpoint whose run state is impossible (`epoch` -3, or past the run's epochs) is refused
  * naming the field, exit 2, before anything is trained or written. An unreadable `config.json`
- * is `PATH: permission denied (EACCES)`, exit 2.
+ * is `PATH: permission denied (EACCES)`, exit 2. A refused resume (issue 33, case 5) changes no
+ * file of the run, even with `--epochs N` on a finished run; a log holding an epoch twice is
+ * refused; control bytes of a log line never reach the terminal.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +14,7 @@ import {
   chmodSync,
   cpSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   truncateSync,
@@ -57,6 +60,15 @@ function editRunState(dir: string, patch: Record<string, unknown>): void {
   );
 }
 
+/** Every file of `dir` (its name and bytes, as base64). */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [f, readFileSync(join(dir, f)).toString('base64')]),
+  );
+}
+
 /** The `stcsnn: error:` lines of a run's stderr. */
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('stcsnn: error:'));
 
@@ -90,6 +102,49 @@ describe('resume of a damaged run directory', { timeout: 600_000 }, () => {
     ]);
     assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
     assert.deepEqual(readFileSync(log), before, 'the log is left as it was');
+  });
+
+  it('a refused resume changes no file: a finished run with a garbage first log line, --epochs 3 (issue 33.5)', async () => {
+    const dir = join(root, 'refused-finished');
+    cpSync(good, dir, { recursive: true }); // finished: result.json stays
+    const log = runFile(dir, 'log');
+    writeFileSync(log, readFileSync(log, 'utf8').replace(/^[^\n]*/, 'garbage'));
+    const before = snapshot(dir);
+    const r = await cli(['train', '--resume', dir, '--epochs', '3']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.deepEqual(errorLines(r.stderr), [
+      `stcsnn: error: ${log}: line 1 is not valid JSON (${jsonError('garbage')})`,
+    ]);
+    assert.deepEqual(
+      snapshot(dir),
+      before,
+      'config.json, result.json, the log and the checkpoints unchanged',
+    );
+  });
+
+  it('log.jsonl holding an epoch twice is refused naming the lines, exit 2, nothing written (issue 33)', async () => {
+    const dir = copyOfRun('twice');
+    const log = runFile(dir, 'log');
+    const lines = readFileSync(log, 'utf8').split('\n');
+    writeFileSync(log, [lines[0], ...lines].join('\n')); // epochs 0, 0, 1
+    const before = snapshot(dir);
+    const r = await cli(['train', '--resume', dir]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.deepEqual(errorLines(r.stderr), [
+      `stcsnn: error: ${log}: line 2 repeats epoch 0 (line 1): each epoch is logged once`,
+    ]);
+    assert.deepEqual(snapshot(dir), before);
+  });
+
+  it('control bytes of a log line are escaped in the error line (issue 33, minor)', async () => {
+    const dir = copyOfRun('control');
+    const log = runFile(dir, 'log');
+    appendFileSync(log, '\x1b]0;pwned\x07\x1b[31m\n');
+    const r = await cli(['train', '--resume', dir]);
+    assert.equal(r.code, 2, r.stderr);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.stderr, /[\x00-\x09\x0b-\x1f\x7f]/, 'no control byte reaches the terminal');
+    assert.match(errorLines(r.stderr)[0], /line 3 is not valid JSON .*\\x1b\]0;pwned\\x07/);
   });
 
   it('a JSON line of log.jsonl that is not an epoch: exit 2 naming the line', async () => {

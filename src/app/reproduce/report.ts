@@ -20,6 +20,7 @@ import { writeFigure, type WrittenFigure } from '../analysis/charts.js';
 import { ConfigError } from '../../lib/core/config.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../lib/util/atomic.js';
 import { makeDirs } from '../../lib/util/fs.js';
+import { escapeControl } from '../../lib/util/text.js';
 import { findExperiment } from './experiments.js';
 import { figures } from './figures.js';
 import { REPORT_FILES, reportFile } from './layout.js';
@@ -47,7 +48,7 @@ export interface ReportContext {
 }
 
 function write(dir: string, report: ReportFile): void {
-  writeFileAtomic(reportFile(dir, 'markdown'), reportMarkdown(report));
+  writeFileAtomic(reportFile(dir, 'markdown'), escapeControl(reportMarkdown(report), '\n'));
   writeJsonAtomic(reportFile(dir, 'json'), report);
 }
 

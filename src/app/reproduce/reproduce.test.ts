@@ -420,6 +420,24 @@ test('--ann-from refuses a twin trained with another lr, by another build or on 
   assert.match(firstLines, /> \*\*Caution:\*\* the ANN twin was taken although it differs/);
 });
 
+test('--ann-from refuses a report whose ANN test accuracy is outside [0, 1] (issue 33, minor)', async () => {
+  const exp = findExperiment('table2-cifar10-vgg16')!;
+  const smoke = reportFile(experimentDir(shared, exp.id), 'json');
+  for (const acc of [5, -1]) {
+    const r = JSON.parse(readFileSync(smoke, 'utf8')) as { runs: Record<string, unknown>[] };
+    for (const run of r.runs) if (run.mode === 'ann') run.test_accuracy = acc;
+    const dir = join(root, `twin-accuracy-${acc}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'report.json'), JSON.stringify(r));
+    await assert.rejects(
+      () => annFromReport(join(dir, 'report.json'), exp, protocolOf(exp, 'smoke')),
+      new RegExp(
+        `^ConfigError: --ann-from .*report\\.json: run ann seed-0 has test_accuracy ${acc}, outside \\[0, 1\\]$`,
+      ),
+    );
+  }
+});
+
 test('--epochs and --seeds change the protocol (and so what --ann-from accepts) and the default output folder', async () => {
   const exp = findExperiment('table2-cifar10-vgg16')!;
   const p = protocolOf(exp, 'cpu', { epochs: 8, seeds: 3, gradient: 'clipped' });

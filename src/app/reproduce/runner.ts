@@ -7,7 +7,8 @@
  * had none). Then the results are read back from disk ({@link readExperiment}), so that runs
  * adopted from elsewhere (see `layout.ts`) are reported the same way.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegularText } from '../../lib/util/fs.js';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, type GradientMask, type LearnTheta } from '../../lib/core/config.js';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
@@ -139,7 +140,7 @@ export interface ExperimentData {
 
 function readJson(path: string): Record<string, unknown> | null {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    return JSON.parse(readRegularText(path)) as Record<string, unknown>;
   } catch {
     return null;
   }
@@ -413,7 +414,7 @@ export async function twinMismatches(runs: readonly ReportRun[], config: TrainCo
  * ({@link twinMismatches}); with `acceptMismatch` a twin that was not is taken, each run marked
  * with what differs (`twin_mismatch`), which the report states in its first lines.
  * @throws ConfigError naming the file and the field when it is another experiment or protocol,
- *   holds no finished ANN run, or (without `acceptMismatch`) differs in a training option, the
+ *   holds no finished ANN run, or one whose test accuracy is outside [0, 1], or (without `acceptMismatch`) differs in a training option, the
  *   code or the data
  */
 export async function annFromReport(
@@ -435,6 +436,13 @@ export async function annFromReport(
   if (adopted.length !== p.seeds || adopted.some((r) => r.status !== 'done' || r.test_accuracy === null))
     throw new ConfigError(
       `--ann-from ${path}: it holds no finished ANN run for each of the ${p.seeds} seed(s)`,
+    );
+  const outside = adopted.find(
+    (r) => !((r.test_accuracy as number) >= 0 && (r.test_accuracy as number) <= 1),
+  );
+  if (outside)
+    throw new ConfigError(
+      `--ann-from ${path}: run ${outside.label} has test_accuracy ${outside.test_accuracy}, outside [0, 1]`,
     );
   const config = trainConfigFor(
     exp,

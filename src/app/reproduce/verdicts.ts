@@ -22,7 +22,6 @@ import { accuracies, accuraciesBySeed, axisPoints, tStudyRuns } from './summary.
 function twinVerdicts(e: Experiment, r: RenderInput): Verdict[] {
   const paper = e.paper;
   const stc = accuracies(r.runs, 'stc');
-  const ann = accuracies(r.runs, 'ann');
   const verdicts = [
     twinGapVerdict({
       claim: e.claim,

@@ -6,7 +6,7 @@
  * so a checkpoint is either the old one or the new one. Also which file of a run directory is
  * its model ({@link resolveModelPath}).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
@@ -22,6 +22,7 @@ import {
 } from '../../lib/interop/state-dict.js';
 import type { Network } from '../../lib/nn/models.js';
 import { writeFileAtomic } from '../../lib/util/atomic.js';
+import { FileSystemError, MAX_MODEL_FILE_BYTES, readRegularFile } from '../../lib/util/fs.js';
 import { configHash } from '../config/config-hash.js';
 import { ConfigError } from '../../lib/core/config.js';
 import {
@@ -119,8 +120,9 @@ export function saveCheckpoint(
 function decode(path: string) {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path, { maxBytes: MAX_MODEL_FILE_BYTES, what: 'checkpoint' });
   } catch (e) {
+    if (e instanceof FileSystemError) throw new CheckpointError(e.message);
     throw new CheckpointError(
       `cannot read checkpoint ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
     );

@@ -4,9 +4,8 @@
  * rewritten by a resume that changes a resumable field, read by `--resume`, the CLI and the
  * analysis.
  */
-import { readFileSync } from 'node:fs';
 import { writeJsonAtomic } from '../../lib/util/atomic.js';
-import { FileSystemError, isFsError } from '../../lib/util/fs.js';
+import { FileSystemError, isFsError, readRegularText } from '../../lib/util/fs.js';
 import { CheckpointError } from '../../lib/interop/state-dict.js';
 import { CONFIG_HASH_KEY, configHash } from '../config/config-hash.js';
 import { checkTrainConfig, type TrainConfig } from '../config/config.js';
@@ -40,7 +39,7 @@ export function writeRunConfig(runDir: string, config: TrainConfig, given?: Prov
 /** The `config_hash` stored in a run's `config.json` (undefined for runs written before it). */
 export function storedConfigHash(runDir: string): string | undefined {
   try {
-    const raw = JSON.parse(readFileSync(runFile(runDir, 'config'), 'utf8')) as Record<string, unknown>;
+    const raw = JSON.parse(readRegularText(runFile(runDir, 'config'))) as Record<string, unknown>;
     const h = raw[CONFIG_HASH_KEY];
     return typeof h === 'string' ? h : undefined;
   } catch {
@@ -57,9 +56,10 @@ export function readRunConfig(runDir: string): TrainConfig {
   const p = runFile(runDir, 'config');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(p, 'utf8'));
+    raw = JSON.parse(readRegularText(p, 'run configuration'));
   } catch (e) {
     if (isFsError(e)) throw FileSystemError.of(e);
+    if (e instanceof FileSystemError) throw e;
     throw new CheckpointError(`${p}: ${(e as Error).message.split('\n')[0]}`);
   }
   return checkTrainConfig(raw, p);

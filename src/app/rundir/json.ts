@@ -2,10 +2,10 @@
  * Reading the JSON files of a run directory: a file read and parsed with one-line errors naming
  * it, and a value checked against a zod schema with the first wrong field named.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../../lib/core/config.js';
 import { issueText } from '../config/config.js';
+import { FileSystemError, readRegularText } from '../../lib/util/fs.js';
 
 /**
  * The parsed content of the JSON file `path`.
@@ -14,8 +14,9 @@ import { issueText } from '../config/config.js';
 export function readJsonFile(path: string): unknown {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularText(path);
   } catch (e) {
+    if (e instanceof FileSystemError) throw new ConfigError(e.message);
     throw new ConfigError(
       `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );

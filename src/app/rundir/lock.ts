@@ -14,20 +14,11 @@
  * - While a lock is held, SIGINT and SIGTERM run the registered interrupt handlers
  *   ({@link onInterrupt}), release every lock and exit with 130 / 143.
  */
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tempSibling } from '../../lib/util/atomic.js';
-import { FileSystemError, isFsError } from '../../lib/util/fs.js';
+import { FileSystemError, isFsError, readRegularText } from '../../lib/util/fs.js';
 import { LOCK_FILE } from './layout.js';
 
 /** Who holds a lock (the lock file's content). */
@@ -77,7 +68,7 @@ function alive(pid: number): boolean {
 function readHolder(path: string): LockHolder | null | 'missing' {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readRegularText(path, 'lock file', 2 ** 20);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw e;

@@ -8,11 +8,12 @@
  * JSON has no NaN or Infinity: `JSON.stringify` writes them as null, and the reader takes a null
  * figure back as NaN (a figure that was not a finite number).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../../lib/core/config.js';
 import { CheckpointError } from '../../lib/interop/state-dict.js';
 import { writeFileAtomic } from '../../lib/util/atomic.js';
+import { readRegularText } from '../../lib/util/fs.js';
 import { issueText } from '../config/config.js';
 import { isRecord, jsonNumber as figure } from './json.js';
 import { runFile } from './layout.js';
@@ -121,10 +122,24 @@ export function writeLog(runDir: string, log: readonly EpochMetrics[]): void {
 /** The non-empty lines of `log.jsonl`, with their 1-based numbers; null when the file is missing. */
 function logLines(p: string): { line: string; n: number; last: boolean }[] | null {
   if (!existsSync(p)) return null;
-  const lines = readFileSync(p, 'utf8').split('\n');
+  const lines = readRegularText(p, 'log').split('\n');
   return lines.flatMap((line, i) =>
     line.trim() === '' ? [] : [{ line, n: i + 1, last: i === lines.length - 1 }],
   );
+}
+
+/**
+ * Why the epoch of line `n` cannot follow the lines before it (`seen`: epoch -> line), or null:
+ * every epoch is logged once, in increasing order.
+ */
+function epochOrderProblem(epoch: number, n: number, seen: Map<number, number>, last: number): string | null {
+  const before = seen.get(epoch);
+  if (before !== undefined)
+    return `line ${n} repeats epoch ${epoch} (line ${before}): each epoch is logged once`;
+  if (epoch < last)
+    return `line ${n} has epoch ${epoch} after epoch ${last}: epochs are logged in increasing order`;
+  seen.set(epoch, n);
+  return null;
 }
 
 /**
@@ -133,11 +148,13 @@ function logLines(p: string): { line: string; n: number; last: boolean }[] | nul
  * rename): it is dropped, with a notice, since the checkpoint and not the log says where the run
  * stands.
  * @throws CheckpointError naming the file and the line of any other line that is not an epoch
- *   object (`{"epoch": <integer >= 0>, ...}` of {@link epochMetricsSchema})
+ *   object (`{"epoch": <integer >= 0>, ...}` of {@link epochMetricsSchema}), or that repeats an
+ *   epoch or comes after a later one
  */
 export function readLog(runDir: string, onNotice?: (line: string) => void): EpochMetrics[] {
   const p = runFile(runDir, 'log');
   const out: EpochMetrics[] = [];
+  const seen = new Map<number, number>();
   for (const { line, n, last } of logLines(p) ?? []) {
     let value: unknown;
     try {
@@ -158,6 +175,8 @@ export function readLog(runDir: string, onNotice?: (line: string) => void): Epoc
         `${p}: line ${n} is not an epoch's metrics (an object with an integer "epoch" >= 0: ${path}: ${message})`,
       );
     }
+    const order = epochOrderProblem(r.data.epoch, n, seen, out.at(-1)?.epoch ?? -1);
+    if (order) throw new CheckpointError(`${p}: ${order}`);
     out.push(r.data);
   }
   return out;
@@ -166,11 +185,13 @@ export function readLog(runDir: string, onNotice?: (line: string) => void): Epoc
 /**
  * Reads `log.jsonl` for the analysis (missing: empty): the fields of {@link EpochLog}; a line
  * without a numeric `epoch` is skipped, and so is a torn last line (an interrupted write).
- * @throws ConfigError naming the file and line of a line that is not JSON or has a wrong field
+ * @throws ConfigError naming the file and line of a line that is not JSON or has a wrong field,
+ *   or that repeats an epoch or comes after a later one
  */
 export function readEpochLog(dir: string): EpochLog[] {
   const p = runFile(dir, 'log');
   const out: EpochLog[] = [];
+  const seen = new Map<number, number>();
   for (const { line, n, last } of logLines(p) ?? []) {
     let v: unknown;
     try {
@@ -185,6 +206,8 @@ export function readEpochLog(dir: string): EpochLog[] {
       const { path, message } = issueText(r.error);
       throw new ConfigError(`${p}: line ${n}: ${path}: ${message}`);
     }
+    const order = epochOrderProblem(r.data.epoch, n, seen, out.at(-1)?.epoch ?? -1);
+    if (order) throw new ConfigError(`${p}: ${order}`);
     out.push(r.data);
   }
   return out;

@@ -26,6 +26,8 @@ export interface RunRepeatsOptions {
   readonly resume?: boolean;
   /** With `resume`: the learning rate to continue with (see `TrainOptions.lrOverride`). */
   readonly lrOverride?: number;
+  /** With `resume`: called once every check has passed, before the run is written (see `TrainOptions.beforeWrite`). */
+  readonly beforeWrite?: () => void;
   /** Data-parallel training (one repeat only): this process's group; see `TrainOptions`. */
   readonly processGroup?: ProcessGroup;
   /**
@@ -138,6 +140,7 @@ async function repeatOne(
       backend: opts.backend,
       resume: opts.resume === true,
       lrOverride: opts.lrOverride,
+      beforeWrite: opts.beforeWrite,
       hooks: opts.hooks?.(seed),
       processGroup: opts.processGroup,
     },

@@ -74,8 +74,10 @@ export function planResume(dir: string, changes: ResumeChanges = {}): ResumePlan
 }
 
 /**
- * Applies a plan before training (holding the lock): `config.json` rewritten with the changed
- * fields, and a finished run's `result.json` removed (an extended run is unfinished until its
+ * Applies a plan before training (holding the lock), once every check has passed (the trainer
+ * calls it through `TrainOptions.beforeWrite`, after the data, the checkpoint and `log.jsonl`
+ * were read): `config.json` rewritten with the changed fields, and a finished run's
+ * `result.json` removed (an extended run is unfinished until its
  * new last epoch; an interrupted extension resumes like any run).
  */
 export function applyResume(plan: ResumePlan): void {

@@ -44,6 +44,8 @@ import {
 import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
 import type { BatchNormSync } from '../../lib/nn/sync-bn.js';
 import { readTidy } from '../../lib/util/read.js';
+import { ConfigError } from '../../lib/core/config.js';
+import { modelSizeOverLimits } from '../../lib/interop/model-codec.js';
 import { runFile } from '../rundir/layout.js';
 import { LossWindows } from './loss-windows.js';
 import { acquireLock } from '../rundir/lock.js';
@@ -269,6 +271,13 @@ export interface TrainOptions {
    */
   readonly lrOverride?: number;
   /**
+   * With `resume`: called by the writing rank once every check of the resume has passed (the
+   * configuration, the data, the checkpoint and its run state, `log.jsonl`), before the run
+   * directory is first written; a refused resume never calls it (the CLI applies the resume's
+   * changes here: `config.json`'s new epochs, a finished run's `result.json` removed).
+   */
+  readonly beforeWrite?: () => void;
+  /**
    * Data-parallel training: this process's group (see the module doc). Default: one process.
    * Every rank calls {@link train} with the same configuration; only rank 0 writes `runDir`
    * (the others read it when resuming, so on several machines it must be shared storage).
@@ -325,6 +334,18 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
     testSet,
     normalization,
   } = await openLoaders(config, W > 1 ? { rank: pg.rank, worldSize: W } : undefined);
+  // a run that could not be loaded is never made: the model the data set gives is held to the
+  // loading caps (MODEL_LIMITS: the input's sides, channels and values, the classes, the
+  // classifier) before anything is written
+  const arch = archFor(config, trainSet);
+  const over = modelSizeOverLimits(arch);
+  if (over) {
+    await trainLoader.close();
+    await testLoader.close();
+    throw new ConfigError(
+      `${config.dataset} (${trainSet.source}): a model of this data set could not be loaded: ${over} (MODEL_LIMITS, the loading caps)`,
+    );
+  }
   // what this invocation trains with: the code, this machine, the data read (config.json at the
   // start, result.json at the end)
   const provenance = writer
@@ -344,7 +365,6 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
   try {
     const lastPath = runFile(runDir, 'last');
     if (opts.resume) {
-      if (writer) removeStaleTemporaries(runDir);
       if (existsSync(lastPath)) {
         const state = readRunState(lastPath);
         if ((state.worldSize ?? 1) !== W)
@@ -356,10 +376,13 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         best = { accuracy: state.bestAccuracy, epoch: state.bestEpoch };
         trainSeconds = state.trainSeconds;
         log = readLog(runDir, hooks?.onNotice).filter((m) => m.epoch <= state.epoch);
-        if (writer) writeLog(runDir, log);
-      } else {
-        log = [];
-        if (writer) writeLog(runDir, log);
+      } else log = [];
+      // every check has passed (configuration, data, checkpoint, log): only now is the run
+      // changed (a resume's new epochs, temporaries of interrupted writes, the log)
+      if (writer) {
+        opts.beforeWrite?.();
+        removeStaleTemporaries(runDir);
+        writeLog(runDir, log);
       }
       await agreeOn(
         pg,

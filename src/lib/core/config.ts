@@ -88,6 +88,24 @@ export const MIN_THRESHOLD = 1e-30;
 export const MAX_THRESHOLD_SUM = 1e38;
 
 /**
+ * Why the thresholds of `theta0` under a schedule leave the float32 range the kernels compute
+ * in (`[MIN_THRESHOLD, MAX_THRESHOLD_SUM]`: an underflow to 0 would make every neuron fire
+ * forever, an overflow makes the saturation value infinite), as `[1e-30, 1e38] (float32): theta0
+ * X, tau Y, T Z give theta(T-1) = W`; null when they are inside. Also checks learned thresholds
+ * (`theta0 = exp(log_theta)`) read from a model file.
+ */
+export function thresholdRangeProblem(
+  theta0: number,
+  s: { readonly T: number; readonly tau: number; readonly schedule: ThresholdSchedule },
+): string | null {
+  const { T, tau } = s;
+  const smallest =
+    s.schedule === 'exp' ? theta0 * Math.exp(-(T - 1) / tau) : theta0 * Math.pow(tau, -(T - 1));
+  if (smallest >= MIN_THRESHOLD && theta0 * T <= MAX_THRESHOLD_SUM) return null;
+  return `[${MIN_THRESHOLD}, ${MAX_THRESHOLD_SUM}] (float32): theta0 ${theta0}, tau ${tau}, T ${T} give theta(${T - 1}) = ${smallest}`;
+}
+
+/**
  * A configuration or input value that is out of range; its message is one line naming the
  * parameter, and `param` names it for callers that report it under another name (a CLI flag).
  */
@@ -138,14 +156,8 @@ export function stcConfig(input: StcConfigInput = {}): StcConfig {
   if (schedule === 'geometric' && tau <= 1) {
     throw new ConfigError(`tau must be > 1 for the geometric schedule, got ${tau}`, 'tau');
   }
-  // Every threshold must be a normal, positive float32 (the kernels compute in float32): an
-  // underflow to 0 would make every neuron fire forever.
-  const smallest = schedule === 'exp' ? theta0 * Math.exp(-(T - 1) / tau) : theta0 * Math.pow(tau, -(T - 1));
-  if (!(smallest >= MIN_THRESHOLD) || !(theta0 * T <= MAX_THRESHOLD_SUM)) {
-    throw new ConfigError(
-      `thresholds must lie in [${MIN_THRESHOLD}, ${MAX_THRESHOLD_SUM}] (float32): theta0 ${theta0}, tau ${tau}, T ${T} give theta(${T - 1}) = ${smallest}`,
-    );
-  }
+  const range = thresholdRangeProblem(theta0, { T, tau, schedule });
+  if (range) throw new ConfigError(`thresholds must lie in ${range}`);
   const fire = oneOf('fire', input.fire ?? DEFAULT_STC.fire, FIRE_TESTS);
   const gradient = oneOf('gradient', input.gradient ?? DEFAULT_STC.gradient, GRADIENT_MASKS);
   const learnTheta = oneOf('learnTheta', input.learnTheta ?? DEFAULT_STC.learnTheta, LEARN_THETA_MODES);

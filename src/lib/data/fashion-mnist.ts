@@ -15,7 +15,7 @@
  * format and is found relative to this module, so it needs no download.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ import { gunzipSync } from 'node:zlib';
 import { isGzip, readIdxImageSet, type IdxImageSet } from './idx.js';
 import { DataError, type Dataset } from './types.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { FileSystemError, readRegularFile } from '../util/fs.js';
 
 /** The ten class names, index = label. */
 export const FASHION_MNIST_CLASSES: readonly string[] = [
@@ -244,10 +245,20 @@ export function checkFashionMnistChecksums(dir: string): boolean | null {
     for (const base of [split.images, split.labels]) {
       const p = findIdxFile(dir, base);
       if (!p) return null;
-      if (!matchesKnownMd5(base, readFileSync(p))) ok = false;
+      if (!matchesKnownMd5(base, readIdxBytes(p))) ok = false;
     }
   }
   return ok;
+}
+
+/** The bytes of an IDX file (a regular file of at most 1 GiB), for its checksum. @throws DataError */
+function readIdxBytes(file: string): Buffer {
+  try {
+    return readRegularFile(file, { maxBytes: 2 ** 30, what: 'IDX file' });
+  } catch (e) {
+    if (e instanceof FileSystemError) throw new DataError(e.message);
+    throw new DataError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
 }
 
 /** True when `bytes` (gzipped or inflated) is the official file `base`, by MD5. */
@@ -306,7 +317,7 @@ export async function fetchFashionMnist(dir: string, opts: FetchOptions = {}): P
     for (const name of [split.images, split.labels]) {
       const target = join(dir, `${name}.gz`);
       const existing = findIdxFile(dir, name);
-      if (existing && matchesKnownMd5(name, readFileSync(existing))) {
+      if (existing && matchesKnownMd5(name, readIdxBytes(existing))) {
         done.push({ file: existing, status: 'present', bytes: statSync(existing).size });
         continue;
       }

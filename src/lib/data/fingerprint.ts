@@ -18,10 +18,11 @@
  * and `files_sha256: null`; its labels still fingerprint it.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { openRegularFile, readRegularText } from '../util/fs.js';
 import type { Dataset } from './types.js';
 
 /** The name of the per-file hash cache written beside the data (or in the cache folder). */
@@ -66,6 +67,22 @@ function walk(dir: string, rel = ''): string[] {
   return out;
 }
 
+/**
+ * `sha256` of a regular file's content, read in 1 MiB chunks (a data file of any size is hashed
+ * in bounded memory; something that is not a regular file is refused, never read).
+ */
+function sha256OfFile(file: string): string {
+  const { fd } = openRegularFile(file, { maxBytes: Number.MAX_SAFE_INTEGER, what: 'data file' });
+  try {
+    const h = createHash('sha256');
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+    return h.digest('hex');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function cacheFileFor(root: string, cacheDir: string | undefined): string[] {
   const beside = path.join(root, FINGERPRINT_CACHE_NAME);
   const dir = cacheDir ?? process.env.STCSNN_CACHE ?? path.join(homedir(), '.cache', 'stcsnn');
@@ -76,7 +93,7 @@ function cacheFileFor(root: string, cacheDir: string | undefined): string[] {
 function readCache(files: readonly string[]): Record<string, CacheEntry> {
   for (const f of files) {
     try {
-      const raw = JSON.parse(readFileSync(f, 'utf8')) as { files?: Record<string, CacheEntry> };
+      const raw = JSON.parse(readRegularText(f)) as { files?: Record<string, CacheEntry> };
       if (raw && typeof raw.files === 'object' && raw.files !== null) return raw.files;
     } catch {
       // absent or unreadable: recompute
@@ -125,7 +142,7 @@ export function fingerprintFiles(
     const f = statSync(path.join(root, rel));
     let e = cached[rel];
     if (!e || e.size !== f.size || e.mtimeMs !== f.mtimeMs) {
-      e = { size: f.size, mtimeMs: f.mtimeMs, sha256: sha256(readFileSync(path.join(root, rel))) };
+      e = { size: f.size, mtimeMs: f.mtimeMs, sha256: sha256OfFile(path.join(root, rel)) };
       changed = true;
     }
     entries[rel] = e;

@@ -13,8 +13,8 @@
  * A gzip stream is recognised by its magic `0x1f 0x8b` and inflated first; byte offsets in
  * errors then refer to the inflated data and say so.
  */
-import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { FileSystemError, readRegularFile } from '../util/fs.js';
 import { DataError } from './types.js';
 import { IDX_MAX_BYTES, parseIdxRaw, type IdxArray, type IdxKind } from './idx-format.js';
 
@@ -75,8 +75,10 @@ export function parseIdx(
 export function readIdxFile(path: string, kind: IdxKind, opts: IdxReadOptions = {}): IdxArray {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    // a gzipped IDX file is at most its inflated cap (gzip never expands); a raw one is the cap
+    bytes = readRegularFile(path, { maxBytes: opts.maxBytes ?? IDX_MAX_BYTES, what: 'IDX file' });
   } catch (e) {
+    if (e instanceof FileSystemError) throw new DataError(e.message);
     throw new DataError(`${path}: cannot read (${(e as Error).message})`);
   }
   return parseIdx(bytes, path, kind, opts);

@@ -20,6 +20,10 @@ export {
 export {
   exportOnnx,
   onnxMetadata,
+  onnxInputMismatch,
+  readOnnxHeader,
+  type OnnxHeader,
+  type OnnxInput,
   untrainedBatchNorms,
   ONNX_GRAPH_KINDS,
   ONNX_OPSET,

@@ -19,6 +19,7 @@
  * `model-file.ts` reads and writes files.
  */
 import { ConfigError } from '../core/config.js';
+import { INPUT_LIMITS, inputShapeProblem } from '../core/limits.js';
 import { parseArchConfig, type ArchConfig, type PlanConfig } from '../nn/arch-config.js';
 import type { Network } from '../nn/models.js';
 import { planNetwork, weightMacs } from '../nn/plan.js';
@@ -38,13 +39,12 @@ export const META_KEYS = {
 /**
  * Loading caps on the model a file (or ONNX metadata) describes, checked before any network or
  * input buffer is allocated, so that a lying description (a dimension of 2^31) is refused:
- * input sides at most 4096, channels at most 1024, one input at most 2^26 values, at most
- * 100,000 classes, and a classifier (the plan's last layer) of at most 2^26 weights.
+ * input sides at most 4096, channels at most 1024, one input at most 2^26 values (`INPUT_LIMITS`,
+ * `core/limits.ts`, which training applies to the data set's shape when it makes a run), at
+ * most 100,000 classes, and a classifier (the plan's last layer) of at most 2^26 weights.
  */
 export const MODEL_LIMITS = {
-  maxSide: 4096,
-  maxChannels: 1024,
-  maxInputValues: 2 ** 26,
+  ...INPUT_LIMITS,
   maxClasses: 100_000,
   maxClassifierWeights: 2 ** 26,
 } as const;
@@ -155,11 +155,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export function modelSizeOverLimits(c: PlanConfig): string | null {
   const L = MODEL_LIMITS;
-  const [h, w, ch] = c.inputShape;
-  if (h > L.maxSide || w > L.maxSide) return `input ${h}x${w} exceeds ${L.maxSide}x${L.maxSide}`;
-  if (ch > L.maxChannels) return `${ch} input channels exceed ${L.maxChannels}`;
-  if (h * w * ch > L.maxInputValues)
-    return `input [${c.inputShape.join(',')}] exceeds ${L.maxInputValues} values`;
+  const input = inputShapeProblem(c.inputShape);
+  if (input) return input;
   if (c.classes > L.maxClasses) return `${c.classes} classes exceed ${L.maxClasses}`;
   const classifier = planNetwork(c).layers.at(-1)!;
   if (weightMacs(classifier) > L.maxClassifierWeights)

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { buildNetwork, type Network } from '../nn/models.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { FileSystemError, MAX_MODEL_FILE_BYTES, openRegularFile, readRegularFileAsync } from '../util/fs.js';
 import { decodeSafetensorsHeader, FormatError, MAX_HEADER_BYTES } from './safetensors.js';
 import {
   decodeModel,
@@ -32,8 +33,9 @@ export async function saveModel(file: string, net: Network, opts: SaveModelOptio
 export async function readModelFile(file: string): Promise<ModelFile> {
   let bytes: Buffer;
   try {
-    bytes = await fs.promises.readFile(file);
+    bytes = await readRegularFileAsync(file, { maxBytes: MAX_MODEL_FILE_BYTES, what: 'model file' });
   } catch (e) {
+    if (e instanceof FileSystemError) throw new CheckpointError(e.message);
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(`cannot read model file ${file}${code ? ` (${code})` : ''}`);
   }
@@ -49,7 +51,7 @@ export async function readModelFile(file: string): Promise<ModelFile> {
 export function readModelInfo(file: string): ModelInfo {
   let fd = -1;
   try {
-    fd = fs.openSync(file, 'r');
+    ({ fd } = openRegularFile(file, { maxBytes: Number.MAX_SAFE_INTEGER, what: 'model file' }));
     const size = fs.fstatSync(fd).size;
     const head = Buffer.alloc(8);
     const got = fs.readSync(fd, head, 0, 8, 0);
@@ -61,6 +63,7 @@ export function readModelInfo(file: string): ModelInfo {
     return modelInfoFromMetadata(decodeSafetensorsHeader(view, size, file).metadata, file);
   } catch (e) {
     if (e instanceof CheckpointError || e instanceof FormatError) throw e;
+    if (e instanceof FileSystemError) throw new CheckpointError(e.message);
     const code = (e as NodeJS.ErrnoException).code;
     throw new CheckpointError(`cannot read model file ${file}${code ? ` (${code})` : ''}`);
   } finally {

@@ -428,15 +428,87 @@ export function exportOnnx(net: Network, opts: OnnxExportOptions): Uint8Array {
   return type.encode(type.fromObject(model)).finish();
 }
 
-/** Decodes an ONNX file's metadata (`metadata_props`) as a string map. */
-export function onnxMetadata(bytes: Uint8Array, source: string): Record<string, string> {
-  let decoded: { metadataProps?: { key?: string; value?: string }[] };
+/** One input of an ONNX graph: its name and dimensions (a number, or the name of a symbolic one). */
+export interface OnnxInput {
+  readonly name: string;
+  readonly dims: readonly (number | string)[];
+}
+
+/** What {@link readOnnxHeader} reads of an ONNX file: its metadata and its graph's inputs. */
+export interface OnnxHeader {
+  /** `metadata_props` as a string map. */
+  readonly metadata: Record<string, string>;
+  /** The graph's inputs (initializers listed as inputs by other exporters included). */
+  readonly inputs: readonly OnnxInput[];
+}
+
+/** An int64 as protobufjs decodes it (a number, or a Long when the `long` package is present). */
+function int64(v: unknown): number {
+  if (typeof v === 'object' && v !== null && 'toNumber' in v) return (v as { toNumber(): number }).toNumber();
+  return Number(v);
+}
+
+/**
+ * Decodes an ONNX file's metadata (`metadata_props`) and its graph's inputs.
+ * @throws CheckpointError naming `source` when the bytes are not an ONNX model
+ */
+export function readOnnxHeader(bytes: Uint8Array, source: string): OnnxHeader {
+  type Dim = { dimValue?: unknown; dimParam?: string };
+  let decoded: {
+    metadataProps?: { key?: string; value?: string }[];
+    graph?: { input?: { name?: string; type?: { tensorType?: { shape?: { dim?: Dim[] } } } }[] };
+  };
   try {
     decoded = modelProtoType().decode(bytes) as unknown as typeof decoded;
   } catch (e) {
     throw new CheckpointError(`${source}: not an ONNX model (${(e as Error).message.split('\n')[0]})`);
   }
-  const out: Record<string, string> = {};
-  for (const p of decoded.metadataProps ?? []) if (p.key) out[p.key] = p.value ?? '';
-  return out;
+  const metadata: Record<string, string> = {};
+  for (const p of decoded.metadataProps ?? []) if (p.key) metadata[p.key] = p.value ?? '';
+  const inputs = (decoded.graph?.input ?? []).map((i) => ({
+    name: i.name ?? '',
+    // protobufjs keeps defaults on the prototype: the field set is the one the message holds
+    dims: (i.type?.tensorType?.shape?.dim ?? []).map((d) =>
+      Object.hasOwn(d, 'dimValue')
+        ? int64(d.dimValue)
+        : Object.hasOwn(d, 'dimParam')
+          ? String(d.dimParam)
+          : '?',
+    ),
+  }));
+  return { metadata, inputs };
+}
+
+/** Decodes an ONNX file's metadata (`metadata_props`) as a string map. */
+export function onnxMetadata(bytes: Uint8Array, source: string): Record<string, string> {
+  return readOnnxHeader(bytes, source).metadata;
+}
+
+/**
+ * Why the graph of an ONNX file cannot take the input its metadata describes (`inputShape`
+ * `[H, W, C]`, fed as NCHW `[N, C, H, W]` to the input named `input`, as `exportOnnx` writes
+ * it), or null: no input named `input`, another rank, or a fixed dimension that differs (a
+ * symbolic one, like the batch's `N`, takes any size; the batch is compared when `batch` is given).
+ */
+export function onnxInputMismatch(
+  inputs: readonly OnnxInput[],
+  inputShape: readonly [number, number, number],
+  batch?: number,
+): string | null {
+  const [h, w, c] = inputShape;
+  const want = [batch, c, h, w];
+  const shown = `[N,${c},${h},${w}] (NCHW of the metadata's inputShape [${h},${w},${c}])`;
+  const input = inputs.find((i) => i.name === 'input');
+  if (!input)
+    return `the graph has no input named "input" (it has ${inputs.map((i) => JSON.stringify(i.name)).join(', ') || 'none'}); stcsnn feeds ${shown}`;
+  if (input.dims.length !== 4)
+    return `the graph's input "input" is [${input.dims.join(',')}], rank ${input.dims.length}, but its metadata describes ${shown}`;
+  const differs = input.dims.some((d, k) => typeof d === 'number' && want[k] !== undefined && d !== want[k]);
+  if (differs) {
+    const batchOnly = input.dims.every((d, k) => k === 0 || typeof d !== 'number' || d === want[k]);
+    return batchOnly
+      ? `the graph's input "input" takes batches of ${input.dims[0]} only, not ${batch} images`
+      : `the graph's input "input" is [${input.dims.join(',')}] but its metadata describes ${shown}`;
+  }
+  return null;
 }

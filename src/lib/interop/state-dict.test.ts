@@ -236,3 +236,28 @@ test('identityMismatch names both networks (and only the fields that matter), or
   // a training configuration knows no geometry: only what both know is compared
   assert.equal(identityMismatch('X', b, { arch: 'vgg11', mode: 'stc', width: 0.0625, T: 4 }), null);
 });
+
+test('learned thresholds whose thresholds leave float32 (log_theta -1000 or 100) are refused on load (issue 33, minor)', () => {
+  const config = cfg({ stc: stcConfig({ learnTheta: 'layer', gradient: 'clipped', T: 4 }) });
+  const net = buildNetwork(config, 1);
+  try {
+    const name = Object.keys(stateDictOf(net)).find((n) => n.endsWith('.log_theta'))!;
+    assert.ok(name, 'the network has a learned threshold');
+    for (const v of [-1000, 100]) {
+      const tensors = stateDictOf(net);
+      (tensors[name].data as Float32Array).fill(v);
+      const problems = stateDictMismatches(net, tensors);
+      assert.equal(problems.length, 1, problems.join('; '));
+      assert.match(
+        problems[0],
+        new RegExp(
+          `^${name.replace(/\./g, '\\.')} holds ${v} at index 0: thresholds outside \\[1e-30, 1e\\+38\\] \\(float32\\)`,
+        ),
+      );
+      assert.throws(() => loadStateDict(net, tensors, 'm.safetensors'), CheckpointError);
+    }
+    assert.deepEqual(stateDictMismatches(net, stateDictOf(net)), [], 'its own thresholds load');
+  } finally {
+    net.dispose();
+  }
+});

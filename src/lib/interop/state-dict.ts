@@ -14,6 +14,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readTidy } from '../util/read.js';
+import { thresholdRangeProblem } from '../core/config.js';
+import { LOG_THETA } from '../nn/layers.js';
 import type { ArchConfig, Network } from '../nn/models.js';
 import type { SafeDType, SafeTensor } from './safetensors.js';
 
@@ -156,7 +158,8 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /**
  * Lists every way `tensors` fails to fit `net`: missing names, unexpected names, wrong dtypes,
- * wrong shapes, non-finite floats, counters outside int32. Empty when it fits.
+ * wrong shapes, non-finite floats, counters outside int32, learned thresholds (`log_theta`)
+ * whose thresholds leave the float32 range. Empty when it fits.
  */
 export function stateDictMismatches(net: Network, tensors: Readonly<Record<string, SafeTensor>>): string[] {
   const problems: string[] = [];
@@ -184,6 +187,16 @@ export function stateDictMismatches(net: Network, tensors: Readonly<Record<strin
         if (!Number.isFinite(d[i])) {
           problems.push(`${s.name} holds a non-finite value (${d[i]}) at index ${i}`);
           break;
+        }
+      }
+      // a learned threshold, theta0 = exp(log_theta), must keep every threshold in float32
+      if (s.name.endsWith(`.${LOG_THETA}`) && net.config.stc) {
+        for (let i = 0; i < d.length; i++) {
+          const range = Number.isFinite(d[i]) ? thresholdRangeProblem(Math.exp(d[i]), net.config.stc) : null;
+          if (range) {
+            problems.push(`${s.name} holds ${d[i]} at index ${i}: thresholds outside ${range}`);
+            break;
+          }
         }
       }
     } else {

@@ -133,3 +133,13 @@ it(
     );
   },
 );
+
+it('escapeControl writes control bytes from files as \\xHH (issue 33, minor)', async () => {
+  const { escapeControl } = await import('./text.js');
+  assert.equal(
+    escapeControl('\x1b]0;title\x07red \x1b[31mX\x7f\u009b'),
+    '\\x1b]0;title\\x07red \\x1b[31mX\\x7f\\x9b',
+  );
+  assert.equal(escapeControl('a\nb\tc', '\n'), 'a\nb\\x09c');
+  assert.equal(escapeControl('plain é 中'), 'plain é 中');
+});

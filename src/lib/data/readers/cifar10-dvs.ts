@@ -47,11 +47,13 @@ import {
   direntIsFile,
   isDir,
   listDirSorted,
+  MAX_DATA_FILE_BYTES,
   readFileAsync,
   selectSplit,
   splitCount,
 } from './util.js';
 import { writeFileAtomicAsync } from '../../util/atomic.js';
+import { FileSystemError, readRegularFileAsync } from '../../util/fs.js';
 
 /** Options of {@link openCifar10Dvs}. */
 export interface Cifar10DvsOptions {
@@ -281,13 +283,17 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
     let data: Float32Array | null = null;
     let existed = false;
     try {
-      const buf = await fs.promises.readFile(cf);
+      const buf = await readRegularFileAsync(cf, {
+        maxBytes: MAX_DATA_FILE_BYTES,
+        what: 'frame cache entry',
+      });
       existed = true;
       data = decodeFrameCache(buf, cf, shape, key);
       stats.diskHits++;
     } catch (e) {
-      // No entry, or a damaged / mismatching one: rebuild below.
-      if (!(e instanceof DataError) && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // No entry, or a damaged / mismatching one (or not a regular file): rebuild below.
+      const damaged = e instanceof DataError || e instanceof FileSystemError;
+      if (!damaged && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     if (data === null) {
       data = await build(file);

@@ -10,7 +10,9 @@
  * and evicted images are decoded again.
  */
 import { DataError, type Dataset } from '../types.js';
-import { decodeImage, resizeHwc, type ResizeMode, type RgbImage } from './image.js';
+import { IMAGE_LIMITS } from '../../core/limits.js';
+import { resizeHwc, type ResizeMode, type RgbImage } from './image.js';
+import { decodeImageAsync } from './image-decode.js';
 import { ByteLru, checkIndex, readFileAsync } from './util.js';
 
 /** Settings of an {@link ImageFilesDataset}. */
@@ -100,7 +102,9 @@ export class ImageFilesDataset implements Dataset {
     const hit = this.cache.get(i);
     if (hit !== undefined) return hit;
     const file = this.files[i];
-    const img = decodeImage(await readFileAsync(file), file);
+    // a regular file of at most 256 MiB; its header checked against the caps before decoding,
+    // and a large image decoded on a worker thread (signals are handled meanwhile)
+    const img = await decodeImageAsync(await readFileAsync(file, IMAGE_LIMITS.maxFileBytes, 'image'), file);
     const [h, w] = this.shape;
     if ((img.height !== h || img.width !== w) && this.spec.sizeMismatch === 'error') {
       throw new DataError(`${file}: image is ${img.width}x${img.height}, expected ${w}x${h}`);

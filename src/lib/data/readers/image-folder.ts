@@ -22,7 +22,8 @@
  */
 import * as path from 'node:path';
 import { DataError } from '../types.js';
-import { decodeImage, type ResizeMode } from './image.js';
+import { INPUT_LIMITS, IMAGE_LIMITS, inputShapeProblem } from '../../core/limits.js';
+import { checkImageHeader, type ResizeMode } from './image.js';
 import { ImageFilesDataset } from './image-files.js';
 import { direntIsDir, direntIsFile, isDir, listDirSorted, readFileOrThrow, selectSplit } from './util.js';
 
@@ -74,8 +75,9 @@ export function listClassFolders(dir: string): { classNames: string[]; files: st
 function normSize(size: ImageFolderOptions['imageSize']): [number, number] | null {
   if (size === undefined) return null;
   const [h, w] = typeof size === 'number' ? [size, size] : size;
-  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1 || h > 8192 || w > 8192) {
-    throw new DataError(`image folder: bad image size ${String(size)}`);
+  const max = INPUT_LIMITS.maxSide;
+  if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1 || h > max || w > max) {
+    throw new DataError(`image folder: bad image size ${String(size)} (sides 1 to ${max}, INPUT_LIMITS)`);
   }
   return [h, w];
 }
@@ -135,8 +137,15 @@ export async function openImageFolder(opts: ImageFolderOptions): Promise<ImageFi
   let size = normSize(opts.imageSize);
   if (size === null) {
     const first = trainFiles.find((l) => l.length > 0)?.[0] ?? files[0];
-    const img = decodeImage(readFileOrThrow(first), first);
-    size = [img.height, img.width];
+    // the first image's header alone (nothing is decoded here): its size is the model's input,
+    // which must be one a model can be loaded with (INPUT_LIMITS, as MODEL_LIMITS when loading)
+    const head = checkImageHeader(readFileOrThrow(first, IMAGE_LIMITS.maxFileBytes, 'image'), first);
+    size = [head.height, head.width];
+    const over = inputShapeProblem([head.height, head.width, channels]);
+    if (over)
+      throw new DataError(
+        `${first}: the first image, ${head.width} wide and ${head.height} high, sets the model's input, but ${over} (INPUT_LIMITS, the limit a model is loaded with); resize the images (--resize N, datasetOptions.size)`,
+      );
   }
   return new ImageFilesDataset({
     name: opts.name ?? 'image-folder',

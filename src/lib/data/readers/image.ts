@@ -7,6 +7,7 @@
  */
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
+import { IMAGE_LIMITS } from '../../core/limits.js';
 import { DataError } from '../types.js';
 
 /** A decoded image: `data` is `[height, width, 3]` RGB, row-major. */
@@ -25,62 +26,137 @@ export function sniffImage(buf: Uint8Array): 'png' | 'jpeg' | null {
   return null;
 }
 
-/** Largest image accepted, in pixels (guards against decompression bombs). */
-export const MAX_IMAGE_PIXELS = 64 * 1024 * 1024;
+/** Largest image accepted, in pixels (guards against decompression bombs; `IMAGE_LIMITS.maxPixels`). */
+export const MAX_IMAGE_PIXELS = IMAGE_LIMITS.maxPixels;
 
-/** Bits per pixel of PNG colour types (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA) at depth 1. */
+/** Samples per pixel of PNG colour types (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA). */
 const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 
-/**
- * Why a PNG's header cannot be right, checked before pngjs allocates `width x height x 4` bytes:
- * a size over {@link MAX_IMAGE_PIXELS}, or compressed image data too short to hold the declared
- * pixels (deflate expands at most 1032:1). Null when it may be fine (pngjs checks the rest).
- */
-function pngHeaderProblem(buf: Uint8Array): string | null {
-  if (buf.length < 33) return null; // pngjs reports the truncation
-  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const w = v.getUint32(16);
-  const h = v.getUint32(20);
-  if (w * h > MAX_IMAGE_PIXELS) return `bad image size ${w}x${h} (header)`;
-  const bits = Math.max(1, (PNG_CHANNELS[buf[25]] ?? 1) * buf[24]);
-  const raw = h * (1 + Math.ceil((w * bits) / 8));
-  let idat = 0;
-  for (let at = 8; at + 8 <= buf.length;) {
-    const len = v.getUint32(at);
-    if (buf[at + 4] === 0x49 && buf[at + 5] === 0x44 && buf[at + 6] === 0x41 && buf[at + 7] === 0x54)
-      idat += len;
-    at += 12 + len;
-  }
-  if (idat * 1032 < raw) return `image data (${idat} bytes) too short for ${w}x${h} pixels (header)`;
-  return null;
+/** What a PNG or JPEG header says, read before anything is decoded. */
+export interface ImageHeader {
+  readonly kind: 'png' | 'jpeg';
+  readonly width: number;
+  readonly height: number;
+  /**
+   * Samples per pixel in the file: PNG 1 (grey, palette), 2 (grey and alpha), 3 (RGB), 4
+   * (RGBA); JPEG its components (1 grey, 3 colour, 4 CMYK).
+   */
+  readonly components: number;
+  /** Bits per sample (PNG 1 to 16, JPEG 8 or 12). */
+  readonly depth: number;
+  /** Where the header ends (JPEG: its frame header), for the checks against the file's length. */
+  readonly at: number;
 }
 
 /**
- * Why a JPEG's frame header cannot be right, checked before jpeg-js allocates its planes: a
- * size over {@link MAX_IMAGE_PIXELS}, or a file too short for the declared size (every 8x8 block
- * takes at least one bit). Null when it may be fine (jpeg-js checks the rest).
+ * Reads the size, components and depth of a PNG (its IHDR chunk) or JPEG (its frame header,
+ * SOFn) without decoding anything.
+ * @throws DataError naming `file` when the bytes are not a PNG or JPEG, or have no header
  */
-function jpegHeaderProblem(buf: Uint8Array): string | null {
-  for (let at = 2; at + 9 <= buf.length;) {
-    if (buf[at] !== 0xff) return null; // jpeg-js reports the damage
+export function readImageHeader(buf: Uint8Array, file: string): ImageHeader {
+  const kind = sniffImage(buf);
+  if (kind === null) throw new DataError(`${file}: not a PNG or JPEG file (byte 0: unknown signature)`);
+  if (kind === 'png') {
+    // signature (8), length (4), "IHDR" (4), width, height (8), depth (1), colour type (1)
+    if (buf.length < 26) throw new DataError(`${file}: corrupt or truncated PNG (the header is cut short)`);
+    if (String.fromCharCode(buf[12], buf[13], buf[14], buf[15]) !== 'IHDR')
+      throw new DataError(`${file}: corrupt or truncated PNG (the first chunk is not IHDR)`);
+    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    return {
+      kind,
+      width: v.getUint32(16),
+      height: v.getUint32(20),
+      components: PNG_CHANNELS[buf[25]] ?? 1,
+      depth: buf[24],
+      at: 33,
+    };
+  }
+  // walk the markers to the frame header: length (2), precision (1), height (2), width (2), Nf
+  for (let at = 2; at + 9 < buf.length;) {
+    if (buf[at] !== 0xff) throw new DataError(`${file}: corrupt or truncated JPEG (no marker at byte ${at})`);
     const marker = buf[at + 1];
     if (marker === 0xff) {
       at++;
       continue;
     }
-    if (marker === 0xda || marker === 0xd9) return null; // scan data or end before a frame
+    if (marker === 0xda || marker === 0xd9) break; // scan data or end before a frame
     const len = (buf[at + 2] << 8) | buf[at + 3];
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      const h = (buf[at + 5] << 8) | buf[at + 6];
-      const w = (buf[at + 7] << 8) | buf[at + 8];
-      if (w * h > MAX_IMAGE_PIXELS) return `bad image size ${w}x${h} (header)`;
-      const blocks = Math.ceil(w / 8) * Math.ceil(h / 8);
-      if (buf.length * 8 < blocks) return `${buf.length} bytes are too short for ${w}x${h} pixels (header)`;
-      return null;
+      return {
+        kind,
+        width: (buf[at + 7] << 8) | buf[at + 8],
+        height: (buf[at + 5] << 8) | buf[at + 6],
+        components: buf[at + 9],
+        depth: buf[at + 4],
+        at: at + 10,
+      };
     }
+    if (len < 2)
+      throw new DataError(`${file}: corrupt or truncated JPEG (a segment of length ${len} at byte ${at})`);
     at += 2 + len;
   }
+  throw new DataError(`${file}: corrupt or truncated JPEG (no frame header)`);
+}
+
+/**
+ * What the decoder holds while it decodes an image with header `h`, in bytes: width x height x
+ * samples per pixel x bytes per sample (PNG: pngjs decodes to RGBA, 1 byte a sample or 2 for
+ * 16-bit; JPEG: jpeg-js keeps an int32 per sample in a typed array per 8x8 block, counted as 6
+ * bytes with the array's own cost). See `IMAGE_LIMITS` (`core/limits.ts`).
+ */
+export function decodeBytes(h: ImageHeader): number {
+  return h.kind === 'png'
+    ? h.width * h.height * 4 * (h.depth > 8 ? 2 : 1)
+    : h.width * h.height * Math.max(1, h.components) * 6;
+}
+
+const MIB = 2 ** 20;
+
+/**
+ * Why an image with header `h` cannot be decoded, checked before the decoder allocates
+ * anything: a size over {@link MAX_IMAGE_PIXELS}, a decode over `IMAGE_LIMITS.maxDecodeBytes`
+ * ({@link decodeBytes}), or compressed data too short to hold the declared pixels (PNG: deflate
+ * expands at most 1032:1; JPEG: every 8x8 block takes at least one bit). Null when it may be
+ * fine (the decoder checks the rest).
+ */
+export function imageHeaderProblem(buf: Uint8Array, h: ImageHeader): string | null {
+  const { width: w, height: ht } = h;
+  if (w * ht > MAX_IMAGE_PIXELS) return `bad image size ${w}x${ht} (header)`;
+  const cost = decodeBytes(h);
+  if (cost > IMAGE_LIMITS.maxDecodeBytes) {
+    const what = `${h.kind === 'png' ? `${h.depth}-bit PNG` : `${h.components}-component JPEG`}`;
+    return `a ${w}x${ht} ${what} needs ${Math.ceil(cost / MIB)} MiB to decode, over the ${IMAGE_LIMITS.maxDecodeBytes / MIB} MiB limit (IMAGE_LIMITS.maxDecodeBytes) (header)`;
+  }
+  if (h.kind === 'png') {
+    if (buf.length < 33) return null; // pngjs reports the truncation
+    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const bits = Math.max(1, h.components * h.depth);
+    const raw = ht * (1 + Math.ceil((w * bits) / 8));
+    let idat = 0;
+    for (let at = 8; at + 8 <= buf.length;) {
+      const len = v.getUint32(at);
+      if (buf[at + 4] === 0x49 && buf[at + 5] === 0x44 && buf[at + 6] === 0x41 && buf[at + 7] === 0x54)
+        idat += len;
+      at += 12 + len;
+    }
+    if (idat * 1032 < raw) return `image data (${idat} bytes) too short for ${w}x${ht} pixels (header)`;
+    return null;
+  }
+  const blocks = Math.ceil(w / 8) * Math.ceil(ht / 8);
+  if (buf.length * 8 < blocks) return `${buf.length} bytes are too short for ${w}x${ht} pixels (header)`;
   return null;
+}
+
+/**
+ * Reads and checks an image's header ({@link readImageHeader}, {@link imageHeaderProblem}):
+ * what decoding it will cost is known, and refused when too much, before it starts.
+ * @throws DataError naming `file`
+ */
+export function checkImageHeader(buf: Uint8Array, file: string): ImageHeader {
+  const h = readImageHeader(buf, file);
+  const problem = imageHeaderProblem(buf, h);
+  if (problem) throw new DataError(`${file}: ${problem}`);
+  return h;
 }
 
 /**
@@ -89,14 +165,11 @@ function jpegHeaderProblem(buf: Uint8Array): string | null {
  * @throws DataError naming `file` when the bytes are not a decodable PNG or JPEG
  */
 export function decodeImage(buf: Uint8Array, file: string): RgbImage {
-  const kind = sniffImage(buf);
-  if (kind === null) throw new DataError(`${file}: not a PNG or JPEG file (byte 0: unknown signature)`);
+  const { kind } = checkImageHeader(buf, file);
   let width: number;
   let height: number;
   let rgba: Uint8Array;
   let stride: number;
-  const problem = kind === 'png' ? pngHeaderProblem(buf) : jpegHeaderProblem(buf);
-  if (problem) throw new DataError(`${file}: ${problem}`);
   try {
     if (kind === 'png') {
       const png = PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
@@ -110,7 +183,7 @@ export function decodeImage(buf: Uint8Array, file: string): RgbImage {
         formatAsRGBA: false,
         tolerantDecoding: false,
         maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
-        maxMemoryUsageInMB: 1024,
+        maxMemoryUsageInMB: (2 * IMAGE_LIMITS.maxDecodeBytes) / MIB,
       });
       width = img.width;
       height = img.height;
