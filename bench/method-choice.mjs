@@ -49,6 +49,7 @@ Options:
   --jobs N         runs side by side, each at --threads 1 (default 2)
   --only NAME      one setting (${'fmnist-vgg11, cifar10-vgg16, cifar10-resnet18'})
   --learn-theta M  table2: the threshold mode of the STC runs reported (off or channel)
+  --bench FILE     summary: the npm run bench JSON (--out) whose learned/fixed ratios decide (b)
   --json           summary: one JSON object on stdout`;
 
 const { values: opt, positionals } = scriptArgs(import.meta.url, {
@@ -63,6 +64,7 @@ const { values: opt, positionals } = scriptArgs(import.meta.url, {
     only: { type: 'string' },
     json: { type: 'boolean', default: false },
     'learn-theta': { type: 'string' },
+    bench: { type: 'string' },
   },
 });
 
@@ -215,6 +217,17 @@ function readJson(file) {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
 }
 
+/** The learned-per-channel / fixed step ratios of the --bench file, per network; null without one. */
+function benchCost() {
+  if (opt.bench === undefined) return null;
+  const b = JSON.parse(readFileSync(resolve(opt.bench), 'utf8'));
+  const rows = (b.ratios ?? []).filter(
+    (r) => r.variant === 'channel' && /\/ stc clipped \(fixed\) train ms$/.test(r.name),
+  );
+  if (!rows.length) throw new UsageError(`--bench ${opt.bench}: no per-channel / fixed train ratio in it`);
+  return rows.map((r) => ({ arch: r.arch, value: r.value, cpu: b.machine?.cpu ?? 'processor not recorded' }));
+}
+
 async function summary() {
   const { pairedDifference } = await import('../dist/app/reproduce/summary.js');
   const rows = [];
@@ -248,11 +261,20 @@ async function summary() {
   const above = decisions.filter((d) => d.gain.se !== null && d.gain.mean > SE_FACTOR * d.gain.se).length;
   const below = decisions.filter((d) => d.gain.se !== null && d.gain.mean < -SE_FACTOR * d.gain.se).length;
   const accuracyPart = above >= SETTINGS_NEEDED && below === 0;
+  const cost = benchCost();
+  const costPart = cost === null ? null : cost.every((c) => c.value <= MAX_STEP_COST);
+  const costText =
+    cost === null
+      ? '(b) not measured (no --bench file)'
+      : `(b) ${costPart ? 'holds' : 'fails'}: per-channel / fixed step ${cost.map((c) => `${c.value.toFixed(3)} (${c.arch})`).join(', ')} in ${opt.bench} (${cost[0].cpu})`;
+  const aText = `(a) ${accuracyPart ? 'holds' : 'fails'}: ${above} of ${SETTINGS.length} settings above ${SE_FACTOR} se, ${below} below -${SE_FACTOR} se`;
   const decision = !complete
     ? 'not decided: a setting lacks seeds'
-    : accuracyPart
-      ? `accuracy part (a) holds (${above} of ${SETTINGS.length} settings above ${SE_FACTOR} se, ${below} below); per-channel thresholds are the default if (b), the bench's step cost, holds too`
-      : `(a) fails (${above} of ${SETTINGS.length} settings above ${SE_FACTOR} se, ${below} below -${SE_FACTOR} se): the default is the clipped mask with fixed thresholds`;
+    : accuracyPart && costPart
+      ? `${aText}; ${costText}: the default is the clipped mask with thresholds learned per channel`
+      : accuracyPart && costPart === null
+        ? `${aText}; ${costText}: not decided`
+        : `${aText}; ${costText}: the default is the clipped mask with fixed thresholds`;
   const f = (v, d = 2) => (v === null || v === undefined ? '-' : v.toFixed(d));
   const builds = [
     ...new Set(
@@ -285,6 +307,20 @@ async function summary() {
     }),
     '',
     `**Decision (computed):** ${decision}.`,
+    '',
+    'Training time (train seconds, summed over epochs) of each STC run against its ANN twin of the same seed, the runs',
+    'two side by side (the first Fashion-MNIST and VGG16 runs shared the machine with development work: README.md beside this file says which):',
+    '',
+    ...SETTINGS.flatMap((s) =>
+      METHODS.slice(1).map((m) => {
+        const r = SEEDS.flatMap((seed) => {
+          const a = rows.find((x) => x.setting === s.id && x.method === 'ann' && x.seed === seed);
+          const b = rows.find((x) => x.setting === s.id && x.method === m.id && x.seed === seed);
+          return a?.train_seconds && b?.train_seconds ? [b.train_seconds / a.train_seconds] : [];
+        });
+        return `- ${s.name}, ${m.name}: ${r.length ? r.map((x) => `${x.toFixed(2)}x`).join(', ') : '-'} the ANN's`;
+      }),
+    ),
     '',
     '## Runs',
     '',
