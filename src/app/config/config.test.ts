@@ -69,11 +69,13 @@ test('odd keys in a config.json give a ConfigError, never a TypeError (fuzz coun
   assert.throws(() => checkTrainConfig(odd, 'c'), /^ConfigError: c: dataset: /);
 });
 
-test('learned thresholds go with the clipped mask: the default only there, refused with the ReLU mask', () => {
-  assert.deepEqual(TRAINER_STC_DEFAULTS, { gradient: 'clipped', learnTheta: 'channel' });
+test('learned thresholds go with the clipped mask: the default is fixed thresholds, learned ones refused with the ReLU mask', () => {
+  // docs/results/method-choice decided the threshold mode
+  assert.deepEqual(TRAINER_STC_DEFAULTS, { gradient: 'clipped', learnTheta: 'off' });
   // --gradient relu alone is the paper's method: fixed thresholds
   assert.equal(trainerStc({ gradient: 'relu' }).learnTheta, 'off');
-  assert.equal(trainerStc({}).learnTheta, 'channel');
+  assert.equal(trainerStc({}).learnTheta, 'off');
+  assert.equal(trainerStc({ learnTheta: 'channel' }).gradient, 'clipped');
   assert.equal(trainerStc({ learnTheta: 'layer' }).gradient, 'clipped');
   assert.throws(
     () => trainerStc({ gradient: 'relu', learnTheta: 'layer' }),
