@@ -60,6 +60,8 @@ function reachableModules() {
     seen.add(file);
     for (const ref of references(readFileSync(join(ROOT, file), 'utf8'))) {
       if (ref.endsWith('.js') || ref.endsWith('.mjs')) queue.push(normalize(join(dirname(file), ref)));
+      // a data file a module reads beside itself (new URL(..., import.meta.url)): shipped, not parsed
+      else if (ref.endsWith('.json')) seen.add(normalize(join(dirname(file), ref)));
     }
   }
   return seen;
