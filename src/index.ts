@@ -127,6 +127,13 @@ export {
 export { DataLoader, type AugmentOptions, type LoaderOptions, type LoaderStats } from './lib/data/loader.js';
 export type { Dataset, Batch, Normalization } from './lib/data/types.js';
 export { DataError } from './lib/data/types.js';
+export {
+  dataFingerprint,
+  fingerprintFiles,
+  labelsHash,
+  type DataFingerprint,
+} from './lib/data/fingerprint.js';
+export { buildInfo, type BuildInfo } from './lib/util/build-info.js';
 export * from './app/analysis/index.js';
 export * from './app/rundir/index.js';
 export * from './app/runs/index.js';

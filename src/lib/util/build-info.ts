@@ -38,9 +38,3 @@ export function buildInfo(): BuildInfo {
   }
   return cached;
 }
-
-/** `abc1234` or `abc1234+modified`, `unknown` without a commit: for report lines. */
-export function codeVersionText(info: BuildInfo): string {
-  if (info.commit === null) return `${info.version} (commit unknown)`;
-  return `${info.commit.slice(0, 7)}${info.modified ? '+modified' : ''}`;
-}
