@@ -119,7 +119,11 @@ interface LaunchFlags {
  */
 export const LAUNCHED_ENV = 'STCSNN_LAUNCHED';
 
-/** Whether this process is a rank that `stcsnn launch` started. */
+/**
+ * Whether this process is a rank that `stcsnn launch` started: the variable is set and the
+ * process was given an IPC channel (`process.channel` is `undefined` in a process that never had
+ * one, e.g. a process a rank starts, which inherits the variable; `null` once the channel closed).
+ */
 function launched(): boolean {
   return process.env[LAUNCHED_ENV] === '1' && process.channel !== undefined;
 }
@@ -132,9 +136,22 @@ let deferred: NodeJS.Signals | undefined;
  * IPC channel closes, and this process stops as on SIGTERM: a writing rank saves what it has,
  * releases its lock and exits 143; a rank that defers its signals exits 143 at once. The channel
  * does not keep the process alive. Does nothing in any other process.
+ *
+ * Call it first thing: Node reads the channel from the start, while the modules still load, and
+ * emits `disconnect` once, to the listeners there are then. A launcher killed while this rank was
+ * starting (issue 33, case 4) has closed the channel already (`process.connected` is false), and
+ * this rank exits 143 at once, before any work, writing nothing.
  */
 export function stopWithLauncher(): void {
   if (!launched()) return;
+  if (!process.connected) {
+    try {
+      process.stderr.write('stcsnn: stopped: its launcher (stcsnn launch) is gone\n');
+    } catch {
+      // stderr was the launcher's pipe
+    }
+    process.exit(signalExitCode('SIGTERM'));
+  }
   process.channel?.unref();
   process.once('disconnect', () => {
     if (deferred !== undefined || deferring) process.exit(signalExitCode('SIGTERM'));
