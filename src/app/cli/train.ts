@@ -132,6 +132,8 @@ export function trainCommand(): Command {
       const info = await backendFor(flags);
       // Data-parallel: join the group and agree on the configuration before anything is written.
       const pg = dist ? await joinProcessGroup(dist, info.name, (g) => agreeOnConfig(g, config)) : undefined;
+      // Ctrl-C: rank 0 saves first, then this rank ends (until now a signal ends it at once)
+      if (!writer && parallel === 'data') deferSignalsToWriter();
       try {
         const ranks =
           pg && parallel === 'runs'
@@ -154,7 +156,6 @@ export function trainCommand(): Command {
       }
     };
     if (!writer) {
-      if (parallel === 'data') deferSignalsToWriter(); // Ctrl-C: rank 0 saves first, then this rank ends
       try {
         return await run();
       } catch (e) {

@@ -12,8 +12,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LAUNCHED_ENV } from '../../app/cli/launch.js';
 import { LOCK_FILE, runFile } from '../../app/rundir/layout.js';
 import { distUnavailableReason } from './process-group.js';
 import { CLI, type Ran } from './testing.js';
@@ -159,5 +162,121 @@ test(
     while ([...ranks.values()].some(alive)) await new Promise((r) => setTimeout(r, 50));
     assert.ok(!existsSync(join(dir, LOCK_FILE)), 'the lock is released: --resume is not refused');
     assert.ok(existsSync(runFile(dir, 'last')));
+  },
+);
+
+/** One training epoch of the smallest network: a run that ends (with result.json) unless stopped. */
+const SHORT = [
+  ...['train', '--backend', 'libtorch', '--threads', '1', '--limit-train', '64', '--limit-test', '32'],
+  ...['--width', '0.125', '--batch-size', '16', '--T', '2', '--epochs', '1'],
+];
+
+/** Resolves when the launcher `pid` has started `n` ranks (they are starting: nothing is loaded yet). */
+async function started(pid: number, n: number, done: Promise<unknown>): Promise<Map<number, number>> {
+  let finished = false;
+  void done.then(() => (finished = true));
+  for (;;) {
+    const ranks = ranksOf(pid);
+    if (ranks.size === n) return ranks;
+    if (finished) throw new Error(`the launcher ended before its ${n} ranks were started`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** `p`'s value, or undefined when it takes longer than `ms`. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  const ac = new AbortController();
+  const late = sleep(ms, undefined, { signal: ac.signal }).catch(() => undefined);
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    ac.abort();
+  }
+}
+
+/** Resolves when none of `pids` is alive, or after `ms` (then kills them: no test leaves a process behind). */
+async function gone(pids: Iterable<number>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while ([...pids].some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const left = [...pids].filter(alive);
+  for (const p of left) process.kill(p, 'SIGKILL');
+  return left.length === 0;
+}
+
+test(
+  'SIGTERM to the launcher while its ranks start: every rank ends, launch exits 143 (issue 33, case 3)',
+  { skip, timeout: 300_000 },
+  async () => {
+    const dir = join(root, 'term-at-start');
+    // a long --dist-timeout: a rank that waited in the rendezvous for rank 0 would outlast the bound
+    const l = launch([...SHORT, '--dist-timeout', '600', '--out', dir]);
+    const ranks = await started(l.pid, 2, l.done);
+    process.kill(l.pid, 'SIGTERM');
+    const r = await within(l.done, 120_000);
+    const stopped = await gone(ranks.values(), 1000);
+    if (r === undefined) process.kill(l.pid, 'SIGKILL');
+    assert.ok(r !== undefined, 'the launcher ended within 120 s');
+    assert.equal(r.code, 143, r.stderr);
+    assert.ok(stopped, 'no rank outlives the launcher');
+    assert.ok(!existsSync(runFile(dir, 'result')));
+    assert.ok(!existsSync(join(dir, LOCK_FILE)), 'the lock is released');
+  },
+);
+
+test(
+  'a launcher killed by SIGKILL while its ranks start: they stop within seconds and write no result (issue 33, case 4)',
+  { skip, timeout: 300_000 },
+  async () => {
+    const dir = join(root, 'kill-at-start');
+    const l = launch([...SHORT, '--out', dir]);
+    const ranks = await started(l.pid, 2, l.done);
+    process.kill(l.pid, 'SIGKILL');
+    await l.done;
+    // an epoch here takes longer than this bound; the ranks notice at their first instruction
+    assert.ok(await gone(ranks.values(), 60_000), 'the ranks stop without their launcher');
+    assert.ok(!existsSync(runFile(dir, 'result')), 'no result written');
+    assert.ok(!existsSync(join(dir, LOCK_FILE)), 'no lock left');
+  },
+);
+
+test(
+  'SIGTERM to a data-parallel rank still in the rendezvous ends it at once (issue 33, case 3)',
+  { skip, timeout: 300_000 },
+  async () => {
+    // "rank 0's store": a server that accepts and never answers, so rank 1 waits in the rendezvous
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => sockets.add(s));
+    const connected = new Promise<void>((res) => server.once('connection', () => res()));
+    await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+    const port = (server.address() as AddressInfo).port;
+    const p = spawn(
+      process.execPath,
+      [CLI, ...ENDLESS, '--dist-timeout', '600', '--out', join(root, 'rdv')],
+      {
+        env: {
+          ...process.env,
+          ...{ WORLD_SIZE: '2', RANK: '1', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) },
+          [LAUNCHED_ENV]: '1',
+        },
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      },
+    );
+    let stderr = '';
+    p.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const done = new Promise<[number | null, NodeJS.Signals | null]>((res) =>
+      p.on('close', (code, signal) => res([code, signal])),
+    );
+    try {
+      const first = await Promise.race([connected.then(() => 'connected'), done.then(() => 'ended')]);
+      assert.equal(first, 'connected', stderr);
+      p.kill('SIGTERM');
+      const r = await within(done, 60_000);
+      assert.ok(r !== undefined, 'rank 1 ended within 60 s (not after --dist-timeout 600)');
+      assert.ok(r[1] === 'SIGTERM' || r[0] === 143, `ended with ${r[0]} ${r[1]}: ${stderr}`);
+    } finally {
+      if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
   },
 );
