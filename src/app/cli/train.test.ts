@@ -87,4 +87,7 @@ test('interrupted: the line names the command that continues the run, the launch
     'stcsnn: stopped (SIGTERM); saved the checkpoint of epoch 3 in /r; continue with: stcsnn launch --nproc 2 -- train --resume /r',
   );
   assert.equal(resumeCommand('/r', 4), 'stcsnn launch --nproc 4 -- train --resume /r');
+  // a path a shell would split or expand is quoted (issue 33, minor)
+  assert.equal(resumeCommand('/tmp/my run'), "stcsnn train --resume '/tmp/my run'");
+  assert.equal(resumeCommand("/tmp/it's $HOME"), "stcsnn train --resume '/tmp/it'\\''s $HOME'");
 });

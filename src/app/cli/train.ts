@@ -304,9 +304,18 @@ export function parallelMode(given: string | undefined, repeats: number): Parall
  * data-parallel run (which must keep its world size) `stcsnn launch --nproc W -- train --resume DIR`.
  */
 export function resumeCommand(dir: string, worldSize = 1): string {
+  const d = shellQuote(dir);
   return worldSize > 1
-    ? `stcsnn launch --nproc ${worldSize} -- train --resume ${dir}`
-    : `stcsnn train --resume ${dir}`;
+    ? `stcsnn launch --nproc ${worldSize} -- train --resume ${d}`
+    : `stcsnn train --resume ${d}`;
+}
+
+/**
+ * `s` as one word of a POSIX shell command: unchanged when it holds only characters no shell
+ * treats specially, else in single quotes (an inner `'` written `'\''`).
+ */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
