@@ -19,10 +19,10 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
-import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { openRegularFile, readRegularText } from '../util/fs.js';
+import { defaultCacheDir } from './readers/util.js';
 import type { Dataset } from './types.js';
 
 /** The name of the per-file hash cache written beside the data (or in the cache folder). */
@@ -85,7 +85,7 @@ function sha256OfFile(file: string): string {
 
 function cacheFileFor(root: string, cacheDir: string | undefined): string[] {
   const beside = path.join(root, FINGERPRINT_CACHE_NAME);
-  const dir = cacheDir ?? process.env.STCSNN_CACHE ?? path.join(homedir(), '.cache', 'stcsnn');
+  const dir = cacheDir ?? defaultCacheDir();
   const elsewhere = path.join(dir, 'fingerprints', `${sha256(path.resolve(root)).slice(0, 16)}.json`);
   return [beside, elsewhere];
 }
@@ -149,7 +149,8 @@ export function fingerprintFiles(
     bytes += f.size;
     all.update(`${rel}\0${f.size}\0${e.sha256}\n`);
   }
-  if (changed || Object.keys(cached).length !== rels.length) writeCache(caches, { ...cached, ...entries });
+  // the cache holds exactly the files there now: a removed file's entry goes with it
+  if (changed || Object.keys(cached).length !== rels.length) writeCache(caches, entries);
   return { files: rels.length, bytes, files_sha256: `sha256:${all.digest('hex')}` };
 }
 
