@@ -14,8 +14,10 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { DATASET_NAMES, datasetInfo } from '../../lib/data/registry.js';
+import { GRADIENT_MASKS } from '../../lib/core/config.js';
 import {
   DEFAULT_VALUES,
+  trainerStc,
   TRAIN_DEFAULTS,
   type ConfigPath,
   type ConfigValue,
@@ -115,6 +117,11 @@ function defaultText(path: ConfigPath): string | undefined {
     const other = DATASET_NAMES.filter((d) => datasetInfo(d).theta0 !== TRAIN_DEFAULTS.stc.theta0);
     return `the data set's: ${TRAIN_DEFAULTS.stc.theta0}${other.map((d) => `; ${datasetInfo(d).theta0} for ${d}`).join('')}`;
   }
+  // a default derived from the mask (DERIVED_DEFAULTS): shown per mask, from the derivation itself
+  if (path === 'stc.learnTheta')
+    return GRADIENT_MASKS.map((g) => `${trainerStc({ gradient: g }).learnTheta} with --gradient ${g}`).join(
+      ', ',
+    );
   const d = DEFAULT_VALUES[path];
   return d === undefined || typeof d === 'boolean' ? undefined : String(d);
 }
