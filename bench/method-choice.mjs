@@ -18,19 +18,19 @@
 //
 // `run` is resumable: a finished run (result.json) is kept, a started one resumed.
 import { spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { numberArg, scriptArgs, UsageError } from '../scripts/script-cli.mjs';
+import {
+  copyRuns,
+  provenanceLines,
+  runQueue,
+  runRow,
+  SEEDS,
+  SETTINGS,
+  trainRun,
+  writeAtomic,
+} from './study.mjs';
 
 const USAGE = `Usage: node bench/method-choice.mjs rule|run|summary|table2 [options]   (after npm run build)
 
@@ -68,8 +68,6 @@ const { values: opt, positionals } = scriptArgs(import.meta.url, {
   },
 });
 
-/** Seeds of every setting and method. */
-const SEEDS = [0, 1, 2];
 /** The methods, by name, with the flags that select each (the ANN twin first). */
 const METHODS = [
   { id: 'ann', name: 'ANN twin', flags: ['--mode', 'ann'] },
@@ -84,51 +82,6 @@ const METHODS = [
     flags: ['--gradient', 'clipped', '--learn-theta', 'channel'],
   },
 ];
-/** The settings: data set, network, budget (width 0.25, T 8, cosine schedule, full training sets). */
-const SETTINGS = [
-  {
-    id: 'fmnist-vgg11',
-    label: 'Fashion-MNIST',
-    data: 'fmnist',
-    dataset: 'fashion-mnist',
-    arch: 'vgg11',
-    archName: 'VGG11',
-    epochs: 2,
-  },
-  {
-    id: 'cifar10-vgg16',
-    label: 'CIFAR-10',
-    data: 'cifar10',
-    dataset: 'imagefolder',
-    arch: 'vgg16',
-    archName: 'VGG16',
-    epochs: 5,
-  },
-  {
-    id: 'cifar10-resnet18',
-    label: 'CIFAR-10',
-    data: 'cifar10',
-    dataset: 'imagefolder',
-    arch: 'resnet18',
-    archName: 'ResNet18',
-    epochs: 4,
-  },
-].map((s) => ({
-  ...s,
-  name: `${s.label}, ${s.archName} w0.25, ${s.epochs} epochs`,
-  flags: [
-    '--dataset',
-    s.dataset,
-    '--arch',
-    s.arch,
-    '--width',
-    '0.25',
-    '--epochs',
-    String(s.epochs),
-    '--lr-schedule',
-    'cosine',
-  ],
-}));
 /** The candidate (learned per-channel thresholds) and what it must beat (fixed thresholds). */
 const CANDIDATE = 'clipped-channel';
 const BASELINE = 'clipped-off';
@@ -156,11 +109,6 @@ const settings = opt.only === undefined ? SETTINGS : SETTINGS.filter((s) => s.id
 if (settings.length === 0)
   throw new UsageError(`--only must be one of ${SETTINGS.map((s) => s.id).join(', ')}, got '${opt.only}'`);
 
-function writeAtomic(file, text) {
-  writeFileSync(`${file}.tmp`, text);
-  renameSync(`${file}.tmp`, file);
-}
-
 function ruleMarkdown() {
   return [
     '# The rule that sets the default training method (stated before the runs)',
@@ -176,45 +124,6 @@ function ruleMarkdown() {
     ...RULE,
     '',
   ].join('\n');
-}
-
-function train(s, m, seed) {
-  const dir = runDir(s, m, seed);
-  if (existsSync(join(dir, 'result.json'))) return Promise.resolve();
-  const dataDir = opt[s.data];
-  if (dataDir === undefined) throw new UsageError(`--${s.data} is required for ${s.id}`);
-  const args = existsSync(join(dir, 'last.safetensors'))
-    ? ['--resume', dir, '--threads', '1', '--backend', 'libtorch']
-    : [
-        ...s.flags,
-        ...m.flags,
-        '--data-dir',
-        resolve(dataDir),
-        '--seed',
-        String(seed),
-        '--threads',
-        '1',
-        '--backend',
-        'libtorch',
-        '--out',
-        dir,
-        '--force',
-      ];
-  const cli = resolve(opt.stcsnn ?? 'dist/app/cli/main.js');
-  console.error(`method-choice: ${new Date().toISOString()} start ${s.id}/${m.id}/seed-${seed}`);
-  return new Promise((ok) => {
-    const p = spawn(process.execPath, [cli, 'train', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-    p.on('close', (code) => {
-      console.error(
-        `method-choice: ${new Date().toISOString()} end ${s.id}/${m.id}/seed-${seed} (exit ${code})`,
-      );
-      ok();
-    });
-  });
-}
-
-function readJson(file) {
-  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
 }
 
 /** The learned-per-channel / fixed step ratios of the --bench file, per network; null without one. */
@@ -237,20 +146,9 @@ async function summary() {
     for (const m of METHODS) {
       acc[m.id] = new Map();
       for (const seed of SEEDS) {
-        const r = readJson(join(runDir(s, m, seed), 'result.json'));
-        if (r) acc[m.id].set(seed, 100 * r.test_accuracy);
-        rows.push({
-          setting: s.id,
-          method: m.id,
-          seed,
-          status: r ? 'done' : 'missing',
-          test_accuracy: r ? 100 * r.test_accuracy : null,
-          train_seconds: r ? r.train_seconds : null,
-          commit: r?.provenance?.code?.commit ?? null,
-          dist_sha256: r?.provenance?.code?.dist_sha256 ?? null,
-          cpu: r?.provenance?.machine?.cpu ?? null,
-          data: r?.provenance?.data?.files_sha256 ?? null,
-        });
+        const row = { setting: s.id, method: m.id, seed, ...runRow(runDir(s, m, seed)) };
+        if (row.test_accuracy !== null) acc[m.id].set(seed, row.test_accuracy);
+        rows.push(row);
       }
     }
     const gain = pairedDifference(acc[CANDIDATE], acc[BASELINE]);
@@ -276,21 +174,13 @@ async function summary() {
         ? `${aText}; ${costText}: not decided`
         : `${aText}; ${costText}: the default is the clipped mask with fixed thresholds`;
   const f = (v, d = 2) => (v === null || v === undefined ? '-' : v.toFixed(d));
-  const builds = [
-    ...new Set(
-      rows.filter((r) => r.dist_sha256).map((r) => `${r.commit?.slice(0, 7)} ${r.dist_sha256.slice(7, 19)}`),
-    ),
-  ];
-  const cpus = [...new Set(rows.filter((r) => r.cpu).map((r) => r.cpu))];
-  const datas = [...new Set(rows.filter((r) => r.data).map((r) => r.data.slice(7, 19)))];
   const md = [
     '# Which training method is the default: the comparison',
     '',
     "Computed by `node bench/method-choice.mjs summary` from the runs' result.json (copied beside this file with",
     'config.json and log.jsonl). The rule was committed before the runs started (rule.md).',
     '',
-    `Build of every run (commit, dist hash): ${builds.join('; ') || 'not recorded'}. Processor: ${cpus.join('; ') || 'not recorded'}.`,
-    `Data (files hash): ${datas.join('; ') || 'not recorded'}. Two runs side by side at --threads 1 each.`,
+    ...provenanceLines(rows),
     '',
     '## The rule',
     '',
@@ -332,17 +222,16 @@ async function summary() {
     '',
   ].join('\n');
   mkdirSync(dest, { recursive: true });
-  for (const r of rows) {
-    const s = SETTINGS.find((x) => x.id === r.setting);
-    const m = METHODS.find((x) => x.id === r.method);
-    const from = runDir(s, m, r.seed);
-    const to = join(dest, 'runs', s.id, m.id, `seed-${r.seed}`);
-    for (const file of ['config.json', 'log.jsonl', 'result.json'])
-      if (existsSync(join(from, file))) {
-        mkdirSync(to, { recursive: true });
-        copyFileSync(join(from, file), join(to, file));
-      }
-  }
+  const dirOf = (r) => [
+    SETTINGS.find((x) => x.id === r.setting),
+    METHODS.find((x) => x.id === r.method),
+    r.seed,
+  ];
+  copyRuns(
+    rows,
+    (r) => runDir(...dirOf(r)),
+    (r) => join(dest, 'runs', r.setting, r.method, `seed-${r.seed}`),
+  );
   const json = {
     rule: RULE.join(' '),
     decision,
@@ -408,13 +297,25 @@ if (command === 'rule') {
   const jobs = numberArg('jobs', opt.jobs);
   if (!Number.isInteger(jobs) || jobs < 1)
     throw new UsageError(`--jobs must be a whole number >= 1, got '${opt.jobs}'`);
+  const cli = resolve(opt.stcsnn ?? 'dist/app/cli/main.js');
   // seed-major, so that an interrupted session leaves whole seeds of every method
-  const queue = settings.flatMap((s) => SEEDS.flatMap((seed) => METHODS.map((m) => [s, m, seed])));
-  await Promise.all(
-    Array.from({ length: jobs }, async () => {
-      for (let q = queue.shift(); q; q = queue.shift()) await train(...q);
-    }),
+  const queue = settings.flatMap((s) =>
+    SEEDS.flatMap((seed) =>
+      METHODS.map(
+        (m) => () =>
+          trainRun({
+            cli,
+            dir: runDir(s, m, seed),
+            flags: [...s.flags, ...m.flags],
+            dataDir: opt[s.data],
+            seed,
+            tag: 'method-choice',
+            name: `${s.id}/${m.id}/seed-${seed}`,
+          }),
+      ),
+    ),
   );
+  await runQueue(queue, jobs);
 } else if (command === 'summary') {
   await summary();
 } else if (command === 'table2') {

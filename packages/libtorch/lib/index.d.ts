@@ -17,8 +17,9 @@ export interface LibtorchOptions {
   /** Make every fallback to the cpu backend an error (default `STCSNN_LIBTORCH_STRICT=1`). */
   strict?: boolean;
   /**
-   * On CUDA: convolutions and their two gradients in bfloat16, parameters, gradients and the
-   * SGD step in float32 (default `STCSNN_LIBTORCH_BF16=1`; no effect on the CPU).
+   * Convolutions and their two gradients in bfloat16 (on the CPU or CUDA); parameters, their
+   * gradients, the SGD step, batch norm and the STC encoder in float32
+   * (default `STCSNN_LIBTORCH_BF16=1`).
    */
   bf16?: boolean;
 }

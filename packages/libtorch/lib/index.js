@@ -89,8 +89,8 @@ function resolveThreads(threads) {
  * @param {{ threads?: number, device?: 'cpu' | 'cuda' | string, strict?: boolean, bf16?: boolean }} [opts]
  *   threads: libtorch intra-op threads (default `STCSNN_THREADS` or all available cores);
  *   device: `cpu` (default) or `cuda`; strict: make every fallback to the cpu backend an error;
- *   bf16: on CUDA, convolutions and their gradients in bfloat16 with float32 parameters
- *   (default `STCSNN_LIBTORCH_BF16=1`; no effect on the CPU).
+ *   bf16: convolutions and their gradients in bfloat16 (float32 parameters, optimizer, batch
+ *   norm and STC encoder; see src/common.h), on the CPU or CUDA (default `STCSNN_LIBTORCH_BF16=1`).
  * @returns {Promise<void>}
  * @throws Error (one line) when the addon is missing or cannot load, or CUDA is requested
  *   where libtorch has none
@@ -109,7 +109,7 @@ export async function registerLibtorchBackend(opts = {}) {
   addon.setThreads(threads);
   addon.setDevice(device);
   const bf16 = opts.bf16 ?? process.env.STCSNN_LIBTORCH_BF16 === '1';
-  addon.setAutocast(bf16 && device.startsWith('cuda'));
+  addon.setAutocast(bf16);
   const strict = opts.strict ?? process.env.STCSNN_LIBTORCH_STRICT === '1';
   settings = { threads, device, strict };
   if (instance) {

@@ -281,7 +281,7 @@ static Napi::Value SetDevice(const Napi::CallbackInfo &info) {
   });
 }
 
-// setAutocast(bf16: boolean): bf16 convolutions on CUDA (see common.h); no effect on the CPU.
+// setAutocast(bf16: boolean): convolutions and their gradients in bfloat16 (see common.h).
 static Napi::Value SetAutocast(const Napi::CallbackInfo &info) {
   g_bf16 = B(info, 0);
   return info.Env().Undefined();

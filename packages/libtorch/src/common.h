@@ -13,14 +13,17 @@
 namespace stc {
 
 extern at::Device g_device;
-/// bf16 autocast of convolutions on CUDA (setAutocast): inputs and filters are cast to bfloat16
-/// for the convolution and its two gradients, results come back as float32, and parameters,
-/// their gradients and the SGD step stay float32 (the master weights).
+/// bf16 autocast of convolutions (setAutocast), on the CPU and on CUDA: a convolution's input and
+/// filter are cast to bfloat16 for the convolution and for its two gradients (oneDNN or cuDNN
+/// accumulate in float32 and round the result to bfloat16), results come back as float32.
+/// Everything else stays float32: parameters (the master weights), their gradients, the SGD step
+/// and momentum, batch norm and its statistics, the STC encoder (threshold recurrence, spikes,
+/// decoding), matrix products (the classifier) and the loss.
 extern bool g_bf16;
 
-/// t in bfloat16 where the bf16 autocast applies to it (a float32 CUDA tensor), else t.
+/// t in bfloat16 where the bf16 autocast applies to it (a float32 tensor), else t.
 inline at::Tensor lowp(const at::Tensor &t) {
-  return g_bf16 && t.is_cuda() && t.scalar_type() == at::kFloat ? t.to(at::kBFloat16) : t;
+  return g_bf16 && t.scalar_type() == at::kFloat ? t.to(at::kBFloat16) : t;
 }
 /// t back in float32 after a bf16 convolution (keeping its strides).
 inline at::Tensor highp(const at::Tensor &t) {

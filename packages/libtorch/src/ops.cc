@@ -235,8 +235,9 @@ Geo geo(const Napi::CallbackInfo &info, size_t k) {
 // storage (an entry whose storage is gone, or now someone else's, is dropped) and its version
 // counter (sgdStepInPlace bumps it). Measured on an AVX-512 machine, the blocked path lost for
 // narrower layers (1.2-3.4x slower for 64-256 output channels), hence kPrepackMinCout/Cin.
-// Training always takes the plain path, so a model's training arithmetic does not depend on it;
-// STCSNN_LIBTORCH_PREPACK=0 turns it off. The cached copies cost one filter's memory each.
+// Training and the bf16 autocast always take the plain path, so a model's training arithmetic
+// does not depend on it; STCSNN_LIBTORCH_PREPACK=0 turns it off. The cached copies cost one
+// filter's memory each.
 constexpr int64_t kPrepackMinCout = 512, kPrepackMinCin = 256;
 
 struct PackedFilter {
@@ -300,7 +301,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo &info) {
     }
     const bool infer = info.Length() > 14 && B(info, 14);
     const at::Tensor wo = oihw(w);
-    const bool prepack = infer && prepackEnabled() && x.is_cpu() && x.scalar_type() == at::kFloat &&
+    const bool prepack = infer && !g_bf16 && prepackEnabled() && x.is_cpu() && x.scalar_type() == at::kFloat &&
                          wo.size(0) >= kPrepackMinCout && wo.size(1) >= kPrepackMinCin;
     at::Tensor y = prepack ? at::mkldnn_convolution(x, packedFilter(wo, g), c10::nullopt, {g.pt, g.pl},
                                                     {g.sh, g.sw}, {g.dh, g.dw}, 1)

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, Option } from 'commander';
 import { BACKENDS, initBackend, parseBackend, type BackendInfo } from '../../lib/engine/backend.js';
+import { PRECISIONS, parsePrecision } from '../../lib/engine/precision.js';
 import { notice } from './output.js';
 import { parseChoice, parseInteger } from './options.js';
 
@@ -12,14 +13,23 @@ export interface CommonFlags {
   debug?: boolean;
   threads?: string;
   device?: string;
+  precision?: string;
 }
 
-/** Adds `--backend`, `--threads`, `--device`, `--json` and `--debug` to a command. */
+/** Adds `--backend`, `--threads`, `--device`, `--precision`, `--json` and `--debug` to a command. */
 export function withCommon(cmd: Command): Command {
   return cmd
     .addOption(new Option('--backend <name>', 'tensor backend').choices([...BACKENDS]).default('auto'))
     .option('--threads <n>', 'threads for the native backend (default and at most: all cores)')
     .option('--device <device>', 'device for the native backend: cpu or cuda', 'cpu')
+    .addOption(
+      new Option(
+        '--precision <p>',
+        'bf16: convolutions in bfloat16 on the native backend (parameters, batch norm, the STC encoder stay float32); auto: bf16 only where native and shown as accurate',
+      )
+        .choices([...PRECISIONS])
+        .default('fp32'),
+    )
     .option('--json', 'print one JSON object on stdout instead of text')
     .option('--debug', 'print stack traces on errors');
 }
@@ -45,5 +55,6 @@ export function threadsFor(
 export async function backendFor(flags: CommonFlags): Promise<BackendInfo> {
   const threads = flags.threads === undefined ? undefined : threadsFor(flags.threads);
   const device = parseChoice('--device', flags.device ?? 'cpu', ['cpu', 'cuda'] as const);
-  return initBackend(parseBackend(flags.backend), { threads, device, onNotice: notice });
+  const precision = parsePrecision(flags.precision ?? 'fp32');
+  return initBackend(parseBackend(flags.backend), { threads, device, precision, onNotice: notice });
 }

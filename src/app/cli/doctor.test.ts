@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { doctor, doctorText, type DoctorJson } from './doctor.js';
 
-const base = { node: 'v20.0.0', platform: 'linux-x64' };
+const base = {
+  node: 'v20.0.0',
+  platform: 'linux-x64',
+  precision: { cpu_bf16_flags: ['avx512_bf16'], native: true, auto: 'fp32' as const, why: 'not shown equal' },
+};
 
 test('doctorText: a CUDA build with a GPU shows the devices, cuDNN and the pool', () => {
   const d: DoctorJson = {
@@ -40,6 +44,8 @@ test('doctorText: a CUDA build with a GPU shows the devices, cuDNN and the pool'
     /pool allocator +installed \(host tensors\): 1\.0 MB in use, peak 2\.0 MB, touched 4\.0 MB/,
   );
   assert.match(t, /auto picks +libtorch on cuda/);
+  assert.match(t, /CPU bfloat16 +native \(avx512_bf16\)/);
+  assert.match(t, /--precision auto +fp32: not shown equal/);
 });
 
 test('doctorText: without the addon, the reason and the wasm fallback', () => {

@@ -1,10 +1,11 @@
 /**
  * `stcsnn doctor`: what this installation can run on. The native backend (stcsnn-libtorch): the
  * torch it was built against and the one installed now, CUDA (built with it, visible devices,
- * runtime and cuDNN versions), threads, the pool allocator's state; and which backend `--backend
- * auto` picks here, and why.
+ * runtime and cuDNN versions), threads, the pool allocator's state; which backend `--backend
+ * auto` picks here, and why; what the CPU offers for bfloat16 and what `--precision auto` picks.
  */
 import { Command } from 'commander';
+import { cpuBf16, resolvePrecision, type Precision } from '../../lib/engine/precision.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printJson, table } from './output.js';
 
@@ -44,6 +45,8 @@ export interface DoctorJson {
   libtorch: ({ ok: true } & LibtorchReport) | { ok: false; reason: string };
   /** What `--backend auto` (with this `--device`) picks, and the notice saying why when not libtorch. */
   auto: { backend: string; device: string; why: string };
+  /** The CPU's native bfloat16 flags, and what `--precision auto` picks with that backend. */
+  precision: { cpu_bf16_flags: string[]; native: boolean; auto: Precision; why: string };
 }
 
 async function libtorchReport(): Promise<DoctorJson['libtorch']> {
@@ -75,11 +78,28 @@ export async function doctor(flags: CommonFlags): Promise<DoctorJson> {
   } catch (e) {
     auto = { backend: 'none', device, why: (e as Error).message.split('\n')[0] };
   }
+  const cpu = cpuBf16();
+  const pick =
+    auto.backend === 'none'
+      ? { precision: 'fp32' as const, notice: 'precision auto: fp32 (no backend loads)' }
+      : resolvePrecision('auto', {
+          backend: auto.backend,
+          device: auto.device === 'cuda' ? 'cuda' : 'cpu',
+          cpu,
+        });
   return {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     libtorch: await libtorchReport(),
     auto,
+    precision: {
+      cpu_bf16_flags: [...cpu.flags],
+      native: cpu.native,
+      auto: pick.precision,
+      why:
+        pick.notice?.replace(/^precision auto: \w+ \((.*)\)$/, '$1') ??
+        'bf16 is native here and shown as accurate',
+    },
   };
 }
 
@@ -112,6 +132,14 @@ export function doctorText(d: DoctorJson): string {
     );
   }
   rows.push(['auto picks', `${d.auto.backend} on ${d.auto.device}${d.auto.why ? `: ${d.auto.why}` : ''}`]);
+  const p = d.precision;
+  rows.push(
+    [
+      'CPU bfloat16',
+      p.native ? `native (${p.cpu_bf16_flags.join(', ')})` : 'not native (no avx512_bf16 or amx_bf16)',
+    ],
+    ['--precision auto', `${p.auto}: ${p.why}`],
+  );
   return table(rows);
 }
 

@@ -3,6 +3,7 @@
  * command (runs resumably through `src/app/runs/`, then writes the report beside the paper's
  * numbers); `stcsnn reproduce --list`: every experiment, its cost per scale and its data.
  */
+import { backendLabel } from '../../lib/engine/backend.js';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { pct } from '../analysis/format.js';
@@ -293,7 +294,7 @@ export function reproduceCommand(): Command {
       async () => {
         const info = flags.reportOnly ? { name: flags.backend } : await backendFor(flags);
         log(
-          `stcsnn reproduce: ${exp.id} at ${scale} scale, backend ${info.name}, into ${experimentDir(out, exp.id)}`,
+          `stcsnn reproduce: ${exp.id} at ${scale} scale, backend ${backendLabel(info)}, into ${experimentDir(out, exp.id)}`,
         );
         const progress = makeProgress();
         const data = await runExperiment({

@@ -2,6 +2,7 @@
  * `stcsnn sweep`: the paper's threshold and spike-train-length studies (§4.4): one training
  * run per (theta0, T) grid point, resumable, summarised in `sweep.json` and `sweep.csv`.
  */
+import { backendLabel } from '../../lib/engine/backend.js';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_ENERGY } from '../analysis/energy.js';
@@ -113,7 +114,7 @@ export function sweepCommand(): Command {
       const progress = makeProgress({ quiet: !writer });
       if (writer)
         log(
-          `stcsnn sweep: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), theta0 in {${grid.theta0.join(', ')}} x T in {${grid.T.join(', ')}}, backend ${info.name}, into ${dir}`,
+          `stcsnn sweep: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), theta0 in {${grid.theta0.join(', ')}} x T in {${grid.T.join(', ')}}, backend ${backendLabel(info)}, into ${dir}`,
         );
       const sweep = await trainSweep({
         dir,

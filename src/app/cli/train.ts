@@ -1,4 +1,5 @@
 /** `stcsnn train`: train an STCSNN (or its ANN twin), with repeats, presets and resume. */
+import { backendLabel } from '../../lib/engine/backend.js';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { thresholdScaleWarning } from '../../lib/core/config.js';
@@ -198,7 +199,7 @@ async function trainAndReport(
   const log = (line: string) => process.stderr.write(`${line}\n`);
   if (!json && writer)
     log(
-      `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${info.name}${worldSize > 1 ? `, ${worldSize} ranks (global batch ${config.batchSize * worldSize})` : ''}${ranks ? `, ${repeats} seeds over ${ranks.group.worldSize} ranks` : ''}, run ${runDir}`,
+      `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${backendLabel(info)}${worldSize > 1 ? `, ${worldSize} ranks (global batch ${config.batchSize * worldSize})` : ''}${ranks ? `, ${repeats} seeds over ${ranks.group.worldSize} ranks` : ''}, run ${runDir}`,
     );
   const { runs, summary } = await runRepeats(config, repeats, {
     runDir,
@@ -260,7 +261,7 @@ async function trainAndReport(
     return;
   }
   console.log(
-    `\n${config.arch} (${config.mode}) on ${config.dataset}: ${last.params.toLocaleString('en-US')} parameters, backend ${info.name}`,
+    `\n${config.arch} (${config.mode}) on ${config.dataset}: ${last.params.toLocaleString('en-US')} parameters, backend ${backendLabel(info)}`,
   );
   console.log(
     `test accuracy ${pct(last.test_accuracy)} (best ${pct(last.best_test_accuracy)}), ${last.train_seconds.toFixed(1)} s training, ${last.images_per_second.toFixed(0)} img/s, data wait ${pct(last.data_fraction, 1)} of step time`,

@@ -54,7 +54,7 @@ export function provenanceLines(runs: readonly ReportRun[]): string[] {
   );
   const machine = distinct(started, (r) =>
     r.provenance
-      ? `${r.provenance.cpu}, backend ${r.provenance.backend}${r.provenance.threads === null ? '' : `, ${r.provenance.threads} thread(s)`}`
+      ? `${r.provenance.cpu}, backend ${r.provenance.backend}${r.provenance.threads === null ? '' : `, ${r.provenance.threads} thread(s)`}${r.provenance.precision === 'fp32' ? '' : `, ${r.provenance.precision}`}`
       : null,
   );
   const data = distinct(started, (r) =>

@@ -73,6 +73,8 @@ export interface RunProvenance {
   readonly cpu: string;
   readonly backend: string;
   readonly threads: number | null;
+  /** `fp32` or `bf16` (see `lib/engine/precision.ts`). */
+  readonly precision: string;
   readonly data_files_sha256: string | null;
   readonly labels_sha256: string;
   /** What a resume changed (`code`, `machine.cpu`, `data`, ...); empty when nothing did. */

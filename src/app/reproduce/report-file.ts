@@ -116,6 +116,7 @@ const runBase = {
       cpu: z.string(),
       backend: z.string(),
       threads: z.number().nullable(),
+      precision: z.string().default('fp32'),
       data_files_sha256: z.string().nullable(),
       labels_sha256: z.string(),
       changed_since_start: z.array(z.string()),

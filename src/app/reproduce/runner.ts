@@ -29,6 +29,7 @@ import { flattenConfig, trainConfigSchema } from '../config/config.js';
 import { provenanceOf } from '../rundir/provenance.js';
 import { buildInfo } from '../../lib/util/build-info.js';
 import { dataFingerprint } from '../../lib/data/fingerprint.js';
+import { activeBackend } from '../../lib/engine/backend.js';
 import { openDataset } from '../../lib/data/registry.js';
 import type { TrainConfig } from '../config/config.js';
 import { readReportFile } from './report-file.js';
@@ -182,6 +183,7 @@ export function runProvenance(
     cpu: p.machine.cpu,
     backend: p.machine.backend,
     threads: p.machine.threads,
+    precision: p.machine.precision,
     data_files_sha256: p.data.files_sha256,
     labels_sha256: p.data.labels_sha256,
     changed_since_start: p.changed_since_start ?? [],
@@ -365,8 +367,9 @@ export interface AnnFromOptions {
 
 /**
  * What differs between an adopted twin's runs and the runs this build would train beside them:
- * each training option (`isTwinField`), the code (the build's `dist_sha256`) and the data read
- * (files and labels fingerprints), one `field: theirs there, ours here` line each, in that order.
+ * each training option (`isTwinField`), the code (the build's `dist_sha256`), the precision
+ * (`activeBackend()`'s) and the data read (files and labels fingerprints), one
+ * `field: theirs there, ours here` line each, in that order.
  */
 export async function twinMismatches(runs: readonly ReportRun[], config: TrainConfig): Promise<string[]> {
   const ours = twinTraining(config as unknown as Record<string, unknown>);
@@ -395,6 +398,9 @@ export async function twinMismatches(runs: readonly ReportRun[], config: TrainCo
       out.push(
         `${r.label}: code is build ${p.dist_sha256 ?? 'unknown'} (commit ${p.commit ?? 'unknown'}) there, build ${here.dist_sha256 ?? 'unknown'} (commit ${here.commit ?? 'unknown'}) here`,
       );
+    const precision = activeBackend()?.precision ?? 'fp32';
+    if (p.precision !== precision)
+      out.push(`${r.label}: precision is ${p.precision} there, ${precision} here`);
     if (p.data_files_sha256 !== data.files_sha256)
       out.push(
         `${r.label}: data files are ${p.data_files_sha256 ?? 'none'} there, ${data.files_sha256 ?? 'none'} here`,

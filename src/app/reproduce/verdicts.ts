@@ -158,6 +158,10 @@ export function experimentCautions(kind: string | undefined, runs: readonly Repo
   const kinds = (f: (r: ReportRun) => string) => new Set(recorded.map(f)).size;
   if (kinds((r) => r.provenance!.dist_sha256 ?? 'unknown') > 1)
     out.push('the runs were trained by more than one build (see "code of the runs" below)');
+  if (kinds((r) => r.provenance!.precision) > 1)
+    out.push(
+      `the runs were trained in more than one precision (${[...new Set(recorded.map((r) => r.provenance!.precision))].join(', ')})`,
+    );
   if (kinds((r) => `${r.provenance!.data_files_sha256} ${r.provenance!.labels_sha256}`) > 1)
     out.push('the runs read different data (see "data the runs read" below)');
   if (kinds((r) => r.provenance!.cpu) > 1)

@@ -33,6 +33,8 @@ export const machineSchema = z.object({
   backend: z.string(),
   /** The native backend's threads; null for the others. */
   threads: z.number().nullable(),
+  /** The arithmetic precision (`fp32`, `bf16`); runs from before it was recorded trained in fp32. */
+  precision: z.string().default('fp32'),
 });
 
 /** The data a run read (see `DataFingerprint`). */
@@ -62,8 +64,12 @@ export type Provenance = z.output<typeof provenanceSchema>;
 /** The machine part of a {@link Provenance}. */
 export type Machine = z.output<typeof machineSchema>;
 
-/** This machine with `backend` (and its `threads`). */
-export function currentMachine(backend: string, threads: number | undefined): Machine {
+/** This machine with `backend` (and its `threads`), computing in `precision`. */
+export function currentMachine(
+  backend: string,
+  threads: number | undefined,
+  precision: string = 'fp32',
+): Machine {
   return {
     cpu: cpus()[0]?.model?.trim() || 'unknown',
     cores: availableParallelism(),
@@ -71,6 +77,7 @@ export function currentMachine(backend: string, threads: number | undefined): Ma
     node: process.version,
     backend,
     threads: threads ?? null,
+    precision,
   };
 }
 
@@ -79,10 +86,11 @@ export function currentProvenance(
   backend: string,
   threads: number | undefined,
   data: DataFingerprint,
+  precision: string = 'fp32',
 ): Provenance {
   return {
     code: buildInfo(),
-    machine: currentMachine(backend, threads),
+    machine: currentMachine(backend, threads, precision),
     data,
     started_at: new Date().toISOString(),
   };

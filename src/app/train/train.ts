@@ -349,7 +349,12 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
   // what this invocation trains with: the code, this machine, the data read (config.json at the
   // start, result.json at the end)
   const provenance = writer
-    ? currentProvenance(opts.backend, activeBackend()?.threads, dataFingerprint(trainSet, testSet))
+    ? currentProvenance(
+        opts.backend,
+        activeBackend()?.threads,
+        dataFingerprint(trainSet, testSet),
+        activeBackend()?.precision,
+      )
     : undefined;
   const { net, sgd } = trainerModel(config, trainSet);
   const buffers = net

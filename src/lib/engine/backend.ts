@@ -9,6 +9,9 @@
  * - `libtorch`: the native backend of the `stcsnn-libtorch` package, where it is installed and
  *   built.
  * - `auto`: `libtorch` when it loads, else `wasm` (with a one-line notice saying why).
+ *
+ * The precision (`fp32`, or `bf16` convolutions on libtorch) is chosen with the backend
+ * (`precision.ts`).
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +20,12 @@ import '@tensorflow/tfjs-backend-wasm';
 import { ConfigError } from '../core/config.js';
 import { registerGradientsNode } from './gradients-node.js';
 import { registerAll } from './kernels.js';
+import {
+  resolvePrecision,
+  type Precision,
+  type PrecisionChoice,
+  type PrecisionRequest,
+} from './precision.js';
 
 /** The backends `initBackend` accepts (`auto`: libtorch when it loads, else wasm). */
 export const BACKENDS = ['auto', 'wasm', 'cpu', 'libtorch'] as const;
@@ -31,6 +40,8 @@ export interface BackendOptions {
   threads?: number;
   /** Device for native backends (default `cpu`). */
   device?: 'cpu' | 'cuda';
+  /** Arithmetic precision (default `fp32`; `bf16` needs libtorch; see `precision.ts`). */
+  precision?: PrecisionRequest;
   /** Called with one-line notices (e.g. why `auto` did not pick `libtorch`). */
   onNotice?: (line: string) => void;
 }
@@ -41,6 +52,10 @@ export interface BackendInfo {
   readonly notice?: string;
   /** The native backend's thread count (asked for, or every core); undefined for the others. */
   readonly threads?: number;
+  /** The precision that runs (`auto` resolved). */
+  readonly precision: Precision;
+  /** The one-line notice about the precision (why `auto` chose it, or bf16 not native), if any. */
+  readonly precisionNotice?: string;
 }
 
 /** Checks a `--backend` value. */
@@ -50,10 +65,14 @@ export function parseBackend(value: string): BackendRequest {
 }
 
 interface LibtorchModule {
-  registerLibtorchBackend(opts: { threads?: number; device?: 'cpu' | 'cuda' }): Promise<void> | void;
+  registerLibtorchBackend(opts: {
+    threads?: number;
+    device?: 'cpu' | 'cuda';
+    bf16?: boolean;
+  }): Promise<void> | void;
 }
 
-async function loadLibtorch(opts: BackendOptions): Promise<void> {
+async function loadLibtorch(opts: BackendOptions, precision: Precision): Promise<void> {
   let mod: LibtorchModule;
   try {
     mod = (await import('stcsnn-libtorch' as string)) as LibtorchModule;
@@ -62,7 +81,11 @@ async function loadLibtorch(opts: BackendOptions): Promise<void> {
       `the libtorch backend is not installed (package stcsnn-libtorch): ${(e as Error).message}`,
     );
   }
-  await mod.registerLibtorchBackend({ threads: opts.threads, device: opts.device });
+  await mod.registerLibtorchBackend({
+    threads: opts.threads,
+    device: opts.device,
+    bf16: precision === 'bf16',
+  });
 }
 
 /** A requested backend that cannot load here (a missing library, no CUDA); the message says how to fix it. */
@@ -73,20 +96,28 @@ export class BackendError extends Error {
   }
 }
 
-let current: BackendInfo | undefined;
+let current: (BackendInfo & { precisionRequest: PrecisionRequest }) | undefined;
 
 /**
  * Makes `request` the active TensorFlow.js backend, with gradients and the stcsnn kernels
  * registered. Calling it again with the same request is cheap.
  *
- * @throws ConfigError for an unknown request; Error when an explicitly requested backend cannot load
+ * @throws ConfigError for an unknown request, or `bf16` where libtorch does not run; Error when an
+ *   explicitly requested backend cannot load
  */
 export async function initBackend(
   request: BackendRequest = 'auto',
   opts: BackendOptions = {},
 ): Promise<BackendInfo> {
   parseBackend(request);
-  if (current && (request === 'auto' || request === current.name) && tf.getBackend() === current.name) {
+  const precisionRequest = opts.precision ?? 'fp32';
+  const device = opts.device ?? 'cpu';
+  if (
+    current &&
+    (request === 'auto' || request === current.name) &&
+    tf.getBackend() === current.name &&
+    precisionRequest === current.precisionRequest
+  ) {
     return current;
   }
   // Production mode: no debug checks, and no console advice about tfjs-node.
@@ -96,9 +127,11 @@ export async function initBackend(
   registerAll('cpu');
   let notice: string | undefined;
   let name: BackendName;
+  let choice: PrecisionChoice | undefined;
   if (request === 'libtorch' || request === 'auto') {
     try {
-      await loadLibtorch(opts);
+      choice = resolvePrecision(precisionRequest, { backend: 'libtorch', device });
+      await loadLibtorch(opts, choice.precision);
       name = 'libtorch';
     } catch (e) {
       // --device cuda: only libtorch can serve it, so its reason is the error (auto too)
@@ -114,15 +147,21 @@ export async function initBackend(
   if (opts.device === 'cuda' && name !== 'libtorch') {
     throw new ConfigError(`device cuda needs the libtorch backend; the ${name} backend runs on the CPU`);
   }
+  if (name !== 'libtorch') choice = resolvePrecision(precisionRequest, { backend: name, device });
+  const precision = choice ?? { precision: 'fp32' as const };
   registerAll(name);
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`the ${name} backend failed to initialise`);
   await tf.ready();
   if (notice) opts.onNotice?.(notice);
+  if (precision.notice) opts.onNotice?.(precision.notice);
   current = {
     name,
     notice,
     threads: name === 'libtorch' ? (opts.threads ?? availableParallelism()) : undefined,
+    precision: precision.precision,
+    precisionNotice: precision.notice,
+    precisionRequest,
   };
   return current;
 }
@@ -130,4 +169,9 @@ export async function initBackend(
 /** The backend now active, or undefined before {@link initBackend}. */
 export function activeBackend(): BackendInfo | undefined {
   return current;
+}
+
+/** The backend as headers name it: `libtorch`, or `libtorch (bf16)` where convolutions run in bf16. */
+export function backendLabel(info: { readonly name: string; readonly precision?: Precision }): string {
+  return info.precision === 'bf16' ? `${info.name} (bf16)` : info.name;
 }

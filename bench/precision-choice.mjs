@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+// Whether bf16 training is as accurate as fp32: the comparison that decides what
+// `--precision auto` picks where bfloat16 is native (BF16_SHOWN_EQUAL in
+// src/lib/engine/precision.ts), stated before it is run.
+//
+// The three settings of the method-choice study (bench/study.mjs), the trainer's default STC method
+// (no --gradient or --learn-theta flag: the clipped mask with fixed thresholds), --precision fp32
+// and --precision bf16, seeds 0, 1, 2, every run by `stcsnn train` of ONE build (--stcsnn points at
+// it) at --threads 1, JOBS side by side. The rule (RULE below, rendered into rule.md and
+// summary.md) decides from the runs' final test accuracies, paired by seed.
+//
+//   node bench/precision-choice.mjs rule                          writes docs/results/precision-choice/rule.md
+//   node bench/precision-choice.mjs run --cifar10 DIR --fmnist DIR [--stcsnn MAIN_JS] [--out DIR] [--jobs 2] [--only SETTING]
+//   node bench/precision-choice.mjs summary [--out DIR] [--json]  writes docs/results/precision-choice/
+//
+// `run` is resumable: a finished run (result.json) is kept, a started one resumed.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { numberArg, scriptArgs, UsageError } from '../scripts/script-cli.mjs';
+import {
+  copyRuns,
+  provenanceLines,
+  runQueue,
+  runRow,
+  SEEDS,
+  SETTINGS,
+  trainRun,
+  writeAtomic,
+} from './study.mjs';
+
+const USAGE = `Usage: node bench/precision-choice.mjs rule|run|summary [options]   (after npm run build)
+
+  rule      write the decision rule (docs/results/precision-choice/rule.md)
+  run       train every setting x precision x seed that has not finished (resumable)
+  summary   the runs table, paired differences, the rule and the decision
+            (docs/results/precision-choice/summary.md, summary.json, each run's config/result/log)
+
+Options:
+  --cifar10 DIR    CIFAR-10 as a JPEG folder copy (train/<class>/, test/<class>/)  (run)
+  --fmnist DIR     the Fashion-MNIST IDX files                                    (run)
+  --stcsnn FILE    the stcsnn CLI to train with (default dist/app/cli/main.js): a frozen build
+  --out DIR        where the runs are (default runs/precision-choice)
+  --jobs N         runs side by side, each at --threads 1 (default 2)
+  --only NAME      one setting (${SETTINGS.map((s) => s.id).join(', ')})
+  --json           summary: one JSON object on stdout`;
+
+const { values: opt, positionals } = scriptArgs(import.meta.url, {
+  usage: USAGE,
+  positionals: 1,
+  options: {
+    cifar10: { type: 'string' },
+    fmnist: { type: 'string' },
+    stcsnn: { type: 'string' },
+    out: { type: 'string' },
+    jobs: { type: 'string', default: '2' },
+    only: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+/** The arms: the reference first. */
+const ARMS = [
+  { id: 'fp32', name: 'fp32', flags: ['--precision', 'fp32'] },
+  { id: 'bf16', name: 'bf16 convolutions', flags: ['--precision', 'bf16'] },
+];
+/** How far below fp32 (points) bf16 may be and still count as equal. */
+const TOLERANCE = 0.3;
+
+const RULE = [
+  'For each setting, d_s = accuracy(bf16) - accuracy(fp32) on seed s (final test accuracy, points), mean d,',
+  'standard error se = sd(d) / sqrt(n), 95 % interval mean +- t(0.975, n-1) se.',
+  `A setting agrees if the whole interval lies above -${TOLERANCE} points (bf16 at most ${TOLERANCE} points worse),`,
+  `disagrees if the whole interval lies below -${TOLERANCE}, and otherwise cannot say.`,
+  '`--precision auto` picks bf16 where bfloat16 is native only if every setting agrees',
+  `(BF16_SHOWN_EQUAL in src/lib/engine/precision.ts); otherwise it trains in fp32. Every setting needs ${SEEDS.length}`,
+  'seeds of both precisions for a decision; with fewer the decision is "not decided".',
+];
+
+const out = resolve(opt.out ?? 'runs/precision-choice');
+const dest = resolve('docs/results/precision-choice');
+const runDir = (s, a, seed) => join(out, s.id, a.id, `seed-${seed}`);
+const settings = opt.only === undefined ? SETTINGS : SETTINGS.filter((s) => s.id === opt.only);
+if (settings.length === 0)
+  throw new UsageError(`--only must be one of ${SETTINGS.map((s) => s.id).join(', ')}, got '${opt.only}'`);
+
+function ruleMarkdown() {
+  return [
+    '# Is bf16 training as accurate as fp32? The rule (stated before the runs)',
+    '',
+    "Written by `node bench/precision-choice.mjs rule` (its constants are the rule's one home).",
+    '',
+    `Settings (width 0.25, T 8, the trainer's default STC method, cosine schedule, full training sets, batch 32, lr 0.1, seeds ${SEEDS.join(', ')}):`,
+    ...SETTINGS.map((s) => `- ${s.name}: \`stcsnn train ${s.flags.join(' ')} --seed S --threads 1\``),
+    '',
+    'Arms:',
+    ...ARMS.map((a) => `- ${a.name}: \`${a.flags.join(' ')}\``),
+    '',
+    ...RULE,
+    '',
+  ].join('\n');
+}
+
+/** A setting's verdict by the rule, from its paired difference. */
+function verdict(d) {
+  if (d.n < SEEDS.length || d.low === null) return 'not decided';
+  if (d.low > -TOLERANCE) return 'agrees';
+  if (d.high < -TOLERANCE) return 'disagrees';
+  return 'cannot say';
+}
+
+async function summary() {
+  const { pairedDifference } = await import('../dist/app/reproduce/summary.js');
+  const rows = [];
+  const decisions = [];
+  for (const s of SETTINGS) {
+    const acc = {};
+    for (const a of ARMS) {
+      acc[a.id] = new Map();
+      for (const seed of SEEDS) {
+        const row = { setting: s.id, arm: a.id, seed, ...runRow(runDir(s, a, seed)) };
+        if (row.test_accuracy !== null) acc[a.id].set(seed, row.test_accuracy);
+        rows.push(row);
+      }
+    }
+    const d = pairedDifference(acc.bf16, acc.fp32);
+    decisions.push({ setting: s.id, name: s.name, difference: d, verdict: verdict(d) });
+  }
+  const complete = decisions.every((d) => d.verdict !== 'not decided');
+  const agree = decisions.filter((d) => d.verdict === 'agrees').length;
+  const shownEqual = complete && agree === SETTINGS.length;
+  const decision = !complete
+    ? 'not decided: a setting lacks seeds'
+    : `${agree} of ${SETTINGS.length} settings agree: ${shownEqual ? 'bf16 is shown as accurate as fp32; --precision auto picks bf16 where it is native' : '--precision auto keeps fp32'}`;
+  const f = (v, dig = 2) => (v === null || v === undefined ? '-' : v.toFixed(dig));
+  const speed = (s) => {
+    const r = SEEDS.flatMap((seed) => {
+      const a = rows.find((x) => x.setting === s.id && x.arm === 'fp32' && x.seed === seed);
+      const b = rows.find((x) => x.setting === s.id && x.arm === 'bf16' && x.seed === seed);
+      return a?.train_seconds && b?.train_seconds ? [b.train_seconds / a.train_seconds] : [];
+    });
+    return r.length ? r.map((x) => `${x.toFixed(2)}x`).join(', ') : '-';
+  };
+  const md = [
+    '# Is bf16 training as accurate as fp32? The comparison',
+    '',
+    "Computed by `node bench/precision-choice.mjs summary` from the runs' result.json (copied beside this file with",
+    'config.json and log.jsonl). The rule was committed before the runs started (rule.md).',
+    '',
+    ...provenanceLines(rows),
+    '',
+    '## The rule',
+    '',
+    ...RULE,
+    '',
+    '## Paired differences (points; 95 % interval, t with n - 1 degrees of freedom)',
+    '',
+    '| setting | bf16 - fp32: mean | se | 95 % interval | verdict |',
+    '| --- | --- | --- | --- | --- |',
+    ...decisions.map((x) => {
+      const d = x.difference;
+      return `| ${x.name} | ${f(d.mean)} | ${f(d.se)} | ${d.low === null ? '-' : `[${f(d.low)}, ${f(d.high)}]`} | ${x.verdict} |`;
+    }),
+    '',
+    `**Decision (computed):** ${decision}.`,
+    '',
+    'Training time of each bf16 run against the fp32 run of the same seed (train seconds, summed over epochs; two runs',
+    'side by side at --threads 1, so these are not benchmarks: `npm run bench` measures steps):',
+    '',
+    ...SETTINGS.map((s) => `- ${s.name}: ${speed(s)} the fp32 run's`),
+    '',
+    '## Runs',
+    '',
+    '| setting | precision | seed | test accuracy (%) | train seconds |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) => `| ${r.setting} | ${r.arm} | ${r.seed} | ${f(r.test_accuracy)} | ${f(r.train_seconds, 0)} |`,
+    ),
+    '',
+  ].join('\n');
+  mkdirSync(dest, { recursive: true });
+  const dirOf = (r) => [SETTINGS.find((x) => x.id === r.setting), ARMS.find((x) => x.id === r.arm), r.seed];
+  copyRuns(
+    rows,
+    (r) => runDir(...dirOf(r)),
+    (r) => join(dest, 'runs', r.setting, r.arm, `seed-${r.seed}`),
+  );
+  const json = {
+    rule: RULE.join(' '),
+    decision,
+    shown_equal: complete ? shownEqual : null,
+    settings: decisions,
+    runs: rows,
+  };
+  writeAtomic(join(dest, 'summary.json'), `${JSON.stringify(json, null, 2)}\n`);
+  writeAtomic(join(dest, 'summary.md'), md);
+  if (opt.json) console.log(JSON.stringify(json));
+  else console.log(md);
+}
+
+const command = positionals[0];
+if (command === 'rule') {
+  mkdirSync(dest, { recursive: true });
+  writeAtomic(join(dest, 'rule.md'), ruleMarkdown());
+  console.log(ruleMarkdown());
+} else if (command === 'run') {
+  const jobs = numberArg('jobs', opt.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new UsageError(`--jobs must be a whole number >= 1, got '${opt.jobs}'`);
+  const cli = resolve(opt.stcsnn ?? 'dist/app/cli/main.js');
+  // seed-major, so that an interrupted session leaves whole seeds of both precisions
+  const queue = settings.flatMap((s) =>
+    SEEDS.flatMap((seed) =>
+      ARMS.map(
+        (a) => () =>
+          trainRun({
+            cli,
+            dir: runDir(s, a, seed),
+            flags: [...s.flags, ...a.flags],
+            dataDir: opt[s.data],
+            seed,
+            tag: 'precision-choice',
+            name: `${s.id}/${a.id}/seed-${seed}`,
+          }),
+      ),
+    ),
+  );
+  await runQueue(queue, jobs);
+} else if (command === 'summary') {
+  await summary();
+} else {
+  throw new UsageError(`the command must be rule, run or summary, got '${command ?? ''}'`);
+}

@@ -1,0 +1,148 @@
+// What the seeded studies (method-choice.mjs, precision-choice.mjs) share: their settings, how a
+// run is trained (resumable, by one frozen build, at --threads 1), read back and copied into
+// docs/results, and the provenance line of a summary.
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UsageError } from '../scripts/script-cli.mjs';
+
+/** Seeds of every setting and method. */
+export const SEEDS = [0, 1, 2];
+
+/** The settings: data set, network, budget (width 0.25, T 8, cosine schedule, full training sets). */
+export const SETTINGS = [
+  {
+    id: 'fmnist-vgg11',
+    label: 'Fashion-MNIST',
+    data: 'fmnist',
+    dataset: 'fashion-mnist',
+    arch: 'vgg11',
+    archName: 'VGG11',
+    epochs: 2,
+  },
+  {
+    id: 'cifar10-vgg16',
+    label: 'CIFAR-10',
+    data: 'cifar10',
+    dataset: 'imagefolder',
+    arch: 'vgg16',
+    archName: 'VGG16',
+    epochs: 5,
+  },
+  {
+    id: 'cifar10-resnet18',
+    label: 'CIFAR-10',
+    data: 'cifar10',
+    dataset: 'imagefolder',
+    arch: 'resnet18',
+    archName: 'ResNet18',
+    epochs: 4,
+  },
+].map((s) => ({
+  ...s,
+  name: `${s.label}, ${s.archName} w0.25, ${s.epochs} epochs`,
+  flags: [
+    '--dataset',
+    s.dataset,
+    '--arch',
+    s.arch,
+    '--width',
+    '0.25',
+    '--epochs',
+    String(s.epochs),
+    '--lr-schedule',
+    'cosine',
+  ],
+}));
+
+/** Writes `text` to `file` through a temporary name. */
+export function writeAtomic(file, text) {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** A JSON file's content, or undefined where it does not exist. */
+export function readJson(file) {
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+}
+
+/**
+ * Trains one run into `dir` with `cli` (a frozen build's dist/app/cli/main.js) at --threads 1 on
+ * libtorch: nothing where result.json exists, a resume where a checkpoint does, else a fresh run
+ * of `flags` on `dataDir` with `seed`. `tag` names it in the progress lines on stderr.
+ */
+export function trainRun({ cli, dir, flags, dataDir, seed, tag, name }) {
+  if (existsSync(join(dir, 'result.json'))) return Promise.resolve();
+  if (dataDir === undefined) throw new UsageError(`a data folder is required for ${name}`);
+  const args = existsSync(join(dir, 'last.safetensors'))
+    ? ['--resume', dir, '--threads', '1', '--backend', 'libtorch']
+    : [
+        ...flags,
+        '--data-dir',
+        resolve(dataDir),
+        '--seed',
+        String(seed),
+        '--threads',
+        '1',
+        '--backend',
+        'libtorch',
+        '--out',
+        dir,
+        '--force',
+      ];
+  console.error(`${tag}: ${new Date().toISOString()} start ${name}`);
+  return new Promise((ok) => {
+    const p = spawn(process.execPath, [cli, 'train', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    p.on('close', (code) => {
+      console.error(`${tag}: ${new Date().toISOString()} end ${name} (exit ${code})`);
+      ok();
+    });
+  });
+}
+
+/** Runs `queue`'s thunks, `jobs` at a time, in order. */
+export async function runQueue(queue, jobs) {
+  const q = [...queue];
+  await Promise.all(
+    Array.from({ length: jobs }, async () => {
+      for (let t = q.shift(); t; t = q.shift()) await t();
+    }),
+  );
+}
+
+/** A run's row for a summary: accuracy (points), train seconds and what made it. */
+export function runRow(dir) {
+  const r = readJson(join(dir, 'result.json'));
+  return {
+    status: r ? 'done' : 'missing',
+    test_accuracy: r ? 100 * r.test_accuracy : null,
+    train_seconds: r ? r.train_seconds : null,
+    commit: r?.provenance?.code?.commit ?? null,
+    dist_sha256: r?.provenance?.code?.dist_sha256 ?? null,
+    cpu: r?.provenance?.machine?.cpu ?? null,
+    precision: r?.provenance?.machine?.precision ?? null,
+    data: r?.provenance?.data?.files_sha256 ?? null,
+  };
+}
+
+/** The build, processor and data lines of a summary, from its rows. */
+export function provenanceLines(rows) {
+  const distinct = (f) => [...new Set(rows.filter(f).map(f))];
+  const builds = distinct((r) => r.dist_sha256 && `${r.commit?.slice(0, 7)} ${r.dist_sha256.slice(7, 19)}`);
+  const cpus = distinct((r) => r.cpu);
+  const datas = distinct((r) => r.data && r.data.slice(7, 19));
+  return [
+    `Build of every run (commit, dist hash): ${builds.join('; ') || 'not recorded'}. Processor: ${cpus.join('; ') || 'not recorded'}.`,
+    `Data (files hash): ${datas.join('; ') || 'not recorded'}. Two runs side by side at --threads 1 each.`,
+  ];
+}
+
+/** Copies each run's config.json, log.jsonl and result.json from `from(row)` to `to(row)`. */
+export function copyRuns(rows, from, to) {
+  for (const r of rows)
+    for (const file of ['config.json', 'log.jsonl', 'result.json'])
+      if (existsSync(join(from(r), file))) {
+        mkdirSync(to(r), { recursive: true });
+        copyFileSync(join(from(r), file), join(to(r), file));
+      }
+}

@@ -1,0 +1,114 @@
+/**
+ * The bf16 autocast on the CPU (`registerLibtorchBackend({ bf16: true })`): convolutions and both
+ * their gradients take bfloat16 operands, accumulate in float32 and round the result to bfloat16;
+ * results are float32 tensors, and nothing else changes precision.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpuOnlyReason, rand, setup, tf } from './helpers.js';
+import { registerLibtorchBackend } from '../lib/index.js';
+
+/** x rounded to the nearest bfloat16 (ties to even), as a float32 value. */
+function toBf16(x) {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer);
+  u[0] = (u[0] + 0x7fff + ((u[0] >>> 16) & 1)) & 0xffff0000;
+  return f[0];
+}
+
+async function withPrecision(bf16, fn) {
+  await registerLibtorchBackend({ threads: 2, strict: true, bf16 });
+  await tf.setBackend('libtorch');
+  try {
+    return fn();
+  } finally {
+    await registerLibtorchBackend({ threads: 2, strict: true, bf16: false });
+  }
+}
+
+test(
+  'bf16 on the CPU: convolution and both gradients within bfloat16 tolerance of float32, float32 results',
+  { skip: cpuOnlyReason },
+  async () => {
+    await setup();
+    const xv = rand(4 * 12 * 12 * 8, 3);
+    const wv = rand(3 * 3 * 8 * 16, 4);
+    const out = {};
+    for (const bf16 of [false, true]) {
+      out[String(bf16)] = await withPrecision(bf16, () => {
+        const x = tf.tensor4d(xv, [4, 12, 12, 8]);
+        const w = tf.tensor4d(wv, [3, 3, 8, 16]);
+        const f = (a, k) => tf.sum(tf.square(tf.conv2d(a, k, 1, 'same')));
+        const [dx, dw] = tf.grads(f)([x, w]);
+        const y = tf.conv2d(x, w, 1, 'same');
+        for (const t of [y, dx, dw]) assert.equal(t.dtype, 'float32');
+        const r = [y, dx, dw].map((t) => Array.from(t.dataSync()));
+        tf.dispose([x, w, dx, dw, y]);
+        return r;
+      });
+    }
+    // normwise: a gradient element is a sum of ~150 products and may cancel to near 0
+    out.false.forEach((c, i) => {
+      const scale = Math.max(...c.map(Math.abs));
+      const d = Math.max(...c.map((v, j) => Math.abs(v - out.true[i][j]))) / scale;
+      assert.ok(
+        d > 0 && d < 2e-2,
+        `output ${i}: normwise relative difference ${d} (bf16: 8 bits of mantissa)`,
+      );
+    });
+  },
+);
+
+test(
+  'bf16 on the CPU: a convolution of spikes is the exact sum rounded once to bfloat16',
+  { skip: cpuOnlyReason },
+  async () => {
+    await setup();
+    // spikes (0/1) and filters k/64 (|k| < 128) are exact in bfloat16 and every partial sum is exact
+    // in float32, so whatever the summation order the result is round_bf16(exact sum)
+    const n = 2,
+      h = 6,
+      c = 16,
+      co = 8;
+    const sv = Array.from({ length: n * h * h * c }, (_, i) => ((i * 7919) % 5 < 2 ? 1 : 0));
+    const wv = Array.from({ length: 3 * 3 * c * co }, (_, i) => (((i * 104729) % 255) - 127) / 64);
+    const results = [];
+    for (const bf16 of [false, true]) {
+      results.push(
+        await withPrecision(bf16, () =>
+          tf.tidy(() =>
+            Array.from(
+              tf.conv2d(tf.tensor4d(sv, [n, h, h, c]), tf.tensor4d(wv, [3, 3, c, co]), 1, 'same').dataSync(),
+            ),
+          ),
+        ),
+      );
+    }
+    const [fp32, bf16] = results;
+    let rounded = 0;
+    fp32.forEach((v, i) => {
+      assert.equal(bf16[i], toBf16(v), `element ${i}: ${bf16[i]} is not round_bf16(${v})`);
+      if (toBf16(v) !== v) rounded++;
+    });
+    assert.ok(rounded > 0, 'some sums need more than 8 bits of mantissa (else the test shows nothing)');
+  },
+);
+
+test(
+  'bf16 on the CPU: elementwise ops and matrix products stay float32 (bit for bit)',
+  { skip: cpuOnlyReason },
+  async () => {
+    await setup();
+    const av = rand(8 * 16, 5);
+    const bv = rand(16 * 4, 6);
+    const run = () =>
+      tf.tidy(() => {
+        const a = tf.tensor2d(av, [8, 16]);
+        const b = tf.tensor2d(bv, [16, 4]);
+        return [tf.matMul(a, b), tf.add(tf.mul(a, 1.0001), 1e-4)].map((t) => Array.from(t.dataSync()));
+      });
+    const fp32 = await withPrecision(false, run);
+    const bf16 = await withPrecision(true, run);
+    assert.deepEqual(bf16, fp32);
+  },
+);
