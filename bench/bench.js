@@ -5,7 +5,11 @@
  * when asked) and, where `/usr/bin/python3` has torch, the same networks in PyTorch, all in one
  * run; prints figures and the ratios the native backend targets:
  *
+ * - stcsnn's ANN training step <= 1.0 x PyTorch's ANN training step (fp32);
+ * - the default STC training step <= 1.05 x stcsnn's ANN training step (fp32);
  * - STC training step <= 1.05 x PyTorch's ANN training step of the same network;
+ * - with `--precision bf16` (bfloat16 convolutions; PyTorch: `torch.autocast` bf16): the default
+ *   STC training step <= 1.0 x PyTorch's bf16 ANN step and <= 0.8 x PyTorch's fp32 ANN step;
  * - STC training step faster than PyTorch's STC (T elementwise passes) training step;
  * - STC inference >= 0.9 x PyTorch ANN images/s;
  * - peak RSS of STC training <= PyTorch ANN training's;
@@ -26,6 +30,15 @@
  * beside it. On a shared virtual machine a reference's speed can move by 1.5x between runs
  * minutes apart, which a single round cannot tell from a difference between engines.
  *
+ * Each step's achieved arithmetic rate is printed beside it: GFLOP/s = 2 x MACs x images / s,
+ * with MACs the forward pass's weight multiply-accumulates (`stcsnn energy`'s count, reported by
+ * run-stcsnn.js) and a training step counted as 3 x the forward pass (the forward product and
+ * the two gradient products; the first layer's input gradient, which is not computed, is
+ * counted, so training rates are a little high), and its share of the peak of its precision:
+ * the rate of a 2048 x 2048 x 2048 matrix product in PyTorch at the same threads, measured at
+ * the start (the practical peak), with the nominal peak from /proc/cpuinfo beside it
+ * (bench/peak.mjs says how it is computed).
+ *
  * `--smoke` runs one step of every configuration on tiny networks (width 0.125, batch 2, one
  * round) and checks that each ran and that its figures are finite (exit code 1 otherwise): a
  * check that the benchmark works, for CI, not a timing.
@@ -38,6 +51,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { choiceArg, importBuilt, intArg, listArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
+import { gemmPeak, nominalPeak } from './peak.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const USAGE = `Usage: npm run bench [-- options]   (or: node bench/bench.js [options] after npm run build)
@@ -56,6 +70,8 @@ Options:
                     per layer / channel) (default: all); the trainer's default is always
                     measured, and inference only for it
   --phases LIST     train, infer (default: train,infer)
+  --precisions LIST fp32, bf16 (default: fp32,bf16); bf16 measures the default STC method and
+                    the ANN (stcsnn: --precision bf16; PyTorch: torch.autocast bfloat16)
   --batch N         batch size (default 32)
   --width X         channel multiplier (default 1)
   --steps N         measured steps per process (default 10)
@@ -82,6 +98,7 @@ const { values: a } = scriptArgs(import.meta.url, {
     modes: { type: 'string', default: 'stc,ann' },
     variants: { type: 'string', default: 'relu,clipped,layer,channel' },
     phases: { type: 'string', default: 'train,infer' },
+    precisions: { type: 'string', default: 'fp32,bf16' },
     batch: { type: 'string', default: '32' },
     width: { type: 'string', default: '1' },
     steps: { type: 'string', default: '10' },
@@ -104,6 +121,7 @@ choiceArg('stat', a.stat, ['median', 'min']);
 listArg('archs', a.archs, ['resnet18', 'vgg16', 'vgg11']);
 listArg('modes', a.modes, ['stc', 'ann']);
 listArg('phases', a.phases, ['train', 'infer']);
+listArg('precisions', a.precisions, ['fp32', 'bf16']);
 if (a.engines !== undefined) listArg('engines', a.engines, ['libtorch', 'wasm', 'pytorch']);
 const list = (s) =>
   s
@@ -186,10 +204,23 @@ const machine = {
   width: Number(a.width),
   smoke: a.smoke,
   default_variant: DEFAULT_VARIANT,
+  precisions: list(a.precisions),
+  peak_gflops: {
+    gemm: torch && !a.smoke ? gemmPeak(a.python, Number(a.threads)) : null,
+    nominal: nominalPeak(Number(a.threads)),
+  },
 };
 log(
   `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.threads} threads, load ${machine.loadavg_at_start.join(' ')}`,
 );
+{
+  const g = machine.peak_gflops.gemm;
+  const n = machine.peak_gflops.nominal;
+  const f = (v) => (v === null || v === undefined ? '-' : v.toFixed(0));
+  log(
+    `peak GFLOP/s: measured matrix product fp32 ${f(g?.fp32)}, bf16 ${f(g?.bf16)}; nominal fp32 ${f(n.fp32)}, bf16 ${f(n.bf16)} (${n.how})`,
+  );
+}
 log(
   `trainer's default method: ${DEFAULT_VARIANT} (gradient ${trainerDefault.gradient}, learnTheta ${trainerDefault.learnTheta}); batch ${a.batch}, width ${a.width}${a.smoke ? '; smoke: one step each, figures checked, not timings' : ''}`,
 );
@@ -208,7 +239,7 @@ const failures = [];
  * One measurement in its own process. `variant`: stcsnn's STC method (null in ann mode and
  * for PyTorch, whose STC is the ReLU mask with fixed thresholds: `relu`).
  */
-function measure(engine, arch, mode, variant, phase) {
+function measure(engine, arch, mode, variant, phase, precision) {
   const common = [
     '--arch',
     arch,
@@ -228,6 +259,8 @@ function measure(engine, arch, mode, variant, phase) {
     a.threads,
     '--stat',
     a.stat,
+    '--precision',
+    precision,
   ];
   const method = variant
     ? ['--gradient', VARIANTS[variant].gradient, '--learn-theta', VARIANTS[variant].learnTheta]
@@ -243,7 +276,7 @@ function measure(engine, arch, mode, variant, phase) {
             cwd: join(here, '..'),
           },
         );
-  const what = `${engine} ${arch} ${mode}${variant ? ` ${variant}` : ''} ${phase}`;
+  const what = `${engine} ${arch} ${mode}${variant ? ` ${variant}` : ''} ${phase} ${precision}`;
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   let m;
   try {
@@ -268,7 +301,7 @@ function measure(engine, arch, mode, variant, phase) {
     failures.push(`${what}: ${why}`);
     return undefined;
   }
-  return { ...m, variant: variant ?? (engine === 'pytorch' && mode === 'stc' ? 'relu' : null) };
+  return { ...m, precision, variant: variant ?? (engine === 'pytorch' && mode === 'stc' ? 'relu' : null) };
 }
 
 const median = (xs) => {
@@ -276,10 +309,26 @@ const median = (xs) => {
   const m = Math.floor(v.length / 2);
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 };
-const key = (engine, arch, mode, variant, phase) => `${engine}/${arch}/${mode}/${variant ?? '-'}/${phase}`;
+const key = (engine, arch, mode, variant, phase, precision) =>
+  `${engine}/${arch}/${mode}/${variant ?? '-'}/${phase}/${precision}`;
 const label = (r) => `${r.mode}${r.variant ? ` ${shown(r.variant)}` : ''}`;
-const row = (r) =>
-  `${r.engine.padEnd(16)} ${r.arch.padEnd(9)} ${label(r).padEnd(22)} ${r.phase.padEnd(5)} ${String(r.ms_per_step).padStart(9)} ms/step ${String(r.images_per_second).padStart(8)} img/s  peak RSS ${r.peak_rss_mb} MB`;
+/** Forward MACs per image of each network (run-stcsnn.js reports them; PyTorch's networks are the same). */
+const macsOf = new Map();
+/** GFLOP/s of a measurement (see the module comment), and its share of its precision's measured peak. */
+function rate(r) {
+  const macs = r.macs_per_image ?? macsOf.get(`${r.arch}/${r.width}`);
+  if (!macs) return null;
+  const gflops = ((r.phase === 'train' ? 3 : 1) * 2 * macs * r.images_per_second) / 1e9;
+  const peak = machine.peak_gflops.gemm?.[r.precision];
+  return { gflops: Number(gflops.toFixed(1)), of_peak: peak ? Number((gflops / peak).toFixed(3)) : null };
+}
+const row = (r) => {
+  const g = rate(r);
+  const gText = g
+    ? `${g.gflops.toFixed(0).padStart(5)} GFLOP/s${g.of_peak === null ? '' : ` (${(100 * g.of_peak).toFixed(0)} % of peak)`}`
+    : '';
+  return `${r.engine.padEnd(16)} ${r.arch.padEnd(9)} ${label(r).padEnd(22)} ${r.phase.padEnd(5)} ${r.precision} ${String(r.ms_per_step).padStart(9)} ms/step ${String(r.images_per_second).padStart(8)} img/s  peak RSS ${r.peak_rss_mb} MB  ${gText}`;
+};
 
 /**
  * The configurations of one engine in one round: `[mode, variant, phase]`. stcsnn's STC
@@ -288,12 +337,20 @@ const row = (r) =>
  */
 function configurations(engine, round) {
   const out = [];
-  for (const mode of list(a.modes)) {
-    for (const phase of list(a.phases)) {
-      if (mode === 'ann') out.push([mode, null, phase]);
-      else if (engine === 'pytorch') out.push([mode, null, phase]);
-      else if (phase === 'infer') out.push([mode, DEFAULT_VARIANT, phase]);
-      else for (const v of round % 2 === 0 ? variants : [...variants].reverse()) out.push([mode, v, phase]);
+  for (const precision of list(a.precisions)) {
+    // bf16: the ANN and the default STC method (PyTorch: its ANN only; its STC is a reference for fp32)
+    const bf16 = precision === 'bf16';
+    if (bf16 && engine === 'wasm') continue;
+    for (const mode of list(a.modes)) {
+      for (const phase of list(a.phases)) {
+        if (mode === 'ann') out.push([mode, null, phase, precision]);
+        else if (engine === 'pytorch') {
+          if (!bf16) out.push([mode, null, phase, precision]);
+        } else if (phase === 'infer' || bf16) out.push([mode, DEFAULT_VARIANT, phase, precision]);
+        else
+          for (const v of round % 2 === 0 ? variants : [...variants].reverse())
+            out.push([mode, v, phase, precision]);
+      }
     }
   }
   return out;
@@ -311,10 +368,11 @@ for (let round = 0; round < machine.rounds; round++) {
   const order = round % 2 === 0 ? engines : [...engines].reverse();
   for (const arch of list(a.archs)) {
     for (const engine of order) {
-      for (const [mode, variant, phase] of configurations(engine, round)) {
-        const r = measure(engine, arch, mode, variant, phase);
+      for (const [mode, variant, phase, precision] of configurations(engine, round)) {
+        const r = measure(engine, arch, mode, variant, phase, precision);
         if (!r) continue;
-        const k = key(r.engine, arch, mode, r.variant, phase);
+        if (r.macs_per_image) macsOf.set(`${arch}/${r.width}`, r.macs_per_image);
+        const k = key(r.engine, arch, mode, r.variant, phase, precision);
         seen.set(k, r);
         byConfig.set(k, [...(byConfig.get(k) ?? []), r]);
         log(`  round ${round + 1}/${machine.rounds}  ${row(r)}`);
@@ -335,6 +393,7 @@ const results = [...byConfig.values()].map((rs) => {
     rounds_peak_rss_mb: rs.map((r) => r.peak_rss_mb),
   };
 });
+for (const r of results) Object.assign(r, rate(r));
 if (machine.rounds > 1) {
   log(`median over ${machine.rounds} rounds:`);
   for (const r of results) log(`  ${row(r)}`);
@@ -347,23 +406,35 @@ const ms = (n, d) => n.ms_per_step / d.ms_per_step;
  * test]; a side is [engine, mode, variant, phase].
  */
 const targets = [];
+const F = 'fp32';
+const B = 'bf16';
+const dflt = shown(DEFAULT_VARIANT);
+targets.push([
+  'stcsnn ann train ms / pytorch ann train ms',
+  null,
+  [native, 'ann', null, 'train', F],
+  ['pytorch', 'ann', null, 'train', F],
+  ms,
+  '<= 1.0',
+  (x) => x <= 1.0,
+]);
 for (const v of variants) {
-  const stc = [native, 'stc', v, 'train'];
+  const stc = [native, 'stc', v, 'train', F];
   targets.push(
     [
       `stc ${shown(v)} train ms / stcsnn ann train ms`,
       v,
       stc,
-      [native, 'ann', null, 'train'],
+      [native, 'ann', null, 'train', F],
       ms,
-      null,
-      null,
+      v === DEFAULT_VARIANT ? '<= 1.05' : null,
+      v === DEFAULT_VARIANT ? (x) => x <= 1.05 : null,
     ],
     [
       `stc ${shown(v)} train ms / pytorch ann train ms`,
       v,
       stc,
-      ['pytorch', 'ann', null, 'train'],
+      ['pytorch', 'ann', null, 'train', F],
       ms,
       '<= 1.05',
       (x) => x <= 1.05,
@@ -374,7 +445,7 @@ for (const v of variants) {
       `stc ${shown(v)} train ms / stc clipped (fixed) train ms`,
       v,
       stc,
-      [native, 'stc', 'clipped', 'train'],
+      [native, 'stc', 'clipped', 'train', F],
       ms,
       '<= 1.05',
       (x) => x <= 1.05,
@@ -384,36 +455,81 @@ targets.push(
   [
     'stc relu train ms / pytorch stc (relu) train ms',
     'relu',
-    [native, 'stc', 'relu', 'train'],
-    ['pytorch', 'stc', 'relu', 'train'],
+    [native, 'stc', 'relu', 'train', F],
+    ['pytorch', 'stc', 'relu', 'train', F],
     ms,
     '< 1',
     (x) => x < 1,
   ],
   [
-    `stc ${shown(DEFAULT_VARIANT)} infer img/s / pytorch ann infer img/s`,
+    `stc ${dflt} infer img/s / pytorch ann infer img/s`,
     DEFAULT_VARIANT,
-    [native, 'stc', DEFAULT_VARIANT, 'infer'],
-    ['pytorch', 'ann', null, 'infer'],
+    [native, 'stc', DEFAULT_VARIANT, 'infer', F],
+    ['pytorch', 'ann', null, 'infer', F],
     (n, d) => n.images_per_second / d.images_per_second,
     '>= 0.9',
     (x) => x >= 0.9,
   ],
   [
-    `stc ${shown(DEFAULT_VARIANT)} train peak RSS / pytorch ann train peak RSS`,
+    `stc ${dflt} train peak RSS / pytorch ann train peak RSS`,
     DEFAULT_VARIANT,
-    [native, 'stc', DEFAULT_VARIANT, 'train'],
-    ['pytorch', 'ann', null, 'train'],
+    [native, 'stc', DEFAULT_VARIANT, 'train', F],
+    ['pytorch', 'ann', null, 'train', F],
     (n, d) => n.peak_rss_mb / d.peak_rss_mb,
     '<= 1',
     (x) => x <= 1,
   ],
+  [
+    `bf16: stc ${dflt} train ms / pytorch ann bf16 train ms`,
+    DEFAULT_VARIANT,
+    [native, 'stc', DEFAULT_VARIANT, 'train', B],
+    ['pytorch', 'ann', null, 'train', B],
+    ms,
+    '<= 1.0',
+    (x) => x <= 1.0,
+  ],
+  [
+    `bf16: stc ${dflt} train ms / pytorch ann fp32 train ms`,
+    DEFAULT_VARIANT,
+    [native, 'stc', DEFAULT_VARIANT, 'train', B],
+    ['pytorch', 'ann', null, 'train', F],
+    ms,
+    '<= 0.8',
+    (x) => x <= 0.8,
+  ],
+  [
+    'bf16: stcsnn ann train ms / pytorch ann bf16 train ms',
+    null,
+    [native, 'ann', null, 'train', B],
+    ['pytorch', 'ann', null, 'train', B],
+    ms,
+    null,
+    null,
+  ],
+  [
+    `bf16: stc ${dflt} train ms / stc ${dflt} fp32 train ms`,
+    DEFAULT_VARIANT,
+    [native, 'stc', DEFAULT_VARIANT, 'train', B],
+    [native, 'stc', DEFAULT_VARIANT, 'train', F],
+    ms,
+    null,
+    null,
+  ],
+  [
+    'bf16: pytorch ann bf16 train ms / pytorch ann fp32 train ms',
+    null,
+    ['pytorch', 'ann', null, 'train', B],
+    ['pytorch', 'ann', null, 'train', F],
+    ms,
+    null,
+    null,
+  ],
 );
 const ratios = [];
 for (const arch of list(a.archs)) {
-  for (const [name, variant, [ne, nm, nv, np], [de, dm, dv, dp], value, target, ok] of targets) {
+  for (const [name, variant, [ne, nm, nv, np, nq], [de, dm, dv, dp, dq], value, target, ok] of targets) {
     const perRound = rounds
-      .map((seen) => [seen.get(key(ne, arch, nm, nv, np)), seen.get(key(de, arch, dm, dv, dp))])
+      .map((seen) => [seen.get(key(ne, arch, nm, nv, np, nq)), seen.get(key(de, arch, dm, dv, dp, dq))])
       .filter(([n, d]) => n && d)
       .map(([n, d]) => value(n, d));
     if (perRound.length === 0) continue;
@@ -453,6 +569,7 @@ if (a.json) {
     gradient,
     learn_theta,
     phase,
+    precision,
     batch,
     width,
     ms_per_step,
@@ -466,11 +583,13 @@ if (a.json) {
     gradient: gradient ?? (variant ? VARIANTS[variant].gradient : null),
     learn_theta: learn_theta ?? (variant ? VARIANTS[variant].learnTheta : null),
     phase,
+    precision,
     batch,
     width,
     ms_per_step,
     images_per_second,
     peak_rss_mb,
+    ...rate({ arch, phase, precision, width, images_per_second }),
   });
   process.stdout.write(JSON.stringify({ machine, results: results.map(strip), ratios, failures }) + '\n');
 }

@@ -5,6 +5,7 @@ One measurement per process (so that peak RSS is this configuration's):
 
     python3 bench/pytorch_bench.py --arch resnet18|vgg16|vgg11 --mode ann|stc --phase train|infer
         [--batch 32] [--steps 10] [--warmup 3] [--threads 2] [--width 1] [--layout nchw|channels_last]
+        [--precision fp32|bf16]
 
 The networks are stcsnn's (docs/semantics.md §2): VGG = stem conv+BN, then per layer
 [maxpool] -> (ReLU | STC quantiser) -> conv (no bias) -> BN, final maxpool, ReLU, linear;
@@ -16,6 +17,9 @@ T elementwise passes, with the equivalent (ReLU) gradient: the best plain-PyTorc
 train = forward + cross entropy + backward + SGD(momentum 0.9, weight decay 5e-4);
 infer = eval-mode forward + argmax, under torch.inference_mode.
 `--width` multiplies every layer's channels (max(1, round(c * width)), as stcsnn's `width`).
+`--precision bf16` runs the forward pass (and so its backward) under
+`torch.autocast(device, dtype=torch.bfloat16)`: PyTorch's own mixed precision, where
+convolutions and matrix products take bfloat16 and the parameters stay float32.
 Prints one JSON line like bench/run-stcsnn.js.
 """
 import argparse
@@ -154,6 +158,7 @@ def main():
     p.add_argument('--layout', default='channels_last', choices=['channels_last', 'nchw'])
     p.add_argument('--stat', default='median', choices=['median', 'min'])
     p.add_argument('--device', default='cpu', help='cpu or cuda (cuda[:N])')
+    p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'])
     a = p.parse_args()
     if a.device.startswith('cuda') and not torch.cuda.is_available():
         print('pytorch_bench.py: --device cuda but torch.cuda.is_available() is False '
@@ -173,17 +178,23 @@ def main():
     y = (torch.arange(a.batch) % 10).to(dev)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
 
+    bf16 = a.precision == 'bf16'
+
+    def autocast():
+        return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16)
+
     def train_step():
         net.train()
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(net(x), y)
+        with autocast():
+            loss = F.cross_entropy(net(x), y)
         loss.backward()
         opt.step()
         return loss.item()
 
     def infer_step():
         net.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast():
             int(net(x).argmax(1)[0])
         return None
 
@@ -214,6 +225,7 @@ def main():
         'layout': a.layout,
         'torch': torch.__version__,
         'device': a.device,
+        'precision': a.precision,
     }))
 
 

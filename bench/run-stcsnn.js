@@ -3,7 +3,8 @@
  * One benchmark measurement of stcsnn in its own process (so that peak RSS is this
  * configuration's): `node bench/run-stcsnn.js --backend libtorch|wasm --arch resnet18|vgg16|vgg11
  * --mode stc|ann --phase train|infer [--gradient relu|clipped] [--learn-theta off|layer|channel]
- * --batch 32 --steps 10 --warmup 3 [--width 1] [--threads N] [--device cpu|cuda]`.
+ * --batch 32 --steps 10 --warmup 3 [--width 1] [--threads N] [--device cpu|cuda]
+ * [--precision fp32|bf16] [--profile]`.
  *
  * The network, its optimiser and its training step are the trainer's own: the configuration is
  * resolved as `stcsnn train --dataset cifar10 --arch A --mode M --width W --batch-size B
@@ -17,8 +18,13 @@
  * images (seeded), 10 classes.
  *
  * Prints one JSON line: {engine, arch, mode, gradient, learn_theta, phase, batch, width,
- * ms_per_step, images_per_second, peak_rss_mb, loss, steps, threads, fallbacks} (`gradient`
- * and `learn_theta` null in ann mode; `loss` the last training step's, null for infer).
+ * precision, macs_per_image, ms_per_step, images_per_second, peak_rss_mb, loss, steps, threads,
+ * fallbacks} (`macs_per_image`: the forward pass's weight multiply-accumulates per image,
+ * `weightMacs` over the network's layers, as `stcsnn energy` counts them; `gradient` and `learn_theta` null in ann mode; `loss` the last training step's, null for
+ * infer). `--profile` adds `profile`: each kernel's milliseconds and calls per step (the time
+ * inside its kernel function: the native call, argument and result marshalling), and `other_ms`,
+ * the rest of the step (TensorFlow.js's tape, gradient bookkeeping, JavaScript); the timed steps
+ * then run with that instrumentation, so `ms_per_step` is a little higher than without it.
  */
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
@@ -26,6 +32,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { resolveTrainConfig } from '../dist/app/config/resolve.js';
 import { trainerModel, trainerStep } from '../dist/app/train/train.js';
 import { initBackend } from '../dist/lib/engine/backend.js';
+import { weightMacs } from '../dist/lib/nn/plan.js';
 import { choiceArg, intArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
 
 const USAGE = `Usage: node bench/run-stcsnn.js [options]   (one measurement; bench/bench.js runs the set)
@@ -45,11 +52,14 @@ Options:
   --size N                         input height and width (default 32)
   --threads N                      libtorch threads (default: its own)
   --device cpu|cuda                libtorch device (default cpu)
+  --precision fp32|bf16            libtorch convolutions in float32 or bfloat16 (default fp32)
+  --profile                        time each kernel (adds profile and other_ms)
   --stat median|min                the step time reported (default median)
   --debug, -h/--help
 
 Prints one JSON line: {engine, arch, mode, gradient, learn_theta, phase, batch, width,
-ms_per_step, images_per_second, peak_rss_mb, loss, steps, threads, fallbacks}.`;
+precision, macs_per_image, ms_per_step, images_per_second, peak_rss_mb, loss, steps, threads,
+fallbacks}.`;
 const { values: a } = scriptArgs(import.meta.url, {
   usage: USAGE,
   options: {
@@ -67,6 +77,8 @@ const { values: a } = scriptArgs(import.meta.url, {
     device: { type: 'string', default: 'cpu' },
     size: { type: 'string', default: '32' },
     stat: { type: 'string', default: 'median' },
+    precision: { type: 'string', default: 'fp32' },
+    profile: { type: 'boolean', default: false },
   },
 });
 choiceArg('backend', a.backend, ['libtorch', 'wasm']);
@@ -75,6 +87,7 @@ choiceArg('mode', a.mode, ['stc', 'ann']);
 choiceArg('phase', a.phase, ['train', 'infer']);
 choiceArg('stat', a.stat, ['median', 'min']);
 choiceArg('device', a.device, ['cpu', 'cuda']);
+choiceArg('precision', a.precision, ['fp32', 'bf16']);
 if (a.gradient !== undefined) choiceArg('gradient', a.gradient, ['relu', 'clipped']);
 if (a['learn-theta'] !== undefined) choiceArg('learn-theta', a['learn-theta'], ['off', 'layer', 'channel']);
 for (const [k, min] of [
@@ -106,11 +119,8 @@ const { config } = resolveTrainConfig({
 });
 
 const device = /** @type {'cpu' | 'cuda'} */ (a.device);
-await initBackend(/** @type {any} */ (a.backend), { threads, device });
-if (a.backend === 'libtorch') {
-  const lt = await import('stcsnn-libtorch');
-  await lt.registerLibtorchBackend({ threads, device });
-}
+const precision = /** @type {'fp32' | 'bf16'} */ (a.precision);
+await initBackend(/** @type {any} */ (a.backend), { threads, device, precision });
 const { net, sgd } = trainerModel(config, { shape: [size, size, 3], classes: 10 });
 const step = trainerStep(net, sgd);
 const LR = 0.01;
@@ -144,6 +154,28 @@ async function inferStep() {
 const run = a.phase === 'train' ? trainStep : inferStep;
 let loss = null;
 for (let i = 0; i < warmup; i++) loss = await run();
+/** kernel name -> [milliseconds, calls] over the timed steps (--profile) */
+const profile = new Map();
+if (a.profile) {
+  for (const k of tf.getKernelsForBackend(tf.getBackend())) {
+    const inner = k.kernelFunc;
+    tf.unregisterKernel(k.kernelName, k.backendName);
+    tf.registerKernel({
+      ...k,
+      kernelFunc: (args) => {
+        const t0 = performance.now();
+        try {
+          return inner(args);
+        } finally {
+          const e = profile.get(k.kernelName) ?? [0, 0];
+          e[0] += performance.now() - t0;
+          e[1]++;
+          profile.set(k.kernelName, e);
+        }
+      },
+    });
+  }
+}
 const times = [];
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
@@ -170,6 +202,8 @@ process.stdout.write(
     phase: a.phase,
     batch,
     width: config.width,
+    precision: a.backend === 'libtorch' ? precision : 'fp32',
+    macs_per_image: net.layers.reduce((p, l) => p + weightMacs(l), 0),
     ms_per_step: Number(median.toFixed(2)),
     images_per_second: Number(((batch * 1000) / median).toFixed(1)),
     peak_rss_mb: Number((process.resourceUsage().maxRSS / 1024).toFixed(1)),
@@ -177,5 +211,20 @@ process.stdout.write(
     steps,
     threads: usedThreads,
     fallbacks,
+    ...(a.profile ? profileFields() : {}),
   }) + '\n',
 );
+
+/** The --profile fields: kernels by time per step, and the rest of the step. */
+function profileFields() {
+  const total = times.reduce((p, q) => p + q, 0) / steps;
+  const rows = [...profile.entries()]
+    .map(([kernel, [ms, calls]]) => ({ kernel, ms: Number((ms / steps).toFixed(2)), calls: calls / steps }))
+    .sort((p, q) => q.ms - p.ms);
+  const inKernels = rows.reduce((p, r) => p + r.ms, 0);
+  return {
+    profile: rows,
+    kernel_ms: Number(inKernels.toFixed(2)),
+    other_ms: Number((total - inKernels).toFixed(2)),
+  };
+}
