@@ -39,7 +39,7 @@ test('commander fills no defaults for configuration flags; --help shows the sche
   const ranges: [string, string][] = [
     ['--T', '(an integer in 1..64)'],
     ['--width', '(in (0, 4])'],
-    ['--epochs', '(an integer in 1..100000)'],
+    ['--epochs', '(an integer in 0..100000)'],
     ['--frames', '(an integer in 1..64)'],
     ['--resize', '(an integer in 4..1024)'],
     ['--test-fraction', '(in (0, 1))'],
@@ -207,7 +207,7 @@ test('integer flags take decimal digits only; every cap has one wording naming t
   // the same "FLAG must be RANGE, got V" for the schema's, the STC block's and the table's caps
   const caps: [Record<string, string>, RegExp][] = [
     [{ limitTest: '0' }, /^ConfigError: --limit-test must be an integer >= 1, got 0$/],
-    [{ epochs: '0' }, /^ConfigError: --epochs must be an integer in 1\.\.100000, got 0$/],
+    [{ epochs: '100001' }, /^ConfigError: --epochs must be an integer in 0\.\.100000, got 100001$/],
     [{ T: '65' }, /^ConfigError: --T must be an integer in 1\.\.64, got 65$/],
     [{ repeats: '0' }, /^ConfigError: --repeats must be an integer >= 1, got 0$/],
     [{ dataset: 'cifar10-dvs', frames: '0' }, /^UsageError: --frames must be an integer in 1\.\.64, got 0$/],

@@ -131,7 +131,8 @@ export const trainConfigSchema = z.object({
   stc: stcSchema,
   /** STCB forward path. */
   path: ARCH_FIELDS.path.default(ARCH_DEFAULTS.path),
-  epochs: z.number().int().min(1).max(100000).default(5),
+  /** Epochs; 0 only with `initFrom` (the converted network, evaluated without fine-tuning). */
+  epochs: z.number().int().min(0).max(100000).default(5),
   batchSize: z.number().int().min(1).max(65536).default(32),
   /**
    * Data-parallel training: batch norm normalises with the global batch's statistics over all
@@ -159,10 +160,28 @@ export const trainConfigSchema = z.object({
   limitTest: z.number().int().min(1).optional(),
   /** Seconds after which training stops at the end of the current epoch (a time budget). */
   timeBudget: z.number().positive().optional(),
+  /**
+   * ANN-to-STC conversion: the ANN (run directory, model file or PyTorch state dict) whose
+   * weights and batch-norm statistics initialise this STC run, thresholds calibrated
+   * (`train/convert.ts`).
+   */
+  initFrom: z.string().min(1).optional(),
 });
 
 /** A training run's configuration (what `config.json` holds). */
 export type TrainConfig = Readonly<z.output<typeof trainConfigSchema>>;
+
+/**
+ * The rules across fields that the schema's ranges cannot say: `epochs` 0 is a converted network
+ * evaluated without training, so only with `initFrom`.
+ * @throws ConfigError naming the fields
+ */
+export function checkFieldRules(config: TrainConfig): void {
+  if (config.epochs === 0 && config.initFrom === undefined)
+    throw new ConfigError(
+      'epochs 0 trains nothing: it is for --init-from (the converted network, evaluated)',
+    );
+}
 
 /** Options of a run around its trainings: `repeats` trains seeds `seed, seed+1, ...`. */
 export const runOptionsSchema = z.object({
@@ -273,8 +292,9 @@ export const ADDED_LATER: Readonly<Partial<Record<ConfigPath, ConfigValue>>> = O
  * Fields added after the configuration hash (`config-hash.ts`), left out of a run's identity at
  * the value earlier runs had, so that the hashes of those runs stay valid.
  */
-const IDENTITY_OMITS_AT: Readonly<Partial<Record<ConfigPath, ConfigValue>>> = Object.freeze({
+const IDENTITY_OMITS_AT: Readonly<Partial<Record<ConfigPath, ConfigValue | undefined>>> = Object.freeze({
   'stc.learnTheta': 'off',
+  initFrom: undefined,
 });
 
 interface CheckDef {
@@ -372,6 +392,11 @@ export function checkTrainConfig(value: unknown, source: string): TrainConfig {
     (p) => !Object.hasOwn(ADDED_LATER, p) && !(p in given),
   );
   if (missing !== undefined) throw new ConfigError(`${source}: ${missing}: missing`);
+  try {
+    checkFieldRules(r.data);
+  } catch (e) {
+    throw new ConfigError(`${source}: ${(e as Error).message}`);
+  }
   return r.data;
 }
 

@@ -120,7 +120,11 @@ export const FIELD_FLAGS: { readonly [P in FlaggedPath]: FieldFlag } = {
     help: 'train theta0: off (the paper: fixed), per STCB layer, or per input channel (theta0 = exp(log_theta), LSQ/PACT gradient); needs the clipped mask, so --gradient relu alone means off',
   },
   path: { flag: '--path', arg: '<path>', help: 'STCB forward path' },
-  epochs: { flag: '--epochs', arg: '<n>', help: 'epochs' },
+  epochs: {
+    flag: '--epochs',
+    arg: '<n>',
+    help: 'epochs (0 only with --init-from: the converted network, evaluated)',
+  },
   batchSize: { flag: '--batch-size', arg: '<n>', help: 'batch size' },
   syncBn: {
     flag: '--sync-bn',
@@ -148,6 +152,11 @@ export const FIELD_FLAGS: { readonly [P in FlaggedPath]: FieldFlag } = {
     flag: '--time-budget',
     arg: '<s>',
     help: 'stop at the end of the epoch that would exceed this many seconds',
+  },
+  initFrom: {
+    flag: '--init-from',
+    arg: '<source>',
+    help: 'ANN-to-STC conversion: start from this ANN (run directory, .safetensors model or PyTorch state dict) of the same arch and width; learned thresholds (--learn-theta layer|channel) are calibrated from its activations; --epochs 0 evaluates the converted network',
   },
   // data-set options
   'datasetOptions.labels': {

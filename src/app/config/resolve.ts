@@ -8,6 +8,7 @@
 import { ConfigError } from '../../lib/core/config.js';
 import { datasetInfo } from '../../lib/data/registry.js';
 import {
+  checkFieldRules,
   configPaths,
   DEFAULT_VALUES,
   DERIVED_DEFAULTS,
@@ -111,6 +112,7 @@ export function resolveTrainConfig(opts: ResolveOptions = {}): ResolvedConfig {
     throw new ConfigError(message);
   }
   const config = r.data;
+  checkFieldRules(config);
   const all: Record<string, ConfigSource> = {};
   for (const p of [...configPaths(config), 'repeats'])
     all[p] = sources[p] ?? (Object.hasOwn(DERIVED_DEFAULTS, p) ? 'derived' : 'default');

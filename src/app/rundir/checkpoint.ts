@@ -75,7 +75,7 @@ export const TRAIN_META = {
 
 /** Where a run stands after an epoch. */
 export interface RunState {
-  /** Last finished epoch (0-based). */
+  /** Last finished epoch (0-based); -1 for a converted network before any epoch (`--init-from`, `--epochs 0`). */
   readonly epoch: number;
   readonly bestAccuracy: number;
   readonly bestEpoch: number;
@@ -131,14 +131,15 @@ function decode(path: string) {
 }
 
 /**
- * The schema of a checkpoint's run state (`stcsnn.run_state`): the last finished epoch (0-based),
+ * The schema of a checkpoint's run state (`stcsnn.run_state`): the last finished epoch (0-based;
+ * -1: a converted network, no epoch trained),
  * the best test accuracy and its epoch (at most the last one), the training seconds, and the
  * world size of a data-parallel run.
  */
 export const runStateSchema = z.object({
-  epoch: z.number().int().min(0),
+  epoch: z.number().int().min(-1),
   bestAccuracy: z.number().min(0).max(1),
-  bestEpoch: z.number().int().min(0),
+  bestEpoch: z.number().int().min(-1),
   trainSeconds: z.number().min(0),
   worldSize: z.number().int().min(1).optional(),
 });

@@ -59,6 +59,26 @@ export const trainResultSchema = z.object({
   confusion: z.array(z.array(jsonNumber)),
   /** Code version, machine and data of the invocation that finished the run (`provenance.ts`). */
   provenance: provenanceSchema.optional(),
+  /**
+   * A run converted from an ANN (`--init-from`, `train/convert.ts`) by this invocation: the file,
+   * its kind, and each calibrated STCB's `theta0` and mean squared encoding error, before and after.
+   */
+  conversion: z
+    .object({
+      file: z.string(),
+      kind: z.enum(['stcsnn', 'state_dict']),
+      calibrated: z.array(
+        z.object({
+          layer: z.string(),
+          before: z.array(jsonNumber),
+          after: z.array(jsonNumber),
+          kept: jsonNumber,
+          mseBefore: jsonNumber,
+          mseAfter: jsonNumber,
+        }),
+      ),
+    })
+    .optional(),
 });
 
 /** What a finished run reports (also `result.json`; see {@link trainResultSchema}). */

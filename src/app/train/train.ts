@@ -64,8 +64,9 @@ import { activeBackend } from '../../lib/engine/backend.js';
 import { removeStaleTemporaries } from '../rundir/dirs.js';
 import { readLog, writeLog, type EpochMetrics } from '../rundir/log-file.js';
 import { writeResult, type TrainResult } from '../rundir/result-file.js';
-import type { TrainConfig } from '../config/config.js';
+import { checkFieldRules, type TrainConfig } from '../config/config.js';
 import { evaluate, type EvalResult } from './evaluate.js';
+import { CALIBRATION_BATCHES, convertFromAnn, type Conversion } from './convert.js';
 import { learningRate } from '../config/lr-schedule.js';
 import { MONITOR_SAMPLES, findRunaway, runawayWarning } from './monitor.js';
 import { sgdFor, type Sgd } from './sgd.js';
@@ -305,6 +306,12 @@ export async function agreeOnConfig(pg: ProcessGroup, config: TrainConfig): Prom
  * (evaluated with spike statistics on the test set).
  */
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  if (config.epochs === 0 && config.initFrom === undefined)
+    throw new ConfigError(
+      'epochs 0 trains nothing: it is for --init-from (the converted network, evaluated)',
+    );
+  if (config.initFrom !== undefined && (opts.processGroup?.worldSize ?? 1) > 1)
+    throw new ConfigError('--init-from runs on one process (launch a conversion with --nproc 1)');
   // Only the writing rank (rank 0; the only one without a process group) owns the run directory.
   if (opts.processGroup && opts.processGroup.rank !== 0) return trainLocked(config, opts);
   makeDirs(opts.runDir); // component by component (never hangs); a no-op when it exists
@@ -369,6 +376,12 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
   let log: EpochMetrics[] = [];
   try {
     const lastPath = runFile(runDir, 'last');
+    // a run that starts from an ANN is converted before anything is written (a source that
+    // cannot be converted leaves no run behind); a resumed one has its checkpoint
+    const conversion =
+      config.initFrom !== undefined && !existsSync(lastPath)
+        ? await convertRun(net, config.initFrom, trainLoader, hooks)
+        : undefined;
     if (opts.resume) {
       if (existsSync(lastPath)) {
         const state = readRunState(lastPath);
@@ -396,9 +409,17 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         'resume epoch',
         'every rank must read the same run directory (shared storage across machines)',
       );
-    } else if (writer) {
+    }
+    if (!opts.resume && writer) {
       writeRunConfig(runDir, config, provenance);
       writeLog(runDir, log);
+    }
+    if (conversion && config.epochs === 0 && writer) {
+      // the converted network is the run's model: its checkpoint of "no epoch yet" (epoch -1)
+      const state = { epoch: -1, bestAccuracy: 0, bestEpoch: -1, trainSeconds: 0 };
+      const meta = { normalization, classNames: trainSet.classNames };
+      saveCheckpoint(runFile(runDir, 'best'), net, config, state, meta);
+      saveCheckpoint(lastPath, net, config, state, { ...meta, sgd });
     }
     const perEpoch = trainLoader.batchesPerEpoch;
     const schedule = {
@@ -537,6 +558,18 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
       per_class_accuracy: final.perClass,
       confusion: final.confusion,
       ...(provenance ? { provenance: withChangesSinceStart(runDir, provenance) } : {}),
+      ...(conversion
+        ? {
+            conversion: {
+              ...conversion,
+              calibrated: conversion.calibrated.map((c) => ({
+                ...c,
+                before: [...c.before],
+                after: [...c.after],
+              })),
+            },
+          }
+        : {}),
     };
     if (writer) writeResult(runDir, result);
     return result;
@@ -558,3 +591,29 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
 
 export type { Network };
 export { NumericalError };
+
+/** Converts `net` from the ANN at `source`, calibrating on the first training batches; says what it did. */
+async function convertRun(
+  net: Network,
+  source: string,
+  loader: DataLoader,
+  hooks: TrainHooks | undefined,
+): Promise<Conversion> {
+  const batches: tf.Tensor4D[] = [];
+  try {
+    for await (const b of loader.epoch(0)) {
+      batches.push(tf.tensor4d(b.x, [b.size, ...b.shape]));
+      if (batches.length === CALIBRATION_BATCHES) break;
+    }
+    const c = convertFromAnn(net, source, batches);
+    const n = c.calibrated.length;
+    hooks?.onNotice?.(
+      n === 0
+        ? `converted from ${c.file}: thresholds not calibrated (--learn-theta off keeps theta0 ${net.config.stc?.theta0} in every STCB; --learn-theta layer or channel calibrates them)`
+        : `converted from ${c.file}: ${n} STCB thresholds calibrated for the least encoding error of their inputs (${batches.length} batches)`,
+    );
+    return c;
+  } finally {
+    tf.dispose(batches);
+  }
+}

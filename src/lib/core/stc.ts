@@ -10,7 +10,7 @@ import { runKernel } from './kernels/array-kernel.js';
 import type { KernelAttrs } from './kernels/table.js';
 
 /** The attributes of the STC recurrence for `cfg` (`StcEncode`'s and `StcSpikeCount`'s). */
-function kernelAttrs(cfg: StcConfig): KernelAttrs<'StcEncode'> {
+export function stcKernelAttrs(cfg: StcConfig): KernelAttrs<'StcEncode'> {
   return { thresholds: thresholds(cfg), strict: cfg.fire === '>' };
 }
 
@@ -32,7 +32,7 @@ function asFloat(x: tf.Tensor): tf.Tensor {
  * @returns the binary spike train `s`, shape `[T, ...S]`, values 0 or 1
  */
 export function encode(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return runKernel('StcEncode', { x: asFloat(x) }, kernelAttrs(cfg));
+  return runKernel('StcEncode', { x: asFloat(x) }, stcKernelAttrs(cfg));
 }
 
 /**
@@ -64,7 +64,7 @@ export function decode(spikes: tf.Tensor, cfg: StcConfig): tf.Tensor {
  * @returns `q(x)`, same shape
  */
 export function stcQuantize(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return runKernel('StcQuantize', { x: asFloat(x) }, { ...kernelAttrs(cfg), upper: gradientUpper(cfg) });
+  return runKernel('StcQuantize', { x: asFloat(x) }, { ...stcKernelAttrs(cfg), upper: gradientUpper(cfg) });
 }
 
 /**
@@ -73,7 +73,7 @@ export function stcQuantize(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
  * @returns counts in `0..T`, same shape as `x`
  */
 export function spikeCounts(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return runKernel('StcSpikeCount', { x: asFloat(x) }, kernelAttrs(cfg));
+  return runKernel('StcSpikeCount', { x: asFloat(x) }, stcKernelAttrs(cfg));
 }
 
 /** The spike train of one number and what CAB decodes from it, in float64 (a reference). */

@@ -6,10 +6,12 @@
  * everything else stays float32: the parameters (master weights) and their gradients, the SGD
  * step and momentum, batch norm and its statistics, the STC encoder (the threshold recurrence,
  * the spikes, the decoded value), the classifier's matrix product and the loss. Checkpoints are
- * float32. A spike is 0 or 1, exact in bfloat16, so the convolution of a spike train is exact
- * up to the rounding of the filter and of the result; what changes are the values entering the
- * next encoder, so a spike may differ from fp32's where a membrane lies within about 2^-8 of a
- * threshold (relative). Only the native backend (libtorch) offers it.
+ * float32. What a convolution of an STCB reads is the decoded spike train
+ * `q(x) = sum_t theta(t) s(t)` (one convolution instead of T, by linearity), rounded to bfloat16
+ * (relative error at most 2^-9), as are its filter and its result; the spikes themselves are
+ * computed in float32/float64 from float32 inputs, so a spike differs from fp32's only where the
+ * membrane it comes from lies within the rounding of the previous convolution's result (about
+ * 2^-8, relative) of a threshold. Only the native backend (libtorch) offers it.
  *
  * `auto` picks `bf16` only where the hardware runs bfloat16 natively (on the CPU: the
  * `avx512_bf16` or `amx_bf16` instructions; CUDA GPUs) and the accuracy study has shown bf16

@@ -156,14 +156,28 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** Options of {@link stateDictMismatches} and {@link loadStateDict}. */
+export interface StateDictOptions {
+  /**
+   * The variables of `net` the state dict does not hold (they keep their values; one in the
+   * state dict is unexpected): e.g. the learned thresholds, when an ANN's state dict initialises
+   * its STC network.
+   */
+  readonly except?: (name: string) => boolean;
+}
+
 /**
  * Lists every way `tensors` fails to fit `net`: missing names, unexpected names, wrong dtypes,
  * wrong shapes, non-finite floats, counters outside int32, learned thresholds (`log_theta`)
  * whose thresholds leave the float32 range. Empty when it fits.
  */
-export function stateDictMismatches(net: Network, tensors: Readonly<Record<string, SafeTensor>>): string[] {
+export function stateDictMismatches(
+  net: Network,
+  tensors: Readonly<Record<string, SafeTensor>>,
+  opts: StateDictOptions = {},
+): string[] {
   const problems: string[] = [];
-  const spec = stateDictSpec(net);
+  const spec = stateDictSpec(net).filter((e) => !opts.except?.(e.name));
   const known = new Set(spec.map((s) => s.name));
   for (const s of spec) {
     const t = Object.prototype.hasOwnProperty.call(tensors, s.name) ? tensors[s.name] : undefined;
@@ -230,8 +244,9 @@ export function loadStateDict(
   net: Network,
   tensors: Readonly<Record<string, SafeTensor>>,
   source: string,
+  opts: StateDictOptions = {},
 ): void {
-  const problems = stateDictMismatches(net, tensors);
+  const problems = stateDictMismatches(net, tensors, opts);
   if (problems.length > 0) {
     const more = problems.length > MISMATCHES_SHOWN ? `; ... (${problems.length} mismatches in all)` : '';
     throw new CheckpointError(
@@ -239,6 +254,7 @@ export function loadStateDict(
     );
   }
   for (const e of net.namedVariables()) {
+    if (opts.except?.(e.name)) continue;
     const t = tensors[e.name];
     const v = e.variable;
     tf.tidy(() => {

@@ -1,0 +1,98 @@
+/**
+ * ANN-to-STC conversion (`stcsnn train --init-from SOURCE`): an STC run starts from a trained
+ * ANN of the same architecture and width instead of a random initialisation.
+ *
+ * SOURCE is an ANN run directory (its `best.safetensors`, else `last.safetensors`), an stcsnn
+ * model file of an ANN, or a plain safetensors file holding the ANN's PyTorch `state_dict` in the
+ * layout of docs/pytorch.md (`safetensors.torch.save_file(model.state_dict(), path)` of the
+ * documented ANN module). Every parameter and batch-norm buffer is copied; the learned thresholds
+ * (`log_theta`, which an ANN does not have) are then calibrated from the activations the
+ * converted network sees (`lib/nn/calibrate.ts`). With fixed thresholds (`--learn-theta off`)
+ * there is nothing per layer to calibrate: every STCB keeps `stc.theta0`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from '../../lib/core/config.js';
+import { decodeSafetensors } from '../../lib/interop/safetensors.js';
+import { decodeModel, type ModelFile } from '../../lib/interop/model-codec.js';
+import {
+  CheckpointError,
+  describeIdentity,
+  identityDifference,
+  identityOf,
+  loadStateDict,
+} from '../../lib/interop/state-dict.js';
+import { calibrateThresholds, type CalibratedLayer } from '../../lib/nn/calibrate.js';
+import { LOG_THETA } from '../../lib/nn/layers.js';
+import type { Network } from '../../lib/nn/models.js';
+import { FileSystemError, MAX_MODEL_FILE_BYTES, readRegularFile } from '../../lib/util/fs.js';
+import { resolveModelPath } from '../rundir/checkpoint.js';
+
+/** Batches of training data the thresholds are calibrated on. */
+export const CALIBRATION_BATCHES = 4;
+
+/** What a conversion did, for the log and `result.json`. */
+export interface Conversion {
+  /** The file the ANN was read from. */
+  readonly file: string;
+  /** `stcsnn` (an stcsnn model file) or `state_dict` (a plain safetensors state dict). */
+  readonly kind: 'stcsnn' | 'state_dict';
+  /** The calibrated STCBs (empty with fixed thresholds). */
+  readonly calibrated: readonly CalibratedLayer[];
+}
+
+const isLearnedThreshold = (name: string): boolean => name.endsWith(`.${LOG_THETA}`);
+
+/** The ANN's file: an stcsnn model file (checked against `net`) or a plain state dict. */
+function readSource(
+  source: string,
+  net: Network,
+): { file: string; kind: Conversion['kind']; tensors: ModelFile['tensors'] } {
+  if (/\.onnx$/i.test(source))
+    throw new ConfigError(
+      `--init-from ${source}: an ONNX model cannot be converted; give the ANN's run directory or its .safetensors file`,
+    );
+  let file: string;
+  let bytes: Buffer;
+  try {
+    file = resolveModelPath(source);
+    bytes = readRegularFile(file, { maxBytes: MAX_MODEL_FILE_BYTES, what: 'model' });
+  } catch (e) {
+    if (e instanceof FileSystemError || e instanceof CheckpointError)
+      throw new CheckpointError(`--init-from ${(e as Error).message}`);
+    throw e;
+  }
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const raw = decodeSafetensors(view, file);
+  if (raw.metadata['stcsnn.format'] === undefined) return { file, kind: 'state_dict', tensors: raw.tensors };
+  const mf = decodeModel(view, file);
+  if (mf.config.mode !== 'ann')
+    throw new CheckpointError(
+      `--init-from ${file} is an ${mf.config.mode} network (${describeIdentity(identityOf(mf.config))}); conversion starts from an ANN (--mode ann)`,
+    );
+  const here = identityOf(net.config);
+  const diff = identityDifference(identityOf(mf.config), here).filter((k) => k !== 'mode' && k !== 'T');
+  if (diff.length)
+    throw new CheckpointError(
+      `--init-from ${file} is a ${describeIdentity(identityOf(mf.config), diff)} ANN, this run is ${describeIdentity(here, diff)} (${diff.join(' and ')} ${diff.length > 1 ? 'differ' : 'differs'})`,
+    );
+  return { file, kind: 'stcsnn', tensors: mf.tensors };
+}
+
+/**
+ * Initialises the STC network `net` from the ANN at `source` and calibrates its learned
+ * thresholds on `batches` (inputs as in training).
+ * @throws ConfigError for a source that cannot be converted (ONNX, an STC model, another
+ *   network); CheckpointError naming the tensors that do not fit (missing, wrong shape: e.g.
+ *   another class count)
+ */
+export function convertFromAnn(net: Network, source: string, batches: readonly tf.Tensor4D[]): Conversion {
+  if (net.config.mode !== 'stc')
+    throw new ConfigError('--init-from converts an ANN into an STC network: it needs --mode stc');
+  const { file, kind, tensors } = readSource(source, net);
+  if (Object.keys(tensors).some(isLearnedThreshold))
+    throw new CheckpointError(
+      `--init-from ${file} holds learned thresholds (log_theta): an STC network, not an ANN`,
+    );
+  loadStateDict(net, tensors, file, { except: isLearnedThreshold });
+  return { file, kind, calibrated: calibrateThresholds(net, batches) };
+}
