@@ -306,10 +306,7 @@ export async function agreeOnConfig(pg: ProcessGroup, config: TrainConfig): Prom
  * (evaluated with spike statistics on the test set).
  */
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
-  if (config.epochs === 0 && config.initFrom === undefined)
-    throw new ConfigError(
-      'epochs 0 trains nothing: it is for --init-from (the converted network, evaluated)',
-    );
+  checkFieldRules(config);
   if (config.initFrom !== undefined && (opts.processGroup?.worldSize ?? 1) > 1)
     throw new ConfigError('--init-from runs on one process (launch a conversion with --nproc 1)');
   // Only the writing rank (rank 0; the only one without a process group) owns the run directory.
