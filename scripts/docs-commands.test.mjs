@@ -489,7 +489,15 @@ after(async () => {
 test('the documentation shows command lines, and all of them are found', () => {
   // a floor, so that a change that breaks the extraction cannot pass as "nothing to check"
   assert.ok(commands.length >= 200, `only ${commands.length} command lines found`);
-  for (const file of ['README.md', 'docs/distributed.md', 'bench/README.md', 'packages/libtorch/README.md'])
+  for (const file of [
+    'README.md',
+    'docs/cli.md',
+    'docs/reproduce.md',
+    'docs/bench.md',
+    'docs/distributed.md',
+    'bench/README.md',
+    'packages/libtorch/README.md',
+  ])
     assert.ok(
       commands.some((c) => c.file === file),
       `no command line found in ${file}`,

@@ -91,6 +91,12 @@ test('the package ships the entry points, the embedded data set and the docs', (
     'dist/app/cli/main.js',
     'README.md',
     'docs/semantics.md',
+    // the pages README.md links for what it no longer holds
+    'docs/cli.md',
+    'docs/reproduce.md',
+    'docs/library.md',
+    'docs/bench.md',
+    'docs/tests.md',
     'assets/fashion-mnist-mini/train-images-idx3-ubyte.gz',
   ]) {
     assert.ok(files.has(f), `${f} is not in the package`);

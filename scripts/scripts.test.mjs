@@ -1,4 +1,4 @@
-// The scripts users are told to run (README.md, bench/README.md) follow the CLI's conventions
+// The scripts users are told to run (docs/bench.md, bench/README.md) follow the CLI's conventions
 // (scripts/script-cli.mjs): `--help` prints the usage and exits 0; bad input is one line on
 // stderr and exit code 2, never a stack trace.
 import assert from 'node:assert/strict';

@@ -88,7 +88,7 @@ export function protocolValues(p: PaperProtocol): ConfigValues {
 }
 
 /**
- * The CPU budget: what fits about 15 minutes on 2 cores with the native backend (README:
+ * The CPU budget: what fits about 15 minutes on 2 cores with the native backend (docs/bench.md:
  * Fashion-MNIST, VGG11 width 0.25, T=8, 22 epochs in 785 s). VGG11 at width 0.25, 20 epochs
  * with the cosine schedule (a step schedule barely decays in 20 epochs), a 900 s time budget
  * (training stops after the epoch that would exceed it), one run; the rest as the defaults.
