@@ -41,18 +41,43 @@ choiceArg('gradient', opt.gradient, ['relu', 'clipped']);
 choiceArg('backend', opt.backend, ['auto', 'wasm', 'cpu', 'libtorch']);
 const cli = new URL('../dist/app/cli/main.js', import.meta.url).pathname;
 if (!existsSync(cli)) throw new Error('dist/app/cli/main.js is missing: run `npm run build` first');
-const common = ['--dataset', 'fashion-mnist', '--arch', 'vgg11', '--width', '0.25', '--T', '8', '--backend', opt.backend, '--json'];
+const common = [
+  '--dataset',
+  'fashion-mnist',
+  '--arch',
+  'vgg11',
+  '--width',
+  '0.25',
+  '--T',
+  '8',
+  '--backend',
+  opt.backend,
+  '--json',
+];
 if (opt['data-dir']) common.push('--data-dir', opt['data-dir']);
 
 function train(args) {
-  const r = spawnSync(process.execPath, [cli, 'train', ...common, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync(process.execPath, [cli, 'train', ...common, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`stcsnn train ${args.join(' ')} exited ${r.status}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
 // Calibration: two short epochs (3,200 images each); the second one's images/s (warm) sets the
 // number of epochs.
-const cal = train(['--epochs', '2', '--limit-train', '3200', '--limit-test', '1000', '--out', 'runs/bench-target-calibration', '--force']);
+const cal = train([
+  '--epochs',
+  '2',
+  '--limit-train',
+  '3200',
+  '--limit-test',
+  '1000',
+  '--out',
+  'runs/bench-target-calibration',
+  '--force',
+]);
 const calLog = readFileSync('runs/bench-target-calibration/log.jsonl', 'utf8').trim().split('\n');
 const warmRate = JSON.parse(calLog[calLog.length - 1]).images_per_second;
 const epochSeconds = 60000 / warmRate;
@@ -61,7 +86,9 @@ const evalSeconds = 10000 / (warmRate * 3); // inference ~3x faster than a train
 // for minutes), and a hard stop (--time-budget) that ends training after the epoch that would
 // otherwise run past the budget, leaving 20 s for start-up and the final evaluation.
 const epochs = Math.max(1, Math.floor((budget * 0.9) / (epochSeconds + evalSeconds)));
-process.stderr.write(`calibration: ${warmRate.toFixed(0)} img/s on ${cal.backend}; ${epochs} epochs fit ${budget} s\n`);
+process.stderr.write(
+  `calibration: ${warmRate.toFixed(0)} img/s on ${cal.backend}; ${epochs} epochs fit ${budget} s\n`,
+);
 
 const results = [];
 for (const mode of ['stc', 'ann']) {
@@ -69,8 +96,16 @@ for (const mode of ['stc', 'ann']) {
   // fixed thresholds, as when these figures were first measured (the trainer's default learns them)
   const extra = mode === 'stc' ? ['--gradient', opt.gradient, '--learn-theta', 'off'] : [];
   const r = train([
-    '--mode', mode, ...extra, '--epochs', String(epochs), '--time-budget', String(budget - 20),
-    '--out', `runs/bench-target-${mode}`, '--force',
+    '--mode',
+    mode,
+    ...extra,
+    '--epochs',
+    String(epochs),
+    '--time-budget',
+    String(budget - 20),
+    '--out',
+    `runs/bench-target-${mode}`,
+    '--force',
   ]);
   results.push({ mode, epochs, wall_seconds: (Date.now() - t0) / 1000, ...r });
 }
@@ -86,14 +121,26 @@ const summary = {
   stc_wall_seconds: stc.wall_seconds,
   ann_wall_seconds: ann.wall_seconds,
   stc_data_fraction: stc.data_fraction,
-  target_met: stc.test_accuracy >= 0.9 && Math.abs(ann.test_accuracy - stc.test_accuracy) <= 0.01 && stc.wall_seconds <= budget,
+  target_met:
+    stc.test_accuracy >= 0.9 &&
+    Math.abs(ann.test_accuracy - stc.test_accuracy) <= 0.01 &&
+    stc.wall_seconds <= budget,
 };
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(`bench/results/fmnist-target-${opt.gradient}.json`, `${JSON.stringify({ summary, results }, null, 2)}\n`);
+writeFileSync(
+  `bench/results/fmnist-target-${opt.gradient}.json`,
+  `${JSON.stringify({ summary, results }, null, 2)}\n`,
+);
 if (opt.json) console.log(JSON.stringify(summary));
 else {
-  console.log(`Fashion-MNIST, VGG11 width 0.25, T=8, ${epochs} epochs, backend ${stc.backend}, STC gradient ${opt.gradient}:`);
-  console.log(`  STC ${(stc.test_accuracy * 100).toFixed(2)}% in ${stc.wall_seconds.toFixed(0)} s (data wait ${(stc.data_fraction * 100).toFixed(1)}%)`);
-  console.log(`  ANN ${(ann.test_accuracy * 100).toFixed(2)}% in ${ann.wall_seconds.toFixed(0)} s; gap ${summary.gap_pp.toFixed(2)} pp`);
+  console.log(
+    `Fashion-MNIST, VGG11 width 0.25, T=8, ${epochs} epochs, backend ${stc.backend}, STC gradient ${opt.gradient}:`,
+  );
+  console.log(
+    `  STC ${(stc.test_accuracy * 100).toFixed(2)}% in ${stc.wall_seconds.toFixed(0)} s (data wait ${(stc.data_fraction * 100).toFixed(1)}%)`,
+  );
+  console.log(
+    `  ANN ${(ann.test_accuracy * 100).toFixed(2)}% in ${ann.wall_seconds.toFixed(0)} s; gap ${summary.gap_pp.toFixed(2)} pp`,
+  );
   console.log(`  target (>= 90 %, within 1 pp, <= ${budget} s): ${summary.target_met ? 'met' : 'not met'}`);
 }

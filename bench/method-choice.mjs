@@ -20,17 +20,8 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { numberArg, scriptArgs, UsageError } from '../scripts/script-cli.mjs';
-import {
-  copyRuns,
-  provenanceLines,
-  runQueue,
-  runRow,
-  SEEDS,
-  SETTINGS,
-  trainRun,
-  writeAtomic,
-} from './study.mjs';
+import { scriptArgs, UsageError } from '../scripts/script-cli.mjs';
+import { provenanceLines, publishSummary, runRow, SEEDS, runStudy, SETTINGS, writeAtomic } from './study.mjs';
 
 const USAGE = `Usage: node bench/method-choice.mjs rule|run|summary|table2 [options]   (after npm run build)
 
@@ -221,28 +212,26 @@ async function summary() {
     ),
     '',
   ].join('\n');
-  mkdirSync(dest, { recursive: true });
   const dirOf = (r) => [
     SETTINGS.find((x) => x.id === r.setting),
     METHODS.find((x) => x.id === r.method),
     r.seed,
   ];
-  copyRuns(
+  publishSummary({
+    dest,
     rows,
-    (r) => runDir(...dirOf(r)),
-    (r) => join(dest, 'runs', r.setting, r.method, `seed-${r.seed}`),
-  );
-  const json = {
-    rule: RULE.join(' '),
-    decision,
-    accuracy_part_holds: complete ? accuracyPart : null,
-    settings: decisions,
-    runs: rows,
-  };
-  writeAtomic(join(dest, 'summary.json'), `${JSON.stringify(json, null, 2)}\n`);
-  writeAtomic(join(dest, 'summary.md'), md);
-  if (opt.json) console.log(JSON.stringify(json));
-  else console.log(md);
+    armKey: 'method',
+    from: (r) => runDir(...dirOf(r)),
+    md,
+    json: {
+      rule: RULE.join(' '),
+      decision,
+      accuracy_part_holds: complete ? accuracyPart : null,
+      settings: decisions,
+      runs: rows,
+    },
+    printJson: opt.json,
+  });
 }
 
 /** The CIFAR-10 settings as Table 2 rows, reported by `stcsnn reproduce --report-only` (see the usage). */
@@ -294,28 +283,7 @@ if (command === 'rule') {
   writeAtomic(join(dest, 'rule.md'), ruleMarkdown());
   console.log(ruleMarkdown());
 } else if (command === 'run') {
-  const jobs = numberArg('jobs', opt.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1)
-    throw new UsageError(`--jobs must be a whole number >= 1, got '${opt.jobs}'`);
-  const cli = resolve(opt.stcsnn ?? 'dist/app/cli/main.js');
-  // seed-major, so that an interrupted session leaves whole seeds of every method
-  const queue = settings.flatMap((s) =>
-    SEEDS.flatMap((seed) =>
-      METHODS.map(
-        (m) => () =>
-          trainRun({
-            cli,
-            dir: runDir(s, m, seed),
-            flags: [...s.flags, ...m.flags],
-            dataDir: opt[s.data],
-            seed,
-            tag: 'method-choice',
-            name: `${s.id}/${m.id}/seed-${seed}`,
-          }),
-      ),
-    ),
-  );
-  await runQueue(queue, jobs);
+  await runStudy({ opt, settings, arms: METHODS, runDir, tag: 'method-choice' });
 } else if (command === 'summary') {
   await summary();
 } else if (command === 'table2') {

@@ -65,7 +65,16 @@ const METHODS = [
   ['clipped, thresholds per channel', ['--gradient', 'clipped', '--learn-theta', 'channel']],
 ];
 const PROTOCOL = ['--dataset', 'imagefolder', '--arch', opt.arch, '--width', '0.25', '--epochs', '6'];
-const SUBSET = ['--lr-schedule', 'cosine', '--limit-train', '10000', '--limit-test', '2000', '--threads', '1'];
+const SUBSET = [
+  '--lr-schedule',
+  'cosine',
+  '--limit-train',
+  '10000',
+  '--limit-test',
+  '2000',
+  '--threads',
+  '1',
+];
 const slug = (name) => name.replace(/[^a-z]+/g, '-').replace(/-$/, '');
 const out = resolve(opt.out ?? `runs/method-compare${suffix}`);
 
@@ -77,7 +86,9 @@ function train([name, flags]) {
     : [...PROTOCOL, '--data-dir', resolve(opt['data-dir']), ...SUBSET, ...flags, '--out', dir];
   console.error(`method-compare: ${name}: stcsnn train ${args.join(' ')}`);
   return new Promise((ok) => {
-    const p = spawn(process.execPath, ['dist/app/cli/main.js', 'train', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const p = spawn(process.execPath, ['dist/app/cli/main.js', 'train', ...args], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     p.on('close', () => ok());
   });
 }

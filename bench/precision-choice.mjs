@@ -16,17 +16,8 @@
 // `run` is resumable: a finished run (result.json) is kept, a started one resumed.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { numberArg, scriptArgs, UsageError } from '../scripts/script-cli.mjs';
-import {
-  copyRuns,
-  provenanceLines,
-  runQueue,
-  runRow,
-  SEEDS,
-  SETTINGS,
-  trainRun,
-  writeAtomic,
-} from './study.mjs';
+import { scriptArgs, UsageError } from '../scripts/script-cli.mjs';
+import { provenanceLines, publishSummary, runRow, SEEDS, runStudy, SETTINGS, writeAtomic } from './study.mjs';
 
 const USAGE = `Usage: node bench/precision-choice.mjs rule|run|summary [options]   (after npm run build)
 
@@ -177,24 +168,22 @@ async function summary() {
     ),
     '',
   ].join('\n');
-  mkdirSync(dest, { recursive: true });
   const dirOf = (r) => [SETTINGS.find((x) => x.id === r.setting), ARMS.find((x) => x.id === r.arm), r.seed];
-  copyRuns(
+  publishSummary({
+    dest,
     rows,
-    (r) => runDir(...dirOf(r)),
-    (r) => join(dest, 'runs', r.setting, r.arm, `seed-${r.seed}`),
-  );
-  const json = {
-    rule: RULE.join(' '),
-    decision,
-    shown_equal: complete ? shownEqual : null,
-    settings: decisions,
-    runs: rows,
-  };
-  writeAtomic(join(dest, 'summary.json'), `${JSON.stringify(json, null, 2)}\n`);
-  writeAtomic(join(dest, 'summary.md'), md);
-  if (opt.json) console.log(JSON.stringify(json));
-  else console.log(md);
+    armKey: 'arm',
+    from: (r) => runDir(...dirOf(r)),
+    md,
+    json: {
+      rule: RULE.join(' '),
+      decision,
+      shown_equal: complete ? shownEqual : null,
+      settings: decisions,
+      runs: rows,
+    },
+    printJson: opt.json,
+  });
 }
 
 const command = positionals[0];
@@ -203,28 +192,7 @@ if (command === 'rule') {
   writeAtomic(join(dest, 'rule.md'), ruleMarkdown());
   console.log(ruleMarkdown());
 } else if (command === 'run') {
-  const jobs = numberArg('jobs', opt.jobs);
-  if (!Number.isInteger(jobs) || jobs < 1)
-    throw new UsageError(`--jobs must be a whole number >= 1, got '${opt.jobs}'`);
-  const cli = resolve(opt.stcsnn ?? 'dist/app/cli/main.js');
-  // seed-major, so that an interrupted session leaves whole seeds of both precisions
-  const queue = settings.flatMap((s) =>
-    SEEDS.flatMap((seed) =>
-      ARMS.map(
-        (a) => () =>
-          trainRun({
-            cli,
-            dir: runDir(s, a, seed),
-            flags: [...s.flags, ...a.flags],
-            dataDir: opt[s.data],
-            seed,
-            tag: 'precision-choice',
-            name: `${s.id}/${a.id}/seed-${seed}`,
-          }),
-      ),
-    ),
-  );
-  await runQueue(queue, jobs);
+  await runStudy({ opt, settings, arms: ARMS, runDir, tag: 'precision-choice' });
 } else if (command === 'summary') {
   await summary();
 } else {

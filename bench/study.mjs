@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../scripts/script-cli.mjs';
+import { numberArg, UsageError } from '../scripts/script-cli.mjs';
 
 /** Seeds of every setting and method. */
 export const SEEDS = [0, 1, 2];
@@ -100,8 +100,37 @@ export function trainRun({ cli, dir, flags, dataDir, seed, tag, name }) {
   });
 }
 
+/**
+ * `run` of a study: trains every setting x arm x seed not finished yet, seed-major (an
+ * interrupted session leaves whole seeds of every arm), `opt.jobs` side by side, with the build
+ * `opt.stcsnn` (default dist/app/cli/main.js) and the data folders `opt[setting.data]`.
+ */
+export async function runStudy({ opt, settings, arms, runDir, tag }) {
+  const jobs = numberArg('jobs', opt.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1)
+    throw new UsageError(`--jobs must be a whole number >= 1, got '${opt.jobs}'`);
+  const cli = resolve(opt.stcsnn ?? 'dist/app/cli/main.js');
+  const queue = settings.flatMap((s) =>
+    SEEDS.flatMap((seed) =>
+      arms.map(
+        (a) => () =>
+          trainRun({
+            cli,
+            dir: runDir(s, a, seed),
+            flags: [...s.flags, ...a.flags],
+            dataDir: opt[s.data],
+            seed,
+            tag,
+            name: `${s.id}/${a.id}/seed-${seed}`,
+          }),
+      ),
+    ),
+  );
+  await runQueue(queue, jobs);
+}
+
 /** Runs `queue`'s thunks, `jobs` at a time, in order. */
-export async function runQueue(queue, jobs) {
+async function runQueue(queue, jobs) {
   const q = [...queue];
   await Promise.all(
     Array.from({ length: jobs }, async () => {
@@ -137,8 +166,21 @@ export function provenanceLines(rows) {
   ];
 }
 
+/**
+ * Writes a study's summary into `dest`: each run's config.json, log.jsonl and result.json (from
+ * `from(row)` to `dest/runs/<setting>/<arm>/seed-<seed>`, the arm read as `row[armKey]`),
+ * summary.json and summary.md; prints the markdown, or the JSON with `printJson`.
+ */
+export function publishSummary({ dest, rows, armKey, from, md, json, printJson }) {
+  mkdirSync(dest, { recursive: true });
+  copyRuns(rows, from, (r) => join(dest, 'runs', r.setting, r[armKey], `seed-${r.seed}`));
+  writeAtomic(join(dest, 'summary.json'), `${JSON.stringify(json, null, 2)}\n`);
+  writeAtomic(join(dest, 'summary.md'), md);
+  console.log(printJson ? JSON.stringify(json) : md);
+}
+
 /** Copies each run's config.json, log.jsonl and result.json from `from(row)` to `to(row)`. */
-export function copyRuns(rows, from, to) {
+function copyRuns(rows, from, to) {
   for (const r of rows)
     for (const file of ['config.json', 'log.jsonl', 'result.json'])
       if (existsSync(join(from(r), file))) {
