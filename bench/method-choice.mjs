@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { scriptArgs, UsageError } from '../scripts/script-cli.mjs';
-import { provenanceLines, publishSummary, runRow, SEEDS, runStudy, SETTINGS, writeAtomic } from './study.mjs';
+import { publishSummary, runRow, SEEDS, runStudy, SETTINGS, summaryHead, writeAtomic } from './study.mjs';
 
 const USAGE = `Usage: node bench/method-choice.mjs rule|run|summary|table2 [options]   (after npm run build)
 
@@ -166,19 +166,12 @@ async function summary() {
         : `${aText}; ${costText}: the default is the clipped mask with fixed thresholds`;
   const f = (v, d = 2) => (v === null || v === undefined ? '-' : v.toFixed(d));
   const md = [
-    '# Which training method is the default: the comparison',
-    '',
-    "Computed by `node bench/method-choice.mjs summary` from the runs' result.json (copied beside this file with",
-    'config.json and log.jsonl). The rule was committed before the runs started (rule.md).',
-    '',
-    ...provenanceLines(rows),
-    '',
-    '## The rule',
-    '',
-    ...RULE,
-    '',
-    '## Paired differences (points; 95 % interval, t with n - 1 degrees of freedom)',
-    '',
+    ...summaryHead({
+      title: 'Which training method is the default: the comparison',
+      script: 'method-choice.mjs',
+      rows,
+      rule: RULE,
+    }),
     '| setting | per-channel - fixed: mean | se | 95 % interval | fixed - ANN | per-channel - ANN |',
     '| --- | --- | --- | --- | --- | --- |',
     ...decisions.map((d) => {

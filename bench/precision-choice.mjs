@@ -17,7 +17,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { scriptArgs, UsageError } from '../scripts/script-cli.mjs';
-import { provenanceLines, publishSummary, runRow, SEEDS, runStudy, SETTINGS, writeAtomic } from './study.mjs';
+import { publishSummary, runRow, SEEDS, runStudy, SETTINGS, summaryHead, writeAtomic } from './study.mjs';
 
 const USAGE = `Usage: node bench/precision-choice.mjs rule|run|summary [options]   (after npm run build)
 
@@ -132,19 +132,12 @@ async function summary() {
     return r.length ? r.map((x) => `${x.toFixed(2)}x`).join(', ') : '-';
   };
   const md = [
-    '# Is bf16 training as accurate as fp32? The comparison',
-    '',
-    "Computed by `node bench/precision-choice.mjs summary` from the runs' result.json (copied beside this file with",
-    'config.json and log.jsonl). The rule was committed before the runs started (rule.md).',
-    '',
-    ...provenanceLines(rows),
-    '',
-    '## The rule',
-    '',
-    ...RULE,
-    '',
-    '## Paired differences (points; 95 % interval, t with n - 1 degrees of freedom)',
-    '',
+    ...summaryHead({
+      title: 'Is bf16 training as accurate as fp32? The comparison',
+      script: 'precision-choice.mjs',
+      rows,
+      rule: RULE,
+    }),
     '| setting | bf16 - fp32: mean | se | 95 % interval | verdict |',
     '| --- | --- | --- | --- | --- |',
     ...decisions.map((x) => {

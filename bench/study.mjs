@@ -154,8 +154,30 @@ export function runRow(dir) {
   };
 }
 
+/**
+ * The first lines of a study's summary.md: the title, where it comes from, the provenance of its
+ * `rows`, the rule, and the heading of the paired differences.
+ */
+export function summaryHead({ title, script, rows, rule }) {
+  return [
+    `# ${title}`,
+    '',
+    `Computed by \`node bench/${script} summary\` from the runs' result.json (copied beside this file with`,
+    'config.json and log.jsonl). The rule was committed before the runs started (rule.md).',
+    '',
+    ...provenanceLines(rows),
+    '',
+    '## The rule',
+    '',
+    ...rule,
+    '',
+    '## Paired differences (points; 95 % interval, t with n - 1 degrees of freedom)',
+    '',
+  ];
+}
+
 /** The build, processor and data lines of a summary, from its rows. */
-export function provenanceLines(rows) {
+function provenanceLines(rows) {
   const distinct = (f) => [...new Set(rows.filter(f).map(f))];
   const builds = distinct((r) => r.dist_sha256 && `${r.commit?.slice(0, 7)} ${r.dist_sha256.slice(7, 19)}`);
   const cpus = distinct((r) => r.cpu);
