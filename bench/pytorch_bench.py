@@ -5,7 +5,7 @@ One measurement per process (so that peak RSS is this configuration's):
 
     python3 bench/pytorch_bench.py --arch resnet18|vgg16|vgg11 --mode ann|stc --phase train|infer
         [--batch 32] [--steps 10] [--warmup 3] [--threads 2] [--width 1] [--layout nchw|channels_last]
-        [--precision fp32|bf16]
+        [--precision fp32|bf16] [--profile]
 
 The networks are stcsnn's (docs/semantics.md §2): VGG = stem conv+BN, then per layer
 [maxpool] -> (ReLU | STC quantiser) -> conv (no bias) -> BN, final maxpool, ReLU, linear;
@@ -20,6 +20,8 @@ infer = eval-mode forward + argmax, under torch.inference_mode.
 `--precision bf16` runs the forward pass (and so its backward) under
 `torch.autocast(device, dtype=torch.bfloat16)`: PyTorch's own mixed precision, where
 convolutions and matrix products take bfloat16 and the parameters stay float32.
+`--profile` adds `profile`: the self time per step of each ATen op over the timed steps
+(torch.profiler), largest first, and `other_ms`, the rest of the step (Python, autograd).
 Prints one JSON line like bench/run-stcsnn.js.
 """
 import argparse
@@ -159,6 +161,7 @@ def main():
     p.add_argument('--stat', default='median', choices=['median', 'min'])
     p.add_argument('--device', default='cpu', help='cpu or cuda (cuda[:N])')
     p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'])
+    p.add_argument('--profile', action='store_true')
     a = p.parse_args()
     if a.device.startswith('cuda') and not torch.cuda.is_available():
         print('pytorch_bench.py: --device cuda but torch.cuda.is_available() is False '
@@ -203,10 +206,22 @@ def main():
     for _ in range(a.warmup):
         loss = step()
     times = []
+    prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if a.profile else None
+    if prof:
+        prof.__enter__()
     for _ in range(a.steps):
         t0 = time.perf_counter()
         loss = step()
         times.append((time.perf_counter() - t0) * 1000)
+    extra = {}
+    if prof:
+        prof.__exit__(None, None, None)
+        rows = [{'op': e.key, 'ms': round(e.self_cpu_time_total / 1000 / a.steps, 2), 'calls': e.count / a.steps}
+                for e in prof.key_averages() if e.self_cpu_time_total > 0]
+        rows.sort(key=lambda r: -r['ms'])
+        in_ops = sum(r['ms'] for r in rows)
+        extra = {'profile': rows, 'kernel_ms': round(in_ops, 2),
+                 'other_ms': round(sum(times) / len(times) - in_ops, 2)}
     times.sort()
     ms = times[0] if a.stat == 'min' else times[len(times) // 2]
     print(json.dumps({
@@ -226,6 +241,7 @@ def main():
         'torch': torch.__version__,
         'device': a.device,
         'precision': a.precision,
+        **extra,
     }))
 
 
