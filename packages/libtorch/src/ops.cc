@@ -284,6 +284,44 @@ const at::Tensor &packedFilter(const at::Tensor &w, const Geo &g) {
   return g_packed.back().packed;
 }
 
+// ---- bfloat16 copies of filters ----------------------------------------------------------------
+//
+// Under the bf16 autocast a filter is read in bfloat16 by its forward convolution and again by
+// its input gradient, and does not change in between: the copy is made once and kept until the
+// filter changes, as the prepacked filters above (weak reference to the storage, its version
+// counter, which the in-place SGD step bumps). One half-size copy per filter.
+struct Bf16Filter {
+  c10::weak_intrusive_ptr<c10::StorageImpl> storage;
+  int64_t offset;
+  uint32_t version;
+  std::vector<int64_t> key;  // sizes, strides
+  at::Tensor copy;
+};
+std::vector<Bf16Filter> g_bf16Filters;
+
+// lowp(w) for a filter (OIHW view), made or reused.
+at::Tensor lowpFilter(const at::Tensor &w) {
+  if (!g_bf16 || w.scalar_type() != at::kFloat) return w;
+  std::vector<int64_t> key(w.sizes().begin(), w.sizes().end());
+  key.insert(key.end(), w.strides().begin(), w.strides().end());
+  const c10::StorageImpl *impl = w.storage().unsafeGetStorageImpl();
+  const uint32_t version = w.unsafeGetTensorImpl()->version_counter().current_version();
+  g_bf16Filters.erase(std::remove_if(g_bf16Filters.begin(), g_bf16Filters.end(),
+                                     [](const Bf16Filter &e) { return e.storage.expired(); }),
+                      g_bf16Filters.end());
+  for (Bf16Filter &e : g_bf16Filters) {
+    if (e.storage.lock().get() == impl && e.offset == w.storage_offset() && e.key == key) {
+      if (e.version != version) {
+        e.copy = lowp(w);
+        e.version = version;
+      }
+      return e.copy;
+    }
+  }
+  g_bf16Filters.push_back({w.storage().getWeakStorageImpl(), w.storage_offset(), version, std::move(key), lowp(w)});
+  return g_bf16Filters.back().copy;
+}
+
 // conv2d(x, w, sh, sw, pt, pb, pl, pr, dh, dw, bias, act, preluW, alpha, infer): NHWC conv;
 // `infer` (no gradient being recorded) allows the prepacked filter above.
 Napi::Value Conv2d(const Napi::CallbackInfo &info) {
@@ -305,7 +343,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo &info) {
                          wo.size(0) >= kPrepackMinCout && wo.size(1) >= kPrepackMinCin;
     at::Tensor y = prepack ? at::mkldnn_convolution(x, packedFilter(wo, g), c10::nullopt, {g.pt, g.pl},
                                                     {g.sh, g.sw}, {g.dh, g.dw}, 1)
-                           : highp(at::convolution(lowp(x), lowp(wo), c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
+                           : highp(at::convolution(lowp(x), lowpFilter(wo), c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
                                                    {g.dh, g.dw}, false, {0, 0}, 1));
     at::Tensor out = nhwc(y);
     if (bias) out = at::add(out, *bias);
@@ -325,7 +363,7 @@ Napi::Value Conv2dInputGrad(const Napi::CallbackInfo &info) {
     const at::Tensor dyl = lowp(dy);
     at::Tensor shapeOnly =
         at::empty({n, c, hp, wp}, opts(dyl.scalar_type()).memory_format(at::MemoryFormat::ChannelsLast));
-    auto r = at::convolution_backward(dyl, shapeOnly, lowp(oihw(w)), c10::nullopt, {g.sh, g.sw},
+    auto r = at::convolution_backward(dyl, shapeOnly, lowpFilter(oihw(w)), c10::nullopt, {g.sh, g.sw},
                                       {sym ? g.pt : 0, sym ? g.pl : 0}, {g.dh, g.dw}, false, {0, 0}, 1,
                                       {true, false, false});
     at::Tensor dx = highp(std::get<0>(r));

@@ -112,3 +112,49 @@ test(
     assert.deepEqual(bf16, fp32);
   },
 );
+
+test(
+  'bf16 on the CPU: the bfloat16 copy of a filter follows it (an in-place SGD step, a new filter in its memory)',
+  { skip: cpuOnlyReason },
+  async () => {
+    await setup();
+    const X = [2, 6, 6, 8];
+    const W = [3, 3, 8, 16];
+    const xv = rand(2 * 6 * 6 * 8, 51);
+    const wv = rand(3 * 3 * 8 * 16, 52);
+    // the reference: a fresh filter tensor each time (no cached copy can apply)
+    const fresh = (values) =>
+      tf.tidy(() => Array.from(tf.conv2d(tf.tensor4d(xv, X), tf.tensor4d(values, W), 1, 'same').dataSync()));
+    await withPrecision(true, () => {
+      const x = tf.tensor4d(xv, X);
+      const w0 = tf.tensor4d(wv, W);
+      const w = tf.variable(w0);
+      w0.dispose();
+      const conv = () => tf.tidy(() => Array.from(tf.conv2d(x, w, 1, 'same').dataSync()));
+      assert.deepEqual(conv(), fresh(wv));
+      assert.deepEqual(conv(), fresh(wv), 'the cached copy gives the same result');
+      const b0 = tf.zerosLike(w);
+      const b = tf.variable(b0);
+      b0.dispose();
+      const g = tf.onesLike(w);
+      const [np, nb] = tf
+        .engine()
+        .runKernel(
+          'StcSgdStep',
+          { p: w, b, grad: g },
+          { lr: 0.25, momentum: 0, weightDecay: 0, nesterov: false },
+        );
+      assert.equal(np.dataId, w.dataId, 'the step ran in place');
+      tf.dispose([np, nb, g]);
+      const stepped = Float32Array.from(wv, (v) => Math.fround(v - 0.25));
+      assert.deepEqual(conv(), fresh(stepped), 'after the in-place step: the new values');
+      w.dispose();
+      b.dispose();
+      const wv2 = rand(3 * 3 * 8 * 16, 53);
+      const w2 = tf.tensor4d(wv2, W);
+      const again = tf.tidy(() => Array.from(tf.conv2d(x, w2, 1, 'same').dataSync()));
+      assert.deepEqual(again, fresh(wv2), 'a new filter: its own values');
+      tf.dispose([x, w2]);
+    });
+  },
+);
