@@ -103,29 +103,44 @@ export function trainRun({ cli, dir, flags, dataDir, seed, tag, name }) {
 /**
  * `run` of a study: trains every setting x arm x seed not finished yet, seed-major (an
  * interrupted session leaves whole seeds of every arm), `opt.jobs` side by side, with the build
- * `opt.stcsnn` (default dist/app/cli/main.js) and the data folders `opt[setting.data]`.
+ * `opt.stcsnn` (default dist/app/cli/main.js) and the data folders `opt[setting.data]`. An arm's
+ * flags are `arm.flags`, or `arm.flagsFor(setting, seed)`; an arm with `needs: ID` starts once
+ * arm ID of the same setting and seed has finished (e.g. a conversion from that ANN).
  */
 export async function runStudy({ opt, settings, arms, runDir, tag }) {
   const jobs = numberArg('jobs', opt.jobs);
   if (!Number.isInteger(jobs) || jobs < 1)
     throw new UsageError(`--jobs must be a whole number >= 1, got '${opt.jobs}'`);
   const cli = resolve(opt.stcsnn ?? 'dist/app/cli/main.js');
-  const queue = settings.flatMap((s) =>
-    SEEDS.flatMap((seed) =>
-      arms.map(
-        (a) => () =>
-          trainRun({
+  /** `setting/arm/seed` -> the promise of its run */
+  const started = new Map();
+  const key = (s, id, seed) => `${s.id}/${id}/${seed}`;
+  const run = (s, a, seed) => {
+    const k = key(s, a.id, seed);
+    if (!started.has(k))
+      started.set(
+        k,
+        (async () => {
+          if (a.needs)
+            await run(
+              s,
+              arms.find((x) => x.id === a.needs),
+              seed,
+            );
+          await trainRun({
             cli,
             dir: runDir(s, a, seed),
-            flags: [...s.flags, ...a.flags],
+            flags: [...s.flags, ...(a.flagsFor ? a.flagsFor(s, seed) : a.flags)],
             dataDir: opt[s.data],
             seed,
             tag,
             name: `${s.id}/${a.id}/seed-${seed}`,
-          }),
-      ),
-    ),
-  );
+          });
+        })(),
+      );
+    return started.get(k);
+  };
+  const queue = settings.flatMap((s) => SEEDS.flatMap((seed) => arms.map((a) => () => run(s, a, seed))));
   await runQueue(queue, jobs);
 }
 

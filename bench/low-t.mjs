@@ -1,0 +1,266 @@
+#!/usr/bin/env node
+// Which T reaches the ANN twin, by which method (issue 32): the T study with its twin, stated
+// before it is run.
+//
+// The settings of the method-choice study (bench/study.mjs), seeds 0, 1, 2, every run by
+// `stcsnn train` of ONE build (--stcsnn) at --threads 1, JOBS side by side. Arms: the ANN twin;
+// STC from scratch at T = 8, 4, 2 with the trainer's default method (fixed thresholds) and with
+// thresholds learned per channel; and STC converted from the same seed's ANN twin
+// (`--init-from`, thresholds per channel, calibrated) at T = 4 and 2, evaluated as converted
+// (`--epochs 0`) and after one fine-tuning epoch. The rule (RULE below, in rule.md and
+// summary.md) decides from the runs' final test accuracies, paired by seed with the twin; energy
+// per image of each arm is `stcsnn energy --checkpoint RUN` (the runs' measured spike counts).
+//
+//   node bench/low-t.mjs rule                          writes docs/results/low-t/rule.md
+//   node bench/low-t.mjs run --cifar10 DIR --fmnist DIR [--stcsnn MAIN_JS] [--out DIR] [--jobs 2] [--only SETTING]
+//   node bench/low-t.mjs summary [--out DIR] [--json]  writes docs/results/low-t/
+//
+// `run` is resumable: a finished run (result.json) is kept, a started one resumed.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { scriptArgs, UsageError } from '../scripts/script-cli.mjs';
+import { publishSummary, runRow, runStudy, SEEDS, SETTINGS, summaryHead, writeAtomic } from './study.mjs';
+
+const USAGE = `Usage: node bench/low-t.mjs rule|run|summary [options]   (after npm run build)
+
+  rule      write the decision rule (docs/results/low-t/rule.md)
+  run       train every setting x arm x seed that has not finished (resumable)
+  summary   accuracy against the ANN twin by T and method, energy per image, the rule's verdicts
+            (docs/results/low-t/summary.md, summary.json, each run's config/result/log)
+
+Options:
+  --cifar10 DIR    CIFAR-10 as a JPEG folder copy (train/<class>/, test/<class>/)  (run)
+  --fmnist DIR     the Fashion-MNIST IDX files                                    (run)
+  --stcsnn FILE    the stcsnn CLI to train with (default dist/app/cli/main.js): a frozen build
+  --out DIR        where the runs are (default runs/low-t)
+  --jobs N         runs side by side, each at --threads 1 (default 2)
+  --only NAME      one setting (${SETTINGS.map((s) => s.id).join(', ')})
+  --json           summary: one JSON object on stdout`;
+
+const { values: opt, positionals } = scriptArgs(import.meta.url, {
+  usage: USAGE,
+  positionals: 1,
+  options: {
+    cifar10: { type: 'string' },
+    fmnist: { type: 'string' },
+    stcsnn: { type: 'string' },
+    out: { type: 'string' },
+    jobs: { type: 'string', default: '2' },
+    only: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const out = resolve(opt.out ?? 'runs/low-t');
+const dest = resolve('docs/results/low-t');
+const runDir = (s, a, seed) => join(out, s.id, a.id, `seed-${seed}`);
+
+const scratch = (T, learn) => ({
+  id: `stc-T${T}${learn ? '-channel' : ''}`,
+  name: `STC from scratch, T = ${T}${learn ? ', thresholds per channel' : ', fixed thresholds (the default)'}`,
+  T,
+  flags: ['--T', String(T), ...(learn ? ['--learn-theta', 'channel'] : [])],
+});
+const converted = (T, epochs) => ({
+  id: `conv-T${T}-e${epochs}`,
+  name: `converted from the twin, T = ${T}, ${epochs === 0 ? 'no fine-tuning' : `${epochs} fine-tuning epoch at lr 0.01`}`,
+  T,
+  needs: 'ann',
+  flagsFor: (s, seed) => [
+    ...['--T', String(T), '--learn-theta', 'channel', '--epochs', String(epochs)],
+    ...(epochs > 0 ? ['--lr', '0.01'] : []),
+    ...['--init-from', runDir(s, ARMS[0], seed)],
+  ],
+});
+/** The arms: the twin first (the conversions read it). */
+const ARMS = [
+  { id: 'ann', name: 'ANN twin', T: null, flags: ['--mode', 'ann'] },
+  scratch(8, false),
+  scratch(4, false),
+  scratch(2, false),
+  scratch(4, true),
+  scratch(2, true),
+  converted(4, 0),
+  converted(2, 0),
+  converted(4, 1),
+  converted(2, 1),
+];
+
+/** How far below the twin (points) an arm at T may be and reach it, per setting (issue 32's targets). */
+const TOLERANCE = {
+  'fmnist-vgg11': { 2: 0.5, 4: 0.5, 8: 0.5 },
+  'cifar10-vgg16': { 2: 2, 4: 1, 8: 1 },
+  'cifar10-resnet18': { 2: 2, 4: 1, 8: 1 },
+};
+
+const RULE = [
+  'For each setting and STC arm, d_s = accuracy(arm) - accuracy(ANN twin) on seed s (final test accuracy, points),',
+  'mean d, standard error se = sd(d) / sqrt(n), 95 % interval mean +- t(0.975, n-1) se. With the tolerance L of',
+  "the arm's T in its setting (Fashion-MNIST: 0.5 points at every T; CIFAR-10: 1 point at T = 4 and 8, 2 points",
+  'at T = 2), an arm reaches the twin if the whole interval lies above -L, falls short if the whole interval lies',
+  'below -L, and otherwise cannot say. For each setting and T the summary names the arms that reach the twin, or',
+  'none (then the arm with the highest mean and its shortfall). An arm needs 3 seeds and the twin the same 3;',
+  'with fewer its verdict is "not decided".',
+];
+
+function ruleMarkdown() {
+  return [
+    '# Which T reaches the ANN twin, by which method: the rule (stated before the runs)',
+    '',
+    "Written by `node bench/low-t.mjs rule` (its constants are the rule's one home).",
+    '',
+    `Settings (width 0.25, cosine schedule, full training sets, batch 32, lr 0.1, seeds ${SEEDS.join(', ')}):`,
+    ...SETTINGS.map((s) => `- ${s.name}: \`stcsnn train ${s.flags.join(' ')} --seed S --threads 1\``),
+    '',
+    "Arms (flags after the setting's; a later flag wins):",
+    ...ARMS.map(
+      (a) =>
+        `- ${a.name}: \`${(a.flagsFor ? a.flagsFor({ id: '<setting>' }, 'S') : a.flags).join(' ').replace(/--init-from \S+/, '--init-from <the twin of seed S>')}\``,
+    ),
+    '',
+    ...RULE,
+    '',
+  ].join('\n');
+}
+
+function verdict(d, tolerance) {
+  if (d.n < SEEDS.length || d.low === null) return 'not decided';
+  if (d.low > -tolerance) return 'reaches the twin';
+  if (d.high < -tolerance) return 'falls short';
+  return 'cannot say';
+}
+
+/** Energy per image (µJ) of a finished run, from its measured spike counts; null when none. */
+function energyOf(dir, cli) {
+  const r = spawnSync(process.execPath, [cli, 'energy', '--checkpoint', dir, '--json'], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const t = JSON.parse(r.stdout).total;
+  return { snn_uj: t.snn_energy_pj / 1e6, ann_uj: t.ann_energy_pj / 1e6 };
+}
+
+async function summary() {
+  const { pairedDifference } = await import('../dist/app/reproduce/summary.js');
+  const cli = resolve('dist/app/cli/main.js');
+  const f = (v, d = 2) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
+  const rows = [];
+  const table = [];
+  const decisions = [];
+  for (const s of SETTINGS) {
+    const acc = {};
+    const energy = {};
+    for (const a of ARMS) {
+      acc[a.id] = new Map();
+      const e = [];
+      for (const seed of SEEDS) {
+        const row = { setting: s.id, arm: a.id, seed, ...runRow(runDir(s, a, seed)) };
+        if (row.test_accuracy !== null) {
+          acc[a.id].set(seed, row.test_accuracy);
+          if (a.T !== null) {
+            const en = energyOf(runDir(s, a, seed), cli);
+            if (en) e.push(en);
+          }
+        }
+        rows.push(row);
+      }
+      energy[a.id] = e.length ? e.reduce((p, x) => p + x.snn_uj, 0) / e.length : null;
+      energy.ann = energy.ann ?? (e.length ? e[0].ann_uj : null);
+    }
+    for (const a of ARMS.slice(1)) {
+      const d = pairedDifference(acc[a.id], acc.ann);
+      const v = verdict(d, TOLERANCE[s.id][a.T]);
+      table.push({
+        setting: s.id,
+        name: s.name,
+        arm: a.id,
+        armName: a.name,
+        T: a.T,
+        d,
+        verdict: v,
+        energy_uj: energy[a.id],
+      });
+    }
+    for (const T of [2, 4, 8]) {
+      const at = table.filter((r) => r.setting === s.id && r.T === T && r.d.mean !== null);
+      const reach = at.filter((r) => r.verdict === 'reaches the twin');
+      const best = [...at].sort((p, q) => q.d.mean - p.d.mean)[0];
+      decisions.push({
+        setting: s.id,
+        T,
+        text: !at.length
+          ? `${s.name}, T = ${T}: not decided (no finished arm)`
+          : reach.length
+            ? `${s.name}, T = ${T}: reaches the twin: ${reach.map((r) => r.armName).join('; ')}`
+            : `${s.name}, T = ${T}: no arm shown to reach the twin; the closest is ${best.armName} (${f(best.d.mean)} points, 95 % interval [${f(best.d.low)}, ${f(best.d.high)}], tolerance ${TOLERANCE[s.id][T]})`,
+      });
+    }
+    table.push({ setting: s.id, arm: 'ann', energy_ann_uj: energy.ann });
+  }
+  const md = [
+    ...summaryHead({
+      title: 'Which T reaches the ANN twin, by which method',
+      script: 'low-t.mjs',
+      rows,
+      rule: RULE,
+    }),
+    '| setting | arm | STC - twin: mean | 95 % interval | verdict | energy per image (µJ) |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...table
+      .filter((r) => r.arm !== 'ann')
+      .map(
+        (r) =>
+          `| ${r.name} | ${r.armName} | ${f(r.d.mean)} | ${r.d.low === null ? '-' : `[${f(r.d.low)}, ${f(r.d.high)}]`} | ${r.verdict} | ${f(r.energy_uj, 3)} |`,
+      ),
+    '',
+    "The ANN twin's energy per image (the same counts, all multiply-accumulates): " +
+      table
+        .filter((r) => r.arm === 'ann')
+        .map((r) => `${SETTINGS.find((s) => s.id === r.setting).name}: ${f(r.energy_ann_uj, 3)} µJ`)
+        .join('; ') +
+      '.',
+    '',
+    '**Verdicts (computed):**',
+    '',
+    ...decisions.map((d) => `- ${d.text}`),
+    '',
+    '## Runs',
+    '',
+    '| setting | arm | seed | test accuracy (%) | train seconds |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) => `| ${r.setting} | ${r.arm} | ${r.seed} | ${f(r.test_accuracy)} | ${f(r.train_seconds, 0)} |`,
+    ),
+    '',
+  ].join('\n');
+  const arms = Object.fromEntries(ARMS.map((a) => [a.id, a]));
+  publishSummary({
+    dest,
+    rows,
+    armKey: 'arm',
+    from: (r) =>
+      runDir(
+        SETTINGS.find((x) => x.id === r.setting),
+        arms[r.arm],
+        r.seed,
+      ),
+    md,
+    json: { rule: RULE.join(' '), decisions, table, runs: rows },
+    printJson: opt.json,
+  });
+}
+
+const settings = opt.only === undefined ? SETTINGS : SETTINGS.filter((s) => s.id === opt.only);
+if (settings.length === 0)
+  throw new UsageError(`--only must be one of ${SETTINGS.map((s) => s.id).join(', ')}, got '${opt.only}'`);
+const command = positionals[0];
+if (command === 'rule') {
+  mkdirSync(dest, { recursive: true });
+  writeAtomic(join(dest, 'rule.md'), ruleMarkdown());
+  console.log(ruleMarkdown());
+} else if (command === 'run') {
+  await runStudy({ opt, settings, arms: ARMS, runDir, tag: 'low-t' });
+} else if (command === 'summary') {
+  await summary();
+} else {
+  throw new UsageError(`the command must be rule, run or summary, got '${command ?? ''}'`);
+}
