@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FASHION_MNIST_FILES } from '../../lib/data/fashion-mnist.js';
 import { encodeIdx } from '../../lib/data/idx.js';
-import { writeTinyImageNet } from '../../lib/data/readers/testing.js';
+import { writeCifar10Folder, writeTinyImageNet } from '../../lib/data/readers/testing.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 
@@ -143,6 +143,68 @@ test('data info/verify --subset: a subset is accepted as with train, and the ref
       other.err,
       /^stcsnn: error: --subset applies to cifar10, cifar100, tinyimagenet, cifar10-dvs, not fashion-mnist-mini\n$/,
     );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('CIFAR-10 --subset with data_batch_1.bin alone: data verify and train read the batches present (issue 33)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'stcsnn-c10batch1-'));
+  try {
+    const dir = writeCifar10Folder(root, 3, 2);
+    for (const k of [2, 3, 4, 5]) rmSync(join(dir, `data_batch_${k}.bin`));
+    const verify = cli(['data', 'verify', '--dataset', 'cifar10', '--data-dir', dir, '--subset', '--json']);
+    assert.equal(verify.code, 0, verify.err);
+    assert.equal((JSON.parse(verify.out) as { ok: boolean }).ok, true);
+    const info = cli(['data', 'info', '--dataset', 'cifar10', '--data-dir', root, '--subset', '--json']);
+    assert.equal(info.code, 0, info.err);
+    const counts = JSON.parse(info.out) as { train: number; test: number };
+    assert.deepEqual([counts.train, counts.test], [3, 2]);
+    const out = join(root, 'run');
+    const train = cli([
+      'train',
+      ...['--dataset', 'cifar10', '--data-dir', dir, '--subset', '--epochs', '1', '--width', '0.125'],
+      ...['--T', '2', '--batch-size', '3', '--backend', process.env.STCSNN_TEST_BACKEND ?? 'wasm'],
+      ...['--out', out, '--json'],
+    ]);
+    assert.equal(train.code, 0, train.err);
+    assert.equal((JSON.parse(train.out) as { epochs: number }).epochs, 1);
+    // without --subset: the missing batch named, with the flag that accepts it
+    const strict = cli(['data', 'verify', '--dataset', 'cifar10', '--data-dir', dir]);
+    assert.equal(strict.code, 2);
+    assert.equal(
+      strict.err,
+      `stcsnn: error: ${join(dir, 'data_batch_2.bin')}: missing; the official CIFAR-10 has data_batch_1.bin .. data_batch_5.bin (--subset accepts a subset; the option strict: false in the API)\n`,
+    );
+    // no training batch at all: one line naming the folder, no run left
+    rmSync(join(dir, 'data_batch_1.bin'));
+    const none = cli(['data', 'verify', '--dataset', 'cifar10', '--data-dir', dir, '--subset']);
+    assert.equal(none.code, 2);
+    assert.equal(
+      none.err,
+      `stcsnn: error: ${dir}: no CIFAR-10 training batch (data_batch_1.bin .. data_batch_5.bin)\n`,
+    );
+    const out2 = join(root, 'run2');
+    const noTrain = cli([
+      'train',
+      '--dataset',
+      'cifar10',
+      '--data-dir',
+      dir,
+      '--subset',
+      '--out',
+      out2,
+      '--json',
+    ]);
+    assert.equal(noTrain.code, 2);
+    assert.deepEqual(JSON.parse(noTrain.out), {
+      error: {
+        message: `${dir}: no CIFAR-10 training batch (data_batch_1.bin .. data_batch_5.bin)`,
+        code: 'data',
+      },
+    });
+    assert.equal(existsSync(out2), false, 'no run directory left');
+    assert.ok(readdirSync(root).includes('run'));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -12,7 +12,7 @@ import { FileSystemError, isFsError } from '../../lib/util/fs.js';
 import { escapeControl } from '../../lib/util/text.js';
 import { isUserError, KilledError } from './errors.js';
 import { jsonPrinted } from './output.js';
-import { refuseEmptyValues } from './options.js';
+import { refuseEmptyValues, refuseExcessArguments } from './options.js';
 import { trainCommand } from './train.js';
 import { launchCommand, stopWithLauncher } from './launch.js';
 import { evalCommand } from './eval.js';
@@ -27,7 +27,10 @@ export function buildProgram(): Command {
     .description('Spike-train level spiking neural networks with spatio-temporal conversion (STCSNN)')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
-    .hook('preAction', (_program, action) => refuseEmptyValues(action));
+    .hook('preAction', (_program, action) => {
+      refuseExcessArguments(action);
+      refuseEmptyValues(action);
+    });
   program.addCommand(encodeCommand());
   program.addCommand(trainCommand());
   program.addCommand(launchCommand());
@@ -40,9 +43,11 @@ export function buildProgram(): Command {
   program.addCommand(reportCommand());
   program.addCommand(reproduceCommand());
   program.addCommand(doctorCommand());
-  // commander's own errors (unknown option, missing argument) in the CLI's one-line form
+  // commander's own errors (unknown option, missing argument) in the CLI's one-line form; excess
+  // arguments are refused by refuseExcessArguments, which names them and the flag before them
   const prefixed = (c: Command): void => {
     c.configureOutput({ outputError: (text, write) => write(`stcsnn: ${text}`) });
+    c.allowExcessArguments(true);
     c.commands.forEach(prefixed);
   };
   prefixed(program);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { configFromFlags, interruptLine, resumeCommand } from './train.js';
+import { configFromFlags, interruptLine, resumeCommand, stoppedLine } from './train.js';
 
 /** `configFromFlags` with the common flags' defaults. */
 const flags = (f: Record<string, string>) => configFromFlags({ backend: 'auto', ...f });
@@ -90,4 +90,26 @@ test('interrupted: the line names the command that continues the run, the launch
   // a path a shell would split or expand is quoted (issue 33, minor)
   assert.equal(resumeCommand('/tmp/my run'), "stcsnn train --resume '/tmp/my run'");
   assert.equal(resumeCommand("/tmp/it's $HOME"), "stcsnn train --resume '/tmp/it'\\''s $HOME'");
+});
+
+test('stopped by the time budget: one line with a raised budget, the launch command for a data-parallel run (issue 33)', () => {
+  const r = {
+    runDir: '/tmp/my run',
+    epochs: 1,
+    epochs_asked: 3,
+    stopped_by: 'time-budget' as const,
+    train_seconds: 10.04,
+    lastEpochSeconds: 12,
+  };
+  // 10.04 s trained, 2 epochs left at 12 s an epoch, half as much again: ceil(10.04 + 36) = 47
+  assert.equal(
+    stoppedLine(r, 5),
+    "stcsnn train: stopped by --time-budget 5 after epoch 1 of 3 (10.0 s of training); continue with: stcsnn train --resume '/tmp/my run' --time-budget 47",
+  );
+  assert.equal(
+    stoppedLine({ ...r, runDir: '/r' }, 5, 2),
+    'stcsnn train: stopped by --time-budget 5 after epoch 1 of 3 (10.0 s of training); continue with: stcsnn launch --nproc 2 -- train --resume /r --time-budget 47',
+  );
+  assert.equal(stoppedLine({ ...r, stopped_by: null }, 5), null);
+  assert.equal(stoppedLine({ ...r, stopped_by: 'early-stop' }, 5), null);
 });

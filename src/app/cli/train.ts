@@ -18,6 +18,8 @@ import { pct } from '../analysis/format.js';
 import { energySummaryOfRun } from '../analysis/run-energy.js';
 import { runRepeats } from '../runs/repeats.js';
 import { RUN_FILES } from '../rundir/layout.js';
+import { readLog } from '../rundir/log-file.js';
+import type { TrainResult } from '../rundir/result-file.js';
 import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../rundir/dirs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { printConfig } from './config-print.js';
@@ -119,9 +121,14 @@ export function trainCommand(): Command {
         // refused resume changes no file of the run
         beforeWrite = () => {
           applyResume(plan);
-          if (plan.finished && !json)
+          if (json) return;
+          if (plan.status === 'finished')
             log(
               `stcsnn train: extending the finished run from ${plan.doneEpochs} to ${plan.config.epochs} epochs`,
+            );
+          else if (plan.status === 'stopped')
+            log(
+              `stcsnn train: continuing the run stopped${plan.stoppedBy === 'time-budget' ? ' by --time-budget' : ''} after epoch ${plan.doneEpochs} of ${plan.config.epochs}`,
             );
         };
         config = plan.config;
@@ -278,6 +285,12 @@ async function trainAndReport(
   const energy = energySummaryOfRun(config, last.spike_stats, last.runDir);
   if (energy) console.log(`\n${energy}`);
   if (info.notice) notice(info.notice);
+  // last: a run the time budget stopped, and how to continue it
+  for (const r of runs) {
+    const seconds = r.stopped_by === 'time-budget' ? readLog(r.runDir).at(-1)?.seconds : undefined;
+    const line = stoppedLine({ ...r, lastEpochSeconds: seconds }, config.timeBudget, worldSize);
+    if (line) log(line);
+  }
 }
 
 /**
@@ -302,13 +315,35 @@ export function parallelMode(given: string | undefined, repeats: number): Parall
 
 /**
  * The command that continues the run in `dir`: `stcsnn train --resume DIR`, or for a
- * data-parallel run (which must keep its world size) `stcsnn launch --nproc W -- train --resume DIR`.
+ * data-parallel run (which must keep its world size) `stcsnn launch --nproc W -- train --resume DIR`;
+ * `extra` is appended (`--time-budget S`).
  */
-export function resumeCommand(dir: string, worldSize = 1): string {
-  const d = shellQuote(dir);
+export function resumeCommand(dir: string, worldSize = 1, extra = ''): string {
+  const d = `${shellQuote(dir)}${extra ? ` ${extra}` : ''}`;
   return worldSize > 1
     ? `stcsnn launch --nproc ${worldSize} -- train --resume ${d}`
     : `stcsnn train --resume ${d}`;
+}
+
+/**
+ * The one line printed when the time budget stopped a run before its epochs (its `result.json`
+ * says `stopped_by: "time-budget"`), with the command that continues it, or null. The command
+ * raises the budget to what the remaining epochs need at the last epoch's pace, with half again
+ * as much to spare (rounded up to whole seconds): the budget counts the run's training seconds
+ * over every invocation, so a resume under the old budget trains one more epoch and stops again.
+ */
+export function stoppedLine(
+  r: Pick<TrainResult, 'runDir' | 'epochs' | 'epochs_asked' | 'stopped_by' | 'train_seconds'> & {
+    lastEpochSeconds?: number;
+  },
+  budget: number | undefined,
+  worldSize = 1,
+): string | null {
+  if (r.stopped_by !== 'time-budget' || r.epochs_asked === undefined) return null;
+  const left = r.epochs_asked - r.epochs;
+  const pace = r.lastEpochSeconds ?? r.train_seconds / Math.max(1, r.epochs);
+  const raise = Math.ceil(r.train_seconds + 1.5 * left * pace);
+  return `stcsnn train: stopped by --time-budget${budget !== undefined ? ` ${budget}` : ''} after epoch ${r.epochs} of ${r.epochs_asked} (${r.train_seconds.toFixed(1)} s of training); continue with: ${resumeCommand(r.runDir, worldSize, `--time-budget ${raise}`)}`;
 }
 
 /**

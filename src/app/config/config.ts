@@ -402,7 +402,8 @@ export function checkTrainConfig(value: unknown, source: string): TrainConfig {
 
 /**
  * Fields a resumed run may change (`--resume` compares the rest with the checkpoint's): `epochs`
- * (extending a run: `--resume RUN --epochs N`), `timeBudget` (a limit of one invocation) and
+ * (extending a run: `--resume RUN --epochs N`), `timeBudget` (the run's training seconds, over
+ * every invocation; raised to continue a run it stopped) and
  * `dataDir` (where the same data set's files are found on this machine). Everything else (the
  * network, the STC parameters, the optimiser, the data: `limitTrain`/`limitTest` included)
  * defines the run; changing it would mix two runs in one directory.

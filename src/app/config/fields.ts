@@ -151,7 +151,7 @@ export const FIELD_FLAGS: { readonly [P in FlaggedPath]: FieldFlag } = {
   timeBudget: {
     flag: '--time-budget',
     arg: '<s>',
-    help: 'stop at the end of the epoch that would exceed this many seconds',
+    help: "stop before an epoch that would take the run's training time (counted over resumes) past this many seconds; the run is then recorded as stopped (result.json: stopped_by) and --resume continues it",
   },
   initFrom: {
     flag: '--init-from',

@@ -82,9 +82,11 @@ export {
   layerSpikeStatsSchema,
   readResult,
   resultFileSchema,
+  STOP_REASONS,
   trainResultSchema,
   writeResult,
   type RunResultFile,
+  type StopReason,
   type TrainResult,
 } from './result-file.js';
 export {

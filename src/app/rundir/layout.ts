@@ -9,7 +9,8 @@
  *   log.jsonl                one EpochMetrics line per finished epoch (log-file.ts)
  *   last.safetensors         the latest epoch's checkpoint (weights + optimizer; the commit point)
  *   best.safetensors         the checkpoint of the best test accuracy so far
- *   result.json              the final result (written last: its presence means "finished")
+ *   result.json              the final result (written last: "finished", or stopped early by
+ *                            the time budget: `stopped_by`; `runStatus` in runs/resume.ts decides)
  * <group>/                   a repeat group (`train --repeats N`)
  *   repeats.json             the configuration, mean / stddev / best, the seeds' run directories
  *   seed-<n>/                one run per seed

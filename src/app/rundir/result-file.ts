@@ -27,10 +27,20 @@ export const layerSpikeStatsSchema = z.object({
 }) satisfies z.ZodType<LayerSpikeStats, unknown>;
 
 /**
+ * Why training ended before the configured epochs: `time-budget` (the run's training time reached
+ * `--time-budget`), `early-stop` (a `TrainHooks.onEpochEnd` hook returned `'stop'`).
+ */
+export const STOP_REASONS = ['time-budget', 'early-stop'] as const;
+/** One of {@link STOP_REASONS}. */
+export type StopReason = (typeof STOP_REASONS)[number];
+
+/**
  * `result.json`: what a finished run reports. `world_size` is the number of processes that
  * trained it (1 unless data-parallel), `global_batch` the samples per optimiser step over all
  * ranks (`batchSize * world_size`), `data_fraction` the fraction of step time spent waiting for
- * data; `spike_stats` the final evaluation's statistics per STCB layer (empty for an ANN).
+ * data; `spike_stats` the final evaluation's statistics per STCB layer (empty for an ANN). A run
+ * stopped early (`stopped_by`) has a `result.json` too: what it reached; whether it can be
+ * continued is `runStatus`'s decision (`src/app/runs/resume.ts`).
  */
 export const trainResultSchema = z.object({
   runDir: z.string(),
@@ -40,7 +50,12 @@ export const trainResultSchema = z.object({
   T: jsonNumber,
   theta0: jsonNumber,
   tau: jsonNumber,
+  /** Epochs trained (the run's, earlier invocations included). */
   epochs: jsonNumber,
+  /** Epochs the configuration asks for; more than `epochs` when training stopped early (absent in older runs). */
+  epochs_asked: jsonNumber.optional(),
+  /** Why training stopped before `epochs_asked`, null when it trained them all (absent in older runs). */
+  stopped_by: z.enum(STOP_REASONS).nullable().optional(),
   params: jsonNumber,
   backend: z.string(),
   seed: jsonNumber,

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { configHash } from '../config/config-hash.js';
 import { configChanges, RESUME_MAY_CHANGE, TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
 import { learningRate } from '../config/lr-schedule.js';
+import { runStatus } from './resume.js';
 
 describe('resume: what may change', () => {
   it('the hash ignores exactly the resumable fields, and changes name every other field', () => {
@@ -27,5 +28,19 @@ describe('resume: what may change', () => {
     assert.ok(Math.abs(learningRate(cos, 2, 0, 10, 4) - 0.05) < 1e-12);
     const step = { ...cos, name: 'step' as const, stepEvery: 1 };
     assert.equal(learningRate(step, 2, 0, 10, 2), learningRate(step, 2, 0, 10, 4));
+  });
+});
+
+describe('runStatus: the one decision of a run directory state', () => {
+  it('new, interrupted, stopped (by the time budget: resumable) and finished', () => {
+    assert.equal(runStatus(0, 2, null), 'new');
+    assert.equal(runStatus(1, 2, null), 'interrupted');
+    assert.equal(runStatus(1, 2, { stopped_by: 'time-budget' }), 'stopped');
+    // a run too old to record why it stopped early is stopped too (what the epochs say)
+    assert.equal(runStatus(1, 2, {}), 'stopped');
+    assert.equal(runStatus(2, 2, { stopped_by: null }), 'finished');
+    assert.equal(runStatus(2, 2, {}), 'finished');
+    // an early stop by a hook is the caller's decision that the run is done
+    assert.equal(runStatus(1, 2, { stopped_by: 'early-stop' }), 'finished');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Planning a `--resume`: which run it continues, whether its `config.json` was edited since the
- * run started (refused, naming the changed fields), whether it is finished, and extending it to
- * more epochs (`--resume RUN --epochs N`).
+ * run started (refused, naming the changed fields), what state it is in ({@link runStatus}: the
+ * one place that decides whether a run is finished, stopped early or interrupted), and extending
+ * it to more epochs (`--resume RUN --epochs N`).
  *
  * Extension and the learning-rate schedules: the schedule is a function of the run's total
  * epochs (`lr-schedule.ts`), and an extended run's total is the new N. `cosine` is therefore
@@ -17,6 +18,32 @@ import type { TrainConfig } from '../config/config.js';
 import { checkResumeConfig, readRunState } from '../rundir/checkpoint.js';
 import { readRunConfig, storedConfigHash, writeRunConfig } from '../rundir/config-file.js';
 import { runFile, RUN_FILES } from '../rundir/layout.js';
+import { readResult, type RunResultFile, type StopReason } from '../rundir/result-file.js';
+
+/**
+ * The state of a run directory, decided by {@link runStatus} alone:
+ * - `new`: no epoch committed yet (nothing to resume from: a resume trains from the start);
+ * - `interrupted`: epochs committed, no `result.json` (killed, Ctrl-C, a failure): `--resume` continues;
+ * - `stopped`: `result.json` written after fewer epochs than the configuration asks for, by the
+ *   time budget (`stopped_by: "time-budget"`, or a run too old to record why): `--resume` continues
+ *   to the asked epochs (raise `--time-budget` to train more than one epoch per resume);
+ * - `finished`: `result.json` after every asked epoch, or after a hook's early stop: `--resume`
+ *   needs `--epochs N` to extend it.
+ */
+export type RunStatus = 'new' | 'interrupted' | 'stopped' | 'finished';
+
+/**
+ * The one decision of a run's state (see {@link RunStatus}), from the epochs its last checkpoint
+ * committed, the epochs its configuration asks for and its `result.json` (null when absent).
+ */
+export function runStatus(
+  doneEpochs: number,
+  epochs: number,
+  result: Pick<RunResultFile, 'stopped_by'> | null,
+): RunStatus {
+  if (result === null) return doneEpochs === 0 ? 'new' : 'interrupted';
+  return doneEpochs < epochs && result.stopped_by !== 'early-stop' ? 'stopped' : 'finished';
+}
 
 /** What a resume will do. */
 export interface ResumePlan {
@@ -25,8 +52,10 @@ export interface ResumePlan {
   readonly config: TrainConfig;
   /** Epochs the run has finished (its last checkpoint's epoch + 1; 0 without a checkpoint). */
   readonly doneEpochs: number;
-  /** Whether the run had finished (`result.json`). */
-  readonly finished: boolean;
+  /** The run's state before the resume ({@link runStatus}, with the saved configuration's epochs). */
+  readonly status: RunStatus;
+  /** Why a `stopped` run stopped (`result.json`'s `stopped_by`; null when it does not say). */
+  readonly stoppedBy: StopReason | null;
   /** Whether `config.json` changes (resumable fields given): it is rewritten before training. */
   readonly rewrite: boolean;
 }
@@ -41,7 +70,8 @@ export interface ResumeChanges {
 /**
  * Checks the run in `dir` and plans its resume (reads only; call it while holding the lock).
  * @throws ConfigError when `config.json` was edited since the run started (naming the changed
- *   fields when a checkpoint holds the original), when the run is finished and no larger
+ *   fields when a checkpoint holds the original), when `result.json` is not a valid result,
+ *   when the run is finished ({@link runStatus}) and no larger
  *   `epochs` is given, or when `epochs` is not more than the epochs already trained
  */
 export function planResume(dir: string, changes: ResumeChanges = {}): ResumePlan {
@@ -58,8 +88,9 @@ export function planResume(dir: string, changes: ResumeChanges = {}): ResumePlan
       );
   }
   const doneEpochs = hasCheckpoint ? readRunState(last).epoch + 1 : 0;
-  const finished = existsSync(runFile(dir, 'result'));
-  if (changes.epochs === undefined && finished)
+  const result = readResult(dir);
+  const status = runStatus(doneEpochs, saved.epochs, result);
+  if (changes.epochs === undefined && status === 'finished')
     throw new ConfigError(
       `${dir} is finished (${doneEpochs} epochs, ${RUN_FILES.result}); to train it further, extend it: --resume ${dir} --epochs N with N > ${doneEpochs}`,
     );
@@ -70,17 +101,18 @@ export function planResume(dir: string, changes: ResumeChanges = {}): ResumePlan
   const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
   const config = { ...saved, ...given } as TrainConfig;
   const rewrite = Object.entries(given).some(([k, v]) => saved[k as keyof TrainConfig] !== v);
-  return { dir, config, doneEpochs, finished, rewrite };
+  return { dir, config, doneEpochs, status, stoppedBy: result?.stopped_by ?? null, rewrite };
 }
 
 /**
  * Applies a plan before training (holding the lock), once every check has passed (the trainer
  * calls it through `TrainOptions.beforeWrite`, after the data, the checkpoint and `log.jsonl`
- * were read): `config.json` rewritten with the changed fields, and a finished run's
- * `result.json` removed (an extended run is unfinished until its
- * new last epoch; an interrupted extension resumes like any run).
+ * were read): `config.json` rewritten with the changed fields, and the `result.json` of a
+ * finished or stopped run removed (a continued run is unfinished until it writes its new
+ * result; an interrupted continuation resumes like any run).
  */
 export function applyResume(plan: ResumePlan): void {
   if (plan.rewrite) writeRunConfig(plan.dir, plan.config);
-  if (plan.finished) rmSync(runFile(plan.dir, 'result'), { force: true });
+  if (plan.status === 'finished' || plan.status === 'stopped')
+    rmSync(runFile(plan.dir, 'result'), { force: true });
 }

@@ -63,7 +63,7 @@ import { dataFingerprint } from '../../lib/data/fingerprint.js';
 import { activeBackend } from '../../lib/engine/backend.js';
 import { removeStaleTemporaries } from '../rundir/dirs.js';
 import { readLog, writeLog, type EpochMetrics } from '../rundir/log-file.js';
-import { writeResult, type TrainResult } from '../rundir/result-file.js';
+import { writeResult, type StopReason, type TrainResult } from '../rundir/result-file.js';
 import { checkFieldRules, type TrainConfig } from '../config/config.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { CALIBRATION_BATCHES, convertFromAnn, type Conversion } from './convert.js';
@@ -82,8 +82,9 @@ export interface TrainHooks {
    * An epoch is done, evaluated on the test set and checkpointed (`m` is its line of
    * `log.jsonl`). Returning `'stop'` ends training there (early stopping): the run finishes as
    * after its last epoch (final evaluation with spike statistics, `result.json`), with
-   * `epochs` in the result counting the epochs trained; `--resume` with a larger `--epochs`
-   * continues it. In data-parallel training every rank must return the same.
+   * `epochs` in the result counting the epochs trained and `stopped_by: "early-stop"` when
+   * that is fewer than asked; it counts as finished (`runStatus`): `--resume` with a larger
+   * `--epochs` continues it. In data-parallel training every rank must return the same.
    */
   onEpochEnd?(m: EpochMetrics): void | 'stop';
   /** An evaluation begins: `'test'` after each epoch, `'spike statistics'` at the end. */
@@ -431,13 +432,19 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
     let lastEpochSeconds = 0;
     /** Whether the run has warned of a runaway (once per run, resumed runs included). */
     let warned = log.some((m) => m.warning !== undefined);
+    /** Why training ended before `config.epochs` (recorded in `result.json`), null when it did not. */
+    let stoppedBy: StopReason | null = null;
     for (let epoch = startEpoch; epoch < config.epochs; epoch++) {
+      // the time budget (the run's training seconds, earlier invocations included; each
+      // invocation trains at least one epoch): rank 0's clock decides for every rank
       if (
         config.timeBudget !== undefined &&
         epoch > startEpoch &&
-        trainSeconds + lastEpochSeconds > config.timeBudget
-      )
+        (await rankZeroSays(pg, trainSeconds + lastEpochSeconds > config.timeBudget))
+      ) {
+        stoppedBy = 'time-budget';
         break;
+      }
       hooks?.onEpochStart?.(epoch, config.epochs, perEpoch);
       trainLoader.resetStats();
       const t0 = performance.now();
@@ -523,7 +530,10 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
         if (writer)
           (hooks?.onWarning ?? ((w: string) => process.stderr.write(`stcsnn: warning: ${w}\n`)))(warning);
       }
-      if (stop) break;
+      if (stop) {
+        if (epoch + 1 < config.epochs) stoppedBy = 'early-stop';
+        break;
+      }
     }
     hooks?.onEvalStart?.('spike statistics');
     const final = await evaluate(net, testLoader, { spikeStats: true });
@@ -538,6 +548,8 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
       theta0: config.stc.theta0,
       tau: config.stc.tau,
       epochs: log.length,
+      epochs_asked: config.epochs,
+      stopped_by: stoppedBy,
       params: net.parameterCount(),
       backend: opts.backend,
       seed: config.seed,
@@ -584,6 +596,16 @@ async function trainLocked(config: TrainConfig, opts: TrainOptions): Promise<Tra
     await trainLoader.close();
     await testLoader.close();
   }
+}
+
+/**
+ * Rank 0's `decision`, on every rank (data-parallel training: a decision from a clock differs
+ * between the ranks, and a rank that stops alone leaves the others in an all-reduce).
+ */
+async function rankZeroSays(pg: ProcessGroup, decision: boolean): Promise<boolean> {
+  if (pg.worldSize === 1) return decision;
+  const [v] = await allReduceNumbers(pg, [pg.rank === 0 && decision ? 1 : 0]);
+  return v > 0;
 }
 
 export type { Network };

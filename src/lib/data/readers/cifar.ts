@@ -17,9 +17,12 @@
  *   `coarse_label_names.txt`.
  * A file whose size is not a whole number of records, an empty file, a missing file or a label out
  * of range is a {@link DataError} naming the file and byte offset; so is a file with fewer records
- * than the official count unless `strict: false`. Samples are `[32, 32, 3]` HWC,
+ * than the official count unless `strict: false`. With `strict: false` the CIFAR-10 train split
+ * is the training batches present (any of `data_batch_1.bin` .. `data_batch_5.bin`, at least one);
+ * a batch that exists but cannot be read is still an error. Samples are `[32, 32, 3]` HWC,
  * 0..255. The whole split is held in memory as bytes (CIFAR-10 train: 150 MiB).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError, SUBSET_HINT, type Dataset } from '../types.js';
 import { extractTarGzCached } from './archive.js';
@@ -241,11 +244,47 @@ function classNamesFrom(file: string, n: number, fallback: () => string[]): stri
   return names;
 }
 
-/** Files of one CIFAR-10 split in `dir`. */
+/** Files of one CIFAR-10 split in `dir`, as the official data set has them. */
 export function cifar10Files(dir: string, split: 'train' | 'test'): string[] {
   return split === 'train'
     ? [1, 2, 3, 4, 5].map((k) => path.join(dir, `data_batch_${k}.bin`))
     : [path.join(dir, 'test_batch.bin')];
+}
+
+/** False when nothing exists at `p` (not even a dangling link); other errors count as present. */
+function exists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+}
+
+/**
+ * The files of a CIFAR-10 split to read. Strict: all official files, a missing one refused with
+ * the `--subset` hint. `strict: false` (a subset): the training batches that exist, in order, at
+ * least one; anything present at a batch's name (a FIFO, a link to a device, an unreadable file)
+ * is kept, for the read to refuse naming it.
+ * @throws DataError naming the missing file, or `dir` when no training batch is there
+ */
+export function cifar10SplitFiles(dir: string, split: 'train' | 'test', strict: boolean): string[] {
+  const files = cifar10Files(dir, split);
+  if (split === 'test') return files;
+  const present = files.filter(exists);
+  if (strict) {
+    const missing = files.find((f) => !present.includes(f));
+    if (missing !== undefined) {
+      throw new DataError(
+        `${missing}: missing; the official CIFAR-10 has data_batch_1.bin .. data_batch_5.bin ${SUBSET_HINT}`,
+      );
+    }
+    return files;
+  }
+  if (present.length === 0) {
+    throw new DataError(`${dir}: no CIFAR-10 training batch (data_batch_1.bin .. data_batch_5.bin)`);
+  }
+  return present;
 }
 
 /**
@@ -261,11 +300,8 @@ export async function openCifar10(opts: CifarOptions): Promise<ByteImageDataset>
     opts.cacheDir ?? defaultCacheDir(),
     'CIFAR-10',
   );
-  const rec = readRecords(
-    cifar10Files(dir, opts.split),
-    CIFAR10_FORMAT,
-    opts.strict === false ? null : 10000,
-  );
+  const strict = opts.strict !== false;
+  const rec = readRecords(cifar10SplitFiles(dir, opts.split, strict), CIFAR10_FORMAT, strict ? 10000 : null);
   const names = classNamesFrom(path.join(dir, 'batches.meta.txt'), 10, () => [...CIFAR10_CLASSES]);
   return new ByteImageDataset('cifar10', opts.split, [32, 32, 3], names, rec.labels, dir, rec.images);
 }
