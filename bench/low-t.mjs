@@ -7,7 +7,8 @@
 // STC from scratch at T = 8, 4, 2 with the trainer's default method (fixed thresholds) and with
 // thresholds learned per channel; and STC converted from the same seed's ANN twin
 // (`--init-from`, thresholds per channel, calibrated) at T = 4 and 2, evaluated as converted
-// (`--epochs 0`) and after one fine-tuning epoch. The rule (RULE below, in rule.md and
+// (`--epochs 0`) and after one fine-tuning epoch; and the same with the membrane shifted half a
+// step (`--shift half`, rounding instead of flooring: QCFS's shift). The rule (RULE below, in rule.md and
 // summary.md) decides from the runs' final test accuracies, paired by seed with the twin; energy
 // per image of each arm is `stcsnn energy --checkpoint RUN` (the runs' measured spike counts).
 //
@@ -56,20 +57,27 @@ const out = resolve(opt.out ?? 'runs/low-t');
 const dest = resolve('docs/results/low-t');
 const runDir = (s, a, seed) => join(out, s.id, a.id, `seed-${seed}`);
 
-const scratch = (T, learn) => ({
-  id: `stc-T${T}${learn ? '-channel' : ''}`,
-  name: `STC from scratch, T = ${T}${learn ? ', thresholds per channel' : ', fixed thresholds (the default)'}`,
+const HALF = ', membrane shifted half a step (--shift half)';
+const scratch = (T, learn, half = false) => ({
+  id: `stc-T${T}${learn ? '-channel' : ''}${half ? '-half' : ''}`,
+  name: `STC from scratch, T = ${T}${learn ? ', thresholds per channel' : ', fixed thresholds (the default)'}${half ? HALF : ''}`,
   T,
-  flags: ['--T', String(T), ...(learn ? ['--learn-theta', 'channel'] : [])],
+  flags: [
+    '--T',
+    String(T),
+    ...(learn ? ['--learn-theta', 'channel'] : []),
+    ...(half ? ['--shift', 'half'] : []),
+  ],
 });
-const converted = (T, epochs) => ({
-  id: `conv-T${T}-e${epochs}`,
-  name: `converted from the twin, T = ${T}, ${epochs === 0 ? 'no fine-tuning' : `${epochs} fine-tuning epoch at lr 0.01`}`,
+const converted = (T, epochs, half = false) => ({
+  id: `conv-T${T}-e${epochs}${half ? '-half' : ''}`,
+  name: `converted from the twin, T = ${T}, ${epochs === 0 ? 'no fine-tuning' : `${epochs} fine-tuning epoch at lr 0.01`}${half ? HALF : ''}`,
   T,
   needs: 'ann',
   flagsFor: (s, seed) => [
     ...['--T', String(T), '--learn-theta', 'channel', '--epochs', String(epochs)],
     ...(epochs > 0 ? ['--lr', '0.01'] : []),
+    ...(half ? ['--shift', 'half'] : []),
     ...['--init-from', runDir(s, ARMS[0], seed)],
   ],
 });
@@ -85,6 +93,11 @@ const ARMS = [
   converted(2, 0),
   converted(4, 1),
   converted(2, 1),
+  scratch(2, true, true),
+  converted(4, 0, true),
+  converted(2, 0, true),
+  converted(4, 1, true),
+  converted(2, 1, true),
 ];
 
 /** How far below the twin (points) an arm at T may be and reach it, per setting (issue 32's targets). */

@@ -74,7 +74,10 @@ at::Tensor unary(int code, const at::Tensor &x, double alpha) {
   switch (code) {
   case U_NEG: return at::neg(x);
   case U_ABS: return at::abs(x);
-  case U_EXP: return at::exp(floatOf(x));
+  // in float64, rounded once: the correctly rounded exp of TensorFlow.js's cpu and wasm backends
+  // (ATen's vectorised float32 exp is off by an ulp now and then: a learned threshold,
+  // theta0 = exp(log_theta), must be the same number on every backend and in PyTorch's module)
+  case U_EXP: return at::exp(floatOf(x).to(at::kDouble)).to(at::kFloat);
   case U_LOG: return at::log(floatOf(x));
   case U_SQRT: return at::sqrt(floatOf(x));
   case U_RSQRT: return at::rsqrt(floatOf(x));

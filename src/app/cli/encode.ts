@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import {
   DEFAULT_STC,
   FIRE_TESTS,
+  INPUT_SHIFTS,
   stcConfig,
   THRESHOLD_SCHEDULES,
   thresholds,
@@ -22,6 +23,7 @@ interface EncodeFlags extends CommonFlags {
   tau: string;
   schedule: string;
   fire: string;
+  shift: string;
 }
 
 /** The result of `encode`, also its `--json` output. */
@@ -51,6 +53,7 @@ export function stcFromFlags(f: {
   tau: string;
   schedule: string;
   fire: string;
+  shift?: string;
 }): StcConfig {
   return stcConfig({
     T: parseNumber('--T', f.T),
@@ -58,10 +61,11 @@ export function stcFromFlags(f: {
     tau: parseNumber('--tau', f.tau),
     schedule: parseChoice('--schedule', f.schedule, THRESHOLD_SCHEDULES),
     fire: parseChoice('--fire', f.fire, FIRE_TESTS),
+    shift: parseChoice('--shift', f.shift ?? DEFAULT_STC.shift, INPUT_SHIFTS),
   });
 }
 
-/** Adds `--T --theta0 --tau --schedule --fire` with the core's defaults (`DEFAULT_STC`). */
+/** Adds `--T --theta0 --tau --schedule --fire --shift` with the core's defaults (`DEFAULT_STC`). */
 export function withStcOptions(cmd: Command, defaults: { theta0?: string } = {}): Command {
   const d = DEFAULT_STC;
   return cmd
@@ -73,7 +77,12 @@ export function withStcOptions(cmd: Command, defaults: { theta0?: string } = {})
       `threshold schedule: exp (theta0*exp(-t/tau)) or geometric (theta0*tau^-t)`,
       d.schedule,
     )
-    .option('--fire <test>', `firing test: ${FIRE_TESTS.map((t) => `'${t}'`).join(' or ')}`, d.fire);
+    .option('--fire <test>', `firing test: ${FIRE_TESTS.map((t) => `'${t}'`).join(' or ')}`, d.fire)
+    .option(
+      '--shift <mode>',
+      'membrane start: none (V(0) = x, decoded rounds down) or half (V(0) = x + theta(T-1)/2, rounds to nearest)',
+      d.shift,
+    );
 }
 
 export function encodeCommand(): Command {
@@ -98,7 +107,7 @@ export function encodeCommand(): Command {
     }
     const f = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(6));
     console.log(
-      `STEB: T=${cfg.T}, theta0=${cfg.theta0}, tau=${cfg.tau}, schedule=${cfg.schedule}, fire when V ${cfg.fire} theta (backend ${info.name})`,
+      `STEB: T=${cfg.T}, theta0=${cfg.theta0}, tau=${cfg.tau}, schedule=${cfg.schedule}, fire when V ${cfg.fire} theta${cfg.shift === 'half' ? ', V(0) = x + theta(T-1)/2' : ''} (backend ${info.name})`,
     );
     console.log(`thresholds: ${r.thresholds.map(f).join(' ')}\n`);
     const rows = [['input', 'spike train (t = 0..T-1)', 'spikes', 'decoded', 'error']];

@@ -18,6 +18,7 @@ import {
   ConfigError,
   FIRE_TESTS,
   GRADIENT_MASKS,
+  INPUT_SHIFTS,
   LEARN_THETA_MODES,
   stcConfig,
   THRESHOLD_SCHEDULES,
@@ -74,6 +75,7 @@ export const stcFieldsSchema = z.object({
   fire: z.enum(FIRE_TESTS).optional(),
   gradient: z.enum(GRADIENT_MASKS).optional(),
   learnTheta: z.enum(LEARN_THETA_MODES).optional(),
+  shift: z.enum(INPUT_SHIFTS).optional(),
 });
 
 /**
@@ -286,6 +288,7 @@ export const ADDED_LATER: Readonly<Partial<Record<ConfigPath, ConfigValue>>> = O
   'stc.gradient': 'relu',
   syncBn: false,
   'stc.learnTheta': 'off',
+  'stc.shift': 'none',
 });
 
 /**
@@ -294,6 +297,7 @@ export const ADDED_LATER: Readonly<Partial<Record<ConfigPath, ConfigValue>>> = O
  */
 const IDENTITY_OMITS_AT: Readonly<Partial<Record<ConfigPath, ConfigValue | undefined>>> = Object.freeze({
   'stc.learnTheta': 'off',
+  'stc.shift': 'none',
   initFrom: undefined,
 });
 

@@ -119,6 +119,11 @@ export const FIELD_FLAGS: { readonly [P in FlaggedPath]: FieldFlag } = {
     arg: '<mode>',
     help: 'train theta0: off (the paper: fixed), per STCB layer, or per input channel (theta0 = exp(log_theta), LSQ/PACT gradient); needs the clipped mask, so --gradient relu alone means off',
   },
+  'stc.shift': {
+    flag: '--shift',
+    arg: '<mode>',
+    help: 'where the membrane starts: none (the paper: V(0) = x, the decoded value rounds down) or half (V(0) = x + theta(T-1)/2, rounds to nearest, as QCFS)',
+  },
   path: { flag: '--path', arg: '<path>', help: 'STCB forward path' },
   epochs: {
     flag: '--epochs',

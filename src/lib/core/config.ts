@@ -15,6 +15,22 @@ export const FIRE_TESTS = ['>=', '>'] as const;
 /** The firing test of the integrate-and-fire neuron: `V >= theta` (default) or `V > theta`. */
 export type FireTest = (typeof FIRE_TESTS)[number];
 
+/** Where the membrane starts, the default (the paper's) first. See {@link InputShift}. */
+export const INPUT_SHIFTS = ['none', 'half'] as const;
+
+/**
+ * Where the STEB's membrane starts:
+ *
+ * - `none` (default, the paper's): `V(0) = x`; the decoded value rounds the input down, to the
+ *   thresholds that fit under it (`x - theta(T-1) < q(x) <= x` on the encodable range, for a
+ *   schedule with the error bound);
+ * - `half`: `V(0) = x + theta(T-1) / 2`, half the last threshold added: the decoded value rounds
+ *   the input to the nearest level instead of down (`|q - x| <= theta(T-1) / 2` there), as
+ *   QCFS's shift does for converted networks (Bu et al., ICLR 2022); inputs in
+ *   `(-theta(T-1)/2, 0]` still never fire. `q_half(x) = q_none(x + theta(T-1) / 2)`.
+ */
+export type InputShift = (typeof INPUT_SHIFTS)[number];
+
 /** The masks of the equivalent gradient, the default (the paper's) first. See {@link GradientMask}. */
 export const GRADIENT_MASKS = ['relu', 'clipped'] as const;
 
@@ -59,6 +75,8 @@ export interface StcConfig {
   readonly gradient: GradientMask;
   /** Whether `theta0` is trained per STCB layer or channel (default `off`, the paper's). */
   readonly learnTheta: LearnTheta;
+  /** Where the membrane starts (default `none`, the paper's: `V(0) = x`). */
+  readonly shift: InputShift;
 }
 
 /** The fields a caller may give; anything missing takes the paper's defaults. */
@@ -77,6 +95,7 @@ export const DEFAULT_STC: StcConfig = Object.freeze({
   fire: '>=',
   gradient: 'relu',
   learnTheta: 'off',
+  shift: 'none',
 });
 
 /** Largest spike-train length accepted. */
@@ -167,7 +186,8 @@ export function stcConfig(input: StcConfigInput = {}): StcConfig {
       'learnTheta',
     );
   }
-  return Object.freeze({ T, theta0, tau, schedule, fire, gradient, learnTheta });
+  const shift = oneOf('shift', input.shift ?? DEFAULT_STC.shift, INPUT_SHIFTS);
+  return Object.freeze({ T, theta0, tau, schedule, fire, gradient, learnTheta, shift });
 }
 
 /**
@@ -188,7 +208,18 @@ export function thresholds(cfg: StcConfig): number[] {
 }
 
 /**
- * The largest value STEB + CAB can represent, `sum_t theta(t)`; inputs at or above it saturate.
+ * What the membrane starts above the input, `V(0) = x + inputShift(cfg)`: `theta(T-1) / 2` for
+ * `shift: 'half'`, 0 for `none` (see {@link InputShift}).
+ */
+export function inputShift(cfg: StcConfig): number {
+  if (cfg.shift === 'none') return 0;
+  const th = thresholds(cfg);
+  return th[th.length - 1] / 2;
+}
+
+/**
+ * The largest value STEB + CAB can represent, `sum_t theta(t)`; inputs at or above it
+ * (`sum_t theta(t) - inputShift(cfg)` with a shift) saturate.
  */
 export function saturation(cfg: StcConfig): number {
   return thresholds(cfg).reduce((a, b) => a + b, 0);

@@ -3,9 +3,17 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
-import { ConfigError, hasErrorBound, saturation, stcConfig, thresholds, type StcConfig } from './config.js';
+import {
+  ConfigError,
+  hasErrorBound,
+  inputShift,
+  saturation,
+  stcConfig,
+  thresholds,
+  type StcConfig,
+} from './config.js';
 import { decode, encode, encodeScalar, spikeCounts, stcQuantize } from './stc.js';
-import { stcLinear } from './stcb.js';
+import { stcConv2d, stcConv2dLearned, stcLinear } from './stcb.js';
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
@@ -41,7 +49,16 @@ describe('config', () => {
     const c = stcConfig();
     assert.deepEqual(
       { ...c },
-      { T: 8, theta0: 0.8, tau: 2, schedule: 'exp', fire: '>=', gradient: 'relu', learnTheta: 'off' },
+      {
+        T: 8,
+        theta0: 0.8,
+        tau: 2,
+        schedule: 'exp',
+        fire: '>=',
+        gradient: 'relu',
+        learnTheta: 'off',
+        shift: 'none',
+      },
     );
   });
   test('thresholds follow the schedules', () => {
@@ -219,5 +236,129 @@ describe('STEB and CAB', () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('shift half: the membrane starts half the last threshold up', () => {
+  test('q, spikes and counts of x are those of x + theta(T-1)/2 without the shift, bit for bit (property)', () => {
+    fc.assert(
+      fc.property(
+        cfgArb,
+        fc.array(fc.double({ min: -2, max: 3, noNaN: true }), { minLength: 1, maxLength: 24 }),
+        (c, units) => {
+          const half = stcConfig({ ...c, shift: 'half' });
+          const none = stcConfig({ ...c, shift: 'none' });
+          const S = saturation(none);
+          const xs = Float32Array.from(units, (u) => u * S);
+          const c0 = Math.fround(inputShift(half));
+          assert.equal(inputShift(none), 0);
+          assert.ok(Math.abs(inputShift(half) - thresholds(half)[half.T - 1] / 2) <= 1e-15 * S);
+          tf.tidy(() => {
+            const x = tf.tensor1d(xs);
+            const moved = tf.add(x, tf.scalar(c0));
+            assert.deepEqual(
+              Array.from(stcQuantize(x, half).dataSync()),
+              Array.from(stcQuantize(moved, none).dataSync()),
+            );
+            assert.deepEqual(
+              Array.from(encode(x, half).dataSync()),
+              Array.from(encode(moved, none).dataSync()),
+            );
+            assert.deepEqual(
+              Array.from(spikeCounts(x, half).dataSync()),
+              Array.from(spikeCounts(moved, none).dataSync()),
+            );
+          });
+          // the scalar reference too (float64: the shift added exactly)
+          for (const v of units.slice(0, 4).map((u) => u * S)) {
+            assert.deepEqual(encodeScalar(v, half).spikes, encodeScalar(v + inputShift(half), none).spikes);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  test('it rounds to the nearest level: |q(x) - x| <= theta(T-1)/2 where the error bound holds, and x <= 0 never fires', () => {
+    fc.assert(
+      fc.property(cfgArb, fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), (c, u) => {
+        const cfg = stcConfig({ ...c, shift: 'half' });
+        if (!hasErrorBound(cfg)) return;
+        const th = thresholds(cfg);
+        const half = th[cfg.T - 1] / 2;
+        const x = u * (saturation(cfg) - half);
+        const r = encodeScalar(x, cfg);
+        assert.ok(
+          Math.abs(r.decoded - x) <= half * (1 + 1e-9) + 1e-12,
+          `x ${x}: q ${r.decoded}, half step ${half}`,
+        );
+        assert.deepEqual(encodeScalar(-u * half, cfg).spikes, new Array(cfg.T).fill(0));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test('STCBs: both paths agree, and the clipped mask sees the shifted membrane, 1[0 < x + c < S] (conv, linear, learned)', () => {
+    const cfg = stcConfig({
+      T: 4,
+      theta0: 1,
+      tau: 2,
+      schedule: 'geometric',
+      gradient: 'clipped',
+      shift: 'half',
+    });
+    const c0 = Math.fround(inputShift(cfg));
+    const S = Math.fround(saturation(cfg));
+    const xs = Float32Array.from([-0.2, -c0 * 0.9, -c0, 0, 0.03, 0.4, S - c0 - 0.01, S - c0, S, 2.5]);
+    const probe = Float32Array.from(xs, (_, i) => i + 1);
+    const want = Array.from(xs, (x, i) =>
+      Math.fround(x + c0) > 0 && Math.fround(x + c0) < S ? probe[i] : 0,
+    );
+    tf.tidy(() => {
+      const x = tf.tensor1d(xs);
+      const p = tf.tensor1d(probe);
+      const w = tf.eye(xs.length) as tf.Tensor2D;
+      for (const path of ['fused', 'spike-train'] as const) {
+        const f = (v: tf.Tensor) =>
+          tf.sum(tf.mul(stcLinear(tf.reshape(v, [1, xs.length]) as tf.Tensor2D, w, cfg, path), p));
+        assert.deepEqual(Array.from(tf.grad(f)(x).dataSync()), want, path);
+      }
+      // conv: both paths, the learned thresholds at theta0 = 1 equal the fixed ones
+      const x4 = tf.randomNormal([2, 5, 5, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
+      const w4 = tf.randomNormal([3, 3, 3, 4], 0, 0.3, 'float32', 8) as tf.Tensor4D;
+      const g = { stride: 1, pad: 1 };
+      const fused = stcConv2d(x4, w4, cfg, g, 'fused').dataSync();
+      const train = stcConv2d(x4, w4, cfg, g, 'spike-train').dataSync();
+      const learned = stcConv2dLearned(x4, w4, tf.scalar(1), cfg, g, 'fused').dataSync();
+      const learnedTrain = stcConv2dLearned(x4, w4, tf.tensor1d([1, 1, 1]), cfg, g, 'spike-train').dataSync();
+      for (const other of [train, learned, learnedTrain])
+        fused.forEach((v, i) =>
+          assert.ok(Math.abs(v - other[i]) <= 1e-5 * (1 + Math.abs(v)), `${v} vs ${other[i]}`),
+        );
+      // and the shift changes the value (the test would pass with no shift otherwise)
+      const plain = stcConv2d(x4, w4, stcConfig({ ...cfg, shift: 'none' }), g, 'fused').dataSync();
+      assert.ok(plain.some((v, i) => v !== fused[i]));
+    });
+  });
+
+  test('learned thresholds: the shift moves with theta0 (x + theta0 c_1), the value that of the fixed STCB at theta0', () => {
+    const unit = stcConfig({
+      T: 4,
+      theta0: 1,
+      tau: 2,
+      gradient: 'clipped',
+      learnTheta: 'layer',
+      shift: 'half',
+    });
+    const x4 = tf.randomNormal([2, 4, 4, 2], 0.5, 1, 'float32', 9) as tf.Tensor4D;
+    const w4 = tf.randomNormal([3, 3, 2, 3], 0, 0.3, 'float32', 10) as tf.Tensor4D;
+    const g = { stride: 1, pad: 1 };
+    const theta0 = 0.7;
+    // the value at theta0 equals the fixed-threshold STCB with theta0 (its shift theta(T-1)/2 scales too)
+    const fixed = stcConfig({ ...unit, theta0, learnTheta: 'off' });
+    const a = stcConv2dLearned(x4, w4, tf.scalar(theta0), unit, g, 'fused').dataSync();
+    const b = stcConv2d(x4, w4, fixed, g, 'fused').dataSync();
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= 1e-4 * (1 + Math.abs(v)), `${v} vs ${b[i]}`));
+    tf.dispose([x4, w4]);
   });
 });

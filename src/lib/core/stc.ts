@@ -5,7 +5,7 @@
  * All take a validated {@link StcConfig}; shapes are arbitrary (`[...shape]`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { gradientUpper, thresholds, type StcConfig } from './config.js';
+import { gradientUpper, inputShift, thresholds, type StcConfig } from './config.js';
 import { runKernel } from './kernels/array-kernel.js';
 import type { KernelAttrs } from './kernels/table.js';
 
@@ -20,19 +20,35 @@ function asFloat(x: tf.Tensor): tf.Tensor {
 }
 
 /**
+ * The membrane's start, `V(0) = x + inputShift(cfg)` (`shift: 'half'`), as the kernels read it:
+ * `x` itself without a shift. Differentiable (the shift is a constant).
+ */
+export function shiftedInput<X extends tf.Tensor>(x: X, cfg: StcConfig): X {
+  asFloat(x);
+  const c = inputShift(cfg);
+  return c === 0 ? x : (tf.add(x, tf.scalar(c)) as X);
+}
+
+/** `cfg` without its input shift: for an input {@link shiftedInput} has shifted already. */
+export function unshifted(cfg: StcConfig): StcConfig {
+  return cfg.shift === 'none' ? cfg : Object.freeze({ ...cfg, shift: 'none' as const });
+}
+
+/**
  * STEB: the integrate-and-fire encoder with a decaying threshold.
  *
  * ```
- * V(0) = x;  s(t) = 1[V(t) >= theta(t)];  V(t+1) = V(t) - s(t) theta(t),   t = 0 .. T-1
+ * V(0) = x (+ theta(T-1)/2 with shift 'half');  s(t) = 1[V(t) >= theta(t)];
+ * V(t+1) = V(t) - s(t) theta(t),   t = 0 .. T-1
  * ```
  *
- * Negative inputs never fire (STEB also plays ReLU's part).
+ * Non-positive inputs never fire (STEB also plays ReLU's part).
  *
  * @param x membrane potentials, any shape `[...S]`, float32
  * @returns the binary spike train `s`, shape `[T, ...S]`, values 0 or 1
  */
 export function encode(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return runKernel('StcEncode', { x: asFloat(x) }, stcKernelAttrs(cfg));
+  return tf.tidy(() => runKernel('StcEncode', { x: shiftedInput(asFloat(x), cfg) }, stcKernelAttrs(cfg)));
 }
 
 /**
@@ -64,7 +80,13 @@ export function decode(spikes: tf.Tensor, cfg: StcConfig): tf.Tensor {
  * @returns `q(x)`, same shape
  */
 export function stcQuantize(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return runKernel('StcQuantize', { x: asFloat(x) }, { ...stcKernelAttrs(cfg), upper: gradientUpper(cfg) });
+  return tf.tidy(() =>
+    runKernel(
+      'StcQuantize',
+      { x: shiftedInput(asFloat(x), cfg) },
+      { ...stcKernelAttrs(cfg), upper: gradientUpper(cfg) },
+    ),
+  );
 }
 
 /**
@@ -73,7 +95,7 @@ export function stcQuantize(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
  * @returns counts in `0..T`, same shape as `x`
  */
 export function spikeCounts(x: tf.Tensor, cfg: StcConfig): tf.Tensor {
-  return runKernel('StcSpikeCount', { x: asFloat(x) }, stcKernelAttrs(cfg));
+  return tf.tidy(() => runKernel('StcSpikeCount', { x: shiftedInput(asFloat(x), cfg) }, stcKernelAttrs(cfg)));
 }
 
 /** The spike train of one number and what CAB decodes from it, in float64 (a reference). */
@@ -81,7 +103,7 @@ export interface ScalarTrain {
   readonly input: number;
   readonly spikes: number[];
   readonly decoded: number;
-  /** The residual membrane `V(T)`; `decoded = input - residual` for positive inputs. */
+  /** The residual membrane `V(T)`; `decoded = input + inputShift - residual` for positive inputs. */
   readonly residual: number;
 }
 
@@ -89,7 +111,7 @@ export interface ScalarTrain {
 export function encodeScalar(x: number, cfg: StcConfig): ScalarTrain {
   const th = thresholds(cfg);
   const spikes: number[] = [];
-  let v = x;
+  let v = x + inputShift(cfg);
   let decoded = 0;
   for (const theta of th) {
     const s = cfg.fire === '>' ? v > theta : v >= theta;

@@ -25,7 +25,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientUpper, thresholds, type StcConfig } from './config.js';
 import { runKernel } from './kernels/array-kernel.js';
-import { encode, stcQuantize } from './stc.js';
+import { encode, shiftedInput, stcQuantize, unshifted } from './stc.js';
 
 /** How an STCB computes its forward pass: one fused quantiser, or the explicit spike train. */
 export const STC_PATHS = ['fused', 'spike-train'] as const;
@@ -198,6 +198,9 @@ export function stcConv2d(
   g: Conv2dGeometry,
   path: StcPath = 'fused',
 ): tf.Tensor4D {
+  // a shifted membrane start (shift 'half') is the input shifted once, here: the recompute and
+  // the gradient's mask below then see what the encoder sees
+  if (cfg.shift !== 'none') return stcConv2d(shiftedInput(x, cfg), w, unshifted(cfg), g, path);
   const forward = (xs: tf.Tensor4D, ws: tf.Tensor): tf.Tensor4D => {
     if (path === 'fused') return conv2d(stcQuantize(xs, cfg) as tf.Tensor4D, ws as tf.Tensor4D, g);
     const [n, h, wd, c] = xs.shape;
@@ -221,6 +224,7 @@ export function stcLinear(
   cfg: StcConfig,
   path: StcPath = 'fused',
 ): tf.Tensor2D {
+  if (cfg.shift !== 'none') return stcLinear(shiftedInput(x, cfg), w, unshifted(cfg), path);
   const forward = (xs: tf.Tensor2D, ws: tf.Tensor): tf.Tensor2D => {
     if (path === 'fused') return tf.matMul(stcQuantize(xs, cfg) as tf.Tensor2D, ws as tf.Tensor2D);
     const [n, d] = xs.shape;
@@ -240,6 +244,18 @@ function inputAxisScale(theta0: tf.Tensor, wRank: number): tf.Tensor {
   checkTheta0(theta0);
   if (theta0.rank === 0) return theta0;
   return wRank === 4 ? tf.reshape(theta0, [1, 1, -1, 1]) : tf.reshape(theta0, [-1, 1]);
+}
+
+/**
+ * `q = theta0 q_1(x / theta0)` of a shifted STCB with learned thresholds, composed of TensorFlow.js
+ * ops and the unit quantiser (whose shift applies to `u = x / theta0`): the membrane starts at
+ * `u + inputShift(unit)` in float32, exactly as the spike-train path, the ONNX graph and the
+ * PyTorch module compute it (the fused kernels divide inside and would round `u` otherwise). Its
+ * gradients are autograd's: `dL/dx = g m(u')`, `dL/dtheta0 = sum g (q_1(u') - u m(u'))`, the
+ * LSQ/PACT gradient of the shifted quantiser. Slower than the fused kernels (a few more passes).
+ */
+function shiftedLearnedQ(x: tf.Tensor, theta0: tf.Tensor, unit: StcConfig): tf.Tensor {
+  return tf.mul(stcQuantize(tf.div(x, theta0), unit), theta0);
 }
 
 /** @throws RangeError unless `theta0` is a scalar or a vector (`[Cin]`) */
@@ -292,6 +308,7 @@ export function stcConv2dLearned(
 ): tf.Tensor4D {
   if (path === 'fused') {
     checkTheta0(theta0);
+    if (unit.shift !== 'none') return conv2d(shiftedLearnedQ(x, theta0, unit) as tf.Tensor4D, w, g);
     return learnedOp((q: tf.Tensor4D, ws) => conv2d(q, ws as tf.Tensor4D, g), conv2dGrads(g), unit)(
       x,
       w,
@@ -315,6 +332,7 @@ export function stcLinearLearned(
 ): tf.Tensor2D {
   if (path === 'fused') {
     checkTheta0(theta0);
+    if (unit.shift !== 'none') return tf.matMul(shiftedLearnedQ(x, theta0, unit) as tf.Tensor2D, w);
     return learnedOp((q: tf.Tensor2D, ws) => tf.matMul(q, ws as tf.Tensor2D), linearGrads, unit)(
       x,
       w,

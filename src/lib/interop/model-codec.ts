@@ -7,7 +7,7 @@
  * | key                    | value |
  * | ---------------------- | ----- |
  * | `stcsnn.format`        | `stcsnn-model/1` |
- * | `stcsnn.config`        | JSON `{"arch","mode","width","inputShape":[H,W,C],"classes","path","stc":{"T","theta0","tau","schedule","fire","gradient","learnTheta"}}` (an `ArchConfig`, checked by its schema, `nn/arch-config.ts`; `path` absent: `fused`; `gradient` absent: `relu`, `learnTheta` absent: `off`) |
+ * | `stcsnn.config`        | JSON `{"arch","mode","width","inputShape":[H,W,C],"classes","path","stc":{"T","theta0","tau","schedule","fire","gradient","learnTheta","shift"}}` (an `ArchConfig`, checked by its schema, `nn/arch-config.ts`; `path` absent: `fused`; `gradient` absent: `relu`, `learnTheta` absent: `off`, `shift` absent: `none`) |
  * | `stcsnn.normalization` | JSON `{"scale","mean":[..C],"std":[..C]}`, `x' = (x / scale - mean[c]) / std[c]` on raw 0..255 pixels (optional) |
  * | `stcsnn.class_names`   | JSON array of `classes` strings (optional) |
  * | anything else          | the writer's (e.g. the trainer's epoch and accuracy), kept as is |
@@ -104,6 +104,8 @@ export function modelMetadata(
       fire: c.stc.fire,
       gradient: c.stc.gradient,
       learnTheta: c.stc.learnTheta,
+      // written where it is not the default, so that files of unshifted networks stay as they were
+      ...(c.stc.shift !== 'none' ? { shift: c.stc.shift } : {}),
     },
   });
   if (info.normalization) {

@@ -43,6 +43,17 @@ const CASES: { label: string; config: ArchConfig }[] = [
     config: smallConfig({ arch: 'vgg11', stcInput: { gradient: 'clipped', learnTheta: 'channel' } }),
   },
   {
+    label: 'vgg11 stc, shift half',
+    config: smallConfig({ arch: 'vgg11', stcInput: { shift: 'half' } }),
+  },
+  {
+    label: 'resnet18 stc, shift half, thresholds learned per channel',
+    config: smallConfig({
+      arch: 'resnet18',
+      stcInput: { gradient: 'clipped', learnTheta: 'channel', shift: 'half' },
+    }),
+  },
+  {
     label: 'resnet18 stc, thresholds learned per layer',
     config: smallConfig({ arch: 'resnet18', stcInput: { gradient: 'clipped', learnTheta: 'layer' } }),
   },

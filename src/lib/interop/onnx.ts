@@ -26,7 +26,8 @@
  *   s_t = v >= theta(t)            (GreaterOrEqual, or Greater for fire '>')
  *   q = q + Where(s_t, theta(t), 0);  v = Where(s_t, v - theta(t), v)
  *   ```
- *   then `Cast<float>(q)` and one `Conv`: `y = W * q(x)`.
+ *   then `Cast<float>(q)` and one `Conv`: `y = W * q(x)`. With `stc.shift` `half` the membrane
+ *   starts at `x + theta(T-1)/2` (an `Add` in float32 before the `Cast`).
  * - `spike-train`: the same recurrence emits the T binary frames `s_t` (float 0/1), stacked as
  *   `[T*N, C, H, W]`; one `Conv` over all frames gives the synaptic currents `I(t) = W * s_t`,
  *   reshaped to `[T, N, Cout, Ho, Wo]`, and CAB is `ReduceSum_t(theta(t) * I(t))`.
@@ -248,7 +249,12 @@ class Emitter {
   ): { q: string; frames: string[] } {
     const g = this.g;
     const cmp = this.net.config.stc.fire === '>' ? 'Greater' : 'GreaterOrEqual';
-    let v = g.op('Cast', [x], { to: ONNX_DTYPE.DOUBLE });
+    // shift 'half': the membrane starts half the last threshold up, added in float32 as stcsnn does
+    const start =
+      this.net.config.stc.shift === 'half'
+        ? g.op('Add', [x, g.constant('f32', [Math.fround(ths[ths.length - 1] / 2)], [])])
+        : x;
+    let v = g.op('Cast', [start], { to: ONNX_DTYPE.DOUBLE });
     let q = '';
     const frames: string[] = [];
     ths.forEach((theta, t) => {

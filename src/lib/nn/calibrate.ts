@@ -24,7 +24,7 @@
  * thresholds are one `theta0` for the whole network (`stc.theta0`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { saturation, thresholdRangeProblem, type StcConfig } from '../core/config.js';
+import { inputShift, saturation, thresholdRangeProblem, type StcConfig } from '../core/config.js';
 import { quantizeArray } from '../core/kernels/stc-kernels.js';
 import { stcKernelAttrs } from '../core/stc.js';
 import { LOG_THETA } from './layers.js';
@@ -71,10 +71,11 @@ class LayerCapture implements SpikeStatsSink {
   }
 }
 
-/** `sum (theta0 q_1(v / theta0) - v)^2` over `v` (positive values). */
+/** `sum (theta0 q_1(v / theta0 + c_1) - v)^2` over `v` (positive values; `c_1` the unit shift). */
 function encodingError(v: Float32Array, theta0: number, unit: StcConfig, scratch: Float32Array): number {
   const u = scratch.subarray(0, v.length);
-  for (let i = 0; i < v.length; i++) u[i] = v[i] / theta0;
+  const c1 = inputShift(unit);
+  for (let i = 0; i < v.length; i++) u[i] = v[i] / theta0 + c1;
   quantizeArray(u, u, stcKernelAttrs(unit));
   let e = 0;
   for (let i = 0; i < v.length; i++) {

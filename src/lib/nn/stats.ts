@@ -8,7 +8,7 @@
  * records.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { saturation, type StcConfig } from '../core/config.js';
+import { inputShift, saturation, type StcConfig } from '../core/config.js';
 import { spikeCounts } from '../core/stc.js';
 import { readTidy } from '../util/read.js';
 
@@ -101,7 +101,8 @@ export class SpikeStatsRecorder implements SpikeStatsSink {
     acc.samples += n;
     acc.spikes += spikes;
     const scale = HIST_BINS / (HIST_MAX - HIST_MIN);
-    const S = Math.fround(saturation(cfg));
+    // with a shifted membrane start the encoder saturates that much earlier
+    const S = Math.fround(saturation(cfg) - inputShift(cfg));
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (v >= S) acc.saturated++;

@@ -72,6 +72,7 @@ class STCB(nn.Module):
     Learned thresholds: theta0 = exp(log_theta), y = (W theta0) * q_1(x / theta0) with unit thresholds
     (scale equivariance; theta0 on W's input-channel axis); autograd then gives log_theta the LSQ/PACT
     gradient (stcsnn also scales it by 1 / sqrt(n Q_p), which this module leaves out).
+    stc "shift" "half": the membrane starts half the last threshold up, V(0) = u + theta(T-1)/2.
     mode 'ann': ReLU -> Conv with the same parameter.
     """
 
@@ -89,13 +90,14 @@ class STCB(nn.Module):
         self.th = thresholds(stc)
         self.strict = stc.get("fire", ">=") == ">"
         self.upper = sum(self.th) if stc.get("gradient", "relu") == "clipped" else math.inf
+        self.shift = self.th[-1] / 2 if stc.get("shift", "none") == "half" else 0.0
 
     def _scaled(self, x):
-        """(x / theta0, W theta0) with learned thresholds, else (x, W)."""
+        """(the membrane's start: x / theta0 + shift, W theta0) with learned thresholds, else (x + shift, W)."""
         if self.log_theta is None:
-            return x, self.weight
-        theta0 = torch.exp(self.log_theta)
-        return x / theta0.reshape(1, -1, 1, 1), self.weight * theta0.reshape(1, -1, 1, 1)
+            return x + self.shift, self.weight
+        theta0 = torch.exp(self.log_theta.double()).float()  # correctly rounded, as stcsnn computes it
+        return x / theta0.reshape(1, -1, 1, 1) + self.shift, self.weight * theta0.reshape(1, -1, 1, 1)
 
     def forward(self, x):
         if self.mode == "ann":
