@@ -20,41 +20,29 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { scriptArgs, UsageError } from '../scripts/script-cli.mjs';
-import { publishSummary, runRow, runStudy, SEEDS, SETTINGS, summaryHead, writeAtomic } from './study.mjs';
+import { UsageError } from '../scripts/script-cli.mjs';
+import {
+  publishSummary,
+  runRow,
+  runStudy,
+  SEEDS,
+  SETTINGS,
+  studyArgs,
+  summaryHead,
+  writeAtomic,
+} from './study.mjs';
 
-const USAGE = `Usage: node bench/low-t.mjs rule|run|summary [options]   (after npm run build)
-
-  rule      write the decision rule (docs/results/low-t/rule.md)
-  run       train every setting x arm x seed that has not finished (resumable)
-  summary   accuracy against the ANN twin by T and method, energy per image, the rule's verdicts
-            (docs/results/low-t/summary.md, summary.json, each run's config/result/log)
-
-Options:
-  --cifar10 DIR    CIFAR-10 as a JPEG folder copy (train/<class>/, test/<class>/)  (run)
-  --fmnist DIR     the Fashion-MNIST IDX files                                    (run)
-  --stcsnn FILE    the stcsnn CLI to train with (default dist/app/cli/main.js): a frozen build
-  --out DIR        where the runs are (default runs/low-t)
-  --jobs N         runs side by side, each at --threads 1 (default 2)
-  --only NAME      one setting (${SETTINGS.map((s) => s.id).join(', ')})
-  --json           summary: one JSON object on stdout`;
-
-const { values: opt, positionals } = scriptArgs(import.meta.url, {
-  usage: USAGE,
-  positionals: 1,
-  options: {
-    cifar10: { type: 'string' },
-    fmnist: { type: 'string' },
-    stcsnn: { type: 'string' },
-    out: { type: 'string' },
-    jobs: { type: 'string', default: '2' },
-    only: { type: 'string' },
-    json: { type: 'boolean', default: false },
+const { opt, command, settings, out, dest } = studyArgs(import.meta.url, {
+  script: 'low-t.mjs',
+  name: 'low-t',
+  commands: {
+    rule: 'write the decision rule (docs/results/low-t/rule.md)',
+    run: 'train every setting x arm x seed that has not finished (resumable)',
+    summary:
+      "accuracy against the ANN twin by T and method, energy per image, the rule's verdicts (docs/results/low-t/)",
   },
 });
 
-const out = resolve(opt.out ?? 'runs/low-t');
-const dest = resolve('docs/results/low-t');
 const runDir = (s, a, seed) => join(out, s.id, a.id, `seed-${seed}`);
 
 const HALF = ', membrane shifted half a step (--shift half)';
@@ -262,10 +250,6 @@ async function summary() {
   });
 }
 
-const settings = opt.only === undefined ? SETTINGS : SETTINGS.filter((s) => s.id === opt.only);
-if (settings.length === 0)
-  throw new UsageError(`--only must be one of ${SETTINGS.map((s) => s.id).join(', ')}, got '${opt.only}'`);
-const command = positionals[0];
 if (command === 'rule') {
   mkdirSync(dest, { recursive: true });
   writeAtomic(join(dest, 'rule.md'), ruleMarkdown());

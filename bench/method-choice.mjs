@@ -20,43 +20,33 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { scriptArgs, UsageError } from '../scripts/script-cli.mjs';
-import { publishSummary, runRow, SEEDS, runStudy, SETTINGS, summaryHead, writeAtomic } from './study.mjs';
+import { UsageError } from '../scripts/script-cli.mjs';
+import {
+  publishSummary,
+  runRow,
+  SEEDS,
+  runStudy,
+  SETTINGS,
+  studyArgs,
+  summaryHead,
+  writeAtomic,
+} from './study.mjs';
 
-const USAGE = `Usage: node bench/method-choice.mjs rule|run|summary|table2 [options]   (after npm run build)
-
-  rule      write the decision rule (docs/results/method-choice/rule.md)
-  run       train every setting x method x seed that has not finished (resumable)
-  summary   the runs table, paired differences, the rule and the decision
-            (docs/results/method-choice/summary.md, summary.json, each run's config/result/log)
-  table2    the CIFAR-10 settings as Table 2 rows (STC with --learn-theta M, and the ANN twins),
-            reported by stcsnn reproduce --report-only into docs/results/
-
-Options:
-  --cifar10 DIR    CIFAR-10 as a JPEG folder copy (train/<class>/, test/<class>/)  (run)
-  --fmnist DIR     the Fashion-MNIST IDX files                                    (run)
-  --stcsnn FILE    the stcsnn CLI to train with (default dist/app/cli/main.js): a frozen build
-  --out DIR        where the runs are (default runs/method-choice)
-  --jobs N         runs side by side, each at --threads 1 (default 2)
-  --only NAME      one setting (${'fmnist-vgg11, cifar10-vgg16, cifar10-resnet18'})
-  --learn-theta M  table2: the threshold mode of the STC runs reported (off or channel)
-  --bench FILE     summary: the npm run bench JSON (--out) whose learned/fixed ratios decide (b)
-  --json           summary: one JSON object on stdout`;
-
-const { values: opt, positionals } = scriptArgs(import.meta.url, {
-  usage: USAGE,
-  positionals: 1,
-  options: {
-    cifar10: { type: 'string' },
-    fmnist: { type: 'string' },
-    stcsnn: { type: 'string' },
-    out: { type: 'string' },
-    jobs: { type: 'string', default: '2' },
-    only: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    'learn-theta': { type: 'string' },
-    bench: { type: 'string' },
+const { opt, command, settings, out, dest } = studyArgs(import.meta.url, {
+  script: 'method-choice.mjs',
+  name: 'method-choice',
+  commands: {
+    rule: 'write the decision rule (docs/results/method-choice/rule.md)',
+    run: 'train every setting x method x seed that has not finished (resumable)',
+    summary:
+      "the runs table, paired differences, the rule and the decision (docs/results/method-choice/summary.md, summary.json, each run's config/result/log)",
+    table2:
+      'the CIFAR-10 settings as Table 2 rows (STC with --learn-theta M, and the ANN twins), reported by stcsnn reproduce --report-only into docs/results/',
   },
+  extraUsage: `
+  --learn-theta M  table2: the threshold mode of the STC runs reported (off or channel)
+  --bench FILE     summary: the npm run bench JSON (--out) whose learned/fixed ratios decide (b)`,
+  extraOptions: { 'learn-theta': { type: 'string' }, bench: { type: 'string' } },
 });
 
 /** The methods, by name, with the flags that select each (the ANN twin first). */
@@ -93,12 +83,7 @@ const RULE = [
   `both methods for a decision; with fewer the decision is "not decided".`,
 ];
 
-const out = resolve(opt.out ?? 'runs/method-choice');
-const dest = resolve('docs/results/method-choice');
 const runDir = (s, m, seed) => join(out, s.id, m.id, `seed-${seed}`);
-const settings = opt.only === undefined ? SETTINGS : SETTINGS.filter((s) => s.id === opt.only);
-if (settings.length === 0)
-  throw new UsageError(`--only must be one of ${SETTINGS.map((s) => s.id).join(', ')}, got '${opt.only}'`);
 
 function ruleMarkdown() {
   return [
@@ -270,7 +255,6 @@ async function table2() {
   }
 }
 
-const command = positionals[0];
 if (command === 'rule') {
   mkdirSync(dest, { recursive: true });
   writeAtomic(join(dest, 'rule.md'), ruleMarkdown());

@@ -16,36 +16,25 @@
 // `run` is resumable: a finished run (result.json) is kept, a started one resumed.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { scriptArgs, UsageError } from '../scripts/script-cli.mjs';
-import { publishSummary, runRow, SEEDS, runStudy, SETTINGS, summaryHead, writeAtomic } from './study.mjs';
+import { UsageError } from '../scripts/script-cli.mjs';
+import {
+  publishSummary,
+  runRow,
+  SEEDS,
+  runStudy,
+  SETTINGS,
+  studyArgs,
+  summaryHead,
+  writeAtomic,
+} from './study.mjs';
 
-const USAGE = `Usage: node bench/precision-choice.mjs rule|run|summary [options]   (after npm run build)
-
-  rule      write the decision rule (docs/results/precision-choice/rule.md)
-  run       train every setting x precision x seed that has not finished (resumable)
-  summary   the runs table, paired differences, the rule and the decision
-            (docs/results/precision-choice/summary.md, summary.json, each run's config/result/log)
-
-Options:
-  --cifar10 DIR    CIFAR-10 as a JPEG folder copy (train/<class>/, test/<class>/)  (run)
-  --fmnist DIR     the Fashion-MNIST IDX files                                    (run)
-  --stcsnn FILE    the stcsnn CLI to train with (default dist/app/cli/main.js): a frozen build
-  --out DIR        where the runs are (default runs/precision-choice)
-  --jobs N         runs side by side, each at --threads 1 (default 2)
-  --only NAME      one setting (${SETTINGS.map((s) => s.id).join(', ')})
-  --json           summary: one JSON object on stdout`;
-
-const { values: opt, positionals } = scriptArgs(import.meta.url, {
-  usage: USAGE,
-  positionals: 1,
-  options: {
-    cifar10: { type: 'string' },
-    fmnist: { type: 'string' },
-    stcsnn: { type: 'string' },
-    out: { type: 'string' },
-    jobs: { type: 'string', default: '2' },
-    only: { type: 'string' },
-    json: { type: 'boolean', default: false },
+const { opt, command, settings, out, dest } = studyArgs(import.meta.url, {
+  script: 'precision-choice.mjs',
+  name: 'precision-choice',
+  commands: {
+    rule: 'write the decision rule (docs/results/precision-choice/rule.md)',
+    run: 'train every setting x precision x seed that has not finished (resumable)',
+    summary: 'the runs table, paired differences, the rule and the decision (docs/results/precision-choice/)',
   },
 });
 
@@ -67,12 +56,7 @@ const RULE = [
   'seeds of both precisions for a decision; with fewer the decision is "not decided".',
 ];
 
-const out = resolve(opt.out ?? 'runs/precision-choice');
-const dest = resolve('docs/results/precision-choice');
 const runDir = (s, a, seed) => join(out, s.id, a.id, `seed-${seed}`);
-const settings = opt.only === undefined ? SETTINGS : SETTINGS.filter((s) => s.id === opt.only);
-if (settings.length === 0)
-  throw new UsageError(`--only must be one of ${SETTINGS.map((s) => s.id).join(', ')}, got '${opt.only}'`);
 
 function ruleMarkdown() {
   return [
@@ -179,7 +163,6 @@ async function summary() {
   });
 }
 
-const command = positionals[0];
 if (command === 'rule') {
   mkdirSync(dest, { recursive: true });
   writeAtomic(join(dest, 'rule.md'), ruleMarkdown());

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { numberArg, UsageError } from '../scripts/script-cli.mjs';
+import { numberArg, scriptArgs, UsageError } from '../scripts/script-cli.mjs';
 
 /** Seeds of every setting and method. */
 export const SEEDS = [0, 1, 2];
@@ -54,6 +54,52 @@ export const SETTINGS = [
     'cosine',
   ],
 }));
+
+/**
+ * The command line every study shares: `rule|run|summary` (and `extra` commands), the options
+ * below plus `extraOptions`; `name` the study's folder (runs/NAME, docs/results/NAME).
+ * @returns the parsed options and the command
+ */
+export function studyArgs(url, { script, name, commands, extraUsage = '', extraOptions = {} }) {
+  const usage = `Usage: node bench/${script} ${Object.keys(commands).join('|')} [options]   (after npm run build)
+
+${Object.entries(commands)
+  .map(([c, what]) => `  ${c.padEnd(9)} ${what}`)
+  .join('\n')}
+
+Options:
+  --cifar10 DIR    CIFAR-10 as a JPEG folder copy (train/<class>/, test/<class>/)  (run)
+  --fmnist DIR     the Fashion-MNIST IDX files                                    (run)
+  --stcsnn FILE    the stcsnn CLI to train with (default dist/app/cli/main.js): a frozen build
+  --out DIR        where the runs are (default runs/${name})
+  --jobs N         runs side by side, each at --threads 1 (default 2)
+  --only NAME      one setting (${SETTINGS.map((s) => s.id).join(', ')})
+  --json           summary: one JSON object on stdout${extraUsage}`;
+  const { values: opt, positionals } = scriptArgs(url, {
+    usage,
+    positionals: 1,
+    options: {
+      cifar10: { type: 'string' },
+      fmnist: { type: 'string' },
+      stcsnn: { type: 'string' },
+      out: { type: 'string' },
+      jobs: { type: 'string', default: '2' },
+      only: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      ...extraOptions,
+    },
+  });
+  const settings = opt.only === undefined ? SETTINGS : SETTINGS.filter((s) => s.id === opt.only);
+  if (settings.length === 0)
+    throw new UsageError(`--only must be one of ${SETTINGS.map((s) => s.id).join(', ')}, got '${opt.only}'`);
+  return {
+    opt,
+    command: positionals[0],
+    settings,
+    out: resolve(opt.out ?? `runs/${name}`),
+    dest: resolve(`docs/results/${name}`),
+  };
+}
 
 /** Writes `text` to `file` through a temporary name. */
 export function writeAtomic(file, text) {
