@@ -1,8 +1,9 @@
-/** Section 1: STEB/CAB on a range of inputs as theta0, tau, T, schedule and firing test change. */
+/** Section 1: STEB/CAB on a range of inputs as theta0, tau, T, schedule, firing test and membrane start change. */
 import {
   encodeScalar,
   hasErrorBound,
   saturation,
+  inputShift,
   stcConfig,
   thresholds,
   type StcConfig,
@@ -22,7 +23,7 @@ function el<T extends HTMLElement>(id: string): T {
 
 /** Wires the explorer's controls; draws once. */
 export function setupExplorer(): void {
-  const ids = ['theta0', 'tau', 'T', 'schedule', 'fire'] as const;
+  const ids = ['theta0', 'tau', 'T', 'schedule', 'fire', 'shift'] as const;
   const inputs = Object.fromEntries(
     ids.map((id) => [id, el<HTMLInputElement | HTMLSelectElement>(id)]),
   ) as Record<(typeof ids)[number], HTMLInputElement | HTMLSelectElement>;
@@ -55,6 +56,7 @@ export function setupExplorer(): void {
         T: Number(inputs.T.value),
         schedule: inputs.schedule.value as StcConfig['schedule'],
         fire: inputs.fire.value as StcConfig['fire'],
+        shift: inputs.shift.value as StcConfig['shift'],
       });
     } catch (e) {
       el('stc-error').textContent = (e as Error).message;
@@ -63,7 +65,8 @@ export function setupExplorer(): void {
     el('stc-error').textContent = '';
     const sat = saturation(cfg);
     const th = thresholds(cfg);
-    const bound = th[th.length - 1];
+    // the error bound: theta(T-1) rounding down, half of it rounding to nearest (shift half)
+    const bound = th[th.length - 1] * (cfg.shift === 'half' ? 0.5 : 1);
     const bounded = hasErrorBound(cfg);
     const top = 1.2 * sat;
     const spikes = new Uint8Array(ROWS * cfg.T);
@@ -76,19 +79,20 @@ export function setupExplorer(): void {
     for (let i = 0; i <= POINTS; i++) {
       const x = (i / POINTS) * top;
       const err = Math.abs(encodeScalar(x, cfg).decoded - x);
-      if (x < sat) worst = Math.max(worst, err);
+      if (x < sat - inputShift(cfg)) worst = Math.max(worst, err);
       values.push({ x, err, series: '|q(x) − x|' });
     }
+    const boundName = cfg.shift === 'half' ? 'bound θ(T−1)/2' : 'bound θ(T−1)';
     if (bounded)
       values.push(
-        { x: 0, err: bound, series: 'bound θ(T−1)' },
-        { x: sat, err: bound, series: 'bound θ(T−1)' },
+        { x: 0, err: bound, series: boundName },
+        { x: sat - inputShift(cfg), err: bound, series: boundName },
       );
     void chart.set(values);
     el('stc-summary').textContent =
       `Σθ = ${sat.toPrecision(4)} (inputs above saturate); θ(T−1) = ${bound.toPrecision(3)}; ` +
       (bounded
-        ? `this schedule bounds the error on [0, Σθ) by θ(T−1); largest seen ${worst.toPrecision(3)}.`
+        ? `this schedule bounds the error on [0, Σθ${cfg.shift === 'half' ? ' − θ(T−1)/2' : ''}) by ${boundName.slice(6)}; largest seen ${worst.toPrecision(3)}.`
         : `this schedule has no θ(T−1) bound (some θ(t) exceeds θ(T−1) + Σ later θ); largest error ${worst.toPrecision(3)}.`);
   };
   for (const id of ids) inputs[id].addEventListener('input', draw);
