@@ -17,48 +17,7 @@ export {
   type BackendName,
   type BackendInfo,
 } from './lib/engine/backend.js';
-export { Module, type ForwardOptions, type NamedVariable, type ParamOptions } from './lib/nn/module.js';
-export { SeedStream } from './lib/nn/init.js';
-export type { BatchNormSync } from './lib/nn/sync-bn.js';
-export {
-  BatchNorm,
-  Conv2d,
-  Linear,
-  StcConv2d,
-  StcLinear,
-  NET_MODES,
-  type LearnedThreshold,
-  type NetMode,
-  type Activation,
-  type ConvSpec,
-} from './lib/nn/layers.js';
-export {
-  ARCHS,
-  buildNetwork,
-  checkArchConfig,
-  Network,
-  ResNet18,
-  Vgg,
-  type Arch,
-  type ArchConfig,
-  type LayerInfo,
-  type LayerKind,
-} from './lib/nn/models.js';
-export * from './lib/nn/arch-config.js';
-export {
-  planNetwork,
-  planParameters,
-  checkPlanConfig,
-  convOutShape,
-  weightMacs,
-  INPUT as PLAN_INPUT,
-  type NetworkPlan,
-  type PlanLayer,
-  type PlanConfig,
-  type PlanParameter,
-} from './lib/nn/plan.js';
-export { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from './lib/nn/stats.js';
-export { batchNormTrain, type BatchNormTrainResult } from './lib/nn/kernels.js';
+export * from './lib/nn/index.js';
 export { train, type TrainHooks, type TrainOptions } from './app/train/train.js';
 export {
   AUGMENT_MODES,
@@ -88,34 +47,11 @@ export {
   type ResolveOptions,
 } from './app/config/resolve.js';
 export { evaluate, type EvalResult } from './app/train/evaluate.js';
-export {
-  MONITOR_SAMPLES,
-  RUNAWAY_P999_FACTOR,
-  StcbMonitor,
-  findRunaway,
-  runawayWarning,
-  stcbFigures,
-  type Runaway,
-  type RunawayRemedies,
-} from './app/train/monitor.js';
-export { Sgd, sgdFor, type SgdOptions } from './app/train/sgd.js';
-export { SGD_DEFAULTS } from './app/config/sgd-defaults.js';
-export {
-  learningRate,
-  LR_SCHEDULES,
-  type LrSchedule,
-  type LrScheduleName,
-} from './app/config/lr-schedule.js';
+export { runawayWarning, type RunawayRemedies } from './app/train/runaway-warning.js';
+export * from './lib/train/index.js';
+export * from './lib/analysis/index.js';
 export { valueAndGrads } from './lib/engine/grads.js';
 export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernels.js';
-export {
-  crossEntropy,
-  NumericalError,
-  trainStep,
-  type Classifier,
-  type StepOptions,
-  type TrainStepResult,
-} from './app/train/step.js';
 export {
   openDataset,
   datasetInfo,

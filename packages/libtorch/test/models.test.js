@@ -29,8 +29,8 @@ async function load() {
     import(`${dist}lib/engine/backend.js`),
     import(`${dist}lib/nn/models.js`),
     import(`${dist}lib/core/config.js`),
-    import(`${dist}app/train/step.js`),
-    import(`${dist}app/train/sgd.js`),
+    import(`${dist}lib/train/step.js`),
+    import(`${dist}lib/train/sgd.js`),
   ]);
   return { initBackend, buildNetwork, stcConfig, crossEntropy, sgdFor: Sgd.sgdFor };
 }

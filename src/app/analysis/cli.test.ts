@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import type { LayerInfo } from '../../lib/nn/models.js';
-import { computeEnergy } from './energy.js';
+import { computeEnergy } from '../../lib/analysis/energy.js';
 import { runSweep } from '../runs/sweep.js';
 import { layersFor } from './network.js';
 import { fixtureConfig, writeFixtureRun } from './testing.js';

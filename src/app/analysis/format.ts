@@ -1,8 +1,10 @@
 /**
  * Number formatting for every printed or written figure (CLI output, `report.md`, the energy
  * summary at the end of `stcsnn train`): one home per style, so that the same quantity reads
- * the same everywhere.
+ * the same everywhere. (The runaway monitor's own style, `MONITOR_STYLE`, is the library's:
+ * `src/lib/analysis/stcb-rows.ts`.)
  */
+import type { StcbStyle } from '../../lib/analysis/stcb-rows.js';
 
 /** A fraction as a percentage with `digits` decimals (`0.9123` -> `91.23%`); `-` when not finite. */
 export function pct(v: number, digits = 2): string {
@@ -82,3 +84,6 @@ export function signed(v: number): string {
 export function pctOrDash(v: number | null, digits = 2): string {
   return v === null ? '-' : pct(v, digits);
 }
+
+/** The experiment reports' style of STCB tables: two decimals (`e` notation from 1e4), shares to two decimals. */
+export const REPORT_STYLE: StcbStyle = { number: decimal, share: (v) => pct(v) };

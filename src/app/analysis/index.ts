@@ -1,21 +1,10 @@
 /**
- * The analysis API: energy (pure), the energy of a run, layer descriptions, run readers,
- * formatting, figures and reports. Node-only where files are involved; `energy.ts` and
- * `format.ts` are pure. The files of run directories are `src/app/rundir/`; running
- * experiments (repeats, sweeps) is `src/app/runs/`.
+ * The analysis API of run directories: the energy of a run, layer descriptions, run readers,
+ * formatting, figures and reports. Node-only where files are involved; `format.ts` is pure. The
+ * energy model itself and the monitor's table are the library's (`src/lib/analysis/`); the files
+ * of run directories are `src/app/rundir/`; running experiments (repeats, sweeps) is
+ * `src/app/runs/`.
  */
-export {
-  computeEnergy,
-  convMacs,
-  DEFAULT_ENERGY,
-  energyToJson,
-  uniformSpikes,
-  type EnergyConstants,
-  type EnergyJson,
-  type EnergyReport,
-  type EnergyTotals,
-  type LayerEnergy,
-} from './energy.js';
 export {
   archConfigFor,
   checkpointGeometry,

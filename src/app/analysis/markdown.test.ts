@@ -4,16 +4,16 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { REPORT_STYLE } from './format.js';
 import { mdCell, mdTable } from './markdown.js';
 import {
   MONITOR_COLUMNS,
   MONITOR_STYLE,
-  REPORT_STYLE,
   stcbCells,
   stcbHeader,
   stcbTable,
   type StcbColumnSpec,
-} from './stcb-rows.js';
+} from '../../lib/analysis/stcb-rows.js';
 
 test('a table cell escapes | and line breaks, so every row keeps its cells', () => {
   assert.equal(mdCell('a|b'), 'a\\|b');

@@ -1,12 +1,11 @@
 /** The report of one run directory: configuration, results, curves, the runaway monitor, spikes, energy. */
-import type { StcbFigures } from '../rundir/log-file.js';
-import { RUNAWAY_P999_FACTOR } from '../train/monitor.js';
+import { RUNAWAY_P999_FACTOR, type StcbFigures } from '../../lib/train/monitor.js';
 import { curvePoints, trainingCurves } from './charts.js';
 import { pct } from './format.js';
 import { mdTable, type MarkdownDoc } from './markdown.js';
 import { describe, spikeSection, tryEnergySection, type EnergyOptions } from './report-sections.js';
 import type { RunDir } from './rundir.js';
-import { MONITOR_COLUMNS, MONITOR_STYLE, stcbCells, stcbHeader } from './stcb-rows.js';
+import { MONITOR_COLUMNS, MONITOR_STYLE, stcbCells, stcbHeader } from '../../lib/analysis/stcb-rows.js';
 import { mostSaturated } from './summary.js';
 
 function configTable(run: RunDir): string {

@@ -5,7 +5,7 @@
 import { saturatedFraction, type LayerSpikeStats } from '../../lib/nn/stats.js';
 import { networkEnergy, specOfRun } from './run-energy.js';
 import { inputHistogram, perLayerChart } from './charts.js';
-import type { EnergyConstants, EnergyReport } from './energy.js';
+import type { EnergyConstants, EnergyReport } from '../../lib/analysis/energy.js';
 import { inputRange, microjoules, pctOrDash, readable, siCount, times } from './format.js';
 import { mdTable, type MarkdownDoc } from './markdown.js';
 import type { RunDir } from './rundir.js';

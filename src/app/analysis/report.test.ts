@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import type { LayerInfo } from '../../lib/nn/models.js';
 import { renderSvg, svgToPng, trainingCurves } from './charts.js';
-import { computeEnergy } from './energy.js';
+import { computeEnergy } from '../../lib/analysis/energy.js';
 import { energyOfRun, energySummaryOfRun } from './run-energy.js';
 import { meanStdBest } from '../rundir/repeats-file.js';
 import { runSweep, type SweepOptions } from '../runs/sweep.js';

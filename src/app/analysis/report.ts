@@ -25,7 +25,7 @@ import { escapeControl } from '../../lib/util/text.js';
 import { makeDirs } from '../../lib/util/fs.js';
 import { writeFigure, type WrittenFigure } from './charts.js';
 import { MarkdownDoc } from './markdown.js';
-import type { EnergyConstants } from './energy.js';
+import type { EnergyConstants } from '../../lib/analysis/energy.js';
 import { repeatsReport } from './report-repeats.js';
 import { runReport } from './report-run.js';
 import { sweepReport } from './report-sweep.js';

@@ -4,11 +4,16 @@
  * assumed fire rate) to the per-layer and total MACs, ACs and energy of the STCSNN and its ANN
  * twin. `stcsnn train` (its closing summary), `stcsnn energy`, `stcsnn sweep` and the reports
  * all go through it. Building the layer description needs an initialised TensorFlow.js backend;
- * the arithmetic itself (`analysis/energy.ts`) needs none.
+ * the arithmetic itself (`src/lib/analysis/energy.ts`) needs none.
  */
 import { checkpointGeometry, layersFor, spikesFromStats, type NetworkSpec } from './network.js';
 import { runSpikeStats, type RunDir } from './rundir.js';
-import { computeEnergy, uniformSpikes, type EnergyConstants, type EnergyReport } from './energy.js';
+import {
+  computeEnergy,
+  uniformSpikes,
+  type EnergyConstants,
+  type EnergyReport,
+} from '../../lib/analysis/energy.js';
 import { microjoules, si, times } from './format.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 

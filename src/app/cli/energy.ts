@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_ENERGY, energyToJson, type EnergyReport } from '../analysis/energy.js';
+import { DEFAULT_ENERGY, energyToJson, type EnergyReport } from '../../lib/analysis/energy.js';
 import { joules, si, times } from '../analysis/format.js';
 import { archConfigFor, type NetworkSpec } from '../analysis/network.js';
 import { networkEnergy, specOfRun } from '../analysis/run-energy.js';

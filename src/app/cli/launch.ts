@@ -30,15 +30,6 @@ export interface DistFlags {
   distTimeout?: string;
 }
 
-/** The keys of {@link DistFlags} (flags that do not change a run's configuration). */
-export const DIST_FLAG_KEYS: readonly (keyof DistFlags)[] = [
-  'worldSize',
-  'rank',
-  'masterAddr',
-  'masterPort',
-  'distTimeout',
-];
-
 /** Adds the process-group flags to a command; `what` says what N processes do (train's default). */
 export function withDistFlags(cmd: Command, what = 'train over N processes (--parallel says how)'): Command {
   return cmd

@@ -1,7 +1,7 @@
 /** `stcsnn report DIR`: `report.md` and figures for a run, a repeat group or a sweep directory. */
 import { relative, resolve } from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_ENERGY } from '../analysis/energy.js';
+import { DEFAULT_ENERGY } from '../../lib/analysis/energy.js';
 import { writeReport } from '../analysis/report.js';
 import { dirKind } from '../rundir/dirs.js';
 import { assertWritable } from '../../lib/util/fs.js';

@@ -5,7 +5,7 @@
 import { backendLabel } from '../../lib/engine/backend.js';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_ENERGY } from '../analysis/energy.js';
+import { DEFAULT_ENERGY } from '../../lib/analysis/energy.js';
 import { pct, times } from '../analysis/format.js';
 import { withRunDir } from '../rundir/dirs.js';
 import { sweepStatus } from '../rundir/sweep-file.js';

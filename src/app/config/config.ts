@@ -3,9 +3,9 @@
  * home. The type ({@link TrainConfig}), the defaults ({@link TRAIN_DEFAULTS}), the validation of
  * `config.json` on `--resume` ({@link checkTrainConfig}) and of the command line all derive from
  * it; the choice lists are the tuples of the modules that own them (`core/config.ts`,
- * `lr-schedule.ts`, {@link AUGMENT_MODES} here); the network's fields (`arch`, `mode`, `width`,
+ * `lib/train/lr-schedule.ts`, {@link AUGMENT_MODES} here); the network's fields (`arch`, `mode`, `width`,
  * `path`) and their defaults are those of the architecture schema (`nn/arch-config.ts`), the
- * optimiser's defaults `SGD_DEFAULTS` (`sgd-defaults.ts`, shared with the web page).
+ * optimiser's defaults `SGD_DEFAULTS` (`lib/train/sgd-defaults.ts`, shared with the web page).
  *
  * The STC block (`stc`) is checked by {@link stcConfig} alone (the schema only types its fields),
  * which also fills its defaults (`DEFAULT_STC`). Data-set-dependent defaults (theta0) come
@@ -28,8 +28,8 @@ import {
 import { CIFAR100_LABELS } from '../../lib/data/readers/index.js';
 import { DEFAULT_DATASET } from '../../lib/data/registry.js';
 import { ARCH_DEFAULTS, ARCH_FIELDS } from '../../lib/nn/arch-config.js';
-import { LR_SCHEDULES } from './lr-schedule.js';
-import { SGD_DEFAULTS } from './sgd-defaults.js';
+import { LR_SCHEDULES } from '../../lib/train/lr-schedule.js';
+import { SGD_DEFAULTS } from '../../lib/train/sgd-defaults.js';
 
 /** Augmentation: the data set's default crop/flip (`auto`, none for DVS), or none. The default first. */
 export const AUGMENT_MODES = ['auto', 'none'] as const;

@@ -21,7 +21,7 @@ import { CheckpointError } from '../../lib/interop/state-dict.js';
 import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
 import { loadCheckpoint, readRunState, saveCheckpoint, TRAIN_META } from '../rundir/checkpoint.js';
 import { checkTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
-import { Sgd } from '../train/sgd.js';
+import { Sgd } from '../../lib/train/sgd.js';
 import { readRunConfig } from '../rundir/config-file.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;

@@ -18,7 +18,7 @@ import { decodeSafetensors, encodeSafetensors } from '../../lib/interop/safetens
 import { loadCheckpoint, readRunState, TRAIN_META } from '../rundir/checkpoint.js';
 import { configHash } from '../config/config-hash.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
-import { Sgd } from '../train/sgd.js';
+import { Sgd } from '../../lib/train/sgd.js';
 import { archFor, NumericalError, train } from '../train/train.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;

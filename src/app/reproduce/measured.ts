@@ -14,7 +14,8 @@
  */
 import { z } from 'zod';
 import type { LearnTheta } from '../../lib/core/config.js';
-import { stcbFiguresSchema, type StcbFigures } from '../rundir/log-file.js';
+import type { StcbFigures } from '../../lib/train/monitor.js';
+import { stcbFiguresSchema } from '../rundir/log-file.js';
 import type { SweepPointResult } from '../rundir/sweep-file.js';
 
 /** How a run ended: finished, stopped by a non-finite loss or gradient, or not (yet) finished. */

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { readRegularText } from '../../lib/util/fs.js';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, type GradientMask, type LearnTheta } from '../../lib/core/config.js';
-import { DEFAULT_ENERGY } from '../analysis/energy.js';
+import { DEFAULT_ENERGY } from '../../lib/analysis/energy.js';
 import { datasetInfo } from '../../lib/data/registry.js';
 import { prepareRunDir } from '../rundir/dirs.js';
 import { runFile, seedDirName } from '../rundir/layout.js';

@@ -3,8 +3,8 @@
  * into report.md, the CLI prints them): our numbers (`summary.ts`) beside the paper's. Pure, from
  * report.json's data alone.
  */
-import { inputRange, joules, pctOrDash, si, signed } from '../analysis/format.js';
-import { REPORT_STYLE, stcbCells, stcbHeader, type StcbColumnSpec } from '../analysis/stcb-rows.js';
+import { inputRange, joules, pctOrDash, REPORT_STYLE, si, signed } from '../analysis/format.js';
+import { stcbCells, stcbHeader, type StcbColumnSpec } from '../../lib/analysis/stcb-rows.js';
 import { NOT_IN_TEXT, PAPER_STCB_INPUT_RANGE, type Experiment } from './experiments.js';
 import type { Measured, ReportRun } from './measured.js';
 import type { RenderInput, ReportTable } from './report-file.js';

@@ -75,8 +75,6 @@ export {
   writeLog,
   type EpochLog,
   type EpochMetrics,
-  type StcbBnFigures,
-  type StcbFigures,
 } from './log-file.js';
 export {
   layerSpikeStatsSchema,

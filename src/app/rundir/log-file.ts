@@ -3,7 +3,8 @@
  * (temporary file and rename) after every epoch. The line's schema, {@link epochMetricsSchema},
  * is the one type of a line: the trainer writes it, a resume reads it back, the analysis and
  * the reproduce reports read it. Its `stcb` entry holds the runaway monitor's figures per STCB
- * layer ({@link StcbFigures}, `train/monitor.ts` computes them).
+ * layer (`StcbFigures`, which `src/lib/train/monitor.ts` computes; {@link stcbFiguresSchema} reads
+ * them back).
  *
  * JSON has no NaN or Infinity: `JSON.stringify` writes them as null, and the reader takes a null
  * figure back as NaN (a figure that was not a finite number).
@@ -12,31 +13,23 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../../lib/core/config.js';
 import { CheckpointError } from '../../lib/interop/state-dict.js';
+import type { StcbBnFigures, StcbFigures } from '../../lib/train/monitor.js';
 import { writeFileAtomic } from '../../lib/util/atomic.js';
 import { readRegularText } from '../../lib/util/fs.js';
 import { issueText } from '../config/config.js';
 import { isRecord, jsonNumber as figure } from './json.js';
 import { runFile } from './layout.js';
 
-/** The batch norm feeding an STCB layer in the monitor's figures: mean and max `|gamma|` of its `weight`. */
+/** The batch norm feeding an STCB layer in the monitor's figures ({@link StcbBnFigures}). */
 export const stcbBnFiguresSchema = z.object({
   layer: z.string(),
   gamma_abs_mean: figure,
   gamma_abs_max: figure,
-});
-
-/** Mean and max `|gamma|` of the batch norm `layer` (its `weight`). */
-export type StcbBnFigures = Readonly<z.output<typeof stcbBnFiguresSchema>>;
+}) satisfies z.ZodType<StcbBnFigures>;
 
 /**
- * The runaway monitor's figures of one STCB layer (one entry of a log line's `stcb`):
- * - `samples`: samples measured;
- * - `S`: the saturation level `S = sum_t theta(t)` of the code the figures are in (float32);
- * - `input_max`, `input_p999`: the STEB input's max and 99.9th percentile (the value at rank
- *   `ceil(0.999 n)` of the `n` sorted inputs);
- * - `saturated_share`, `nonpositive_share`: shares of inputs `x >= S` and `x <= 0`;
- * - `fire_rate`: spikes per neuron per sample over the train, divided by `T` (0..1);
- * - `bn`: the batch norm feeding the layer; null where none does.
+ * The runaway monitor's figures of one STCB layer as a log line's `stcb` holds them
+ * ({@link StcbFigures}; a null figure reads back as NaN, a missing `bn` as null).
  */
 export const stcbFiguresSchema = z.object({
   layer: z.string(),
@@ -48,10 +41,7 @@ export const stcbFiguresSchema = z.object({
   nonpositive_share: figure,
   fire_rate: figure,
   bn: stcbBnFiguresSchema.nullable().default(null),
-});
-
-/** The monitor's figures of one STCB layer (see {@link stcbFiguresSchema}). */
-export type StcbFigures = Readonly<z.output<typeof stcbFiguresSchema>>;
+}) satisfies z.ZodType<StcbFigures>;
 
 /**
  * One line of `log.jsonl`, the metrics of one epoch (0-based `epoch`). Optional: `allreduce_seconds`

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configHash } from '../config/config-hash.js';
 import { configChanges, RESUME_MAY_CHANGE, TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
-import { learningRate } from '../config/lr-schedule.js';
+import { learningRate } from '../../lib/train/lr-schedule.js';
 import { runStatus } from './resume.js';
 
 describe('resume: what may change', () => {

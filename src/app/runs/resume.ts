@@ -5,7 +5,7 @@
  * it to more epochs (`--resume RUN --epochs N`).
  *
  * Extension and the learning-rate schedules: the schedule is a function of the run's total
- * epochs (`lr-schedule.ts`), and an extended run's total is the new N. `cosine` is therefore
+ * epochs (`src/lib/train/lr-schedule.ts`), and an extended run's total is the new N. `cosine` is therefore
  * recomputed over the new total and continues from the resumed step: at step `i` of the new
  * `N * perEpoch` steps the rate is `lr0 * (1 + cos(pi * i / (N * perEpoch))) / 2` (a finished
  * run's rate, near 0, rises to that value and decays to 0 at the new end); `step` and

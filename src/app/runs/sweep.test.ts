@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LayerInfo } from '../../lib/nn/models.js';
-import { computeEnergy } from '../analysis/energy.js';
+import { computeEnergy } from '../../lib/analysis/energy.js';
 import { LOCK_FILE } from '../rundir/layout.js';
 import { readSweep, sweepCsv } from '../rundir/sweep-file.js';
 import {

@@ -23,7 +23,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { EnergyConstants, EnergyReport } from '../analysis/energy.js';
+import type { EnergyConstants, EnergyReport } from '../../lib/analysis/energy.js';
 import { networkEnergy, specOfConfig } from '../analysis/run-energy.js';
 import { readRunDir } from '../analysis/rundir.js';
 import { ConfigError, MAX_T } from '../../lib/core/config.js';

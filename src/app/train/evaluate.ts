@@ -3,9 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { DataLoader } from '../../lib/data/loader.js';
 import type { Network } from '../../lib/nn/models.js';
 import { SpikeStatsRecorder, type LayerSpikeStats, type SpikeStatsSink } from '../../lib/nn/stats.js';
-import type { StcbFigures } from '../rundir/log-file.js';
-import { StcbMonitor, stcbFigures } from './monitor.js';
-import { crossEntropy } from './step.js';
+import { StcbMonitor, stcbFigures, type StcbFigures } from '../../lib/train/monitor.js';
+import { crossEntropy } from '../../lib/train/step.js';
 
 /** What {@link evaluate} measures. */
 export interface EvalResult {
@@ -20,7 +19,7 @@ export interface EvalResult {
   readonly confusion: number[][];
   /** Per-STCB-layer spike statistics, when requested (and the network spikes). */
   readonly spikeStats?: LayerSpikeStats[];
-  /** The runaway monitor's figures per STCB layer on the first samples, when requested (`monitor.ts`). */
+  /** The runaway monitor's figures per STCB layer on the first samples, when requested (`src/lib/train/monitor.ts`). */
   readonly stcb?: StcbFigures[];
 }
 

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { stcConfig } from '../../lib/core/config.js';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { TRAIN_DEFAULTS, checkTrainConfig, type TrainConfig } from '../config/config.js';
-import { learningRate } from '../config/lr-schedule.js';
+import { learningRate } from '../../lib/train/lr-schedule.js';
 import { summarizeRepeats } from '../rundir/repeats-file.js';
 import { train } from './train.js';
 import type { Provenance } from '../rundir/provenance.js';

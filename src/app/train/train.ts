@@ -67,10 +67,11 @@ import { writeResult, type StopReason, type TrainResult } from '../rundir/result
 import { checkFieldRules, type TrainConfig } from '../config/config.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { CALIBRATION_BATCHES, convertFromAnn, type Conversion } from './convert.js';
-import { learningRate } from '../config/lr-schedule.js';
-import { MONITOR_SAMPLES, findRunaway, runawayWarning } from './monitor.js';
-import { sgdFor, type Sgd } from './sgd.js';
-import { NumericalError, trainStepReduced, type TrainStepResult } from './step.js';
+import { learningRate } from '../../lib/train/lr-schedule.js';
+import { MONITOR_SAMPLES, findRunaway } from '../../lib/train/monitor.js';
+import { runawayWarning } from './runaway-warning.js';
+import { sgdFor, type Sgd } from '../../lib/train/sgd.js';
+import { NumericalError, trainStepReduced, type TrainStepResult } from '../../lib/train/step.js';
 
 /** Progress callbacks, and early stopping (`onEpochEnd` returning `'stop'`). */
 export interface TrainHooks {

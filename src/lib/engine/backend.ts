@@ -3,12 +3,13 @@
  *
  * - `wasm`: TensorFlow.js's WebAssembly backend with SIMD, single-threaded in Node, with both
  *   convolution gradients computed as forward convolutions (see `conv-grad.ts`).
- *
- * Each backend gets stcsnn's kernels from `registerAll` (`kernels.ts`) as it starts.
  * - `cpu`: TensorFlow.js's plain JavaScript backend (slow; a numerical reference).
  * - `libtorch`: the native backend of the `stcsnn-libtorch` package, where it is installed and
  *   built.
  * - `auto`: `libtorch` when it loads, else `wasm` (with a one-line notice saying why).
+ *
+ * Each backend gets stcsnn's kernels from `registerAll` (`kernels.ts`) as it starts, in the
+ * start-up loop that the browser's backends go through too (`start.ts`).
  *
  * The precision (`fp32`, or `bf16` convolutions on libtorch) is chosen with the backend
  * (`precision.ts`).
@@ -26,6 +27,7 @@ import {
   type PrecisionChoice,
   type PrecisionRequest,
 } from './precision.js';
+import { BackendStartError, startFirstBackend, type BackendCandidate, type StartedBackend } from './start.js';
 
 /** The backends `initBackend` accepts (`auto`: libtorch when it loads, else wasm). */
 export const BACKENDS = ['auto', 'wasm', 'cpu', 'libtorch'] as const;
@@ -125,34 +127,47 @@ export async function initBackend(
   await registerGradientsNode();
   // the reference backend, and where libtorch runs a kernel it lacks (its fallbacks copy cpu's)
   registerAll('cpu');
-  let notice: string | undefined;
-  let name: BackendName;
-  let choice: PrecisionChoice | undefined;
+  let choice: PrecisionChoice = { precision: 'fp32' };
+  const candidates: BackendCandidate<BackendName>[] = [];
   if (request === 'libtorch' || request === 'auto') {
-    try {
-      choice = resolvePrecision(precisionRequest, { backend: 'libtorch', device });
-      await loadLibtorch(opts, choice.precision);
-      name = 'libtorch';
-    } catch (e) {
-      // --device cuda: only libtorch can serve it, so its reason is the error (auto too)
-      if (request === 'libtorch' || opts.device === 'cuda') {
-        throw new BackendError((e as Error).message.split('\n')[0]);
-      }
-      notice = `using the wasm backend (${(e as Error).message.split('\n')[0]})`;
-      name = 'wasm';
-    }
-  } else {
-    name = request;
+    candidates.push({
+      name: 'libtorch',
+      check: async () => {
+        choice = resolvePrecision(precisionRequest, { backend: 'libtorch', device });
+        await loadLibtorch(opts, choice.precision);
+      },
+    });
   }
-  if (opts.device === 'cuda' && name !== 'libtorch') {
-    throw new ConfigError(`device cuda needs the libtorch backend; the ${name} backend runs on the CPU`);
+  // --device cuda: only libtorch can serve it, so auto has nothing to fall back to
+  const fallback = request === 'auto' ? (opts.device === 'cuda' ? undefined : 'wasm') : request;
+  if (fallback !== undefined && fallback !== 'libtorch') {
+    candidates.push({
+      name: fallback,
+      check: () => {
+        if (opts.device === 'cuda') {
+          throw new ConfigError(
+            `device cuda needs the libtorch backend; the ${fallback} backend runs on the CPU`,
+          );
+        }
+        choice = resolvePrecision(precisionRequest, { backend: fallback, device });
+      },
+    });
   }
-  if (name !== 'libtorch') choice = resolvePrecision(precisionRequest, { backend: name, device });
-  const precision = choice ?? { precision: 'fp32' as const };
-  registerAll(name);
-  const ok = await tf.setBackend(name);
-  if (!ok) throw new Error(`the ${name} backend failed to initialise`);
-  await tf.ready();
+  let started: StartedBackend<BackendName>;
+  try {
+    started = await startFirstBackend(candidates);
+  } catch (e) {
+    if (!(e instanceof BackendStartError)) throw e;
+    const last = e.failures.at(-1)!;
+    if (last.stage === 'start')
+      throw last.error ?? new Error(`the ${last.name} backend failed to initialise`);
+    // libtorch could not load (asked for, or --device cuda): its reason is the error
+    throw new BackendError(last.reason.split('\n')[0]);
+  }
+  const name = started.name;
+  const skipped = started.skipped[0];
+  const notice = skipped ? `using the wasm backend (${skipped.reason.split('\n')[0]})` : undefined;
+  const precision = choice;
   if (notice) opts.onNotice?.(notice);
   if (precision.notice) opts.onNotice?.(precision.notice);
   current = {

@@ -2,7 +2,8 @@
  * Every kernel stcsnn registers, one list per backend (as TensorFlow.js's backends keep one
  * list of their kernel configs), and the gradients of the named kernels. `registerAll(backend)`
  * registers them at backend start-up: `initBackend` in Node (`backend.ts`), `initBrowserBackend`
- * in a browser (`src/app/browser/backend.ts`). Nothing else registers a kernel.
+ * in a browser (`browser-backend.ts`), both through one loop (`start.ts`). Nothing else
+ * registers a kernel.
  *
  * | backend                   | named kernels (`src/lib/core/kernels/table.ts`)     | replaced TensorFlow.js kernels |
  * |---------------------------|-----------------------------------------------------|--------------------------------|

@@ -16,7 +16,7 @@ import {
   type StcPath,
 } from '../core/stcb.js';
 import { SeedStream, uniform } from './init.js';
-import { batchNormTrain } from './kernels.js';
+import { batchNormTrain } from './batch-norm-kernel.js';
 import { Module, type ForwardOptions, type ParamOptions } from './module.js';
 import { syncBatchNormTrain } from './sync-bn.js';
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { DEFAULT_STC } from '../core/config.js';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
-import { computeEnergy, uniformSpikes } from '../../app/analysis/energy.js';
+import { computeEnergy, uniformSpikes } from '../analysis/energy.js';
 import { layersFor } from '../../app/analysis/network.js';
 import { exportOnnx, type OnnxGraphKind } from '../interop/onnx.js';
 import { modelProtoType } from '../interop/onnx-proto.js';

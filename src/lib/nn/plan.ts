@@ -9,7 +9,7 @@
  *   layer that has parameters, named by the layer, in plan order, and interprets the plan);
  * - `Network.layers` (the plan's layers), the spike-statistics labels (STCB layer names);
  * - the ONNX graph, fused and spike-train (`interop/onnx.ts` walks the plan);
- * - the energy table (`analysis/energy.ts` counts operations per plan layer).
+ * - the energy table (`src/lib/analysis/energy.ts` counts operations per plan layer).
  *
  * Adding an architecture is adding its name to `ARCHS` (`arch-config.ts`) and its plan to `PLANS`
  * below.

@@ -7,7 +7,7 @@
  * ```
  *
  * A native backend does it in one pass over memory; every other backend runs these ops (the
- * optimiser is `Sgd` in `src/app/train/sgd.ts`).
+ * optimiser is `Sgd` in `src/lib/train/sgd.ts`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { opsKernel } from './array-kernel.js';

@@ -102,11 +102,6 @@ export function parseAedat(buf: Uint8Array, file: string): DvsEvents {
   return { count, x, y, p, t };
 }
 
-/** The inverse of the address decoding: the raw address of an event at `(x, y)` with polarity `p`. */
-export function dvsAddress(x: number, y: number, p: number): number {
-  return ((127 - x) << 8) | ((127 - y) << 1) | (1 - p);
-}
-
 /**
  * Integrates events into `frames` frames by event number (see the module doc).
  * @returns `[128, 128, 2*frames]` event counts, channel `2f + p`

@@ -1,6 +1,7 @@
 /**
- * SGD's default hyper-parameters: the training configuration's defaults (`config.ts`) and the
- * web page's. Browser-safe (the browser entry exports it; `config.ts` needs Node).
+ * SGD's default hyper-parameters: the training configuration's defaults
+ * (`src/app/config/config.ts`) and the web page's. Browser-safe (the browser entry exports it;
+ * the configuration needs Node).
  */
 export const SGD_DEFAULTS = Object.freeze({
   /** Momentum of the SGD update. */

@@ -1,12 +1,12 @@
 /**
- * The one renderer of the runaway monitor's figures per STCB layer (log.jsonl `stcb`, see
- * `src/app/train/monitor.ts`) as table cells: `stcsnn eval`'s table, the monitor section of a
- * run's `report.md`, and the STCB tables of an experiment report (`src/app/reproduce/`). A table
- * picks its columns (each with its header) and a style of numbers; `-` where a figure is absent
- * (no feeding batch norm, no `S` recorded, no figures for the layer at all).
+ * The one renderer of the runaway monitor's figures per STCB layer (`src/lib/train/monitor.ts`;
+ * log.jsonl `stcb`) as table cells: the web page's and `stcsnn eval`'s table, the monitor section
+ * of a run's `report.md`, and the STCB tables of an experiment report (`src/app/reproduce/`, in
+ * its own style, `REPORT_STYLE` of `src/app/analysis/format.ts`). A table picks its columns (each
+ * with its header) and a style of numbers; `-` where a figure is absent (no feeding batch norm, no
+ * `S` recorded, no figures for the layer at all).
  */
 import { monitorNumber } from '../train/monitor.js';
-import { decimal, pct } from './format.js';
 
 /** The figures of one STCB layer a row shows (one entry of log.jsonl `stcb`; `S` where recorded). */
 export interface StcbRowFigures {
@@ -53,9 +53,6 @@ export const MONITOR_STYLE: StcbStyle = {
   number: monitorNumber,
   share: (v) => `${(100 * v).toFixed(1)}%`,
 };
-
-/** The experiment reports' style: two decimals (`e` notation from 1e4), shares to two decimals. */
-export const REPORT_STYLE: StcbStyle = { number: decimal, share: (v) => pct(v) };
 
 /** The monitor's table: every column, with the short headers of `stcsnn eval` and a run's report. */
 export const MONITOR_COLUMNS: readonly StcbColumnSpec[] = [

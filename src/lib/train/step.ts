@@ -1,5 +1,5 @@
 /**
- * One SGD step of cross-entropy training, the one the trainer (`train.ts`) takes for every batch
+ * One SGD step of cross-entropy training, the one the trainer (`src/app/train/train.ts`) takes for every batch
  * and the one a browser page takes with batches of its own (through `src/browser.ts`):
  *
  * ```
@@ -11,8 +11,8 @@
  * bundle imports this module.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { valueAndGrads } from '../../lib/engine/grads.js';
-import type { ForwardOptions } from '../../lib/nn/module.js';
+import { valueAndGrads } from '../engine/grads.js';
+import type { ForwardOptions } from '../nn/module.js';
 import type { Sgd } from './sgd.js';
 
 /** Softmax cross-entropy of `logits: [N, K]` against integer labels, averaged over the batch. */

@@ -7,16 +7,16 @@
  * `@tensorflow/tfjs-backend-webgpu` / `@tensorflow/tfjs-backend-webgl` (they are not
  * dependencies of the library).
  *
- * The stcsnn kernels come from the engine's `registerAll` (`src/lib/engine/kernels.ts`), as in
- * Node: `cpu` and `wasm` get the array kernels of `src/lib/core`, a GPU backend the kernels
- * written with TensorFlow.js ops.
+ * The stcsnn kernels come from the engine's `registerAll` (`kernels.ts`), and the backends start
+ * through the same loop as in Node (`start.ts`): `cpu` and `wasm` get the array kernels of
+ * `src/lib/core`, a GPU backend the kernels written with TensorFlow.js ops.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { ConfigError } from '../../lib/core/config.js';
-import { registerAll } from '../../lib/engine/kernels.js';
+import { ConfigError } from '../core/config.js';
+import { startFirstBackend } from './start.js';
 
 /** Backends a browser page can ask for. */
 export const BROWSER_BACKENDS = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -64,7 +64,8 @@ let current: BrowserBackendName | undefined;
 /**
  * Makes `request` the active TensorFlow.js backend with gradients and the stcsnn kernels.
  * @returns the backend that runs
- * @throws ConfigError for an unknown request; Error when a requested backend cannot start
+ * @throws ConfigError for an unknown request; BackendStartError (`start.ts`) when no backend can
+ *   start (the message: `no backend could start (NAME: WHY; ...)`)
  */
 export async function initBrowserBackend(
   request: BrowserBackendRequest = 'auto',
@@ -75,32 +76,17 @@ export async function initBrowserBackend(
   tf.enableProdMode();
   if (opts.wasmPaths) setWasmPaths(opts.wasmPaths);
   const order = request === 'auto' ? BROWSER_BACKEND_ORDER : [request];
-  const failures: string[] = [];
-  for (const name of order) {
-    if (!tf.findBackendFactory(name)) {
-      failures.push(`${name}: not loaded`);
-      continue;
-    }
-    if (request === 'auto' && name === 'webgl' && softwareWebGl()) {
-      failures.push('webgl: a software renderer');
-      continue;
-    }
-    registerAll(name);
-    let ok = false;
-    try {
-      ok = await tf.setBackend(name);
-      if (ok) await tf.ready();
-    } catch (e) {
-      failures.push(`${name}: ${(e as Error).message}`);
-      continue;
-    }
-    if (ok) {
-      current = name;
-      return name;
-    }
-    failures.push(`${name}: failed to initialise`);
-  }
-  throw new Error(`no backend could start (${failures.join('; ')})`);
+  const { name } = await startFirstBackend(
+    order.map((name) => ({
+      name,
+      check: () => {
+        if (!tf.findBackendFactory(name)) throw new Error('not loaded');
+        if (request === 'auto' && name === 'webgl' && softwareWebGl()) throw new Error('a software renderer');
+      },
+    })),
+  );
+  current = name;
+  return name;
 }
 
 /** The backend {@link initBrowserBackend} chose, or undefined before. */

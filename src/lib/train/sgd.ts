@@ -19,9 +19,9 @@
  * `src/lib/core/kernels/sgd-step.ts`), as does `step` where no kernel is registered.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { runKernel } from '../../lib/core/kernels/array-kernel.js';
-import { sgdStepOps } from '../../lib/core/kernels/sgd-step.js';
-import type { Module } from '../../lib/nn/module.js';
+import { runKernel } from '../core/kernels/array-kernel.js';
+import { sgdStepOps } from '../core/kernels/sgd-step.js';
+import type { Module } from '../nn/module.js';
 
 /** Optimiser hyper-parameters (the learning rate comes per step from the schedule). */
 export interface SgdOptions {

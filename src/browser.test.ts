@@ -10,7 +10,7 @@ import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 /** Node modules that a browser bundle of `entry` imports, as `importer -> module`. */
 async function nodeImports(entry: string): Promise<string[]> {

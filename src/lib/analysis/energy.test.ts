@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planNetwork, type Arch, type LayerInfo } from '../../lib/nn/plan.js';
+import { planNetwork, type Arch, type LayerInfo } from '../nn/plan.js';
 import { computeEnergy, convMacs, energyToJson, uniformSpikes } from './energy.js';
 
 function layersOf(arch: Arch, inputShape: [number, number, number], classes = 10, width = 1): LayerInfo[] {

@@ -35,8 +35,8 @@
  * average pooling and the linear head; `ratio = E_ANN / E_SNN` (the energy reduction factor).
  * FLOPs (paper Fig. 8): ANN `annMacs`; SNN `snnAcs + snnMacs`.
  */
-import { ConfigError } from '../../lib/core/config.js';
-import { weightMacs, type LayerInfo } from '../../lib/nn/plan.js';
+import { ConfigError } from '../core/config.js';
+import { weightMacs, type LayerInfo } from '../nn/plan.js';
 
 /** Energy per operation, in picojoules. */
 export interface EnergyConstants {

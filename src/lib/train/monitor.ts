@@ -16,17 +16,46 @@
  *
  * With learned thresholds (`--learn-theta layer|channel`) the layers hand over `x / theta0` and the
  * unit-threshold code, so every figure is in units of `theta0` and `S` is the unit code's
- * saturation level (`S` is recorded with each layer). The figures' type, as `log.jsonl` holds
- * them, is `StcbFigures` (`src/app/rundir/log-file.ts`).
+ * saturation level (`S` is recorded with each layer). The figures' type is {@link StcbFigures};
+ * the trainer writes them into `log.jsonl`, whose schema (`src/app/rundir/log-file.ts`) reads
+ * them back.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { saturation, type StcConfig } from '../../lib/core/config.js';
-import { spikeCounts } from '../../lib/core/stc.js';
-import type { Network } from '../../lib/nn/models.js';
-import type { NetworkPlan } from '../../lib/nn/plan.js';
-import type { SpikeStatsSink } from '../../lib/nn/stats.js';
-import { readTidy } from '../../lib/util/read.js';
-import type { StcbBnFigures, StcbFigures } from '../rundir/log-file.js';
+import { saturation, type StcConfig } from '../core/config.js';
+import { spikeCounts } from '../core/stc.js';
+import type { Network } from '../nn/models.js';
+import type { NetworkPlan } from '../nn/plan.js';
+import type { SpikeStatsSink } from '../nn/stats.js';
+import { readTidy } from '../util/read.js';
+
+/** The batch norm feeding an STCB layer in the monitor's figures: mean and max `|gamma|` of its `weight`. */
+export interface StcbBnFigures {
+  readonly layer: string;
+  readonly gamma_abs_mean: number;
+  readonly gamma_abs_max: number;
+}
+
+/**
+ * The runaway monitor's figures of one STCB layer:
+ * - `samples`: samples measured;
+ * - `S`: the saturation level `S = sum_t theta(t)` of the code the figures are in (float32);
+ * - `input_max`, `input_p999`: the STEB input's max and 99.9th percentile (the value at rank
+ *   `ceil(0.999 n)` of the `n` sorted inputs);
+ * - `saturated_share`, `nonpositive_share`: shares of inputs `x >= S` and `x <= 0`;
+ * - `fire_rate`: spikes per neuron per sample over the train, divided by `T` (0..1);
+ * - `bn`: the batch norm feeding the layer; null where none does.
+ */
+export interface StcbFigures {
+  readonly layer: string;
+  readonly samples: number;
+  readonly S: number;
+  readonly input_max: number;
+  readonly input_p999: number;
+  readonly saturated_share: number;
+  readonly nonpositive_share: number;
+  readonly fire_rate: number;
+  readonly bn: StcbBnFigures | null;
+}
 
 /** Test samples the monitor measures on (the first ones, in the test loader's fixed order). */
 export const MONITOR_SAMPLES = 256;
@@ -236,41 +265,9 @@ export function findRunaway(figures: readonly StcbFigures[]): Runaway | null {
   return worst;
 }
 
-/** What a run trains with, for the remedies a warning suggests. */
-export interface RunawayRemedies {
-  readonly gradient: string;
-  readonly learnTheta: string;
-}
-
 /**
- * How the monitor writes a figure (its warning, and its tables: `src/app/analysis/stcb-rows.ts`):
- * three significant digits, `e` notation from 1e4 on; `Infinity`, `NaN` as such.
+ * How the monitor writes a figure (its tables, `src/lib/analysis/stcb-rows.ts`, and the runaway
+ * warning of the CLI): three significant digits, `e` notation from 1e4 on; `Infinity`, `NaN` as such.
  */
 export const monitorNumber = (v: number): string =>
   Number.isFinite(v) ? (Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toPrecision(3)) : String(v);
-const num = monitorNumber;
-
-/**
- * The one-line warning for a runaway (in training epoch `epoch`, 0-based, when given): the layer,
- * its figures, and the flags that help that the run does not use yet: `--gradient clipped` first,
- * then `--learn-theta layer|channel` (with the clipped mask only, which learned thresholds need).
- */
-export function runawayWarning(r: Runaway, epoch: number | undefined, run: RunawayRemedies): string {
-  const f = r.figures;
-  const bn = f.bn
-    ? `, ${f.bn.layer} |gamma| mean ${num(f.bn.gamma_abs_mean)}, max ${num(f.bn.gamma_abs_max)}`
-    : '';
-  // measured (docs/reliability.md): the clipped mask keeps every layer below 3 S where the ReLU mask
-  // runs away; learned thresholds need the clipped mask (stcConfig refuses them with the ReLU mask)
-  const help =
-    run.gradient !== 'clipped'
-      ? `try --gradient clipped (no gradient where STEB saturates)${run.learnTheta === 'off' ? ', alone or with --learn-theta layer|channel (thresholds, and with them S, follow the input range)' : ''}`
-      : run.learnTheta === 'off'
-        ? 'try --learn-theta layer|channel (thresholds, and with them S, follow the input range)'
-        : 'the run already uses --gradient clipped and learned thresholds; try a lower --lr';
-  return (
-    `STCB inputs run away in ${r.layer}${epoch === undefined ? '' : ` (epoch ${epoch + 1})`}: 99.9th percentile ${num(f.input_p999)} = ${num(r.factor)} x S ` +
-    `(S = ${num(f.S)}, rule: >= ${RUNAWAY_P999_FACTOR} x S), max ${num(f.input_max)}, ` +
-    `${(100 * f.saturated_share).toFixed(1)} % at or above S${bn}; ${help} (docs/reliability.md)`
-  );
-}
