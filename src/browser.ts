@@ -23,7 +23,7 @@ export {
   type BrowserBackendOptions,
   type BrowserBackendRequest,
 } from './lib/engine/browser-backend.js';
-export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernels.js';
+export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernel-registry.js';
 export { valueAndGrads } from './lib/engine/grads.js';
 export * from './lib/nn/index.js';
 export * from './lib/train/index.js';

@@ -51,7 +51,7 @@ export { runawayWarning, type RunawayRemedies } from './app/train/runaway-warnin
 export * from './lib/train/index.js';
 export * from './lib/analysis/index.js';
 export { valueAndGrads } from './lib/engine/grads.js';
-export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernels.js';
+export { GRADIENTS, kernelConfigs, registerAll } from './lib/engine/kernel-registry.js';
 export {
   openDataset,
   datasetInfo,

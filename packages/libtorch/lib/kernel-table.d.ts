@@ -10,7 +10,7 @@
  *
  * The equations are in each kernel's `doc` below and, with the shapes, beside its implementation
  * (`stc-kernels.ts`, `batch-norm.ts`, `sgd-step.ts`); the engine's `registerAll`
- * (`src/lib/engine/kernels.ts`) registers them, one list per backend.
+ * (`src/lib/engine/kernel-registry.ts`) registers them, one list per backend.
  */
 /** The type of one attribute's value: `number`, `boolean` or `number[]`. */
 export type AttrType = 'number' | 'boolean' | 'number[]';

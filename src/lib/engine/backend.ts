@@ -20,7 +20,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { ConfigError } from '../core/config.js';
 import { registerGradientsNode } from './gradients-node.js';
-import { registerAll } from './kernels.js';
+import { registerAll } from './kernel-registry.js';
 import {
   resolvePrecision,
   type Precision,

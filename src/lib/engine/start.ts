@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../core/config.js';
-import { registerAll } from './kernels.js';
+import { registerAll } from './kernel-registry.js';
 
 /** A backend to try. */
 export interface BackendCandidate<N extends string> {

@@ -207,3 +207,15 @@ test('the header alone (first 8 + N bytes) decodes to the same metadata and tens
     /only .* bytes were read/,
   );
 });
+
+test('decodeSafetensors of a Node Buffer (a view into a shared pool): the tensors, not the pool', () => {
+  const bytes = encodeSafetensors({
+    a: { dtype: 'F32', shape: [3], data: Float32Array.from([1.5, -2, 3.25]) },
+    b: { dtype: 'I64', shape: [2], data: BigInt64Array.from([7n, -8n]) },
+  });
+  // Buffer.from(array) of a small length lands in Node's shared pool, at a non-zero offset
+  const pooled = Buffer.from(Array.from(bytes));
+  const { tensors } = decodeSafetensors(pooled, 'pooled');
+  assert.deepEqual(Array.from(tensors.a.data as Float32Array), [1.5, -2, 3.25]);
+  assert.deepEqual(Array.from(tensors.b.data as BigInt64Array), [7n, -8n]);
+});

@@ -285,7 +285,8 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
   const tensors: Record<string, SafeTensor> = {};
   const base = 8 + n;
   for (const e of entries) {
-    const copy = bytes.slice(base + e.begin, base + e.end);
+    // a copy of its own (Uint8Array.prototype.slice: a Node Buffer's own slice would share memory)
+    const copy = Uint8Array.prototype.slice.call(bytes, base + e.begin, base + e.end);
     const Ctor = constructorOf(e.dtype);
     const data = new Ctor(copy.buffer, 0, (e.end - e.begin) / SAFE_DTYPES[e.dtype]);
     setOwn(tensors, e.name, { dtype: e.dtype, shape: e.shape, data });

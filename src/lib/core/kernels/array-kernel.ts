@@ -5,7 +5,7 @@
  *
  * This is one half of the engine seam: a named kernel of the table (`KERNELS` in `table.ts`,
  * e.g. `StcQuantize`) has a gradient registered once, and one implementation per backend, all
- * registered at backend start-up by the engine's `registerAll` (`src/lib/engine/kernels.ts`). A
+ * registered at backend start-up by the engine's `registerAll` (`src/lib/engine/kernel-registry.ts`). A
  * native backend registers its own implementation under the same name; nothing above the seam
  * changes. Inputs are taken in the table's order and attributes are read through `readAttrs`,
  * so an implementation sees them typed (`KernelAttrs<N>`), defaults filled in.

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../engine/backend.js';
-import { registerAll } from '../../engine/kernels.js';
+import { registerAll } from '../../engine/kernel-registry.js';
 import { runKernel } from './array-kernel.js';
 import { stcConfig, type StcConfig } from '../config.js';
 import { encode, spikeCounts, stcQuantize } from '../stc.js';

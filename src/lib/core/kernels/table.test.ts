@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendRequest } from '../../engine/backend.js';
-import { kernelConfigs } from '../../engine/kernels.js';
+import { kernelConfigs } from '../../engine/kernel-registry.js';
 import { ARRAY_BACKENDS, runKernel, type KernelInputs } from './array-kernel.js';
 import {
   KERNELS,
