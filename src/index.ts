@@ -16,7 +16,22 @@ export {
   type BackendRequest,
   type BackendName,
   type BackendInfo,
+  backendLabel,
 } from './lib/engine/backend.js';
+export {
+  PRECISIONS,
+  NATIVE_BF16_FLAGS,
+  BF16_SHOWN_EQUAL,
+  parsePrecision,
+  resolvePrecision,
+  cpuBf16,
+  cpuBf16From,
+  type Precision,
+  type PrecisionRequest,
+  type PrecisionChoice,
+  type PrecisionTarget,
+  type CpuBf16,
+} from './lib/engine/precision.js';
 export * from './lib/nn/index.js';
 export { train, type TrainHooks, type TrainOptions } from './app/train/train.js';
 export {
