@@ -8,7 +8,7 @@
  *   built.
  * - `auto`: `libtorch` when it loads, else `wasm` (with a one-line notice saying why).
  *
- * Each backend gets stcsnn's kernels from `registerAll` (`kernels.ts`) as it starts, in the
+ * Each backend gets stcsnn's kernels from `registerAll` (`kernel-registry.ts`) as it starts, in the
  * start-up loop that the browser's backends go through too (`start.ts`).
  *
  * The precision (`fp32`, or `bf16` convolutions on libtorch) is chosen with the backend

@@ -7,7 +7,7 @@
  * `@tensorflow/tfjs-backend-webgpu` / `@tensorflow/tfjs-backend-webgl` (they are not
  * dependencies of the library).
  *
- * The stcsnn kernels come from the engine's `registerAll` (`kernels.ts`), and the backends start
+ * The stcsnn kernels come from the engine's `registerAll` (`kernel-registry.ts`), and the backends start
  * through the same loop as in Node (`start.ts`): `cpu` and `wasm` get the array kernels of
  * `src/lib/core`, a GPU backend the kernels written with TensorFlow.js ops.
  */
