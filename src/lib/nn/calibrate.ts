@@ -12,7 +12,7 @@
  *     sum_i (q(x_i) - max(x_i, 0))^2
  *
  * over the layer's (channel's) inputs `x_i` on the calibration batches, among the candidates
- * `theta0 = f P / S_1` with `P` the {@link CALIBRATION_PERCENTILE}-th percentile of the rectified
+ * `theta0 = f P / S_1` with `P` the {@link CALIBRATION_PERCENTILE}-th percentile of the positive
  * inputs (the robust maximum of Rueckauer et al., 2017) and `f` on a geometric grid from 1.25 down
  * ({@link CANDIDATE_FACTORS}); the error is computed on at most {@link MAX_SAMPLES} inputs per
  * layer (evenly strided). Layers are calibrated in forward order, each with every earlier layer
@@ -31,7 +31,7 @@ import { LOG_THETA } from './layers.js';
 import type { Network } from './models.js';
 import type { SpikeStatsSink } from './stats.js';
 
-/** The percentile of a layer's rectified inputs that anchors the candidate saturation levels. */
+/** The percentile of a layer's positive inputs that anchors the candidate saturation levels. */
 export const CALIBRATION_PERCENTILE = 99.9;
 /** The candidate factors `f` of `theta0 = f P / S_1`: 1.25 0.9^k, k = 0..39 (down to about 0.02). */
 export const CANDIDATE_FACTORS: readonly number[] = Array.from({ length: 40 }, (_, k) => 1.25 * 0.9 ** k);
