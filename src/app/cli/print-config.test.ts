@@ -102,3 +102,20 @@ test('reproduce --print-config: the protocol after the flags, the output directo
     rmDir(dir);
   }
 });
+
+test('train --print-config checks the shared flags too: a bad --threads is one line, exit 2', () => {
+  const dir = tmpDir('stcsnn-print-threads-');
+  try {
+    for (const threads of ['0', ' 1', 'x']) {
+      const r = run(dir, 'train', '--threads', threads, '--print-config');
+      assert.equal(r.code, 2, `--threads '${threads}': ${r.stdout}`);
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('stcsnn: error:'));
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(errors[0], /--threads/);
+    }
+    assert.equal(run(dir, 'train', '--threads', '1', '--print-config').code, 0);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmDir(dir);
+  }
+});

@@ -21,7 +21,7 @@ import { RUN_FILES } from '../rundir/layout.js';
 import { readLog } from '../rundir/log-file.js';
 import type { TrainResult } from '../rundir/result-file.js';
 import { freshRunDir, resumableRunDir, withRunDir, type InterruptInfo } from '../rundir/dirs.js';
-import { backendFor, withCommon, type CommonFlags } from './common.js';
+import { backendFor, threadsFor, withCommon, type CommonFlags } from './common.js';
 import { printConfig } from './config-print.js';
 import { KilledError, UsageError } from './errors.js';
 import {
@@ -83,6 +83,8 @@ export function trainCommand(): Command {
     const dist = flags.printConfig ? undefined : processGroupOptions(flags);
     if (flags.printConfig && flags.force)
       throw new UsageError('--print-config neither trains nor writes anything; drop --force');
+    // the shared flags are checked before anything else, --print-config included
+    if (flags.threads !== undefined) threadsFor(flags.threads, () => {});
     if (resume) {
       const given = RESUME_REFUSED.filter((k) => command.getOptionValueSource(k) === 'cli');
       if (given.length)
