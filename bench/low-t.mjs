@@ -18,19 +18,8 @@
 //
 // `run` is resumable: a finished run (result.json) is kept, a started one resumed.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../scripts/script-cli.mjs';
-import {
-  publishSummary,
-  runRow,
-  runStudy,
-  SEEDS,
-  SETTINGS,
-  studyArgs,
-  summaryHead,
-  writeAtomic,
-} from './study.mjs';
+import { publishSummary, runRow, runCommand, SEEDS, SETTINGS, studyArgs, summaryHead } from './study.mjs';
 
 const { opt, command, settings, out, dest } = studyArgs(import.meta.url, {
   script: 'low-t.mjs',
@@ -250,14 +239,9 @@ async function summary() {
   });
 }
 
-if (command === 'rule') {
-  mkdirSync(dest, { recursive: true });
-  writeAtomic(join(dest, 'rule.md'), ruleMarkdown());
-  console.log(ruleMarkdown());
-} else if (command === 'run') {
-  await runStudy({ opt, settings, arms: ARMS, runDir, tag: 'low-t' });
-} else if (command === 'summary') {
-  await summary();
-} else {
-  throw new UsageError(`the command must be rule, run or summary, got '${command ?? ''}'`);
-}
+await runCommand(command, {
+  dest,
+  rule: ruleMarkdown,
+  study: { opt, settings, arms: ARMS, runDir, tag: 'low-t' },
+  more: { summary },
+});

@@ -21,16 +21,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../scripts/script-cli.mjs';
-import {
-  publishSummary,
-  runRow,
-  SEEDS,
-  runStudy,
-  SETTINGS,
-  studyArgs,
-  summaryHead,
-  writeAtomic,
-} from './study.mjs';
+import { publishSummary, runRow, SEEDS, runCommand, SETTINGS, studyArgs, summaryHead } from './study.mjs';
 
 const { opt, command, settings, out, dest } = studyArgs(import.meta.url, {
   script: 'method-choice.mjs',
@@ -255,16 +246,9 @@ async function table2() {
   }
 }
 
-if (command === 'rule') {
-  mkdirSync(dest, { recursive: true });
-  writeAtomic(join(dest, 'rule.md'), ruleMarkdown());
-  console.log(ruleMarkdown());
-} else if (command === 'run') {
-  await runStudy({ opt, settings, arms: METHODS, runDir, tag: 'method-choice' });
-} else if (command === 'summary') {
-  await summary();
-} else if (command === 'table2') {
-  await table2();
-} else {
-  throw new UsageError(`the command must be rule, run, summary or table2, got '${command ?? ''}'`);
-}
+await runCommand(command, {
+  dest,
+  rule: ruleMarkdown,
+  study: { opt, settings, arms: METHODS, runDir, tag: 'method-choice' },
+  more: { summary, table2 },
+});

@@ -14,19 +14,8 @@
 //   node bench/precision-choice.mjs summary [--out DIR] [--json]  writes docs/results/precision-choice/
 //
 // `run` is resumable: a finished run (result.json) is kept, a started one resumed.
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { UsageError } from '../scripts/script-cli.mjs';
-import {
-  publishSummary,
-  runRow,
-  SEEDS,
-  runStudy,
-  SETTINGS,
-  studyArgs,
-  summaryHead,
-  writeAtomic,
-} from './study.mjs';
+import { join } from 'node:path';
+import { publishSummary, runRow, SEEDS, runCommand, SETTINGS, studyArgs, summaryHead } from './study.mjs';
 
 const { opt, command, settings, out, dest } = studyArgs(import.meta.url, {
   script: 'precision-choice.mjs',
@@ -163,14 +152,9 @@ async function summary() {
   });
 }
 
-if (command === 'rule') {
-  mkdirSync(dest, { recursive: true });
-  writeAtomic(join(dest, 'rule.md'), ruleMarkdown());
-  console.log(ruleMarkdown());
-} else if (command === 'run') {
-  await runStudy({ opt, settings, arms: ARMS, runDir, tag: 'precision-choice' });
-} else if (command === 'summary') {
-  await summary();
-} else {
-  throw new UsageError(`the command must be rule, run or summary, got '${command ?? ''}'`);
-}
+await runCommand(command, {
+  dest,
+  rule: ruleMarkdown,
+  study: { opt, settings, arms: ARMS, runDir, tag: 'precision-choice' },
+  more: { summary },
+});

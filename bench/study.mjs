@@ -101,6 +101,30 @@ Options:
   };
 }
 
+/**
+ * Runs a study's `command`: `rule` writes `rule` (its markdown) to `dest/rule.md` and prints it,
+ * `run` trains (`runStudy`), every other name its handler in `more` (`summary`, ...).
+ * @throws UsageError for a command the study does not have
+ */
+export async function runCommand(command, { dest, rule, study, more }) {
+  const handlers = {
+    rule: () => {
+      mkdirSync(dest, { recursive: true });
+      writeAtomic(join(dest, 'rule.md'), rule());
+      console.log(rule());
+    },
+    run: () => runStudy(study),
+    ...more,
+  };
+  if (!Object.hasOwn(handlers, command ?? '')) {
+    const names = Object.keys(handlers);
+    throw new UsageError(
+      `the command must be ${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}, got '${command ?? ''}'`,
+    );
+  }
+  await handlers[command]();
+}
+
 /** Writes `text` to `file` through a temporary name. */
 export function writeAtomic(file, text) {
   writeFileSync(`${file}.tmp`, text);
