@@ -11,7 +11,7 @@
  * [--gradient G] [--learn-theta L]` resolves it (`resolveTrainConfig`: the trainer's STC
  * defaults, `trainerStc`, where no gradient or threshold mode is given), the network and SGD
  * (momentum, weight decay, no decay on learned thresholds) come from `trainerModel`, and a
- * training step is `trainerStep` (src/app/train/train.ts): forward in training mode, softmax
+ * training step is `trainerStep` (src/app/train/trainer-step.ts): forward in training mode, softmax
  * cross entropy, gradients, the gradient check, the (one-process) all-reduce, the SGD update
  * and the batch's correct count, exactly what `stcsnn train` runs for every batch (learning
  * rate 0.01, constant). infer: forward in eval mode and argmax. Inputs are random 32x32x3
@@ -30,7 +30,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 // static imports of the built modules, so that `npm run bundle` bundles them (bundle/run-stcsnn.mjs)
 import { resolveTrainConfig } from '../dist/app/config/resolve.js';
-import { trainerModel, trainerStep } from '../dist/app/train/train.js';
+import { trainerModel, trainerStep } from '../dist/app/train/trainer-step.js';
 import { initBackend } from '../dist/lib/engine/backend.js';
 import { weightMacs } from '../dist/lib/nn/plan.js';
 import { choiceArg, intArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
@@ -38,7 +38,7 @@ import { choiceArg, intArg, numberArg, scriptArgs } from '../scripts/script-cli.
 const USAGE = `Usage: node bench/run-stcsnn.js [options]   (one measurement; bench/bench.js runs the set)
 
 The network and training step are the trainer's (trainerModel, trainerStep in
-src/app/train/train.ts), configured as 'stcsnn train --dataset cifar10' with these flags.
+src/app/train/trainer-step.ts), configured as 'stcsnn train --dataset cifar10' with these flags.
 
 Options:
   --backend libtorch|wasm          (default libtorch)

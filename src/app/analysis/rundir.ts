@@ -1,7 +1,8 @@
 /**
  * A run directory as the analysis sees it: `config.json` (read leniently: configurations of any
  * age and flat ones), what identifies the run's network and spike code, its `log.jsonl` and
- * `result.json`, through the readers of `src/app/rundir/` (the trainer's code is not needed).
+ * `result.json`, read through the run record's lenient reader (`readRunFiles`,
+ * `src/app/rundir/run-record.ts`; the trainer's code is not needed).
  *
  * The reader is lenient about fields it does not use and strict (one-line {@link ConfigError}
  * naming the file) about the ones it needs.
@@ -9,11 +10,11 @@
 import { existsSync } from 'node:fs';
 import { ConfigError } from '../../lib/core/config.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
-import { readConfigJson } from '../rundir/config-file.js';
 import { isRecord } from '../rundir/json.js';
 import { RUN_FILES, runFile } from '../rundir/layout.js';
-import { readEpochLog, type EpochLog } from '../rundir/log-file.js';
-import { readResult, type RunResultFile } from '../rundir/result-file.js';
+import type { EpochLog } from '../rundir/log-file.js';
+import type { RunResultFile } from '../rundir/result-file.js';
+import { readRunFiles } from '../rundir/run-record.js';
 
 /** What identifies a run's network and spike code (from `config.json`). */
 export interface RunSummary {
@@ -76,9 +77,8 @@ export function summarizeConfig(config: Record<string, unknown>, file: string): 
 export function readRunDir(dir: string): RunDir {
   const cfgPath = runFile(dir, 'config');
   if (!existsSync(cfgPath)) throw new ConfigError(`${dir} is not a run directory (no ${RUN_FILES.config})`);
-  const config = readConfigJson(dir);
-  const summary = summarizeConfig(config, cfgPath);
-  return { dir, config, summary, log: readEpochLog(dir), result: readResult(dir) };
+  const { config, log, result } = readRunFiles(dir);
+  return { dir, config, summary: summarizeConfig(config, cfgPath), log, result };
 }
 
 /** The spike statistics of a finished run. @throws ConfigError when it has none */

@@ -18,20 +18,12 @@ import {
   identityMismatch,
   identityOf,
   loadStateDict,
-  type NetIdentity,
 } from '../../lib/interop/state-dict.js';
 import type { Network } from '../../lib/nn/models.js';
 import { writeFileAtomic } from '../../lib/util/atomic.js';
 import { FileSystemError, MAX_MODEL_FILE_BYTES, readRegularFile } from '../../lib/util/fs.js';
 import { configHash } from '../config/config-hash.js';
-import { ConfigError } from '../../lib/core/config.js';
-import {
-  configChanges,
-  issueText,
-  RESUME_MAY_CHANGE,
-  trainConfigSchema,
-  type TrainConfig,
-} from '../config/config.js';
+import { issueText, trainConfigSchema, type TrainConfig } from '../config/config.js';
 import { MODEL_FILES } from './layout.js';
 
 export { CheckpointError };
@@ -223,25 +215,4 @@ function storedConfig(mf: ReturnType<typeof decode>): TrainConfig | null {
   }
   const r = trainConfigSchema.safeParse(parsed);
   return r.success ? r.data : null;
-}
-
-/**
- * Refuses to continue the checkpoint at `path` with `config` when a field that defines the run
- * (all but `RESUME_MAY_CHANGE`) differs from the configuration it was trained with.
- * @throws ConfigError naming `source` and every changed field (`stc.T 8 -> 4`)
- */
-export function checkResumeConfig(path: string, config: TrainConfig, source: string): void {
-  const ck = readCheckpointConfig(path);
-  if (!ck || ck.hash === configHash(config)) return;
-  const changes = configChanges(ck.config, config);
-  if (changes.length === 0) return;
-  // another architecture altogether: say what the checkpoint is, in the words of a model-file
-  // mismatch; other edits are named field by field below
-  const net = (c: TrainConfig): NetIdentity => ({ arch: c.arch, mode: c.mode, width: c.width, T: c.stc.T });
-  const other = ck.config.arch !== config.arch && identityMismatch(path, net(ck.config), net(config));
-  if (other) throw new CheckpointError(other);
-  throw new ConfigError(
-    `${source} differs from the configuration the run's checkpoint ${path} was trained with: ${changes.join(', ')}; ` +
-      `a resume may change only ${RESUME_MAY_CHANGE.join(', ')} (train another configuration in a new run directory)`,
-  );
 }

@@ -1,6 +1,6 @@
 /**
  * Run directories, below the trainer: their layout, one writer per directory (the lock),
- * creating, preparing and recognising them, and the typed reading and writing of every file in
+ * creating, preparing and recognising them, the run record (a run's life and state), and the typed reading and writing of every file in
  * them (`config.json`, `log.jsonl`, `result.json`, the checkpoints, `repeats.json`,
  * `sweep.json`/`sweep.csv`). Node-only.
  */
@@ -113,7 +113,6 @@ export {
   type SweepPointResult,
 } from './sweep-file.js';
 export {
-  checkResumeConfig,
   loadCheckpoint,
   readCheckpointConfig,
   readRunState,
@@ -124,3 +123,17 @@ export {
   type MomentumState,
   type RunState,
 } from './checkpoint.js';
+export {
+  checkResumeConfig,
+  inspectRun,
+  openRun,
+  readRunFiles,
+  RunRecord,
+  runStatus,
+  type FinishFields,
+  type OpenRunOptions,
+  type RecordedModel,
+  type RunFiles,
+  type RunStanding,
+  type RunStatus,
+} from './run-record.js';

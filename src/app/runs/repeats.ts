@@ -3,18 +3,17 @@
  * its own `seed-<n>/` run directory, and summarise the final test accuracy as mean, sample
  * standard deviation and best (`repeats.json`, `rundir/repeats-file.ts`).
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from '../config/config.js';
 import { train, type TrainHooks } from '../train/train.js';
 import type { ProcessGroup } from '../../lib/distributed/process-group.js';
 import { gatherRuns, runsOfRank, type GatherOptions } from '../../lib/distributed/runs.js';
-import { readRunConfig } from '../rundir/config-file.js';
-import { prepareRunDir } from '../rundir/dirs.js';
-import { runFile, seedDirName } from '../rundir/layout.js';
+import { isRunDir, prepareRunDir } from '../rundir/dirs.js';
+import { seedDirName } from '../rundir/layout.js';
 import { acquireLock } from '../rundir/lock.js';
 import { summarizeRepeats, writeRepeats, type RepeatSummary } from '../rundir/repeats-file.js';
-import { readResult, type TrainResult } from '../rundir/result-file.js';
+import type { TrainResult } from '../rundir/result-file.js';
+import { inspectRun } from '../rundir/run-record.js';
 
 /** Options of {@link runRepeats}. */
 export interface RunRepeatsOptions {
@@ -40,9 +39,10 @@ export interface RunRepeatsOptions {
   /** Progress hooks for the run of `seed`. */
   readonly hooks?: (seed: number) => TrainHooks | undefined;
   /**
-   * Keep what earlier invocations finished (resumable after a kill): a seed whose run directory
-   * holds `result.json` is read, not retrained; one with a checkpoint continues from it; any
-   * other is started afresh. Without it every seed's directory is cleared and trained.
+   * Keep what earlier invocations trained (resumable after a kill), as the run record finds each
+   * seed's directory (`inspectRun`): a finished run is read, not retrained; an interrupted one,
+   * or one the time budget stopped, continues from its checkpoint; any other is started
+   * afresh. Without it every seed's directory is cleared and trained.
    */
   readonly keepFinished?: boolean;
   /** Called per seed before it runs (skipped as finished before, resumed, started) and when it is done. */
@@ -106,7 +106,11 @@ async function repeatsLocked(
   return { runs, summary };
 }
 
-/** Trains (or, with `keepFinished`, reads or resumes) repeat `k`, seed `config.seed + k`. */
+/**
+ * Trains repeat `k`, seed `config.seed + k`; with `keepFinished`, as the run record finds its
+ * directory: a finished run is read, an interrupted one or one stopped by the time budget
+ * continues from its checkpoint, any other starts afresh.
+ */
 async function repeatOne(
   config: TrainConfig,
   repeats: number,
@@ -115,36 +119,25 @@ async function repeatOne(
 ): Promise<TrainResult> {
   const seed = config.seed + k;
   const dir = repeats > 1 ? join(opts.runDir, seedDirName(seed)) : opts.runDir;
-  if (opts.keepFinished) {
-    const finished = readResult(dir);
-    if (finished) {
-      // a result.json of any age: the fields it lacks are not read of a finished seed
-      const done = finished as TrainResult;
-      opts.onSeed?.(seed, 'skip', done);
-      return done;
-    }
-    const resume = existsSync(runFile(dir, 'last')) && existsSync(runFile(dir, 'config'));
-    if (!resume) prepareRunDir(dir, true);
-    opts.onSeed?.(seed, resume ? 'resume' : 'start');
-    const c = resume ? readRunConfig(dir) : { ...config, seed };
-    const r = await train(c, { runDir: dir, backend: opts.backend, resume, hooks: opts.hooks?.(seed) });
-    opts.onSeed?.(seed, 'done', r);
-    return r;
+  const kept = opts.keepFinished && isRunDir(dir) ? inspectRun(dir) : null;
+  if (kept?.status === 'finished') {
+    // a result.json of any age: the fields it lacks are not read of a finished seed
+    const done = kept.result as TrainResult;
+    opts.onSeed?.(seed, 'skip', done);
+    return done;
   }
-  if (repeats > 1) prepareRunDir(dir, true);
-  opts.onSeed?.(seed, opts.resume === true ? 'resume' : 'start');
-  const r = await train(
-    { ...config, seed },
-    {
-      runDir: dir,
-      backend: opts.backend,
-      resume: opts.resume === true,
-      lrOverride: opts.lrOverride,
-      beforeWrite: opts.beforeWrite,
-      hooks: opts.hooks?.(seed),
-      processGroup: opts.processGroup,
-    },
-  );
+  const resume = kept ? kept.status !== 'new' : opts.resume === true;
+  if (opts.keepFinished ? !resume : repeats > 1) prepareRunDir(dir, true);
+  opts.onSeed?.(seed, resume ? 'resume' : 'start');
+  const r = await train(kept && resume ? kept.config : { ...config, seed }, {
+    runDir: dir,
+    backend: opts.backend,
+    resume,
+    lrOverride: opts.lrOverride,
+    beforeWrite: opts.beforeWrite,
+    hooks: opts.hooks?.(seed),
+    processGroup: opts.processGroup,
+  });
   opts.onSeed?.(seed, 'done', r);
   return r;
 }

@@ -25,7 +25,9 @@ import { calibrateThresholds, type CalibratedLayer } from '../../lib/nn/calibrat
 import { LOG_THETA } from '../../lib/nn/layers.js';
 import type { Network } from '../../lib/nn/models.js';
 import { FileSystemError, MAX_MODEL_FILE_BYTES, readRegularFile } from '../../lib/util/fs.js';
+import type { DataLoader } from '../../lib/data/loader.js';
 import { resolveModelPath } from '../rundir/checkpoint.js';
+import type { TrainResult } from '../rundir/result-file.js';
 
 /** Batches of training data the thresholds are calibrated on. */
 export const CALIBRATION_BATCHES = 4;
@@ -95,4 +97,36 @@ export function convertFromAnn(net: Network, source: string, batches: readonly t
     );
   loadStateDict(net, tensors, file, { except: isLearnedThreshold });
   return { file, kind, calibrated: calibrateThresholds(net, batches) };
+}
+
+/**
+ * Converts `net` from the ANN at `source` (`--init-from`), calibrating on the first training
+ * batches of `loader`; says what it did in one notice, and returns it as `result.json` records it.
+ */
+export async function convertRun(
+  net: Network,
+  source: string,
+  loader: DataLoader,
+  onNotice?: (line: string) => void,
+): Promise<NonNullable<TrainResult['conversion']>> {
+  const batches: tf.Tensor4D[] = [];
+  try {
+    for await (const b of loader.epoch(0)) {
+      batches.push(tf.tensor4d(b.x, [b.size, ...b.shape]));
+      if (batches.length === CALIBRATION_BATCHES) break;
+    }
+    const c = convertFromAnn(net, source, batches);
+    const n = c.calibrated.length;
+    onNotice?.(
+      n === 0
+        ? `converted from ${c.file}: thresholds not calibrated (--learn-theta off keeps theta0 ${net.config.stc?.theta0} in every STCB; --learn-theta layer or channel calibrates them)`
+        : `converted from ${c.file}: ${n} STCB thresholds calibrated for the least encoding error of their inputs (${batches.length} batches)`,
+    );
+    return {
+      ...c,
+      calibrated: c.calibrated.map((l) => ({ ...l, before: [...l.before], after: [...l.after] })),
+    };
+  } finally {
+    tf.dispose(batches);
+  }
 }
