@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { thresholdScaleWarning } from '../../lib/core/config.js';
 import type { TrainConfig } from '../config/config.js';
 import { resumedConfig } from '../config/resolve.js';
-import { agreeOnConfig } from '../train/train.js';
+import { agreeOnConfig, type TrainHooks } from '../train/train.js';
 import { readRunConfig } from '../rundir/config-file.js';
 import { applyResume, planResume, type ResumeChanges } from '../runs/resume.js';
 import {
@@ -16,7 +16,7 @@ import {
 import type { ParallelMode } from '../../lib/distributed/runs.js';
 import { pct } from '../analysis/format.js';
 import { energySummaryOfRun } from '../analysis/run-energy.js';
-import { runRepeats } from '../runs/repeats.js';
+import { runRepeats, type RepeatsResult } from '../runs/repeats.js';
 import { RUN_FILES } from '../rundir/layout.js';
 import { readLog } from '../rundir/log-file.js';
 import type { TrainResult } from '../rundir/result-file.js';
@@ -73,200 +73,233 @@ export function trainCommand(): Command {
     '--parallel <how>',
     'with --world-size > 1: data (one run, data-parallel over the ranks; the default for one run) or runs (the --repeats seeds shared out over the ranks, one run per rank at a time; the default with --repeats > 1)',
   );
-  cmd.action(async (flags: TrainFlags, command: Command) => {
-    let config: TrainConfig;
-    let repeats: number;
-    let runDir: string;
-    let changes: ResumeChanges = {};
-    let lrOverride: number | undefined;
-    const resume = flags.resume !== undefined;
-    const dist = flags.printConfig ? undefined : processGroupOptions(flags);
-    if (flags.printConfig && flags.force)
-      throw new UsageError('--print-config neither trains nor writes anything; drop --force');
-    // the shared flags are checked before anything else, --print-config included
-    if (flags.threads !== undefined) threadsFor(flags.threads, () => {});
-    if (resume) {
-      const given = RESUME_REFUSED.filter((k) => command.getOptionValueSource(k) === 'cli');
-      if (given.length)
-        throw new UsageError(
-          `--resume reuses the saved configuration; drop ${given.map((k) => command.options.find((o) => o.attributeName() === k)?.long ?? k).join(', ')}`,
-        );
-      runDir = resumableRunDir(flags.resume as string);
-      config = readRunConfig(runDir);
-      // the fields a resume may change (RESUME_MAY_CHANGE): --epochs, --time-budget, --data-dir;
-      // and override for the epochs it trains (RESUME_OVERRIDES): --lr
-      const { lr, ...resumable } = givenValues(flags, config.dataset);
-      changes = resumable as ResumeChanges;
-      lrOverride = lr;
-      repeats = 1;
-      if (flags.printConfig)
-        return printConfig(resumedConfig({ ...config, ...changes }), flags.json === true, runDir);
-    } else {
-      const resolved = configFromFlags(flags);
-      const scale = thresholdScaleWarning(resolved.config.stc);
-      if (scale) notice(`warning: ${scale}`);
-      if (flags.printConfig) return printConfig(resolved, flags.json === true);
-      ({ config, repeats } = resolved);
-      runDir = flags.out ? resolve(flags.out) : freshRunDir(config);
-    }
-    const parallel = dist || flags.parallel !== undefined ? parallelMode(flags.parallel, repeats) : undefined;
-    // Rank 0 alone owns (locks, prepares, writes) the run directory (data-parallel: the other
-    // ranks only train; runs over ranks: each rank locks and writes the seed directories it trains).
-    const writer = (dist?.rank ?? 0) === 0;
-    const json = flags.json === true;
-    const log = (line: string) => process.stderr.write(`${line}\n`);
-    const run = async (): Promise<void> => {
-      let beforeWrite: (() => void) | undefined;
-      if (resume) {
-        const plan = planResume(runDir, changes);
-        // applied once the trainer has checked everything (data, checkpoint, log.jsonl): a
-        // refused resume changes no file of the run
-        beforeWrite = () => {
-          applyResume(plan);
-          if (json) return;
-          if (plan.status === 'finished')
-            log(
-              `stcsnn train: extending the finished run from ${plan.doneEpochs} to ${plan.config.epochs} epochs`,
-            );
-          else if (plan.status === 'stopped')
-            log(
-              `stcsnn train: continuing the run stopped${plan.stoppedBy === 'time-budget' ? ' by --time-budget' : ''} after epoch ${plan.doneEpochs} of ${plan.config.epochs}`,
-            );
-        };
-        config = plan.config;
-        if (lrOverride !== undefined && writer)
-          notice(
-            `--lr ${lrOverride} overrides the run's lr ${config.lr} for the epochs this resume trains (recorded as lr_override in ${RUN_FILES.log}; the run's configuration keeps ${config.lr})`,
-          );
-      }
-      const info = await backendFor(flags);
-      // Data-parallel: join the group and agree on the configuration before anything is written.
-      const pg = dist ? await joinProcessGroup(dist, info.name, (g) => agreeOnConfig(g, config)) : undefined;
-      // Ctrl-C: rank 0 saves first, then this rank ends (until now a signal ends it at once)
-      if (!writer && parallel === 'data') deferSignalsToWriter();
-      try {
-        const ranks =
-          pg && parallel === 'runs'
-            ? { group: pg, timeoutMs: dist?.timeoutMs ?? DEFAULT_TIMEOUT_MS }
-            : undefined;
-        await trainAndReport(
-          flags,
-          config,
-          repeats,
-          runDir,
-          resume,
-          info,
-          ranks ? undefined : pg,
-          ranks,
-          lrOverride,
-          writer ? beforeWrite : undefined,
-        );
-      } finally {
-        pg?.destroy();
-      }
-    };
-    if (!writer) {
-      try {
-        return await run();
-      } catch (e) {
-        const signal = deferredSignal();
-        if (signal) throw new KilledError(`interrupted by ${signal}`, signal, true);
-        throw e;
-      }
-    }
-    await withRunDir(
-      runDir,
-      {
-        kind: resume ? 'resume' : 'new',
-        force: flags.force === true,
-        onNotice: notice,
-        onInterrupt: (i) => log(interruptLine(i, dist?.worldSize)),
-      },
-      run,
-    );
-  });
+  cmd.action((flags: TrainFlags, command: Command) => trainAction(flags, command));
   return cmd;
 }
 
-async function trainAndReport(
-  flags: TrainFlags,
-  config: TrainConfig,
-  repeats: number,
-  runDir: string,
-  resume: boolean,
-  info: Awaited<ReturnType<typeof backendFor>>,
-  pg: ProcessGroup | undefined,
-  ranks?: { group: ProcessGroup; timeoutMs: number },
-  lrOverride?: number,
-  beforeWrite?: () => void,
-): Promise<void> {
+/** What `stcsnn train` trains: a new run (or repeat group), or the run `--resume` continues. */
+interface TrainJob {
+  config: TrainConfig;
+  readonly repeats: number;
+  readonly runDir: string;
+  readonly resume: boolean;
+  /** A resume's changes to resumable fields (`--epochs`, `--time-budget`, `--data-dir`). */
+  readonly changes: ResumeChanges;
+  /** A resume's `--lr` for the epochs it trains. */
+  readonly lrOverride?: number;
+}
+
+/**
+ * The job the flags ask for; null when `--print-config` printed it instead.
+ * @throws UsageError when `--resume` is given a flag it does not take
+ */
+function jobOf(flags: TrainFlags, command: Command): TrainJob | null {
+  if (flags.resume === undefined) {
+    const resolved = configFromFlags(flags);
+    const scale = thresholdScaleWarning(resolved.config.stc);
+    if (scale) notice(`warning: ${scale}`);
+    if (flags.printConfig) {
+      printConfig(resolved, flags.json === true);
+      return null;
+    }
+    const { config, repeats } = resolved;
+    const runDir = flags.out ? resolve(flags.out) : freshRunDir(config);
+    return { config, repeats, runDir, resume: false, changes: {} };
+  }
+  const given = RESUME_REFUSED.filter((k) => command.getOptionValueSource(k) === 'cli');
+  if (given.length)
+    throw new UsageError(
+      `--resume reuses the saved configuration; drop ${given.map((k) => command.options.find((o) => o.attributeName() === k)?.long ?? k).join(', ')}`,
+    );
+  const runDir = resumableRunDir(flags.resume);
+  const config = readRunConfig(runDir);
+  // the fields a resume may change (RESUME_MAY_CHANGE): --epochs, --time-budget, --data-dir;
+  // and override for the epochs it trains (RESUME_OVERRIDES): --lr
+  const { lr, ...resumable } = givenValues(flags, config.dataset);
+  const changes = resumable as ResumeChanges;
+  if (flags.printConfig) {
+    printConfig(resumedConfig({ ...config, ...changes }), flags.json === true, runDir);
+    return null;
+  }
+  return { config, repeats: 1, runDir, resume: true, changes, lrOverride: lr };
+}
+
+/** `stcsnn train`'s action: the job, its run directory (rank 0's), the group, training and the report. */
+async function trainAction(flags: TrainFlags, command: Command): Promise<void> {
+  const dist = flags.printConfig ? undefined : processGroupOptions(flags);
+  if (flags.printConfig && flags.force)
+    throw new UsageError('--print-config neither trains nor writes anything; drop --force');
+  // the shared flags are checked before anything else, --print-config included
+  if (flags.threads !== undefined) threadsFor(flags.threads, () => {});
+  const job = jobOf(flags, command);
+  if (!job) return;
+  const parallel =
+    dist || flags.parallel !== undefined ? parallelMode(flags.parallel, job.repeats) : undefined;
+  // Rank 0 alone owns (locks, prepares, writes) the run directory (data-parallel: the other
+  // ranks only train; runs over ranks: each rank locks and writes the seed directories it trains).
+  const writer = (dist?.rank ?? 0) === 0;
+  const run = async (): Promise<void> => {
+    const beforeWrite = job.resume ? planJobResume(job, writer, flags.json === true) : undefined;
+    const info = await backendFor(flags);
+    // Data-parallel: join the group and agree on the configuration before anything is written.
+    const pg = dist
+      ? await joinProcessGroup(dist, info.name, (g) => agreeOnConfig(g, job.config))
+      : undefined;
+    // Ctrl-C: rank 0 saves first, then this rank ends (until now a signal ends it at once)
+    if (!writer && parallel === 'data') deferSignalsToWriter();
+    try {
+      const ranks =
+        pg && parallel === 'runs'
+          ? { group: pg, timeoutMs: dist?.timeoutMs ?? DEFAULT_TIMEOUT_MS }
+          : undefined;
+      const where = {
+        info,
+        pg: ranks ? undefined : pg,
+        ranks,
+        beforeWrite: writer ? beforeWrite : undefined,
+      };
+      await trainAndReport(flags, job, where);
+    } finally {
+      pg?.destroy();
+    }
+  };
+  if (!writer) {
+    try {
+      return await run();
+    } catch (e) {
+      const signal = deferredSignal();
+      if (signal) throw new KilledError(`interrupted by ${signal}`, signal, true);
+      throw e;
+    }
+  }
+  const onInterrupt = (i: InterruptInfo) => stderrLine(interruptLine(i, dist?.worldSize));
+  const kind = job.resume ? 'resume' : 'new';
+  await withRunDir(job.runDir, { kind, force: flags.force === true, onNotice: notice, onInterrupt }, run);
+}
+
+/** A line on stderr. */
+function stderrLine(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * Plans the resume of `job` (holding the run directory's lock; its configuration becomes the
+ * plan's) and returns what applies it once the trainer has checked everything (data,
+ * checkpoint, `log.jsonl`): a refused resume changes no file of the run.
+ */
+function planJobResume(job: TrainJob, writer: boolean, json: boolean): () => void {
+  const plan = planResume(job.runDir, job.changes);
+  job.config = plan.config;
+  if (job.lrOverride !== undefined && writer)
+    notice(
+      `--lr ${job.lrOverride} overrides the run's lr ${plan.config.lr} for the epochs this resume trains (recorded as lr_override in ${RUN_FILES.log}; the run's configuration keeps ${plan.config.lr})`,
+    );
+  return () => {
+    applyResume(plan);
+    if (json) return;
+    if (plan.status === 'finished')
+      stderrLine(
+        `stcsnn train: extending the finished run from ${plan.doneEpochs} to ${plan.config.epochs} epochs`,
+      );
+    else if (plan.status === 'stopped')
+      stderrLine(
+        `stcsnn train: continuing the run stopped${plan.stoppedBy === 'time-budget' ? ' by --time-budget' : ''} after epoch ${plan.doneEpochs} of ${plan.config.epochs}`,
+      );
+  };
+}
+
+/** Where a job trains: the backend, the group (data-parallel) or the ranks (runs over ranks). */
+interface TrainWhere {
+  readonly info: Awaited<ReturnType<typeof backendFor>>;
+  /** Data-parallel training: this process's group. */
+  readonly pg?: ProcessGroup;
+  /** Runs over ranks: the group the seeds are shared out over. */
+  readonly ranks?: { group: ProcessGroup; timeoutMs: number };
+  /** A resume's changes, applied once the trainer's checks passed (the writing rank's). */
+  readonly beforeWrite?: () => void;
+}
+
+/** Trains the job's seeds (`runRepeats`) with progress, then reports them (rank 0). */
+async function trainAndReport(flags: TrainFlags, job: TrainJob, where: TrainWhere): Promise<void> {
+  const { info, pg, ranks } = where;
+  const { config, repeats, runDir } = job;
   // Rank 0 alone writes the run directory (runs over ranks: the group's) and reports.
   const writer = ((pg ?? ranks?.group)?.rank ?? 0) === 0;
   const worldSize = pg?.worldSize ?? 1; // of each run
-  const json = flags.json === true;
-  const progress = makeProgress({ quiet: !writer });
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  if (!json && writer)
-    log(
+  if (flags.json !== true && writer)
+    stderrLine(
       `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${backendLabel(info)}${worldSize > 1 ? `, ${worldSize} ranks (global batch ${config.batchSize * worldSize})` : ''}${ranks ? `, ${repeats} seeds over ${ranks.group.worldSize} ranks` : ''}, run ${runDir}`,
     );
   const { runs, summary } = await runRepeats(config, repeats, {
     runDir,
     backend: info.name,
-    resume,
-    lrOverride,
-    beforeWrite,
+    resume: job.resume,
+    lrOverride: job.lrOverride,
+    beforeWrite: where.beforeWrite,
     processGroup: pg,
     runsOver: ranks && {
       ...ranks,
-      onWait: () => log(`stcsnn train: rank ${ranks.group.rank}: waiting for the other ranks' seeds`),
+      onWait: () => stderrLine(`stcsnn train: rank ${ranks.group.rank}: waiting for the other ranks' seeds`),
     },
     onSeed: ranks
       ? (seed, what) => {
-          if (what === 'start') log(`rank ${ranks.group.rank}: training seed ${seed}`);
+          if (what === 'start') stderrLine(`rank ${ranks.group.rank}: training seed ${seed}`);
         }
       : undefined,
-    hooks: (seed) => ({
-      onNotice: writer ? notice : undefined,
-      onEpochStart: (e, n, batches) =>
-        progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
-      onBatch: (_e, b, s) =>
-        progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
-      onEpochEnd: (m) =>
-        progress.stop(
-          `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
-        ),
-    }),
+    hooks: progressHooks(repeats, writer),
   });
+  if (writer) report(flags, job, where, { runs, summary });
+}
+
+/** The progress bar and epoch lines of each seed's training (quiet on the ranks that do not report). */
+function progressHooks(repeats: number, writer: boolean): (seed: number) => TrainHooks {
+  const progress = makeProgress({ quiet: !writer });
+  return (seed) => ({
+    onNotice: writer ? notice : undefined,
+    onEpochStart: (e, n, batches) =>
+      progress.start(batches, `epoch ${e + 1}/${n}${repeats > 1 ? ` seed ${seed}` : ''}`),
+    onBatch: (_e, b, s) =>
+      progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+    onEpochEnd: (m) =>
+      progress.stop(
+        `epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, train ${pct(m.train_accuracy)}, test ${pct(m.test_accuracy)} (${m.seconds.toFixed(1)} s, ${m.images_per_second.toFixed(0)} img/s)`,
+      ),
+  });
+}
+
+/** Rank 0's report of the trained seeds: `--json`'s object, or the summary lines. */
+function report(flags: TrainFlags, job: TrainJob, where: TrainWhere, done: RepeatsResult): void {
+  const { info, pg, ranks } = where;
+  const { config, runDir } = job;
+  const { runs, summary } = done;
+  const worldSize = pg?.worldSize ?? 1; // of each run
   const last = runs[runs.length - 1];
-  // the last run's result, less what a summary line has no room for (per-layer and per-class detail
-  // stays in the run directory's result.json)
-  const {
-    runDir: _dir,
-    seed: _seed,
-    spike_stats: _stats,
-    per_class_accuracy: _perClass,
-    confusion: _confusion,
-    ...result
-  } = last;
-  const out = {
-    ...result,
-    backend: info.name,
-    run_dir: runDir,
-    world_size: ranks?.group.worldSize ?? worldSize,
-    parallel: ranks ? 'runs' : worldSize > 1 ? 'data' : null,
-    batch_size: config.batchSize,
-    global_batch: config.batchSize * worldSize,
-    repeats: runs.map((r) => ({
-      seed: r.seed,
-      test_accuracy: r.test_accuracy,
-      best_test_accuracy: r.best_test_accuracy,
-    })),
-    ...(summary ? { mean: summary.mean, stddev: summary.stddev, best: summary.best } : {}),
-  };
-  if (!writer) return;
-  if (json) {
-    printJson(out);
+  if (flags.json === true) {
+    // the last run's result, less what a summary line has no room for (per-layer and per-class
+    // detail stays in the run directory's result.json)
+    const {
+      runDir: _dir,
+      seed: _seed,
+      spike_stats: _stats,
+      per_class_accuracy: _perClass,
+      confusion: _confusion,
+      ...result
+    } = last;
+    printJson({
+      ...result,
+      backend: info.name,
+      run_dir: runDir,
+      world_size: ranks?.group.worldSize ?? worldSize,
+      parallel: ranks ? 'runs' : worldSize > 1 ? 'data' : null,
+      batch_size: config.batchSize,
+      global_batch: config.batchSize * worldSize,
+      repeats: runs.map((r) => ({
+        seed: r.seed,
+        test_accuracy: r.test_accuracy,
+        best_test_accuracy: r.best_test_accuracy,
+      })),
+      ...(summary ? { mean: summary.mean, stddev: summary.stddev, best: summary.best } : {}),
+    });
     return;
   }
   console.log(
@@ -291,7 +324,7 @@ async function trainAndReport(
   for (const r of runs) {
     const seconds = r.stopped_by === 'time-budget' ? readLog(r.runDir).at(-1)?.seconds : undefined;
     const line = stoppedLine({ ...r, lastEpochSeconds: seconds }, config.timeBudget, worldSize);
-    if (line) log(line);
+    if (line) stderrLine(line);
   }
 }
 

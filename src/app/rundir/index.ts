@@ -135,5 +135,6 @@ export {
   type RecordedModel,
   type RunFiles,
   type RunStanding,
+  type RunStart,
   type RunStatus,
 } from './run-record.js';

@@ -185,6 +185,16 @@ export interface FinishFields {
   readonly conversion?: TrainResult['conversion'];
 }
 
+/** What {@link RunRecord.begin} writes beside the model. */
+export interface RunStart {
+  /** This invocation's code, machine and data (the writing rank's; `config.json`, `result.json`). */
+  readonly provenance?: Provenance;
+  /** A resume's changes, applied once every check passed (the CLI: `config.json`'s new epochs). */
+  readonly beforeWrite?: () => void;
+  /** Whether the network was converted from an ANN by this invocation (`--init-from`). */
+  readonly converted?: boolean;
+}
+
 /** The best test accuracy so far and its epoch (-1: none yet). */
 interface Best {
   readonly accuracy: number;
@@ -239,37 +249,35 @@ export class RunRecord {
   }
 
   /**
-   * Loads the checkpoint a resumed run continues from into `model` (no-op for a fresh run).
-   * @throws CheckpointError when it describes another network or is damaged
+   * The run's start, once the caller's checks passed too (the data, a conversion): `model` is
+   * what the commits checkpoint, restored from the checkpoint a resumed run continues from. Then
+   * the writing rank writes: a fresh run its `config.json` (with `start.provenance`) and an
+   * empty log; a resume calls `start.beforeWrite` (the CLI's changes), removes the result of a
+   * finished or stopped run (a continued run is unfinished until it writes its new result) and
+   * the temporaries of interrupted writes, and rewrites the log up to the checkpoint. A network
+   * converted from an ANN (`start.converted`) with `epochs` 0 is the run's model: checkpointed
+   * as "no epoch yet" (epoch -1).
+   * @throws CheckpointError when the checkpoint describes another network or is damaged
    */
-  restore(model: Pick<RecordedModel, 'net' | 'sgd'>): void {
-    if (this.opts.resume && this.hasCheckpoint)
-      loadCheckpoint(runFile(this.dir, 'last'), model.net, model.sgd);
-  }
-
-  /**
-   * The run's start, once every check passed (configuration, data, checkpoint, log): `model` is
-   * what the commits checkpoint. The writing rank writes: a fresh run its `config.json` (with
-   * `provenance`) and an empty log; a resume calls `beforeWrite` (the CLI's changes), removes
-   * the result of a finished or stopped run and the temporaries of interrupted writes, and
-   * rewrites the log up to the checkpoint.
-   */
-  begin(model: RecordedModel, provenance?: Provenance, beforeWrite?: () => void): void {
+  begin(model: RecordedModel, start: RunStart = {}): void {
+    const { dir, opts } = this;
+    if (opts.resume && this.hasCheckpoint) loadCheckpoint(runFile(dir, 'last'), model.net, model.sgd);
     this.model = model;
-    this.provenance = provenance;
-    if (!this.opts.writer) return;
-    if (this.opts.resume) {
-      beforeWrite?.();
-      // a continued run is unfinished until it writes its new result
-      rmSync(runFile(this.dir, 'result'), { force: true });
-      removeStaleTemporaries(this.dir);
-    } else writeRunConfig(this.dir, this.config, provenance);
-    writeLog(this.dir, this.lines);
-  }
-
-  /** Checkpoints a converted network before any epoch (`--init-from` with `--epochs 0`): epoch -1. */
-  commitConverted(): void {
-    this.save({ epoch: -1, bestAccuracy: 0, bestEpoch: -1, trainSeconds: 0 }, true);
+    if (opts.writer) {
+      if (opts.resume) {
+        start.beforeWrite?.();
+        rmSync(runFile(dir, 'result'), { force: true });
+        removeStaleTemporaries(dir);
+      } else writeRunConfig(dir, this.config, start.provenance);
+      writeLog(dir, this.lines);
+    }
+    // what result.json records: this invocation's provenance, and what changed since the start
+    this.provenance = start.provenance && withChangesSinceStart(dir, start.provenance);
+    if (start.converted && this.config.epochs === 0) {
+      const state = { epoch: -1, bestAccuracy: 0, bestEpoch: -1, trainSeconds: 0 };
+      this.save(state, false);
+      this.save(state, true);
+    }
   }
 
   /**
@@ -340,7 +348,7 @@ export class RunRecord {
       spike_stats: f.final.spikeStats ?? [],
       per_class_accuracy: f.final.perClass,
       confusion: f.final.confusion,
-      ...(this.provenance ? { provenance: withChangesSinceStart(this.dir, this.provenance) } : {}),
+      ...(this.provenance ? { provenance: this.provenance } : {}),
       ...(f.conversion ? { conversion: f.conversion } : {}),
     };
     if (this.opts.writer) writeResult(this.dir, result);

@@ -141,11 +141,10 @@ async function trainRecorded(
     config.initFrom !== undefined && !record.hasCheckpoint
       ? await convertRun(net, config.initFrom, training.trainLoader, hooks?.onNotice)
       : undefined;
-  record.restore({ net, sgd });
   // every check has passed (configuration, data, checkpoint, log): only now is the run written
-  const classNames = training.trainSet.classNames;
-  const model = { net, sgd, normalization: training.normalization, classNames };
-  record.begin(model, training.provenance, opts.beforeWrite);
+  const model = { net, sgd, normalization: training.normalization, classNames: training.trainSet.classNames };
+  const { provenance } = training;
+  record.begin(model, { provenance, beforeWrite: opts.beforeWrite, converted: conversion !== undefined });
   if (opts.resume)
     await agreeOn(
       pg,
@@ -154,8 +153,6 @@ async function trainRecorded(
       'resume epoch',
       'every rank must read the same run directory (shared storage across machines)',
     );
-  // the converted network is the run's model: its checkpoint of "no epoch yet" (epoch -1)
-  if (conversion && config.epochs === 0) record.commitConverted();
   const end = await trainEpochs({ config, record, training, pg, hooks, lrOverride: opts.lrOverride });
   hooks?.onEvalStart?.('spike statistics');
   const final = await evaluate(net, training.testLoader, { spikeStats: true });

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { stcConfig } from '../../lib/core/config.js';
+import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
+import { prepareRunDir } from '../rundir/dirs.js';
+import { seedDirName } from '../rundir/layout.js';
+import { readResult } from '../rundir/result-file.js';
+import { runRepeats } from './repeats.js';
+
+const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
+const root = mkdtempSync(join(tmpdir(), 'stcsnn-repeats-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+before(async () => {
+  await initBackend(backend);
+});
+
+const tiny: TrainConfig = {
+  ...TRAIN_DEFAULTS,
+  width: 0.125,
+  epochs: 2,
+  batchSize: 16,
+  limitTrain: 32,
+  limitTest: 16,
+  stc: stcConfig({ T: 2 }),
+  seed: 5,
+};
+
+describe('runRepeats with keepFinished (stcsnn reproduce)', () => {
+  test('a seed stopped by the time budget is continued, not taken as done; a finished one is read', async () => {
+    const dir = join(root, 'group');
+    prepareRunDir(dir, false);
+    const events: string[] = [];
+    const opts = {
+      runDir: dir,
+      backend,
+      keepFinished: true,
+      onSeed: (seed: number, what: string) => events.push(`${what}:${seed}`),
+    };
+    // every invocation trains at least one epoch: a tiny budget stops each seed after its first
+    const first = await runRepeats({ ...tiny, timeBudget: 0.001 }, 2, opts);
+    assert.deepEqual(
+      first.runs.map((r) => [r.epochs, r.stopped_by]),
+      [
+        [1, 'time-budget'],
+        [1, 'time-budget'],
+      ],
+    );
+    assert.deepEqual(events, ['start:5', 'done:5', 'start:6', 'done:6']);
+    // rerun (as `stcsnn reproduce` after a stop): each stopped seed continues from its checkpoint
+    // and trains its last epoch, under the same budget
+    events.length = 0;
+    const second = await runRepeats({ ...tiny, timeBudget: 0.001 }, 2, opts);
+    assert.deepEqual(events, ['resume:5', 'done:5', 'resume:6', 'done:6']);
+    assert.deepEqual(
+      second.runs.map((r) => [r.epochs, r.epochs_asked, r.stopped_by]),
+      [
+        [2, 2, null],
+        [2, 2, null],
+      ],
+    );
+    assert.equal(readResult(join(dir, seedDirName(5)))?.epochs, 2);
+    // now finished: read, not retrained
+    events.length = 0;
+    const third = await runRepeats({ ...tiny, timeBudget: 0.001 }, 2, opts);
+    assert.deepEqual(events, ['skip:5', 'skip:6']);
+    assert.deepEqual(
+      third.runs.map((r) => r.epochs),
+      [2, 2],
+    );
+  });
+});
