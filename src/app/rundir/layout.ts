@@ -10,7 +10,7 @@
  *   last.safetensors         the latest epoch's checkpoint (weights + optimizer; the commit point)
  *   best.safetensors         the checkpoint of the best test accuracy so far
  *   result.json              the final result (written last: "finished", or stopped early by
- *                            the time budget: `stopped_by`; `runStatus` in runs/resume.ts decides)
+ *                            the time budget: `stopped_by`; `runStatus` in run-record.ts decides)
  * <group>/                   a repeat group (`train --repeats N`)
  *   repeats.json             the configuration, mean / stddev / best, the seeds' run directories
  *   seed-<n>/                one run per seed

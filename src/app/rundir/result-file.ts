@@ -40,7 +40,7 @@ export type StopReason = (typeof STOP_REASONS)[number];
  * ranks (`batchSize * world_size`), `data_fraction` the fraction of step time spent waiting for
  * data; `spike_stats` the final evaluation's statistics per STCB layer (empty for an ANN). A run
  * stopped early (`stopped_by`) has a `result.json` too: what it reached; whether it can be
- * continued is `runStatus`'s decision (`src/app/runs/resume.ts`).
+ * continued is `runStatus`'s decision (`run-record.ts`).
  */
 export const trainResultSchema = z.object({
   runDir: z.string(),

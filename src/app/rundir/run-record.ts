@@ -33,13 +33,7 @@ import {
   type MomentumState,
   type RunState,
 } from './checkpoint.js';
-import {
-  readConfigJson,
-  readRunConfig,
-  storedConfigHash,
-  withChangesSinceStart,
-  writeRunConfig,
-} from './config-file.js';
+import * as configFile from './config-file.js';
 import { removeStaleTemporaries } from './dirs.js';
 import { runFile } from './layout.js';
 import { acquireLock, type RunLock } from './lock.js';
@@ -104,13 +98,13 @@ export interface RunStanding {
  *   is not a valid result; CheckpointError for an unreadable checkpoint
  */
 export function inspectRun(dir: string): RunStanding {
-  const config = readRunConfig(dir);
+  const config = configFile.readRunConfig(dir);
   const cfgPath = runFile(dir, 'config');
   const last = runFile(dir, 'last');
   const hasCheckpoint = existsSync(last);
   if (hasCheckpoint) checkResumeConfig(last, config, cfgPath);
   else {
-    const stored = storedConfigHash(dir);
+    const stored = configFile.storedConfigHash(dir);
     if (stored !== undefined && stored !== configHash(config))
       throw new ConfigError(
         `${cfgPath} was edited after the run started (its config_hash no longer matches); a resume may change only epochs, timeBudget and dataDir (train another configuration in a new run directory)`,
@@ -268,11 +262,11 @@ export class RunRecord {
         start.beforeWrite?.();
         rmSync(runFile(dir, 'result'), { force: true });
         removeStaleTemporaries(dir);
-      } else writeRunConfig(dir, this.config, start.provenance);
+      } else configFile.writeRunConfig(dir, this.config, start.provenance);
       writeLog(dir, this.lines);
     }
     // what result.json records: this invocation's provenance, and what changed since the start
-    this.provenance = start.provenance && withChangesSinceStart(dir, start.provenance);
+    this.provenance = start.provenance && configFile.withChangesSinceStart(dir, start.provenance);
     if (start.converted && this.config.epochs === 0) {
       const state = { epoch: -1, bestAccuracy: 0, bestEpoch: -1, trainSeconds: 0 };
       this.save(state, false);
@@ -414,5 +408,5 @@ export interface RunFiles {
 
 /** Reads a run directory's files leniently. @throws ConfigError when one is malformed */
 export function readRunFiles(dir: string): RunFiles {
-  return { config: readConfigJson(dir), log: readEpochLog(dir), result: readResult(dir) };
+  return { config: configFile.readConfigJson(dir), log: readEpochLog(dir), result: readResult(dir) };
 }

@@ -15,19 +15,15 @@ const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-repeats-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-before(async () => {
-  await initBackend(backend);
-});
+before(() => initBackend(backend));
 
-const tiny: TrainConfig = {
+/** Two epochs of a tiny network; every seed stops by the time budget after its first epoch. */
+const stopsAfterOne: TrainConfig = {
   ...TRAIN_DEFAULTS,
-  width: 0.125,
-  epochs: 2,
-  batchSize: 16,
-  limitTrain: 32,
-  limitTest: 16,
-  stc: stcConfig({ T: 2 }),
   seed: 5,
+  epochs: 2,
+  timeBudget: 0.001,
+  ...{ width: 0.125, batchSize: 16, limitTrain: 32, limitTest: 16, stc: stcConfig({ T: 2 }) },
 };
 
 describe('runRepeats with keepFinished (stcsnn reproduce)', () => {
@@ -41,8 +37,8 @@ describe('runRepeats with keepFinished (stcsnn reproduce)', () => {
       keepFinished: true,
       onSeed: (seed: number, what: string) => events.push(`${what}:${seed}`),
     };
-    // every invocation trains at least one epoch: a tiny budget stops each seed after its first
-    const first = await runRepeats({ ...tiny, timeBudget: 0.001 }, 2, opts);
+    // every invocation trains at least one epoch, then the tiny budget stops it
+    const first = await runRepeats(stopsAfterOne, 2, opts);
     assert.deepEqual(
       first.runs.map((r) => [r.epochs, r.stopped_by]),
       [
@@ -54,7 +50,7 @@ describe('runRepeats with keepFinished (stcsnn reproduce)', () => {
     // rerun (as `stcsnn reproduce` after a stop): each stopped seed continues from its checkpoint
     // and trains its last epoch, under the same budget
     events.length = 0;
-    const second = await runRepeats({ ...tiny, timeBudget: 0.001 }, 2, opts);
+    const second = await runRepeats(stopsAfterOne, 2, opts);
     assert.deepEqual(events, ['resume:5', 'done:5', 'resume:6', 'done:6']);
     assert.deepEqual(
       second.runs.map((r) => [r.epochs, r.epochs_asked, r.stopped_by]),
@@ -66,7 +62,7 @@ describe('runRepeats with keepFinished (stcsnn reproduce)', () => {
     assert.equal(readResult(join(dir, seedDirName(5)))?.epochs, 2);
     // now finished: read, not retrained
     events.length = 0;
-    const third = await runRepeats({ ...tiny, timeBudget: 0.001 }, 2, opts);
+    const third = await runRepeats(stopsAfterOne, 2, opts);
     assert.deepEqual(events, ['skip:5', 'skip:6']);
     assert.deepEqual(
       third.runs.map((r) => r.epochs),

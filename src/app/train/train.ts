@@ -1,19 +1,12 @@
 /**
- * The training loop: SGD on cross-entropy with the paper's equivalent gradient (built into the
+ * The trainer: SGD on cross-entropy with the paper's equivalent gradient (built into the
  * STCBs), evaluation every epoch, crash-safe checkpoints and logs in a run directory, resume.
  *
- * Run directory:
- *
- * | file                          | content                                                        |
- * |-------------------------------|----------------------------------------------------------------|
- * | `config.json`                 | the full {@link TrainConfig}                                   |
- * | `log.jsonl`                   | one {@link EpochMetrics} object per finished epoch             |
- * | `last.safetensors`            | weights, buffers, momentum and run state after the last epoch  |
- * | `best.safetensors`            | the weights with the best test accuracy                        |
- * | `result.json`                 | the final {@link TrainResult}                                  |
- *
- * Every file is written atomically, through `src/app/rundir/` (its layout and file formats);
- * `last.safetensors` is the commit point of an epoch.
+ * The run directory (its layout: `src/app/rundir/layout.ts`) is the run record's
+ * (`src/app/rundir/run-record.ts`): opened (lock, checks, the epoch to start from), begun,
+ * committed epoch by epoch (`last.safetensors` is the commit point of an epoch), finished. The
+ * trainer sets up its data and model (`setup.ts`, `trainer-step.ts`), converts or restores it,
+ * and runs the epoch loop (`epoch-loop.ts`).
  *
  * Data-parallel training ({@link TrainOptions.processGroup}, world size `W`): every rank builds
  * the same network from the seed and reads its shard of every global batch of `batchSize * W`
