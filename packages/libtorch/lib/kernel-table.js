@@ -64,6 +64,22 @@ export const KERNELS = {
     outputs: ['count'],
     attrs: { thresholds, strict },
   },
+  StcConv2DBackward: {
+    doc: "the backward pass of an STCB with a 2-D convolution (NHWC x and dy, HWIO w, PyTorch's symmetric padding) in one call, or with relu that of the ANN twin's ReLU -> Conv: a = q(x) (relu(x)) recomputed, dw = the filter gradient of conv(a, w) for dy, dx = (its input gradient) * 1[0 < x < upper]; the values of StcQuantize, Conv2DBackpropInput, Conv2DBackpropFilter and StcQuantizeGrad one after the other",
+    inputs: ['dy', 'x', 'w'],
+    outputs: ['dx', 'dw'],
+    attrs: {
+      thresholds: {
+        type: 'number[]',
+        doc: 'theta(0..T-1), the threshold schedule (ignored with relu: pass [])',
+      },
+      strict,
+      upper,
+      relu: { type: 'boolean', default: false, doc: 'the activation is ReLU (the ANN twin), not q' },
+      stride: { type: 'number', doc: 'the convolution stride (both axes)' },
+      pad: { type: 'number', doc: 'zero padding on each side (both axes)' },
+    },
+  },
   StcBatchNormTrain: {
     doc: 'training-mode batch norm over all axes but the last (C): mean, biased var, invstd = 1 / sqrt(var + eps), y = gamma (x - mean) invstd + beta',
     inputs: ['x', 'gamma', 'beta'],
@@ -75,6 +91,16 @@ export const KERNELS = {
     inputs: ['dy', 'x', 'gamma', 'mean', 'invstd'],
     outputs: ['dx', 'dgamma', 'dbeta'],
     attrs: {},
+  },
+  StcBatchNormRunning: {
+    doc: "the running statistics after one training batch (PyTorch's, momentum k): var = 1 / invstd^2 - eps (the biased batch variance), runningMean' = (1 - k) runningMean + k mean, runningVar' = (1 - k) runningVar + k var count / (count - 1) (unbiased; count 1: var), numBatchesTracked' = numBatchesTracked + 1 (int32); float32, each operation rounded as it is written",
+    inputs: ['runningMean', 'runningVar', 'numBatchesTracked', 'mean', 'invstd'],
+    outputs: ['runningMean', 'runningVar', 'numBatchesTracked'],
+    attrs: {
+      momentum: { type: 'number', doc: 'the weight k of the batch statistics' },
+      eps: { type: 'number', doc: 'the eps of StcBatchNormTrain that gave invstd' },
+      count: { type: 'number', doc: 'the elements per channel the batch statistics were taken over' },
+    },
   },
   StcSgdStep: {
     doc: "one SGD step with momentum (PyTorch's): g = grad + weightDecay p; b' = momentum b + g; d = nesterov ? g + momentum b' : b'; p' = p - lr d",

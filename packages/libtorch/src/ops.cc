@@ -396,6 +396,31 @@ Napi::Value Conv2dFilterGrad(const Napi::CallbackInfo &info) {
   });
 }
 
+// stcConv2dBackward(dy, x, w, thresholds, strict, upper, relu, stride, pad) -> [dx, dw]: the
+// backward pass of an STCB with a 2-D convolution (StcConv2DBackward; with relu, of ReLU -> Conv)
+// in one call: a = q(x) (or relu(x)) recomputed; both gradients of the convolution from one
+// convolution_backward (dy read, and under the bf16 autocast cast, once); dx = da 1[0 < x < upper].
+// The same operations as StcQuantize, Conv2DBackpropInput, Conv2DBackpropFilter and
+// StcQuantizeGrad one after the other, so the same values.
+Napi::Value StcConv2dBackward(const Napi::CallbackInfo &info) {
+  return guard(info, "StcConv2DBackward", [&]() -> Napi::Value {
+    const at::Tensor &dyIn = T(info, 0), &x = T(info, 1);
+    const at::Tensor &w = convFilter(T(info, 2));
+    const std::vector<double> th = VD(info, 3);
+    const bool strict = B(info, 4), relu = B(info, 6);
+    const double upper = D(info, 5);
+    const int64_t s = I(info, 7), p = I(info, 8);
+    if (!relu && th.empty()) throw std::runtime_error("thresholds must not be empty");
+    const at::Tensor a = relu ? at::relu(x) : quantize(x, th, strict);
+    const at::Tensor wo = oihw(w);
+    auto r = at::convolution_backward(lowp(nchw(dyIn)), lowp(nchw(a)), lowpFilter(wo), c10::nullopt, {s, s}, {p, p},
+                                      {1, 1}, false, {0, 0}, 1, {true, true, false});
+    at::Tensor dx = maskGrad(nhwc(highp(std::get<0>(r))), x, upper);
+    at::Tensor dw = highp(std::get<1>(r)).permute({2, 3, 1, 0});
+    return emit(info.Env(), {dx, dw.is_non_overlapping_and_dense() ? dw : dw.contiguous()});
+  });
+}
+
 // maxPool(x, kh, kw, sh, sw, pt, pb, pl, pr)
 Napi::Value MaxPool(const Napi::CallbackInfo &info) {
   return guard(info, "MaxPool", [&]() -> Napi::Value {
@@ -762,6 +787,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   FN("conv2d", Conv2d);
   FN("conv2dInputGrad", Conv2dInputGrad);
   FN("conv2dFilterGrad", Conv2dFilterGrad);
+  FN("stcConv2dBackward", StcConv2dBackward);
   FN("maxPool", MaxPool);
   FN("maxPoolGrad", MaxPoolGrad);
   FN("avgPool", AvgPool);

@@ -25,9 +25,11 @@
 // Batch norm, channel axis last, M elements per channel (see src/lib/core/kernels/batch-norm.ts of stcsnn):
 //   StcBatchNormTrain:     [y, mean, invstd], biased variance
 //   StcBatchNormTrainGrad: [dx, dgamma, dbeta]
+//   StcBatchNormRunning:   [runningMean', runningVar', numBatchesTracked'] (see bnRunning below)
 //   StcSgdStep:            [p', b'], SGD with momentum in one pass (see sgdStep below)
 // run ATen's native batch norm on the `[M, C]` view, whose channels-last CPU kernels make one
 // pass for the statistics and one for the output.
+#include <cmath>
 #include <limits>
 #include <type_traits>
 #include "common.h"
@@ -324,22 +326,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void maskLoop(const
 // stcQuantizeGrad(dy, x, upper = +inf) = dy * 1[0 < x < upper]
 Napi::Value QuantizeGrad(const Napi::CallbackInfo &info) {
   return guard(info, "StcQuantizeGrad", [&]() -> Napi::Value {
-    const at::Tensor &dyIn = T(info, 0);
-    const at::Tensor &xIn = T(info, 1);
     const bool clipped = info.Length() > 2 && info[2].IsNumber();
-    const float upper = clipped ? static_cast<float>(D(info, 2)) : std::numeric_limits<float>::infinity();
-    if (dyIn.sizes() != xIn.sizes()) throw std::runtime_error("dy and x must have the same shape");
-    if (!xIn.device().is_cpu() || dyIn.scalar_type() != at::kFloat || xIn.scalar_type() != at::kFloat) {
-      at::Tensor mask = at::gt(xIn, 0);
-      if (clipped) mask = at::logical_and(mask, at::lt(xIn, upper));
-      return emit1(info.Env(), at::where(mask, dyIn, at::zeros({}, dyIn.options())));
-    }
-    at::Tensor dy = dyIn.contiguous(), x = xIn.contiguous();
-    at::Tensor out = at::empty_like(dy, at::MemoryFormat::Contiguous);
-    const float *pdy = dy.data_ptr<float>(), *px = x.data_ptr<float>();
-    float *po = out.data_ptr<float>();
-    at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) { maskLoop(pdy, px, po, b, e, upper); });
-    return emit1(info.Env(), out);
+    const double upper = clipped ? D(info, 2) : std::numeric_limits<double>::infinity();
+    return emit1(info.Env(), maskGrad(T(info, 0), T(info, 1), upper));
   });
 }
 
@@ -351,6 +340,26 @@ Napi::Value BnTrain(const Napi::CallbackInfo &info) {
     at::Tensor x2 = x.contiguous().view({-1, c});
     auto r = at::native_batch_norm(x2, T(info, 1), T(info, 2), c10::nullopt, c10::nullopt, true, 0.0, D(info, 3));
     std::vector<at::Tensor> outs{std::get<0>(r).view(x.sizes()), std::get<1>(r), std::get<2>(r)};
+    return emit(info.Env(), std::move(outs));
+  });
+}
+
+// bnRunning(runningMean, runningVar, numBatchesTracked, mean, invstd, oneMinusK, k, eps, ratio)
+//   -> [runningMean', runningVar', numBatchesTracked']: StcBatchNormRunning, the same float32
+// operations in the same order as its TensorFlow.js reference (batchNormRunningOps), each on a
+// float32 scalar as TensorFlow.js makes one of a number (ratio = count / max(1, count - 1)):
+//   var = 1 / (invstd invstd) - eps;  rm' = rm (1 - k) + mean k;  rv' = rv (1 - k) + (var ratio) k
+// one call instead of a dozen ops on the gradient tape.
+Napi::Value BnRunning(const Napi::CallbackInfo &info) {
+  return guard(info, "StcBatchNormRunning", [&]() -> Napi::Value {
+    const at::Tensor &mean = T(info, 3), &invstd = T(info, 4);
+    auto scalar = [&](double v) { return at::full({}, static_cast<float>(v), mean.options()); };
+    const at::Tensor oneMinusK = scalar(D(info, 5)), k = scalar(D(info, 6));
+    at::Tensor biasedVar = at::sub(at::reciprocal(at::mul(invstd, invstd)), scalar(D(info, 7)));
+    at::Tensor unbiasedVar = at::mul(biasedVar, scalar(D(info, 8)));
+    std::vector<at::Tensor> outs{at::add(at::mul(T(info, 0), oneMinusK), at::mul(mean, k)),
+                                 at::add(at::mul(T(info, 1), oneMinusK), at::mul(unbiasedVar, k)),
+                                 at::add(T(info, 2), 1)};
     return emit(info.Env(), std::move(outs));
   });
 }
@@ -511,6 +520,27 @@ Napi::Value SgdStepInPlace(const Napi::CallbackInfo &info) {
 
 } // namespace
 
+at::Tensor maskGrad(const at::Tensor &dyIn, const at::Tensor &xIn, double upperIn) {
+  const bool clipped = std::isfinite(upperIn);
+  const float upper = clipped ? static_cast<float>(upperIn) : std::numeric_limits<float>::infinity();
+  if (dyIn.sizes() != xIn.sizes()) throw std::runtime_error("dy and x must have the same shape");
+  if (!xIn.device().is_cpu() || dyIn.scalar_type() != at::kFloat || xIn.scalar_type() != at::kFloat) {
+    at::Tensor mask = at::gt(xIn, 0);
+    if (clipped) mask = at::logical_and(mask, at::lt(xIn, upper));
+    return at::where(mask, dyIn, at::zeros({}, dyIn.options()));
+  }
+  at::Tensor dy = dyIn.contiguous(), x = xIn.contiguous();
+  at::Tensor out = at::empty_like(dy, at::MemoryFormat::Contiguous);
+  const float *pdy = dy.data_ptr<float>(), *px = x.data_ptr<float>();
+  float *po = out.data_ptr<float>();
+  at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) { maskLoop(pdy, px, po, b, e, upper); });
+  return out;
+}
+
+at::Tensor quantize(const at::Tensor &x, const std::vector<double> &thresholds, bool strict) {
+  return runRecurrence(Mode::Quantize, x, thresholds, strict);
+}
+
 void registerStc(Napi::Env env, Napi::Object exports) {
   exports.Set("stcQuantize", Napi::Function::New(env, Quantize));
   exports.Set("stcQuantizeGrad", Napi::Function::New(env, QuantizeGrad));
@@ -520,6 +550,7 @@ void registerStc(Napi::Env env, Napi::Object exports) {
   exports.Set("stcSpikeCount", Napi::Function::New(env, SpikeCount));
   exports.Set("bnTrain", Napi::Function::New(env, BnTrain));
   exports.Set("bnTrainGrad", Napi::Function::New(env, BnTrainGrad));
+  exports.Set("bnRunning", Napi::Function::New(env, BnRunning));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
   exports.Set("sgdStepInPlace", Napi::Function::New(env, SgdStepInPlace));
 }
