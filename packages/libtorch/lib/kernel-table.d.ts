@@ -141,6 +141,30 @@ export declare const KERNELS: {
       };
     };
   };
+  readonly StcConv2D: {
+    readonly doc: "y = conv(q(x), w) (NHWC x, HWIO w, PyTorch's symmetric padding): an STCB's forward value on the fused path in one call, the values of StcQuantize then Conv2D; its gradient is the STCB's, StcConv2DBackward (see src/lib/core/stcb.ts)";
+    readonly inputs: readonly ['x', 'w'];
+    readonly outputs: readonly ['y'];
+    readonly attrs: {
+      readonly thresholds: {
+        readonly type: 'number[]';
+        readonly doc: 'theta(0..T-1), the threshold schedule';
+      };
+      readonly strict: {
+        readonly type: 'boolean';
+        readonly default: false;
+        readonly doc: 'fire on V > theta instead of V >= theta';
+      };
+      readonly stride: {
+        readonly type: 'number';
+        readonly doc: 'the convolution stride (both axes)';
+      };
+      readonly pad: {
+        readonly type: 'number';
+        readonly doc: 'zero padding on each side (both axes)';
+      };
+    };
+  };
   readonly StcConv2DBackward: {
     readonly doc: "the backward pass of an STCB with a 2-D convolution (NHWC x and dy, HWIO w, PyTorch's symmetric padding) in one call, or with relu that of the ANN twin's ReLU -> Conv: a = q(x) (relu(x)) recomputed, dw = the filter gradient of conv(a, w) for dy, dx = (its input gradient) * 1[0 < x < upper]; the values of StcQuantize, Conv2DBackpropInput, Conv2DBackpropFilter and StcQuantizeGrad one after the other";
     readonly inputs: readonly ['dy', 'x', 'w'];

@@ -64,6 +64,17 @@ export const KERNELS = {
     outputs: ['count'],
     attrs: { thresholds, strict },
   },
+  StcConv2D: {
+    doc: "y = conv(q(x), w) (NHWC x, HWIO w, PyTorch's symmetric padding): an STCB's forward value on the fused path in one call, the values of StcQuantize then Conv2D; its gradient is the STCB's, StcConv2DBackward (see src/lib/core/stcb.ts)",
+    inputs: ['x', 'w'],
+    outputs: ['y'],
+    attrs: {
+      thresholds,
+      strict,
+      stride: { type: 'number', doc: 'the convolution stride (both axes)' },
+      pad: { type: 'number', doc: 'zero padding on each side (both axes)' },
+    },
+  },
   StcConv2DBackward: {
     doc: "the backward pass of an STCB with a 2-D convolution (NHWC x and dy, HWIO w, PyTorch's symmetric padding) in one call, or with relu that of the ANN twin's ReLU -> Conv: a = q(x) (relu(x)) recomputed, dw = the filter gradient of conv(a, w) for dy, dx = (its input gradient) * 1[0 < x < upper]; the values of StcQuantize, Conv2DBackpropInput, Conv2DBackpropFilter and StcQuantizeGrad one after the other",
     inputs: ['dy', 'x', 'w'],

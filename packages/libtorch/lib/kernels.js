@@ -434,6 +434,12 @@ export function stcKernels(/** @type {Record<string, any>} */ A) {
           be.id(inputs.invstd),
         ),
       ),
+    StcConv2D: ({ inputs: i, attrs, backend: be }) => {
+      const a = readAttrs('StcConv2D', attrs);
+      return be.output(
+        A.stcConv2d(be.id(i.x), be.id(i.w), a.thresholds, a.strict, a.stride, a.pad, !recordingGradients()),
+      );
+    },
     StcConv2DBackward: ({ inputs: i, attrs, backend: be }) => {
       const a = readAttrs('StcConv2DBackward', attrs);
       return be.outputs(

@@ -30,6 +30,7 @@
 // run ATen's native batch norm on the `[M, C]` view, whose channels-last CPU kernels make one
 // pass for the statistics and one for the output.
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include "common.h"
@@ -76,6 +77,23 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void recurrenceBloc
   }
   if (M != Mode::Encode) {
     for (int64_t i = 0; i < m; ++i) out[b0 + i] = static_cast<float>(acc[i]);
+  }
+}
+
+// StcQuantize written in bfloat16: each value as recurrenceBlock rounds it to float32, then to
+// the nearest bfloat16 (ties to even, as ATen's float32 -> bfloat16 conversion; q is finite), so
+// that the result is exactly lowp(StcQuantize(x)) without the float32 tensor in between.
+template <bool Strict>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void quantizeBf16Block(const float *__restrict x,
+                                                                           uint16_t *__restrict out,
+                                                                           int64_t b0, int64_t m,
+                                                                           const double *__restrict th, int T) {
+  alignas(64) float q[kBlock];
+  recurrenceBlock<Mode::Quantize, Strict>(x + b0, q, m, 0, m, th, T);
+  for (int64_t i = 0; i < m; ++i) {
+    uint32_t u;
+    std::memcpy(&u, &q[i], sizeof u);
+    out[b0 + i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
   }
 }
 
@@ -539,6 +557,23 @@ at::Tensor maskGrad(const at::Tensor &dyIn, const at::Tensor &xIn, double upperI
 
 at::Tensor quantize(const at::Tensor &x, const std::vector<double> &thresholds, bool strict) {
   return runRecurrence(Mode::Quantize, x, thresholds, strict);
+}
+
+at::Tensor quantizeLowp(const at::Tensor &xIn, const std::vector<double> &th, bool strict) {
+  if (!g_bf16 || !xIn.device().is_cpu() || xIn.scalar_type() != at::kFloat) return lowp(quantize(xIn, th, strict));
+  at::Tensor x = xIn.contiguous();
+  at::Tensor out = at::empty(x.sizes(), x.options().dtype(at::kBFloat16));
+  const float *px = x.data_ptr<float>();
+  auto *po = reinterpret_cast<uint16_t *>(out.data_ptr<at::BFloat16>());
+  const int T = static_cast<int>(th.size());
+  at::parallel_for(0, x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
+      const int64_t m = std::min(kBlock, end - b0);
+      if (strict) quantizeBf16Block<true>(px, po, b0, m, th.data(), T);
+      else quantizeBf16Block<false>(px, po, b0, m, th.data(), T);
+    }
+  });
+  return out;
 }
 
 void registerStc(Napi::Env env, Napi::Object exports) {

@@ -184,7 +184,7 @@ function conv2dBackwardComposite(dy, x, w, a) {
 
 for (const bf16 of [false, true]) {
   test(
-    `StcConv2DBackward is bit for bit its four kernels one after the other (${bf16 ? 'bf16' : 'fp32'}; q and ReLU, strides 1 and 2, pads 0 and 1)`,
+    `StcConv2D and StcConv2DBackward are bit for bit the kernels they fuse, one after the other (${bf16 ? 'bf16' : 'fp32'}; q and ReLU, strides 1 and 2, pads 0 and 1)`,
     { skip: cpuOnlyReason },
     async () => {
       await setup();
@@ -209,12 +209,27 @@ for (const bf16 of [false, true]) {
               const dy = tf.tensor(rand(2 * ho * ho * 4, 33), [2, ho, ho, 4]);
               const f = tf.engine().runKernel('StcConv2DBackward', { dy, x, w }, a);
               const c = conv2dBackwardComposite(dy, x, w, a);
+              if (!a.relu) {
+                // the forward value: StcConv2D against StcQuantize then Conv2D
+                const pad =
+                  a.pad === 0
+                    ? 'valid'
+                    : [
+                        [0, 0],
+                        [a.pad, a.pad],
+                        [a.pad, a.pad],
+                        [0, 0],
+                      ];
+                f.push(tf.engine().runKernel('StcConv2D', { x, w }, a));
+                c.push(tf.conv2d(tf.engine().runKernel('StcQuantize', { x }, a), w, a.stride, pad));
+              }
               return [f, c].map((r) => r.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })));
             }),
           );
           const name = JSON.stringify(a);
           assert.deepEqual(fused[0], composite[0], `dx ${name}`);
           assert.deepEqual(fused[1], composite[1], `dw ${name}`);
+          assert.deepEqual(fused[2], composite[2], `y ${name}`);
           assert.ok(
             fused[0].values.some((v) => v !== 0) && fused[1].values.some((v) => v !== 0),
             `non-zero ${name}`,

@@ -198,7 +198,10 @@ export function stcConv2d(
   // the gradient's mask below then see what the encoder sees
   if (cfg.shift !== 'none') return stcConv2d(shiftedInput(x, cfg), w, unshifted(cfg), g, path);
   const forward = (xs: tf.Tensor4D, ws: tf.Tensor): tf.Tensor4D => {
-    if (path === 'fused') return conv2d(stcQuantize(xs, cfg) as tf.Tensor4D, ws as tf.Tensor4D, g);
+    if (path === 'fused') {
+      const attrs = { ...stcKernelAttrs(cfg), stride: g.stride, pad: g.pad };
+      return runKernel('StcConv2D', { x: xs, w: ws }, attrs) as tf.Tensor4D;
+    }
     const [n, h, wd, c] = xs.shape;
     const frames = tf.reshape(encode(xs, cfg), [cfg.T * n, h, wd, c]) as tf.Tensor4D;
     return accumulate(conv2d(frames, ws as tf.Tensor4D, g), cfg) as tf.Tensor4D;

@@ -1,7 +1,9 @@
 /**
- * The backward pass of an STCB with a 2-D convolution as the named kernel `StcConv2DBackward`
- * (inputs `dy, x, w`, outputs `[dx, dw]`, attrs `thresholds, strict, upper, relu, stride, pad`;
- * see `table.ts`), so that a native backend makes it one call:
+ * An STCB with a 2-D convolution as two named kernels (see `table.ts`), so that a native backend
+ * makes each one call: its forward value on the fused path, `StcConv2D` (inputs `x, w`, attrs
+ * `thresholds, strict, stride, pad`), `y = Conv2D(q(x), w)`, and its backward pass,
+ * `StcConv2DBackward` (inputs `dy, x, w`, outputs `[dx, dw]`, attrs `thresholds, strict, upper,
+ * relu, stride, pad`):
  *
  * ```
  * a  = q(x)  (relu(x) with relu)                       recomputed, [N, H, W, Cin]
@@ -9,7 +11,8 @@
  * dx = Conv2DBackpropInput(dy, w) * 1[0 < x < upper]   [N, H, W, Cin]
  * ```
  *
- * Every other backend runs these kernels one after the other ({@link stcConv2dBackwardOps}).
+ * Every other backend runs the kernels they fuse one after the other ({@link stcConv2dOps},
+ * {@link stcConv2dBackwardOps}).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { opsKernel, runKernel } from './array-kernel.js';
@@ -64,6 +67,16 @@ export function conv2dFilterGrad(
     ) as tf.Tensor;
 }
 
+/** Reference of `StcConv2D` with TensorFlow.js's kernels and `StcQuantize`: `conv(q(x), w)`. */
+export function stcConv2dOps(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  { thresholds, strict, stride, pad }: KernelAttrs<'StcConv2D'>,
+): tf.Tensor {
+  const q = runKernel('StcQuantize', { x }, { thresholds, strict });
+  return tf.conv2d(q as tf.Tensor4D, w as tf.Tensor4D, stride, convPad(pad));
+}
+
 /** Reference of `StcConv2DBackward` with TensorFlow.js's kernels and the STC kernels: `[dx, dw]`. */
 export function stcConv2dBackwardOps(
   dy: tf.Tensor,
@@ -77,7 +90,10 @@ export function stcConv2dBackwardOps(
   return [runKernel('StcQuantizeGrad', { dy: da, x }, { upper }), dw];
 }
 
-/** The `StcConv2DBackward` kernel for `backendName`, written with kernels (any backend). */
+/** The `StcConv2D` and `StcConv2DBackward` kernels for `backendName`, written with kernels (any backend). */
 export function stcConvKernels(backendName: string): tf.KernelConfig[] {
-  return [opsKernel('StcConv2DBackward', backendName, (i, a) => stcConv2dBackwardOps(i.dy, i.x, i.w, a))];
+  return [
+    opsKernel('StcConv2D', backendName, (i, a) => stcConv2dOps(i.x, i.w, a)),
+    opsKernel('StcConv2DBackward', backendName, (i, a) => stcConv2dBackwardOps(i.dy, i.x, i.w, a)),
+  ];
 }

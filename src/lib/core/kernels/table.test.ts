@@ -56,6 +56,10 @@ const calls: { [N in KernelName]: { inputs: () => KernelInputs<N>; attrs: Kernel
     }),
     attrs: {},
   },
+  StcConv2D: {
+    inputs: () => ({ x: tf.tensor([0.9, 0.3, -1, 2], [1, 2, 2, 1]), w: tf.ones([3, 3, 1, 1]) }),
+    attrs: { thresholds: [1, 0.5], stride: 1, pad: 1 },
+  },
   StcConv2DBackward: {
     inputs: () => ({
       dy: tf.ones([1, 2, 2, 1]),
