@@ -434,7 +434,7 @@ Napi::Value StcConv2dBackward(const Napi::CallbackInfo &info) {
     const at::Tensor wo = oihw(w);
     auto r = at::convolution_backward(lowp(nchw(dyIn)), lowp(nchw(a)), lowpFilter(wo), c10::nullopt, {s, s}, {p, p},
                                       {1, 1}, false, {0, 0}, 1, {true, true, false});
-    at::Tensor dx = maskGrad(nhwc(highp(std::get<0>(r))), x, upper);
+    at::Tensor dx = maskGrad(nhwc(std::get<0>(r)), x, upper);
     at::Tensor dw = highp(std::get<1>(r)).permute({2, 3, 1, 0});
     return emit(info.Env(), {dx, dw.is_non_overlapping_and_dense() ? dw : dw.contiguous()});
   });

@@ -341,6 +341,21 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void maskLoop(const
   }
 }
 
+// maskLoop with dy in bfloat16, widened exactly to float32: the same values as maskLoop over
+// dy.to(float32), without that tensor.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void maskLoopBf16(const uint16_t *__restrict dy,
+                                                                       const float *__restrict x,
+                                                                       float *__restrict out, int64_t begin,
+                                                                       int64_t end, float upper) {
+  for (int64_t i = begin; i < end; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(dy[i]) << 16;
+    float d;
+    std::memcpy(&d, &bits, sizeof d);
+    const float xi = x[i];
+    out[i] = ((xi > 0.0f) & (xi < upper)) ? d : 0.0f;
+  }
+}
+
 // stcQuantizeGrad(dy, x, upper = +inf) = dy * 1[0 < x < upper]
 Napi::Value QuantizeGrad(const Napi::CallbackInfo &info) {
   return guard(info, "StcQuantizeGrad", [&]() -> Napi::Value {
@@ -542,10 +557,19 @@ at::Tensor maskGrad(const at::Tensor &dyIn, const at::Tensor &xIn, double upperI
   const bool clipped = std::isfinite(upperIn);
   const float upper = clipped ? static_cast<float>(upperIn) : std::numeric_limits<float>::infinity();
   if (dyIn.sizes() != xIn.sizes()) throw std::runtime_error("dy and x must have the same shape");
+  if (xIn.device().is_cpu() && dyIn.scalar_type() == at::kBFloat16 && xIn.scalar_type() == at::kFloat) {
+    at::Tensor dy = dyIn.contiguous(), x = xIn.contiguous();
+    at::Tensor out = at::empty(x.sizes(), x.options());
+    const auto *pdy = reinterpret_cast<const uint16_t *>(dy.data_ptr<at::BFloat16>());
+    const float *px = x.data_ptr<float>();
+    float *po = out.data_ptr<float>();
+    at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) { maskLoopBf16(pdy, px, po, b, e, upper); });
+    return out;
+  }
   if (!xIn.device().is_cpu() || dyIn.scalar_type() != at::kFloat || xIn.scalar_type() != at::kFloat) {
     at::Tensor mask = at::gt(xIn, 0);
     if (clipped) mask = at::logical_and(mask, at::lt(xIn, upper));
-    return at::where(mask, dyIn, at::zeros({}, dyIn.options()));
+    return at::where(mask, highp(dyIn), at::zeros({}, xIn.options()));
   }
   at::Tensor dy = dyIn.contiguous(), x = xIn.contiguous();
   at::Tensor out = at::empty_like(dy, at::MemoryFormat::Contiguous);
