@@ -18,6 +18,8 @@ const strict = {
   default: false,
   doc: 'fire on V > theta instead of V >= theta',
 };
+const stride = { type: 'number', doc: 'the convolution stride (both axes)' };
+const pad = { type: 'number', doc: 'zero padding on each side (both axes)' };
 const upper = {
   type: 'number',
   default: Infinity,
@@ -71,8 +73,8 @@ export const KERNELS = {
     attrs: {
       thresholds,
       strict,
-      stride: { type: 'number', doc: 'the convolution stride (both axes)' },
-      pad: { type: 'number', doc: 'zero padding on each side (both axes)' },
+      stride,
+      pad,
     },
   },
   StcConv2DBackward: {
@@ -87,8 +89,8 @@ export const KERNELS = {
       strict,
       upper,
       relu: { type: 'boolean', default: false, doc: 'the activation is ReLU (the ANN twin), not q' },
-      stride: { type: 'number', doc: 'the convolution stride (both axes)' },
-      pad: { type: 'number', doc: 'zero padding on each side (both axes)' },
+      stride,
+      pad,
     },
   },
   StcBatchNormTrain: {

@@ -159,20 +159,24 @@ test(
   },
 );
 
+/** TensorFlow.js's padding for PyTorch's symmetric zero padding p. */
+function tfPad(p) {
+  return p === 0
+    ? 'valid'
+    : [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ];
+}
+
 /**
  * StcConv2DBackward's reference: the four kernels it fuses, one after the other (stcsnn's
  * src/lib/core/kernels/stc-conv.ts).
  */
 function conv2dBackwardComposite(dy, x, w, a) {
-  const pad =
-    a.pad === 0
-      ? 'valid'
-      : [
-          [0, 0],
-          [a.pad, a.pad],
-          [a.pad, a.pad],
-          [0, 0],
-        ];
+  const pad = tfPad(a.pad);
   const conv = { strides: [a.stride, a.stride], pad, dataFormat: 'NHWC' };
   const act = a.relu ? tf.relu(x) : tf.engine().runKernel('StcQuantize', { x }, a);
   const da = tf
@@ -211,15 +215,7 @@ for (const bf16 of [false, true]) {
               const c = conv2dBackwardComposite(dy, x, w, a);
               if (!a.relu) {
                 // the forward value: StcConv2D against StcQuantize then Conv2D
-                const pad =
-                  a.pad === 0
-                    ? 'valid'
-                    : [
-                        [0, 0],
-                        [a.pad, a.pad],
-                        [a.pad, a.pad],
-                        [0, 0],
-                      ];
+                const pad = tfPad(a.pad);
                 f.push(tf.engine().runKernel('StcConv2D', { x, w }, a));
                 c.push(tf.conv2d(tf.engine().runKernel('StcQuantize', { x }, a), w, a.stride, pad));
               }

@@ -35,6 +35,8 @@ const strict = {
   default: false,
   doc: 'fire on V > theta instead of V >= theta',
 } as const;
+const stride = { type: 'number', doc: 'the convolution stride (both axes)' } as const;
+const pad = { type: 'number', doc: 'zero padding on each side (both axes)' } as const;
 const upper = {
   type: 'number',
   default: Infinity,
@@ -89,8 +91,8 @@ export const KERNELS = {
     attrs: {
       thresholds,
       strict,
-      stride: { type: 'number', doc: 'the convolution stride (both axes)' },
-      pad: { type: 'number', doc: 'zero padding on each side (both axes)' },
+      stride,
+      pad,
     },
   },
   StcConv2DBackward: {
@@ -105,8 +107,8 @@ export const KERNELS = {
       strict,
       upper,
       relu: { type: 'boolean', default: false, doc: 'the activation is ReLU (the ANN twin), not q' },
-      stride: { type: 'number', doc: 'the convolution stride (both axes)' },
-      pad: { type: 'number', doc: 'zero padding on each side (both axes)' },
+      stride,
+      pad,
     },
   },
   StcBatchNormTrain: {
