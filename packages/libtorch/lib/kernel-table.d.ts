@@ -235,6 +235,12 @@ export declare const KERNELS: {
       };
     };
   };
+  readonly StcSquaredNorm: {
+    readonly doc: "sum of x^2 over every element of x, a float32 scalar: finite unless x holds a NaN or an Infinity or the sum overflows float32 (the trainer's gradient check, one call per parameter); the summation order is the backend's";
+    readonly inputs: readonly ['x'];
+    readonly outputs: readonly ['norm2'];
+    readonly attrs: {};
+  };
   readonly StcSgdStep: {
     readonly doc: "one SGD step with momentum (PyTorch's): g = grad + weightDecay p; b' = momentum b + g; d = nesterov ? g + momentum b' : b'; p' = p - lr d";
     readonly inputs: readonly ['p', 'b', 'grad'];

@@ -456,6 +456,7 @@ export function stcKernels(/** @type {Record<string, any>} */ A) {
         ),
       );
     },
+    StcSquaredNorm: ({ inputs, backend: be }) => be.output(A.squaredNorm(be.id(inputs.x))),
     StcBatchNormRunning: ({ inputs: i, attrs, backend: be }) => {
       const { momentum: k, eps, count } = readAttrs('StcBatchNormRunning', attrs);
       // the numbers as batchNormRunningOps (src/lib/core/kernels/batch-norm.ts) computes them

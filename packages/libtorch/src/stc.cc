@@ -27,6 +27,7 @@
 //   StcBatchNormTrainGrad: [dx, dgamma, dbeta]
 //   StcBatchNormRunning:   [runningMean', runningVar', numBatchesTracked'] (see bnRunning below)
 //   StcSgdStep:            [p', b'], SGD with momentum in one pass (see sgdStep below)
+//   StcSquaredNorm:        sum(x * x), a scalar
 // run ATen's native batch norm on the `[M, C]` view, whose channels-last CPU kernels make one
 // pass for the statistics and one for the output.
 #include <cmath>
@@ -397,6 +398,15 @@ Napi::Value BnRunning(const Napi::CallbackInfo &info) {
   });
 }
 
+// squaredNorm(x) -> sum(x * x), a float32 scalar (StcSquaredNorm: the square and the sum that
+// TensorFlow.js's ops would run, in one call).
+Napi::Value SquaredNorm(const Napi::CallbackInfo &info) {
+  return guard(info, "StcSquaredNorm", [&]() -> Napi::Value {
+    const at::Tensor &x = T(info, 0);
+    return emit1(info.Env(), at::sum(at::mul(x, x)));
+  });
+}
+
 // bnTrainGrad(dy, x, gamma, mean, invstd) -> [dx, dgamma, dbeta]
 Napi::Value BnTrainGrad(const Napi::CallbackInfo &info) {
   return guard(info, "StcBatchNormTrainGrad", [&]() -> Napi::Value {
@@ -610,6 +620,7 @@ void registerStc(Napi::Env env, Napi::Object exports) {
   exports.Set("bnTrain", Napi::Function::New(env, BnTrain));
   exports.Set("bnTrainGrad", Napi::Function::New(env, BnTrainGrad));
   exports.Set("bnRunning", Napi::Function::New(env, BnRunning));
+  exports.Set("squaredNorm", Napi::Function::New(env, SquaredNorm));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
   exports.Set("sgdStepInPlace", Napi::Function::New(env, SgdStepInPlace));
 }

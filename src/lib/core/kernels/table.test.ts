@@ -78,6 +78,7 @@ const calls: { [N in KernelName]: { inputs: () => KernelInputs<N>; attrs: Kernel
     }),
     attrs: { momentum: 0.1, eps: 1e-5, count: 4 },
   },
+  StcSquaredNorm: { inputs: () => ({ x: tf.tensor([3, -4]) }), attrs: {} },
   StcSgdStep: {
     inputs: () => ({ p: tf.ones([3]), b: tf.zeros([3]), grad: tf.ones([3]) }),
     attrs: { lr: 0.1, momentum: 0.9, weightDecay: 0 },

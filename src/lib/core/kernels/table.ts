@@ -133,6 +133,12 @@ export const KERNELS = {
       count: { type: 'number', doc: 'the elements per channel the batch statistics were taken over' },
     },
   },
+  StcSquaredNorm: {
+    doc: "sum of x^2 over every element of x, a float32 scalar: finite unless x holds a NaN or an Infinity or the sum overflows float32 (the trainer's gradient check, one call per parameter); the summation order is the backend's",
+    inputs: ['x'],
+    outputs: ['norm2'],
+    attrs: {},
+  },
   StcSgdStep: {
     doc: "one SGD step with momentum (PyTorch's): g = grad + weightDecay p; b' = momentum b + g; d = nesterov ? g + momentum b' : b'; p' = p - lr d",
     inputs: ['p', 'b', 'grad'],
