@@ -141,6 +141,64 @@ export declare const KERNELS: {
       };
     };
   };
+  readonly StcConv2D: {
+    readonly doc: "y = conv(q(x), w) (NHWC x, HWIO w, PyTorch's symmetric padding): an STCB's forward value on the fused path in one call, the values of StcQuantize then Conv2D; its gradient is the STCB's, StcConv2DBackward (see src/lib/core/stcb.ts)";
+    readonly inputs: readonly ['x', 'w'];
+    readonly outputs: readonly ['y'];
+    readonly attrs: {
+      readonly thresholds: {
+        readonly type: 'number[]';
+        readonly doc: 'theta(0..T-1), the threshold schedule';
+      };
+      readonly strict: {
+        readonly type: 'boolean';
+        readonly default: false;
+        readonly doc: 'fire on V > theta instead of V >= theta';
+      };
+      readonly stride: {
+        readonly type: 'number';
+        readonly doc: 'the convolution stride (both axes)';
+      };
+      readonly pad: {
+        readonly type: 'number';
+        readonly doc: 'zero padding on each side (both axes)';
+      };
+    };
+  };
+  readonly StcConv2DBackward: {
+    readonly doc: "the backward pass of an STCB with a 2-D convolution (NHWC x and dy, HWIO w, PyTorch's symmetric padding) in one call, or with relu that of the ANN twin's ReLU -> Conv: a = q(x) (relu(x)) recomputed, dw = the filter gradient of conv(a, w) for dy, dx = (its input gradient) * 1[0 < x < upper]; the values of StcQuantize, Conv2DBackpropInput, Conv2DBackpropFilter and StcQuantizeGrad one after the other";
+    readonly inputs: readonly ['dy', 'x', 'w'];
+    readonly outputs: readonly ['dx', 'dw'];
+    readonly attrs: {
+      readonly thresholds: {
+        readonly type: 'number[]';
+        readonly doc: 'theta(0..T-1), the threshold schedule (ignored with relu: pass [])';
+      };
+      readonly strict: {
+        readonly type: 'boolean';
+        readonly default: false;
+        readonly doc: 'fire on V > theta instead of V >= theta';
+      };
+      readonly upper: {
+        readonly type: 'number';
+        readonly default: number;
+        readonly doc: "the gradient is zero where x >= upper (+inf: the paper's ReLU gradient; sum theta with gradient 'clipped')";
+      };
+      readonly relu: {
+        readonly type: 'boolean';
+        readonly default: false;
+        readonly doc: 'the activation is ReLU (the ANN twin), not q';
+      };
+      readonly stride: {
+        readonly type: 'number';
+        readonly doc: 'the convolution stride (both axes)';
+      };
+      readonly pad: {
+        readonly type: 'number';
+        readonly doc: 'zero padding on each side (both axes)';
+      };
+    };
+  };
   readonly StcBatchNormTrain: {
     readonly doc: 'training-mode batch norm over all axes but the last (C): mean, biased var, invstd = 1 / sqrt(var + eps), y = gamma (x - mean) invstd + beta';
     readonly inputs: readonly ['x', 'gamma', 'beta'];
@@ -156,6 +214,31 @@ export declare const KERNELS: {
     readonly doc: 'the gradient of StcBatchNormTrain: dbeta = sum dy, dgamma = sum dy xhat, dx = gamma invstd / M (M dy - dbeta - xhat dgamma)';
     readonly inputs: readonly ['dy', 'x', 'gamma', 'mean', 'invstd'];
     readonly outputs: readonly ['dx', 'dgamma', 'dbeta'];
+    readonly attrs: {};
+  };
+  readonly StcBatchNormRunning: {
+    readonly doc: "the running statistics after one training batch (PyTorch's, momentum k): var = 1 / invstd^2 - eps (the biased batch variance), runningMean' = (1 - k) runningMean + k mean, runningVar' = (1 - k) runningVar + k var count / (count - 1) (unbiased; count 1: var), numBatchesTracked' = numBatchesTracked + 1 (int32); float32, each operation rounded as it is written";
+    readonly inputs: readonly ['runningMean', 'runningVar', 'numBatchesTracked', 'mean', 'invstd'];
+    readonly outputs: readonly ['runningMean', 'runningVar', 'numBatchesTracked'];
+    readonly attrs: {
+      readonly momentum: {
+        readonly type: 'number';
+        readonly doc: 'the weight k of the batch statistics';
+      };
+      readonly eps: {
+        readonly type: 'number';
+        readonly doc: 'the eps of StcBatchNormTrain that gave invstd';
+      };
+      readonly count: {
+        readonly type: 'number';
+        readonly doc: 'the elements per channel the batch statistics were taken over';
+      };
+    };
+  };
+  readonly StcSquaredNorm: {
+    readonly doc: "sum of x^2 over every element of x, a float32 scalar: finite unless x holds a NaN or an Infinity or the sum overflows float32 (the trainer's gradient check, one call per parameter); the summation order is the backend's";
+    readonly inputs: readonly ['x'];
+    readonly outputs: readonly ['norm2'];
     readonly attrs: {};
   };
   readonly StcSgdStep: {

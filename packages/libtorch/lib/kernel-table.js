@@ -18,6 +18,8 @@ const strict = {
   default: false,
   doc: 'fire on V > theta instead of V >= theta',
 };
+const stride = { type: 'number', doc: 'the convolution stride (both axes)' };
+const pad = { type: 'number', doc: 'zero padding on each side (both axes)' };
 const upper = {
   type: 'number',
   default: Infinity,
@@ -64,6 +66,33 @@ export const KERNELS = {
     outputs: ['count'],
     attrs: { thresholds, strict },
   },
+  StcConv2D: {
+    doc: "y = conv(q(x), w) (NHWC x, HWIO w, PyTorch's symmetric padding): an STCB's forward value on the fused path in one call, the values of StcQuantize then Conv2D; its gradient is the STCB's, StcConv2DBackward (see src/lib/core/stcb.ts)",
+    inputs: ['x', 'w'],
+    outputs: ['y'],
+    attrs: {
+      thresholds,
+      strict,
+      stride,
+      pad,
+    },
+  },
+  StcConv2DBackward: {
+    doc: "the backward pass of an STCB with a 2-D convolution (NHWC x and dy, HWIO w, PyTorch's symmetric padding) in one call, or with relu that of the ANN twin's ReLU -> Conv: a = q(x) (relu(x)) recomputed, dw = the filter gradient of conv(a, w) for dy, dx = (its input gradient) * 1[0 < x < upper]; the values of StcQuantize, Conv2DBackpropInput, Conv2DBackpropFilter and StcQuantizeGrad one after the other",
+    inputs: ['dy', 'x', 'w'],
+    outputs: ['dx', 'dw'],
+    attrs: {
+      thresholds: {
+        type: 'number[]',
+        doc: 'theta(0..T-1), the threshold schedule (ignored with relu: pass [])',
+      },
+      strict,
+      upper,
+      relu: { type: 'boolean', default: false, doc: 'the activation is ReLU (the ANN twin), not q' },
+      stride,
+      pad,
+    },
+  },
   StcBatchNormTrain: {
     doc: 'training-mode batch norm over all axes but the last (C): mean, biased var, invstd = 1 / sqrt(var + eps), y = gamma (x - mean) invstd + beta',
     inputs: ['x', 'gamma', 'beta'],
@@ -74,6 +103,22 @@ export const KERNELS = {
     doc: 'the gradient of StcBatchNormTrain: dbeta = sum dy, dgamma = sum dy xhat, dx = gamma invstd / M (M dy - dbeta - xhat dgamma)',
     inputs: ['dy', 'x', 'gamma', 'mean', 'invstd'],
     outputs: ['dx', 'dgamma', 'dbeta'],
+    attrs: {},
+  },
+  StcBatchNormRunning: {
+    doc: "the running statistics after one training batch (PyTorch's, momentum k): var = 1 / invstd^2 - eps (the biased batch variance), runningMean' = (1 - k) runningMean + k mean, runningVar' = (1 - k) runningVar + k var count / (count - 1) (unbiased; count 1: var), numBatchesTracked' = numBatchesTracked + 1 (int32); float32, each operation rounded as it is written",
+    inputs: ['runningMean', 'runningVar', 'numBatchesTracked', 'mean', 'invstd'],
+    outputs: ['runningMean', 'runningVar', 'numBatchesTracked'],
+    attrs: {
+      momentum: { type: 'number', doc: 'the weight k of the batch statistics' },
+      eps: { type: 'number', doc: 'the eps of StcBatchNormTrain that gave invstd' },
+      count: { type: 'number', doc: 'the elements per channel the batch statistics were taken over' },
+    },
+  },
+  StcSquaredNorm: {
+    doc: "sum of x^2 over every element of x, a float32 scalar: finite unless x holds a NaN or an Infinity or the sum overflows float32 (the trainer's gradient check, one call per parameter); the summation order is the backend's",
+    inputs: ['x'],
+    outputs: ['norm2'],
     attrs: {},
   },
   StcSgdStep: {

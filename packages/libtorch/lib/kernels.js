@@ -434,6 +434,35 @@ export function stcKernels(/** @type {Record<string, any>} */ A) {
           be.id(inputs.invstd),
         ),
       ),
+    StcConv2D: ({ inputs: i, attrs, backend: be }) => {
+      const a = readAttrs('StcConv2D', attrs);
+      return be.output(
+        A.stcConv2d(be.id(i.x), be.id(i.w), a.thresholds, a.strict, a.stride, a.pad, !recordingGradients()),
+      );
+    },
+    StcConv2DBackward: ({ inputs: i, attrs, backend: be }) => {
+      const a = readAttrs('StcConv2DBackward', attrs);
+      return be.outputs(
+        A.stcConv2dBackward(
+          be.id(i.dy),
+          be.id(i.x),
+          be.id(i.w),
+          a.thresholds,
+          a.strict,
+          a.upper,
+          a.relu,
+          a.stride,
+          a.pad,
+        ),
+      );
+    },
+    StcSquaredNorm: ({ inputs, backend: be }) => be.output(A.squaredNorm(be.id(inputs.x))),
+    StcBatchNormRunning: ({ inputs: i, attrs, backend: be }) => {
+      const { momentum: k, eps, count } = readAttrs('StcBatchNormRunning', attrs);
+      // the numbers as batchNormRunningOps (src/lib/core/kernels/batch-norm.ts) computes them
+      const ids = [i.runningMean, i.runningVar, i.numBatchesTracked, i.mean, i.invstd].map((t) => be.id(t));
+      return be.outputs(A.bnRunning(...ids, 1 - k, k, eps, count / Math.max(1, count - 1)));
+    },
     // In place when nothing but the variables holds p and b (one reference to each dataId, and
     // the addon checks that no view shares their memory): the outputs are p's and b's own data,
     // so that `variable.assign` keeps the buffers (see sgdStepInPlace in stc.cc).

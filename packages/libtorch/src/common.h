@@ -74,6 +74,14 @@ template <typename F> Napi::Value guard(const Napi::CallbackInfo &info, const ch
   }
 }
 
+/// StcQuantize of float32 `x` (any shape): q(x) = sum_t theta(t) s(t), the recurrence of stc.cc.
+at::Tensor quantize(const at::Tensor &x, const std::vector<double> &thresholds, bool strict);
+/// lowp(quantize(x)): in bfloat16 under the bf16 autocast (written directly, the same values), else float32.
+at::Tensor quantizeLowp(const at::Tensor &x, const std::vector<double> &thresholds, bool strict);
+/// StcQuantizeGrad: dy * 1[0 < x < upper] (upper = +inf: the ReLU gradient), contiguous, float32
+/// (dy float32, or bfloat16 read as its exact float32 value).
+at::Tensor maskGrad(const at::Tensor &dy, const at::Tensor &x, double upper);
+
 void registerOps(Napi::Env env, Napi::Object exports);
 void registerStc(Napi::Env env, Napi::Object exports);
 void registerAlloc(Napi::Env env, Napi::Object exports);

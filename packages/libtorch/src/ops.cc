@@ -325,6 +325,19 @@ at::Tensor lowpFilter(const at::Tensor &w) {
   return g_bf16Filters.back().copy;
 }
 
+// The convolution of NCHW (channels-last) `x` and HWIO filter `w`, symmetric padding, NHWC result;
+// `infer` (no gradient being recorded) allows the prepacked filter above.
+at::Tensor conv2dNhwc(const at::Tensor &x, const at::Tensor &w, const Geo &g, bool infer) {
+  const at::Tensor wo = oihw(w);
+  const bool prepack = infer && !g_bf16 && prepackEnabled() && x.is_cpu() && x.scalar_type() == at::kFloat &&
+                       wo.size(0) >= kPrepackMinCout && wo.size(1) >= kPrepackMinCin;
+  at::Tensor y = prepack ? at::mkldnn_convolution(x, packedFilter(wo, g), c10::nullopt, {g.pt, g.pl}, {g.sh, g.sw},
+                                                  {g.dh, g.dw}, 1)
+                         : highp(at::convolution(lowp(x), lowpFilter(wo), c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
+                                                 {g.dh, g.dw}, false, {0, 0}, 1));
+  return nhwc(y);
+}
+
 // conv2d(x, w, sh, sw, pt, pb, pl, pr, dh, dw, bias, act, preluW, alpha, infer): NHWC conv;
 // `infer` (no gradient being recorded) allows the prepacked filter above.
 Napi::Value Conv2d(const Napi::CallbackInfo &info) {
@@ -340,15 +353,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo &info) {
       x = at::constant_pad_nd(x, {g.pl, g.pr, g.pt, g.pb}, 0).contiguous(at::MemoryFormat::ChannelsLast);
       g.pt = g.pb = g.pl = g.pr = 0;
     }
-    const bool infer = info.Length() > 14 && B(info, 14);
-    const at::Tensor wo = oihw(w);
-    const bool prepack = infer && !g_bf16 && prepackEnabled() && x.is_cpu() && x.scalar_type() == at::kFloat &&
-                         wo.size(0) >= kPrepackMinCout && wo.size(1) >= kPrepackMinCin;
-    at::Tensor y = prepack ? at::mkldnn_convolution(x, packedFilter(wo, g), c10::nullopt, {g.pt, g.pl},
-                                                    {g.sh, g.sw}, {g.dh, g.dw}, 1)
-                           : highp(at::convolution(lowp(x), lowpFilter(wo), c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
-                                                   {g.dh, g.dw}, false, {0, 0}, 1));
-    at::Tensor out = nhwc(y);
+    at::Tensor out = conv2dNhwc(x, w, g, info.Length() > 14 && B(info, 14));
     if (bias) out = at::add(out, *bias);
     return emit1(info.Env(), activate(out, act, preluW, alpha));
   });
@@ -393,6 +398,45 @@ Napi::Value Conv2dFilterGrad(const Napi::CallbackInfo &info) {
     // dw is OIHW; in channels-last memory its HWIO view already has the filters' layout
     at::Tensor dw = highp(std::get<1>(r)).permute({2, 3, 1, 0});
     return emit1(info.Env(), dw.is_non_overlapping_and_dense() ? dw : dw.contiguous());
+  });
+}
+
+// stcConv2d(x, w, thresholds, strict, stride, pad, infer) -> y = conv(q(x), w), NHWC: StcConv2D,
+// an STCB's forward value on the fused path in one call; q goes straight to bfloat16 under the
+// bf16 autocast (quantizeLowp). The values of StcQuantize then Conv2D.
+Napi::Value StcConv2d(const Napi::CallbackInfo &info) {
+  return guard(info, "StcConv2D", [&]() -> Napi::Value {
+    const std::vector<double> th = VD(info, 2);
+    if (th.empty()) throw std::runtime_error("thresholds must not be empty");
+    const int64_t s = I(info, 4), p = I(info, 5);
+    const at::Tensor &w = convFilter(T(info, 1));
+    const at::Tensor q = nchw(quantizeLowp(T(info, 0), th, B(info, 3)));
+    return emit1(info.Env(), conv2dNhwc(q, w, Geo{s, s, p, p, p, p, 1, 1}, B(info, 6)));
+  });
+}
+
+// stcConv2dBackward(dy, x, w, thresholds, strict, upper, relu, stride, pad) -> [dx, dw]: the
+// backward pass of an STCB with a 2-D convolution (StcConv2DBackward; with relu, of ReLU -> Conv)
+// in one call: a = q(x) (or relu(x)) recomputed; both gradients of the convolution from one
+// convolution_backward (dy read, and under the bf16 autocast cast, once); dx = da 1[0 < x < upper].
+// The same operations as StcQuantize, Conv2DBackpropInput, Conv2DBackpropFilter and
+// StcQuantizeGrad one after the other, so the same values.
+Napi::Value StcConv2dBackward(const Napi::CallbackInfo &info) {
+  return guard(info, "StcConv2DBackward", [&]() -> Napi::Value {
+    const at::Tensor &dyIn = T(info, 0), &x = T(info, 1);
+    const at::Tensor &w = convFilter(T(info, 2));
+    const std::vector<double> th = VD(info, 3);
+    const bool strict = B(info, 4), relu = B(info, 6);
+    const double upper = D(info, 5);
+    const int64_t s = I(info, 7), p = I(info, 8);
+    if (!relu && th.empty()) throw std::runtime_error("thresholds must not be empty");
+    const at::Tensor a = relu ? at::relu(x) : quantizeLowp(x, th, strict);
+    const at::Tensor wo = oihw(w);
+    auto r = at::convolution_backward(lowp(nchw(dyIn)), lowp(nchw(a)), lowpFilter(wo), c10::nullopt, {s, s}, {p, p},
+                                      {1, 1}, false, {0, 0}, 1, {true, true, false});
+    at::Tensor dx = maskGrad(nhwc(std::get<0>(r)), x, upper);
+    at::Tensor dw = highp(std::get<1>(r)).permute({2, 3, 1, 0});
+    return emit(info.Env(), {dx, dw.is_non_overlapping_and_dense() ? dw : dw.contiguous()});
   });
 }
 
@@ -762,6 +806,8 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   FN("conv2d", Conv2d);
   FN("conv2dInputGrad", Conv2dInputGrad);
   FN("conv2dFilterGrad", Conv2dFilterGrad);
+  FN("stcConv2d", StcConv2d);
+  FN("stcConv2dBackward", StcConv2dBackward);
   FN("maxPool", MaxPool);
   FN("maxPoolGrad", MaxPoolGrad);
   FN("avgPool", AvgPool);

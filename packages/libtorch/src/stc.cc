@@ -25,9 +25,13 @@
 // Batch norm, channel axis last, M elements per channel (see src/lib/core/kernels/batch-norm.ts of stcsnn):
 //   StcBatchNormTrain:     [y, mean, invstd], biased variance
 //   StcBatchNormTrainGrad: [dx, dgamma, dbeta]
+//   StcBatchNormRunning:   [runningMean', runningVar', numBatchesTracked'] (see bnRunning below)
 //   StcSgdStep:            [p', b'], SGD with momentum in one pass (see sgdStep below)
+//   StcSquaredNorm:        sum(x * x), a scalar
 // run ATen's native batch norm on the `[M, C]` view, whose channels-last CPU kernels make one
 // pass for the statistics and one for the output.
+#include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include "common.h"
@@ -74,6 +78,23 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void recurrenceBloc
   }
   if (M != Mode::Encode) {
     for (int64_t i = 0; i < m; ++i) out[b0 + i] = static_cast<float>(acc[i]);
+  }
+}
+
+// StcQuantize written in bfloat16: each value as recurrenceBlock rounds it to float32, then to
+// the nearest bfloat16 (ties to even, as ATen's float32 -> bfloat16 conversion; q is finite), so
+// that the result is exactly lowp(StcQuantize(x)) without the float32 tensor in between.
+template <bool Strict>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void quantizeBf16Block(const float *__restrict x,
+                                                                           uint16_t *__restrict out,
+                                                                           int64_t b0, int64_t m,
+                                                                           const double *__restrict th, int T) {
+  alignas(64) float q[kBlock];
+  recurrenceBlock<Mode::Quantize, Strict>(x + b0, q, m, 0, m, th, T);
+  for (int64_t i = 0; i < m; ++i) {
+    uint32_t u;
+    std::memcpy(&u, &q[i], sizeof u);
+    out[b0 + i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
   }
 }
 
@@ -321,25 +342,27 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void maskLoop(const
   }
 }
 
+// maskLoop with dy in bfloat16, widened exactly to float32: the same values as maskLoop over
+// dy.to(float32), without that tensor.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void maskLoopBf16(const uint16_t *__restrict dy,
+                                                                       const float *__restrict x,
+                                                                       float *__restrict out, int64_t begin,
+                                                                       int64_t end, float upper) {
+  for (int64_t i = begin; i < end; ++i) {
+    const uint32_t bits = static_cast<uint32_t>(dy[i]) << 16;
+    float d;
+    std::memcpy(&d, &bits, sizeof d);
+    const float xi = x[i];
+    out[i] = ((xi > 0.0f) & (xi < upper)) ? d : 0.0f;
+  }
+}
+
 // stcQuantizeGrad(dy, x, upper = +inf) = dy * 1[0 < x < upper]
 Napi::Value QuantizeGrad(const Napi::CallbackInfo &info) {
   return guard(info, "StcQuantizeGrad", [&]() -> Napi::Value {
-    const at::Tensor &dyIn = T(info, 0);
-    const at::Tensor &xIn = T(info, 1);
     const bool clipped = info.Length() > 2 && info[2].IsNumber();
-    const float upper = clipped ? static_cast<float>(D(info, 2)) : std::numeric_limits<float>::infinity();
-    if (dyIn.sizes() != xIn.sizes()) throw std::runtime_error("dy and x must have the same shape");
-    if (!xIn.device().is_cpu() || dyIn.scalar_type() != at::kFloat || xIn.scalar_type() != at::kFloat) {
-      at::Tensor mask = at::gt(xIn, 0);
-      if (clipped) mask = at::logical_and(mask, at::lt(xIn, upper));
-      return emit1(info.Env(), at::where(mask, dyIn, at::zeros({}, dyIn.options())));
-    }
-    at::Tensor dy = dyIn.contiguous(), x = xIn.contiguous();
-    at::Tensor out = at::empty_like(dy, at::MemoryFormat::Contiguous);
-    const float *pdy = dy.data_ptr<float>(), *px = x.data_ptr<float>();
-    float *po = out.data_ptr<float>();
-    at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) { maskLoop(pdy, px, po, b, e, upper); });
-    return emit1(info.Env(), out);
+    const double upper = clipped ? D(info, 2) : std::numeric_limits<double>::infinity();
+    return emit1(info.Env(), maskGrad(T(info, 0), T(info, 1), upper));
   });
 }
 
@@ -352,6 +375,35 @@ Napi::Value BnTrain(const Napi::CallbackInfo &info) {
     auto r = at::native_batch_norm(x2, T(info, 1), T(info, 2), c10::nullopt, c10::nullopt, true, 0.0, D(info, 3));
     std::vector<at::Tensor> outs{std::get<0>(r).view(x.sizes()), std::get<1>(r), std::get<2>(r)};
     return emit(info.Env(), std::move(outs));
+  });
+}
+
+// bnRunning(runningMean, runningVar, numBatchesTracked, mean, invstd, oneMinusK, k, eps, ratio)
+//   -> [runningMean', runningVar', numBatchesTracked']: StcBatchNormRunning, the same float32
+// operations in the same order as its TensorFlow.js reference (batchNormRunningOps), each on a
+// float32 scalar as TensorFlow.js makes one of a number (ratio = count / max(1, count - 1)):
+//   var = 1 / (invstd invstd) - eps;  rm' = rm (1 - k) + mean k;  rv' = rv (1 - k) + (var ratio) k
+// one call instead of a dozen ops on the gradient tape.
+Napi::Value BnRunning(const Napi::CallbackInfo &info) {
+  return guard(info, "StcBatchNormRunning", [&]() -> Napi::Value {
+    const at::Tensor &mean = T(info, 3), &invstd = T(info, 4);
+    auto scalar = [&](double v) { return at::full({}, static_cast<float>(v), mean.options()); };
+    const at::Tensor oneMinusK = scalar(D(info, 5)), k = scalar(D(info, 6));
+    at::Tensor biasedVar = at::sub(at::reciprocal(at::mul(invstd, invstd)), scalar(D(info, 7)));
+    at::Tensor unbiasedVar = at::mul(biasedVar, scalar(D(info, 8)));
+    std::vector<at::Tensor> outs{at::add(at::mul(T(info, 0), oneMinusK), at::mul(mean, k)),
+                                 at::add(at::mul(T(info, 1), oneMinusK), at::mul(unbiasedVar, k)),
+                                 at::add(T(info, 2), 1)};
+    return emit(info.Env(), std::move(outs));
+  });
+}
+
+// squaredNorm(x) -> sum(x * x), a float32 scalar (StcSquaredNorm: the square and the sum that
+// TensorFlow.js's ops would run, in one call).
+Napi::Value SquaredNorm(const Napi::CallbackInfo &info) {
+  return guard(info, "StcSquaredNorm", [&]() -> Napi::Value {
+    const at::Tensor &x = T(info, 0);
+    return emit1(info.Env(), at::sum(at::mul(x, x)));
   });
 }
 
@@ -511,6 +563,53 @@ Napi::Value SgdStepInPlace(const Napi::CallbackInfo &info) {
 
 } // namespace
 
+at::Tensor maskGrad(const at::Tensor &dyIn, const at::Tensor &xIn, double upperIn) {
+  const bool clipped = std::isfinite(upperIn);
+  const float upper = clipped ? static_cast<float>(upperIn) : std::numeric_limits<float>::infinity();
+  if (dyIn.sizes() != xIn.sizes()) throw std::runtime_error("dy and x must have the same shape");
+  if (xIn.device().is_cpu() && dyIn.scalar_type() == at::kBFloat16 && xIn.scalar_type() == at::kFloat) {
+    at::Tensor dy = dyIn.contiguous(), x = xIn.contiguous();
+    at::Tensor out = at::empty(x.sizes(), x.options());
+    const auto *pdy = reinterpret_cast<const uint16_t *>(dy.data_ptr<at::BFloat16>());
+    const float *px = x.data_ptr<float>();
+    float *po = out.data_ptr<float>();
+    at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) { maskLoopBf16(pdy, px, po, b, e, upper); });
+    return out;
+  }
+  if (!xIn.device().is_cpu() || dyIn.scalar_type() != at::kFloat || xIn.scalar_type() != at::kFloat) {
+    at::Tensor mask = at::gt(xIn, 0);
+    if (clipped) mask = at::logical_and(mask, at::lt(xIn, upper));
+    return at::where(mask, highp(dyIn), at::zeros({}, xIn.options()));
+  }
+  at::Tensor dy = dyIn.contiguous(), x = xIn.contiguous();
+  at::Tensor out = at::empty_like(dy, at::MemoryFormat::Contiguous);
+  const float *pdy = dy.data_ptr<float>(), *px = x.data_ptr<float>();
+  float *po = out.data_ptr<float>();
+  at::parallel_for(0, x.numel(), kGrain, [&](int64_t b, int64_t e) { maskLoop(pdy, px, po, b, e, upper); });
+  return out;
+}
+
+at::Tensor quantize(const at::Tensor &x, const std::vector<double> &thresholds, bool strict) {
+  return runRecurrence(Mode::Quantize, x, thresholds, strict);
+}
+
+at::Tensor quantizeLowp(const at::Tensor &xIn, const std::vector<double> &th, bool strict) {
+  if (!g_bf16 || !xIn.device().is_cpu() || xIn.scalar_type() != at::kFloat) return lowp(quantize(xIn, th, strict));
+  at::Tensor x = xIn.contiguous();
+  at::Tensor out = at::empty(x.sizes(), x.options().dtype(at::kBFloat16));
+  const float *px = x.data_ptr<float>();
+  auto *po = reinterpret_cast<uint16_t *>(out.data_ptr<at::BFloat16>());
+  const int T = static_cast<int>(th.size());
+  at::parallel_for(0, x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t b0 = begin; b0 < end; b0 += kBlock) {
+      const int64_t m = std::min(kBlock, end - b0);
+      if (strict) quantizeBf16Block<true>(px, po, b0, m, th.data(), T);
+      else quantizeBf16Block<false>(px, po, b0, m, th.data(), T);
+    }
+  });
+  return out;
+}
+
 void registerStc(Napi::Env env, Napi::Object exports) {
   exports.Set("stcQuantize", Napi::Function::New(env, Quantize));
   exports.Set("stcQuantizeGrad", Napi::Function::New(env, QuantizeGrad));
@@ -520,6 +619,8 @@ void registerStc(Napi::Env env, Napi::Object exports) {
   exports.Set("stcSpikeCount", Napi::Function::New(env, SpikeCount));
   exports.Set("bnTrain", Napi::Function::New(env, BnTrain));
   exports.Set("bnTrainGrad", Napi::Function::New(env, BnTrainGrad));
+  exports.Set("bnRunning", Napi::Function::New(env, BnRunning));
+  exports.Set("squaredNorm", Napi::Function::New(env, SquaredNorm));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
   exports.Set("sgdStepInPlace", Napi::Function::New(env, SgdStepInPlace));
 }

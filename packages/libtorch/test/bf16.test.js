@@ -158,3 +158,80 @@ test(
     });
   },
 );
+
+/** TensorFlow.js's padding for PyTorch's symmetric zero padding p. */
+function tfPad(p) {
+  return p === 0
+    ? 'valid'
+    : [
+        [0, 0],
+        [p, p],
+        [p, p],
+        [0, 0],
+      ];
+}
+
+/**
+ * StcConv2DBackward's reference: the four kernels it fuses, one after the other (stcsnn's
+ * src/lib/core/kernels/stc-conv.ts).
+ */
+function conv2dBackwardComposite(dy, x, w, a) {
+  const pad = tfPad(a.pad);
+  const conv = { strides: [a.stride, a.stride], pad, dataFormat: 'NHWC' };
+  const act = a.relu ? tf.relu(x) : tf.engine().runKernel('StcQuantize', { x }, a);
+  const da = tf
+    .engine()
+    .runKernel('Conv2DBackpropInput', { dy, filter: w }, { ...conv, inputShape: x.shape });
+  const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x: act, dy }, { ...conv, filterShape: w.shape });
+  return [tf.engine().runKernel('StcQuantizeGrad', { dy: da, x }, { upper: a.upper }), dw];
+}
+
+for (const bf16 of [false, true]) {
+  test(
+    `StcConv2D and StcConv2DBackward are bit for bit the kernels they fuse, one after the other (${bf16 ? 'bf16' : 'fp32'}; q and ReLU, strides 1 and 2, pads 0 and 1)`,
+    { skip: cpuOnlyReason },
+    async () => {
+      await setup();
+      const th = [0.8, 0.485, 0.294, 0.178];
+      const geos = [
+        { stride: 1, pad: 1 },
+        { stride: 2, pad: 1 },
+        { stride: 1, pad: 0 },
+      ];
+      for (const g of geos) {
+        for (const act of [
+          { thresholds: th, strict: false, upper: 1.757, relu: false },
+          { thresholds: th, strict: true, upper: Infinity, relu: false },
+          { thresholds: [], strict: false, upper: Infinity, relu: true },
+        ]) {
+          const a = { ...act, ...g };
+          const [fused, composite] = await withPrecision(bf16, () =>
+            tf.tidy(() => {
+              const x = tf.tensor(rand(2 * 9 * 9 * 5, 31, -1, 2), [2, 9, 9, 5]);
+              const w = tf.tensor(rand(3 * 3 * 5 * 4, 32), [3, 3, 5, 4]);
+              const ho = Math.floor((9 + 2 * g.pad - 3) / g.stride) + 1;
+              const dy = tf.tensor(rand(2 * ho * ho * 4, 33), [2, ho, ho, 4]);
+              const f = tf.engine().runKernel('StcConv2DBackward', { dy, x, w }, a);
+              const c = conv2dBackwardComposite(dy, x, w, a);
+              if (!a.relu) {
+                // the forward value: StcConv2D against StcQuantize then Conv2D
+                const pad = tfPad(a.pad);
+                f.push(tf.engine().runKernel('StcConv2D', { x, w }, a));
+                c.push(tf.conv2d(tf.engine().runKernel('StcQuantize', { x }, a), w, a.stride, pad));
+              }
+              return [f, c].map((r) => r.map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) })));
+            }),
+          );
+          const name = JSON.stringify(a);
+          assert.deepEqual(fused[0], composite[0], `dx ${name}`);
+          assert.deepEqual(fused[1], composite[1], `dw ${name}`);
+          assert.deepEqual(fused[2], composite[2], `y ${name}`);
+          assert.ok(
+            fused[0].values.some((v) => v !== 0) && fused[1].values.some((v) => v !== 0),
+            `non-zero ${name}`,
+          );
+        }
+      }
+    },
+  );
+}

@@ -231,6 +231,55 @@ for (const opts of [
   );
 }
 
+test(
+  'StcBatchNormRunning agrees bit for bit with its TensorFlow.js ops on the cpu backend (1 / invstd^2 - eps, unbiased, momentum)',
+  { skip: skipReason },
+  async () => {
+    await setup();
+    const c = 37;
+    const attrs = { momentum: 0.1, eps: 1e-5, count: 2048 };
+    const out = {};
+    for (const be of ['cpu', 'libtorch']) {
+      await tf.setBackend(be);
+      out[be] = tf.tidy(() => {
+        const rm = tf.tensor(rand(c, 41), [c]);
+        const rv = tf.tensor(rand(c, 42, 0.5, 2), [c]);
+        const nbt = tf.scalar(7, 'int32');
+        const mean = tf.tensor(rand(c, 43), [c]);
+        const invstd = tf.tensor(rand(c, 44, 0.3, 3), [c]);
+        let r;
+        if (be === 'cpu') {
+          const k = attrs.momentum;
+          const unbiased = tf.mul(
+            tf.sub(tf.reciprocal(tf.square(invstd)), attrs.eps),
+            attrs.count / (attrs.count - 1),
+          );
+          r = [
+            tf.add(tf.mul(rm, 1 - k), tf.mul(mean, k)),
+            tf.add(tf.mul(rv, 1 - k), tf.mul(unbiased, k)),
+            tf.add(nbt, tf.scalar(1, 'int32')),
+          ];
+        } else {
+          r = tf
+            .engine()
+            .runKernel(
+              'StcBatchNormRunning',
+              { runningMean: rm, runningVar: rv, numBatchesTracked: nbt, mean, invstd },
+              attrs,
+            );
+        }
+        return r.map((t) => ({ dtype: t.dtype, values: Array.from(t.dataSync()) }));
+      });
+    }
+    if (testDevice === 'cpu') assert.deepEqual(out.libtorch, out.cpu);
+    else
+      out.cpu.forEach((o, i) =>
+        assert.ok(maxRelDiff(o.values, out.libtorch[i].values) < 1e-6, `output ${i}`),
+      );
+    assert.equal(out.libtorch[2].values[0], 8);
+  },
+);
+
 /**
  * StcQuantizeScaled(Grad) per element, as stcsnn's array kernels compute them (stc-kernels.ts):
  * u = fround(x / theta0), q_1(u) by the recurrence in float64, float32 at each step; the

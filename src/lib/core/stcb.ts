@@ -25,7 +25,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { gradientUpper, thresholds, type StcConfig } from './config.js';
 import { runKernel } from './kernels/array-kernel.js';
-import { encode, shiftedInput, stcQuantize, unshifted } from './stc.js';
+import { conv2dFilterGrad, conv2dInputGrad, convPad, explicitPad } from './kernels/stc-conv.js';
+import { encode, shiftedInput, stcKernelAttrs, stcQuantize, unshifted } from './stc.js';
 
 /** How an STCB computes its forward pass: one fused quantiser, or the explicit spike train. */
 export const STC_PATHS = ['fused', 'spike-train'] as const;
@@ -40,19 +41,11 @@ export interface Conv2dGeometry {
   readonly pad: number;
 }
 
-/** Explicit NHWC padding for TensorFlow.js: `[[0,0],[p,p],[p,p],[0,0]]`. */
-export function explicitPad(pad: number): tf.backend_util.ExplicitPadding {
-  return [
-    [0, 0],
-    [pad, pad],
-    [pad, pad],
-    [0, 0],
-  ];
-}
+export { explicitPad };
 
 /** A 2-D convolution without bias, NHWC, PyTorch padding. `x: [N,H,W,Cin]`, `w: [kh,kw,Cin,Cout]`. */
 export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
-  return tf.conv2d(x, w, g.stride, g.pad === 0 ? 'valid' : explicitPad(g.pad));
+  return tf.conv2d(x, w, g.stride, convPad(g.pad));
 }
 
 /** `dy * 1[0 < x < upper]`: the equivalent gradient's mask (`upper = Infinity`: ReLU's). */
@@ -68,33 +61,57 @@ function accumulate(currents: tf.Tensor, cfg: StcConfig): tf.Tensor {
   return tf.sum(tf.mul(tf.reshape(currents, [cfg.T, n, ...rest]), th), 0);
 }
 
+/** The gradients `[dL/dx, dL/dw]` of an activation followed by a linear map, from `dL/dy`, `x` and `w`. */
+type ActGrad<X extends tf.Tensor, Y extends tf.Tensor> = (
+  dy: Y,
+  x: X,
+  w: tf.Tensor,
+) => [tf.Tensor, tf.Tensor];
+
 /**
  * An activation followed by a linear map, as one differentiable op: `forward(x, w)` computes
- * `y` (from `act(x)`, by either path); the backward pass is the equivalent gradient, `dL/dx` =
- * (the linear map's input gradient) `* 1[0 < x < upper]`, and recomputes `act(x)` (one
+ * `y` (from `act(x)`, by either path); the backward pass `grad` is the equivalent gradient,
+ * `dL/dx` = (the linear map's input gradient) `* 1[0 < x < upper]`, and recomputes `act(x)` (one
  * elementwise pass) for the weight gradient instead of keeping it, so training holds `x` and `w`
  * only. With `act = q` this is an STCB; with `act = ReLU, upper = Infinity` it is the ANN twin's
  * `ReLU -> Conv`, with the same gradient as TensorFlow.js's ReLU and half its saved memory.
  */
 function actOp<X extends tf.Tensor, Y extends tf.Tensor>(
   forward: (x: X, w: tf.Tensor) => Y,
-  backward: (dy: Y, a: X, w: tf.Tensor) => [da: tf.Tensor, dw: tf.Tensor],
-  act: (x: X) => X,
-  upper: number,
+  grad: ActGrad<X, Y>,
 ): (x: X, w: tf.Tensor) => Y {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, w, save] = args as [X, tf.Tensor, tf.GradSaveFunc];
     save([x, w]);
     return {
       value: forward(x, w),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw] = saved as [X, tf.Tensor];
-        const [da, dw] = backward(dy as Y, act(sx), sw);
-        return [maskGrad(da, sx, upper), dw];
-      },
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => grad(dy as Y, saved[0] as X, saved[1]),
     };
   });
   return (x, w) => f(x, w) as Y;
+}
+
+/** {@link ActGrad} of `act` followed by a linear map with gradients `backward`, op by op. */
+function actGrad<X extends tf.Tensor, Y extends tf.Tensor>(
+  backward: (dy: Y, a: X, w: tf.Tensor) => [da: tf.Tensor, dw: tf.Tensor],
+  act: (x: X) => X,
+  upper: number,
+): ActGrad<X, Y> {
+  return (dy, x, w) => {
+    const [da, dw] = backward(dy, act(x), w);
+    return [maskGrad(da, x, upper), dw];
+  };
+}
+
+/**
+ * {@link ActGrad} of `q` (or, with `relu`, ReLU) followed by a convolution: the named kernel
+ * `StcConv2DBackward`, one call on a native backend.
+ */
+function conv2dActGrad(
+  g: Conv2dGeometry,
+  act: { thresholds: number[]; strict: boolean; upper: number; relu: boolean },
+): ActGrad<tf.Tensor4D, tf.Tensor4D> {
+  return (dy, x, w) => runKernel('StcConv2DBackward', { dy, x, w }, { ...act, stride: g.stride, pad: g.pad });
 }
 
 /** The two gradients of a linear map `y = f(a, w)`: its input's and its weight's. */
@@ -107,25 +124,9 @@ interface LinearMapGrads<A extends tf.Tensor, Y extends tf.Tensor> {
 
 /** The input and filter gradients of a convolution with geometry `g` (NHWC, HWIO). */
 function conv2dGrads(g: Conv2dGeometry): LinearMapGrads<tf.Tensor4D, tf.Tensor4D> {
-  const strides: [number, number] = [g.stride, g.stride];
-  const pad = g.pad === 0 ? 'valid' : explicitPad(g.pad);
   return {
-    input: (dy, ws, shape) =>
-      tf
-        .engine()
-        .runKernel(
-          tf.Conv2DBackpropInput,
-          { dy, filter: ws },
-          { strides, pad, dataFormat: 'NHWC', inputShape: shape },
-        ) as tf.Tensor,
-    weight: (dy, a, ws) =>
-      tf
-        .engine()
-        .runKernel(
-          tf.Conv2DBackpropFilter,
-          { x: a, dy },
-          { strides, pad, dataFormat: 'NHWC', filterShape: ws.shape },
-        ) as tf.Tensor,
+    input: (dy, ws, shape) => conv2dInputGrad(dy, ws, shape, g.stride, g.pad),
+    weight: (dy, a, ws) => conv2dFilterGrad(dy, a, ws.shape, g.stride, g.pad),
   };
 }
 
@@ -141,11 +142,6 @@ function backwardOf<A extends tf.Tensor, Y extends tf.Tensor>(grads: LinearMapGr
     grads.input(dy, ws, a.shape),
     grads.weight(dy, a, ws),
   ];
-}
-
-/** The input and filter gradients of a convolution with geometry `g` (NHWC, HWIO). */
-function conv2dBackward(g: Conv2dGeometry) {
-  return backwardOf(conv2dGrads(g));
 }
 
 /** The input and weight gradients of `y = a w`. */
@@ -202,13 +198,16 @@ export function stcConv2d(
   // the gradient's mask below then see what the encoder sees
   if (cfg.shift !== 'none') return stcConv2d(shiftedInput(x, cfg), w, unshifted(cfg), g, path);
   const forward = (xs: tf.Tensor4D, ws: tf.Tensor): tf.Tensor4D => {
-    if (path === 'fused') return conv2d(stcQuantize(xs, cfg) as tf.Tensor4D, ws as tf.Tensor4D, g);
+    if (path === 'fused') {
+      const attrs = { ...stcKernelAttrs(cfg), stride: g.stride, pad: g.pad };
+      return runKernel('StcConv2D', { x: xs, w: ws }, attrs) as tf.Tensor4D;
+    }
     const [n, h, wd, c] = xs.shape;
     const frames = tf.reshape(encode(xs, cfg), [cfg.T * n, h, wd, c]) as tf.Tensor4D;
     return accumulate(conv2d(frames, ws as tf.Tensor4D, g), cfg) as tf.Tensor4D;
   };
-  const q = (v: tf.Tensor4D) => stcQuantize(v, cfg) as tf.Tensor4D;
-  return actOp(forward, conv2dBackward(g), q, gradientUpper(cfg))(x, w);
+  const act = { ...stcKernelAttrs(cfg), upper: gradientUpper(cfg), relu: false };
+  return actOp(forward, conv2dActGrad(g, act))(x, w);
 }
 
 /**
@@ -232,7 +231,7 @@ export function stcLinear(
     return accumulate(tf.matMul(frames, ws as tf.Tensor2D), cfg) as tf.Tensor2D;
   };
   const q = (v: tf.Tensor2D) => stcQuantize(v, cfg) as tf.Tensor2D;
-  return actOp(forward, linearBackward, q, gradientUpper(cfg))(x, w);
+  return actOp(forward, actGrad(linearBackward, q, gradientUpper(cfg)))(x, w);
 }
 
 /**
@@ -365,11 +364,14 @@ export function scaleGrad<T extends tf.Tensor>(x: T, g: number): T {
  */
 export function reluConv2d(x: tf.Tensor4D, w: tf.Tensor4D, g: Conv2dGeometry): tf.Tensor4D {
   const forward = (xs: tf.Tensor4D, ws: tf.Tensor): tf.Tensor4D => conv2d(tf.relu(xs), ws as tf.Tensor4D, g);
-  return actOp(forward, conv2dBackward(g), tf.relu, Infinity)(x, w);
+  return actOp(forward, conv2dActGrad(g, { thresholds: [], strict: false, upper: Infinity, relu: true }))(
+    x,
+    w,
+  );
 }
 
 /** `ReLU -> Linear` (no bias), the ANN twin of {@link stcLinear}: `x: [N, in]`, `w: [in, out]`. */
 export function reluLinear(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   const forward = (xs: tf.Tensor2D, ws: tf.Tensor): tf.Tensor2D => tf.matMul(tf.relu(xs), ws as tf.Tensor2D);
-  return actOp(forward, linearBackward, tf.relu, Infinity)(x, w);
+  return actOp(forward, actGrad(linearBackward, tf.relu, Infinity))(x, w);
 }

@@ -5,12 +5,12 @@
  * in a browser (`browser-backend.ts`), both through one loop (`start.ts`). Nothing else
  * registers a kernel.
  *
- * | backend                   | named kernels (`src/lib/core/kernels/table.ts`)     | replaced TensorFlow.js kernels |
- * |---------------------------|-----------------------------------------------------|--------------------------------|
- * | `cpu`                     | STC over plain arrays; batch norm and SGD with ops  |                                |
- * | `wasm`                    | the same, over the wasm heap                        | both convolution gradients     |
- * | `libtorch`                | none here: the native package registers its own     |                                |
- * | any other (WebGL, WebGPU) | all with ops                                        |                                |
+ * | backend                   | named kernels (`src/lib/core/kernels/table.ts`)                  | replaced TensorFlow.js kernels |
+ * |---------------------------|------------------------------------------------------------------|--------------------------------|
+ * | `cpu`                     | STC over plain arrays; batch norm, SGD, STCB backward with ops   |                                |
+ * | `wasm`                    | the same, over the wasm heap                                     | both convolution gradients     |
+ * | `libtorch`                | none here: the native package registers its own                  |                                |
+ * | any other (WebGL, WebGPU) | all with ops                                                     |                                |
  *
  * The libtorch backend runs a kernel it lacks on `cpu`, so Node's start-up registers `cpu`'s
  * list first.
@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNormKernels, batchNormTrainGradient } from '../core/kernels/batch-norm.js';
 import { sgdStepKernels } from '../core/kernels/sgd-step.js';
+import { stcConvKernels } from '../core/kernels/stc-conv.js';
 import { stcKernels, stcQuantizeGradient, stcQuantizeScaledGradient } from '../core/kernels/stc-kernels.js';
 import { forwardConvGradientKernels } from './conv-grad.js';
 
@@ -38,6 +39,7 @@ export function kernelConfigs(backendName: string): tf.KernelConfig[] {
     ...stcKernels(backendName),
     ...batchNormKernels(backendName),
     ...sgdStepKernels(backendName),
+    ...stcConvKernels(backendName),
   ];
   return backendName === 'wasm' ? [...named, ...forwardConvGradientKernels(backendName)] : named;
 }

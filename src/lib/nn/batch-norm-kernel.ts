@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { runKernel } from '../core/kernels/array-kernel.js';
+import type { RunningStats } from '../core/kernels/batch-norm.js';
 
 /** Output of {@link batchNormTrain}. */
 export interface BatchNormTrainResult {
@@ -31,4 +32,26 @@ export function batchNormTrain(
 ): BatchNormTrainResult {
   const [y, mean, invstd] = runKernel('StcBatchNormTrain', { x, gamma, beta }, { eps });
   return { y, mean: mean as tf.Tensor1D, invstd: invstd as tf.Tensor1D };
+}
+
+/**
+ * The running statistics after one training batch, through the `StcBatchNormRunning` kernel
+ * (no gradient; its equations are in the kernel table).
+ *
+ * @param running `[runningMean [C], runningVar [C], numBatchesTracked [] int32]`
+ * @param mean the batch mean `[C]` ({@link batchNormTrain}'s)
+ * @param invstd the batch's `1 / sqrt(var + eps)` `[C]` ({@link batchNormTrain}'s)
+ */
+export function batchNormRunning(
+  running: RunningStats,
+  mean: tf.Tensor,
+  invstd: tf.Tensor,
+  attrs: { momentum: number; eps: number; count: number },
+): RunningStats {
+  const [runningMean, runningVar, numBatchesTracked] = running;
+  return runKernel(
+    'StcBatchNormRunning',
+    { runningMean, runningVar, numBatchesTracked, mean, invstd },
+    attrs,
+  ) as RunningStats;
 }

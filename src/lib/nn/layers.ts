@@ -16,7 +16,8 @@ import {
   type StcPath,
 } from '../core/stcb.js';
 import { SeedStream, uniform } from './init.js';
-import { batchNormTrain } from './batch-norm-kernel.js';
+import { batchNormRunning, batchNormTrain } from './batch-norm-kernel.js';
+import { runningUpdateOps, type RunningStats } from '../core/kernels/batch-norm.js';
 import { Module, type ForwardOptions, type ParamOptions } from './module.js';
 import { syncBatchNormTrain } from './sync-bn.js';
 
@@ -71,7 +72,16 @@ export class BatchNorm extends Module {
         this.eps,
         opts.syncBn,
       );
-      tf.tidy(() => this.updateRunning(mean, tf.mul(variance, count / Math.max(1, count - 1))));
+      tf.tidy(() =>
+        this.assignRunning(
+          runningUpdateOps(
+            this.running(),
+            mean,
+            tf.mul(variance, count / Math.max(1, count - 1)),
+            this.momentum,
+          ),
+        ),
+      );
       tf.dispose([mean, variance]);
       return y;
     }
@@ -81,20 +91,25 @@ export class BatchNorm extends Module {
       this.bias as tf.Tensor1D,
       this.eps,
     );
-    const m = x.size / this.channels;
-    tf.tidy(() => {
-      const biasedVar = tf.sub(tf.reciprocal(tf.square(invstd)), this.eps);
-      this.updateRunning(mean, tf.mul(biasedVar, m / Math.max(1, m - 1)));
-    });
+    const count = x.size / this.channels;
+    tf.tidy(() =>
+      this.assignRunning(
+        batchNormRunning(this.running(), mean, invstd, { momentum: this.momentum, eps: this.eps, count }),
+      ),
+    );
     return y;
   }
 
-  /** `running = (1 - momentum) running + momentum batch`, one more batch tracked. */
-  private updateRunning(mean: tf.Tensor, unbiasedVar: tf.Tensor): void {
-    const k = this.momentum;
-    this.runningMean.assign(tf.add(tf.mul(this.runningMean, 1 - k), tf.mul(mean, k)));
-    this.runningVar.assign(tf.add(tf.mul(this.runningVar, 1 - k), tf.mul(unbiasedVar, k)));
-    this.numBatchesTracked.assign(tf.add(this.numBatchesTracked, tf.scalar(1, 'int32')));
+  /** The running statistics, in the order of {@link RunningStats}. */
+  private running(): RunningStats {
+    return [this.runningMean, this.runningVar, this.numBatchesTracked];
+  }
+
+  /** Takes `[runningMean, runningVar, numBatchesTracked]` as the new running statistics. */
+  private assignRunning([mean, variance, tracked]: RunningStats): void {
+    this.runningMean.assign(mean);
+    this.runningVar.assign(variance);
+    this.numBatchesTracked.assign(tracked);
   }
 }
 

@@ -11,9 +11,20 @@
  * bundle imports this module.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { runKernel } from '../core/kernels/array-kernel.js';
 import { valueAndGrads } from '../engine/grads.js';
 import type { ForwardOptions } from '../nn/module.js';
+import { readTidy } from '../util/read.js';
 import type { Sgd } from './sgd.js';
+
+/**
+ * `sum(g^2)` of each tensor of `ts`, in order, in one device read (`StcSquaredNorm`, one kernel
+ * call per tensor): finite unless the tensor holds a NaN or an Infinity or its sum of squares
+ * overflows float32 (the trainer's gradient check).
+ */
+export function squaredNorms(ts: readonly tf.Tensor[]): tf.TypedArray {
+  return readTidy(() => tf.stack(ts.map((x) => runKernel('StcSquaredNorm', { x }))));
+}
 
 /** Softmax cross-entropy of `logits: [N, K]` against integer labels, averaged over the batch. */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {

@@ -1,7 +1,9 @@
 /**
  * The batch-norm named kernels (training mode), so that a native backend can fuse them:
  * `StcBatchNormTrain` (`x, gamma, beta`, attr `eps` -> `y, mean, invstd`) and
- * `StcBatchNormTrainGrad` (`dy, x, gamma, mean, invstd` -> `dx, dgamma, dbeta`); their names,
+ * `StcBatchNormTrainGrad` (`dy, x, gamma, mean, invstd` -> `dx, dgamma, dbeta`), and the running
+ * statistics' update, `StcBatchNormRunning` (no gradient: one kernel call instead of a dozen ops
+ * recorded on the gradient tape, each keeping copies of its inputs); their names,
  * inputs, outputs and attributes are in the kernel table (`src/lib/core/kernels/table.ts`).
  *
  * The channel axis is the last one (`[N, H, W, C]` or `[N, C]`); statistics are taken over
@@ -49,12 +51,51 @@ export function batchNormTrainGradOps(
   return [dx, dgamma, dbeta];
 }
 
+/** The running statistics of a batch norm: `[runningMean, runningVar, numBatchesTracked]`. */
+export type RunningStats = [runningMean: tf.Tensor, runningVar: tf.Tensor, numBatchesTracked: tf.Tensor];
+
+/**
+ * The running statistics after one batch of mean `mean` and unbiased variance `unbiasedVar`
+ * (PyTorch's update, momentum `k`): `(1 - k) running + k batch`, one more batch tracked.
+ */
+export function runningUpdateOps(
+  [runningMean, runningVar, numBatchesTracked]: RunningStats,
+  mean: tf.Tensor,
+  unbiasedVar: tf.Tensor,
+  k: number,
+): RunningStats {
+  return [
+    tf.add(tf.mul(runningMean, 1 - k), tf.mul(mean, k)),
+    tf.add(tf.mul(runningVar, 1 - k), tf.mul(unbiasedVar, k)),
+    tf.add(numBatchesTracked, tf.scalar(1, 'int32')),
+  ];
+}
+
+/**
+ * Reference implementation of `StcBatchNormRunning` with TensorFlow.js ops: the biased batch
+ * variance from `invstd` (`1 / invstd^2 - eps`), made unbiased (`count / (count - 1)`), then
+ * {@link runningUpdateOps}.
+ */
+export function batchNormRunningOps(
+  running: RunningStats,
+  mean: tf.Tensor,
+  invstd: tf.Tensor,
+  { momentum, eps, count }: { momentum: number; eps: number; count: number },
+): RunningStats {
+  const biasedVar = tf.sub(tf.reciprocal(tf.square(invstd)), eps);
+  const unbiasedVar = tf.mul(biasedVar, count / Math.max(1, count - 1));
+  return runningUpdateOps(running, mean, unbiasedVar, momentum);
+}
+
 /** The batch-norm kernels for `backendName`, written with ops (any backend). */
 export function batchNormKernels(backendName: string): tf.KernelConfig[] {
   return [
     opsKernel('StcBatchNormTrain', backendName, (i, a) => batchNormTrainOps(i.x, i.gamma, i.beta, a.eps)),
     opsKernel('StcBatchNormTrainGrad', backendName, (i) =>
       batchNormTrainGradOps(i.dy, i.x, i.gamma, i.mean, i.invstd),
+    ),
+    opsKernel('StcBatchNormRunning', backendName, (i, a) =>
+      batchNormRunningOps([i.runningMean, i.runningVar, i.numBatchesTracked], i.mean, i.invstd, a),
     ),
   ];
 }

@@ -7,7 +7,8 @@
  * ```
  *
  * A native backend does it in one pass over memory; every other backend runs these ops (the
- * optimiser is `Sgd` in `src/lib/train/sgd.ts`).
+ * optimiser is `Sgd` in `src/lib/train/sgd.ts`). With it, the gradient check's `StcSquaredNorm`
+ * (`sum(grad^2)`, one call per parameter instead of two ops).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { opsKernel } from './array-kernel.js';
@@ -30,9 +31,15 @@ export function sgdStepOps(
   return [tf.sub(p, tf.mul(d, lr)), nb];
 }
 
-/** The `StcSgdStep` kernel for `backendName`, written with ops (any backend). */
+/** Reference of `StcSquaredNorm` with TensorFlow.js ops: `sum(x^2)`, a scalar. */
+export function squaredNormOps(x: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.square(x));
+}
+
+/** The `StcSgdStep` and `StcSquaredNorm` kernels for `backendName`, written with ops (any backend). */
 export function sgdStepKernels(backendName: string): tf.KernelConfig[] {
   return [
     opsKernel('StcSgdStep', backendName, (i, { lr, ...opts }) => sgdStepOps(i.p, i.b, i.grad, lr, opts)),
+    opsKernel('StcSquaredNorm', backendName, (i) => squaredNormOps(i.x)),
   ];
 }

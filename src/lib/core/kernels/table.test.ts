@@ -56,6 +56,29 @@ const calls: { [N in KernelName]: { inputs: () => KernelInputs<N>; attrs: Kernel
     }),
     attrs: {},
   },
+  StcConv2D: {
+    inputs: () => ({ x: tf.tensor([0.9, 0.3, -1, 2], [1, 2, 2, 1]), w: tf.ones([3, 3, 1, 1]) }),
+    attrs: { thresholds: [1, 0.5], stride: 1, pad: 1 },
+  },
+  StcConv2DBackward: {
+    inputs: () => ({
+      dy: tf.ones([1, 2, 2, 1]),
+      x: tf.tensor([0.9, 0.3, -1, 2], [1, 2, 2, 1]),
+      w: tf.ones([3, 3, 1, 1]),
+    }),
+    attrs: { thresholds: [1, 0.5], upper: 1.5, stride: 1, pad: 1 },
+  },
+  StcBatchNormRunning: {
+    inputs: () => ({
+      runningMean: tf.zeros([2]),
+      runningVar: tf.ones([2]),
+      numBatchesTracked: tf.scalar(0, 'int32'),
+      mean: tf.tensor([2, 3.5]),
+      invstd: tf.tensor([1, 0.5]),
+    }),
+    attrs: { momentum: 0.1, eps: 1e-5, count: 4 },
+  },
+  StcSquaredNorm: { inputs: () => ({ x: tf.tensor([3, -4]) }), attrs: {} },
   StcSgdStep: {
     inputs: () => ({ p: tf.ones([3]), b: tf.zeros([3]), grad: tf.ones([3]) }),
     attrs: { lr: 0.1, momentum: 0.9, weightDecay: 0 },
