@@ -7,7 +7,7 @@ import { stcConfig } from '../../lib/core/config.js';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
 import { prepareRunDir } from '../rundir/dirs.js';
-import { seedDirName } from '../rundir/layout.js';
+import { runFile, seedDirName } from '../rundir/layout.js';
 import { readResult } from '../rundir/result-file.js';
 import { runRepeats } from './repeats.js';
 
@@ -27,7 +27,7 @@ const stopsAfterOne: TrainConfig = {
 };
 
 describe('runRepeats with keepFinished (stcsnn reproduce)', () => {
-  test('a seed stopped by the time budget is continued, not taken as done; a finished one is read', async () => {
+  test('a seed stopped by its time budget is kept as that budget\'s result (a rerun trains nothing); an interrupted one continues', async () => {
     const dir = join(root, 'group');
     prepareRunDir(dir, false);
     const events: string[] = [];
@@ -47,26 +47,29 @@ describe('runRepeats with keepFinished (stcsnn reproduce)', () => {
       ],
     );
     assert.deepEqual(events, ['start:5', 'done:5', 'start:6', 'done:6']);
-    // rerun (as `stcsnn reproduce` after a stop): each stopped seed continues from its checkpoint
-    // and trains its last epoch, under the same budget
+    // rerun of the same command: both seeds are the budget's results, read, not trained further
     events.length = 0;
     const second = await runRepeats(stopsAfterOne, 2, opts);
-    assert.deepEqual(events, ['resume:5', 'done:5', 'resume:6', 'done:6']);
-    assert.deepEqual(
-      second.runs.map((r) => [r.epochs, r.epochs_asked, r.stopped_by]),
-      [
-        [2, 2, null],
-        [2, 2, null],
-      ],
-    );
-    assert.equal(readResult(join(dir, seedDirName(5)))?.epochs, 2);
-    // now finished: read, not retrained
-    events.length = 0;
-    const third = await runRepeats(stopsAfterOne, 2, opts);
     assert.deepEqual(events, ['skip:5', 'skip:6']);
     assert.deepEqual(
-      third.runs.map((r) => r.epochs),
-      [2, 2],
+      second.runs.map((r) => [r.epochs, r.stopped_by]),
+      [
+        [1, 'time-budget'],
+        [1, 'time-budget'],
+      ],
     );
+    // seed 6 interrupted (its checkpoint, no result): continued from its checkpoint, to its last epoch
+    rmSync(runFile(join(dir, seedDirName(6)), 'result'));
+    events.length = 0;
+    const third = await runRepeats(stopsAfterOne, 2, opts);
+    assert.deepEqual(events, ['skip:5', 'resume:6', 'done:6']);
+    assert.deepEqual(
+      third.runs.map((r) => [r.epochs, r.stopped_by]),
+      [
+        [1, 'time-budget'],
+        [2, null],
+      ],
+    );
+    assert.equal(readResult(join(dir, seedDirName(6)))?.epochs, 2);
   });
 });

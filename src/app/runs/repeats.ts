@@ -40,9 +40,11 @@ export interface RunRepeatsOptions {
   readonly hooks?: (seed: number) => TrainHooks | undefined;
   /**
    * Keep what earlier invocations trained (resumable after a kill), as the run record finds each
-   * seed's directory (`inspectRun`): a finished run is read, not retrained; an interrupted one,
-   * or one the time budget stopped, continues from its checkpoint; any other is started
-   * afresh. Without it every seed's directory is cleared and trained.
+   * seed's directory (`inspectRun`): a finished run, or one its time budget stopped (the budget's
+   * result: a rerun of the same command trains nothing more), is read, not retrained; an
+   * interrupted one continues from its checkpoint; any other is started afresh. Without it every
+   * seed's directory is cleared and trained. (A stopped seed trains on with
+   * `stcsnn train --resume <seed dir> --time-budget B`.)
    */
   readonly keepFinished?: boolean;
   /** Called per seed before it runs (skipped as finished before, resumed, started) and when it is done. */
@@ -108,7 +110,7 @@ async function repeatsLocked(
 
 /**
  * Trains repeat `k`, seed `config.seed + k`; with `keepFinished`, as the run record finds its
- * directory: a finished run is read, an interrupted one or one stopped by the time budget
+ * directory: a finished run or one stopped by its time budget is read, an interrupted one
  * continues from its checkpoint, any other starts afresh.
  */
 async function repeatOne(
@@ -120,7 +122,7 @@ async function repeatOne(
   const seed = config.seed + k;
   const dir = repeats > 1 ? join(opts.runDir, seedDirName(seed)) : opts.runDir;
   const kept = opts.keepFinished && isRunDir(dir) ? inspectRun(dir) : null;
-  if (kept?.status === 'finished') {
+  if (kept?.status === 'finished' || kept?.status === 'stopped') {
     // a result.json of any age: the fields it lacks are not read of a finished seed
     const done = kept.result as TrainResult;
     opts.onSeed?.(seed, 'skip', done);

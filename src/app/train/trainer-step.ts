@@ -12,8 +12,12 @@ import { allReduceGradients, type SyncStats } from '../../lib/distributed/grad-s
 import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
 import type { BatchNormSync } from '../../lib/nn/sync-bn.js';
 import { sgdFor, type Sgd } from '../../lib/train/sgd.js';
-import { NumericalError, trainStepReduced, type TrainStepResult } from '../../lib/train/step.js';
-import { readTidy } from '../../lib/util/read.js';
+import {
+  NumericalError,
+  squaredNorms,
+  trainStepReduced,
+  type TrainStepResult,
+} from '../../lib/train/step.js';
 import type { TrainConfig } from '../config/config.js';
 
 /** The network's architecture for a training configuration and data set. */
@@ -41,7 +45,7 @@ function checkGradients(
   where: string,
 ): void {
   const entries = Object.entries(grads);
-  const norms = readTidy(() => tf.stack(entries.map(([, g]) => tf.sum(tf.square(g)))));
+  const norms = squaredNorms(entries.map(([, g]) => g));
   const badIdx: number[] = [];
   norms.forEach((v, k) => {
     if (!Number.isFinite(v)) badIdx.push(k);
