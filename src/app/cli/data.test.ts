@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FASHION_MNIST_FILES } from '../../lib/data/fashion-mnist.js';
 import { encodeIdx } from '../../lib/data/idx.js';
-import { writeCifar10Folder, writeTinyImageNet } from '../../lib/data/readers/testing.js';
+import { writeCifar10Folder, writeTinyImageNet } from '../../lib/data/readers/fixture-files.test-support.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 

@@ -20,7 +20,7 @@ import {
   stateDictSpec,
 } from './state-dict.js';
 import { decodeModel, encodeModel, loadModel, META_KEYS, saveModel } from './model-file.js';
-import { evalLogits, randomizeThresholds } from './testutil.js';
+import { evalLogits, randomizeThresholds } from './small-networks.test-support.js';
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
