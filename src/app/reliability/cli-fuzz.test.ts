@@ -46,7 +46,10 @@ const emptyDir = join(root, 'empty-run');
 const junkImage = join(root, 'junk.png');
 
 before(async () => {
-  worker = new Worker(new URL('./cli-worker.test-support.js', import.meta.url), { stdout: true, stderr: true });
+  worker = new Worker(new URL('./cli-worker.test-support.js', import.meta.url), {
+    stdout: true,
+    stderr: true,
+  });
   await new Promise<void>((resolve, reject) => {
     worker.once('message', () => resolve());
     worker.once('error', reject);
