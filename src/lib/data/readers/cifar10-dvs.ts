@@ -46,6 +46,7 @@ import {
   direntIsDir,
   direntIsFile,
   isDir,
+  listClassFiles,
   listDirSorted,
   MAX_DATA_FILE_BYTES,
   readFileAsync,
@@ -157,19 +158,11 @@ function locateRoot(dataDir: string): string {
 
 /** The classes and every class's AEDAT files, sorted (see the module doc). */
 export function listDvsFiles(root: string): { classNames: string[]; files: string[][] } {
-  const classNames: string[] = [];
-  const files: string[][] = [];
-  for (const d of listDirSorted(root)) {
-    if (d.name.startsWith('.') || !direntIsDir(root, d)) continue;
-    const dir = path.join(root, d.name);
-    const list = listDirSorted(dir)
+  const aedatFiles = (dir: string) =>
+    listDirSorted(dir)
       .filter((f) => isAedat(f.name) && direntIsFile(dir, f))
       .map((f) => path.join(dir, f.name));
-    if (list.length === 0) throw new DataError(`${dir}: class folder without .aedat event files`);
-    classNames.push(d.name);
-    files.push(list);
-  }
-  return { classNames, files };
+  return listClassFiles(root, aedatFiles, 'class folder without .aedat event files');
 }
 
 function normSize(size: Cifar10DvsOptions['size']): [number, number] | null {
