@@ -10,7 +10,7 @@
  *   checked, written atomically); offline, says how to get them instead (exit 2).
  */
 import { Command } from 'commander';
-import { defaultFashionMnistDownloadDir, fetchFashionMnist } from '../../lib/data/fashion-mnist.js';
+import { defaultFashionMnistDownloadDir, fetchFashionMnist } from '../../lib/data/readers/fashion-mnist.js';
 import { datasetInfo, DEFAULT_DATASET, openDataset, registeredNames } from '../../lib/data/registry.js';
 import { verifyDataset, type VerifyReport } from '../../lib/data/readers/index.js';
 import { DataError } from '../../lib/data/types.js';

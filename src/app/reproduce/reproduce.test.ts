@@ -32,7 +32,7 @@ import {
   type ReportFile,
 } from './report.js';
 import { annFromReport, protocolOf, runExperiment } from './runner.js';
-import { reportMarkdown } from './markdown.js';
+import { reportMarkdown } from './report-markdown.js';
 import { experimentCautions } from './verdicts.js';
 import { TRAIN_DEFAULTS } from '../config/config.js';
 

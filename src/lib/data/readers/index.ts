@@ -1,7 +1,9 @@
 /**
  * The readers of CIFAR-10/100, TinyImageNet, CIFAR10-DVS and image folders, and their glue to the
  * data-set registry (`../registry.ts`): {@link READERS} maps a registry name to an `open` taking
- * the registry's options (with the reader-specific extras below) and a `locate`.
+ * the registry's options (with the reader-specific extras below) and a `locate`. Fashion-MNIST's
+ * reader (`fashion-mnist.ts`, on the IDX files of `idx.ts`) is here too; the registry opens it and
+ * the embedded subset directly.
  *
  * Registry options understood (extras are checked; a wrong type is a DataError):
  * - every reader: `dataDir` (default `$STCSNN_DATA`), `cacheDir` (default `$STCSNN_CACHE` or
