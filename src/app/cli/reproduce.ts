@@ -257,8 +257,8 @@ function printPlan(
   );
 }
 
-/** The data-set check of `src/app/reproduce/data.ts` (loaded on demand). */
-type ResolveData = (typeof import('../reproduce/data.js'))['resolveData'];
+/** The data-set check of `src/app/reproduce/resolve-data.ts` (loaded on demand). */
+type ResolveData = (typeof import('../reproduce/resolve-data.js'))['resolveData'];
 
 /** Writes one line on stderr. */
 function log(line: string): void {
@@ -403,7 +403,7 @@ export function reproduceCommand(): Command {
     const out = flags.out === undefined ? defaultOut(exp.id, scale, override) : resolve(flags.out);
     const plan: ReproducePlan = { exp, scale, override, out };
     // the data is checked before the backend starts, so that a missing data set fails at once
-    const { resolveData } = await import('../reproduce/data.js');
+    const { resolveData } = await import('../reproduce/resolve-data.js');
     if (flags.printConfig) {
       printPlan(plan, flags, resolveData, json);
       return;
