@@ -130,7 +130,7 @@ function energyOf(dir, cli) {
 }
 
 async function summary() {
-  const { pairedDifference } = await import('../dist/app/reproduce/summary.js');
+  const { pairedDifference } = await import('../dist/app/reproduce/report-numbers.js');
   const cli = resolve('dist/app/cli/main.js');
   const f = (v, d = 2) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(d));
   const rows = [];

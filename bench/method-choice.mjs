@@ -105,7 +105,7 @@ function benchCost() {
 }
 
 async function summary() {
-  const { pairedDifference } = await import('../dist/app/reproduce/summary.js');
+  const { pairedDifference } = await import('../dist/app/reproduce/report-numbers.js');
   const rows = [];
   const decisions = [];
   for (const s of SETTINGS) {

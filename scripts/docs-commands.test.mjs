@@ -20,7 +20,7 @@
 // Placeholders (runs/<run>, DIR, RUN_DIR, EXPERIMENT, `--seed s`, `--gradient g`, ...) are replaced
 // by the fixtures as the tables below say; `[optional]` parts and `a|b` alternatives are
 // expanded so that each appears in at least one variant.
-// The CLI runs in a worker thread (src/app/reliability/cli-worker.ts), one command at a time, with
+// The CLI runs in a worker thread (src/app/reliability/cli-worker.test-support.ts), one command at a time, with
 // the current directory a temporary folder: nothing is written in the repository.
 // Run after `npm run build` (npm test does).
 import assert from 'node:assert/strict';
@@ -38,7 +38,7 @@ const DIST = join(ROOT, 'dist');
 const { CONFIG_FLAGS } = await import(join(DIST, 'app/cli/flags.js'));
 const { flattenConfig } = await import(join(DIST, 'app/config/config.js'));
 const { datasetInfo } = await import(join(DIST, 'lib/data/registry.js'));
-const { greyJpeg, pngBytes } = await import(join(DIST, 'lib/data/readers/testing.js'));
+const { greyJpeg, pngBytes } = await import(join(DIST, 'lib/data/readers/fixture-files.test-support.js'));
 
 /** The fixture run directory (trained in before()), relative to the commands' folder. */
 const RUN = 'run';
@@ -191,7 +191,7 @@ let work;
 const answers = new Map(); // argv key -> promise of the answer
 
 function startWorker() {
-  worker = new Worker(join(DIST, 'app/reliability/cli-worker.js'));
+  worker = new Worker(join(DIST, 'app/reliability/cli-worker.test-support.js'));
   return new Promise((ready, fail) => {
     worker.once('error', fail);
     worker.once('message', (m) => (m === 'ready' ? ready() : fail(new Error(String(m)))));

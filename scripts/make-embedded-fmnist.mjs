@@ -21,9 +21,9 @@ Writes assets/fashion-mnist-mini/ (the first 400 training and 100 test images of
 gzipped IDX, indices.json) from the full Fashion-MNIST files in SOURCE_DIR
 (default /usr/share/datasets/fashion-mnist, Debian's dataset-fashion-mnist).`;
 const { positionals } = scriptArgs(import.meta.url, { usage: USAGE, positionals: 1 });
-const { encodeIdx, readIdxImageSet } = await importBuilt('dist/lib/data/idx.js');
+const { encodeIdx, readIdxImageSet } = await importBuilt('dist/lib/data/readers/idx.js');
 const { FASHION_MNIST_FILES, findIdxFile, checkFashionMnistChecksums } = await importBuilt(
-  'dist/lib/data/fashion-mnist.js',
+  'dist/lib/data/readers/fashion-mnist.js',
 );
 
 const PER_CLASS = { train: 400, test: 100 };

@@ -44,6 +44,28 @@ function title(text: string, subtitle?: string): { text: string; subtitle?: stri
 }
 
 /**
+ * A figure in the shared look: `spec` (its data, marks and encodings, or its views) under the
+ * schema, the title with its subtitle, and {@link CONFIG}.
+ */
+function figure(
+  name: string,
+  caption: string,
+  heading: { title: string; subtitle?: string },
+  spec: Record<string, unknown>,
+): Figure {
+  return {
+    name,
+    caption,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title: title(heading.title, heading.subtitle),
+      ...spec,
+      config: CONFIG,
+    } as TopLevelSpec,
+  };
+}
+
+/**
  * Renders a Vega-Lite specification to an SVG document. Vega and Vega-Lite are loaded on first
  * use, so that importing this module (and the CLI) stays fast.
  */
@@ -241,18 +263,14 @@ export function trainingCurves(
       detail: { field: 'run', type: 'nominal' as const },
     },
   });
-  return {
-    name: 'training-curves',
-    caption: windowed
+  return figure(
+    'training-curves',
+    windowed
       ? 'Training curves: accuracy per epoch, loss per epoch (test) and per batch window (train); train dashed, test solid.'
       : 'Training curves: accuracy and loss per epoch (train dashed, test solid).',
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: title('Training curves', subtitle),
-      hconcat: [layer('accuracy', 'accuracy (%)'), layer('loss', 'loss')],
-      config: CONFIG,
-    } as TopLevelSpec,
-  };
+    { title: 'Training curves', subtitle },
+    { hconcat: [layer('accuracy', 'accuracy (%)'), layer('loss', 'loss')] },
+  );
 }
 
 /** A value per layer for one series (e.g. one T), for {@link perLayerChart}. */
@@ -339,19 +357,12 @@ export function perLayerChart(opts: {
             mark: { type: 'bar' as const, color: '#4c78a8' },
             encoding: { x, y, tooltip: [{ field: 'value', type: 'quantitative' as const }] },
           };
-  return {
-    name: opts.name,
-    caption: opts.caption,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: title(opts.title, opts.subtitle),
-      width,
-      height: HEIGHT,
-      data: { values: [...opts.rows] },
-      ...spec,
-      config: CONFIG,
-    } as TopLevelSpec,
-  };
+  return figure(opts.name, opts.caption, opts, {
+    width,
+    height: HEIGHT,
+    data: { values: [...opts.rows] },
+    ...spec,
+  });
 }
 
 /** One value against a numeric parameter, per series. */
@@ -379,46 +390,39 @@ export function lineChart(opts: {
 }): Figure {
   const xs = [...new Set(opts.points.map((p) => p.x))].sort((a, b) => a - b);
   const series = opts.seriesOrder ?? [...new Set(opts.points.map((p) => p.series))];
-  return {
-    name: opts.name,
-    caption: opts.caption,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: title(opts.title, opts.subtitle),
-      width: WIDTH,
-      height: HEIGHT,
-      data: { values: [...opts.points] },
-      mark: { type: 'line', point: { size: 50 } },
-      encoding: {
-        x: {
-          field: 'x',
-          type: 'quantitative',
-          title: opts.xTitle,
-          scale: opts.logX ? { type: 'log' } : { zero: false },
-          axis: { values: xs, format: '~g' },
-        },
-        y: {
-          field: 'y',
-          type: 'quantitative',
-          title: opts.yTitle,
-          scale: opts.logY ? { type: 'log' } : { zero: opts.yZero ?? false },
-          ...(opts.yFormat ? { axis: { format: opts.yFormat } } : {}),
-        },
-        color: {
-          field: 'series',
-          type: 'nominal',
-          title: opts.seriesTitle ?? 'series',
-          sort: [...series],
-        },
-        tooltip: [
-          { field: 'x', type: 'quantitative' },
-          { field: 'y', type: 'quantitative' },
-          { field: 'series', type: 'nominal' },
-        ],
+  return figure(opts.name, opts.caption, opts, {
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: [...opts.points] },
+    mark: { type: 'line', point: { size: 50 } },
+    encoding: {
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        title: opts.xTitle,
+        scale: opts.logX ? { type: 'log' } : { zero: false },
+        axis: { values: xs, format: '~g' },
       },
-      config: CONFIG,
-    } as TopLevelSpec,
-  };
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title: opts.yTitle,
+        scale: opts.logY ? { type: 'log' } : { zero: opts.yZero ?? false },
+        ...(opts.yFormat ? { axis: { format: opts.yFormat } } : {}),
+      },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: opts.seriesTitle ?? 'series',
+        sort: [...series],
+      },
+      tooltip: [
+        { field: 'x', type: 'quantitative' },
+        { field: 'y', type: 'quantitative' },
+        { field: 'series', type: 'nominal' },
+      ],
+    },
+  });
 }
 
 /** A histogram of one layer: fractions per bin. */
@@ -443,13 +447,11 @@ export function inputHistogram(series: readonly HistogramSeries[], subtitle?: st
       fraction: s.total > 0 ? c / s.total : 0,
     }));
   });
-  return {
-    name: 'steb-inputs',
-    caption:
-      'Distribution of STEB inputs (membrane potentials) per STCB layer on the evaluation set (paper §4.4.1).',
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: title('Distribution of STEB inputs', subtitle),
+  return figure(
+    'steb-inputs',
+    'Distribution of STEB inputs (membrane potentials) per STCB layer on the evaluation set (paper §4.4.1).',
+    { title: 'Distribution of STEB inputs', subtitle },
+    {
       width: WIDTH,
       height: HEIGHT,
       data: { values: rows },
@@ -470,7 +472,6 @@ export function inputHistogram(series: readonly HistogramSeries[], subtitle?: st
           scale: { scheme: 'viridis' },
         },
       },
-      config: CONFIG,
-    } as TopLevelSpec,
-  };
+    },
+  );
 }

@@ -11,7 +11,7 @@ import type { LayerInfo } from '../../lib/nn/models.js';
 import { computeEnergy } from '../../lib/analysis/energy.js';
 import { runSweep } from '../runs/sweep.js';
 import { layersFor } from './network.js';
-import { fixtureConfig, writeFixtureRun } from './testing.js';
+import { fixtureConfig, writeFixtureRun } from './fixture-runs.test-support.js';
 import { TRAIN_DEFAULTS } from '../config/config.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));

@@ -16,7 +16,7 @@ import { writeReport } from './report.js';
 import { LOSS_WINDOWS, LossWindows } from '../train/loss-windows.js';
 import { readRunDir } from './rundir.js';
 import { dirKind } from '../rundir/dirs.js';
-import { fixtureConfig, fixtureStats, writeFixtureRun } from './testing.js';
+import { fixtureConfig, fixtureStats, writeFixtureRun } from './fixture-runs.test-support.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'stcsnn-report-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -5,9 +5,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FASHION_MNIST_FILES } from '../../lib/data/fashion-mnist.js';
-import { encodeIdx } from '../../lib/data/idx.js';
-import { writeCifar10Folder, writeTinyImageNet } from '../../lib/data/readers/testing.js';
+import { FASHION_MNIST_FILES } from '../../lib/data/readers/fashion-mnist.js';
+import { encodeIdx } from '../../lib/data/readers/idx.js';
+import { writeCifar10Folder, writeTinyImageNet } from '../../lib/data/readers/fixture-files.test-support.js';
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 

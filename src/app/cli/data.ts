@@ -10,9 +10,10 @@
  *   checked, written atomically); offline, says how to get them instead (exit 2).
  */
 import { Command } from 'commander';
-import { defaultFashionMnistDownloadDir, fetchFashionMnist } from '../../lib/data/fashion-mnist.js';
+import { defaultFashionMnistDownloadDir, fetchFashionMnist } from '../../lib/data/readers/fashion-mnist.js';
 import { datasetInfo, DEFAULT_DATASET, openDataset, registeredNames } from '../../lib/data/registry.js';
-import { DataError, type Dataset } from '../../lib/data/types.js';
+import { verifyDataset, type VerifyReport } from '../../lib/data/readers/index.js';
+import { DataError } from '../../lib/data/types.js';
 import { UsageError } from './errors.js';
 import { CONFIG_FLAGS, givenValues, optionOf, type ConfigFlag } from './flags.js';
 import { makeProgress, notice, printJson, table } from './output.js';
@@ -37,22 +38,14 @@ export interface DataInfoResult {
   checksum_ok: boolean | null;
 }
 
-/** What `data verify` found in one split. */
-export interface SplitReport {
-  count: number;
-  perClass: number[];
-  min: number;
-  max: number;
-}
-
 /** The `data verify` result (also its `--json` output). */
 export interface DataVerifyResult {
   dataset: string;
   ok: boolean;
   /** The first problem, when `ok` is false. */
   problem?: string;
-  train?: SplitReport;
-  test?: SplitReport;
+  train?: VerifyReport;
+  test?: VerifyReport;
 }
 
 function datasetName(raw: string): string {
@@ -83,38 +76,6 @@ export async function dataInfo(name: string, dataDir?: string, subset = false): 
     source: train.source,
     checksum_ok: entry.checksum ? entry.checksum(dataDir) : null,
   };
-}
-
-/**
- * Reads every sample of `ds`, checking labels are in `0..classes-1` and values finite.
- * @throws DataError naming the data set, split and sample at the first problem
- */
-export async function verifySplit(ds: Dataset, onProgress?: (done: number) => void): Promise<SplitReport> {
-  const [h, w, c] = ds.shape;
-  const n = h * w * c;
-  const buf = new Float32Array(n);
-  const perClass = new Array<number>(ds.classes).fill(0);
-  let min = Infinity;
-  let max = -Infinity;
-  if (ds.labels.length < ds.count)
-    throw new DataError(`${ds.source}: ${ds.split}: ${ds.labels.length} labels for ${ds.count} samples`);
-  for (let i = 0; i < ds.count; i++) {
-    const label = ds.labels[i];
-    if (!(label >= 0 && label < ds.classes))
-      throw new DataError(
-        `${ds.source}: ${ds.split} sample ${i}: label ${label} outside 0..${ds.classes - 1}`,
-      );
-    perClass[label]++;
-    await ds.read(i, buf, 0);
-    for (let k = 0; k < n; k++) {
-      const v = buf[k];
-      if (!Number.isFinite(v)) throw new DataError(`${ds.source}: ${ds.split} sample ${i}: non-finite value`);
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-    if (onProgress && (i % 1000 === 999 || i === ds.count - 1)) onProgress(i + 1);
-  }
-  return { count: ds.count, perClass, min: ds.count ? min : 0, max: ds.count ? max : 0 };
 }
 
 /** `--subset`, as `train` has it (the same table entry: help, the data sets it applies to). */
@@ -187,7 +148,10 @@ function verifyCommand(): Command {
         const strict = subsetOf(flags, name) ? { strict: false } : {};
         const ds = await openDataset(name, { split, dataDir: flags.dataDir, ...strict });
         progress.start(ds.count, `verify ${name} ${split}`);
-        result[split] = await verifySplit(ds, (d) => progress.update(d));
+        // the bar moves every 1000 samples and at the end
+        result[split] = await verifyDataset(ds, (d, total) => {
+          if (d % 1000 === 0 || d === total) progress.update(d);
+        });
         progress.stop();
       }
     } catch (e) {

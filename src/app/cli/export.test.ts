@@ -12,7 +12,7 @@ import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { buildNetwork } from '../../lib/nn/models.js';
 import { decodeSafetensors, encodeSafetensors } from '../../lib/interop/safetensors.js';
 import { META_KEYS, saveModel } from '../../lib/interop/model-file.js';
-import { smallConfig, trainedNetwork } from '../../lib/interop/testutil.js';
+import { smallConfig, trainedNetwork } from '../../lib/interop/small-networks.test-support.js';
 import type { Prediction, PredictResult } from './predict.js';
 import type { ExportResult } from './export.js';
 

@@ -7,13 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { STRICT_READERS } from '../../lib/data/readers/index.js';
 import { DATASET_NAMES } from '../../lib/data/registry.js';
-import {
-  DEFAULT_VALUES,
-  RESUME_MAY_CHANGE,
-  RESUME_OVERRIDES,
-  TRAIN_DEFAULTS,
-  TRAINER_STC_DEFAULTS,
-} from '../config/config.js';
+import { DEFAULT_VALUES, RESUME_MAY_CHANGE, RESUME_OVERRIDES, TRAIN_DEFAULTS } from '../config/config.js';
 import { attributeOf, CONFIG_FLAGS, configFromFlags, RESUME_REFUSED } from './flags.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
@@ -116,7 +110,7 @@ test('stcsnn train --gradient relu: --learn-theta derives off from the mask (the
       return [out.config.stc.gradient, out.config.stc.learnTheta, out.sources['stc.learnTheta']];
     };
     assert.deepEqual(of('--gradient', 'relu'), ['relu', 'off', 'derived']);
-    assert.deepEqual(of(), [TRAINER_STC_DEFAULTS.gradient, TRAINER_STC_DEFAULTS.learnTheta, 'derived']);
+    assert.deepEqual(of(), [TRAIN_DEFAULTS.stc.gradient, TRAIN_DEFAULTS.stc.learnTheta, 'derived']);
     assert.deepEqual(of('--gradient', 'clipped', '--learn-theta', 'off'), ['clipped', 'off', 'flag']);
     const table = run(cwd, 'train', '--gradient', 'relu', '--print-config');
     assert.match(table.stdout, /stc\.learnTheta\s+off\s+derived from stc\.gradient/);

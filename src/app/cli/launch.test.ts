@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { CLI } from '../../lib/distributed/testing.js';
+import { CLI } from '../../lib/distributed/cli-process.test-support.js';
 import { isUserError, KilledError, signalExitCode, UsageError } from './errors.js';
 import { LAUNCHED_ENV, nprocFor, RANK_MEMORY_FLOOR, rankFailure, runRanks } from './launch.js';
 

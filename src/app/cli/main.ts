@@ -31,18 +31,22 @@ export function buildProgram(): Command {
       refuseExcessArguments(action);
       refuseEmptyValues(action);
     });
-  program.addCommand(encodeCommand());
-  program.addCommand(trainCommand());
-  program.addCommand(launchCommand());
-  program.addCommand(evalCommand());
-  program.addCommand(exportCommand());
-  program.addCommand(predictCommand());
-  program.addCommand(dataCommand());
-  program.addCommand(energyCommand());
-  program.addCommand(sweepCommand());
-  program.addCommand(reportCommand());
-  program.addCommand(reproduceCommand());
-  program.addCommand(doctorCommand());
+  // the commands in the order --help lists them
+  const commands = [
+    encodeCommand,
+    trainCommand,
+    launchCommand,
+    evalCommand,
+    exportCommand,
+    predictCommand,
+    dataCommand,
+    energyCommand,
+    sweepCommand,
+    reportCommand,
+    reproduceCommand,
+    doctorCommand,
+  ];
+  for (const command of commands) program.addCommand(command());
   // commander's own errors (unknown option, missing argument) in the CLI's one-line form; excess
   // arguments are refused by refuseExcessArguments, which names them and the flag before them
   const prefixed = (c: Command): void => {

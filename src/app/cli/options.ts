@@ -6,6 +6,7 @@
  * naming the flag and the value).
  */
 import type { Command } from 'commander';
+import { DEFAULT_ENERGY, type EnergyConstants } from '../../lib/analysis/energy.js';
 import { rangeMessage } from '../config/config.js';
 import { UsageError } from './errors.js';
 
@@ -85,12 +86,26 @@ export function parseChoice<T extends string>(flag: string, raw: string, choices
   throw new UsageError(`${flag} must be one of ${choices.join(', ')}; got '${raw}'`);
 }
 
-/** The energy constants' flags (`--e-mac`, `--e-ac`, `--bn-macs`), each a finite number >= 0. */
-export function energyConstantsFrom(f: { eMac: string; eAc: string; bnMacs: string }): {
-  eMac: number;
-  eAc: number;
-  bnMacsPerElement: number;
-} {
+/** The energy constants' flags as commander gives them (`--e-mac`, `--e-ac`, `--bn-macs`). */
+export interface EnergyFlags {
+  eMac: string;
+  eAc: string;
+  bnMacs: string;
+}
+
+/**
+ * Adds the energy constants' flags (`--e-mac`, `--e-ac`, `--bn-macs`) with their defaults
+ * (`DEFAULT_ENERGY`); `note` is added to each help text (`' (runs)'`).
+ */
+export function withEnergyOptions(cmd: Command, note = ''): Command {
+  return cmd
+    .option('--e-mac <pJ>', `energy of one multiply-accumulate in pJ${note}`, String(DEFAULT_ENERGY.eMac))
+    .option('--e-ac <pJ>', `energy of one accumulate in pJ${note}`, String(DEFAULT_ENERGY.eAc))
+    .option('--bn-macs <n>', `MACs per batch-norm element${note}`, String(DEFAULT_ENERGY.bnMacsPerElement));
+}
+
+/** The energy constants' flags (see {@link withEnergyOptions}), each a finite number >= 0. */
+export function energyConstantsFrom(f: EnergyFlags): EnergyConstants {
   const nonNegative = (flag: string, raw: string) => {
     const v = parseNumber(flag, raw);
     if (v < 0) throw outOfRange(flag, '>= 0', raw);

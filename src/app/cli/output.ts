@@ -1,6 +1,8 @@
 /** Printing helpers shared by the commands: JSON, tables, progress. */
 import cliProgress from 'cli-progress';
 import { escapeControl } from '../../lib/util/text.js';
+import { pct } from '../analysis/format.js';
+import type { TrainHooks } from '../train/train.js';
 
 let printedJson = false;
 
@@ -96,6 +98,22 @@ export function makeProgress(opts: { quiet?: boolean } = {}): Progress {
     stop(summary) {
       if (summary) stream.write(`${summary}\n`);
     },
+  };
+}
+
+/**
+ * The training hooks of one run of many (a sweep's point, an experiment's run): `progress` over
+ * each epoch's batches, and a line per epoch, both named by `label`.
+ */
+export function labelledEpochProgress(progress: Progress, label: string): TrainHooks {
+  return {
+    onEpochStart: (e, n, batches) => progress.start(batches, `${label} epoch ${e + 1}/${n}`),
+    onBatch: (_e, b, s) =>
+      progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
+    onEpochEnd: (m) =>
+      progress.stop(
+        `${label} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
+      ),
   };
 }
 

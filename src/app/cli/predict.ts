@@ -122,6 +122,151 @@ async function onnxLogits(
   }
 }
 
+/** A model to predict with: an ONNX graph (run by onnxruntime) or a model file (run by stcsnn). */
+type PredictModel =
+  | {
+      readonly kind: 'onnx';
+      readonly file: string;
+      readonly info: ModelInfo;
+      readonly bytes: Uint8Array;
+      readonly inputs: readonly OnnxInput[];
+    }
+  | { readonly kind: 'stcsnn'; readonly file: string; readonly info: ModelFile };
+
+/**
+ * The model `--model` names: an `.onnx` file (its graph's input checked against its metadata,
+ * for any batch), or a run directory or model file.
+ */
+async function readPredictModel(path: string): Promise<PredictModel> {
+  if (!path.toLowerCase().endsWith('.onnx')) {
+    const file = resolveModelPath(path);
+    return { kind: 'stcsnn', file, info: await readModelFile(file) };
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readRegularFile(path, { maxBytes: MAX_MODEL_FILE_BYTES, what: 'model file' });
+  } catch (e) {
+    if (e instanceof FileSystemError) throw new CheckpointError(e.message);
+    throw new CheckpointError(`cannot read model ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const header = readOnnxHeader(bytes, path);
+  const info = modelInfoFromMetadata(header.metadata, path);
+  // the graph must take what the metadata describes (both can be edited apart): checked
+  // here for any batch, and again for the batch fed (modelLogits)
+  const mismatch = onnxInputMismatch(header.inputs, info.config.inputShape);
+  if (mismatch) throw new CheckpointError(`${path}: ${mismatch}`);
+  return { kind: 'onnx', file: path, info, bytes, inputs: header.inputs };
+}
+
+/**
+ * The model's inputs of the images, each on its own: one that cannot be read is reported in
+ * `failed` (by its index), the rest converted (a channel conversion said once).
+ */
+function readImages(
+  files: readonly string[],
+  info: ModelInfo,
+): { inputs: Float32Array[]; failed: Map<number, string> } {
+  const told = new Set<ChannelConversion>();
+  const onConvert = (c: ChannelConversion) => {
+    if (!told.has(c)) notice(conversionText(c));
+    told.add(c);
+  };
+  const inputs: Float32Array[] = [];
+  const failed = new Map<number, string>();
+  files.forEach((f, i) => {
+    try {
+      inputs.push(imageToInput(readInput(f), f, info.config.inputShape, info.normalization, onConvert));
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+      failed.set(i, e.message);
+    }
+  });
+  return { inputs, failed };
+}
+
+/** The model's logits `[n, classes]` of `n` NHWC inputs. */
+async function modelLogits(
+  model: PredictModel,
+  x: Float32Array,
+  n: number,
+  flags: PredictFlags,
+): Promise<Float32Array> {
+  const { info } = model;
+  if (model.kind === 'onnx') {
+    const mismatch = onnxInputMismatch(model.inputs, info.config.inputShape, n);
+    if (mismatch) throw new CheckpointError(`${model.file}: ${mismatch}`);
+    return onnxLogits(model.bytes, info, x, n, model.file);
+  }
+  await backendFor(flags);
+  const net = buildNetwork(info.config, 0);
+  try {
+    loadStateDict(net, model.info.tensors, model.file);
+    return readTidy(() =>
+      net.forward(tf.tensor4d(x, [n, ...info.config.inputShape]), { training: false }),
+    ) as Float32Array;
+  } finally {
+    net.dispose();
+  }
+}
+
+/** The class probabilities of each input (none without inputs). */
+async function probabilities(
+  model: PredictModel,
+  inputs: readonly Float32Array[],
+  flags: PredictFlags,
+): Promise<number[][]> {
+  const n = inputs.length;
+  if (n === 0) return [];
+  const [h, w, c] = model.info.config.inputShape;
+  const per = h * w * c;
+  const x = new Float32Array(per * n);
+  inputs.forEach((v, i) => x.set(v, i * per));
+  return softmaxRows(await modelLogits(model, x, n, flags), model.info.config.classes);
+}
+
+/** One entry per input file: its `k` most probable classes, or why it was not predicted. */
+function predictionsOf(
+  files: readonly string[],
+  failed: ReadonlyMap<number, string>,
+  probs: readonly number[][],
+  info: ModelInfo,
+  k: number,
+): (Prediction | PredictionError)[] {
+  let next = 0;
+  return files.map((f, i) => {
+    const error = failed.get(i);
+    if (error !== undefined) return { input: f, error };
+    return {
+      input: f,
+      top: probs[next++]
+        .map((p, c) => ({ class: c, name: info.classNames?.[c] ?? String(c), probability: p }))
+        .sort((a, b) => b.probability - a.probability || a.class - b.class)
+        .slice(0, k),
+    };
+  });
+}
+
+/** Each input's name and its table of classes (or why it was not predicted). */
+function printPredictions(predictions: readonly (Prediction | PredictionError)[]): void {
+  for (const p of predictions) {
+    console.log(escapeControl(p.input));
+    if ('error' in p) {
+      console.log(`  not predicted: ${escapeControl(p.error)}`);
+      continue;
+    }
+    console.log(
+      table([
+        ['rank', 'class', 'name', 'probability'],
+        ...p.top.map((t, j) => [String(j + 1), String(t.class), t.name, t.probability.toFixed(4)]),
+      ]),
+    );
+  }
+}
+
+/**
+ * `stcsnn predict`: the top-k classes of each image; an image that cannot be read gets its own
+ * entry, and the command fails (exit 2) only when none could be predicted.
+ */
 export function predictCommand(): Command {
   const cmd = new Command('predict').description(
     'top-k classes with probabilities for PNG/JPEG images, resized and normalised as in training; ' +
@@ -136,91 +281,19 @@ export function predictCommand(): Command {
     .option('--top <k>', 'classes to list per image', '5');
   withCommon(cmd);
   cmd.action(async (flags: PredictFlags) => {
-    const isOnnx = flags.model.toLowerCase().endsWith('.onnx');
-    let info: ModelInfo;
-    let onnxBytes: Uint8Array | undefined;
-    let modelFile = flags.model;
-    let mf: ModelFile | undefined;
-    let onnxInputs: readonly OnnxInput[] = [];
-    if (isOnnx) {
-      try {
-        onnxBytes = readRegularFile(flags.model, { maxBytes: MAX_MODEL_FILE_BYTES, what: 'model file' });
-      } catch (e) {
-        if (e instanceof FileSystemError) throw new CheckpointError(e.message);
-        throw new CheckpointError(
-          `cannot read model ${flags.model} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
-        );
-      }
-      const header = readOnnxHeader(onnxBytes, flags.model);
-      info = modelInfoFromMetadata(header.metadata, flags.model);
-      onnxInputs = header.inputs;
-      // the graph must take what the metadata describes (both can be edited apart): checked
-      // here for any batch, and again for the batch fed below
-      const mismatch = onnxInputMismatch(onnxInputs, info.config.inputShape);
-      if (mismatch) throw new CheckpointError(`${flags.model}: ${mismatch}`);
-    } else {
-      modelFile = resolveModelPath(flags.model);
-      mf = await readModelFile(modelFile);
-      info = mf;
-    }
+    const model = await readPredictModel(flags.model);
+    const { info } = model;
     const k = parseInteger('--top', flags.top, 1, info.config.classes);
-    const shape = info.config.inputShape;
-    if (!info.normalization) notice(`${modelFile} stores no normalisation; feeding raw 0..255 pixels`);
-    const per = shape[0] * shape[1] * shape[2];
-    // each image on its own: one that cannot be read is reported in its entry, the rest predicted
-    const told = new Set<ChannelConversion>();
-    const onConvert = (c: ChannelConversion) => {
-      if (!told.has(c)) notice(conversionText(c));
-      told.add(c);
+    if (!info.normalization) notice(`${model.file} stores no normalisation; feeding raw 0..255 pixels`);
+    const { inputs, failed } = readImages(flags.input, info);
+    const probs = await probabilities(model, inputs, flags);
+    const predictions = predictionsOf(flags.input, failed, probs, info, k);
+    const r: PredictResult = {
+      model: model.file,
+      runtime: model.kind === 'onnx' ? 'onnxruntime' : 'stcsnn',
+      predictions,
     };
-    const inputs: Float32Array[] = [];
-    const failed = new Map<number, string>();
-    flags.input.forEach((f, i) => {
-      try {
-        inputs.push(imageToInput(readInput(f), f, shape, info.normalization, onConvert));
-      } catch (e) {
-        if (!(e instanceof DataError)) throw e;
-        failed.set(i, e.message);
-      }
-    });
-    const n = inputs.length;
-    let probs: number[][] = [];
-    if (n > 0) {
-      const x = new Float32Array(per * n);
-      inputs.forEach((v, i) => x.set(v, i * per));
-      let logits: Float32Array;
-      if (onnxBytes) {
-        const mismatch = onnxInputMismatch(onnxInputs, info.config.inputShape, n);
-        if (mismatch) throw new CheckpointError(`${flags.model}: ${mismatch}`);
-        logits = await onnxLogits(onnxBytes, info, x, n, flags.model);
-      } else {
-        await backendFor(flags);
-        const net = buildNetwork(info.config, 0);
-        try {
-          loadStateDict(net, mf!.tensors, modelFile);
-          logits = readTidy(() =>
-            net.forward(tf.tensor4d(x, [n, ...shape]), { training: false }),
-          ) as Float32Array;
-        } finally {
-          net.dispose();
-        }
-      }
-      probs = softmaxRows(logits, info.config.classes);
-    }
-    let next = 0;
-    const predictions: (Prediction | PredictionError)[] = flags.input.map((f, i) => {
-      const error = failed.get(i);
-      if (error !== undefined) return { input: f, error };
-      return {
-        input: f,
-        top: probs[next++]
-          .map((p, c) => ({ class: c, name: info.classNames?.[c] ?? String(c), probability: p }))
-          .sort((a, b) => b.probability - a.probability || a.class - b.class)
-          .slice(0, k),
-      };
-    });
-    const r: PredictResult = { model: modelFile, runtime: onnxBytes ? 'onnxruntime' : 'stcsnn', predictions };
-    const none = n === 0;
+    const none = inputs.length === 0;
     const allFailed = () =>
       new DataError(
         `no image could be predicted: ${failed.get(0)}${failed.size > 1 ? ` (and ${failed.size - 1} more; see each entry)` : ''}`,
@@ -232,19 +305,7 @@ export function predictCommand(): Command {
       if (none) throw allFailed();
       return;
     }
-    for (const p of predictions) {
-      console.log(escapeControl(p.input));
-      if ('error' in p) {
-        console.log(`  not predicted: ${escapeControl(p.error)}`);
-        continue;
-      }
-      console.log(
-        table([
-          ['rank', 'class', 'name', 'probability'],
-          ...p.top.map((t, j) => [String(j + 1), String(t.class), t.name, t.probability.toFixed(4)]),
-        ]),
-      );
-    }
+    printPredictions(predictions);
     if (none) throw allFailed();
   });
   return cmd;

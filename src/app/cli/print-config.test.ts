@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { rmDir, tmpDir } from '../../lib/data/readers/testing.js';
+import { rmDir, tmpDir } from '../../lib/data/readers/fixture-files.test-support.js';
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 

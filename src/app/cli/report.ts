@@ -1,19 +1,15 @@
 /** `stcsnn report DIR`: `report.md` and figures for a run, a repeat group or a sweep directory. */
 import { relative, resolve } from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_ENERGY } from '../../lib/analysis/energy.js';
 import { writeReport } from '../analysis/report.js';
 import { dirKind } from '../rundir/dirs.js';
 import { assertWritable } from '../../lib/util/fs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { notice, printJson } from './output.js';
-import { energyConstantsFrom } from './options.js';
+import { energyConstantsFrom, withEnergyOptions, type EnergyFlags } from './options.js';
 
-interface ReportFlags extends CommonFlags {
+interface ReportFlags extends CommonFlags, EnergyFlags {
   png: boolean;
-  eMac: string;
-  eAc: string;
-  bnMacs: string;
 }
 
 export function reportCommand(): Command {
@@ -23,10 +19,8 @@ export function reportCommand(): Command {
       '<dir>',
       'a run directory, a repeat group (repeats.json, seed-<n>/) or a sweep directory (sweep.json)',
     )
-    .option('--no-png', 'write SVG figures only')
-    .option('--e-mac <pJ>', 'energy of one multiply-accumulate in pJ (runs)', String(DEFAULT_ENERGY.eMac))
-    .option('--e-ac <pJ>', 'energy of one accumulate in pJ (runs)', String(DEFAULT_ENERGY.eAc))
-    .option('--bn-macs <n>', 'MACs per batch-norm element (runs)', String(DEFAULT_ENERGY.bnMacsPerElement));
+    .option('--no-png', 'write SVG figures only');
+  withEnergyOptions(cmd, ' (runs)');
   withCommon(cmd);
   cmd.action(async (dirArg: string, flags: ReportFlags) => {
     const dir = resolve(dirArg);

@@ -11,14 +11,28 @@ import { GRADIENT_MASKS, LEARN_THETA_MODES } from '../../lib/core/config.js';
 import { datasetInfo } from '../../lib/data/registry.js';
 import { trainConfigSchema } from '../config/config.js';
 import { duration, estimateCost, MEASURED_THROUGHPUTS } from '../reproduce/cost.js';
-import { DATA_SOURCES, EXPERIMENTS, findExperiment, SCALES, type Scale } from '../reproduce/experiments.js';
+import {
+  DATA_SOURCES,
+  EXPERIMENTS,
+  findExperiment,
+  SCALES,
+  type Experiment,
+  type Scale,
+} from '../reproduce/experiments.js';
 import { defaultOut, experimentDir, reportFile } from '../reproduce/layout.js';
 import { rerenderReport, writeExperimentReport, type ReportFile } from '../reproduce/report.js';
-import { annFromReport, protocolOf, runExperiment, sweepSource } from '../reproduce/runner.js';
+import {
+  annFromReport,
+  protocolOf,
+  runExperiment,
+  sweepSource,
+  type ProtocolOverride,
+  type ReproduceEvent,
+} from '../reproduce/runner.js';
 import { withRunDir } from '../rundir/dirs.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';
 import { isUserError, UsageError } from './errors.js';
-import { makeProgress, notice, printJson, table } from './output.js';
+import { labelledEpochProgress, makeProgress, notice, printJson, table } from './output.js';
 import { parseChoice, parseInteger } from './options.js';
 
 /** The schema's bound on a run's epochs. */
@@ -137,11 +151,180 @@ function commandLine(argv: readonly string[]): string {
   ].join(' ');
 }
 
-export function reproduceCommand(): Command {
-  const cmd = new Command('reproduce')
-    .description(
-      "run one of the paper's experiments (Table 2 rows, Fig. 5 studies, Fig. 6-9 statistics) at a scale, resumably, and write a report beside the paper's numbers; --list shows them all",
-    )
+/** The experiment `id` names, refused with the known ones when there is none. */
+function experimentNamed(id: string | undefined): Experiment {
+  if (id === undefined) throw new UsageError('name an experiment (stcsnn reproduce --list shows them)');
+  const exp = findExperiment(id);
+  if (!exp)
+    throw new UsageError(`unknown experiment '${id}'; known: ${EXPERIMENTS.map((e) => e.id).join(', ')}`);
+  return exp;
+}
+
+/** `--from-json`: renders the report of `exp` again from a report.json alone and prints it. */
+function rerender(exp: Experiment, flags: ReproduceFlags & { fromJson: string }, json: boolean): void {
+  if (flags.printConfig)
+    throw new UsageError('--from-json renders a report and trains nothing; drop --print-config');
+  const path = resolve(flags.fromJson);
+  const report = rerenderReport(path, exp.id, commandLine(process.argv));
+  printReport(report, dirname(path), json);
+}
+
+/** The scale `--scale` names, refused when `exp` does not define it. */
+function scaleOf(exp: Experiment, flags: ReproduceFlags): Scale {
+  const scale: Scale = parseChoice('--scale', flags.scale, SCALES);
+  if (!exp.scales[scale]) {
+    throw new UsageError(
+      `experiment ${exp.id} does not define scale '${scale}' (it defines: ${Object.keys(exp.scales).join(', ')})`,
+    );
+  }
+  return scale;
+}
+
+/** The protocol fields the flags give (`--gradient`, `--learn-theta`, `--epochs`, `--seeds`), checked. */
+function overrideOf(flags: ReproduceFlags): ProtocolOverride {
+  const gradient =
+    flags.gradient === undefined ? undefined : parseChoice('--gradient', flags.gradient, GRADIENT_MASKS);
+  const learnTheta =
+    flags.learnTheta === undefined
+      ? undefined
+      : parseChoice('--learn-theta', flags.learnTheta, LEARN_THETA_MODES);
+  const epochs =
+    flags.epochs === undefined ? undefined : parseInteger('--epochs', flags.epochs, 1, MAX_EPOCHS);
+  const seeds = flags.seeds === undefined ? undefined : parseInteger('--seeds', flags.seeds, 1);
+  return {
+    ...(gradient === undefined ? {} : { gradient }),
+    ...(learnTheta === undefined ? {} : { learnTheta }),
+    ...(epochs === undefined ? {} : { epochs }),
+    ...(seeds === undefined ? {} : { seeds }),
+  };
+}
+
+/** What a reproduction would run, as `--print-config` shows it. */
+interface ReproducePlan {
+  readonly exp: Experiment;
+  readonly scale: Scale;
+  readonly override: ProtocolOverride;
+  readonly out: string;
+}
+
+/**
+ * `--print-config`: the protocol after the flags, runs and estimated time, output directory and
+ * where the data is (or why it is not found), as a table or one JSON object.
+ */
+function printPlan(
+  { exp, scale, override, out }: ReproducePlan,
+  flags: ReproduceFlags,
+  resolveData: ResolveData,
+  json: boolean,
+): void {
+  const protocol = protocolOf(exp, scale, override);
+  const cost = estimateCost(exp, protocol);
+  let data: string;
+  try {
+    data = resolveData(exp, exp.scales[scale]!, flags.dataDir).copy;
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    data = `not found: ${e.message}`;
+  }
+  const plan = {
+    experiment: exp.id,
+    kind: exp.kind,
+    scale,
+    protocol,
+    runs: cost.runs,
+    estimated_seconds: Math.round(cost.seconds),
+    out: experimentDir(out, exp.id),
+    report_only: flags.reportOnly === true,
+    ann_from: flags.annFrom === undefined ? null : resolve(flags.annFrom),
+    data,
+  };
+  if (json) {
+    printJson(plan);
+    return;
+  }
+  const text = (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v));
+  console.log(
+    table([
+      ['field', 'value'],
+      ['experiment', `${exp.id} (${exp.kind}) at ${scale} scale`],
+      ...Object.entries(protocol).map(([k, v]) => [k, text(v)]),
+      ['runs', `${cost.runs}, ~${duration(cost.seconds)} (estimated)`],
+      ['out', plan.out],
+      ...(plan.report_only ? [['report only', 'yes: trains nothing']] : []),
+      ...(plan.ann_from === null ? [] : [['ann from', plan.ann_from]]),
+      ['data', data],
+    ]),
+  );
+}
+
+/** The data-set check of `src/app/reproduce/resolve-data.ts` (loaded on demand). */
+type ResolveData = (typeof import('../reproduce/resolve-data.js'))['resolveData'];
+
+/** Writes one line on stderr. */
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** The line a run's event writes on stderr. */
+function eventLine(e: ReproduceEvent): string {
+  const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
+  if (e.kind === 'skip') return `${at}: finished before, kept`;
+  if (e.kind === 'start') return `${at}: training`;
+  if (e.kind === 'resume') return `${at}: resuming from its last checkpoint`;
+  if (e.kind === 'restart') return `${at}: interrupted before, restarting`;
+  if (e.kind === 'failed') return `${at}: diverged (${e.error}); going on`;
+  return `${at}: done, test accuracy ${e.test_accuracy === undefined ? '-' : pct(e.test_accuracy)}`;
+}
+
+/**
+ * Runs the experiment's runs resumably in its directory under `out` (held for the command's
+ * life; an interrupt keeps the finished runs), then writes its report and prints it.
+ */
+async function reproduce({ exp, scale, override, out }: ReproducePlan, flags: ReproduceFlags): Promise<void> {
+  const t0 = performance.now();
+  const expDir = experimentDir(out, exp.id);
+  const interrupted = (i: { signal: string }) =>
+    log(
+      `stcsnn: ${i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`}; finished runs are kept: rerun the same command to resume`,
+    );
+  const { data, report } = await withRunDir(
+    expDir,
+    { kind: 'keep', what: 'experiment directory', onNotice: notice, onInterrupt: interrupted },
+    async () => {
+      const info = flags.reportOnly ? { name: flags.backend } : await backendFor(flags);
+      log(
+        `stcsnn reproduce: ${exp.id} at ${scale} scale, backend ${backendLabel(info)}, into ${experimentDir(out, exp.id)}`,
+      );
+      const progress = makeProgress();
+      const data = await runExperiment({
+        experiment: exp,
+        scale,
+        out,
+        dataDir: flags.dataDir,
+        backend: info.name,
+        reportOnly: flags.reportOnly === true,
+        override,
+        ...(flags.annFrom === undefined
+          ? {}
+          : { annFrom: flags.annFrom, acceptTwinMismatch: flags.acceptTwinMismatch === true }),
+        onEvent: (e) => log(eventLine(e)),
+        hooks: (_x, label) => labelledEpochProgress(progress, label),
+      });
+      const report = await writeExperimentReport(data, {
+        command: commandLine(process.argv),
+        backend: info.name,
+        wallSeconds: (performance.now() - t0) / 1000,
+        png: flags.png === true,
+      });
+      return { data, report };
+    },
+  );
+  printReport(report, data.dir, flags.json === true);
+}
+
+/** `stcsnn reproduce`'s options and their help. */
+function reproduceOptions(cmd: Command): Command {
+  return cmd
     .argument('[experiment]', 'experiment id (see --list)')
     .option('--list', 'list every experiment, its cost at each scale and the data it needs')
     .option('--scale <scale>', `protocol scale: ${SCALES.join(', ')}`, 'cpu')
@@ -187,6 +370,18 @@ export function reproduceCommand(): Command {
       '--print-config',
       'print what the command would run (the protocol after the flags, runs and estimated time, output directory, where the data is) and exit; trains and writes nothing',
     );
+}
+
+/**
+ * `stcsnn reproduce`: lists the experiments (`--list`), renders a report again (`--from-json`),
+ * shows what would run (`--print-config`), or runs an experiment and reports it.
+ */
+export function reproduceCommand(): Command {
+  const cmd = reproduceOptions(
+    new Command('reproduce').description(
+      "run one of the paper's experiments (Table 2 rows, Fig. 5 studies, Fig. 6-9 statistics) at a scale, resumably, and write a report beside the paper's numbers; --list shows them all",
+    ),
+  );
   withCommon(cmd);
   cmd.action(async (id: string | undefined, flags: ReproduceFlags) => {
     const json = flags.json === true;
@@ -194,87 +389,23 @@ export function reproduceCommand(): Command {
       listExperiments(json, flags.dataDir === undefined ? undefined : resolve(flags.dataDir));
       return;
     }
-    if (id === undefined) throw new UsageError('name an experiment (stcsnn reproduce --list shows them)');
-    const exp = findExperiment(id);
-    if (!exp)
-      throw new UsageError(`unknown experiment '${id}'; known: ${EXPERIMENTS.map((e) => e.id).join(', ')}`);
+    const exp = experimentNamed(id);
     if (flags.fromJson !== undefined) {
-      if (flags.printConfig)
-        throw new UsageError('--from-json renders a report and trains nothing; drop --print-config');
-      const path = resolve(flags.fromJson);
-      const report = rerenderReport(path, exp.id, commandLine(process.argv));
-      printReport(report, dirname(path), json);
+      rerender(exp, { ...flags, fromJson: flags.fromJson }, json);
       return;
     }
     if (flags.annFrom !== undefined && exp.kind !== 'twin')
       throw new UsageError(
         `--ann-from applies to the Table 2 rows only; ${exp.id} is a ${exp.kind} experiment`,
       );
-    const scale: Scale = parseChoice('--scale', flags.scale, SCALES);
-    if (!exp.scales[scale]) {
-      throw new UsageError(
-        `experiment ${exp.id} does not define scale '${scale}' (it defines: ${Object.keys(exp.scales).join(', ')})`,
-      );
-    }
-    const gradient =
-      flags.gradient === undefined ? undefined : parseChoice('--gradient', flags.gradient, GRADIENT_MASKS);
-    const learnTheta =
-      flags.learnTheta === undefined
-        ? undefined
-        : parseChoice('--learn-theta', flags.learnTheta, LEARN_THETA_MODES);
-    const epochs =
-      flags.epochs === undefined ? undefined : parseInteger('--epochs', flags.epochs, 1, MAX_EPOCHS);
-    const seeds = flags.seeds === undefined ? undefined : parseInteger('--seeds', flags.seeds, 1);
-    const override = {
-      ...(gradient === undefined ? {} : { gradient }),
-      ...(learnTheta === undefined ? {} : { learnTheta }),
-      ...(epochs === undefined ? {} : { epochs }),
-      ...(seeds === undefined ? {} : { seeds }),
-    };
+    const scale = scaleOf(exp, flags);
+    const override = overrideOf(flags);
     const out = flags.out === undefined ? defaultOut(exp.id, scale, override) : resolve(flags.out);
-    const t0 = performance.now();
-    const log = (line: string) => process.stderr.write(`${line}\n`);
+    const plan: ReproducePlan = { exp, scale, override, out };
     // the data is checked before the backend starts, so that a missing data set fails at once
-    const { resolveData } = await import('../reproduce/data.js');
+    const { resolveData } = await import('../reproduce/resolve-data.js');
     if (flags.printConfig) {
-      const protocol = protocolOf(exp, scale, override);
-      const cost = estimateCost(exp, protocol);
-      let data: string;
-      try {
-        data = resolveData(exp, exp.scales[scale]!, flags.dataDir).copy;
-      } catch (e) {
-        if (!isUserError(e)) throw e;
-        data = `not found: ${e.message}`;
-      }
-      const plan = {
-        experiment: exp.id,
-        kind: exp.kind,
-        scale,
-        protocol,
-        runs: cost.runs,
-        estimated_seconds: Math.round(cost.seconds),
-        out: experimentDir(out, exp.id),
-        report_only: flags.reportOnly === true,
-        ann_from: flags.annFrom === undefined ? null : resolve(flags.annFrom),
-        data,
-      };
-      if (json) {
-        printJson(plan);
-        return;
-      }
-      const text = (v: unknown) => (Array.isArray(v) ? v.join(', ') : String(v));
-      console.log(
-        table([
-          ['field', 'value'],
-          ['experiment', `${exp.id} (${exp.kind}) at ${scale} scale`],
-          ...Object.entries(protocol).map(([k, v]) => [k, text(v)]),
-          ['runs', `${cost.runs}, ~${duration(cost.seconds)} (estimated)`],
-          ['out', plan.out],
-          ...(plan.report_only ? [['report only', 'yes: trains nothing']] : []),
-          ...(plan.ann_from === null ? [] : [['ann from', plan.ann_from]]),
-          ['data', data],
-        ]),
-      );
+      printPlan(plan, flags, resolveData, json);
       return;
     }
     resolveData(exp, exp.scales[scale]!, flags.dataDir);
@@ -283,61 +414,7 @@ export function reproduceCommand(): Command {
         dataDir: flags.dataDir,
         acceptMismatch: flags.acceptTwinMismatch === true,
       });
-    const expDir = experimentDir(out, exp.id);
-    const interrupted = (i: { signal: string }) =>
-      log(
-        `stcsnn: ${i.signal === 'SIGINT' ? 'interrupted' : `stopped (${i.signal})`}; finished runs are kept: rerun the same command to resume`,
-      );
-    const { data, report } = await withRunDir(
-      expDir,
-      { kind: 'keep', what: 'experiment directory', onNotice: notice, onInterrupt: interrupted },
-      async () => {
-        const info = flags.reportOnly ? { name: flags.backend } : await backendFor(flags);
-        log(
-          `stcsnn reproduce: ${exp.id} at ${scale} scale, backend ${backendLabel(info)}, into ${experimentDir(out, exp.id)}`,
-        );
-        const progress = makeProgress();
-        const data = await runExperiment({
-          experiment: exp,
-          scale,
-          out,
-          dataDir: flags.dataDir,
-          backend: info.name,
-          reportOnly: flags.reportOnly === true,
-          override,
-          ...(flags.annFrom === undefined
-            ? {}
-            : { annFrom: flags.annFrom, acceptTwinMismatch: flags.acceptTwinMismatch === true }),
-          onEvent: (e) => {
-            const at = `[${e.experiment} ${e.index}/${e.total}] ${e.label}`;
-            if (e.kind === 'skip') log(`${at}: finished before, kept`);
-            else if (e.kind === 'start') log(`${at}: training`);
-            else if (e.kind === 'resume') log(`${at}: resuming from its last checkpoint`);
-            else if (e.kind === 'restart') log(`${at}: interrupted before, restarting`);
-            else if (e.kind === 'failed') log(`${at}: diverged (${e.error}); going on`);
-            else
-              log(`${at}: done, test accuracy ${e.test_accuracy === undefined ? '-' : pct(e.test_accuracy)}`);
-          },
-          hooks: (_x, label) => ({
-            onEpochStart: (ep, n, batches) => progress.start(batches, `${label} epoch ${ep + 1}/${n}`),
-            onBatch: (_e, b, s) =>
-              progress.update(b, { rate: s.imagesPerSecond.toFixed(0), info: `loss ${s.loss.toFixed(4)}` }),
-            onEpochEnd: (m) =>
-              progress.stop(
-                `${label} epoch ${m.epoch + 1}: loss ${m.train_loss.toFixed(4)}, test ${pct(m.test_accuracy)}`,
-              ),
-          }),
-        });
-        const report = await writeExperimentReport(data, {
-          command: commandLine(process.argv),
-          backend: info.name,
-          wallSeconds: (performance.now() - t0) / 1000,
-          png: flags.png === true,
-        });
-        return { data, report };
-      },
-    );
-    printReport(report, data.dir, json);
+    await reproduce(plan, flags);
   });
   return cmd;
 }

@@ -7,7 +7,7 @@ import { configFromFlags, interruptLine, resumeCommand, stoppedLine } from './tr
 /** `configFromFlags` with the common flags' defaults. */
 const flags = (f: Record<string, string>) => configFromFlags({ backend: 'auto', ...f });
 import { openLoaders } from '../train/train.js';
-import { pngBytes, rmDir, tmpDir } from '../../lib/data/readers/testing.js';
+import { pngBytes, rmDir, tmpDir } from '../../lib/data/readers/fixture-files.test-support.js';
 
 test('train flags: data-set options reach the readers, and one for another data set is refused', () => {
   const { config } = flags({

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_STC, stcConfig } from '../../lib/core/config.js';
+import { STC_DEFAULTS, stcConfig } from '../../lib/core/config.js';
 import {
   checkTrainConfig,
   configPaths,
   DEFAULT_VALUES,
   flattenConfig,
   TRAIN_DEFAULTS,
-  TRAINER_STC_DEFAULTS,
   trainConfigSchema,
   trainerStc,
   unflattenConfig,
@@ -15,7 +14,7 @@ import {
 
 test('the defaults are the schema’s, the STC block’s are the core’s but for the trainer’s method', () => {
   assert.deepEqual(TRAIN_DEFAULTS, trainConfigSchema.parse({}));
-  assert.deepEqual(TRAIN_DEFAULTS.stc, { ...DEFAULT_STC, ...TRAINER_STC_DEFAULTS });
+  assert.deepEqual(TRAIN_DEFAULTS.stc, { ...STC_DEFAULTS.paper, ...STC_DEFAULTS.trainer });
   assert.equal(TRAIN_DEFAULTS.epochs, 5);
   assert.equal(TRAIN_DEFAULTS.dataset, 'fashion-mnist-mini');
   assert.equal(DEFAULT_VALUES.repeats, 1);
@@ -71,7 +70,8 @@ test('odd keys in a config.json give a ConfigError, never a TypeError (fuzz coun
 
 test('learned thresholds go with the clipped mask: the default is fixed thresholds, learned ones refused with the ReLU mask', () => {
   // docs/results/method-choice decided the threshold mode
-  assert.deepEqual(TRAINER_STC_DEFAULTS, { gradient: 'clipped', learnTheta: 'off' });
+  assert.deepEqual(STC_DEFAULTS.trainer, { gradient: 'clipped' });
+  assert.equal(STC_DEFAULTS.paper.learnTheta, 'off');
   // --gradient relu alone is the paper's method: fixed thresholds
   assert.equal(trainerStc({ gradient: 'relu' }).learnTheta, 'off');
   assert.equal(trainerStc({}).learnTheta, 'off');

@@ -8,7 +8,8 @@
  * optimiser's defaults `SGD_DEFAULTS` (`lib/train/sgd-defaults.ts`, shared with the web page).
  *
  * The STC block (`stc`) is checked by {@link stcConfig} alone (the schema only types its fields),
- * which also fills its defaults (`DEFAULT_STC`). Data-set-dependent defaults (theta0) come
+ * which also fills its defaults (`STC_DEFAULTS` in `core/config.ts`, with the trainer's
+ * differences: {@link trainerStc}). Data-set-dependent defaults (theta0) come
  * from the data-set registry, presets from `presets.ts`; `resolve.ts` layers them. Each
  * field's flag and help text are in `fields.ts`, which `--help` joins with the ranges, choices
  * and defaults read from here.
@@ -21,6 +22,7 @@ import {
   INPUT_SHIFTS,
   LEARN_THETA_MODES,
   stcConfig,
+  STC_DEFAULTS,
   THRESHOLD_SCHEDULES,
   type StcConfig,
   type StcConfigInput,
@@ -37,35 +39,22 @@ export const AUGMENT_MODES = ['auto', 'none'] as const;
 export type AugmentMode = (typeof AUGMENT_MODES)[number];
 
 /**
- * The trainer's STC defaults where they differ from the paper's (`DEFAULT_STC`, which the core
- * and `--preset paper` keep): the clipped mask (the paper's ReLU mask runs away on CIFAR-10,
- * docs/results/table2-cifar10-vgg16), with fixed thresholds, as the comparison stated before it
- * was run decided (docs/results/method-choice: learned per-channel thresholds did not gain more
- * than two standard errors in two of its three settings). A threshold mode other than `off`
- * applies only with the clipped mask (learned thresholds need it, see {@link trainerStc}).
- */
-export const TRAINER_STC_DEFAULTS: Readonly<Partial<StcConfig>> = Object.freeze({
-  gradient: 'clipped',
-  learnTheta: 'off',
-});
-
-/**
- * The STC configuration of a training run from the fields given: {@link TRAINER_STC_DEFAULTS}
- * under them, except that the default threshold mode applies only where the mask is the clipped
- * one (`{gradient: 'relu'}` gives fixed thresholds; an explicit `learnTheta` with the ReLU mask is
- * refused by `stcConfig`).
+ * The STC configuration of a training run from the fields given: the trainer's defaults
+ * (`STC_DEFAULTS.trainer` over the paper's, `core/config.ts`) under them, except that a default
+ * threshold mode applies only where the mask is the clipped one (`{gradient: 'relu'}` gives the
+ * paper's fixed thresholds; an explicit `learnTheta` with the ReLU mask is refused by `stcConfig`).
  * @throws ConfigError from `stcConfig`
  */
 export function trainerStc(input: StcConfigInput): StcConfig {
-  const gradient = input.gradient ?? TRAINER_STC_DEFAULTS.gradient;
-  const learnTheta =
-    input.learnTheta ?? (gradient === 'clipped' ? TRAINER_STC_DEFAULTS.learnTheta : undefined);
-  return stcConfig({ ...TRAINER_STC_DEFAULTS, ...input, learnTheta });
+  const trainer = STC_DEFAULTS.trainer;
+  const gradient = input.gradient ?? trainer.gradient;
+  const learnTheta = input.learnTheta ?? (gradient === 'clipped' ? trainer.learnTheta : undefined);
+  return stcConfig({ ...trainer, ...input, learnTheta });
 }
 
 /**
- * The fields of the STC block, typed here; range-checked and completed (with `DEFAULT_STC`)
- * once, by {@link stcConfig} (see {@link trainConfigSchema}'s `stc`).
+ * The fields of the STC block, typed here; range-checked and completed (with the trainer's
+ * defaults, {@link trainerStc}) once, by {@link stcConfig} (see {@link trainConfigSchema}'s `stc`).
  */
 export const stcFieldsSchema = z.object({
   T: z.number().optional(),
@@ -242,7 +231,7 @@ export function unflattenConfig(values: Readonly<Record<string, unknown>>): Reco
 
 /**
  * The fields whose default is derived from another field's value, by dotted path: the field it
- * is derived from. `stc.learnTheta` defaults to `TRAINER_STC_DEFAULTS.learnTheta` under the
+ * is derived from. `stc.learnTheta` defaults to the trainer's threshold mode under the
  * clipped mask and to `off` under the ReLU mask ({@link trainerStc}), so `--gradient relu` alone
  * gives fixed thresholds; `--print-config` names the source `derived from stc.gradient`.
  */
@@ -281,7 +270,7 @@ export function configPaths(config?: TrainConfig): ConfigPath[] {
 /**
  * Fields a `config.json` may lack because they were added after such runs were written, with the
  * value those runs had (not necessarily today's default: the trainer's gradient mask and
- * threshold mode changed with `TRAINER_STC_DEFAULTS`). Every other field with a default must be
+ * threshold mode changed with `STC_DEFAULTS.trainer`). Every other field with a default must be
  * there.
  */
 export const ADDED_LATER: Readonly<Partial<Record<ConfigPath, ConfigValue>>> = Object.freeze({

@@ -5,7 +5,7 @@
  * a preset over the data set's defaults (theta0), those over the schema's defaults
  * (`resolve.ts`).
  */
-import { ConfigError, DEFAULT_STC, type StcConfig } from '../../lib/core/config.js';
+import { ConfigError, STC_DEFAULTS, type StcConfig } from '../../lib/core/config.js';
 import { DATASET_NAMES, type DatasetName } from '../../lib/data/registry.js';
 import type { ConfigValue, ConfigValues, RunOptions, TrainConfig } from './config.js';
 import { FIELD_PATHS, flagOf, type FieldPath } from './fields.js';
@@ -74,7 +74,7 @@ export const PAPER_PROTOCOL: Readonly<Record<PaperDataset, PaperProtocol>> = {
 
 /**
  * A protocol as configuration values, with the paper's training method: its ReLU equivalent
- * gradient and fixed thresholds (the core's `DEFAULT_STC`), whatever the trainer's default.
+ * gradient and fixed thresholds (`STC_DEFAULTS.paper`), whatever the trainer's default.
  */
 export function protocolValues(p: PaperProtocol): ConfigValues {
   const { T, tau, ...top } = p;
@@ -82,8 +82,8 @@ export function protocolValues(p: PaperProtocol): ConfigValues {
     ...top,
     'stc.T': T,
     'stc.tau': tau,
-    'stc.gradient': DEFAULT_STC.gradient,
-    'stc.learnTheta': DEFAULT_STC.learnTheta,
+    'stc.gradient': STC_DEFAULTS.paper.gradient,
+    'stc.learnTheta': STC_DEFAULTS.paper.learnTheta,
   };
 }
 

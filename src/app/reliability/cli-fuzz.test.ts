@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendRequest } from '../../lib/engine/backend.js';
 import { configFromFlags } from '../cli/train.js';
 import { checkTrainConfig } from '../config/config.js';
-import type { CliRun } from './cli-worker.js';
+import type { CliRun } from './cli-worker.test-support.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-clifuzz-'));
@@ -46,7 +46,10 @@ const emptyDir = join(root, 'empty-run');
 const junkImage = join(root, 'junk.png');
 
 before(async () => {
-  worker = new Worker(new URL('./cli-worker.js', import.meta.url), { stdout: true, stderr: true });
+  worker = new Worker(new URL('./cli-worker.test-support.js', import.meta.url), {
+    stdout: true,
+    stderr: true,
+  });
   await new Promise<void>((resolve, reject) => {
     worker.once('message', () => resolve());
     worker.once('error', reject);

@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
-import { pngBytes, writeCifar10Folder } from '../../lib/data/readers/testing.js';
+import { pngBytes, writeCifar10Folder } from '../../lib/data/readers/fixture-files.test-support.js';
 import { saveModel } from '../../lib/interop/model-file.js';
 import { modelProtoType } from '../../lib/interop/onnx-proto.js';
 import { exportOnnx, onnxInputMismatch, readOnnxHeader } from '../../lib/interop/onnx.js';
-import { smallConfig, trainedNetwork } from '../../lib/interop/testutil.js';
-import { CLI } from '../../lib/distributed/testing.js';
+import { smallConfig, trainedNetwork } from '../../lib/interop/small-networks.test-support.js';
+import { CLI } from '../../lib/distributed/cli-process.test-support.js';
 import { FileSystemError, readRegularFile, readRegularFileAsync } from '../../lib/util/fs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-files-'));

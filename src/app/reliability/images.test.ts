@@ -27,10 +27,10 @@ import { checkImageHeader, decodeImage, MAX_IMAGE_PIXELS } from '../../lib/data/
 import { decodeImageAsync } from '../../lib/data/readers/image-decode.js';
 import { openImageFolder } from '../../lib/data/readers/image-folder.js';
 import { MODEL_LIMITS, modelSizeOverLimits } from '../../lib/interop/model-codec.js';
-import { smallConfig } from '../../lib/interop/testutil.js';
+import { smallConfig } from '../../lib/interop/small-networks.test-support.js';
 import { spawn } from 'node:child_process';
-import { CLI, cli } from '../../lib/distributed/testing.js';
-import { greyJpeg, pngBytes } from '../../lib/data/readers/testing.js';
+import { CLI, cli } from '../../lib/distributed/cli-process.test-support.js';
+import { greyJpeg, pngBytes } from '../../lib/data/readers/fixture-files.test-support.js';
 import { crc32 } from '../../lib/data/readers/util.js';
 
 const SIZES = fc.oneof(

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { DataError } from '../../lib/data/types.js';
 import { extractionDir, extractTarGzCached } from '../../lib/data/readers/archive.js';
-import { rawTarGz, type RawTarEntry } from '../../lib/data/readers/testing.js';
+import { rawTarGz, type RawTarEntry } from '../../lib/data/readers/fixture-files.test-support.js';
 
 const root = fs.mkdtempSync(path.join(tmpdir(), 'stcsnn-paths-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -24,7 +24,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, cli } from '../../lib/distributed/testing.js';
+import { CLI, cli } from '../../lib/distributed/cli-process.test-support.js';
 import { decodeSafetensors, encodeSafetensors } from '../../lib/interop/safetensors.js';
 import { runFile } from '../rundir/layout.js';
 import { TRAIN_META } from '../rundir/checkpoint.js';

@@ -196,6 +196,19 @@ const FMNIST_CPU_SWEEP: ScaleProtocol = {
   dataset: 'fashion-mnist',
 };
 
+/**
+ * The scales of the T studies (Fig. 5), which Fig. 6-9 share: those experiments read the T
+ * study's runs (`from`), so their protocols are the study's.
+ */
+const T_STUDY_SCALES = {
+  'fashion-mnist': {
+    paper: { ...paperScale('fashion-mnist', 'resnet18'), seeds: 1 },
+    cpu: FMNIST_CPU_SWEEP,
+    smoke: smokeSweep(SMOKE_T),
+  },
+  cifar10: { paper: { ...paperScale('cifar10', 'resnet18'), seeds: 1 }, smoke: smokeSweep(SMOKE_T) },
+} satisfies Partial<Record<ExperimentDataset, Experiment['scales']>>;
+
 /** Every experiment, in the paper's order. */
 export const EXPERIMENTS: readonly Experiment[] = [
   twin(
@@ -248,11 +261,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     claim: 'the STCSNN does not work properly for T < 4; accuracy does not increase significantly for T > 8',
     grid: T_GRID,
     paper: null,
-    scales: {
-      paper: { ...paperScale('fashion-mnist', 'resnet18'), seeds: 1 },
-      cpu: FMNIST_CPU_SWEEP,
-      smoke: smokeSweep(SMOKE_T),
-    },
+    scales: T_STUDY_SCALES['fashion-mnist'],
   },
   {
     id: 'fig6-9-fmnist',
@@ -265,11 +274,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
       'fire rate and spikes per layer grow with T; the STCSNN needs fewer FLOPs than the ANN for T < 6 and less energy at every T up to 16 (most of its operations are accumulates)',
     grid: T_GRID,
     paper: null,
-    scales: {
-      paper: { ...paperScale('fashion-mnist', 'resnet18'), seeds: 1 },
-      cpu: FMNIST_CPU_SWEEP,
-      smoke: smokeSweep(SMOKE_T),
-    },
+    scales: T_STUDY_SCALES['fashion-mnist'],
   },
   {
     id: 'fig5-theta0-cifar10',
@@ -291,7 +296,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
     claim: 'the STCSNN does not work properly for T < 4; no significant gain for T > 8',
     grid: T_GRID,
     paper: null,
-    scales: { paper: { ...paperScale('cifar10', 'resnet18'), seeds: 1 }, smoke: smokeSweep(SMOKE_T) },
+    scales: T_STUDY_SCALES.cifar10,
   },
   {
     id: 'fig6-9-cifar10',
@@ -304,7 +309,7 @@ export const EXPERIMENTS: readonly Experiment[] = [
       'fire rate and spikes per layer grow with T; fewer FLOPs than the ANN for T < 6; energy below the ANN up to T = 16',
     grid: T_GRID,
     paper: null,
-    scales: { paper: { ...paperScale('cifar10', 'resnet18'), seeds: 1 }, smoke: smokeSweep(SMOKE_T) },
+    scales: T_STUDY_SCALES.cifar10,
   },
   {
     id: 'fig5-theta0-dvs',

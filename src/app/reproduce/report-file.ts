@@ -55,7 +55,7 @@ export interface ReportFile {
 
 /**
  * What the tables, verdicts and notes of a report are computed from: report.json's identifying
- * fields and its measured data (`summary.ts`, `verdicts.ts`, `tables.ts`, `render.ts`).
+ * fields and its measured data (`report-numbers.ts`, `verdicts.ts`, `tables.ts`, `render.ts`).
  */
 export type RenderInput = Pick<ReportFile, 'experiment' | 'scale' | 'protocol' | 'runs' | 'measured'>;
 

@@ -7,8 +7,9 @@
  * This module reads the run directories (`measure.ts`) and writes the files (temp and rename).
  * Tables, verdicts and notes are a pure function of report.json's data (`render.ts`: the tables
  * `tables.ts`, the verdicts and notes `verdicts.ts` by the rules of `rules.ts`, the numbers
- * `summary.ts`); report.md is `markdown.ts`. So a report renders again from its report.json alone
- * ({@link rerenderReport}, `stcsnn reproduce EXP --from-json PATH`), its figures kept.
+ * `report-numbers.ts`); report.md is `report-markdown.ts`. So a report renders again from its
+ * report.json alone ({@link rerenderReport}, `stcsnn reproduce EXP --from-json PATH`), its
+ * figures kept.
  *
  * Words: "best over seeds" is the highest final test accuracy among a row's seeds (the paper's
  * "best" of 5 runs); "best epoch" is a run's highest test accuracy over its epochs. Nothing else
@@ -24,7 +25,7 @@ import { escapeControl } from '../../lib/util/text.js';
 import { findExperiment } from './experiments.js';
 import { figures } from './figures.js';
 import { REPORT_FILES, reportFile } from './layout.js';
-import { reportMarkdown } from './markdown.js';
+import { reportMarkdown } from './report-markdown.js';
 import { measureExperiment } from './measure.js';
 import type { ReportRun } from './measured.js';
 import { renderReport, type RenderInput } from './render.js';

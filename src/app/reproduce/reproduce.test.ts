@@ -22,7 +22,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { EXPERIMENTS, findExperiment, PAPER_STCB_INPUT_RANGE } from './experiments.js';
-import { isImageFolderCopy, resolveData } from './data.js';
+import { isImageFolderCopy, resolveData } from './resolve-data.js';
 import { defaultOut, experimentDir, reportFile } from './layout.js';
 import {
   NOT_IN_TEXT,
@@ -32,7 +32,7 @@ import {
   type ReportFile,
 } from './report.js';
 import { annFromReport, protocolOf, runExperiment } from './runner.js';
-import { reportMarkdown } from './markdown.js';
+import { reportMarkdown } from './report-markdown.js';
 import { experimentCautions } from './verdicts.js';
 import { TRAIN_DEFAULTS } from '../config/config.js';
 

@@ -27,7 +27,7 @@ import {
   statsVerdicts,
   twinGapVerdict,
 } from './rules.js';
-import { meanStd, t975, type AxisPoint } from './summary.js';
+import { meanStd, t975, type AxisPoint } from './report-numbers.js';
 import { experimentNotes, experimentVerdicts } from './verdicts.js';
 
 const paperFmnist = {

@@ -1,6 +1,6 @@
 /**
  * The verdict rules of the reproduction reports: pure functions of measured data (accuracies in
- * percent, sweep points, STCB figures; `summary.ts` derives them from report.json, `verdicts.ts`
+ * percent, sweep points, STCB figures; `report-numbers.ts` derives them from report.json, `verdicts.ts`
  * applies these rules to a whole report.json), each tested alone (`rules.test.ts`). A verdict's text
  * starts with its outcome: `agrees`, `disagrees`, `diverged` (a run stopped on a non-finite loss
  * or gradient: a training failure, never counted as an accuracy) or `cannot say`.
@@ -32,7 +32,7 @@ import { decimal, inputRange, pct, si, signed } from '../analysis/format.js';
 import type { SweepPointResult } from '../rundir/sweep-file.js';
 import type { ExperimentKind, PaperAccuracy } from './experiments.js';
 import type { StcbEpoch, StcbTestLayer } from './measured.js';
-import { meanStd, pairedDifference, type AxisPoint } from './summary.js';
+import { meanStd, pairedDifference, type AxisPoint } from './report-numbers.js';
 
 /** Significant accuracy drop, in points (theta0 and T collapses). */
 export const COLLAPSE_POINTS = 5;

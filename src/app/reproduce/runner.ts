@@ -20,8 +20,8 @@ import { readSweep, type SweepFile, type SweepGrid } from '../rundir/sweep-file.
 import { runRepeats } from '../runs/repeats.js';
 import { trainSweep } from '../runs/sweep.js';
 import type { TrainHooks } from '../train/train.js';
-import { trainConfigFor } from './config.js';
-import { resolveData, type ResolvedData } from './data.js';
+import { trainConfigFor } from './run-config.js';
+import { resolveData, type ResolvedData } from './resolve-data.js';
 import { findExperiment, type Experiment, type Scale, type ScaleProtocol } from './experiments.js';
 import { experimentDir, sweepDirOf, twinDir } from './layout.js';
 import { isTwinField, learnThetaOf, type ReportRun, type RunProvenance } from './measured.js';

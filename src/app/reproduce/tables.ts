@@ -1,6 +1,6 @@
 /**
- * The result tables of an experiment report, as cells (`ReportTable`; `markdown.ts` writes them
- * into report.md, the CLI prints them): our numbers (`summary.ts`) beside the paper's. Pure, from
+ * The result tables of an experiment report, as cells (`ReportTable`; `report-markdown.ts` writes them
+ * into report.md, the CLI prints them): our numbers (`report-numbers.ts`) beside the paper's. Pure, from
  * report.json's data alone.
  */
 import { inputRange, joules, pctOrDash, REPORT_STYLE, si, signed } from '../analysis/format.js';
@@ -9,7 +9,7 @@ import { NOT_IN_TEXT, PAPER_STCB_INPUT_RANGE, type Experiment } from './experime
 import type { Measured, ReportRun } from './measured.js';
 import type { RenderInput, ReportTable } from './report-file.js';
 import { PAPER_RUNS } from './rules.js';
-import { accuracies, axisPoints, seedSummary, tStudyRuns, twinGap } from './summary.js';
+import { accuracies, axisPoints, seedSummary, tStudyRuns, twinGap } from './report-numbers.js';
 
 /** Accuracy in percent with two decimals (`89.16%`), `-` where there is none. */
 const pp = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${v.toFixed(2)}%`);

@@ -1,6 +1,6 @@
 /**
  * The verdicts and notes of an experiment report: the rules of `rules.ts` applied to report.json's
- * data alone (`runs`, `measured`; the numbers from `summary.ts`). Pure: no file is read, so a
+ * data alone (`runs`, `measured`; the numbers from `report-numbers.ts`). Pure: no file is read, so a
  * report judges the same whether written from its run directories or rendered again from its
  * report.json (`stcsnn reproduce EXP --from-json PATH`).
  */
@@ -16,7 +16,7 @@ import {
   twinGapVerdict,
   type Verdict,
 } from './rules.js';
-import { accuracies, accuraciesBySeed, axisPoints, tStudyRuns } from './summary.js';
+import { accuracies, accuraciesBySeed, axisPoints, tStudyRuns } from './report-numbers.js';
 
 /** A Table 2 row: STC reaches its twin (the gap rule), and the paper's accuracy where it applies. */
 function twinVerdicts(e: Experiment, r: RenderInput): Verdict[] {

@@ -16,7 +16,7 @@ import {
   type SweepOptions,
   type TrainPoint,
 } from './sweep.js';
-import { fixtureConfig, fixtureStats, writeFixtureRun } from '../analysis/testing.js';
+import { fixtureConfig, fixtureStats, writeFixtureRun } from '../analysis/fixture-runs.test-support.js';
 
 // a small layer list: stem conv, one STCB, a head
 const LAYERS: LayerInfo[] = [

@@ -1,6 +1,6 @@
 /**
  * The IDX format on bytes already inflated (no Node imports; the browser build uses it). The
- * format is described in `idx.ts`, which adds gzip and files.
+ * format is described in `readers/idx.ts`, which adds gzip and files.
  */
 import { DataError } from './types.js';
 
@@ -31,7 +31,7 @@ export function idxFail(file: string, offset: number | null, what: string, gz: b
 
 /**
  * Parses raw (not gzipped) IDX bytes of the given kind; `gz` only words error offsets as
- * offsets into inflated data. The checks are those listed at `parseIdx` in `idx.ts`.
+ * offsets into inflated data. The checks are those listed at `parseIdx` in `readers/idx.ts`.
  * @throws DataError `"<file>: byte <offset>: <problem>"`
  */
 export function parseIdxRaw(buf: Uint8Array, file: string, kind: IdxKind, gz = false): IdxArray {

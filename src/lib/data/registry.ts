@@ -22,7 +22,7 @@ import {
   findFashionMnist,
   openFashionMnist,
   openFashionMnistMini,
-} from './fashion-mnist.js';
+} from './readers/fashion-mnist.js';
 import { LUMA } from './readers/image-files.js';
 import { READERS } from './readers/index.js';
 import { DataError, type Dataset, type Normalization } from './types.js';

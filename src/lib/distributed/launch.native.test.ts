@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LAUNCHED_ENV } from '../../app/cli/launch.js';
 import { LOCK_FILE, runFile } from '../../app/rundir/layout.js';
 import { distUnavailableReason } from './process-group.js';
-import { CLI, type Ran } from './testing.js';
+import { CLI, type Ran } from './cli-process.test-support.js';
 
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const skip =

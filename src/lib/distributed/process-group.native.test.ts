@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../app/cli/launch.js';
 import { distUnavailableReason } from './process-group.js';
 
-const fixture = fileURLToPath(new URL('./rank-fixture.js', import.meta.url));
+const fixture = fileURLToPath(new URL('./rank-process.test-support.js', import.meta.url));
 const skip =
   (process.env.STCSNN_TEST_BACKEND ?? 'wasm') !== 'libtorch'
     ? 'two-process tests run on the libtorch pass'

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { freePort } from '../../app/cli/launch.js';
 import { LOCK_FILE } from '../../app/rundir/layout.js';
 import { distUnavailableReason } from './process-group.js';
-import { cli, type Ran } from './testing.js';
+import { cli, type Ran } from './cli-process.test-support.js';
 
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const skip =

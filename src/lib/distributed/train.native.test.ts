@@ -35,7 +35,7 @@ import { sgdFor } from '../train/sgd.js';
 import { archFor, openLoaders } from '../../app/train/train.js';
 import { freePort } from '../../app/cli/launch.js';
 import { distUnavailableReason } from './process-group.js';
-import { cli, type Ran } from './testing.js';
+import { cli, type Ran } from './cli-process.test-support.js';
 
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const skip =

@@ -14,7 +14,7 @@ import {
   testInputs,
   toNchw,
   trainedNetwork,
-} from './testutil.js';
+} from './small-networks.test-support.js';
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);

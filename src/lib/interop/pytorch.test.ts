@@ -20,7 +20,7 @@ import {
   testInputs,
   toNchw,
   trainedNetwork,
-} from './testutil.js';
+} from './small-networks.test-support.js';
 import type { ArchConfig } from '../nn/models.js';
 
 /** Interpreters tried in order; the first that imports torch and numpy runs the tests. */

@@ -20,23 +20,15 @@ import {
   stateDictSpec,
 } from './state-dict.js';
 import { decodeModel, encodeModel, loadModel, META_KEYS, saveModel } from './model-file.js';
-import { evalLogits, randomizeThresholds } from './testutil.js';
+import { evalLogits, randomizeThresholds, smallConfig } from './small-networks.test-support.js';
 
 before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
 });
 
+/** A tiny VGG11 (width 1/16, 8x8x1 inputs, 3 classes, T = 4), `over` on top. */
 function cfg(over: Partial<ArchConfig> = {}): ArchConfig {
-  return {
-    arch: 'vgg11',
-    mode: 'stc',
-    width: 0.0625,
-    inputShape: [8, 8, 1],
-    classes: 3,
-    stc: stcConfig({ T: 4 }),
-    path: 'fused',
-    ...over,
-  };
+  return smallConfig({ width: 0.0625, inputShape: [8, 8, 1], classes: 3, stcInput: { T: 4 }, ...over });
 }
 
 test('stateDictOf writes PyTorch layouts: conv [out,in,kh,kw], linear [out,in], num_batches_tracked I64 []', () => {

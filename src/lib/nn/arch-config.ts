@@ -88,7 +88,7 @@ export const planConfigSchema = archConfigSchema.pick({
 
 /**
  * The default network (the trainer's, the web page's): VGG11, spiking, width 0.25 (CPU-sized),
- * the fused STCB path. The STC defaults are `DEFAULT_STC` (the paper's) and the trainer's.
+ * the fused STCB path. The STC defaults, the paper's and the trainer's, are `STC_DEFAULTS` (`core/config.ts`).
  */
 export const ARCH_DEFAULTS = Object.freeze({
   arch: 'vgg11',

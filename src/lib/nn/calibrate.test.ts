@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type BackendRequest } from '../engine/backend.js';
-import { smallConfig, testInputs, trainedNetwork } from '../interop/testutil.js';
+import { smallConfig, testInputs, trainedNetwork } from '../interop/small-networks.test-support.js';
 import { calibrateThresholds, percentileOfSorted } from './calibrate.js';
 import { LOG_THETA } from './layers.js';
 

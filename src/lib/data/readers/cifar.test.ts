@@ -14,7 +14,7 @@ import {
   tmpDir,
   writeCifar10Folder,
   writeCifar100Folder,
-} from './testing.js';
+} from './fixture-files.test-support.js';
 import { verifyDataset } from './util.js';
 
 function sample(

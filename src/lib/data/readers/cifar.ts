@@ -179,18 +179,40 @@ export class ByteImageDataset implements Dataset {
   }
 }
 
+/** Where a CIFAR data set's files are found (see {@link CIFAR_LAYOUTS}). */
+export interface CifarLayout {
+  /** The extracted folder's name. */
+  readonly folder: string;
+  /** A file that marks the extracted folder. */
+  readonly marker: string;
+  /** The official archives' names. */
+  readonly archives: readonly string[];
+  /** The data set's name in messages. */
+  readonly what: string;
+}
+
+/** The official layouts of CIFAR-10 and CIFAR-100 (binary versions), extracted or archived. */
+export const CIFAR_LAYOUTS: Readonly<Record<'cifar10' | 'cifar100', CifarLayout>> = Object.freeze({
+  cifar10: {
+    folder: 'cifar-10-batches-bin',
+    marker: 'test_batch.bin',
+    archives: ['cifar-10-binary.tar.gz'],
+    what: 'CIFAR-10',
+  },
+  cifar100: {
+    folder: 'cifar-100-binary',
+    marker: 'test.bin',
+    archives: ['cifar-100-binary.tar.gz'],
+    what: 'CIFAR-100',
+  },
+});
+
 /**
  * Finds the extracted folder: `dataDir` itself, `dataDir/<folder>`, or the folder inside an
- * archive (`dataDir` being the archive or holding one of `archives`).
+ * archive (`dataDir` being the archive or holding one of the layout's archives).
  */
-async function locate(
-  dataDir: string,
-  folder: string,
-  marker: string,
-  archives: readonly string[],
-  cacheDir: string,
-  what: string,
-): Promise<string> {
+async function locate(dataDir: string, layout: CifarLayout, cacheDir: string): Promise<string> {
+  const { folder, marker, archives, what } = layout;
   const fromArchive = async (archive: string): Promise<string> => {
     const root = await extractTarGzCached(archive, cacheDir);
     for (const cand of [path.join(root, folder), root]) {
@@ -292,14 +314,7 @@ export function cifar10SplitFiles(dir: string, split: 'train' | 'test', strict: 
  * 10000 test samples of `[32, 32, 3]`, 0..255, 10 classes. Every record is read and checked here.
  */
 export async function openCifar10(opts: CifarOptions): Promise<ByteImageDataset> {
-  const dir = await locate(
-    opts.dataDir,
-    'cifar-10-batches-bin',
-    'test_batch.bin',
-    ['cifar-10-binary.tar.gz'],
-    opts.cacheDir ?? defaultCacheDir(),
-    'CIFAR-10',
-  );
+  const dir = await locate(opts.dataDir, CIFAR_LAYOUTS.cifar10, opts.cacheDir ?? defaultCacheDir());
   const strict = opts.strict !== false;
   const rec = readRecords(cifar10SplitFiles(dir, opts.split, strict), CIFAR10_FORMAT, strict ? 10000 : null);
   const names = classNamesFrom(path.join(dir, 'batches.meta.txt'), 10, () => [...CIFAR10_CLASSES]);
@@ -312,14 +327,7 @@ export async function openCifar10(opts: CifarOptions): Promise<ByteImageDataset>
  */
 export async function openCifar100(opts: Cifar100Options): Promise<ByteImageDataset> {
   const labels = opts.labels ?? 'fine';
-  const dir = await locate(
-    opts.dataDir,
-    'cifar-100-binary',
-    'test.bin',
-    ['cifar-100-binary.tar.gz'],
-    opts.cacheDir ?? defaultCacheDir(),
-    'CIFAR-100',
-  );
+  const dir = await locate(opts.dataDir, CIFAR_LAYOUTS.cifar100, opts.cacheDir ?? defaultCacheDir());
   const format = cifar100Format(labels);
   const expected = opts.strict === false ? null : opts.split === 'train' ? 50000 : 10000;
   const rec = readRecords(

@@ -6,7 +6,14 @@ import { DataError } from '../types.js';
 import { aedatDataOffset, integrateFrames, parseAedat } from './aedat.js';
 import { openCifar10Dvs } from './cifar10-dvs.js';
 import { decodeFrameCache, encodeFrameCache } from './frame-cache.js';
-import { AEDAT_HEADER, aedatBytes, rmDir, syntheticEvents, tmpDir, writeDvsFolder } from './testing.js';
+import {
+  AEDAT_HEADER,
+  aedatBytes,
+  rmDir,
+  syntheticEvents,
+  tmpDir,
+  writeDvsFolder,
+} from './fixture-files.test-support.js';
 import { crc32, crc32Table, verifyDataset } from './util.js';
 
 test('AEDAT: header skipped, big-endian pairs decoded with the CIFAR10-DVS address layout', () => {

@@ -46,6 +46,7 @@ import {
   direntIsDir,
   direntIsFile,
   isDir,
+  listClassFiles,
   listDirSorted,
   MAX_DATA_FILE_BYTES,
   readFileAsync,
@@ -157,19 +158,11 @@ function locateRoot(dataDir: string): string {
 
 /** The classes and every class's AEDAT files, sorted (see the module doc). */
 export function listDvsFiles(root: string): { classNames: string[]; files: string[][] } {
-  const classNames: string[] = [];
-  const files: string[][] = [];
-  for (const d of listDirSorted(root)) {
-    if (d.name.startsWith('.') || !direntIsDir(root, d)) continue;
-    const dir = path.join(root, d.name);
-    const list = listDirSorted(dir)
+  const aedatFiles = (dir: string) =>
+    listDirSorted(dir)
       .filter((f) => isAedat(f.name) && direntIsFile(dir, f))
       .map((f) => path.join(dir, f.name));
-    if (list.length === 0) throw new DataError(`${dir}: class folder without .aedat event files`);
-    classNames.push(d.name);
-    files.push(list);
-  }
-  return { classNames, files };
+  return listClassFiles(root, aedatFiles, 'class folder without .aedat event files');
 }
 
 function normSize(size: Cifar10DvsOptions['size']): [number, number] | null {
@@ -195,47 +188,64 @@ export function cifar10DvsShape(opts: Pick<Cifar10DvsOptions, 'frames' | 'size'>
   return [size?.[0] ?? DVS128_SIZE, size?.[1] ?? DVS128_SIZE, 2 * frames];
 }
 
-/**
- * Opens a CIFAR10-DVS split (see the module doc). Lists and splits the files; frames are built on
- * first read (or by {@link verifyDataset}, which reads every sample).
- */
-export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10DvsDataset> {
-  const shape = cifar10DvsShape(opts);
-  const frames = opts.frames ?? 1;
-  const size = normSize(opts.size);
-  const resizeMode = opts.resizeMode ?? 'area';
-  const testFraction = opts.testFraction ?? 0.1;
-  const splitRule = opts.splitRule ?? 'natural';
-  if (!['natural', 'spikingjelly', 'tebn'].includes(splitRule)) {
-    throw new DataError(`CIFAR10-DVS: unknown split rule '${String(splitRule)}'`);
+/** Refuses anything but the official 10 classes of 1000 files (a subset needs `strict: false`). */
+function checkOfficialCounts(
+  root: string,
+  classNames: readonly string[],
+  perClass: readonly string[][],
+): void {
+  const hint = SUBSET_HINT;
+  if (classNames.length !== 10) {
+    throw new DataError(`${root}: ${classNames.length} class folders, expected the official 10 ${hint}`);
   }
-  splitCount(0, testFraction); // validates the fraction
-  const root = locateRoot(opts.dataDir);
-  const { classNames, files: perClass } = listDvsFiles(root);
-  if (opts.strict !== false) {
-    const hint = SUBSET_HINT;
-    if (classNames.length !== 10) {
-      throw new DataError(`${root}: ${classNames.length} class folders, expected the official 10 ${hint}`);
+  perClass.forEach((l, c) => {
+    if (l.length !== 1000) {
+      throw new DataError(
+        `${path.join(root, classNames[c])}: ${l.length} .aedat files, expected the official 1000 ${hint}`,
+      );
     }
-    perClass.forEach((l, c) => {
-      if (l.length !== 1000) {
-        throw new DataError(
-          `${path.join(root, classNames[c])}: ${l.length} .aedat files, expected the official 1000 ${hint}`,
-        );
-      }
-    });
-  }
+  });
+}
+
+/** The files of a split over all classes, class by class, with their labels. */
+function splitFiles(
+  perClass: readonly string[][],
+  split: Cifar10DvsOptions['split'],
+  testFraction: number,
+  splitRule: DvsSplitRule,
+): { files: string[]; labels: Int32Array } {
   const files: string[] = [];
   const labelList: number[] = [];
   perClass.forEach((list, c) => {
-    for (const f of selectDvsSplit(list, opts.split, testFraction, splitRule)) {
+    for (const f of selectDvsSplit(list, split, testFraction, splitRule)) {
       files.push(f);
       labelList.push(c);
     }
   });
-  if (files.length === 0) throw new DataError(`${root}: the ${opts.split} split of CIFAR10-DVS is empty`);
-  const cacheRoot = path.join(opts.cacheDir ?? defaultCacheDir(), 'cifar10-dvs');
-  const lru = new ByteLru<Float32Array>(Math.max(0, opts.memoryBudgetMB ?? 2048) * 1024 * 1024);
+  return { files, labels: Int32Array.from(labelList) };
+}
+
+/** What a sample's frames are made with: the integration parameters and the sample shape. */
+interface Integration {
+  readonly frames: number;
+  readonly size: [number, number] | null;
+  readonly resizeMode: NonNullable<Cifar10DvsOptions['resizeMode']>;
+  readonly shape: [number, number, number];
+}
+
+/**
+ * The frames of the samples' AEDAT files, built on first read and cached on disk under
+ * `cacheRoot` (see the module doc) behind a byte-bounded in-memory LRU: `load(i)` gives sample
+ * `i`'s frames, `cachePath(i)` its cache file; `stats` counts hits and builds.
+ */
+function frameSource(
+  files: readonly string[],
+  integration: Integration,
+  cacheRoot: string,
+  memoryBudgetMB: number,
+): { load(i: number): Promise<Float32Array>; cachePath(i: number): string; stats: FrameCacheStats } {
+  const { frames, size, resizeMode, shape } = integration;
+  const lru = new ByteLru<Float32Array>(Math.max(0, memoryBudgetMB) * 1024 * 1024);
   const stats: FrameCacheStats = { memoryHits: 0, diskHits: 0, builds: 0, rebuilds: 0 };
 
   const keyOf = (file: string): string => {
@@ -271,6 +281,29 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
       : resizeHwc(raw, DVS128_SIZE, DVS128_SIZE, 2 * frames, size[0], size[1], resizeMode);
   };
 
+  /** The cache entry `cf` of `key`, or null when there is none or it is damaged (or not a regular file). */
+  const readEntry = async (
+    cf: string,
+    key: string,
+  ): Promise<{ data: Float32Array | null; existed: boolean }> => {
+    let existed = false;
+    try {
+      const buf = await readRegularFileAsync(cf, {
+        maxBytes: MAX_DATA_FILE_BYTES,
+        what: 'frame cache entry',
+      });
+      existed = true;
+      const data = decodeFrameCache(buf, cf, shape, key);
+      stats.diskHits++;
+      return { data, existed };
+    } catch (e) {
+      // No entry, or a damaged / mismatching one (or not a regular file): rebuilt by the caller.
+      const damaged = e instanceof DataError || e instanceof FileSystemError;
+      if (!damaged && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      return { data: null, existed };
+    }
+  };
+
   const load = async (i: number): Promise<Float32Array> => {
     const cached = lru.get(i);
     if (cached !== undefined) {
@@ -280,32 +313,46 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
     const file = files[i];
     const key = keyOf(file);
     const cf = cacheFile(key);
-    let data: Float32Array | null = null;
-    let existed = false;
-    try {
-      const buf = await readRegularFileAsync(cf, {
-        maxBytes: MAX_DATA_FILE_BYTES,
-        what: 'frame cache entry',
-      });
-      existed = true;
-      data = decodeFrameCache(buf, cf, shape, key);
-      stats.diskHits++;
-    } catch (e) {
-      // No entry, or a damaged / mismatching one (or not a regular file): rebuild below.
-      const damaged = e instanceof DataError || e instanceof FileSystemError;
-      if (!damaged && (e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    const entry = await readEntry(cf, key);
+    let data = entry.data;
     if (data === null) {
       data = await build(file);
-      if (existed) stats.rebuilds++;
+      if (entry.existed) stats.rebuilds++;
       else stats.builds++;
       await writeFileAtomicAsync(cf, encodeFrameCache(data, shape, key));
     }
     lru.set(i, data);
     return data;
   };
+  return { load, cachePath: (i) => cacheFile(keyOf(files[i])), stats };
+}
 
-  const labels = Int32Array.from(labelList);
+/**
+ * Opens a CIFAR10-DVS split (see the module doc). Lists and splits the files; frames are built on
+ * first read (or by {@link verifyDataset}, which reads every sample).
+ */
+export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10DvsDataset> {
+  const shape = cifar10DvsShape(opts);
+  const frames = opts.frames ?? 1;
+  const size = normSize(opts.size);
+  const resizeMode = opts.resizeMode ?? 'area';
+  const testFraction = opts.testFraction ?? 0.1;
+  const splitRule = opts.splitRule ?? 'natural';
+  if (!['natural', 'spikingjelly', 'tebn'].includes(splitRule)) {
+    throw new DataError(`CIFAR10-DVS: unknown split rule '${String(splitRule)}'`);
+  }
+  splitCount(0, testFraction); // validates the fraction
+  const root = locateRoot(opts.dataDir);
+  const { classNames, files: perClass } = listDvsFiles(root);
+  if (opts.strict !== false) checkOfficialCounts(root, classNames, perClass);
+  const { files, labels } = splitFiles(perClass, opts.split, testFraction, splitRule);
+  if (files.length === 0) throw new DataError(`${root}: the ${opts.split} split of CIFAR10-DVS is empty`);
+  const source = frameSource(
+    files,
+    { frames, size, resizeMode, shape },
+    path.join(opts.cacheDir ?? defaultCacheDir(), 'cifar10-dvs'),
+    opts.memoryBudgetMB ?? 2048,
+  );
   const name = 'cifar10-dvs';
   return {
     name,
@@ -317,14 +364,14 @@ export async function openCifar10Dvs(opts: Cifar10DvsOptions): Promise<Cifar10Dv
     labels,
     source: root,
     files,
-    stats,
+    stats: source.stats,
     cachePath: (i: number) => {
       checkIndex(i, files.length, name);
-      return cacheFile(keyOf(files[i]));
+      return source.cachePath(i);
     },
     async read(i: number, out: Float32Array, offset: number): Promise<void> {
       checkIndex(i, files.length, name);
-      out.set(await load(i), offset);
+      out.set(await source.load(i), offset);
     },
   };
 }

@@ -25,7 +25,7 @@ import {
   rmDir,
   syntheticEvents,
   tmpDir,
-} from './testing.js';
+} from './fixture-files.test-support.js';
 import { extractTarGzCached } from './archive.js';
 
 type Mutation =

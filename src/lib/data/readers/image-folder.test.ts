@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { DataError } from '../types.js';
 import { openImageFolder } from './image-folder.js';
 import { decodeImage, resizeHwc } from './image.js';
-import { greyJpeg, pngBytes, rgbJpeg, rmDir, tmpDir } from './testing.js';
+import { greyJpeg, pngBytes, rgbJpeg, rmDir, tmpDir } from './fixture-files.test-support.js';
 import { verifyDataset } from './util.js';
 
 function put(file: string, data: Buffer): void {

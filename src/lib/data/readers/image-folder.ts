@@ -25,7 +25,7 @@ import { DataError } from '../types.js';
 import { INPUT_LIMITS, IMAGE_LIMITS, inputShapeProblem } from '../../core/limits.js';
 import { checkImageHeader, type ResizeMode } from './image.js';
 import { ImageFilesDataset } from './image-files.js';
-import { direntIsDir, direntIsFile, isDir, listDirSorted, readFileOrThrow, selectSplit } from './util.js';
+import { direntIsFile, isDir, listClassFiles, listDirSorted, readFileOrThrow, selectSplit } from './util.js';
 
 /** Options of {@link openImageFolder}. */
 export interface ImageFolderOptions {
@@ -49,27 +49,24 @@ export interface ImageFolderOptions {
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 const UNSUPPORTED_EXT = /\.(gif|bmp|webp|tiff?|heic)$/i;
 
+/** The PNG and JPEG images of a class folder, sorted; another image format is refused. */
+function classImages(cdir: string): string[] {
+  const list: string[] = [];
+  for (const f of listDirSorted(cdir)) {
+    if (!direntIsFile(cdir, f)) continue;
+    if (UNSUPPORTED_EXT.test(f.name)) {
+      throw new DataError(`${path.join(cdir, f.name)}: unsupported image format (use PNG or JPEG)`);
+    }
+    if (IMAGE_EXT.test(f.name)) list.push(path.join(cdir, f.name));
+  }
+  return list;
+}
+
 /** The images of every class folder under `dir`, classes sorted. */
 export function listClassFolders(dir: string): { classNames: string[]; files: string[][] } {
-  const classNames: string[] = [];
-  const files: string[][] = [];
-  for (const d of listDirSorted(dir)) {
-    if (d.name.startsWith('.') || !direntIsDir(dir, d)) continue;
-    const cdir = path.join(dir, d.name);
-    const list: string[] = [];
-    for (const f of listDirSorted(cdir)) {
-      if (!direntIsFile(cdir, f)) continue;
-      if (UNSUPPORTED_EXT.test(f.name)) {
-        throw new DataError(`${path.join(cdir, f.name)}: unsupported image format (use PNG or JPEG)`);
-      }
-      if (IMAGE_EXT.test(f.name)) list.push(path.join(cdir, f.name));
-    }
-    if (list.length === 0) throw new DataError(`${cdir}: class folder without images (.png, .jpg, .jpeg)`);
-    classNames.push(d.name);
-    files.push(list);
-  }
-  if (classNames.length === 0) throw new DataError(`${dir}: no class folders`);
-  return { classNames, files };
+  const classes = listClassFiles(dir, classImages, 'class folder without images (.png, .jpg, .jpeg)');
+  if (classes.classNames.length === 0) throw new DataError(`${dir}: no class folders`);
+  return classes;
 }
 
 function normSize(size: ImageFolderOptions['imageSize']): [number, number] | null {

@@ -1,7 +1,9 @@
 /**
  * The readers of CIFAR-10/100, TinyImageNet, CIFAR10-DVS and image folders, and their glue to the
  * data-set registry (`../registry.ts`): {@link READERS} maps a registry name to an `open` taking
- * the registry's options (with the reader-specific extras below) and a `locate`.
+ * the registry's options (with the reader-specific extras below) and a `locate`. Fashion-MNIST's
+ * reader (`fashion-mnist.ts`, on the IDX files of `idx.ts`) is here too; the registry opens it and
+ * the embedded subset directly.
  *
  * Registry options understood (extras are checked; a wrong type is a DataError):
  * - every reader: `dataDir` (default `$STCSNN_DATA`), `cacheDir` (default `$STCSNN_CACHE` or
@@ -18,7 +20,14 @@
  */
 import * as path from 'node:path';
 import { DataError, type Dataset } from '../types.js';
-import { CIFAR100_LABELS, openCifar10, openCifar100, type Cifar100Labels } from './cifar.js';
+import {
+  CIFAR_LAYOUTS,
+  CIFAR100_LABELS,
+  openCifar10,
+  openCifar100,
+  type Cifar100Labels,
+  type CifarLayout,
+} from './cifar.js';
 import { cifar10DvsShape, openCifar10Dvs } from './cifar10-dvs.js';
 import { openImageFolder } from './image-folder.js';
 import { findTinyImageNet, openTinyImageNet } from './tiny-imagenet.js';
@@ -89,17 +98,15 @@ const isSize = (v: unknown): v is number | [number, number] =>
   isNum(v) || (Array.isArray(v) && v.length === 2 && v.every(isNum));
 const isResize = (v: unknown): v is 'area' | 'bilinear' => v === 'area' || v === 'bilinear';
 
-/** `dir` when it (or one of `subs` inside it) holds `marker` or is one of `archives`, else null. */
-function locateBy(
-  dir: string | undefined,
-  subs: readonly string[],
-  marker: string,
-  archives: readonly string[],
-) {
+/**
+ * `dir` when it (or the layout's folder inside it) holds the layout's marker, or is or holds one
+ * of its archives; else null.
+ */
+function locateBy(dir: string | undefined, { folder, marker, archives }: CifarLayout) {
   const d = dir ?? process.env.STCSNN_DATA;
   if (d === undefined || d === '') return null;
   if (isFile(d) && archives.some((a) => d.endsWith(a))) return path.resolve(d);
-  for (const s of ['', ...subs]) if (isFile(path.join(d, s, marker))) return path.resolve(d, s);
+  for (const s of ['', folder]) if (isFile(path.join(d, s, marker))) return path.resolve(d, s);
   for (const a of archives) if (isFile(path.join(d, a))) return path.resolve(d, a);
   return null;
 }
@@ -116,7 +123,7 @@ export const READERS: Readonly<
         cacheDir: opt(o, 'cacheDir', isStr, 'a path'),
         strict: opt(o, 'strict', isBool, 'a boolean'),
       }),
-    locate: (d) => locateBy(d, ['cifar-10-batches-bin'], 'test_batch.bin', ['cifar-10-binary.tar.gz']),
+    locate: (d) => locateBy(d, CIFAR_LAYOUTS.cifar10),
   },
   cifar100: {
     open: (o) =>
@@ -132,7 +139,7 @@ export const READERS: Readonly<
           CIFAR100_LABELS.map((l) => `'${l}'`).join(' or '),
         ),
       }),
-    locate: (d) => locateBy(d, ['cifar-100-binary'], 'test.bin', ['cifar-100-binary.tar.gz']),
+    locate: (d) => locateBy(d, CIFAR_LAYOUTS.cifar100),
   },
   tinyimagenet: {
     open: (o) =>

@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { DataError } from '../types.js';
 import { datasetInfo, openDataset } from '../registry.js';
-import { rmDir, tmpDir, writeCifar10Folder, writeCifar100Folder, writeDvsFolder } from './testing.js';
+import {
+  rmDir,
+  tmpDir,
+  writeCifar10Folder,
+  writeCifar100Folder,
+  writeDvsFolder,
+} from './fixture-files.test-support.js';
 
 test('registry: the readers are plugged in and take their extra options', async () => {
   const root = tmpDir('reg');

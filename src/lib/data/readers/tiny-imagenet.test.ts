@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../types.js';
 import { openTinyImageNet } from './tiny-imagenet.js';
-import { rgbJpeg, rmDir, tmpDir, writeTinyImageNet } from './testing.js';
+import { rgbJpeg, rmDir, tmpDir, writeTinyImageNet } from './fixture-files.test-support.js';
 import { verifyDataset } from './util.js';
 
 test('TinyImageNet: wnids order, words, train folders, labelled val as test, grey expanded', async () => {

@@ -153,6 +153,28 @@ export function direntIsFile(dir: string, d: fs.Dirent): boolean {
 }
 
 /**
+ * The class folders under `root` (sub-folders sorted by name, hidden ones skipped) with the files
+ * `filesOf` takes from each; a class folder it takes none from is refused, `${folder}: ${empty}`.
+ */
+export function listClassFiles(
+  root: string,
+  filesOf: (classDir: string) => string[],
+  empty: string,
+): { classNames: string[]; files: string[][] } {
+  const classNames: string[] = [];
+  const files: string[][] = [];
+  for (const d of listDirSorted(root)) {
+    if (d.name.startsWith('.') || !direntIsDir(root, d)) continue;
+    const dir = path.join(root, d.name);
+    const list = filesOf(dir);
+    if (list.length === 0) throw new DataError(`${dir}: ${empty}`);
+    classNames.push(d.name);
+    files.push(list);
+  }
+  return { classNames, files };
+}
+
+/**
  * Reads a text file of names, one a line (`\r\n` or `\n`), dropping empty lines and trimming
  * whitespace.
  */
@@ -215,15 +237,16 @@ export interface VerifyReport {
   readonly count: number;
   /** Samples per class, `classes` long. */
   readonly perClass: number[];
-  /** Smallest and largest value seen. */
+  /** Smallest and largest value seen (0 for an empty split). */
   readonly min: number;
   readonly max: number;
 }
 
 /**
  * Reads every sample of `ds` (decoding, parsing or building whatever it reads on demand), checks
- * every label is in range and every value finite, and counts samples per class. Throws the first
- * {@link DataError} met.
+ * there is a label per sample, every label is in range and every value finite, and counts samples
+ * per class (`stcsnn data verify`). `onProgress` is called after each sample.
+ * @throws DataError naming the data set, the split and the sample at the first problem
  */
 export async function verifyDataset(
   ds: Dataset,
@@ -235,22 +258,25 @@ export async function verifyDataset(
   const perClass = new Array<number>(ds.classes).fill(0);
   let min = Infinity;
   let max = -Infinity;
+  if (ds.labels.length < ds.count)
+    throw new DataError(`${ds.source}: ${ds.split}: ${ds.labels.length} labels for ${ds.count} samples`);
   for (let i = 0; i < ds.count; i++) {
     const label = ds.labels[i];
-    if (!(label >= 0 && label < ds.classes)) {
-      throw new DataError(`${ds.source}: sample ${i} has label ${label}, outside 0..${ds.classes - 1}`);
-    }
+    if (!(label >= 0 && label < ds.classes))
+      throw new DataError(
+        `${ds.source}: ${ds.split} sample ${i}: label ${label} outside 0..${ds.classes - 1}`,
+      );
     perClass[label]++;
     await ds.read(i, buf, 0);
     for (let k = 0; k < n; k++) {
       const v = buf[k];
-      if (!Number.isFinite(v)) throw new DataError(`${ds.source}: sample ${i} has a non-finite value`);
+      if (!Number.isFinite(v)) throw new DataError(`${ds.source}: ${ds.split} sample ${i}: non-finite value`);
       if (v < min) min = v;
       if (v > max) max = v;
     }
     onProgress?.(i + 1, ds.count);
   }
-  return { count: ds.count, perClass, min, max };
+  return { count: ds.count, perClass, min: ds.count ? min : 0, max: ds.count ? max : 0 };
 }
 
 /** Checks `i` is a valid sample index of a data set with `count` samples. */

@@ -14,12 +14,12 @@
  * errors then refer to the inflated data and say so.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { FileSystemError, readRegularFile } from '../util/fs.js';
-import { DataError } from './types.js';
-import { IDX_MAX_BYTES, parseIdxRaw, type IdxArray, type IdxKind } from './idx-format.js';
+import { FileSystemError, readRegularFile } from '../../util/fs.js';
+import { DataError } from '../types.js';
+import { IDX_MAX_BYTES, parseIdxRaw, type IdxArray, type IdxKind } from '../idx-format.js';
 
-export { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IDX_MAX_BYTES, parseIdxRaw } from './idx-format.js';
-export type { IdxArray, IdxKind } from './idx-format.js';
+export { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, IDX_MAX_BYTES, parseIdxRaw } from '../idx-format.js';
+export type { IdxArray, IdxKind } from '../idx-format.js';
 
 /** Options for reading IDX files. */
 export interface IdxReadOptions {

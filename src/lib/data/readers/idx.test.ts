@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { encodeIdx, parseIdx, readIdxFile, readIdxImageSet } from './idx.js';
-import { DataError } from './types.js';
+import { DataError } from '../types.js';
 
 function images(n: number, rows = 3, cols = 2): Uint8Array {
   return Uint8Array.from({ length: n * rows * cols }, (_, i) => (i * 37 + 11) & 0xff);

@@ -7,7 +7,7 @@
 import type { GradientMask } from '../../lib/core/config.js';
 import { datasetInfo } from '../../lib/data/registry.js';
 import { checkTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
-import type { ResolvedData } from './data.js';
+import type { ResolvedData } from './resolve-data.js';
 import type { Experiment, ScaleProtocol } from './experiments.js';
 
 /** What varies between the runs of one experiment. */

@@ -18,7 +18,7 @@ import {
   openFashionMnistMini,
 } from './fashion-mnist.js';
 import { encodeIdx, readIdxImageSet } from './idx.js';
-import { DataError } from './types.js';
+import { DataError } from '../types.js';
 
 const HAVE_DEBIAN = findFashionMnist(DEBIAN_FASHION_MNIST_DIR) !== null;
 const NO_DEBIAN = HAVE_DEBIAN
@@ -146,7 +146,7 @@ test('fashion-mnist-mini: embedded, 4000 + 1000 images, 400 / 100 per class', ()
 
 test('fashion-mnist-mini holds exactly the listed images of the official files', { skip: NO_DEBIAN }, () => {
   const idx = JSON.parse(
-    readFileSync(new URL('../../../assets/fashion-mnist-mini/indices.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../../../../assets/fashion-mnist-mini/indices.json', import.meta.url), 'utf8'),
   ) as Record<'train' | 'test', number[]>;
   for (const split of ['train', 'test'] as const) {
     const f = FASHION_MNIST_FILES[split];

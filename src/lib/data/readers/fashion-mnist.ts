@@ -21,9 +21,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { isGzip, readIdxImageSet, type IdxImageSet } from './idx.js';
-import { DataError, type Dataset } from './types.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { FileSystemError, readRegularFile } from '../util/fs.js';
+import { DataError, type Dataset } from '../types.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { FileSystemError, readRegularFile } from '../../util/fs.js';
 
 /** The ten class names, index = label. */
 export const FASHION_MNIST_CLASSES: readonly string[] = [
@@ -80,7 +80,7 @@ export const DEBIAN_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** Directory of the embedded subset (inside the package). */
 export const EMBEDDED_FASHION_MNIST_DIR = fileURLToPath(
-  new URL('../../../assets/fashion-mnist-mini/', import.meta.url),
+  new URL('../../../../assets/fashion-mnist-mini/', import.meta.url),
 );
 
 /** Sample counts of the embedded subset. */
