@@ -36,6 +36,15 @@ export function writeRunConfig(runDir: string, config: TrainConfig, given?: Prov
   });
 }
 
+/**
+ * The configuration's own fields of a `config.json` as read (`readConfigJson`): what
+ * {@link writeRunConfig} adds, `config_hash` and `provenance`, left out.
+ */
+export function configFields(raw: Record<string, unknown>): Record<string, unknown> {
+  const { [CONFIG_HASH_KEY]: _hash, provenance: _provenance, ...config } = raw;
+  return config;
+}
+
 /** The `config_hash` stored in a run's `config.json` (undefined for runs written before it). */
 export function storedConfigHash(runDir: string): string | undefined {
   try {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LayerInfo } from '../../lib/nn/models.js';
 import { computeEnergy } from '../../lib/analysis/energy.js';
-import { LOCK_FILE } from '../rundir/layout.js';
+import { LOCK_FILE, runFile } from '../rundir/layout.js';
 import { readSweep, sweepCsv } from '../rundir/sweep-file.js';
 import {
   baseDifference,
@@ -186,12 +186,19 @@ describe('runSweep', () => {
   it('takes over a point that finished after the last sweep.json write', async () => {
     const dir = join(tmp, 'late');
     await runSweep(options(dir, fakeTrainer([]), { theta0: [0.8], T: [2] }));
-    writeFixtureRun(join(dir, 'points', 'T4_theta0-0.8'), {
+    const late = join(dir, 'points', 'T4_theta0-0.8');
+    writeFixtureRun(late, {
       T: 4,
       theta0: 0.8,
       accuracy: 0.7,
       layers: LAYERS,
     });
+    // config.json as the trainer writes it: the configuration, its hash and the provenance
+    const cfg = JSON.parse(readFileSync(runFile(late, 'config'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(
+      runFile(late, 'config'),
+      JSON.stringify({ ...cfg, config_hash: 'sha256:0', provenance: { code: { commit: 'x' } } }),
+    );
     const calls: string[] = [];
     const s = await runSweep(options(dir, fakeTrainer(calls), { theta0: [0.8], T: [2, 4] }));
     assert.deepEqual(calls, []);

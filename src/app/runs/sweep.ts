@@ -40,6 +40,7 @@ import { makeDirs } from '../../lib/util/fs.js';
 import type { ProcessGroup } from '../../lib/distributed/process-group.js';
 import { gatherRuns, runsOfRank, type GatherOptions } from '../../lib/distributed/runs.js';
 import { pointDir, pointId, runFile, sweepFile } from '../rundir/layout.js';
+import { configFields } from '../rundir/config-file.js';
 import { acquireLock } from '../rundir/lock.js';
 import {
   readSweep,
@@ -332,7 +333,7 @@ async function trainPoint<C extends SweepConfig>(
     try {
       const run = readRunDir(runDir);
       if (
-        !baseDifference(baseOf(run.config), base) &&
+        !baseDifference(baseOf(configFields(run.config)), base) &&
         run.summary.T === p.T &&
         run.summary.theta0 === p.theta0
       )
