@@ -13,7 +13,9 @@
  * `dL/dW` = the weight gradient of the convolution with input `q(x)`;
  * `dL/dx` = (the convolution's input gradient of `dL/dy`) * `1[x > 0]`
  * (`* 1[0 < x < sum theta]` with `gradient: 'clipped'`). Both paths keep only `x` and `w` for
- * the backward pass and recompute `q(x)` there.
+ * the backward pass and recompute `q(x)` there. With a convolution, the fused forward pass and
+ * the backward pass are one named kernel each (`StcConv2D`, `StcConv2DBackward`,
+ * `kernels/stc-conv.ts`), so that a native backend makes each one call.
  *
  * Learned thresholds ({@link stcConv2dLearned}, {@link stcLinearLearned}) compose the same op
  * with a per-layer or per-channel threshold `theta0`, by the STEB's scale equivariance.
