@@ -226,10 +226,15 @@ async function trainAndReport(flags: TrainFlags, job: TrainJob, where: TrainWher
   // Rank 0 alone writes the run directory (runs over ranks: the group's) and reports.
   const writer = ((pg ?? ranks?.group)?.rank ?? 0) === 0;
   const worldSize = pg?.worldSize ?? 1; // of each run
-  if (flags.json !== true && writer)
-    stderrLine(
-      `stcsnn train: ${config.dataset}, ${config.arch} (${config.mode}, width ${config.width}), T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${backendLabel(info)}${worldSize > 1 ? `, ${worldSize} ranks (global batch ${config.batchSize * worldSize})` : ''}${ranks ? `, ${repeats} seeds over ${ranks.group.worldSize} ranks` : ''}, run ${runDir}`,
-    );
+  if (flags.json !== true && writer) {
+    const parts = [
+      `${config.dataset}, ${config.arch} (${config.mode}, width ${config.width})`,
+      `T=${config.stc.T}, theta0=${config.stc.theta0}, backend ${backendLabel(info)}`,
+    ];
+    if (worldSize > 1) parts.push(`${worldSize} ranks (global batch ${config.batchSize * worldSize})`);
+    if (ranks) parts.push(`${repeats} seeds over ${ranks.group.worldSize} ranks`);
+    stderrLine(`stcsnn train: ${parts.join(', ')}, run ${runDir}`);
+  }
   const { runs, summary } = await runRepeats(config, repeats, {
     runDir,
     backend: info.name,
@@ -386,7 +391,8 @@ export function stoppedLine(
  * treats specially, else in single quotes (an inner `'` written `'\''`).
  */
 export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+  const quote = "'";
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : quote + s.split(quote).join("'\\''") + quote;
 }
 
 /**
