@@ -417,8 +417,8 @@ Napi::Value StcConv2d(const Napi::CallbackInfo &info) {
 
 // stcConv2dBackward(dy, x, w, thresholds, strict, upper, relu, stride, pad) -> [dx, dw]: the
 // backward pass of an STCB with a 2-D convolution (StcConv2DBackward; with relu, of ReLU -> Conv)
-// in one call: a = q(x) (or relu(x)) recomputed; both gradients of the convolution from one
-// convolution_backward (dy read, and under the bf16 autocast cast, once); dx = da 1[0 < x < upper].
+// in one call: a = q(x) (or relu(x)) recomputed; both gradients of the convolution (dy read, and
+// under the bf16 autocast cast, once); dx = da 1[0 < x < upper].
 // The same operations as StcQuantize, Conv2DBackpropInput, Conv2DBackpropFilter and
 // StcQuantizeGrad one after the other, so the same values.
 Napi::Value StcConv2dBackward(const Napi::CallbackInfo &info) {
@@ -432,10 +432,17 @@ Napi::Value StcConv2dBackward(const Napi::CallbackInfo &info) {
     if (!relu && th.empty()) throw std::runtime_error("thresholds must not be empty");
     const at::Tensor a = relu ? at::relu(x) : quantizeLowp(x, th, strict);
     const at::Tensor wo = oihw(w);
-    auto r = at::convolution_backward(lowp(nchw(dyIn)), lowp(nchw(a)), lowpFilter(wo), c10::nullopt, {s, s}, {p, p},
-                                      {1, 1}, false, {0, 0}, 1, {true, true, false});
-    at::Tensor dx = maskGrad(nhwc(std::get<0>(r)), x, upper);
-    at::Tensor dw = highp(std::get<1>(r)).permute({2, 3, 1, 0});
+    const at::Tensor dyl = lowp(nchw(dyIn)), al = lowp(nchw(a));
+    // the two gradients as Conv2DBackpropInput and Conv2DBackpropFilter compute them (one call
+    // each: ATen's slow path, which small layers take, wants a contiguous weight for the filter
+    // gradient), dy read and cast once
+    auto ri = at::convolution_backward(dyl, al, lowpFilter(wo), c10::nullopt, {s, s}, {p, p}, {1, 1}, false, {0, 0}, 1,
+                                       {true, false, false});
+    at::Tensor shapeOnly = at::empty(wo.sizes(), opts(al.scalar_type()));
+    auto rw = at::convolution_backward(dyl, al, shapeOnly, c10::nullopt, {s, s}, {p, p}, {1, 1}, false, {0, 0}, 1,
+                                       {false, true, false});
+    at::Tensor dx = maskGrad(nhwc(std::get<0>(ri)), x, upper);
+    at::Tensor dw = highp(std::get<1>(rw)).permute({2, 3, 1, 0});
     return emit(info.Env(), {dx, dw.is_non_overlapping_and_dense() ? dw : dw.contiguous()});
   });
 }

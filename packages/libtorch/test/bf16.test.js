@@ -194,9 +194,11 @@ for (const bf16 of [false, true]) {
       await setup();
       const th = [0.8, 0.485, 0.294, 0.178];
       const geos = [
-        { stride: 1, pad: 1 },
-        { stride: 2, pad: 1 },
-        { stride: 1, pad: 0 },
+        { stride: 1, pad: 1, n: 2, h: 9, cin: 5, cout: 4 },
+        { stride: 2, pad: 1, n: 2, h: 9, cin: 5, cout: 4 },
+        { stride: 1, pad: 0, n: 2, h: 9, cin: 5, cout: 4 },
+        // a tiny layer: ATen's slow convolution path (it wants a contiguous weight)
+        { stride: 1, pad: 1, n: 1, h: 3, cin: 2, cout: 1 },
       ];
       for (const g of geos) {
         for (const act of [
@@ -204,13 +206,14 @@ for (const bf16 of [false, true]) {
           { thresholds: th, strict: true, upper: Infinity, relu: false },
           { thresholds: [], strict: false, upper: Infinity, relu: true },
         ]) {
-          const a = { ...act, ...g };
+          const { n, h, cin, cout, ...geo } = g;
+          const a = { ...act, ...geo };
           const [fused, composite] = await withPrecision(bf16, () =>
             tf.tidy(() => {
-              const x = tf.tensor(rand(2 * 9 * 9 * 5, 31, -1, 2), [2, 9, 9, 5]);
-              const w = tf.tensor(rand(3 * 3 * 5 * 4, 32), [3, 3, 5, 4]);
-              const ho = Math.floor((9 + 2 * g.pad - 3) / g.stride) + 1;
-              const dy = tf.tensor(rand(2 * ho * ho * 4, 33), [2, ho, ho, 4]);
+              const x = tf.tensor(rand(n * h * h * cin, 31, -1, 2), [n, h, h, cin]);
+              const w = tf.tensor(rand(3 * 3 * cin * cout, 32), [3, 3, cin, cout]);
+              const ho = Math.floor((h + 2 * g.pad - 3) / g.stride) + 1;
+              const dy = tf.tensor(rand(n * ho * ho * cout, 33), [n, ho, ho, cout]);
               const f = tf.engine().runKernel('StcConv2DBackward', { dy, x, w }, a);
               const c = conv2dBackwardComposite(dy, x, w, a);
               if (!a.relu) {
