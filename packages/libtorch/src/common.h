@@ -74,6 +74,8 @@ template <typename F> Napi::Value guard(const Napi::CallbackInfo &info, const ch
   }
 }
 
+/// The thresholds argument k of an STC kernel, refused (one line) when empty or not all positive.
+std::vector<double> thresholdsOf(const Napi::CallbackInfo &info, size_t k);
 /// StcQuantize of float32 `x` (any shape): q(x) = sum_t theta(t) s(t), the recurrence of stc.cc.
 at::Tensor quantize(const at::Tensor &x, const std::vector<double> &thresholds, bool strict);
 /// lowp(quantize(x)): in bfloat16 under the bf16 autocast (written directly, the same values), else float32.

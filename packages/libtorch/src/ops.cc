@@ -12,6 +12,7 @@
 #include "common.h"
 #include <cmath>
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <vector>
 
@@ -359,6 +360,31 @@ Napi::Value Conv2d(const Napi::CallbackInfo &info) {
   });
 }
 
+// The two gradients of a convolution with symmetric padding, channels-last NCHW tensors and the
+// OIHW filter `wo`; `dyl` and `xl` already lowp (bfloat16 under the bf16 autocast). Shared by
+// Conv2DBackpropInput, Conv2DBackpropFilter and StcConv2DBackward, one convolution_backward call
+// each (ATen's slow path, which small layers take, wants a contiguous weight for the filter
+// gradient, so the two are not asked of one call).
+struct ConvGeo {
+  std::array<int64_t, 2> stride, pad, dil;
+};
+
+// dx (lowp, NCHW channels-last) for an input shaped like `xl` (only its sizes are read).
+at::Tensor convInputGrad(const at::Tensor &dyl, const at::Tensor &xl, const at::Tensor &wo, const ConvGeo &g) {
+  return std::get<0>(at::convolution_backward(dyl, xl, lowpFilter(wo), c10::nullopt, g.stride, g.pad, g.dil, false,
+                                              {0, 0}, 1, {true, false, false}));
+}
+
+// dw, float32, in TensorFlow.js's HWIO order (a view of ATen's OIHW result where that is dense).
+at::Tensor convFilterGrad(const at::Tensor &dyl, const at::Tensor &xl, at::IntArrayRef oihwSizes, const ConvGeo &g) {
+  const at::Tensor shapeOnly = at::empty(oihwSizes, opts(xl.scalar_type()));
+  auto r = at::convolution_backward(dyl, xl, shapeOnly, c10::nullopt, g.stride, g.pad, g.dil, false, {0, 0}, 1,
+                                    {false, true, false});
+  // dw is OIHW; in channels-last memory its HWIO view already has the filters' layout
+  at::Tensor dw = highp(std::get<1>(r)).permute({2, 3, 1, 0});
+  return dw.is_non_overlapping_and_dense() ? dw : dw.contiguous();
+}
+
 // conv2dInputGrad(dy, w, n, h, wd, c, sh, sw, pt, pb, pl, pr, dh, dw) -> dx [n, h, wd, c]
 Napi::Value Conv2dInputGrad(const Napi::CallbackInfo &info) {
   return guard(info, "Conv2DBackpropInput", [&]() -> Napi::Value {
@@ -371,10 +397,8 @@ Napi::Value Conv2dInputGrad(const Napi::CallbackInfo &info) {
     const at::Tensor dyl = lowp(dy);
     at::Tensor shapeOnly =
         at::empty({n, c, hp, wp}, opts(dyl.scalar_type()).memory_format(at::MemoryFormat::ChannelsLast));
-    auto r = at::convolution_backward(dyl, shapeOnly, lowpFilter(oihw(w)), c10::nullopt, {g.sh, g.sw},
-                                      {sym ? g.pt : 0, sym ? g.pl : 0}, {g.dh, g.dw}, false, {0, 0}, 1,
-                                      {true, false, false});
-    at::Tensor dx = highp(std::get<0>(r));
+    const ConvGeo cg{{g.sh, g.sw}, {sym ? g.pt : 0, sym ? g.pl : 0}, {g.dh, g.dw}};
+    at::Tensor dx = highp(convInputGrad(dyl, shapeOnly, oihw(w), cg));
     if (!sym) dx = dx.slice(2, g.pt, g.pt + h).slice(3, g.pl, g.pl + wd);
     return emit1(info.Env(), nhwc(dx));
   });
@@ -391,13 +415,8 @@ Napi::Value Conv2dFilterGrad(const Napi::CallbackInfo &info) {
       x = at::constant_pad_nd(x, {g.pl, g.pr, g.pt, g.pb}, 0).contiguous(at::MemoryFormat::ChannelsLast);
       g.pt = g.pb = g.pl = g.pr = 0;
     }
-    x = lowp(x);
-    at::Tensor shapeOnly = at::empty({co, ci, kh, kw}, opts(x.scalar_type()));
-    auto r = at::convolution_backward(lowp(dy), x, shapeOnly, c10::nullopt, {g.sh, g.sw}, {g.pt, g.pl},
-                                      {g.dh, g.dw}, false, {0, 0}, 1, {false, true, false});
-    // dw is OIHW; in channels-last memory its HWIO view already has the filters' layout
-    at::Tensor dw = highp(std::get<1>(r)).permute({2, 3, 1, 0});
-    return emit1(info.Env(), dw.is_non_overlapping_and_dense() ? dw : dw.contiguous());
+    const ConvGeo cg{{g.sh, g.sw}, {g.pt, g.pl}, {g.dh, g.dw}};
+    return emit1(info.Env(), convFilterGrad(lowp(dy), lowp(x), {co, ci, kh, kw}, cg));
   });
 }
 
@@ -406,8 +425,7 @@ Napi::Value Conv2dFilterGrad(const Napi::CallbackInfo &info) {
 // bf16 autocast (quantizeLowp). The values of StcQuantize then Conv2D.
 Napi::Value StcConv2d(const Napi::CallbackInfo &info) {
   return guard(info, "StcConv2D", [&]() -> Napi::Value {
-    const std::vector<double> th = VD(info, 2);
-    if (th.empty()) throw std::runtime_error("thresholds must not be empty");
+    const std::vector<double> th = thresholdsOf(info, 2);
     const int64_t s = I(info, 4), p = I(info, 5);
     const at::Tensor &w = convFilter(T(info, 1));
     const at::Tensor q = nchw(quantizeLowp(T(info, 0), th, B(info, 3)));
@@ -425,25 +443,16 @@ Napi::Value StcConv2dBackward(const Napi::CallbackInfo &info) {
   return guard(info, "StcConv2DBackward", [&]() -> Napi::Value {
     const at::Tensor &dyIn = T(info, 0), &x = T(info, 1);
     const at::Tensor &w = convFilter(T(info, 2));
-    const std::vector<double> th = VD(info, 3);
     const bool strict = B(info, 4), relu = B(info, 6);
+    const std::vector<double> th = relu ? VD(info, 3) : thresholdsOf(info, 3);
     const double upper = D(info, 5);
     const int64_t s = I(info, 7), p = I(info, 8);
-    if (!relu && th.empty()) throw std::runtime_error("thresholds must not be empty");
     const at::Tensor a = relu ? at::relu(x) : quantizeLowp(x, th, strict);
     const at::Tensor wo = oihw(w);
     const at::Tensor dyl = lowp(nchw(dyIn)), al = lowp(nchw(a));
-    // the two gradients as Conv2DBackpropInput and Conv2DBackpropFilter compute them (one call
-    // each: ATen's slow path, which small layers take, wants a contiguous weight for the filter
-    // gradient), dy read and cast once
-    auto ri = at::convolution_backward(dyl, al, lowpFilter(wo), c10::nullopt, {s, s}, {p, p}, {1, 1}, false, {0, 0}, 1,
-                                       {true, false, false});
-    at::Tensor shapeOnly = at::empty(wo.sizes(), opts(al.scalar_type()));
-    auto rw = at::convolution_backward(dyl, al, shapeOnly, c10::nullopt, {s, s}, {p, p}, {1, 1}, false, {0, 0}, 1,
-                                       {false, true, false});
-    at::Tensor dx = maskGrad(nhwc(std::get<0>(ri)), x, upper);
-    at::Tensor dw = highp(std::get<1>(rw)).permute({2, 3, 1, 0});
-    return emit(info.Env(), {dx, dw.is_non_overlapping_and_dense() ? dw : dw.contiguous()});
+    const ConvGeo cg{{s, s}, {p, p}, {1, 1}};
+    at::Tensor dx = maskGrad(nhwc(convInputGrad(dyl, al, wo, cg)), x, upper);
+    return emit(info.Env(), {dx, convFilterGrad(dyl, al, wo.sizes(), cg)});
   });
 }
 

@@ -39,6 +39,14 @@
 
 namespace stc {
 
+std::vector<double> thresholdsOf(const Napi::CallbackInfo &info, size_t k) {
+  auto th = VD(info, k);
+  if (th.empty()) throw std::runtime_error("thresholds must not be empty");
+  for (double h : th)
+    if (!(h > 0)) throw std::runtime_error("thresholds must be positive");
+  return th;
+}
+
 namespace {
 
 constexpr int64_t kBlock = 256;
@@ -116,14 +124,6 @@ void recurrence(Mode mode, const float *x, float *out, int64_t n, const std::vec
   case Mode::Count: return recurrenceT<Mode::Count, Strict>(x, out, n, th);
   case Mode::Encode: return recurrenceT<Mode::Encode, Strict>(x, out, n, th);
   }
-}
-
-std::vector<double> thresholdsOf(const Napi::CallbackInfo &info, size_t k) {
-  auto th = VD(info, k);
-  if (th.empty()) throw std::runtime_error("thresholds must not be empty");
-  for (double h : th)
-    if (!(h > 0)) throw std::runtime_error("thresholds must be positive");
-  return th;
 }
 
 // The same recurrence with ATen ops on the tensor's device (CUDA): no host round trip and no

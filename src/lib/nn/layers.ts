@@ -17,7 +17,7 @@ import {
 } from '../core/stcb.js';
 import { SeedStream, uniform } from './init.js';
 import { batchNormRunning, batchNormTrain } from './batch-norm-kernel.js';
-import { runningUpdateOps, type RunningStats } from '../core/kernels/batch-norm.js';
+import { runningUpdateOps, unbiasedFactor, type RunningStats } from '../core/kernels/batch-norm.js';
 import { Module, type ForwardOptions, type ParamOptions } from './module.js';
 import { syncBatchNormTrain } from './sync-bn.js';
 
@@ -74,12 +74,7 @@ export class BatchNorm extends Module {
       );
       tf.tidy(() =>
         this.assignRunning(
-          runningUpdateOps(
-            this.running(),
-            mean,
-            tf.mul(variance, count / Math.max(1, count - 1)),
-            this.momentum,
-          ),
+          runningUpdateOps(this.running(), mean, tf.mul(variance, unbiasedFactor(count)), this.momentum),
         ),
       );
       tf.dispose([mean, variance]);

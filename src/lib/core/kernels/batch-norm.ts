@@ -72,6 +72,14 @@ export function runningUpdateOps(
 }
 
 /**
+ * Bessel's correction of a batch variance over `count` values: `count / (count - 1)`, and 1 for
+ * a single value (whose biased variance, 0, is kept), as PyTorch's running variance takes it.
+ */
+export function unbiasedFactor(count: number): number {
+  return count / Math.max(1, count - 1);
+}
+
+/**
  * Reference implementation of `StcBatchNormRunning` with TensorFlow.js ops: the biased batch
  * variance from `invstd` (`1 / invstd^2 - eps`), made unbiased (`count / (count - 1)`), then
  * {@link runningUpdateOps}.
@@ -83,7 +91,7 @@ export function batchNormRunningOps(
   { momentum, eps, count }: { momentum: number; eps: number; count: number },
 ): RunningStats {
   const biasedVar = tf.sub(tf.reciprocal(tf.square(invstd)), eps);
-  const unbiasedVar = tf.mul(biasedVar, count / Math.max(1, count - 1));
+  const unbiasedVar = tf.mul(biasedVar, unbiasedFactor(count));
   return runningUpdateOps(running, mean, unbiasedVar, momentum);
 }
 
