@@ -6,6 +6,9 @@
  * loss = CE(net(x, training), y);  g = dloss/dparams (valueAndGrads);  [g = reduce(g)];  sgd.step(g, lr)
  * ```
  *
+ * With `opts.distill` the loss is the distillation loss of `./distill.ts` against a teacher's
+ * logits for the same batch (computed first, off the gradient tape).
+ *
  * `reduce` is where the trainer checks the gradients and all-reduces them across ranks
  * ({@link trainStepReduced}); {@link trainStep} takes the step as it is. Node-free: the browser
  * bundle imports this module.
@@ -15,6 +18,7 @@ import { runKernel } from '../core/kernels/array-kernel.js';
 import { valueAndGrads } from '../engine/grads.js';
 import type { ForwardOptions } from '../nn/module.js';
 import { readTidy } from '../util/read.js';
+import { distillationLoss, teacherLogits, type Distillation } from './distill.js';
 import type { Sgd } from './sgd.js';
 
 /**
@@ -44,7 +48,7 @@ export class NumericalError extends Error {
 
 /** What one step measured. */
 export interface TrainStepResult {
-  /** Mean cross-entropy of the batch before the update. */
+  /** The batch's mean loss before the update (cross-entropy, or the distillation loss). */
   readonly loss: number;
   /** Correct predictions in the batch (before the update). */
   readonly correct: number;
@@ -65,6 +69,8 @@ export interface StepOptions {
   readonly forward?: Omit<ForwardOptions, 'training'>;
   /** Where the step is, said after the loss in a {@link NumericalError} (`at step 3 (epoch 1, batch 4)`). */
   readonly where?: string;
+  /** Distil from a teacher: the loss becomes `(1 - alpha) CE + alpha tau^2 KL` (`./distill.ts`). */
+  readonly distill?: Distillation;
 }
 
 /** Options of {@link trainStepReduced}. */
@@ -86,11 +92,20 @@ interface Backward {
 
 function backward(net: Classifier, sgd: Sgd, x: tf.Tensor4D, y: tf.Tensor1D, opts: StepOptions): Backward {
   let logits: tf.Tensor | undefined;
-  const { value, grads } = valueAndGrads(() => {
-    const out = net.forward(x, { ...opts.forward, training: true });
-    logits = tf.keep(out);
-    return crossEntropy(out, y);
-  }, sgd.variables);
+  const { distill } = opts;
+  const soft = distill ? teacherLogits(distill.teacher, x) : undefined;
+  let taped: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    taped = valueAndGrads(() => {
+      const out = net.forward(x, { ...opts.forward, training: true });
+      logits = tf.keep(out);
+      const ce = crossEntropy(out, y);
+      return soft && distill ? distillationLoss(ce, out, soft, distill) : ce;
+    }, sgd.variables);
+  } finally {
+    soft?.dispose();
+  }
+  const { value, grads } = taped;
   const kept = logits as tf.Tensor;
   const loss = value.dataSync()[0];
   if (!Number.isFinite(loss)) {
