@@ -12,20 +12,18 @@ before(async () => {
   await initBackend((process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest);
 });
 
-const logitRows = fc
-  .integer({ min: 1, max: 4 })
-  .chain((n) =>
-    fc.tuple(
-      fc.array(fc.array(fc.float({ min: -6, max: 6, noNaN: true }), { minLength: 3, maxLength: 3 }), {
-        minLength: n,
-        maxLength: n,
-      }),
-      fc.array(fc.array(fc.float({ min: -6, max: 6, noNaN: true }), { minLength: 3, maxLength: 3 }), {
-        minLength: n,
-        maxLength: n,
-      }),
-    ),
-  );
+const logitRows = fc.integer({ min: 1, max: 4 }).chain((n) =>
+  fc.tuple(
+    fc.array(fc.array(fc.float({ min: -6, max: 6, noNaN: true }), { minLength: 3, maxLength: 3 }), {
+      minLength: n,
+      maxLength: n,
+    }),
+    fc.array(fc.array(fc.float({ min: -6, max: 6, noNaN: true }), { minLength: 3, maxLength: 3 }), {
+      minLength: n,
+      maxLength: n,
+    }),
+  ),
+);
 
 function softmax(row: number[], tau: number): number[] {
   const m = Math.max(...row.map((v) => v / tau));
