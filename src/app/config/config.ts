@@ -157,6 +157,15 @@ export const trainConfigSchema = z.object({
    * (`train/convert.ts`).
    */
   initFrom: z.string().min(1).optional(),
+  /**
+   * Knowledge distillation: the trained network (run directory or model file) whose softened
+   * outputs this run also learns from (`lib/train/distill.ts`, `train/teacher.ts`).
+   */
+  distillFrom: z.string().min(1).optional(),
+  /** Weight of the teacher's term (default `DISTILL_DEFAULTS.alpha`); only with `distillFrom`. */
+  distillAlpha: z.number().min(0).max(1).optional(),
+  /** Softmax temperature of the teacher's term (default `DISTILL_DEFAULTS.temperature`); only with `distillFrom`. */
+  distillTemperature: z.number().positive().optional(),
 });
 
 /** A training run's configuration (what `config.json` holds). */
@@ -164,13 +173,21 @@ export type TrainConfig = Readonly<z.output<typeof trainConfigSchema>>;
 
 /**
  * The rules across fields that the schema's ranges cannot say: `epochs` 0 is a converted network
- * evaluated without training, so only with `initFrom`.
+ * evaluated without training, so only with `initFrom`; the distillation weights only with
+ * `distillFrom`.
  * @throws ConfigError naming the fields
  */
 export function checkFieldRules(config: TrainConfig): void {
   if (config.epochs === 0 && config.initFrom === undefined)
     throw new ConfigError(
       'epochs 0 trains nothing: it is for --init-from (the converted network, evaluated)',
+    );
+  if (
+    config.distillFrom === undefined &&
+    (config.distillAlpha !== undefined || config.distillTemperature !== undefined)
+  )
+    throw new ConfigError(
+      '--distill-alpha and --distill-temperature weigh a teacher: they need --distill-from',
     );
 }
 
@@ -288,6 +305,9 @@ const IDENTITY_OMITS_AT: Readonly<Partial<Record<ConfigPath, ConfigValue | undef
   'stc.learnTheta': 'off',
   'stc.shift': 'none',
   initFrom: undefined,
+  distillFrom: undefined,
+  distillAlpha: undefined,
+  distillTemperature: undefined,
 });
 
 interface CheckDef {

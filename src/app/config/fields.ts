@@ -163,6 +163,21 @@ export const FIELD_FLAGS: { readonly [P in FlaggedPath]: FieldFlag } = {
     arg: '<source>',
     help: 'ANN-to-STC conversion: start from this ANN (run directory, .safetensors model or PyTorch state dict) of the same arch and width; learned thresholds (--learn-theta layer|channel) are calibrated from its activations; --epochs 0 evaluates the converted network',
   },
+  distillFrom: {
+    flag: '--distill-from',
+    arg: '<source>',
+    help: "knowledge distillation: also learn from this trained network's softened outputs (run directory or .safetensors model; any arch, the same inputs and classes), loss (1 - alpha) CE + alpha tau^2 KL",
+  },
+  distillAlpha: {
+    flag: '--distill-alpha',
+    arg: '<a>',
+    help: "weight of the teacher's term (default 0.5); with --distill-from",
+  },
+  distillTemperature: {
+    flag: '--distill-temperature',
+    arg: '<tau>',
+    help: "softmax temperature of the teacher's term (default 4); with --distill-from",
+  },
   // data-set options
   'datasetOptions.labels': {
     flag: '--labels',

@@ -84,11 +84,21 @@ export interface RunProvenance {
 
 /**
  * The configuration fields a twin may differ in from the runs it joins: what makes it the ANN
- * (`mode`, the STC block, the STCB path, the ANN it was converted from), where the files are
+ * (`mode`, the STC block, the STCB path, the ANN it was converted from, the teacher it was distilled from), where the files are
  * (`dataDir`), the per-invocation time limit, and the seed (twins are paired by seed). Every other field is a training option
  * that must be equal.
  */
-export const TWIN_EXCLUDED: readonly string[] = ['mode', 'path', 'dataDir', 'timeBudget', 'seed', 'initFrom'];
+export const TWIN_EXCLUDED: readonly string[] = [
+  'mode',
+  'path',
+  'dataDir',
+  'timeBudget',
+  'seed',
+  'initFrom',
+  'distillFrom',
+  'distillAlpha',
+  'distillTemperature',
+];
 
 /** Whether `path` (dotted) is a training option a twin must share (see {@link TWIN_EXCLUDED}). */
 export function isTwinField(path: string): boolean {

@@ -1,6 +1,7 @@
 /**
  * What the trainer trains with ({@link setUpTraining}): the data loaders of a configuration
- * ({@link openLoaders}), the network held to the loading caps, its optimiser and step, and what
+ * ({@link openLoaders}), the network held to the loading caps, its optimiser and step (with the
+ * teacher of a distilled run), and what
  * this invocation's code, machine and data are (its provenance).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,9 +15,11 @@ import type { ProcessGroup } from '../../lib/distributed/process-group.js';
 import { activeBackend } from '../../lib/engine/backend.js';
 import { modelSizeOverLimits } from '../../lib/interop/model-codec.js';
 import type { Network } from '../../lib/nn/models.js';
+import { DISTILL_DEFAULTS } from '../../lib/train/distill.js';
 import type { Sgd } from '../../lib/train/sgd.js';
 import type { TrainConfig } from '../config/config.js';
 import { currentProvenance, type Provenance } from '../rundir/provenance.js';
+import { openTeacher } from './teacher.js';
 import { archFor, trainerModel, trainerStep } from './trainer-step.js';
 
 /**
@@ -105,6 +108,23 @@ export async function setUpTraining(
       `${config.dataset} (${trainSet.source}): a model of this data set could not be loaded: ${over} (MODEL_LIMITS, the loading caps)`,
     );
   }
+  // a distilled run's teacher, checked against the data before anything is written
+  let teacher: Network | undefined;
+  try {
+    teacher =
+      config.distillFrom === undefined
+        ? undefined
+        : await openTeacher(config.distillFrom, trainSet, normalization);
+  } catch (e) {
+    await trainLoader.close();
+    await testLoader.close();
+    throw e;
+  }
+  const distill = teacher && {
+    teacher,
+    alpha: config.distillAlpha ?? DISTILL_DEFAULTS.alpha,
+    temperature: config.distillTemperature ?? DISTILL_DEFAULTS.temperature,
+  };
   // what this invocation trains with: the code, this machine, the data read (config.json at the
   // start, result.json at the end)
   const b = activeBackend();
@@ -118,7 +138,7 @@ export async function setUpTraining(
     .filter((e) => !e.trainable)
     .map((e) => e.variable);
   const sync: SyncStats = { ms: 0, buckets: 0, bytes: 0 };
-  const step = trainerStep(net, sgd, { processGroup: pg, syncBn: config.syncBn, stats: sync });
+  const step = trainerStep(net, sgd, { processGroup: pg, syncBn: config.syncBn, stats: sync, distill });
   return {
     trainLoader,
     testLoader,
@@ -133,6 +153,7 @@ export async function setUpTraining(
     close: async () => {
       sgd.dispose();
       net.dispose();
+      teacher?.dispose();
       await trainLoader.close();
       await testLoader.close();
     },

@@ -11,6 +11,7 @@ import { localProcessGroup, type ProcessGroup } from '../../lib/distributed/proc
 import { allReduceGradients, type SyncStats } from '../../lib/distributed/grad-sync.js';
 import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
 import type { BatchNormSync } from '../../lib/nn/sync-bn.js';
+import type { Distillation } from '../../lib/train/distill.js';
 import { sgdFor, type Sgd } from '../../lib/train/sgd.js';
 import {
   NumericalError,
@@ -89,6 +90,8 @@ export interface TrainerStepOptions {
   readonly syncBn?: boolean;
   /** Filled by each step's gradient all-reduce (its time, buckets, bytes). */
   readonly stats?: SyncStats;
+  /** Distil from a teacher (`--distill-from`): the loss of `lib/train/distill.ts`. */
+  readonly distill?: Distillation;
 }
 
 /** The batch a {@link trainerStep} step trains on, beside its tensors. */
@@ -135,6 +138,7 @@ export function trainerStep(
     trainStepReduced(net, sgd, x, y, lr, {
       forward: { syncBn: bnSync(batch.weight) },
       where: `at step ${batch.step} (${batch.where})`,
+      distill: opts.distill,
       reduce: async (grads) => {
         checkGradients(grads, names, batch.step, batch.where);
         return allReduceGradients(pg, vars, grads, batch.weight, { stats: sync });

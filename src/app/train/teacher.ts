@@ -1,0 +1,55 @@
+/**
+ * The teacher of a distilled run (`stcsnn train --distill-from SOURCE`, `lib/train/distill.ts`):
+ * a trained stcsnn network, ANN or STC, of any architecture and width, that takes the run's
+ * inputs (same shape, same normalisation) and predicts its classes. SOURCE is a run directory
+ * (its `best.safetensors`, else `last.safetensors`) or an stcsnn model file.
+ */
+import { ConfigError } from '../../lib/core/config.js';
+import type { Dataset, Normalization } from '../../lib/data/types.js';
+import { CheckpointError } from '../../lib/interop/state-dict.js';
+import { loadModel } from '../../lib/interop/model-file.js';
+import { FormatError } from '../../lib/interop/safetensors.js';
+import type { Network } from '../../lib/nn/models.js';
+import { resolveModelPath } from '../rundir/checkpoint.js';
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Loads the teacher at `source` for a run on data of `ds`'s shape and classes, normalised by
+ * `normalization`.
+ * @throws ConfigError for an ONNX file; CheckpointError (one line, naming `--distill-from` and
+ *   what does not match) for a missing or unreadable model, another input shape, class count or
+ *   input normalisation
+ */
+export async function openTeacher(
+  source: string,
+  ds: Pick<Dataset, 'shape' | 'classes'>,
+  normalization: Normalization,
+): Promise<Network> {
+  if (/\.onnx$/i.test(source))
+    throw new ConfigError(
+      `--distill-from ${source}: an ONNX model cannot teach; give a run directory or its .safetensors file`,
+    );
+  let loaded: Awaited<ReturnType<typeof loadModel>>;
+  try {
+    loaded = await loadModel(resolveModelPath(source));
+  } catch (e) {
+    if (e instanceof CheckpointError || e instanceof FormatError)
+      throw new CheckpointError(`--distill-from ${e.message}`);
+    throw e;
+  }
+  const { net, file } = loaded;
+  const c = net.config;
+  const problem = !same(c.inputShape, ds.shape)
+    ? `takes inputs ${c.inputShape.join('x')}, this run's data set ${ds.shape.join('x')}`
+    : c.classes !== ds.classes
+      ? `predicts ${c.classes} classes, this run's data set has ${ds.classes}`
+      : file.normalization && !same(file.normalization, normalization)
+        ? `was trained on inputs normalised as ${JSON.stringify(file.normalization)}, this run normalises as ${JSON.stringify(normalization)}`
+        : undefined;
+  if (problem) {
+    net.dispose();
+    throw new CheckpointError(`--distill-from ${source}: the teacher ${problem}`);
+  }
+  return net;
+}
