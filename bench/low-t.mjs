@@ -17,9 +17,18 @@
 //   node bench/low-t.mjs summary [--out DIR] [--json]  writes docs/results/low-t/
 //
 // `run` is resumable: a finished run (result.json) is kept, a started one resumed.
-import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { publishSummary, runRow, runCommand, SEEDS, SETTINGS, studyArgs, summaryHead } from './study.mjs';
+import {
+  energyOf,
+  publishSummary,
+  runRow,
+  runCommand,
+  SEEDS,
+  SETTINGS,
+  studyArgs,
+  summaryHead,
+  twinVerdict as verdict,
+} from './study.mjs';
 
 const { opt, command, settings, out, dest } = studyArgs(import.meta.url, {
   script: 'low-t.mjs',
@@ -112,21 +121,6 @@ function ruleMarkdown() {
     ...RULE,
     '',
   ].join('\n');
-}
-
-function verdict(d, tolerance) {
-  if (d.n < SEEDS.length || d.low === null) return 'not decided';
-  if (d.low > -tolerance) return 'reaches the twin';
-  if (d.high < -tolerance) return 'falls short';
-  return 'cannot say';
-}
-
-/** Energy per image (µJ) of a finished run, from its measured spike counts; null when none. */
-function energyOf(dir, cli) {
-  const r = spawnSync(process.execPath, [cli, 'energy', '--checkpoint', dir, '--json'], { encoding: 'utf8' });
-  if (r.status !== 0) return null;
-  const t = JSON.parse(r.stdout).total;
-  return { snn_uj: t.snn_energy_pj / 1e6, ann_uj: t.ann_energy_pj / 1e6 };
 }
 
 async function summary() {

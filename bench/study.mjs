@@ -1,7 +1,7 @@
 // What the seeded studies (method-choice.mjs, precision-choice.mjs) share: their settings, how a
 // run is trained (resumable, by one frozen build, at --threads 1), read back and copied into
 // docs/results, and the provenance line of a summary.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { numberArg, scriptArgs, UsageError } from '../scripts/script-cli.mjs';
@@ -294,4 +294,24 @@ function copyRuns(rows, from, to) {
         mkdirSync(to(r), { recursive: true });
         copyFileSync(join(from(r), file), join(to(r), file));
       }
+}
+
+/**
+ * The verdict of an arm against its twin from the paired differences `d` (`pairedDifference`):
+ * it reaches the twin if the whole 95 % interval lies above `-tolerance`, falls short if it lies
+ * below, otherwise cannot say; "not decided" with fewer than every seed.
+ */
+export function twinVerdict(d, tolerance) {
+  if (d.n < SEEDS.length || d.low === null) return 'not decided';
+  if (d.low > -tolerance) return 'reaches the twin';
+  if (d.high < -tolerance) return 'falls short';
+  return 'cannot say';
+}
+
+/** Energy per image (µJ) of a finished run, from its measured spike counts; null when none. */
+export function energyOf(dir, cli) {
+  const r = spawnSync(process.execPath, [cli, 'energy', '--checkpoint', dir, '--json'], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const t = JSON.parse(r.stdout).total;
+  return { snn_uj: t.snn_energy_pj / 1e6, ann_uj: t.ann_energy_pj / 1e6 };
 }
