@@ -27,7 +27,10 @@
  * variants within an engine) alternating which goes first; a figure is the median over rounds.
  * A ratio is computed within each round (measurements minutes apart, under the same load) and
  * the median over rounds is what is compared with the target; the range over rounds is printed
- * beside it. On a shared virtual machine a reference's speed can move by 1.5x between runs
+ * beside it, and a sign test over the rounds says whether the target is shown met or missed
+ * (`signVerdict`: with n rounds of which k are within the target, shown met when
+ * P(X >= k) <= 0.05 for X ~ Binomial(n, 1/2), shown missed when P(X <= k) <= 0.05, otherwise not
+ * resolved: 3 rounds never resolve, 9 need 8 on one side). On a shared virtual machine a reference's speed can move by 1.5x between runs
  * minutes apart, which a single round cannot tell from a difference between engines.
  *
  * Each step's achieved arithmetic rate is printed beside it: GFLOP/s = 2 x MACs x images / s,
@@ -525,6 +528,24 @@ targets.push(
     null,
   ],
 );
+/** P(X >= k) for X ~ Binomial(n, 1/2). */
+function upperTail(n, k) {
+  let c = 1;
+  let sum = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i >= k) sum += c;
+    c = (c * (n - i)) / (i + 1);
+  }
+  return sum / 2 ** n;
+}
+
+/** The sign test of the rule above: k of n rounds within the target. */
+function signVerdict(n, k) {
+  if (upperTail(n, k) <= 0.05) return 'shown met';
+  if (upperTail(n, n - k) <= 0.05) return 'shown missed';
+  return 'not resolved';
+}
+
 const ratios = [];
 for (const arch of list(a.archs)) {
   for (const [name, variant, [ne, nm, nv, np, nq], [de, dm, dv, dp, dq], value, target, ok] of targets) {
@@ -535,6 +556,7 @@ for (const arch of list(a.archs)) {
     if (perRound.length === 0) continue;
     const v = median(perRound);
     if (!Number.isFinite(v)) failures.push(`${arch} ${name}: not finite (${v})`);
+    const within = ok ? perRound.filter((x) => ok(x)).length : null;
     ratios.push({
       arch,
       name,
@@ -545,6 +567,8 @@ for (const arch of list(a.archs)) {
       rounds: perRound.length,
       target,
       ok: ok ? ok(v) : null,
+      within,
+      verdict: ok ? signVerdict(perRound.length, within) : null,
     });
   }
 }
@@ -555,7 +579,7 @@ if (ratios.length) {
   const width = Math.max(...ratios.map((r) => r.name.length));
   for (const r of ratios)
     log(
-      `  ${r.arch.padEnd(9)} ${r.name.padEnd(width)} ${String(r.value).padStart(7)}  [${r.min}, ${r.max}]${r.target && !a.smoke ? `  target ${r.target}  ${r.ok ? 'met' : 'NOT met'}` : ''}`,
+      `  ${r.arch.padEnd(9)} ${r.name.padEnd(width)} ${String(r.value).padStart(7)}  [${r.min}, ${r.max}]${r.target && !a.smoke ? `  target ${r.target}  median ${r.ok ? 'met' : 'NOT met'}, ${r.within} of ${r.rounds} rounds within: ${r.verdict}` : ''}`,
     );
 }
 machine.loadavg_at_end = loadavg().map((v) => Number(v.toFixed(2)));
