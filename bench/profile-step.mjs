@@ -46,17 +46,30 @@ choiceArg('precision', a.precision, ['fp32', 'bf16']);
 intArg('threads', a.threads, 1);
 intArg('steps', a.steps, 1);
 
-/** Categories, in table order: [name, stcsnn kernel test, PyTorch op test]. */
+/**
+ * Categories, in table order: [name, stcsnn kernel test, PyTorch op test]. stcsnn's STCB kernels
+ * (`StcConv2D`, `StcConv2DBackward`) run the STEB (or, in the ANN, the ReLU) inside the
+ * convolution's call, so the first category holds PyTorch's activation ops too: the two columns
+ * then cover the same work.
+ */
 const CATEGORIES = [
-  ['convolutions (forward and both gradients)', (k) => /^Conv2D/.test(k), (o) => /convolution/.test(o)],
+  [
+    'convolutions with their activation (stcsnn: fused STEB or ReLU; PyTorch: conv, relu, its gradient)',
+    (k) => /^(Stc)?Conv2D/.test(k),
+    (o) => /convolution|relu|threshold|clamp/.test(o),
+  ],
   ['batch norm and its gradient', (k) => /BatchNorm/.test(k), (o) => /batch_norm/.test(o)],
   [
-    'activation (STEB or ReLU) and its gradient',
+    'activation outside the convolutions (STEB or ReLU kernels)',
     (k) => /^StcQuantize|^Relu$|^Step$/.test(k),
-    (o) => /relu|threshold|clamp/.test(o),
+    () => false,
   ],
   ['pooling', (k) => /Pool/.test(k), (o) => /pool/.test(o)],
-  ['SGD update', (k) => k === 'StcSgdStep', (o) => /^Optimizer|^aten::(add_|mul_|addcmul_|lerp_)$/.test(o)],
+  [
+    'SGD update and gradient check',
+    (k) => k === 'StcSgdStep' || k === 'StcSquaredNorm',
+    (o) => /^Optimizer|^aten::(add_|mul_|addcmul_|lerp_)$/.test(o),
+  ],
   ['casts and copies', (k) => k === 'Cast', (o) => /copy_|_to_copy/.test(o)],
 ];
 const OTHER = 'other kernels / ops';
