@@ -161,7 +161,7 @@ export const FIELD_FLAGS: { readonly [P in FlaggedPath]: FieldFlag } = {
   initFrom: {
     flag: '--init-from',
     arg: '<source>',
-    help: 'ANN-to-STC conversion: start from this ANN (run directory, .safetensors model or PyTorch state dict) of the same arch and width; learned thresholds (--learn-theta layer|channel) are calibrated from its activations; --epochs 0 evaluates the converted network',
+    help: "ANN-to-STC conversion: start from this ANN (run directory, .safetensors model or PyTorch state dict) of the same arch and width, or re-encode an STC network at this run's T; learned thresholds (--learn-theta layer|channel) are calibrated from its activations; --epochs 0 evaluates the converted network",
   },
   distillFrom: {
     flag: '--distill-from',

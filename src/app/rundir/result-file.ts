@@ -75,13 +75,16 @@ export const trainResultSchema = z.object({
   /** Code version, machine and data of the invocation that finished the run (`provenance.ts`). */
   provenance: provenanceSchema.optional(),
   /**
-   * A run converted from an ANN (`--init-from`, `train/convert.ts`) by this invocation: the file,
-   * its kind, and each calibrated STCB's `theta0` and mean squared encoding error, before and after.
+   * A run converted from an ANN or re-encoded from an STC network (`--init-from`,
+   * `train/convert.ts`) by this invocation: the file, its kind, what it was (absent in runs
+   * written before STC sources were taken: an ANN), and each calibrated STCB's `theta0` and mean
+   * squared encoding error, before and after.
    */
   conversion: z
     .object({
       file: z.string(),
       kind: z.enum(['stcsnn', 'state_dict']),
+      from: z.enum(['ann', 'stc']).optional(),
       calibrated: z.array(
         z.object({
           layer: z.string(),

@@ -101,6 +101,46 @@ test('a plain safetensors state dict of the ANN converts: weights copied, thresh
   assert.equal((JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as { epochs: number }).epochs, 1);
 });
 
+test('an STC network re-encodes at another T: weights copied, its learned thresholds calibrated afresh or dropped', () => {
+  // a trained STC run at T = 8 with thresholds per channel, as a model file
+  const stc: ArchConfig = {
+    ...ANN,
+    mode: 'stc',
+    stc: stcConfig({ gradient: 'clipped', learnTheta: 'channel' }),
+  };
+  const net = buildNetwork(stc, 4);
+  const sd = stateDictOf(net);
+  net.dispose();
+  const file = join(dir, 'stc-t8.safetensors');
+  writeFileSync(file, encodeSafetensors(sd));
+  const withoutThresholds = Object.fromEntries(Object.entries(sd).filter(([k]) => !k.endsWith('.log_theta')));
+  for (const learn of ['channel', 'off']) {
+    const out = join(dir, `reencoded-${learn}`);
+    const r = run(
+      'train',
+      '--init-from',
+      file,
+      '--epochs',
+      '0',
+      '--learn-theta',
+      learn,
+      '--T',
+      '2',
+      ...SMALL,
+      '--out',
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /converted from .*stc-t8\.safetensors \(an STC network, re-encoded\)/);
+    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
+      conversion: { from: string; calibrated: unknown[] };
+    };
+    assert.equal(result.conversion.from, 'stc');
+    assert.equal(result.conversion.calibrated.length, learn === 'off' ? 0 : 7);
+    assertCopied(withoutThresholds, join(out, 'best.safetensors'));
+  }
+});
+
 test('bad sources: one line naming what does not match, exit 2, no run directory', () => {
   const net = buildNetwork({ ...ANN, classes: 5 }, 3);
   const other = join(dir, 'five-classes.safetensors');

@@ -1,14 +1,15 @@
 /**
  * ANN-to-STC conversion (`stcsnn train --init-from SOURCE`): an STC run starts from a trained
- * ANN of the same architecture and width instead of a random initialisation.
+ * ANN of the same architecture and width instead of a random initialisation; or from a trained
+ * STC network of another T (re-encoding: e.g. trained at T = 8, fine-tuned at T = 2).
  *
- * SOURCE is an ANN run directory (its `best.safetensors`, else `last.safetensors`), an stcsnn
- * model file of an ANN, or a plain safetensors file holding the ANN's PyTorch `state_dict` in the
- * layout of docs/pytorch.md (`safetensors.torch.save_file(model.state_dict(), path)` of the
- * documented ANN module). Every parameter and batch-norm buffer is copied; the learned thresholds
- * (`log_theta`, which an ANN does not have) are then calibrated from the activations the
- * converted network sees (`lib/nn/calibrate.ts`). With fixed thresholds (`--learn-theta off`)
- * there is nothing per layer to calibrate: every STCB keeps `stc.theta0`.
+ * SOURCE is a run directory (its `best.safetensors`, else `last.safetensors`), an stcsnn model
+ * file, or a plain safetensors file holding the ANN's PyTorch `state_dict` in the layout of
+ * docs/pytorch.md (`safetensors.torch.save_file(model.state_dict(), path)` of the documented ANN
+ * module). Every parameter and batch-norm buffer is copied except learned thresholds
+ * (`log_theta`: an ANN has none, an STC source's were learned for its own T); they are calibrated
+ * from the activations the converted network sees (`lib/nn/calibrate.ts`). With fixed thresholds
+ * (`--learn-theta off`) there is nothing per layer to calibrate: every STCB keeps `stc.theta0`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../../lib/core/config.js';
@@ -38,17 +39,19 @@ export interface Conversion {
   readonly file: string;
   /** `stcsnn` (an stcsnn model file) or `state_dict` (a plain safetensors state dict). */
   readonly kind: 'stcsnn' | 'state_dict';
+  /** What the source was: an ANN, or an STC network (re-encoded at this run's T). */
+  readonly from: 'ann' | 'stc';
   /** The calibrated STCBs (empty with fixed thresholds). */
   readonly calibrated: readonly CalibratedLayer[];
 }
 
 const isLearnedThreshold = (name: string): boolean => name.endsWith(`.${LOG_THETA}`);
 
-/** The ANN's file: an stcsnn model file (checked against `net`) or a plain state dict. */
+/** The source's file: an stcsnn model file (checked against `net`) or a plain state dict. */
 function readSource(
   source: string,
   net: Network,
-): { file: string; kind: Conversion['kind']; tensors: ModelFile['tensors'] } {
+): { file: string; kind: Conversion['kind']; from: Conversion['from']; tensors: ModelFile['tensors'] } {
   if (/\.onnx$/i.test(source))
     throw new ConfigError(
       `--init-from ${source}: an ONNX model cannot be converted; give the ANN's run directory or its .safetensors file`,
@@ -65,38 +68,36 @@ function readSource(
   }
   const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const raw = decodeSafetensors(view, file);
-  if (raw.metadata['stcsnn.format'] === undefined) return { file, kind: 'state_dict', tensors: raw.tensors };
+  if (raw.metadata['stcsnn.format'] === undefined) {
+    const from = Object.keys(raw.tensors).some(isLearnedThreshold) ? 'stc' : 'ann';
+    return { file, kind: 'state_dict', from, tensors: raw.tensors };
+  }
   const mf = decodeModel(view, file);
-  if (mf.config.mode !== 'ann')
-    throw new CheckpointError(
-      `--init-from ${file} is an ${mf.config.mode} network (${describeIdentity(identityOf(mf.config))}); conversion starts from an ANN (--mode ann)`,
-    );
+  const from = mf.config.mode === 'ann' ? 'ann' : 'stc';
   const here = identityOf(net.config);
   const diff = identityDifference(identityOf(mf.config), here).filter((k) => k !== 'mode' && k !== 'T');
   if (diff.length)
     throw new CheckpointError(
-      `--init-from ${file} is a ${describeIdentity(identityOf(mf.config), diff)} ANN, this run is ${describeIdentity(here, diff)} (${diff.join(' and ')} ${diff.length > 1 ? 'differ' : 'differs'})`,
+      `--init-from ${file} is a ${describeIdentity(identityOf(mf.config), diff)} ${from.toUpperCase()}, this run is ${describeIdentity(here, diff)} (${diff.join(' and ')} ${diff.length > 1 ? 'differ' : 'differs'})`,
     );
-  return { file, kind: 'stcsnn', tensors: mf.tensors };
+  return { file, kind: 'stcsnn', from, tensors: mf.tensors };
 }
 
 /**
- * Initialises the STC network `net` from the ANN at `source` and calibrates its learned
- * thresholds on `batches` (inputs as in training).
- * @throws ConfigError for a source that cannot be converted (ONNX, an STC model, another
- *   network); CheckpointError naming the tensors that do not fit (missing, wrong shape: e.g.
- *   another class count)
+ * Initialises the STC network `net` from the ANN (or STC network) at `source` and calibrates its
+ * learned thresholds on `batches` (inputs as in training); a source's own learned thresholds are
+ * not copied.
+ * @throws ConfigError for a source that cannot be converted (ONNX, another network);
+ *   CheckpointError naming the tensors that do not fit (missing, wrong shape: e.g. another class
+ *   count)
  */
 export function convertFromAnn(net: Network, source: string, batches: readonly tf.Tensor4D[]): Conversion {
   if (net.config.mode !== 'stc')
     throw new ConfigError('--init-from converts an ANN into an STC network: it needs --mode stc');
-  const { file, kind, tensors } = readSource(source, net);
-  if (Object.keys(tensors).some(isLearnedThreshold))
-    throw new CheckpointError(
-      `--init-from ${file} holds learned thresholds (log_theta): an STC network, not an ANN`,
-    );
-  loadStateDict(net, tensors, file, { except: isLearnedThreshold });
-  return { file, kind, calibrated: calibrateThresholds(net, batches) };
+  const { file, kind, from, tensors } = readSource(source, net);
+  const copied = Object.fromEntries(Object.entries(tensors).filter(([name]) => !isLearnedThreshold(name)));
+  loadStateDict(net, copied, file, { except: isLearnedThreshold });
+  return { file, kind, from, calibrated: calibrateThresholds(net, batches) };
 }
 
 /**
@@ -119,8 +120,8 @@ export async function convertRun(
     const n = c.calibrated.length;
     onNotice?.(
       n === 0
-        ? `converted from ${c.file}: thresholds not calibrated (--learn-theta off keeps theta0 ${net.config.stc?.theta0} in every STCB; --learn-theta layer or channel calibrates them)`
-        : `converted from ${c.file}: ${n} STCB thresholds calibrated for the least encoding error of their inputs (${batches.length} batches)`,
+        ? `converted from ${c.file}${c.from === 'stc' ? ' (an STC network, re-encoded)' : ''}: thresholds not calibrated (--learn-theta off keeps theta0 ${net.config.stc?.theta0} in every STCB; --learn-theta layer or channel calibrates them)`
+        : `converted from ${c.file}${c.from === 'stc' ? ' (an STC network, re-encoded)' : ''}: ${n} STCB thresholds calibrated for the least encoding error of their inputs (${batches.length} batches)`,
     );
     return {
       ...c,
