@@ -57,15 +57,23 @@ const twinDir = (seed) => join(twins(), SETTING.id, 'ann', `seed-${seed}`);
 const ROUND1_CLOSEST = 'conv-T2-e1-half';
 const runDir = (s, a, seed) => join(out, s.id, a.id, `seed-${seed}`);
 
-const arm = (id, name, epochs, distill) => ({
+/** An arm: converted from round 1's run `source` of seed S (the twin, `ann`, or `stc-T8`). */
+const arm = (id, name, epochs, distill, source = 'ann') => ({
   id,
   name,
   T,
   flagsFor: (_s, seed) => {
-    const twin = typeof seed === 'number' ? twinDir(seed) : '<the twin of seed S>';
+    const numbered = typeof seed === 'number';
+    const twin = numbered ? twinDir(seed) : '<the twin of seed S>';
+    const from =
+      source === 'ann'
+        ? twin
+        : numbered
+          ? join(twins(), SETTING.id, source, `seed-${seed}`)
+          : `<round 1's ${source} of seed S>`;
     return [
       ...['--T', String(T), '--learn-theta', 'channel', '--shift', 'half'],
-      ...['--epochs', String(epochs), '--lr', '0.01', '--init-from', twin],
+      ...['--epochs', String(epochs), '--lr', '0.01', '--init-from', from],
       ...(distill ? ['--distill-from', twin] : []),
     ];
   },
@@ -76,6 +84,15 @@ const ARMS = [
   arm('conv-e2', 'converted, 2 fine-tuning epochs', 2, false),
   arm('conv-e2-kd', 'converted, 2 fine-tuning epochs distilled from the twin (alpha 0.5, tau 4)', 2, true),
 ];
+/**
+ * Added after round 2's results, before their runs: trained at T = 8 (round 1's STC from scratch,
+ * fixed thresholds, 2 epochs), re-encoded at T = 2 and fine-tuned.
+ */
+const ADDED = [
+  arm('t8-e1', 'from the T = 8 run, re-encoded at T = 2, 1 fine-tuning epoch', 1, false, 'stc-T8'),
+  arm('t8-e2', 'from the T = 8 run, re-encoded at T = 2, 2 fine-tuning epochs', 2, false, 'stc-T8'),
+];
+ARMS.push(...ADDED);
 
 const RULE = [
   `Every arm: T = ${T}, thresholds per channel calibrated from the twin, the membrane shifted half a step, fine-tuned`,
@@ -97,9 +114,15 @@ function ruleMarkdown() {
     `Setting: \`stcsnn train ${SETTING.flags.join(' ')} --seed S --threads 1\`, seeds ${SEEDS.join(', ')}.`,
     '',
     "Arms (flags after the setting's; a later flag wins):",
-    ...ARMS.map((a) => `- ${a.name}: \`${a.flagsFor(SETTING, 'S').join(' ')}\``),
+    ...ARMS.filter((a) => !ADDED.includes(a)).map(
+      (a) => `- ${a.name}: \`${a.flagsFor(SETTING, 'S').join(' ')}\``,
+    ),
     '',
     ...RULE,
+    '',
+    "Arms added after round 2's results (2026-12-08), before their runs; the same rule decides them (their source,",
+    "round 1's STC run at T = 8 of seed S, had the twin's 2 epochs):",
+    ...ADDED.map((a) => `- ${a.name}: \`${a.flagsFor(SETTING, 'S').join(' ')}\``),
     '',
   ].join('\n');
 }
