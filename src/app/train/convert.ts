@@ -91,7 +91,7 @@ function readSource(
  *   CheckpointError naming the tensors that do not fit (missing, wrong shape: e.g. another class
  *   count)
  */
-export function convertFromAnn(net: Network, source: string, batches: readonly tf.Tensor4D[]): Conversion {
+export function convertFrom(net: Network, source: string, batches: readonly tf.Tensor4D[]): Conversion {
   if (net.config.mode !== 'stc')
     throw new ConfigError('--init-from converts an ANN into an STC network: it needs --mode stc');
   const { file, kind, from, tensors } = readSource(source, net);
@@ -116,12 +116,13 @@ export async function convertRun(
       batches.push(tf.tensor4d(b.x, [b.size, ...b.shape]));
       if (batches.length === CALIBRATION_BATCHES) break;
     }
-    const c = convertFromAnn(net, source, batches);
+    const c = convertFrom(net, source, batches);
     const n = c.calibrated.length;
+    const what = `converted from ${c.file}${c.from === 'stc' ? ' (an STC network, re-encoded)' : ''}`;
     onNotice?.(
       n === 0
-        ? `converted from ${c.file}${c.from === 'stc' ? ' (an STC network, re-encoded)' : ''}: thresholds not calibrated (--learn-theta off keeps theta0 ${net.config.stc?.theta0} in every STCB; --learn-theta layer or channel calibrates them)`
-        : `converted from ${c.file}${c.from === 'stc' ? ' (an STC network, re-encoded)' : ''}: ${n} STCB thresholds calibrated for the least encoding error of their inputs (${batches.length} batches)`,
+        ? `${what}: thresholds not calibrated (--learn-theta off keeps theta0 ${net.config.stc?.theta0} in every STCB; --learn-theta layer or channel calibrates them)`
+        : `${what}: ${n} STCB thresholds calibrated for the least encoding error of their inputs (${batches.length} batches)`,
     );
     return {
       ...c,

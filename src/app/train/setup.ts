@@ -1,8 +1,8 @@
 /**
  * What the trainer trains with ({@link setUpTraining}): the data loaders of a configuration
  * ({@link openLoaders}), the network held to the loading caps, its optimiser and step (with the
- * teacher of a distilled run), and what
- * this invocation's code, machine and data are (its provenance).
+ * teacher of a distilled run), and what this invocation's code, machine and data are (its
+ * provenance).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '../../lib/core/config.js';
