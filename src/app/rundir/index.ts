@@ -124,7 +124,7 @@ export {
   type RunState,
 } from './checkpoint.js';
 export {
-  checkResumeConfig,
+  checkSameRun,
   inspectRun,
   openRun,
   readRunFiles,

@@ -1,23 +1,20 @@
 /**
  * What the trainer trains with ({@link setUpTraining}): the data loaders of a configuration
- * ({@link openLoaders}), the network held to the loading caps, its optimiser and step, and what
- * this invocation's code, machine and data are (its provenance).
+ * ({@link openLoaders}), the network held to the loading caps and its optimiser, and what this
+ * invocation's code, machine and data are (its provenance). The step that trains them is the
+ * epoch loop's (`epoch-loop.ts`).
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError } from '../../lib/core/config.js';
 import { dataFingerprint } from '../../lib/data/fingerprint.js';
 import { DataLoader } from '../../lib/data/loader.js';
 import { datasetInfo, normalizationFor, openDataset } from '../../lib/data/registry.js';
 import type { Dataset, Normalization } from '../../lib/data/types.js';
-import type { SyncStats } from '../../lib/distributed/grad-sync.js';
 import type { ProcessGroup } from '../../lib/distributed/process-group.js';
 import { activeBackend } from '../../lib/engine/backend.js';
-import { modelSizeOverLimits } from '../../lib/interop/model-codec.js';
 import type { Network } from '../../lib/nn/models.js';
 import type { Sgd } from '../../lib/train/sgd.js';
 import type { TrainConfig } from '../config/config.js';
 import { currentProvenance, type Provenance } from '../rundir/provenance.js';
-import { archFor, trainerModel, trainerStep } from './trainer-step.js';
+import { trainerModel } from './trainer-step.js';
 
 /**
  * Opens the train and test loaders of a configuration; `shard` (data-parallel training) makes
@@ -68,12 +65,6 @@ export interface Training {
   readonly normalization: Normalization;
   readonly net: Network;
   readonly sgd: Sgd;
-  /** The network's non-trainable variables (batch-norm running statistics). */
-  readonly buffers: readonly tf.Variable[];
-  /** The trainer's step on one batch ({@link trainerStep}). */
-  readonly step: ReturnType<typeof trainerStep>;
-  /** Filled by each step's gradient all-reduce (data-parallel training). */
-  readonly sync: SyncStats;
   /** The writing rank's provenance: code, machine, data (undefined on the other ranks). */
   readonly provenance?: Provenance;
   /** Disposes of the network and optimiser and closes the loaders. */
@@ -81,10 +72,10 @@ export interface Training {
 }
 
 /**
- * Opens the data of `config` (this rank's shard in data-parallel training), refuses a model the
- * loading caps could not load (before anything is written), and builds the network, optimiser
- * and step; on the writing rank (rank 0), with the provenance of this invocation on `backend`.
- * @throws ConfigError when the data set's model is over the loading caps (MODEL_LIMITS)
+ * Opens the data of `config` (this rank's shard in data-parallel training) and builds the
+ * network (refused when the loading caps could not load it, before anything is written) and its
+ * optimiser; on the writing rank (rank 0), with the provenance of this invocation on `backend`.
+ * @throws ConfigError when the data set's model is over the loading caps (`trainerModel`)
  */
 export async function setUpTraining(
   config: TrainConfig,
@@ -94,17 +85,16 @@ export async function setUpTraining(
   const W = pg.worldSize;
   const loaders = await openLoaders(config, W > 1 ? { rank: pg.rank, worldSize: W } : undefined);
   const { train: trainLoader, test: testLoader, trainSet, testSet, normalization } = loaders;
-  // a run that could not be loaded is never made: the model the data set gives is held to the
-  // loading caps (MODEL_LIMITS: the input's sides, channels and values, the classes, the
-  // classifier) before anything is written
-  const over = modelSizeOverLimits(archFor(config, trainSet));
-  if (over) {
+  let model: ReturnType<typeof trainerModel>;
+  try {
+    model = trainerModel(config, trainSet);
+  } catch (e) {
+    // a model over the loading caps: refused before anything is written
     await trainLoader.close();
     await testLoader.close();
-    throw new ConfigError(
-      `${config.dataset} (${trainSet.source}): a model of this data set could not be loaded: ${over} (MODEL_LIMITS, the loading caps)`,
-    );
+    throw e;
   }
+  const { net, sgd } = model;
   // what this invocation trains with: the code, this machine, the data read (config.json at the
   // start, result.json at the end)
   const b = activeBackend();
@@ -112,13 +102,6 @@ export async function setUpTraining(
     pg.rank === 0
       ? currentProvenance(backend, b?.threads, dataFingerprint(trainSet, testSet), b?.precision)
       : undefined;
-  const { net, sgd } = trainerModel(config, trainSet);
-  const buffers = net
-    .namedVariables()
-    .filter((e) => !e.trainable)
-    .map((e) => e.variable);
-  const sync: SyncStats = { ms: 0, buckets: 0, bytes: 0 };
-  const step = trainerStep(net, sgd, { processGroup: pg, syncBn: config.syncBn, stats: sync });
   return {
     trainLoader,
     testLoader,
@@ -126,9 +109,6 @@ export async function setUpTraining(
     normalization,
     net,
     sgd,
-    buffers,
-    step,
-    sync,
     provenance,
     close: async () => {
       sgd.dispose();

@@ -82,6 +82,28 @@ export async function agreeOnConfig(pg: ProcessGroup, config: TrainConfig): Prom
 }
 
 /**
+ * The ranks' start-up agreement, before any data is read: the same configuration (`lrOverride`:
+ * a resume's rate, which every rank must train with too) and, resuming, the same epoch to start
+ * from (each rank read it from the run directory).
+ */
+async function agreeOnStart(
+  pg: ProcessGroup,
+  config: TrainConfig,
+  resume: { readonly startEpoch: number; readonly lrOverride?: number } | undefined,
+): Promise<void> {
+  const lr = resume?.lrOverride;
+  await agreeOnConfig(pg, lr === undefined ? config : { ...config, lr });
+  if (resume)
+    await agreeOn(
+      pg,
+      'train/resume-epoch',
+      String(resume.startEpoch),
+      'resume epoch',
+      'every rank must read the same run directory (shared storage across machines)',
+    );
+}
+
+/**
  * Trains a network as `config` says, writing the run directory; resolves with the final result
  * (evaluated with spike statistics on the test set).
  */
@@ -99,8 +121,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   });
   try {
     const lrOverride = opts.resume ? opts.lrOverride : undefined;
-    // the ranks must also train with the same overridden rate
-    await agreeOnConfig(pg, lrOverride === undefined ? config : { ...config, lr: lrOverride });
+    await agreeOnStart(pg, config, opts.resume ? { startEpoch: record.startEpoch, lrOverride } : undefined);
     const training = await setUpTraining(config, pg, opts.backend);
     try {
       return await trainRecorded(record, training, pg, { ...opts, lrOverride });
@@ -137,15 +158,7 @@ async function trainRecorded(
   // every check has passed (configuration, data, checkpoint, log): only now is the run written
   const model = { net, sgd, normalization: training.normalization, classNames: training.trainSet.classNames };
   const { provenance } = training;
-  record.begin(model, { provenance, beforeWrite: opts.beforeWrite, converted: conversion !== undefined });
-  if (opts.resume)
-    await agreeOn(
-      pg,
-      'train/resume-epoch',
-      String(record.startEpoch),
-      'resume epoch',
-      'every rank must read the same run directory (shared storage across machines)',
-    );
+  record.begin(model, { provenance, beforeWrite: opts.beforeWrite });
   const end = await trainEpochs({ config, record, training, pg, hooks, lrOverride: opts.lrOverride });
   hooks?.onEvalStart?.('spike statistics');
   const final = await evaluate(net, training.testLoader, { spikeStats: true });
