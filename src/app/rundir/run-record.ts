@@ -218,6 +218,8 @@ interface StartPoint {
 export class RunRecord {
   /** The run directory. */
   readonly dir: string;
+  /** The configuration this invocation trains. */
+  readonly config: TrainConfig;
   /** The first epoch this invocation trains (0 for a fresh run; the checkpoint's + 1). */
   readonly startEpoch: number;
   /** Whether the run had a checkpoint when it was opened. */
@@ -238,17 +240,13 @@ export class RunRecord {
     private readonly opts: { resume: boolean; worldSize: number; writer: boolean; lock?: RunLock },
   ) {
     this.dir = dir;
+    this.config = run.config;
     this.run = run;
     this.startEpoch = from.epoch;
     this.hasCheckpoint = from.hasCheckpoint;
     this.best = { accuracy: from.state.bestAccuracy, epoch: from.state.bestEpoch };
     this.seconds = from.state.trainSeconds;
     this.lines = from.log;
-  }
-
-  /** The configuration this invocation trains. */
-  get config(): TrainConfig {
-    return this.run.config;
   }
 
   /** The run's training seconds so far, earlier invocations included. */
