@@ -2,11 +2,10 @@
  * The hash of a run's identity (its configuration without the fields a resume may change,
  * `RESUME_MAY_CHANGE` in `config.ts`): `sha256:<hex>` of the canonical JSON of
  * `runIdentity(config)`. Stored in every checkpoint (metadata `stcsnn.config_hash`) and in
- * `config.json` (`config_hash`), so that a resume can tell that `config.json` was edited; and
- * the one comparison of a configuration with a run's stored one ({@link runChanges}).
+ * `config.json` (`config_hash`), so that a resume can tell that `config.json` was edited.
  */
 import { createHash } from 'node:crypto';
-import { configChanges, runIdentity, type TrainConfig } from './config.js';
+import { runIdentity, type TrainConfig } from './config.js';
 
 /** The key of the hash in `config.json` (the schema ignores it when reading). */
 export const CONFIG_HASH_KEY = 'config_hash';
@@ -18,23 +17,13 @@ export function configHash(config: TrainConfig): string {
     .digest('hex')}`;
 }
 
-/** A configuration with its {@link configHash}: the identity a run's files store. */
+/** A configuration with its hash (`configHash`): the identity a run's files store. */
 export interface HashedConfig {
   readonly config: TrainConfig;
   readonly hash: string;
 }
 
-/** `config` with its hash (computed once, stored by every file of the run that records it). */
+/** `config` with its hash (the run record computes it once, and every checkpoint it writes stores it). */
 export function hashedConfig(config: TrainConfig): HashedConfig {
   return { config, hash: configHash(config) };
-}
-
-/**
- * The run-defining changes (`configChanges`: `stc.T 8 -> 4`) from `stored`, the configuration a
- * run was started with and the hash stored beside it (absent in files written before the hash
- * was: then computed), to `now`: none when the hashes agree.
- */
-export function runChanges(stored: { config: TrainConfig; hash?: string }, now: HashedConfig): string[] {
-  if ((stored.hash ?? configHash(stored.config)) === now.hash) return [];
-  return configChanges(stored.config, now.config);
 }

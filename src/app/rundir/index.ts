@@ -136,5 +136,6 @@ export {
   type RunFiles,
   type RunStanding,
   type RunStart,
+  type RunStartPoint,
   type RunStatus,
 } from './run-record.js';

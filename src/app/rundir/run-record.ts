@@ -22,8 +22,8 @@ import { identityMismatch, type NetIdentity } from '../../lib/interop/state-dict
 import type { Network } from '../../lib/nn/models.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 import { makeDirs } from '../../lib/util/fs.js';
-import { hashedConfig, runChanges, type HashedConfig } from '../config/config-hash.js';
-import { RESUME_MAY_CHANGE, type TrainConfig } from '../config/config.js';
+import { configHash, hashedConfig, type HashedConfig } from '../config/config-hash.js';
+import { configChanges, RESUME_MAY_CHANGE, type TrainConfig } from '../config/config.js';
 import {
   CheckpointError,
   loadCheckpoint,
@@ -127,9 +127,11 @@ export function checkSameRun(dir: string, run: HashedConfig): void {
       );
     return;
   }
+  // the hashes first (a checkpoint written before the hash was stored: its configuration's)
   const ck = readCheckpointConfig(last);
-  const changes = ck ? runChanges(ck, run) : [];
-  if (!ck || changes.length === 0) return;
+  if (!ck || (ck.hash ?? configHash(ck.config)) === run.hash) return;
+  const changes = configChanges(ck.config, run.config);
+  if (changes.length === 0) return;
   // another architecture altogether: say what the checkpoint is, in the words of a model-file
   // mismatch; other edits are named field by field below
   const config = run.config;
@@ -201,7 +203,7 @@ interface Best {
  * Where {@link openRun} found a run: the epoch to start from, and the run state and log up to
  * it (a fresh run's: nothing yet).
  */
-interface StartPoint {
+export interface RunStartPoint {
   /** The first epoch this invocation trains (0 for a fresh run; the checkpoint's + 1). */
   readonly epoch: number;
   /** Whether the run had a checkpoint when it was opened. */
@@ -236,7 +238,7 @@ export class RunRecord {
   constructor(
     dir: string,
     run: HashedConfig,
-    from: StartPoint,
+    from: RunStartPoint,
     private readonly opts: { resume: boolean; worldSize: number; writer: boolean; lock?: RunLock },
   ) {
     this.dir = dir;
@@ -302,21 +304,22 @@ export class RunRecord {
     };
     this.lines.push(m);
     if (!this.opts.writer) return;
-    if (isBest) this.save(state, false);
+    if (isBest) this.save(state, 'best');
     writeLog(this.dir, this.lines);
-    this.save(state, true);
+    this.save(state, 'last');
   }
 
-  /** Writes `best.safetensors` (`last`: `last.safetensors`, with the optimiser's momentum). */
-  private save(state: RunState, last: boolean): void {
+  /** Writes the checkpoints named (`last.safetensors` with the optimiser's momentum) of `state`. */
+  private save(state: RunState, ...files: ('best' | 'last')[]): void {
     if (!this.opts.writer) return;
     const m = this.model;
     if (!m) throw new Error('RunRecord: begin() before a commit');
-    const meta = { normalization: m.normalization, classNames: m.classNames };
-    saveCheckpoint(runFile(this.dir, last ? 'last' : 'best'), m.net, this.run, state, {
-      ...meta,
-      ...(last ? { sgd: m.sgd } : {}),
-    });
+    for (const f of files)
+      saveCheckpoint(runFile(this.dir, f), m.net, this.run, state, {
+        normalization: m.normalization,
+        classNames: m.classNames,
+        ...(f === 'last' ? { sgd: m.sgd } : {}),
+      });
   }
 
   /**
@@ -327,9 +330,7 @@ export class RunRecord {
   finish(f: FinishFields): TrainResult {
     const { config, lines } = this;
     if (f.conversion && config.epochs === 0) {
-      const state = { epoch: -1, bestAccuracy: 0, bestEpoch: -1, trainSeconds: 0 };
-      this.save(state, false);
-      this.save(state, true);
+      this.save({ epoch: -1, bestAccuracy: 0, bestEpoch: -1, trainSeconds: 0 }, 'best', 'last');
     }
     const W = this.opts.worldSize;
     const dataSeconds = lines.reduce((a, m) => a + m.data_seconds, 0);

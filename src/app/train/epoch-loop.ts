@@ -43,9 +43,16 @@ export interface TrainHooks {
   onWarning?(message: string): void;
 }
 
+/** The fields of a training configuration that the epoch loop reads. */
+export type LoopConfig = Pick<
+  TrainConfig,
+  'epochs' | 'timeBudget' | 'lr' | 'lrSchedule' | 'stepEvery' | 'stepGamma' | 'syncBn' | 'stc'
+>;
+
 /** What the epoch loop trains: the run, what it trains with, and how. */
 export interface EpochLoop {
-  readonly config: TrainConfig;
+  /** What the loop reads of the run's configuration: its epochs, budget, schedule and mask. */
+  readonly config: LoopConfig;
   readonly record: RunRecord;
   readonly training: Training;
   readonly pg: ProcessGroup;

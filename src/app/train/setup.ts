@@ -16,12 +16,18 @@ import type { TrainConfig } from '../config/config.js';
 import { currentProvenance, type Provenance } from '../rundir/provenance.js';
 import { trainerModel } from './trainer-step.js';
 
+/** The fields of a training configuration that say what data it reads and how it batches it. */
+export type DataConfig = Pick<
+  TrainConfig,
+  'dataset' | 'dataDir' | 'datasetOptions' | 'limitTrain' | 'limitTest' | 'batchSize' | 'augment' | 'seed'
+>;
+
 /**
- * Opens the train and test loaders of a configuration; `shard` (data-parallel training) makes
- * the train loader read only this rank's shard of every epoch.
+ * Opens the train and test loaders of a configuration's data; `shard` (data-parallel training)
+ * makes the train loader read only this rank's shard of every epoch.
  */
 export async function openLoaders(
-  config: TrainConfig,
+  config: DataConfig,
   shard?: { rank: number; worldSize: number },
 ): Promise<{
   train: DataLoader;
