@@ -45,6 +45,7 @@ export {
   type RunOptions,
   type TrainConfig,
 } from './app/config/config.js';
+export { hashedConfig, type HashedConfig } from './app/config/config-hash.js';
 export {
   PAPER_PROTOCOL,
   PRESETS,

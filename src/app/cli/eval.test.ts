@@ -10,6 +10,7 @@ import { buildNetwork } from '../../lib/nn/models.js';
 import { archFor } from '../train/train.js';
 import { saveCheckpoint } from '../rundir/checkpoint.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
+import { hashedConfig } from '../config/config-hash.js';
 import { runFile } from '../rundir/layout.js';
 
 const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -32,7 +33,8 @@ before(async () => {
   const resnet: TrainConfig = { ...vgg, arch: 'resnet18', width: 0.0625, stc: { ...vgg.stc, T: 4 } };
   const net = buildNetwork(archFor(resnet, { shape: [28, 28, 1], classes: 10 }), 0);
   const state = { epoch: 0, bestAccuracy: 0.1, bestEpoch: 0, trainSeconds: 1 };
-  for (const f of ['best', 'last'] as const) saveCheckpoint(runFile(dir, f), net, resnet, state);
+  for (const f of ['best', 'last'] as const)
+    saveCheckpoint(runFile(dir, f), net, hashedConfig(resnet), state);
   net.dispose();
   writeFileSync(runFile(dir, 'config'), JSON.stringify(vgg));
   writeFileSync(runFile(dir, 'log'), '');

@@ -16,3 +16,14 @@ export function configHash(config: TrainConfig): string {
     .update(JSON.stringify(runIdentity(config)))
     .digest('hex')}`;
 }
+
+/** A configuration with its hash (`configHash`): the identity a run's files store. */
+export interface HashedConfig {
+  readonly config: TrainConfig;
+  readonly hash: string;
+}
+
+/** `config` with its hash (the run record computes it once, and every checkpoint it writes stores it). */
+export function hashedConfig(config: TrainConfig): HashedConfig {
+  return { config, hash: configHash(config) };
+}

@@ -21,6 +21,7 @@ import { CheckpointError } from '../../lib/interop/state-dict.js';
 import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
 import { loadCheckpoint, readRunState, saveCheckpoint, TRAIN_META } from '../rundir/checkpoint.js';
 import { checkTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
+import { hashedConfig } from '../config/config-hash.js';
 import { Sgd } from '../../lib/train/sgd.js';
 import { readRunConfig } from '../rundir/config-file.js';
 
@@ -58,7 +59,7 @@ before(async () => {
   saveCheckpoint(
     file,
     net,
-    CONFIG,
+    hashedConfig(CONFIG),
     { epoch: 1, bestAccuracy: 0.5, bestEpoch: 0, trainSeconds: 12.5 },
     { sgd, normalization: { scale: 255, mean: [0.5], std: [0.25] }, classNames: ['a', 'b', 'c'] },
   );

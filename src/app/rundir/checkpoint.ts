@@ -22,7 +22,7 @@ import {
 import type { Network } from '../../lib/nn/models.js';
 import { writeFileAtomic } from '../../lib/util/atomic.js';
 import { FileSystemError, MAX_MODEL_FILE_BYTES, readRegularFile } from '../../lib/util/fs.js';
-import { configHash } from '../config/config-hash.js';
+import type { HashedConfig } from '../config/config-hash.js';
 import { issueText, trainConfigSchema, type TrainConfig } from '../config/config.js';
 import { MODEL_FILES } from './layout.js';
 
@@ -76,11 +76,14 @@ export interface RunState {
   readonly worldSize?: number;
 }
 
-/** Writes a checkpoint of `net` (and the optimiser's momentum when given) atomically. */
+/**
+ * Writes a checkpoint of `net` (and the optimiser's momentum when given) atomically, with the
+ * run's configuration and its hash (`run`) and state.
+ */
 export function saveCheckpoint(
   path: string,
   net: Network,
-  config: TrainConfig,
+  run: HashedConfig,
   state: RunState,
   extra: { sgd?: MomentumState; normalization?: Normalization; classNames?: readonly string[] } = {},
 ): void {
@@ -100,9 +103,9 @@ export function saveCheckpoint(
     normalization: extra.normalization,
     classNames: extra.classNames,
     metadata: {
-      [TRAIN_META.config]: JSON.stringify(config),
+      [TRAIN_META.config]: JSON.stringify(run.config),
       [TRAIN_META.state]: JSON.stringify(state),
-      [TRAIN_META.hash]: configHash(config),
+      [TRAIN_META.hash]: run.hash,
     },
     extraTensors,
   });
@@ -193,14 +196,14 @@ export function loadCheckpoint(path: string, net: Network, sgd?: MomentumState):
 }
 
 /**
- * The configuration a checkpoint was trained with and its hash (computed for checkpoints
+ * The configuration a checkpoint was trained with and its stored hash (absent in checkpoints
  * written before the hash was stored); null when the checkpoint carries no valid configuration.
  */
-export function readCheckpointConfig(path: string): { config: TrainConfig; hash: string } | null {
+export function readCheckpointConfig(path: string): { config: TrainConfig; hash?: string } | null {
   const mf = decode(path);
   const config = storedConfig(mf);
   if (!config) return null;
-  return { config, hash: mf.metadata[TRAIN_META.hash] ?? configHash(config) };
+  return { config, hash: mf.metadata[TRAIN_META.hash] };
 }
 
 /** The valid training configuration in a decoded checkpoint's metadata; null when none. */

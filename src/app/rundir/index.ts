@@ -124,7 +124,7 @@ export {
   type RunState,
 } from './checkpoint.js';
 export {
-  checkResumeConfig,
+  checkSameRun,
   inspectRun,
   openRun,
   readRunFiles,
@@ -136,5 +136,6 @@ export {
   type RunFiles,
   type RunStanding,
   type RunStart,
+  type RunStartPoint,
   type RunStatus,
 } from './run-record.js';

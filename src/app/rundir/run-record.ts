@@ -22,7 +22,7 @@ import { identityMismatch, type NetIdentity } from '../../lib/interop/state-dict
 import type { Network } from '../../lib/nn/models.js';
 import type { LayerSpikeStats } from '../../lib/nn/stats.js';
 import { makeDirs } from '../../lib/util/fs.js';
-import { configHash } from '../config/config-hash.js';
+import { configHash, hashedConfig, type HashedConfig } from '../config/config-hash.js';
 import { configChanges, RESUME_MAY_CHANGE, type TrainConfig } from '../config/config.js';
 import {
   CheckpointError,
@@ -99,41 +99,47 @@ export interface RunStanding {
  */
 export function inspectRun(dir: string): RunStanding {
   const config = configFile.readRunConfig(dir);
-  const cfgPath = runFile(dir, 'config');
+  checkSameRun(dir, hashedConfig(config));
   const last = runFile(dir, 'last');
-  const hasCheckpoint = existsSync(last);
-  if (hasCheckpoint) checkResumeConfig(last, config, cfgPath);
-  else {
-    const stored = configFile.storedConfigHash(dir);
-    if (stored !== undefined && stored !== configHash(config))
-      throw new ConfigError(
-        `${cfgPath} was edited after the run started (its config_hash no longer matches); a resume may change only epochs, timeBudget and dataDir (train another configuration in a new run directory)`,
-      );
-  }
-  const doneEpochs = hasCheckpoint ? readRunState(last).epoch + 1 : 0;
+  const doneEpochs = existsSync(last) ? readRunState(last).epoch + 1 : 0;
   const result = readResult(dir);
   const status = runStatus(doneEpochs, config.epochs, result);
   return { dir, config, doneEpochs, status, stoppedBy: result?.stopped_by ?? null, result };
 }
 
 /**
- * Refuses to continue the checkpoint at `path` with `config` when a field that defines the run
- * (all but `RESUME_MAY_CHANGE`) differs from the configuration it was trained with.
- * @throws ConfigError naming `source` and every changed field (`stc.T 8 -> 4`); CheckpointError
- *   in a model file's words when the architecture differs
+ * The one check that `run` (a configuration and its hash) is the run in `dir`, for a resume or a
+ * run read back: a field that defines the run (all but `RESUME_MAY_CHANGE`) may not differ from
+ * the configuration its last checkpoint was trained with, or, before the first checkpoint, from
+ * the hash `config.json` stored when the run started.
+ * @throws ConfigError naming `config.json` and every changed field (`stc.T 8 -> 4`), or saying
+ *   that `config.json` was edited; CheckpointError in a model file's words when the architecture
+ *   differs from the checkpoint's
  */
-export function checkResumeConfig(path: string, config: TrainConfig, source: string): void {
-  const ck = readCheckpointConfig(path);
-  if (!ck || ck.hash === configHash(config)) return;
-  const changes = configChanges(ck.config, config);
+export function checkSameRun(dir: string, run: HashedConfig): void {
+  const source = runFile(dir, 'config');
+  const last = runFile(dir, 'last');
+  if (!existsSync(last)) {
+    const stored = configFile.storedConfigHash(dir);
+    if (stored !== undefined && stored !== run.hash)
+      throw new ConfigError(
+        `${source} was edited after the run started (its config_hash no longer matches); a resume may change only epochs, timeBudget and dataDir (train another configuration in a new run directory)`,
+      );
+    return;
+  }
+  // the hashes first (a checkpoint written before the hash was stored: its configuration's)
+  const ck = readCheckpointConfig(last);
+  if (!ck || (ck.hash ?? configHash(ck.config)) === run.hash) return;
+  const changes = configChanges(ck.config, run.config);
   if (changes.length === 0) return;
   // another architecture altogether: say what the checkpoint is, in the words of a model-file
   // mismatch; other edits are named field by field below
+  const config = run.config;
   const net = (c: TrainConfig): NetIdentity => ({ arch: c.arch, mode: c.mode, width: c.width, T: c.stc.T });
-  const other = ck.config.arch !== config.arch && identityMismatch(path, net(ck.config), net(config));
+  const other = ck.config.arch !== config.arch && identityMismatch(last, net(ck.config), net(config));
   if (other) throw new CheckpointError(other);
   throw new ConfigError(
-    `${source} differs from the configuration the run's checkpoint ${path} was trained with: ${changes.join(', ')}; ` +
+    `${source} differs from the configuration the run's checkpoint ${last} was trained with: ${changes.join(', ')}; ` +
       `a resume may change only ${RESUME_MAY_CHANGE.join(', ')} (train another configuration in a new run directory)`,
   );
 }
@@ -185,14 +191,25 @@ export interface RunStart {
   readonly provenance?: Provenance;
   /** A resume's changes, applied once every check passed (the CLI: `config.json`'s new epochs). */
   readonly beforeWrite?: () => void;
-  /** Whether the network was converted from an ANN by this invocation (`--init-from`). */
-  readonly converted?: boolean;
 }
 
 /** The best test accuracy so far and its epoch (-1: none yet). */
 interface Best {
   readonly accuracy: number;
   readonly epoch: number;
+}
+
+/**
+ * Where {@link openRun} found a run: the epoch to start from, and the run state and log up to
+ * it (a fresh run's: nothing yet).
+ */
+export interface RunStartPoint {
+  /** The first epoch this invocation trains (0 for a fresh run; the checkpoint's + 1). */
+  readonly epoch: number;
+  /** Whether the run had a checkpoint when it was opened. */
+  readonly hasCheckpoint: boolean;
+  readonly state: Pick<RunState, 'bestAccuracy' | 'bestEpoch' | 'trainSeconds'>;
+  readonly log: EpochMetrics[];
 }
 
 /**
@@ -209,6 +226,8 @@ export class RunRecord {
   readonly startEpoch: number;
   /** Whether the run had a checkpoint when it was opened. */
   readonly hasCheckpoint: boolean;
+  /** The configuration this invocation trains, with its hash (stored in every checkpoint). */
+  private readonly run: HashedConfig;
   private best: Best;
   private seconds: number;
   private readonly lines: EpochMetrics[];
@@ -217,19 +236,19 @@ export class RunRecord {
 
   /** Use {@link openRun}. */
   constructor(
-    opened: Pick<RunRecord, 'dir' | 'config' | 'startEpoch' | 'hasCheckpoint'> & {
-      readonly state: Pick<RunState, 'bestAccuracy' | 'bestEpoch' | 'trainSeconds'>;
-      readonly log: EpochMetrics[];
-    },
+    dir: string,
+    run: HashedConfig,
+    from: RunStartPoint,
     private readonly opts: { resume: boolean; worldSize: number; writer: boolean; lock?: RunLock },
   ) {
-    this.dir = opened.dir;
-    this.config = opened.config;
-    this.startEpoch = opened.startEpoch;
-    this.hasCheckpoint = opened.hasCheckpoint;
-    this.best = { accuracy: opened.state.bestAccuracy, epoch: opened.state.bestEpoch };
-    this.seconds = opened.state.trainSeconds;
-    this.lines = opened.log;
+    this.dir = dir;
+    this.config = run.config;
+    this.run = run;
+    this.startEpoch = from.epoch;
+    this.hasCheckpoint = from.hasCheckpoint;
+    this.best = { accuracy: from.state.bestAccuracy, epoch: from.state.bestEpoch };
+    this.seconds = from.state.trainSeconds;
+    this.lines = from.log;
   }
 
   /** The run's training seconds so far, earlier invocations included. */
@@ -248,9 +267,7 @@ export class RunRecord {
    * the writing rank writes: a fresh run its `config.json` (with `start.provenance`) and an
    * empty log; a resume calls `start.beforeWrite` (the CLI's changes), removes the result of a
    * finished or stopped run (a continued run is unfinished until it writes its new result) and
-   * the temporaries of interrupted writes, and rewrites the log up to the checkpoint. A network
-   * converted from an ANN (`start.converted`) with `epochs` 0 is the run's model: checkpointed
-   * as "no epoch yet" (epoch -1).
+   * the temporaries of interrupted writes, and rewrites the log up to the checkpoint.
    * @throws CheckpointError when the checkpoint describes another network or is damaged
    */
   begin(model: RecordedModel, start: RunStart = {}): void {
@@ -267,11 +284,6 @@ export class RunRecord {
     }
     // what result.json records: this invocation's provenance, and what changed since the start
     this.provenance = start.provenance && configFile.withChangesSinceStart(dir, start.provenance);
-    if (start.converted && this.config.epochs === 0) {
-      const state = { epoch: -1, bestAccuracy: 0, bestEpoch: -1, trainSeconds: 0 };
-      this.save(state, false);
-      this.save(state, true);
-    }
   }
 
   /**
@@ -292,26 +304,34 @@ export class RunRecord {
     };
     this.lines.push(m);
     if (!this.opts.writer) return;
-    if (isBest) this.save(state, false);
+    if (isBest) this.save(state, 'best');
     writeLog(this.dir, this.lines);
-    this.save(state, true);
+    this.save(state, 'last');
   }
 
-  /** Writes `best.safetensors` (`last`: `last.safetensors`, with the optimiser's momentum). */
-  private save(state: RunState, last: boolean): void {
+  /** Writes the checkpoints named (`last.safetensors` with the optimiser's momentum) of `state`. */
+  private save(state: RunState, ...files: ('best' | 'last')[]): void {
     if (!this.opts.writer) return;
     const m = this.model;
     if (!m) throw new Error('RunRecord: begin() before a commit');
-    const meta = { normalization: m.normalization, classNames: m.classNames };
-    saveCheckpoint(runFile(this.dir, last ? 'last' : 'best'), m.net, this.config, state, {
-      ...meta,
-      ...(last ? { sgd: m.sgd } : {}),
-    });
+    for (const f of files)
+      saveCheckpoint(runFile(this.dir, f), m.net, this.run, state, {
+        normalization: m.normalization,
+        classNames: m.classNames,
+        ...(f === 'last' ? { sgd: m.sgd } : {}),
+      });
   }
 
-  /** The run's result (the writing rank writes it, `result.json`: the run is done). */
+  /**
+   * The run's result (the writing rank writes it, `result.json`: the run is done). A network
+   * converted from an ANN by this invocation (`f.conversion`) with `epochs` 0 committed no epoch:
+   * it is the run's model, checkpointed first as "no epoch yet" (epoch -1).
+   */
   finish(f: FinishFields): TrainResult {
     const { config, lines } = this;
+    if (f.conversion && config.epochs === 0) {
+      this.save({ epoch: -1, bestAccuracy: 0, bestEpoch: -1, trainSeconds: 0 }, 'best', 'last');
+    }
     const W = this.opts.worldSize;
     const dataSeconds = lines.reduce((a, m) => a + m.data_seconds, 0);
     const ips = lines.length ? lines.reduce((a, m) => a + m.images_per_second, 0) / lines.length : 0;
@@ -377,20 +397,21 @@ export function openRun(dir: string, config: TrainConfig, opts: OpenRunOptions =
   if (writer) makeDirs(dir); // component by component (never hangs); a no-op when it exists
   const lock = writer ? acquireLock(dir) : undefined;
   try {
+    const run = hashedConfig(config);
     const last = runFile(dir, 'last');
     const hasCheckpoint = existsSync(last);
     const flags = { resume, worldSize: W, writer, lock };
     const fresh = { bestAccuracy: -1, bestEpoch: -1, trainSeconds: 0 };
     if (!resume || !hasCheckpoint)
-      return new RunRecord({ dir, config, startEpoch: 0, hasCheckpoint, state: fresh, log: [] }, flags);
-    if (writer) checkResumeConfig(last, config, runFile(dir, 'config'));
+      return new RunRecord(dir, run, { epoch: 0, hasCheckpoint, state: fresh, log: [] }, flags);
+    if (writer) checkSameRun(dir, run);
     const state = readRunState(last);
     if ((state.worldSize ?? 1) !== W)
       throw new CheckpointError(
         `${last} was trained with world size ${state.worldSize ?? 1}; resume it with the same world size (got ${W})`,
       );
     const log = readLog(dir, opts.onNotice).filter((m) => m.epoch <= state.epoch);
-    return new RunRecord({ dir, config, startEpoch: state.epoch + 1, hasCheckpoint, state, log }, flags);
+    return new RunRecord(dir, run, { epoch: state.epoch + 1, hasCheckpoint, state, log }, flags);
   } catch (e) {
     lock?.release();
     throw e;

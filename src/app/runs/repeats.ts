@@ -73,13 +73,14 @@ export async function runRepeats(
 ): Promise<RepeatsResult> {
   if (opts.runsOver && opts.processGroup)
     throw new Error('runRepeats: runsOver and processGroup exclude each other');
-  // only rank 0 of either kind of group owns the directory (the others may not even have it)
-  if ((opts.runsOver?.group ?? opts.processGroup)?.rank) return repeatsLocked(config, repeats, opts);
-  const lock = acquireLock(opts.runDir); // the group's lock, held over every seed (re-entrant)
+  // only rank 0 of either kind of group owns the directory (the others may not even have it);
+  // it holds the group's lock over every seed (re-entrant)
+  const owner = !(opts.runsOver?.group ?? opts.processGroup)?.rank;
+  const lock = owner ? acquireLock(opts.runDir) : undefined;
   try {
     return await repeatsLocked(config, repeats, opts);
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 

@@ -1,12 +1,14 @@
 /**
  * The epoch loop: for every epoch from the run record's start, the batches (the trainer's step,
- * the learning-rate schedule, progress), the evaluation on the test set with the runaway
- * monitor, the epoch's line of `log.jsonl` committed through the record, the hooks; stops at the
- * time budget or a hook's early stop. Data-parallel: the ranks' sums are all-reduced and rank
- * 0's clock decides the time budget for every rank.
+ * made here for the network and optimiser it trains, the learning-rate schedule, progress), the
+ * evaluation on the test set with the runaway monitor, the epoch's line of `log.jsonl` committed
+ * through the record, the hooks; stops at the time budget or a hook's early stop.
+ * Data-parallel: the step all-reduces the gradients, the ranks' sums are all-reduced (and their
+ * batch-norm running statistics averaged) every epoch, and rank 0's clock decides the time
+ * budget for every rank.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { allReduceNumbers, averageBuffers } from '../../lib/distributed/grad-sync.js';
+import { allReduceNumbers, averageBuffers, type SyncStats } from '../../lib/distributed/grad-sync.js';
 import type { ProcessGroup } from '../../lib/distributed/process-group.js';
 import { learningRate } from '../../lib/train/lr-schedule.js';
 import { findRunaway, MONITOR_SAMPLES } from '../../lib/train/monitor.js';
@@ -16,6 +18,7 @@ import { evaluate } from './evaluate.js';
 import { LossWindows } from './loss-windows.js';
 import { runawayWarning } from './runaway-warning.js';
 import type { Training } from './setup.js';
+import { trainerStep } from './trainer-step.js';
 
 /** Progress callbacks, and early stopping (`onEpochEnd` returning `'stop'`). */
 export interface TrainHooks {
@@ -40,9 +43,16 @@ export interface TrainHooks {
   onWarning?(message: string): void;
 }
 
+/** The fields of a training configuration that the epoch loop reads. */
+export type LoopConfig = Pick<
+  TrainConfig,
+  'epochs' | 'timeBudget' | 'lr' | 'lrSchedule' | 'stepEvery' | 'stepGamma' | 'syncBn' | 'stc'
+>;
+
 /** What the epoch loop trains: the run, what it trains with, and how. */
 export interface EpochLoop {
-  readonly config: TrainConfig;
+  /** What the loop reads of the run's configuration: its epochs, budget, schedule and mask. */
+  readonly config: LoopConfig;
   readonly record: RunRecord;
   readonly training: Training;
   readonly pg: ProcessGroup;
@@ -57,6 +67,13 @@ export interface LoopEnd {
   readonly stoppedBy: StopReason | null;
   /** The last batch's loss (NaN when no batch was trained). */
   readonly lastLoss: number;
+}
+
+/** The trainer's step over the group ({@link trainerStep}), made once per invocation. */
+interface Stepping {
+  readonly step: ReturnType<typeof trainerStep>;
+  /** Filled by each step's gradient all-reduce (data-parallel training). */
+  readonly sync: SyncStats;
 }
 
 /** One epoch's training sums (this rank's until all-reduced). */
@@ -77,7 +94,13 @@ interface EpochSums {
 /** Trains the epochs from `loop.record.startEpoch` to the configuration's, each one committed. */
 export async function trainEpochs(loop: EpochLoop): Promise<LoopEnd> {
   const { config, record, pg, hooks } = loop;
-  const perEpoch = loop.training.trainLoader.batchesPerEpoch;
+  const { net, sgd, trainLoader, distill } = loop.training;
+  const sync: SyncStats = { ms: 0, buckets: 0, bytes: 0 };
+  const stepping: Stepping = {
+    step: trainerStep(net, sgd, { processGroup: pg, syncBn: config.syncBn, stats: sync, distill }),
+    sync,
+  };
+  const perEpoch = trainLoader.batchesPerEpoch;
   const start = record.startEpoch;
   let step = start * perEpoch;
   let lastLoss = NaN;
@@ -92,7 +115,7 @@ export async function trainEpochs(loop: EpochLoop): Promise<LoopEnd> {
       return { stoppedBy: 'time-budget', lastLoss };
     hooks?.onEpochStart?.(epoch, config.epochs, perEpoch);
     const t0 = performance.now();
-    const sums = await trainOneEpoch(loop, epoch, step, t0);
+    const sums = await trainOneEpoch(loop, stepping, epoch, step, t0);
     step += sums.batches;
     if (sums.batches > 0) lastLoss = sums.lastLoss;
     const trainTime = (performance.now() - t0) / 1000;
@@ -111,9 +134,16 @@ export async function trainEpochs(loop: EpochLoop): Promise<LoopEnd> {
 }
 
 /** The batches of `epoch` (global steps from `step`; `t0`: the epoch's start, for the rate shown). */
-async function trainOneEpoch(loop: EpochLoop, epoch: number, step: number, t0: number): Promise<EpochSums> {
+async function trainOneEpoch(
+  loop: EpochLoop,
+  stepping: Stepping,
+  epoch: number,
+  step: number,
+  t0: number,
+): Promise<EpochSums> {
   const { config, training, hooks } = loop;
-  const { trainLoader, sync } = training;
+  const { trainLoader } = training;
+  const { sync } = stepping;
   const W = loop.pg.worldSize;
   const perEpoch = trainLoader.batchesPerEpoch;
   const schedule = {
@@ -139,7 +169,7 @@ async function trainOneEpoch(loop: EpochLoop, epoch: number, step: number, t0: n
     const x = tf.tensor4d(b.x, [b.size, ...b.shape]);
     const y = tf.tensor1d(b.y, 'int32');
     const where = `epoch ${epoch + 1}, batch ${i + 1}`;
-    const { loss, correct } = await training
+    const { loss, correct } = await stepping
       .step(x, y, s.lr, { weight: b.weight ?? 1, step, where })
       .finally(() => tf.dispose([x, y]));
     if (W > 1) s.syncMs += sync.ms;
@@ -177,7 +207,8 @@ async function evaluateEpoch(
   let { lossSum, correct, seen } = sums;
   if (W > 1) {
     [lossSum, correct, seen] = await allReduceNumbers(pg, [lossSum, correct, seen]);
-    if (!config.syncBn) await averageBuffers(pg, [...training.buffers]); // synchronised: already equal
+    // the batch-norm running statistics (synchronised batch norm: already equal)
+    if (!config.syncBn) await averageBuffers(pg, runningStatistics(training.net));
   }
   loop.hooks?.onEvalStart?.('test');
   const ev = await evaluate(training.net, training.testLoader, { monitorSamples: MONITOR_SAMPLES });
@@ -201,6 +232,14 @@ async function evaluateEpoch(
     ...(ev.stcb ? { stcb: ev.stcb } : {}),
     ...(warning ? { warning } : {}),
   };
+}
+
+/** The network's non-trainable variables (batch-norm running statistics), in network order. */
+function runningStatistics(net: Training['net']): tf.Variable[] {
+  return net
+    .namedVariables()
+    .filter((e) => !e.trainable)
+    .map((e) => e.variable);
 }
 
 /**

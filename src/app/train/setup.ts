@@ -1,33 +1,35 @@
 /**
  * What the trainer trains with ({@link setUpTraining}): the data loaders of a configuration
- * ({@link openLoaders}), the network held to the loading caps, its optimiser and step (with the
- * teacher of a distilled run), and what this invocation's code, machine and data are (its
- * provenance).
+ * ({@link openLoaders}), the network held to the loading caps and its optimiser, a distilled
+ * run's teacher, and what this invocation's code, machine and data are (its provenance). The
+ * step that trains them is the epoch loop's (`epoch-loop.ts`).
  */
-import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError } from '../../lib/core/config.js';
 import { dataFingerprint } from '../../lib/data/fingerprint.js';
 import { DataLoader } from '../../lib/data/loader.js';
 import { datasetInfo, normalizationFor, openDataset } from '../../lib/data/registry.js';
 import type { Dataset, Normalization } from '../../lib/data/types.js';
-import type { SyncStats } from '../../lib/distributed/grad-sync.js';
 import type { ProcessGroup } from '../../lib/distributed/process-group.js';
 import { activeBackend } from '../../lib/engine/backend.js';
-import { modelSizeOverLimits } from '../../lib/interop/model-codec.js';
 import type { Network } from '../../lib/nn/models.js';
-import { DISTILL_DEFAULTS } from '../../lib/train/distill.js';
+import { DISTILL_DEFAULTS, type Distillation } from '../../lib/train/distill.js';
 import type { Sgd } from '../../lib/train/sgd.js';
 import type { TrainConfig } from '../config/config.js';
 import { currentProvenance, type Provenance } from '../rundir/provenance.js';
 import { openTeacher } from './teacher.js';
-import { archFor, trainerModel, trainerStep } from './trainer-step.js';
+import { trainerModel } from './trainer-step.js';
+
+/** The fields of a training configuration that say what data it reads and how it batches it. */
+export type DataConfig = Pick<
+  TrainConfig,
+  'dataset' | 'dataDir' | 'datasetOptions' | 'limitTrain' | 'limitTest' | 'batchSize' | 'augment' | 'seed'
+>;
 
 /**
- * Opens the train and test loaders of a configuration; `shard` (data-parallel training) makes
- * the train loader read only this rank's shard of every epoch.
+ * Opens the train and test loaders of a configuration's data; `shard` (data-parallel training)
+ * makes the train loader read only this rank's shard of every epoch.
  */
 export async function openLoaders(
-  config: TrainConfig,
+  config: DataConfig,
   shard?: { rank: number; worldSize: number },
 ): Promise<{
   train: DataLoader;
@@ -71,23 +73,19 @@ export interface Training {
   readonly normalization: Normalization;
   readonly net: Network;
   readonly sgd: Sgd;
-  /** The network's non-trainable variables (batch-norm running statistics). */
-  readonly buffers: readonly tf.Variable[];
-  /** The trainer's step on one batch ({@link trainerStep}). */
-  readonly step: ReturnType<typeof trainerStep>;
-  /** Filled by each step's gradient all-reduce (data-parallel training). */
-  readonly sync: SyncStats;
+  /** A distilled run's teacher and the weights of its term (`--distill-from`), for the step. */
+  readonly distill?: Distillation;
   /** The writing rank's provenance: code, machine, data (undefined on the other ranks). */
   readonly provenance?: Provenance;
-  /** Disposes of the network and optimiser and closes the loaders. */
+  /** Disposes of the network, optimiser and teacher and closes the loaders. */
   close(): Promise<void>;
 }
 
 /**
- * Opens the data of `config` (this rank's shard in data-parallel training), refuses a model the
- * loading caps could not load (before anything is written), and builds the network, optimiser
- * and step; on the writing rank (rank 0), with the provenance of this invocation on `backend`.
- * @throws ConfigError when the data set's model is over the loading caps (MODEL_LIMITS)
+ * Opens the data of `config` (this rank's shard in data-parallel training) and builds the
+ * network (refused when the loading caps could not load it, before anything is written) and its
+ * optimiser; on the writing rank (rank 0), with the provenance of this invocation on `backend`.
+ * @throws ConfigError when the data set's model is over the loading caps (`trainerModel`)
  */
 export async function setUpTraining(
   config: TrainConfig,
@@ -97,17 +95,19 @@ export async function setUpTraining(
   const W = pg.worldSize;
   const loaders = await openLoaders(config, W > 1 ? { rank: pg.rank, worldSize: W } : undefined);
   const { train: trainLoader, test: testLoader, trainSet, testSet, normalization } = loaders;
-  // a run that could not be loaded is never made: the model the data set gives is held to the
-  // loading caps (MODEL_LIMITS: the input's sides, channels and values, the classes, the
-  // classifier) before anything is written
-  const over = modelSizeOverLimits(archFor(config, trainSet));
-  if (over) {
+  const closeLoaders = async (): Promise<void> => {
     await trainLoader.close();
     await testLoader.close();
-    throw new ConfigError(
-      `${config.dataset} (${trainSet.source}): a model of this data set could not be loaded: ${over} (MODEL_LIMITS, the loading caps)`,
-    );
+  };
+  let model: ReturnType<typeof trainerModel>;
+  try {
+    model = trainerModel(config, trainSet);
+  } catch (e) {
+    // a model over the loading caps: refused before anything is written
+    await closeLoaders();
+    throw e;
   }
+  const { net, sgd } = model;
   // a distilled run's teacher, checked against the data before anything is written
   let teacher: Network | undefined;
   try {
@@ -116,8 +116,9 @@ export async function setUpTraining(
         ? undefined
         : await openTeacher(config.distillFrom, trainSet, normalization);
   } catch (e) {
-    await trainLoader.close();
-    await testLoader.close();
+    sgd.dispose();
+    net.dispose();
+    await closeLoaders();
     throw e;
   }
   const distill = teacher && {
@@ -132,13 +133,6 @@ export async function setUpTraining(
     pg.rank === 0
       ? currentProvenance(backend, b?.threads, dataFingerprint(trainSet, testSet), b?.precision)
       : undefined;
-  const { net, sgd } = trainerModel(config, trainSet);
-  const buffers = net
-    .namedVariables()
-    .filter((e) => !e.trainable)
-    .map((e) => e.variable);
-  const sync: SyncStats = { ms: 0, buckets: 0, bytes: 0 };
-  const step = trainerStep(net, sgd, { processGroup: pg, syncBn: config.syncBn, stats: sync, distill });
   return {
     trainLoader,
     testLoader,
@@ -146,16 +140,13 @@ export async function setUpTraining(
     normalization,
     net,
     sgd,
-    buffers,
-    step,
-    sync,
+    distill,
     provenance,
     close: async () => {
       sgd.dispose();
       net.dispose();
       teacher?.dispose();
-      await trainLoader.close();
-      await testLoader.close();
+      await closeLoaders();
     },
   };
 }

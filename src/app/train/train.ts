@@ -30,7 +30,7 @@ import { openRun, type RunRecord, type TrainResult } from '../rundir/run-record.
 import { convertRun } from './convert.js';
 import { trainEpochs, type TrainHooks } from './epoch-loop.js';
 import { evaluate } from './evaluate.js';
-import { setUpTraining, type Training } from './setup.js';
+import { setUpTraining } from './setup.js';
 
 export type { TrainHooks };
 export { archFor } from './trainer-step.js';
@@ -82,6 +82,28 @@ export async function agreeOnConfig(pg: ProcessGroup, config: TrainConfig): Prom
 }
 
 /**
+ * The ranks' start-up agreement, before any data is read: the same configuration (`lrOverride`:
+ * a resume's rate, which every rank must train with too) and, resuming, the same epoch to start
+ * from (each rank read it from the run directory).
+ */
+async function agreeOnStart(
+  pg: ProcessGroup,
+  config: TrainConfig,
+  resume: { readonly startEpoch: number; readonly lrOverride?: number } | undefined,
+): Promise<void> {
+  const lr = resume?.lrOverride;
+  await agreeOnConfig(pg, lr === undefined ? config : { ...config, lr });
+  if (resume)
+    await agreeOn(
+      pg,
+      'train/resume-epoch',
+      String(resume.startEpoch),
+      'resume epoch',
+      'every rank must read the same run directory (shared storage across machines)',
+    );
+}
+
+/**
  * Trains a network as `config` says, writing the run directory; resolves with the final result
  * (evaluated with spike statistics on the test set).
  */
@@ -98,56 +120,52 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     onNotice: opts.hooks?.onNotice,
   });
   try {
-    const lrOverride = opts.resume ? opts.lrOverride : undefined;
-    // the ranks must also train with the same overridden rate
-    await agreeOnConfig(pg, lrOverride === undefined ? config : { ...config, lr: lrOverride });
-    const training = await setUpTraining(config, pg, opts.backend);
-    try {
-      return await trainRecorded(record, training, pg, { ...opts, lrOverride });
-    } catch (e) {
-      if (e instanceof NumericalError) e.message += `; ${record.leftBehind()}`;
-      throw e;
-    } finally {
-      await training.close();
-    }
+    return await trainOpened(record, config, pg, opts);
+  } catch (e) {
+    if (e instanceof NumericalError) e.message += `; ${record.leftBehind()}`;
+    throw e;
   } finally {
     record.close();
   }
 }
 
 /**
- * The run's life once it is opened and set up: converted from an ANN or restored from its
- * checkpoint, begun, its epochs trained and committed, finished with the final evaluation.
+ * The run's life once it is opened (`record`, for `config`): the ranks agree on how it starts,
+ * the data and the model are set up, the network converted from an ANN or restored from its
+ * checkpoint, the run begun, its epochs trained and committed, and finished with the final
+ * evaluation.
  */
-async function trainRecorded(
+async function trainOpened(
   record: RunRecord,
-  training: Training,
+  config: TrainConfig,
   pg: ProcessGroup,
   opts: TrainOptions,
 ): Promise<TrainResult> {
-  const { config } = record;
-  const { net, sgd } = training;
-  const hooks = opts.hooks;
-  // a run that starts from an ANN is converted before anything is written (a source that
-  // cannot be converted leaves no run behind); a resumed one has its checkpoint
-  const conversion =
-    config.initFrom !== undefined && !record.hasCheckpoint
-      ? await convertRun(net, config.initFrom, training.trainLoader, hooks?.onNotice)
-      : undefined;
-  // every check has passed (configuration, data, checkpoint, log): only now is the run written
-  const model = { net, sgd, normalization: training.normalization, classNames: training.trainSet.classNames };
-  const { provenance } = training;
-  record.begin(model, { provenance, beforeWrite: opts.beforeWrite, converted: conversion !== undefined });
-  if (opts.resume)
-    await agreeOn(
-      pg,
-      'train/resume-epoch',
-      String(record.startEpoch),
-      'resume epoch',
-      'every rank must read the same run directory (shared storage across machines)',
-    );
-  const end = await trainEpochs({ config, record, training, pg, hooks, lrOverride: opts.lrOverride });
-  hooks?.onEvalStart?.('spike statistics');
-  const final = await evaluate(net, training.testLoader, { spikeStats: true });
-  return record.finish({ ...end, params: net.parameterCount(), backend: opts.backend, final, conversion });
+  const lrOverride = opts.resume ? opts.lrOverride : undefined;
+  await agreeOnStart(pg, config, opts.resume ? { startEpoch: record.startEpoch, lrOverride } : undefined);
+  const training = await setUpTraining(config, pg, opts.backend);
+  try {
+    const { net, sgd } = training;
+    const hooks = opts.hooks;
+    // a run that starts from an ANN is converted before anything is written (a source that
+    // cannot be converted leaves no run behind); a resumed one has its checkpoint
+    const conversion =
+      config.initFrom !== undefined && !record.hasCheckpoint
+        ? await convertRun(net, config.initFrom, training.trainLoader, hooks?.onNotice)
+        : undefined;
+    // every check has passed (configuration, data, checkpoint, log): only now is the run written
+    const model = {
+      net,
+      sgd,
+      normalization: training.normalization,
+      classNames: training.trainSet.classNames,
+    };
+    record.begin(model, { provenance: training.provenance, beforeWrite: opts.beforeWrite });
+    const end = await trainEpochs({ config, record, training, pg, hooks, lrOverride });
+    hooks?.onEvalStart?.('spike statistics');
+    const final = await evaluate(net, training.testLoader, { spikeStats: true });
+    return record.finish({ ...end, params: net.parameterCount(), backend: opts.backend, final, conversion });
+  } finally {
+    await training.close();
+  }
 }

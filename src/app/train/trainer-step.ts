@@ -1,14 +1,17 @@
 /**
  * The trainer's model and step: the network's architecture for a configuration ({@link archFor}),
- * the network and optimiser it builds ({@link trainerModel}), and its step on one batch ({@link trainerStep}): `trainStepReduced`
+ * the network and optimiser it builds, refusing a network the loading caps could not load
+ * ({@link trainerModel}), and its step on one batch ({@link trainerStep}): `trainStepReduced`
  * with the gradient check (a non-finite or overflowing gradient stops training, naming the step
  * and the layer) and the data-parallel gradient all-reduce. `bench/run-stcsnn.js` builds and
  * times the same model and step, so that it measures what `stcsnn train` trains.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from '../../lib/core/config.js';
 import type { Dataset } from '../../lib/data/types.js';
 import { localProcessGroup, type ProcessGroup } from '../../lib/distributed/process-group.js';
 import { allReduceGradients, type SyncStats } from '../../lib/distributed/grad-sync.js';
+import { modelSizeOverLimits } from '../../lib/interop/model-codec.js';
 import { buildNetwork, type ArchConfig, type Network } from '../../lib/nn/models.js';
 import type { BatchNormSync } from '../../lib/nn/sync-bn.js';
 import type { Distillation } from '../../lib/train/distill.js';
@@ -66,14 +69,25 @@ function checkGradients(
 /**
  * The network and optimiser the trainer builds for `config` on a data set of `ds`'s shape and
  * classes: `buildNetwork(archFor(config, ds), config.seed)`, SGD with the configuration's
- * momentum, weight decay and Nesterov flag (none on learned thresholds). `bench/run-stcsnn.js`
- * builds its networks here, so that it measures what `stcsnn train` trains.
+ * momentum, weight decay and Nesterov flag (none on learned thresholds). A network that the
+ * loading caps could not load (`MODEL_LIMITS`: the input's sides, channels and values, the
+ * classes, the classifier) is refused before it is built: a run that could not be loaded is never
+ * made. `bench/run-stcsnn.js` builds its networks here, so that it measures what `stcsnn train`
+ * trains.
+ * @throws ConfigError naming the data set (`ds.source`: where it was read) when the network is
+ *   over the loading caps
  */
 export function trainerModel(
   config: TrainConfig,
-  ds: Pick<Dataset, 'shape' | 'classes'>,
+  ds: Pick<Dataset, 'shape' | 'classes'> & { readonly source?: string },
 ): { net: Network; sgd: Sgd } {
-  const net = buildNetwork(archFor(config, ds), config.seed);
+  const arch = archFor(config, ds);
+  const over = modelSizeOverLimits(arch);
+  if (over)
+    throw new ConfigError(
+      `${config.dataset}${ds.source === undefined ? '' : ` (${ds.source})`}: a model of this data set could not be loaded: ${over} (MODEL_LIMITS, the loading caps)`,
+    );
+  const net = buildNetwork(arch, config.seed);
   const sgd = sgdFor(net, {
     momentum: config.momentum,
     weightDecay: config.weightDecay,
