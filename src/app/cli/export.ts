@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { loadModel, saveModel } from '../../lib/interop/model-file.js';
-import { resolveModelPath } from '../rundir/checkpoint.js';
+import { resolveModelPath } from '../rundir/model-path.js';
 import { exportOnnx, ONNX_GRAPH_KINDS, ONNX_OPSET, type OnnxGraphKind } from '../../lib/interop/onnx.js';
 import { describeNetwork } from '../../lib/interop/state-dict.js';
 import { writeFileAtomic } from '../../lib/util/atomic.js';

@@ -10,7 +10,7 @@ import {
   type ModelInfo,
 } from '../../lib/interop/model-file.js';
 import { buildNetwork } from '../../lib/nn/models.js';
-import { resolveModelPath } from '../rundir/checkpoint.js';
+import { resolveModelPath } from '../rundir/model-path.js';
 import { onnxInputMismatch, readOnnxHeader, type OnnxInput } from '../../lib/interop/onnx.js';
 import { CheckpointError, loadStateDict } from '../../lib/interop/state-dict.js';
 import { backendFor, withCommon, type CommonFlags } from './common.js';

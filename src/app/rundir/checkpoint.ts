@@ -3,11 +3,8 @@
  * safetensors model file (see `interop/model-file.ts`) holding the PyTorch-layout state dict,
  * the momentum buffers as `optimizer.<parameter name>` tensors, the run configuration
  * (`stcsnn.train_config`) and the run state (`stcsnn.run_state`). One file is one atomic rename,
- * so a checkpoint is either the old one or the new one. Also which file of a run directory is
- * its model ({@link resolveModelPath}).
+ * so a checkpoint is either the old one or the new one.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Normalization } from '../../lib/data/types.js';
@@ -24,7 +21,6 @@ import { writeFileAtomic } from '../../lib/util/atomic.js';
 import { FileSystemError, MAX_MODEL_FILE_BYTES, readRegularFile } from '../../lib/util/fs.js';
 import type { HashedConfig } from '../config/config-hash.js';
 import { issueText, trainConfigSchema, type TrainConfig } from '../config/config.js';
-import { MODEL_FILES } from './layout.js';
 
 export { CheckpointError };
 
@@ -35,26 +31,6 @@ export { CheckpointError };
 export interface MomentumState {
   readonly variables: readonly tf.Variable[];
   readonly buffers: readonly tf.Variable[];
-}
-
-/**
- * The model file a `--checkpoint`/`--model` argument names: the file itself, or in a run
- * directory `best.safetensors`, else `last.safetensors` (`MODEL_FILES`).
- * @throws CheckpointError when the path does not exist or the directory holds neither file
- */
-export function resolveModelPath(arg: string): string {
-  let isDir: boolean;
-  try {
-    isDir = statSync(arg).isDirectory();
-  } catch {
-    throw new CheckpointError(`${arg} does not exist (expected a run directory or a .safetensors file)`);
-  }
-  if (!isDir) return arg;
-  for (const name of MODEL_FILES) {
-    const p = join(arg, name);
-    if (existsSync(p)) return p;
-  }
-  throw new CheckpointError(`run directory ${arg} has no ${MODEL_FILES.join(' or ')}`);
 }
 
 /** Metadata keys of the trainer. */

@@ -116,13 +116,13 @@ export {
   loadCheckpoint,
   readCheckpointConfig,
   readRunState,
-  resolveModelPath,
   runStateSchema,
   saveCheckpoint,
   TRAIN_META,
   type MomentumState,
   type RunState,
 } from './checkpoint.js';
+export { resolveModelPath } from './model-path.js';
 export {
   checkSameRun,
   inspectRun,

@@ -27,7 +27,7 @@ import { LOG_THETA } from '../../lib/nn/layers.js';
 import type { Network } from '../../lib/nn/models.js';
 import { FileSystemError, MAX_MODEL_FILE_BYTES, readRegularFile } from '../../lib/util/fs.js';
 import type { DataLoader } from '../../lib/data/loader.js';
-import { resolveModelPath } from '../rundir/checkpoint.js';
+import { resolveModelPath } from '../rundir/model-path.js';
 import type { TrainResult } from '../rundir/result-file.js';
 
 /** Batches of training data the thresholds are calibrated on. */

@@ -10,7 +10,7 @@ import { CheckpointError } from '../../lib/interop/state-dict.js';
 import { loadModel } from '../../lib/interop/model-file.js';
 import { FormatError } from '../../lib/interop/safetensors.js';
 import type { Network } from '../../lib/nn/models.js';
-import { resolveModelPath } from '../rundir/checkpoint.js';
+import { resolveModelPath } from '../rundir/model-path.js';
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 

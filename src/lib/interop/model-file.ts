@@ -1,7 +1,7 @@
 /**
  * Model files on disk: reading and writing. The format (metadata keys, encoding, decoding) is
  * `model-codec.ts`, re-exported here. Which file of a run directory is its model is the
- * application's layout (`app/rundir/checkpoint.ts`, `resolveModelPath`).
+ * application's layout (`app/rundir/model-path.ts`, `resolveModelPath`).
  */
 import * as fs from 'node:fs';
 import { buildNetwork, type Network } from '../nn/models.js';
