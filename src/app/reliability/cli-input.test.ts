@@ -201,7 +201,7 @@ describe('a numeric value with whitespace is refused naming the flag and the val
     const numeric = CONFIG_FLAGS.filter(
       (f) => f.arg !== undefined && f.choices === undefined && refusesText(f),
     );
-    assert.equal(numeric.length, 17, numeric.map((f) => f.flag).join(' '));
+    assert.equal(numeric.length, 19, numeric.map((f) => f.flag).join(' '));
     for (const f of numeric)
       for (const v of [' 1', '1 ', ' 1 ', '\t1']) {
         const flags = {
