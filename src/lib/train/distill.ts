@@ -26,6 +26,7 @@ export interface DistillWeights {
 
 /** A network whose logits a student is trained toward (`x: [N, H, W, C]` to `[N, K]`). */
 export interface Teacher {
+  /** Logits `[N, K]` of a batch `x: [N, H, W, C]` (called with `training: false`). */
   forward(x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor2D;
 }
 
