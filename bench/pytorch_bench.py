@@ -21,7 +21,8 @@ infer = eval-mode forward + argmax, under torch.inference_mode.
 `torch.autocast(device, dtype=torch.bfloat16)`: PyTorch's own mixed precision, where
 convolutions and matrix products take bfloat16 and the parameters stay float32.
 `--profile` adds `profile`: the self time per step of each ATen op over the timed steps
-(torch.profiler), largest first, and `other_ms`, the rest of the step (Python, autograd).
+(torch.profiler), largest first, `other_ms`, the rest of the step (Python, autograd), and
+`mean_ms_per_step`, the mean step they add up to (`ms_per_step` is the median).
 Prints one JSON line like bench/run-stcsnn.js.
 """
 import argparse
@@ -220,7 +221,7 @@ def main():
                 for e in prof.key_averages() if e.self_cpu_time_total > 0]
         rows.sort(key=lambda r: -r['ms'])
         in_ops = sum(r['ms'] for r in rows)
-        extra = {'profile': rows, 'kernel_ms': round(in_ops, 2),
+        extra = {'profile': rows, 'mean_ms_per_step': round(sum(times) / len(times), 2), 'kernel_ms': round(in_ops, 2),
                  'other_ms': round(sum(times) / len(times) - in_ops, 2)}
     times.sort()
     ms = times[0] if a.stat == 'min' else times[len(times) // 2]

@@ -22,8 +22,9 @@
  * fallbacks} (`macs_per_image`: the forward pass's weight multiply-accumulates per image,
  * `weightMacs` over the network's layers, as `stcsnn energy` counts them; `gradient` and `learn_theta` null in ann mode; `loss` the last training step's, null for
  * infer). `--profile` adds `profile`: each kernel's milliseconds and calls per step (the time
- * inside its kernel function: the native call, argument and result marshalling), and `other_ms`,
- * the rest of the step (TensorFlow.js's tape, gradient bookkeeping, JavaScript); the timed steps
+ * inside its kernel function: the native call, argument and result marshalling), `other_ms`,
+ * the rest of the step (TensorFlow.js's tape, gradient bookkeeping, JavaScript), and
+ * `mean_ms_per_step`, the mean step they add up to (`ms_per_step` is the median); the timed steps
  * then run with that instrumentation, so `ms_per_step` is a little higher than without it.
  */
 import { performance } from 'node:perf_hooks';
@@ -224,6 +225,7 @@ function profileFields() {
   const inKernels = rows.reduce((p, r) => p + r.ms, 0);
   return {
     profile: rows,
+    mean_ms_per_step: Number(total.toFixed(2)),
     kernel_ms: Number(inKernels.toFixed(2)),
     other_ms: Number((total - inKernels).toFixed(2)),
   };
