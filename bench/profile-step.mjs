@@ -7,7 +7,7 @@
 // `npm run bench`'s.
 //
 //   node bench/profile-step.mjs [--arch vgg16|resnet18] [--mode stc|ann] [--precision fp32|bf16]
-//       [--threads N] [--steps 5] [--out FILE.json]
+//       [--threads N] [--steps 5] [--by-shape] [--out FILE.json]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync, renameSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -26,6 +26,7 @@ Options:
   --precision fp32|bf16         (default fp32; PyTorch: torch.autocast bfloat16)
   --threads N                   (default 2)
   --steps N                     profiled steps after 3 warm-up steps (default 5)
+  --by-shape                    also the convolution calls layer by layer (by input shapes)
   --python PATH                 (default /usr/bin/python3)
   --out FILE                    also write the JSON (both profiles, the categories)`;
 const { values: a } = scriptArgs(import.meta.url, {
@@ -37,6 +38,7 @@ const { values: a } = scriptArgs(import.meta.url, {
     threads: { type: 'string', default: '2' },
     steps: { type: 'string', default: '5' },
     python: { type: 'string', default: '/usr/bin/python3' },
+    'by-shape': { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -98,7 +100,7 @@ const common = [
   '3',
   '--precision',
   a.precision,
-  '--profile',
+  a['by-shape'] ? '--profile-shapes' : '--profile',
 ];
 const ours = measure(
   process.execPath,
@@ -131,7 +133,60 @@ const lines = [
   `| **step, mean of the profiled steps (the sum of the rows)** | ${f(ours.mean_ms_per_step)} | ${f(torch.mean_ms_per_step)} |`,
   `| step, median of the profiled steps | ${f(ours.ms_per_step)} | ${f(torch.ms_per_step)} |`,
 ];
+if (a['by-shape']) lines.push('', ...layerTable());
 console.log(lines.join('\n'));
+/**
+ * A layer's key from its input [N, H, W, Cin] and filter [kh, kw, Cin, Cout] (stcsnn's NHWC/HWIO
+ * shapes; PyTorch's NCHW/OIHW ones are mapped to them).
+ */
+function layerKey(x, w) {
+  return `${x.join('x')} -> ${w[3]}, ${w[0]}x${w[1]}`;
+}
+
+/** ms per step of the convolution calls, forward and backward, layer shape by layer shape. */
+function layerTable() {
+  const rows = new Map();
+  const add = (key, col, ms) => {
+    const r = rows.get(key) ?? { calls: 0, ours_f: 0, torch_f: 0, ours_b: 0, torch_b: 0 };
+    r[col] += ms;
+    rows.set(key, r);
+  };
+  for (const r of ours.profile_by_shape ?? []) {
+    const [i0, i1, i2] = r.inputs;
+    if (r.kernel === 'StcConv2D' || r.kernel === 'Conv2D') {
+      add(layerKey(i0, i1), 'ours_f', r.ms);
+      rows.get(layerKey(i0, i1)).calls = r.calls;
+    }
+    if (r.kernel === 'StcConv2DBackward') add(layerKey(i1, i2), 'ours_b', r.ms);
+  }
+  // the first layer's backward is its filter gradient alone (inputs x, dy: no filter shape)
+  for (const r of ours.profile_by_shape ?? []) {
+    if (r.kernel !== 'Conv2DBackpropFilter') continue;
+    const [x, dy] = r.inputs;
+    const key = [...rows.keys()].find((k) => k.startsWith(`${x.join('x')} -> ${dy[3]}, `));
+    if (key) add(key, 'ours_b', r.ms);
+  }
+  const nhwc = ([n, c, h, w]) => [n, h, w, c];
+  const hwio = ([o, i, kh, kw]) => [kh, kw, i, o];
+  for (const r of torch.profile_by_shape ?? []) {
+    if (r.op === 'aten::mkldnn_convolution') add(layerKey(nhwc(r.inputs[0]), hwio(r.inputs[1])), 'torch_f', r.ms);
+    if (r.op === 'aten::convolution_backward') {
+      add(layerKey(nhwc(r.inputs[1]), hwio(r.inputs[2])), 'torch_b', r.ms);
+    }
+  }
+  const out = [
+    'Convolution calls by layer shape, ms per step (stcsnn: StcConv2D / Conv2D and StcConv2DBackward, the STEB or',
+    "ReLU inside; PyTorch: mkldnn_convolution and convolution_backward, its activation ops not included):",
+    '',
+    '| input NHWC -> Cout, kernel | calls | stcsnn forward | PyTorch forward | stcsnn backward | PyTorch backward |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const [k, r] of [...rows.entries()].sort((p, q) => q[1].ours_f + q[1].ours_b - p[1].ours_f - p[1].ours_b)) {
+    out.push(`| ${k} | ${r.calls} | ${f(r.ours_f)} | ${f(r.torch_f)} | ${f(r.ours_b)} | ${f(r.torch_b)} |`);
+  }
+  return out;
+}
+
 if (a.out) {
   const tmp = `${a.out}.tmp-${process.pid}`;
   writeFileSync(

@@ -23,6 +23,7 @@ convolutions and matrix products take bfloat16 and the parameters stay float32.
 `--profile` adds `profile`: the self time per step of each ATen op over the timed steps
 (torch.profiler), largest first, `other_ms`, the rest of the step (Python, autograd), and
 `mean_ms_per_step`, the mean step they add up to (`ms_per_step` is the median).
+`--profile-shapes` adds `profile_by_shape`: the same per op and its inputs' shapes.
 Prints one JSON line like bench/run-stcsnn.js.
 """
 import argparse
@@ -163,6 +164,7 @@ def main():
     p.add_argument('--device', default='cpu', help='cpu or cuda (cuda[:N])')
     p.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'])
     p.add_argument('--profile', action='store_true')
+    p.add_argument('--profile-shapes', action='store_true', help='also by input shapes (profile_by_shape)')
     a = p.parse_args()
     if a.device.startswith('cuda') and not torch.cuda.is_available():
         print('pytorch_bench.py: --device cuda but torch.cuda.is_available() is False '
@@ -207,7 +209,8 @@ def main():
     for _ in range(a.warmup):
         loss = step()
     times = []
-    prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) if a.profile else None
+    prof = (torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=a.profile_shapes)
+            if a.profile or a.profile_shapes else None)
     if prof:
         prof.__enter__()
     for _ in range(a.steps):
@@ -221,8 +224,13 @@ def main():
                 for e in prof.key_averages() if e.self_cpu_time_total > 0]
         rows.sort(key=lambda r: -r['ms'])
         in_ops = sum(r['ms'] for r in rows)
-        extra = {'profile': rows, 'mean_ms_per_step': round(sum(times) / len(times), 2), 'kernel_ms': round(in_ops, 2),
-                 'other_ms': round(sum(times) / len(times) - in_ops, 2)}
+        if a.profile_shapes:
+            by_shape = [{'op': e.key, 'inputs': [list(s) for s in e.input_shapes],
+                         'ms': round(e.self_cpu_time_total / 1000 / a.steps, 2), 'calls': e.count / a.steps}
+                        for e in prof.key_averages(group_by_input_shape=True) if e.self_cpu_time_total > 0]
+            extra['profile_by_shape'] = sorted(by_shape, key=lambda r: -r['ms'])
+        extra.update({'profile': rows, 'mean_ms_per_step': round(sum(times) / len(times), 2), 'kernel_ms': round(in_ops, 2),
+                 'other_ms': round(sum(times) / len(times) - in_ops, 2)})
     times.sort()
     ms = times[0] if a.stat == 'min' else times[len(times) // 2]
     print(json.dumps({

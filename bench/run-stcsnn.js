@@ -24,7 +24,8 @@
  * infer). `--profile` adds `profile`: each kernel's milliseconds and calls per step (the time
  * inside its kernel function: the native call, argument and result marshalling), `other_ms`,
  * the rest of the step (TensorFlow.js's tape, gradient bookkeeping, JavaScript), and
- * `mean_ms_per_step`, the mean step they add up to (`ms_per_step` is the median); the timed steps
+ * `mean_ms_per_step`, the mean step they add up to (`ms_per_step` is the median);
+ * `--profile-shapes` adds `profile_by_shape` (the same per kernel and its inputs' shapes); the timed steps
  * then run with that instrumentation, so `ms_per_step` is a little higher than without it.
  */
 import { performance } from 'node:perf_hooks';
@@ -55,6 +56,7 @@ Options:
   --device cpu|cuda                libtorch device (default cpu)
   --precision fp32|bf16            libtorch convolutions in float32 or bfloat16 (default fp32)
   --profile                        time each kernel (adds profile and other_ms)
+  --profile-shapes                 also by input shapes (adds profile_by_shape)
   --stat median|min                the step time reported (default median)
   --debug, -h/--help
 
@@ -80,6 +82,7 @@ const { values: a } = scriptArgs(import.meta.url, {
     stat: { type: 'string', default: 'median' },
     precision: { type: 'string', default: 'fp32' },
     profile: { type: 'boolean', default: false },
+    'profile-shapes': { type: 'boolean', default: false },
   },
 });
 choiceArg('backend', a.backend, ['libtorch', 'wasm']);
@@ -157,7 +160,10 @@ let loss = null;
 for (let i = 0; i < warmup; i++) loss = await run();
 /** kernel name -> [milliseconds, calls] over the timed steps (--profile) */
 const profile = new Map();
-if (a.profile) {
+/** kernel name and its inputs' shapes (JSON) -> [milliseconds, calls] (--profile-shapes) */
+const byShape = new Map();
+const shapes = a['profile-shapes'];
+if (a.profile || shapes) {
   for (const k of tf.getKernelsForBackend(tf.getBackend())) {
     const inner = k.kernelFunc;
     tf.unregisterKernel(k.kernelName, k.backendName);
@@ -168,10 +174,18 @@ if (a.profile) {
         try {
           return inner(args);
         } finally {
+          const ms = performance.now() - t0;
           const e = profile.get(k.kernelName) ?? [0, 0];
-          e[0] += performance.now() - t0;
+          e[0] += ms;
           e[1]++;
           profile.set(k.kernelName, e);
+          if (shapes) {
+            const key = JSON.stringify([k.kernelName, Object.values(args.inputs).map((t) => t.shape)]);
+            const s = byShape.get(key) ?? [0, 0];
+            s[0] += ms;
+            s[1]++;
+            byShape.set(key, s);
+          }
         }
       },
     });
@@ -212,7 +226,7 @@ process.stdout.write(
     steps,
     threads: usedThreads,
     fallbacks,
-    ...(a.profile ? profileFields() : {}),
+    ...(a.profile || shapes ? profileFields() : {}),
   }) + '\n',
 );
 
@@ -223,8 +237,14 @@ function profileFields() {
     .map(([kernel, [ms, calls]]) => ({ kernel, ms: Number((ms / steps).toFixed(2)), calls: calls / steps }))
     .sort((p, q) => q.ms - p.ms);
   const inKernels = rows.reduce((p, r) => p + r.ms, 0);
+  const perStep = (ms, calls) => ({ ms: Number((ms / steps).toFixed(2)), calls: calls / steps });
+  const shapeRows = [...byShape.entries()].map(([key, [ms, calls]]) => {
+    const [kernel, inputs] = JSON.parse(key);
+    return { kernel, inputs, ...perStep(ms, calls) };
+  });
   return {
     profile: rows,
+    ...(shapes ? { profile_by_shape: shapeRows.sort((p, q) => q.ms - p.ms) } : {}),
     mean_ms_per_step: Number(total.toFixed(2)),
     kernel_ms: Number(inKernels.toFixed(2)),
     other_ms: Number((total - inKernels).toFixed(2)),
