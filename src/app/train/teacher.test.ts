@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stcConfig } from '../../lib/core/config.js';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
-import { saveModel } from '../../lib/interop/model-file.js';
-import { decodeSafetensors } from '../../lib/interop/safetensors.js';
+import { loadModel, META_KEYS, saveModel } from '../../lib/interop/model-file.js';
+import { decodeSafetensors, encodeSafetensors } from '../../lib/interop/safetensors.js';
 import { buildNetwork, type ArchConfig } from '../../lib/nn/models.js';
 import { openTeacher } from './teacher.js';
 
@@ -75,6 +75,22 @@ test('openTeacher: loads a matching network (another arch too), refuses each mis
     writeFileSync(join(dir, 'junk.safetensors'), 'not a model at all');
     await assert.rejects(openTeacher(join(dir, 'junk.safetensors'), ds, NORM), {
       message: /^--distill-from /,
+    });
+    // the header is checked before the weights are read: a 7-class header over a 10-class
+    // network's tensors (which would not load) is refused for its classes
+    const ten = decodeSafetensors(new Uint8Array(readFileSync(await modelFile(dir, ANN))), 'ten');
+    const config = JSON.parse(ten.metadata[META_KEYS.config]);
+    const liar = join(dir, 'liar.safetensors');
+    writeFileSync(
+      liar,
+      encodeSafetensors(ten.tensors, {
+        ...ten.metadata,
+        [META_KEYS.config]: JSON.stringify({ ...config, classes: 7 }),
+      }),
+    );
+    await assert.rejects(loadModel(liar));
+    await assert.rejects(openTeacher(liar, ds, NORM), {
+      message: /^--distill-from \S+: the teacher predicts 7 classes, this run's data set has 10$/,
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
