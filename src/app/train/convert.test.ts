@@ -14,8 +14,8 @@ import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../lib/interop/safetensors.js';
 import { stateDictOf } from '../../lib/interop/state-dict.js';
 import { buildNetwork, type ArchConfig } from '../../lib/nn/models.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const TORCH_MODULE = fileURLToPath(
   new URL('../../../src/lib/interop/testdata/stcsnn_torch.py', import.meta.url),
 );
@@ -32,10 +32,7 @@ const ANN: ArchConfig = {
 };
 const SMALL = ['--limit-train', '64', '--limit-test', '64', '--batch-size', '16', '--backend', backend];
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCli(args, { timeout: 300_000 });
 
 function tensorsOf(file: string) {
   const b = readFileSync(file);
