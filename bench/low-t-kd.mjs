@@ -19,7 +19,8 @@
 import { join, resolve } from 'node:path';
 import { UsageError } from '../scripts/script-cli.mjs';
 import {
-  energyOf,
+  armRuns,
+  meanEnergy,
   publishSummary,
   runCommand,
   runRow,
@@ -134,29 +135,17 @@ async function summary() {
   const accOf = (dir) => runRow(dir).test_accuracy;
   const twinAcc = new Map(SEEDS.map((s) => [s, accOf(twinDir(s))]).filter(([, a]) => a !== null));
   const rows = [];
-  const acc = {};
-  const table = [];
-  for (const a of ARMS) {
-    acc[a.id] = new Map();
-    const e = [];
-    for (const seed of SEEDS) {
-      const row = { setting: SETTING.id, arm: a.id, seed, ...runRow(runDir(SETTING, a, seed)) };
-      if (row.test_accuracy !== null) {
-        acc[a.id].set(seed, row.test_accuracy);
-        const en = energyOf(runDir(SETTING, a, seed), cli);
-        if (en) e.push(en.snn_uj);
-      }
-      rows.push(row);
-    }
+  const { acc, energy } = armRuns({ setting: SETTING, arms: ARMS, runDir, cli, rows });
+  const table = ARMS.map((a) => {
     const d = pairedDifference(acc[a.id], twinAcc);
-    table.push({
+    return {
       arm: a.id,
       armName: a.name,
       d,
       verdict: twinVerdict(d, TOLERANCE),
-      energy_uj: e.length ? e.reduce((p, x) => p + x, 0) / e.length : null,
-    });
-  }
+      energy_uj: meanEnergy(energy[a.id]),
+    };
+  });
   const effect = (kd, plain) => {
     const d = pairedDifference(acc[kd], acc[plain]);
     const said =

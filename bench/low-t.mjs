@@ -19,9 +19,9 @@
 // `run` is resumable: a finished run (result.json) is kept, a started one resumed.
 import { join, resolve } from 'node:path';
 import {
-  energyOf,
+  armRuns,
+  meanEnergy,
   publishSummary,
-  runRow,
   runCommand,
   SEEDS,
   SETTINGS,
@@ -131,25 +131,16 @@ async function summary() {
   const table = [];
   const decisions = [];
   for (const s of SETTINGS) {
-    const acc = {};
-    const energy = {};
-    for (const a of ARMS) {
-      acc[a.id] = new Map();
-      const e = [];
-      for (const seed of SEEDS) {
-        const row = { setting: s.id, arm: a.id, seed, ...runRow(runDir(s, a, seed)) };
-        if (row.test_accuracy !== null) {
-          acc[a.id].set(seed, row.test_accuracy);
-          if (a.T !== null) {
-            const en = energyOf(runDir(s, a, seed), cli);
-            if (en) e.push(en);
-          }
-        }
-        rows.push(row);
-      }
-      energy[a.id] = e.length ? e.reduce((p, x) => p + x.snn_uj, 0) / e.length : null;
-      energy.ann = energy.ann ?? (e.length ? e[0].ann_uj : null);
-    }
+    // energy measured for the STC arms; the twin's is the ANN count of the first one measured
+    const { acc, energy } = armRuns({
+      setting: s,
+      arms: ARMS,
+      runDir,
+      cli,
+      rows,
+      measured: (a) => a.T !== null,
+    });
+    const annEnergy = ARMS.map((a) => energy[a.id]).find((e) => e.length)?.[0].ann_uj ?? null;
     for (const a of ARMS.slice(1)) {
       const d = pairedDifference(acc[a.id], acc.ann);
       const v = verdict(d, TOLERANCE[s.id][a.T]);
@@ -161,7 +152,7 @@ async function summary() {
         T: a.T,
         d,
         verdict: v,
-        energy_uj: energy[a.id],
+        energy_uj: meanEnergy(energy[a.id]),
       });
     }
     for (const T of [2, 4, 8]) {
@@ -178,7 +169,7 @@ async function summary() {
             : `${s.name}, T = ${T}: no arm shown to reach the twin; the closest is ${best.armName} (${f(best.d.mean)} points, 95 % interval [${f(best.d.low)}, ${f(best.d.high)}], tolerance ${TOLERANCE[s.id][T]})`,
       });
     }
-    table.push({ setting: s.id, arm: 'ann', energy_ann_uj: energy.ann });
+    table.push({ setting: s.id, arm: 'ann', energy_ann_uj: annEnergy });
   }
   const md = [
     ...summaryHead({

@@ -240,6 +240,38 @@ export function runRow(dir) {
 }
 
 /**
+ * The runs of `arms` x SEEDS in `setting` for a summary, arm by arm, seed by seed: each run's row
+ * (`runRow`, with its setting, arm and seed) is appended to `rows`. Per arm, `acc` maps each
+ * finished seed to its accuracy (points) and `energy` lists `energyOf` of its finished runs (the
+ * ones measured; none for an arm where `measured(arm)` is false), measured with `cli`.
+ */
+export function armRuns({ setting, arms, runDir, cli, rows, measured = () => true }) {
+  const acc = {};
+  const energy = {};
+  for (const a of arms) {
+    acc[a.id] = new Map();
+    energy[a.id] = [];
+    for (const seed of SEEDS) {
+      const row = { setting: setting.id, arm: a.id, seed, ...runRow(runDir(setting, a, seed)) };
+      if (row.test_accuracy !== null) {
+        acc[a.id].set(seed, row.test_accuracy);
+        if (measured(a)) {
+          const en = energyOf(runDir(setting, a, seed), cli);
+          if (en) energy[a.id].push(en);
+        }
+      }
+      rows.push(row);
+    }
+  }
+  return { acc, energy };
+}
+
+/** The mean SNN energy per image (µJ) of `energies` (`energyOf`'s), null for none. */
+export function meanEnergy(energies) {
+  return energies.length ? energies.reduce((p, x) => p + x.snn_uj, 0) / energies.length : null;
+}
+
+/**
  * The first lines of a study's summary.md: the title, where it comes from, the provenance of its
  * `rows`, the rule, and the heading of the paired differences.
  */

@@ -1,11 +1,9 @@
 /** The analysis commands end to end: `stcsnn energy`, `sweep` and `report` (bad input included). */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import type { LayerInfo } from '../../lib/nn/models.js';
 import { computeEnergy } from '../../lib/analysis/energy.js';
@@ -13,14 +11,11 @@ import { runSweep } from '../runs/sweep.js';
 import { layersFor } from './network.js';
 import { fixtureConfig, writeFixtureRun } from './fixture-runs.test-support.js';
 import { TRAIN_DEFAULTS } from '../config/config.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const BACKEND = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCli(args, { timeout: 300_000 });
 
 /** The error line of a bad-input run: exit 2, one `stcsnn: error:` line. */
 function userError(r: ReturnType<typeof run>): string {

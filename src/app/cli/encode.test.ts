@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runCli } from './cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
-
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCli(args, { timeout: 120_000 });
 
 /** An independent implementation of docs/semantics.md §1 (float64). */
 function simulate(x: number, T: number, theta0: number, tau: number) {

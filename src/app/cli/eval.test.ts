@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { buildNetwork } from '../../lib/nn/models.js';
 import { archFor } from '../train/train.js';
@@ -12,19 +10,13 @@ import { saveCheckpoint } from '../rundir/checkpoint.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../config/config.js';
 import { hashedConfig } from '../config/config-hash.js';
 import { runFile } from '../rundir/layout.js';
+import { runCli } from './cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const dir = mkdtempSync(join(tmpdir(), 'stcsnn-evalarch-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--backend', backend], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCli([...args, '--backend', backend], { timeout: 120_000 });
 
 /** A run directory whose config.json says vgg11 but whose checkpoints are a resnet18's. */
 before(async () => {

@@ -1,11 +1,9 @@
 /** `stcsnn export` and `stcsnn predict` end to end: outputs, agreement, and exit code 2 on bad input. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test, before, after } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
@@ -15,15 +13,12 @@ import { META_KEYS, saveModel } from '../../lib/interop/model-file.js';
 import { smallConfig, trainedNetwork } from '../../lib/interop/small-networks.test-support.js';
 import type { Prediction, PredictResult } from './predict.js';
 import type { ExportResult } from './export.js';
+import { runCli } from './cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 const BACKEND = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 let dir = '';
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 600_000, cwd: dir });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCli(args, { timeout: 600_000, cwd: dir });
 
 function expectBadInput(r: { code: number | null; stderr: string }, pattern: RegExp): void {
   assert.equal(r.code, 2, r.stderr);

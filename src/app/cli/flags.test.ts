@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { STRICT_READERS } from '../../lib/data/readers/index.js';
 import { DATASET_NAMES } from '../../lib/data/registry.js';
 import { DEFAULT_VALUES, RESUME_MAY_CHANGE, RESUME_OVERRIDES, TRAIN_DEFAULTS } from '../config/config.js';
 import { attributeOf, CONFIG_FLAGS, configFromFlags, RESUME_REFUSED } from './flags.js';
 import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
+import { runCli } from './cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
-
-function run(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (cwd: string, ...args: string[]) => runCli(args, { cwd, timeout: 120_000 });
 
 test('commander fills no defaults for configuration flags; --help shows the schema’s', () => {
   const cmd = trainCommand();

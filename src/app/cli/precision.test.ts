@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runCli } from './cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
-
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCli(args, { timeout: 300_000 });
 
 test('--precision bf16 on the wasm backend: one line naming the backend, exit 2; an unknown precision too', () => {
   const r = run('encode', '--values', '0.5', '--backend', 'wasm', '--precision', 'bf16');

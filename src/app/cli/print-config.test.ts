@@ -1,18 +1,12 @@
 /** `sweep --print-config` and `reproduce --print-config`: dry modes that train and write nothing. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { rmDir, tmpDir } from '../../lib/data/readers/fixture-files.test-support.js';
+import { runCli } from './cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
-
-function run(cwd: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (cwd: string, ...args: string[]) => runCli(args, { cwd, timeout: 120_000 });
 
 test('sweep --print-config: the grid, the directory and the shared configuration; nothing written', () => {
   const dir = tmpDir('sweep-print');

@@ -8,27 +8,22 @@
  * names the words left over and the flag before them.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { threadsFor } from '../cli/common.js';
 import { CONFIG_FLAGS, configFromFlags, attributeOf } from '../cli/flags.js';
 import { parseInteger, parseIntegerList, parseNumber, parseNumberList } from '../cli/options.js';
 import { makeDirs } from '../../lib/util/fs.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-input-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** `stcsnn ARGS` run in the folder `cwd`. */
-function cli(args: string[], cwd: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], cwd: string) => runCli(args, { cwd });
 
 const TINY = ['--limit-train', '16', '--limit-test', '16', '--width', '0.125', '--T', '2', '--epochs', '1'];
 

@@ -4,20 +4,18 @@
  * and an existing run directory is never overwritten or deleted without `--force`.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { DataError } from '../../lib/data/types.js';
 import { extractionDir, extractTarGzCached } from '../../lib/data/readers/archive.js';
 import { rawTarGz, type RawTarEntry } from '../../lib/data/readers/fixture-files.test-support.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
 const root = fs.mkdtempSync(path.join(tmpdir(), 'stcsnn-paths-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 /** Path segments, with distinctive names so that an escape could be spotted anywhere. */
 const SEGMENT = fc.oneof(
@@ -170,10 +168,8 @@ test('--out on a non-empty run directory without --force refuses and leaves ever
   for (const [n, c] of Object.entries(files)) fs.writeFileSync(path.join(dir, n), c);
   const mtimes = Object.keys(files).map((n) => fs.statSync(path.join(dir, n)).mtimeMs);
   // (cli-fuzz.test.ts refuses hundreds of flag combinations in-process; this is the real process)
-  const r = spawnSync(process.execPath, [CLI, 'train', '--backend', 'cpu', '--epochs', '1', '--out', dir], {
-    encoding: 'utf8',
-  });
-  assert.equal(r.status, 2, r.stderr);
+  const r = runCli(['train', '--backend', 'cpu', '--epochs', '1', '--out', dir]);
+  assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /exists and is not empty \(use --force to overwrite, or --resume /);
   assert.deepEqual(fs.readdirSync(dir).sort(), Object.keys(files).sort());
   for (const [n, c] of Object.entries(files)) assert.equal(fs.readFileSync(path.join(dir, n), 'utf8'), c, n);
@@ -196,35 +192,30 @@ test("--force removes an earlier run's files (and its seed folders) before train
   };
   const mine: Record<string, string> = { 'notes.txt': 'mine', 'seed-other/keep.txt': 'mine too' };
   for (const [n, c] of Object.entries({ ...earlier, ...mine })) fs.writeFileSync(path.join(dir, n), c);
-  const r = spawnSync(
-    process.execPath,
-    [
-      CLI,
-      'train',
-      '--backend',
-      process.env.STCSNN_TEST_BACKEND ?? 'wasm',
-      '--dataset',
-      'fashion-mnist-mini',
-      '--arch',
-      'vgg11',
-      '--width',
-      '0.125',
-      '--epochs',
-      '1',
-      '--limit-train',
-      '64',
-      '--limit-test',
-      '32',
-      '--batch-size',
-      '32',
-      '--out',
-      dir,
-      '--force',
-      '--json',
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
+  const r = runCli([
+    'train',
+    '--backend',
+    process.env.STCSNN_TEST_BACKEND ?? 'wasm',
+    '--dataset',
+    'fashion-mnist-mini',
+    '--arch',
+    'vgg11',
+    '--width',
+    '0.125',
+    '--epochs',
+    '1',
+    '--limit-train',
+    '64',
+    '--limit-test',
+    '32',
+    '--batch-size',
+    '32',
+    '--out',
+    dir,
+    '--force',
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
   for (const [n, c] of Object.entries(mine)) assert.equal(fs.readFileSync(path.join(dir, n), 'utf8'), c, n);
   assert.ok(!fs.existsSync(path.join(dir, 'repeats.json')), 'the earlier repeats.json is gone');
   assert.ok(!fs.existsSync(path.join(dir, 'seed-3')), 'the earlier seed run folder is gone');

@@ -24,10 +24,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, cli } from '../../lib/distributed/cli-process.test-support.js';
+import { cli } from '../../lib/distributed/cli-process.test-support.js';
 import { decodeSafetensors, encodeSafetensors } from '../../lib/interop/safetensors.js';
 import { runFile } from '../rundir/layout.js';
 import { TRAIN_META } from '../rundir/checkpoint.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-damage-'));
@@ -161,11 +162,8 @@ describe('resume of a damaged run directory', { timeout: 600_000 }, () => {
     // root reads any file: run as nobody then (the directory is theirs to write)
     const asRoot = process.getuid?.() === 0;
     if (asRoot) spawnSync('chown', ['-R', '65534:65534', dir]);
-    const r = spawnSync(process.execPath, [CLI, 'train', '--resume', dir, '--backend', backend], {
-      encoding: 'utf8',
-      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
-    });
-    assert.equal(r.status, 2, r.stderr);
+    const r = runCli(['train', '--resume', dir, '--backend', backend], asRoot ? { uid: 65534 } : {});
+    assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr, `stcsnn: error: ${runFile(dir, 'config')}: permission denied (EACCES)\n`);
   });
 

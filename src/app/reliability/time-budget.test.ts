@@ -6,16 +6,14 @@
  * done and asked, and a resume continues it (`runStatus`, `src/app/runs/resume.ts`).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readResult } from '../rundir/result-file.js';
 import { runFile } from '../rundir/layout.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-budget-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -33,13 +31,7 @@ const TINY = [
   '16',
 ];
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--backend', backend], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => runCli([...args, '--backend', backend], { cwd: root });
 
 /** The stderr lines of a stop by the time budget. */
 const stopLines = (stderr: string): string[] =>

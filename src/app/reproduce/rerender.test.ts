@@ -4,16 +4,14 @@
  * measured data unchanged; a current one renders to itself; bad input is one line and exit 2.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { renderReport } from './render.js';
 import { rerenderReport, type ReportFile } from './report.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-rerender-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -211,19 +209,13 @@ test('--from-json: bad input is one line naming the file, exit 2', () => {
     ],
   ];
   for (const [exp, path, re] of cases) {
-    const r = spawnSync(process.execPath, [CLI, 'reproduce', exp, '--from-json', path], { encoding: 'utf8' });
-    assert.equal(r.status, 2, `${path}: ${r.stderr}`);
+    const r = runCli(['reproduce', exp, '--from-json', path]);
+    assert.equal(r.code, 2, `${path}: ${r.stderr}`);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], re);
   }
-  const ok = spawnSync(
-    process.execPath,
-    [CLI, 'reproduce', 'fig5-T-fmnist', '--from-json', put('ok', legacySweep), '--json'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  assert.equal(ok.status, 0, ok.stderr);
+  const ok = runCli(['reproduce', 'fig5-T-fmnist', '--from-json', put('ok', legacySweep), '--json']);
+  assert.equal(ok.code, 0, ok.stderr);
   assert.equal((JSON.parse(ok.stdout) as ReportFile).verdicts[0].outcome, 'diverged');
 });

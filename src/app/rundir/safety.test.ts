@@ -7,7 +7,7 @@
  * step waits for a file the other process writes.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -21,12 +21,11 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { makeDirs } from '../../lib/util/fs.js';
 import { LOCK_FILE, runFile } from './layout.js';
 import { acquireLock, LockError } from './lock.js';
+import { CLI, runCli } from '../cli/cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const root = mkdtempSync(join(tmpdir(), 'stcsnn-safety-'));
 chmodSync(root, 0o755);
@@ -64,13 +63,8 @@ function start(args: string[]): { child: ChildProcess; done: Promise<Done> } {
   return { child, done };
 }
 
-function cli(args: string[], opts: { uid?: number } = {}): Done {
-  const r = spawnSync(process.execPath, [CLI, ...args, '--backend', backend], {
-    encoding: 'utf8',
-    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }),
-  });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[], opts: { uid?: number } = {}): Done =>
+  runCli([...args, '--backend', backend], opts);
 
 /** Resolves when `path` exists (polled; fails when `done` settles first). */
 async function waitFor(path: string, done: Promise<Done>): Promise<void> {

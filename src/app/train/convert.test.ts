@@ -14,8 +14,8 @@ import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../lib/interop/safetensors.js';
 import { stateDictOf } from '../../lib/interop/state-dict.js';
 import { buildNetwork, type ArchConfig } from '../../lib/nn/models.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const TORCH_MODULE = fileURLToPath(
   new URL('../../../src/lib/interop/testdata/stcsnn_torch.py', import.meta.url),
 );
@@ -32,9 +32,24 @@ const ANN: ArchConfig = {
 };
 const SMALL = ['--limit-train', '64', '--limit-test', '64', '--batch-size', '16', '--backend', backend];
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+const run = (...args: string[]) => runCli(args, { timeout: 300_000 });
+
+/** `stcsnn train --init-from FILE --epochs 0 --learn-theta LEARN [--T T] ...SMALL --out OUT [--json]`. */
+function convert(file: string, learnTheta: string, out: string, opts: { T?: number; json?: boolean } = {}) {
+  return run(
+    'train',
+    '--init-from',
+    file,
+    '--epochs',
+    '0',
+    '--learn-theta',
+    learnTheta,
+    ...(opts.T === undefined ? [] : ['--T', String(opts.T)]),
+    ...SMALL,
+    '--out',
+    out,
+    ...(opts.json ? ['--json'] : []),
+  );
 }
 
 function tensorsOf(file: string) {
@@ -65,21 +80,7 @@ test('a plain safetensors state dict of the ANN converts: weights copied, thresh
   const file = join(dir, 'ann.safetensors');
   writeFileSync(file, encodeSafetensors(sd));
   const out = join(dir, 'converted');
-  const r = run(
-    'train',
-    '--init-from',
-    file,
-    '--epochs',
-    '0',
-    '--learn-theta',
-    'layer',
-    '--T',
-    '4',
-    ...SMALL,
-    '--out',
-    out,
-    '--json',
-  );
+  const r = convert(file, 'layer', out, { T: 4, json: true });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /converted from .*ann\.safetensors: 7 STCB thresholds calibrated/);
   const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
@@ -116,20 +117,7 @@ test('an STC network re-encodes at another T: weights copied, its learned thresh
   const withoutThresholds = Object.fromEntries(Object.entries(sd).filter(([k]) => !k.endsWith('.log_theta')));
   for (const learn of ['channel', 'off']) {
     const out = join(dir, `reencoded-${learn}`);
-    const r = run(
-      'train',
-      '--init-from',
-      file,
-      '--epochs',
-      '0',
-      '--learn-theta',
-      learn,
-      '--T',
-      '2',
-      ...SMALL,
-      '--out',
-      out,
-    );
+    const r = convert(file, learn, out, { T: 2 });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /converted from .*stc-t8\.safetensors \(an STC network, re-encoded\)/);
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
@@ -201,19 +189,7 @@ open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
     });
     assert.equal(w.status, 0, w.stderr);
     const out = join(dir, 'from-torch');
-    const r = run(
-      'train',
-      '--init-from',
-      file,
-      '--epochs',
-      '0',
-      '--learn-theta',
-      'channel',
-      ...SMALL,
-      '--out',
-      out,
-      '--json',
-    );
+    const r = convert(file, 'channel', out, { json: true });
     assert.equal(r.code, 0, r.stderr);
     assertCopied(tensorsOf(file), join(out, 'best.safetensors'));
     rmSync(dir, { recursive: true, force: true });

@@ -5,19 +5,17 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stcConfig } from '../../lib/core/config.js';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
-import { saveModel } from '../../lib/interop/model-file.js';
-import { decodeSafetensors } from '../../lib/interop/safetensors.js';
+import { loadModel, META_KEYS, saveModel } from '../../lib/interop/model-file.js';
+import { decodeSafetensors, encodeSafetensors } from '../../lib/interop/safetensors.js';
 import { buildNetwork, type ArchConfig } from '../../lib/nn/models.js';
 import { openTeacher } from './teacher.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const NORM = { scale: 255, mean: [0.5], std: [0.25] };
 const ANN: ArchConfig = {
@@ -76,15 +74,28 @@ test('openTeacher: loads a matching network (another arch too), refuses each mis
     await assert.rejects(openTeacher(join(dir, 'junk.safetensors'), ds, NORM), {
       message: /^--distill-from /,
     });
+    // the header is checked before the weights are read: a 7-class header over a 10-class
+    // network's tensors (which would not load) is refused for its classes
+    const ten = decodeSafetensors(new Uint8Array(readFileSync(await modelFile(dir, ANN))), 'ten');
+    const config = JSON.parse(ten.metadata[META_KEYS.config]);
+    const liar = join(dir, 'liar.safetensors');
+    writeFileSync(
+      liar,
+      encodeSafetensors(ten.tensors, {
+        ...ten.metadata,
+        [META_KEYS.config]: JSON.stringify({ ...config, classes: 7 }),
+      }),
+    );
+    await assert.rejects(loadModel(liar));
+    await assert.rejects(openTeacher(liar, ds, NORM), {
+      message: /^--distill-from \S+: the teacher predicts 7 classes, this run's data set has 10$/,
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (...args: string[]) => runCli(args, { timeout: 300_000 });
 
 test('stcsnn train --distill-from: trains from the teacher (weights differ from the plain run), bad flags exit 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stcsnn-distill-'));

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { stcConfig } from '../../lib/core/config.js';
 import { initBackend, type BackendRequest } from '../../lib/engine/backend.js';
 import { TRAIN_DEFAULTS, checkTrainConfig, type TrainConfig } from '../config/config.js';
@@ -13,9 +11,9 @@ import { summarizeRepeats } from '../rundir/repeats-file.js';
 import { train } from './train.js';
 import type { Provenance } from '../rundir/provenance.js';
 import { buildInfo } from '../../lib/util/build-info.js';
+import { runCli } from '../cli/cli-run.test-support.js';
 
 const backend = (process.env.STCSNN_TEST_BACKEND ?? 'wasm') as BackendRequest;
-const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
 before(async () => {
   await initBackend(backend);
@@ -178,8 +176,7 @@ describe('schedules and repeats', () => {
 });
 
 describe('stcsnn train: bad input', () => {
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, [CLI, 'train', '--backend', 'wasm', ...args], { encoding: 'utf8' });
+  const run = (...args: string[]) => runCli(['train', '--backend', 'wasm', ...args]);
   const cases: [string[], RegExp][] = [
     [['--arch', 'alexnet'], /--arch must be one of vgg11, vgg16, resnet18; got 'alexnet'/],
     [['--dataset', 'mnist'], /--dataset must be one of/],
@@ -191,7 +188,7 @@ describe('stcsnn train: bad input', () => {
   for (const [args, re] of cases) {
     test(args.join(' '), () => {
       const r = run(...args);
-      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, re);
       assert.doesNotMatch(r.stderr, /\n\s+at /);
     });
@@ -200,10 +197,10 @@ describe('stcsnn train: bad input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stcsnn-out-'));
     writeFileSync(join(dir, 'config.json'), '{"dataset": 3}');
     const r = run('--out', dir);
-    assert.equal(r.status, 2);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /exists and is not empty/);
-    const r2 = spawnSync(process.execPath, [CLI, 'train', '--resume', dir], { encoding: 'utf8' });
-    assert.equal(r2.status, 2);
+    const r2 = runCli(['train', '--resume', dir]);
+    assert.equal(r2.code, 2);
     assert.match(r2.stderr, /config\.json: dataset: /);
   });
 });

@@ -152,3 +152,25 @@ test('a distilled step: alpha 0 trains as a plain step; alpha 1 moves the studen
   );
   assert.ok(after < before, `KL to the teacher ${before} -> ${after}`);
 });
+
+test('a distilled step with alpha 0 never runs the teacher', () => {
+  const x = tf.tensor4d([0.5, -1, 2, 0.25, 1, 1, -0.5, 0], [2, 2, 2, 1]);
+  const y = tf.tensor1d([0, 2], 'int32');
+  let calls = 0;
+  const teacher: Teacher = {
+    forward: () => {
+      calls++;
+      throw new Error('the teacher ran');
+    },
+  };
+  const w = tf.variable(tf.zeros([4, 3]), true, `w${Math.random()}`);
+  const sgd = new Sgd([w], { momentum: 0, weightDecay: 0, nesterov: false });
+  const r = trainStep(linear(w), sgd, x, y, 0.5, { distill: { teacher, alpha: 0, temperature: 4 } });
+  assert.ok(Number.isFinite(r.loss));
+  assert.equal(calls, 0);
+  assert.throws(
+    () => trainStep(linear(w), sgd, x, y, 0.5, { distill: { teacher, alpha: 0.5, temperature: 4 } }),
+    /the teacher ran/,
+  );
+  assert.equal(calls, 1);
+});

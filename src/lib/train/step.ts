@@ -7,7 +7,8 @@
  * ```
  *
  * With `opts.distill` the loss is the distillation loss of `./distill.ts` against a teacher's
- * logits for the same batch (computed first, off the gradient tape).
+ * logits for the same batch (computed first, off the gradient tape; not computed at all when
+ * `alpha` is 0, where the loss is the plain cross-entropy).
  *
  * `reduce` is where the trainer checks the gradients and all-reduces them across ranks
  * ({@link trainStepReduced}); {@link trainStep} takes the step as it is. Node-free: the browser
@@ -92,7 +93,8 @@ interface Backward {
 
 function backward(net: Classifier, sgd: Sgd, x: tf.Tensor4D, y: tf.Tensor1D, opts: StepOptions): Backward {
   let logits: tf.Tensor | undefined;
-  const { distill } = opts;
+  // alpha 0 is the cross-entropy itself (`distillationLoss`): the teacher's forward is skipped.
+  const distill = opts.distill && opts.distill.alpha !== 0 ? opts.distill : undefined;
   const soft = distill ? teacherLogits(distill.teacher, x) : undefined;
   let taped: { value: tf.Scalar; grads: tf.NamedTensorMap };
   try {
