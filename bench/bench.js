@@ -54,6 +54,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { choiceArg, importBuilt, intArg, listArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
+import { withOmpPolicy } from 'stcsnn-libtorch/lib/native.js';
 import { gemmPeak, nominalPeak } from './peak.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -230,8 +231,7 @@ log(
 
 // PyTorch runs with the same OpenMP idle policy the libtorch backend sets for itself
 // (packages/libtorch/lib/native.js), so that both see the same threading behaviour.
-const pyEnv = { ...process.env };
-if (pyEnv.OMP_WAIT_POLICY === undefined && pyEnv.GOMP_SPINCOUNT === undefined) pyEnv.GOMP_SPINCOUNT = '2000';
+const pyEnv = withOmpPolicy({ ...process.env });
 machine.gomp_spincount = pyEnv.GOMP_SPINCOUNT ?? null;
 machine.omp_wait_policy = pyEnv.OMP_WAIT_POLICY ?? null;
 

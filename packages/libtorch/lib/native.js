@@ -59,6 +59,17 @@ export function builtAgainst() {
 /** libgomp's spin count before an idle thread sleeps, unless OMP_WAIT_POLICY/GOMP_SPINCOUNT are set. */
 export const DEFAULT_GOMP_SPINCOUNT = '2000';
 
+/**
+ * `env` with the OpenMP idle policy this backend sets for itself when loaded (see loadAddon): for
+ * other processes that should run libgomp as it does (PyTorch in bench/).
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {NodeJS.ProcessEnv}
+ */
+export function withOmpPolicy(env) {
+  if (env.OMP_WAIT_POLICY !== undefined || env.GOMP_SPINCOUNT !== undefined) return env;
+  return { ...env, GOMP_SPINCOUNT: DEFAULT_GOMP_SPINCOUNT };
+}
+
 /** @type {NativeAddon | undefined} */
 let cached;
 
@@ -77,9 +88,8 @@ export function loadAddon() {
   // threads spin ~300k iterations after every parallel region, which on a busy machine steals
   // the CPU from the thread doing the work (4x slower training steps measured on 2 loaded
   // cores). A short spin then sleep keeps kernels fast when idle and polite when loaded.
-  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
-    process.env.GOMP_SPINCOUNT = DEFAULT_GOMP_SPINCOUNT;
-  }
+  const omp = withOmpPolicy(process.env);
+  if (omp !== process.env) process.env.GOMP_SPINCOUNT = omp.GOMP_SPINCOUNT;
   const require = createRequire(import.meta.url);
   try {
     cached = require(ADDON_PATH);
