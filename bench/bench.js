@@ -54,7 +54,6 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { choiceArg, importBuilt, intArg, listArg, numberArg, scriptArgs } from '../scripts/script-cli.mjs';
-import { withOmpPolicy } from 'stcsnn-libtorch/lib/native.js';
 import { gemmPeak, nominalPeak } from './peak.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -229,9 +228,8 @@ log(
   `trainer's default method: ${DEFAULT_VARIANT} (gradient ${trainerDefault.gradient}, learnTheta ${trainerDefault.learnTheta}); batch ${a.batch}, width ${a.width}${a.smoke ? '; smoke: one step each, figures checked, not timings' : ''}`,
 );
 
-// PyTorch runs with the same OpenMP idle policy the libtorch backend sets for itself
-// (packages/libtorch/lib/native.js), so that both see the same threading behaviour.
-const pyEnv = withOmpPolicy({ ...process.env });
+// Both engines run libgomp with its own idle policy, or with OMP_WAIT_POLICY / GOMP_SPINCOUNT as set.
+const pyEnv = { ...process.env };
 machine.gomp_spincount = pyEnv.GOMP_SPINCOUNT ?? null;
 machine.omp_wait_policy = pyEnv.OMP_WAIT_POLICY ?? null;
 

@@ -13,7 +13,6 @@ import { writeFileSync, renameSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { withOmpPolicy } from 'stcsnn-libtorch/lib/native.js';
 import { choiceArg, intArg, scriptArgs } from '../scripts/script-cli.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -79,8 +78,7 @@ const OTHER = 'other kernels / ops';
 const OUTSIDE = 'outside kernels (stcsnn: tape, JavaScript, N-API; PyTorch: Python, autograd)';
 
 function measure(cmd, args, cwd) {
-  // both engines with the OpenMP idle policy stcsnn-libtorch sets for itself (as bench.js)
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd, env: withOmpPolicy({ ...process.env }) });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd });
   const line = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line);

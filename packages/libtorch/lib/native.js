@@ -56,20 +56,6 @@ export function builtAgainst() {
  * @property {(...args: (number | number[] | boolean | string)[]) => number} [op]
  */
 
-/** libgomp's spin count before an idle thread sleeps, unless OMP_WAIT_POLICY/GOMP_SPINCOUNT are set. */
-export const DEFAULT_GOMP_SPINCOUNT = '2000';
-
-/**
- * `env` with the OpenMP idle policy this backend sets for itself when loaded (see loadAddon): for
- * other processes that should run libgomp as it does (PyTorch in bench/).
- * @param {NodeJS.ProcessEnv} env
- * @returns {NodeJS.ProcessEnv}
- */
-export function withOmpPolicy(env) {
-  if (env.OMP_WAIT_POLICY !== undefined || env.GOMP_SPINCOUNT !== undefined) return env;
-  return { ...env, GOMP_SPINCOUNT: DEFAULT_GOMP_SPINCOUNT };
-}
-
 /** @type {NativeAddon | undefined} */
 let cached;
 
@@ -84,12 +70,9 @@ export function loadAddon() {
       'stcsnn-libtorch is not built (no build/Release/stcsnn_libtorch.node): install libtorch-dev and libopenblas0-pthread (Debian) or set LIBTORCH, then run `npm run build -w stcsnn-libtorch`',
     );
   }
-  // libgomp (libtorch's OpenMP) reads these when it loads. Its default makes idle worker
-  // threads spin ~300k iterations after every parallel region, which on a busy machine steals
-  // the CPU from the thread doing the work (4x slower training steps measured on 2 loaded
-  // cores). A short spin then sleep keeps kernels fast when idle and polite when loaded.
-  const omp = withOmpPolicy(process.env);
-  if (omp !== process.env) process.env.GOMP_SPINCOUNT = omp.GOMP_SPINCOUNT;
+  // libgomp (libtorch's OpenMP) runs with its own idle policy (or OMP_WAIT_POLICY /
+  // GOMP_SPINCOUNT where set): a shorter spin (2000, the default until 2026-12-08) was slower
+  // by the rule of docs/bench.md ("libgomp's spin count"), quiet and loaded.
   const require = createRequire(import.meta.url);
   try {
     cached = require(ADDON_PATH);
