@@ -29,7 +29,8 @@ Options:
   --steps N --warmup N per process (defaults 10, 3)
   --threads N          libtorch threads (default: all cores)
   --a-env K=V, --b-env K=V
-                       an environment variable for A's (B's) processes; repeatable  --out FILE           also write every round's figures as JSON`;
+                       an environment variable for A's (B's) processes; repeatable
+  --out FILE           also write every round's figures as JSON`;
 const { values: a } = scriptArgs(import.meta.url, {
   usage: USAGE,
   options: {
