@@ -11,7 +11,7 @@ import { runSweep } from '../runs/sweep.js';
 import { layersFor } from './network.js';
 import { fixtureConfig, writeFixtureRun } from './fixture-runs.test-support.js';
 import { TRAIN_DEFAULTS } from '../config/config.js';
-import { runCli } from '../cli/cli-run.test-support.js';
+import { TINY_RUN, runCli } from '../cli/cli-run.test-support.js';
 
 const BACKEND = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 
@@ -231,24 +231,7 @@ describe('stcsnn sweep and report', () => {
 
   it('a tiny real sweep trains, resumes without retraining, and reports', () => {
     const dir = join(tmp, 'real');
-    const args = [
-      'sweep',
-      '--T',
-      '2,4',
-      '--width',
-      '0.125',
-      '--epochs',
-      '1',
-      '--limit-train',
-      '64',
-      '--limit-test',
-      '32',
-      '--out',
-      dir,
-      '--backend',
-      BACKEND,
-      '--json',
-    ];
+    const args = ['sweep', '--T', '2,4', ...TINY_RUN, '--out', dir, '--backend', BACKEND, '--json'];
     const r = run(...args);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as {

@@ -5,6 +5,11 @@ import { fileURLToPath } from 'node:url';
 /** The compiled CLI. */
 export const CLI = fileURLToPath(new URL('./main.js', import.meta.url));
 
+/** The tests' smallest training data: 64 training and 32 test images. */
+export const TINY_LIMITS: readonly string[] = ['--limit-train', '64', '--limit-test', '32'];
+/** The tests' smallest training run: width 0.125, one epoch, {@link TINY_LIMITS}. */
+export const TINY_RUN: readonly string[] = ['--width', '0.125', '--epochs', '1', ...TINY_LIMITS];
+
 /** How {@link runCli} runs the CLI. */
 export interface CliOptions {
   /** Variables added to this process's environment. */

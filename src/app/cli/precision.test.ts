@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from './cli-run.test-support.js';
+import { TINY_LIMITS, runCli } from './cli-run.test-support.js';
 
 const run = (...args: string[]) => runCli(args, { timeout: 300_000 });
 
@@ -32,16 +32,7 @@ test(
     const dir = mkdtempSync(join(tmpdir(), 'stcsnn-precision-'));
     try {
       const out = join(dir, 'run');
-      const common = [
-        '--limit-train',
-        '64',
-        '--limit-test',
-        '32',
-        '--batch-size',
-        '32',
-        '--backend',
-        'libtorch',
-      ];
+      const common = [...TINY_LIMITS, '--batch-size', '32', '--backend', 'libtorch'];
       const r = run('train', '--epochs', '1', ...common, '--precision', 'bf16', '--out', out, '--json');
       assert.equal(r.code, 0, r.stderr);
       const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as {

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { DataError } from '../../lib/data/types.js';
 import { extractionDir, extractTarGzCached } from '../../lib/data/readers/archive.js';
 import { rawTarGz, type RawTarEntry } from '../../lib/data/readers/fixture-files.test-support.js';
-import { runCli } from '../cli/cli-run.test-support.js';
+import { TINY_RUN, runCli } from '../cli/cli-run.test-support.js';
 
 const root = fs.mkdtempSync(path.join(tmpdir(), 'stcsnn-paths-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -200,14 +200,7 @@ test("--force removes an earlier run's files (and its seed folders) before train
     'fashion-mnist-mini',
     '--arch',
     'vgg11',
-    '--width',
-    '0.125',
-    '--epochs',
-    '1',
-    '--limit-train',
-    '64',
-    '--limit-test',
-    '32',
+    ...TINY_RUN,
     '--batch-size',
     '32',
     '--out',

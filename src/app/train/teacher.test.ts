@@ -14,7 +14,7 @@ import { loadModel, META_KEYS, saveModel } from '../../lib/interop/model-file.js
 import { decodeSafetensors, encodeSafetensors } from '../../lib/interop/safetensors.js';
 import { buildNetwork, type ArchConfig } from '../../lib/nn/models.js';
 import { openTeacher } from './teacher.js';
-import { runCli } from '../cli/cli-run.test-support.js';
+import { TINY_RUN, runCli } from '../cli/cli-run.test-support.js';
 
 const backend = process.env.STCSNN_TEST_BACKEND ?? 'wasm';
 const NORM = { scale: 255, mean: [0.5], std: [0.25] };
@@ -100,18 +100,7 @@ const run = (...args: string[]) => runCli(args, { timeout: 300_000 });
 test('stcsnn train --distill-from: trains from the teacher (weights differ from the plain run), bad flags exit 2', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stcsnn-distill-'));
   try {
-    const small = [
-      '--arch',
-      'vgg11',
-      '--width',
-      '0.125',
-      '--epochs',
-      '1',
-      '--limit-train',
-      '64',
-      '--limit-test',
-      '32',
-    ];
+    const small = ['--arch', 'vgg11', ...TINY_RUN];
     const common = [...small, '--batch-size', '16', '--backend', backend, '--threads', '1'];
     assert.equal(run('train', '--mode', 'ann', ...common, '--out', join(dir, 'ann')).code, 0);
     const plain = run('train', '--T', '2', ...common, '--out', join(dir, 'plain'));
