@@ -220,17 +220,17 @@ def main():
     extra = {}
     if prof:
         prof.__exit__(None, None, None)
-        rows = [{'op': e.key, 'ms': round(e.self_cpu_time_total / 1000 / a.steps, 2), 'calls': e.count / a.steps}
-                for e in prof.key_averages() if e.self_cpu_time_total > 0]
-        rows.sort(key=lambda r: -r['ms'])
+        def per_step(e):
+            return {'op': e.key, 'ms': round(e.self_cpu_time_total / 1000 / a.steps, 2), 'calls': e.count / a.steps}
+        rows = sorted((per_step(e) for e in prof.key_averages() if e.self_cpu_time_total > 0), key=lambda r: -r['ms'])
         in_ops = sum(r['ms'] for r in rows)
         if a.profile_shapes:
-            by_shape = [{'op': e.key, 'inputs': [list(s) for s in e.input_shapes],
-                         'ms': round(e.self_cpu_time_total / 1000 / a.steps, 2), 'calls': e.count / a.steps}
+            by_shape = [{**per_step(e), 'inputs': [list(s) for s in e.input_shapes]}
                         for e in prof.key_averages(group_by_input_shape=True) if e.self_cpu_time_total > 0]
             extra['profile_by_shape'] = sorted(by_shape, key=lambda r: -r['ms'])
-        extra.update({'profile': rows, 'mean_ms_per_step': round(sum(times) / len(times), 2), 'kernel_ms': round(in_ops, 2),
-                 'other_ms': round(sum(times) / len(times) - in_ops, 2)})
+        mean = sum(times) / len(times)
+        extra.update({'profile': rows, 'mean_ms_per_step': round(mean, 2), 'kernel_ms': round(in_ops, 2),
+                      'other_ms': round(mean - in_ops, 2)})
     times.sort()
     ms = times[0] if a.stat == 'min' else times[len(times) // 2]
     print(json.dumps({

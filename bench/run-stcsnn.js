@@ -233,18 +233,17 @@ process.stdout.write(
 /** The --profile fields: kernels by time per step, and the rest of the step. */
 function profileFields() {
   const total = times.reduce((p, q) => p + q, 0) / steps;
-  const rows = [...profile.entries()]
-    .map(([kernel, [ms, calls]]) => ({ kernel, ms: Number((ms / steps).toFixed(2)), calls: calls / steps }))
-    .sort((p, q) => q.ms - p.ms);
-  const inKernels = rows.reduce((p, r) => p + r.ms, 0);
   const perStep = (ms, calls) => ({ ms: Number((ms / steps).toFixed(2)), calls: calls / steps });
+  const largestFirst = (rs) => rs.sort((p, q) => q.ms - p.ms);
+  const rows = largestFirst([...profile.entries()].map(([kernel, [ms, calls]]) => ({ kernel, ...perStep(ms, calls) })));
+  const inKernels = rows.reduce((p, r) => p + r.ms, 0);
   const shapeRows = [...byShape.entries()].map(([key, [ms, calls]]) => {
     const [kernel, inputs] = JSON.parse(key);
     return { kernel, inputs, ...perStep(ms, calls) };
   });
   return {
     profile: rows,
-    ...(shapes ? { profile_by_shape: shapeRows.sort((p, q) => q.ms - p.ms) } : {}),
+    ...(shapes ? { profile_by_shape: largestFirst(shapeRows) } : {}),
     mean_ms_per_step: Number(total.toFixed(2)),
     kernel_ms: Number(inKernels.toFixed(2)),
     other_ms: Number((total - inKernels).toFixed(2)),
